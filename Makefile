@@ -1,0 +1,43 @@
+# fleetlb — see README.md. `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+K8S_BIN_DIR := $(BIN)/k8s
+STATICCHECK_VERSION := v0.8.2
+export FLEETLB_K8S_BIN_DIR := $(K8S_BIN_DIR)
+
+.PHONY: all build test unit lint fmt k8s-bins demo bench-dataplane clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## k8s-bins: build kube-apiserver, kube-controller-manager, kube-scheduler and etcd when missing.
+k8s-bins:
+	@./tools/build-k8s-bins.sh "$(K8S_BIN_DIR)"
+
+## test: lint, then every test (unit, elbd over real HTTP, real clusters, end-to-end).
+test: lint k8s-bins build
+	FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 60m ./...
+
+## unit: the fast tests only (no real clusters).
+unit:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	@bad=$$(gofmt -l .); if [ -n "$$bad" ]; then echo "not gofmt-ed:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+demo: build
+	@./scripts/demo.sh
+
+bench-dataplane: build
+	@./scripts/bench-dataplane.sh
+
+clean:
+	rm -rf $(BIN)
