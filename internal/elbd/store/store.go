@@ -1,0 +1,1070 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+)
+
+// Buckets. Members are keyed "<pool id>/<member id>" so a pool's members are one prefix scan;
+// memberPool maps a member ID to its pool for lookups by ID alone.
+var (
+	bLoadBalancers  = []byte("loadbalancers")
+	bListeners      = []byte("listeners")
+	bPools          = []byte("pools")
+	bMembers        = []byte("members")
+	bMemberPool     = []byte("member_pool")
+	bHealthMonitors = []byte("healthmonitors")
+	allBuckets      = [][]byte{bLoadBalancers, bListeners, bPools, bMembers, bMemberPool, bHealthMonitors}
+)
+
+// FileName is the store's file inside the data directory.
+const FileName = "elbd.db"
+
+// Store is the persistent state. Create it with Open; Close it when done.
+type Store struct {
+	db  *bolt.DB
+	net *config.Network
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the store in dataDir. net is the address plan that VIPs and
+// member addresses are checked against. Opening fails after a second if another process holds
+// the file.
+func Open(dataDir string, net *config.Network) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("opening %s: the file is locked, is another elbd using data dir %s?", path, dataDir)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialising %s: %w", path, err)
+	}
+	return &Store{db: db, net: net, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Network is the address plan the store checks against.
+func (s *Store) Network() *config.Network { return s.net }
+
+// ---- generic bucket helpers ----
+
+type record interface {
+	LoadBalancer | Listener | Pool | Member | HealthMonitor
+}
+
+func getRec[T record](tx *bolt.Tx, bucket []byte, key string) (T, bool, error) {
+	var v T
+	data := tx.Bucket(bucket).Get([]byte(key))
+	if data == nil {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, false, fmt.Errorf("decoding %s/%s: %w", bucket, key, err)
+	}
+	return v, true, nil
+}
+
+func putRec(tx *bolt.Tx, bucket []byte, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucket).Put([]byte(key), data)
+}
+
+// scanRec decodes every record whose key starts with prefix ("" for all).
+func scanRec[T record](tx *bolt.Tx, bucket []byte, prefix string) ([]T, error) {
+	var out []T
+	c := tx.Bucket(bucket).Cursor()
+	p := []byte(prefix)
+	for k, v := c.Seek(p); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+		var r T
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("decoding %s/%s: %w", bucket, k, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func newID() string { return uuid.NewString() }
+
+func sortByCreated[T any](xs []T, created func(T) time.Time, id func(T) string) {
+	sort.SliceStable(xs, func(i, j int) bool {
+		ci, cj := created(xs[i]), created(xs[j])
+		if !ci.Equal(cj) {
+			return ci.Before(cj)
+		}
+		return id(xs[i]) < id(xs[j])
+	})
+}
+
+func inScope(sc Scope, family Family, project string) bool {
+	return sc.Family == family && sc.ProjectID == project
+}
+
+// ---- load balancers ----
+
+func (s *Store) lbTx(tx *bolt.Tx, sc Scope, id string) (LoadBalancer, error) {
+	lb, ok, err := getRec[LoadBalancer](tx, bLoadBalancers, id)
+	if err != nil {
+		return lb, err
+	}
+	if !ok || !inScope(sc, lb.Family, lb.ProjectID) {
+		return lb, errNotFound("loadbalancer", id)
+	}
+	return lb, nil
+}
+
+// CreateLoadBalancer stores a new load balancer of sc's family. It checks the fields (see
+// CheckLoadBalancer); with no VIPAddress it allocates the first free address of the subnet,
+// otherwise the address must be free (409 if another load balancer holds it). The stored copy,
+// with ID, VPCID, VIPAddress and timestamps filled, is returned.
+func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, error) {
+	lb.ID, lb.Family, lb.ProjectID = newID(), sc.Family, sc.ProjectID
+	lb.CreatedAt = s.now()
+	lb.UpdatedAt = lb.CreatedAt
+	if sc.Family == FamilyV2 {
+		lb.IPTargetEnable = false
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		subnet, err := CheckLoadBalancer(lb, s.net)
+		if err != nil {
+			return err
+		}
+		lb.VPCID = subnet.VPCID
+		all, err := scanRec[LoadBalancer](tx, bLoadBalancers, "")
+		if err != nil {
+			return err
+		}
+		used := map[netip.Addr]string{}
+		for _, o := range all {
+			if a, err := netip.ParseAddr(o.VIPAddress); err == nil {
+				used[a] = o.ID
+			}
+		}
+		if lb.VIPAddress == "" {
+			a, err := config.AllocateVIP(subnet, func(a netip.Addr) bool { _, u := used[a]; return u })
+			if err != nil {
+				return apierr.Conflict("%v; free an address or use another subnet", err)
+			}
+			lb.VIPAddress = a.String()
+		} else if owner, u := used[netip.MustParseAddr(lb.VIPAddress)]; u {
+			return apierr.Conflict("vip_address %s is already used by load balancer %s; pick another address or leave vip_address empty to get a free one", lb.VIPAddress, owner)
+		}
+		return putRec(tx, bLoadBalancers, lb.ID, lb)
+	})
+	if err != nil {
+		return LoadBalancer{}, err
+	}
+	return lb, nil
+}
+
+// GetLoadBalancer returns the load balancer; 404 if sc cannot see it.
+func (s *Store) GetLoadBalancer(sc Scope, id string) (LoadBalancer, error) {
+	var lb LoadBalancer
+	err := s.db.View(func(tx *bolt.Tx) (err error) { lb, err = s.lbTx(tx, sc, id); return })
+	return lb, err
+}
+
+// ListLoadBalancers returns sc's load balancers, oldest first.
+func (s *Store) ListLoadBalancers(sc Scope) ([]LoadBalancer, error) {
+	return listScoped[LoadBalancer](s, bLoadBalancers, sc, func(v LoadBalancer) (Family, string, time.Time, string) {
+		return v.Family, v.ProjectID, v.CreatedAt, v.ID
+	})
+}
+
+// UpdateLoadBalancer applies fn to the stored load balancer and saves the result after checking
+// it. fn may change Name, Description, AdminStateUp and IPTargetEnable; other fields are kept.
+// Turning ip_target_enable off is refused (400) while the load balancer has IP-type members.
+func (s *Store) UpdateLoadBalancer(sc Scope, id string, fn func(*LoadBalancer) error) (LoadBalancer, error) {
+	var out LoadBalancer
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := s.lbTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		nv.ID, nv.Family, nv.ProjectID, nv.VIPSubnetID, nv.VIPAddress, nv.VPCID, nv.CreatedAt =
+			old.ID, old.Family, old.ProjectID, old.VIPSubnetID, old.VIPAddress, old.VPCID, old.CreatedAt
+		if _, err := CheckLoadBalancer(nv, s.net); err != nil {
+			return err
+		}
+		if old.IPTargetEnable && !nv.IPTargetEnable {
+			pools, err := s.poolsOfLB(tx, id)
+			if err != nil {
+				return err
+			}
+			for _, p := range pools {
+				ms, err := scanRec[Member](tx, bMembers, p.ID+"/")
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if m.SubnetID == "" {
+						return apierr.Invalid("ip_target_enable cannot be turned off: pool %s still has IP-type member %s (%s:%d); remove the IP-type members first",
+							p.ID, m.ID, m.Address, m.ProtocolPort)
+					}
+				}
+			}
+		}
+		nv.UpdatedAt = s.now()
+		out = nv
+		return putRec(tx, bLoadBalancers, id, nv)
+	})
+	return out, err
+}
+
+// DeleteLoadBalancer deletes the load balancer; 409 while it has listeners or pools.
+func (s *Store) DeleteLoadBalancer(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := s.lbTx(tx, sc, id); err != nil {
+			return err
+		}
+		ls, err := s.listenersOfLB(tx, id)
+		if err != nil {
+			return err
+		}
+		if len(ls) > 0 {
+			return errInUse("loadbalancer", id, "it has %d listener(s) (e.g. %s); delete them first", len(ls), ls[0].ID)
+		}
+		ps, err := s.poolsOfLB(tx, id)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			return errInUse("loadbalancer", id, "it has %d pool(s) (e.g. %s); delete them first", len(ps), ps[0].ID)
+		}
+		return tx.Bucket(bLoadBalancers).Delete([]byte(id))
+	})
+}
+
+func listScoped[T record](s *Store, bucket []byte, sc Scope, meta func(T) (Family, string, time.Time, string)) ([]T, error) {
+	var out []T
+	err := s.db.View(func(tx *bolt.Tx) error {
+		all, err := scanRec[T](tx, bucket, "")
+		if err != nil {
+			return err
+		}
+		for _, v := range all {
+			if f, p, _, _ := meta(v); inScope(sc, f, p) {
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	sortByCreated(out, func(v T) time.Time { _, _, c, _ := meta(v); return c }, func(v T) string { _, _, _, id := meta(v); return id })
+	return out, err
+}
+
+func (s *Store) listenersOfLB(tx *bolt.Tx, lbID string) ([]Listener, error) {
+	all, err := scanRec[Listener](tx, bListeners, "")
+	var out []Listener
+	for _, l := range all {
+		if l.LoadBalancerID == lbID {
+			out = append(out, l)
+		}
+	}
+	return out, err
+}
+
+func (s *Store) poolsOfLB(tx *bolt.Tx, lbID string) ([]Pool, error) {
+	all, err := scanRec[Pool](tx, bPools, "")
+	var out []Pool
+	for _, p := range all {
+		if p.LoadBalancerID == lbID {
+			out = append(out, p)
+		}
+	}
+	return out, err
+}
+
+// listenerOfPool is the listener whose default pool is poolID, if any.
+func (s *Store) listenerOfPool(tx *bolt.Tx, poolID string) (Listener, bool, error) {
+	all, err := scanRec[Listener](tx, bListeners, "")
+	if err != nil {
+		return Listener{}, false, err
+	}
+	for _, l := range all {
+		if l.DefaultPoolID == poolID {
+			return l, true, nil
+		}
+	}
+	return Listener{}, false, nil
+}
+
+// ---- listeners ----
+
+func (s *Store) listenerTx(tx *bolt.Tx, sc Scope, id string) (Listener, error) {
+	l, ok, err := getRec[Listener](tx, bListeners, id)
+	if err != nil {
+		return l, err
+	}
+	if !ok || !inScope(sc, l.Family, l.ProjectID) {
+		return l, errNotFound("listener", id)
+	}
+	return l, nil
+}
+
+// checkListenerTx checks l against its load balancer, the other listeners and its default pool.
+func (s *Store) checkListenerTx(tx *bolt.Tx, sc Scope, l Listener) error {
+	if err := CheckListener(l); err != nil {
+		return err
+	}
+	if l.LoadBalancerID == "" {
+		return apierr.Invalid("loadbalancer_id is required")
+	}
+	if _, err := s.lbTx(tx, sc, l.LoadBalancerID); err != nil {
+		return err
+	}
+	others, err := s.listenersOfLB(tx, l.LoadBalancerID)
+	if err != nil {
+		return err
+	}
+	if err := CheckListenerPortFree(l, others); err != nil {
+		return err
+	}
+	if l.DefaultPoolID == "" {
+		return nil
+	}
+	p, err := s.poolTx(tx, sc, l.DefaultPoolID)
+	if err != nil {
+		return err
+	}
+	if p.LoadBalancerID != l.LoadBalancerID {
+		return apierr.Invalid("default_pool_id %s belongs to load balancer %s, not %s", p.ID, p.LoadBalancerID, l.LoadBalancerID)
+	}
+	if !PoolFitsListener(l.Protocol, p.Protocol) {
+		return errPoolProtocol(l, p)
+	}
+	for _, o := range others {
+		if o.ID != l.ID && o.DefaultPoolID == p.ID {
+			return apierr.Conflict("pool %s is already the default pool of listener %s; a pool serves one listener", p.ID, o.ID)
+		}
+	}
+	return nil
+}
+
+// CreateListener stores a new listener: its load balancer must exist in sc, no listener of the
+// load balancer may hold the port with the same transport (409), and a default pool, if named,
+// must be a free pool of the same load balancer whose protocol fits.
+func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
+	l.ID, l.Family, l.ProjectID = newID(), sc.Family, sc.ProjectID
+	l.CreatedAt = s.now()
+	l.UpdatedAt = l.CreatedAt
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.checkListenerTx(tx, sc, l); err != nil {
+			return err
+		}
+		return putRec(tx, bListeners, l.ID, l)
+	})
+	if err != nil {
+		return Listener{}, err
+	}
+	return l, nil
+}
+
+// GetListener returns the listener; 404 if sc cannot see it.
+func (s *Store) GetListener(sc Scope, id string) (Listener, error) {
+	var l Listener
+	err := s.db.View(func(tx *bolt.Tx) (err error) { l, err = s.listenerTx(tx, sc, id); return })
+	return l, err
+}
+
+// ListListeners returns sc's listeners, oldest first.
+func (s *Store) ListListeners(sc Scope) ([]Listener, error) {
+	return listScoped[Listener](s, bListeners, sc, func(v Listener) (Family, string, time.Time, string) {
+		return v.Family, v.ProjectID, v.CreatedAt, v.ID
+	})
+}
+
+// UpdateListener applies fn and saves the checked result. LoadBalancerID, Protocol and
+// ProtocolPort cannot change; DefaultPoolID may be set (checked as on create) or cleared.
+func (s *Store) UpdateListener(sc Scope, id string, fn func(*Listener) error) (Listener, error) {
+	var out Listener
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := s.listenerTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.ProtocolPort, nv.CreatedAt =
+			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.ProtocolPort, old.CreatedAt
+		if err := s.checkListenerTx(tx, sc, nv); err != nil {
+			return err
+		}
+		nv.UpdatedAt = s.now()
+		out = nv
+		return putRec(tx, bListeners, id, nv)
+	})
+	return out, err
+}
+
+// DeleteListener deletes the listener; 409 while a default pool is bound to it.
+func (s *Store) DeleteListener(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		l, err := s.listenerTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if l.DefaultPoolID != "" {
+			return errInUse("listener", id, "pool %s is bound to it as default pool; delete the pool or clear default_pool_id first", l.DefaultPoolID)
+		}
+		return tx.Bucket(bListeners).Delete([]byte(id))
+	})
+}
+
+// ---- pools ----
+
+func (s *Store) poolTx(tx *bolt.Tx, sc Scope, id string) (Pool, error) {
+	p, ok, err := getRec[Pool](tx, bPools, id)
+	if err != nil {
+		return p, err
+	}
+	if !ok || !inScope(sc, p.Family, p.ProjectID) {
+		return p, errNotFound("pool", id)
+	}
+	return p, nil
+}
+
+// CreatePool stores a new pool. It belongs to p.LoadBalancerID, or to the load balancer of
+// listenerID when that is given; with listenerID the pool becomes that listener's default pool,
+// which must be free (409) and of a fitting protocol (400).
+func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
+	p.ID, p.Family, p.ProjectID, p.HealthMonitorID = newID(), sc.Family, sc.ProjectID, ""
+	p.CreatedAt = s.now()
+	p.UpdatedAt = p.CreatedAt
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := CheckPool(p); err != nil {
+			return err
+		}
+		var l Listener
+		if listenerID != "" {
+			var err error
+			if l, err = s.listenerTx(tx, sc, listenerID); err != nil {
+				return err
+			}
+			if p.LoadBalancerID != "" && p.LoadBalancerID != l.LoadBalancerID {
+				return apierr.Invalid("listener %s belongs to load balancer %s, not to loadbalancer_id %s", l.ID, l.LoadBalancerID, p.LoadBalancerID)
+			}
+			p.LoadBalancerID = l.LoadBalancerID
+			if l.DefaultPoolID != "" {
+				return apierr.Conflict("listener %s already has default pool %s; a listener has one default pool", l.ID, l.DefaultPoolID)
+			}
+			if !PoolFitsListener(l.Protocol, p.Protocol) {
+				return errPoolProtocol(l, p)
+			}
+		}
+		if p.LoadBalancerID == "" {
+			return apierr.Invalid("one of loadbalancer_id and listener_id is required")
+		}
+		if _, err := s.lbTx(tx, sc, p.LoadBalancerID); err != nil {
+			return err
+		}
+		if listenerID != "" {
+			l.DefaultPoolID, l.UpdatedAt = p.ID, p.CreatedAt
+			if err := putRec(tx, bListeners, l.ID, l); err != nil {
+				return err
+			}
+		}
+		return putRec(tx, bPools, p.ID, p)
+	})
+	if err != nil {
+		return Pool{}, err
+	}
+	return p, nil
+}
+
+// GetPool returns the pool; 404 if sc cannot see it.
+func (s *Store) GetPool(sc Scope, id string) (Pool, error) {
+	var p Pool
+	err := s.db.View(func(tx *bolt.Tx) (err error) { p, err = s.poolTx(tx, sc, id); return })
+	return p, err
+}
+
+// ListPools returns sc's pools, oldest first.
+func (s *Store) ListPools(sc Scope) ([]Pool, error) {
+	return listScoped[Pool](s, bPools, sc, func(v Pool) (Family, string, time.Time, string) {
+		return v.Family, v.ProjectID, v.CreatedAt, v.ID
+	})
+}
+
+// PoolListenerID is the ID of the listener whose default pool is poolID, or "".
+func (s *Store) PoolListenerID(sc Scope, poolID string) (string, error) {
+	var id string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := s.poolTx(tx, sc, poolID); err != nil {
+			return err
+		}
+		l, ok, err := s.listenerOfPool(tx, poolID)
+		if ok {
+			id = l.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// UpdatePool applies fn and saves the checked result. LoadBalancerID, Protocol and
+// HealthMonitorID cannot change; a new Type must admit every member the pool already has.
+func (s *Store) UpdatePool(sc Scope, id string, fn func(*Pool) error) (Pool, error) {
+	var out Pool
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := s.poolTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.HealthMonitorID, nv.CreatedAt =
+			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.HealthMonitorID, old.CreatedAt
+		if err := CheckPool(nv); err != nil {
+			return err
+		}
+		if nv.Type != old.Type {
+			ms, err := scanRec[Member](tx, bMembers, id+"/")
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if err := CheckPoolType(nv, m.MemberType()); err != nil {
+					return apierr.Invalid("type cannot become %q: member %s (%s:%d) is of type %s", nv.Type, m.ID, m.Address, m.ProtocolPort, m.MemberType())
+				}
+			}
+		}
+		nv.UpdatedAt = s.now()
+		out = nv
+		return putRec(tx, bPools, id, nv)
+	})
+	return out, err
+}
+
+// DeletePool deletes the pool; 409 while it has members or a health monitor. A listener that
+// used it as default pool is left without one.
+func (s *Store) DeletePool(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		p, err := s.poolTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		k, _ := tx.Bucket(bMembers).Cursor().Seek([]byte(id + "/"))
+		if k != nil && strings.HasPrefix(string(k), id+"/") {
+			return errInUse("pool", id, "it still has members; delete them first")
+		}
+		if p.HealthMonitorID != "" {
+			return errInUse("pool", id, "health monitor %s checks it; delete the health monitor first", p.HealthMonitorID)
+		}
+		l, ok, err := s.listenerOfPool(tx, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.DefaultPoolID, l.UpdatedAt = "", s.now()
+			if err := putRec(tx, bListeners, l.ID, l); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bPools).Delete([]byte(id))
+	})
+}
+
+// ---- members ----
+
+// poolCtx is a pool with its load balancer and its members by "address:port".
+type poolCtx struct {
+	pool    Pool
+	lb      LoadBalancer
+	members map[string]Member
+}
+
+func (s *Store) poolCtxTx(tx *bolt.Tx, sc Scope, poolID string) (*poolCtx, error) {
+	p, err := s.poolTx(tx, sc, poolID)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := s.lbTx(tx, sc, p.LoadBalancerID)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := scanRec[Member](tx, bMembers, poolID+"/")
+	if err != nil {
+		return nil, err
+	}
+	pc := &poolCtx{pool: p, lb: lb, members: make(map[string]Member, len(ms))}
+	for _, m := range ms {
+		pc.members[memberKey(m.Address, m.ProtocolPort)] = m
+	}
+	return pc, nil
+}
+
+func (s *Store) putMember(tx *bolt.Tx, m Member) error {
+	if err := putRec(tx, bMembers, m.PoolID+"/"+m.ID, m); err != nil {
+		return err
+	}
+	return tx.Bucket(bMemberPool).Put([]byte(m.ID), []byte(m.PoolID))
+}
+
+func (s *Store) deleteMember(tx *bolt.Tx, m Member) error {
+	if err := tx.Bucket(bMembers).Delete([]byte(m.PoolID + "/" + m.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bMemberPool).Delete([]byte(m.ID))
+}
+
+func (s *Store) newMember(sc Scope, pc *poolCtx, m Member, now time.Time) (Member, error) {
+	m.ID, m.Family, m.ProjectID, m.PoolID, m.LoadBalancerID = newID(), sc.Family, sc.ProjectID, pc.pool.ID, pc.pool.LoadBalancerID
+	m.CreatedAt, m.UpdatedAt = now, now
+	if err := CheckMember(m, pc.pool, pc.lb, s.net); err != nil {
+		return Member{}, err
+	}
+	return m, nil
+}
+
+// CreateMember adds a member to the pool after CheckMember; 409 if the pool already has a member
+// with the same address and port.
+func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pc, err := s.poolCtxTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		if m, err = s.newMember(sc, pc, m, s.now()); err != nil {
+			return err
+		}
+		if o, dup := pc.members[memberKey(m.Address, m.ProtocolPort)]; dup {
+			return apierr.Conflict("pool %s already has member %s with address %s and port %d", poolID, o.ID, m.Address, m.ProtocolPort)
+		}
+		return s.putMember(tx, m)
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	return m, nil
+}
+
+// BatchAddMembers adds members to the pool in one transaction: all are checked first and none is
+// added if any breaks a rule, or if the request names one address and port twice (400). A member
+// whose address and port the pool already has is reported Existed and left unchanged.
+func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAddResult, error) {
+	var out []BatchAddResult
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		pc, err := s.poolCtxTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		seen := map[string]int{}
+		for i, m := range ms {
+			key := memberKey(m.Address, m.ProtocolPort)
+			if j, dup := seen[key]; dup {
+				return apierr.Invalid("members[%d] and members[%d] both have address %s and port %d; list each member once", j, i, m.Address, m.ProtocolPort)
+			}
+			seen[key] = i
+			if o, ok := pc.members[key]; ok {
+				out = append(out, BatchAddResult{Member: o, Existed: true})
+				continue
+			}
+			nm, err := s.newMember(sc, pc, m, now)
+			if err != nil {
+				var ae *apierr.Error
+				if errors.As(err, &ae) {
+					return &apierr.Error{Status: ae.Status, Code: ae.Code, Msg: fmt.Sprintf("members[%d]: %s", i, ae.Msg)}
+				}
+				return err
+			}
+			out = append(out, BatchAddResult{Member: nm})
+		}
+		for _, r := range out {
+			if !r.Existed {
+				if err := s.putMember(tx, r.Member); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) memberTx(tx *bolt.Tx, sc Scope, poolID, id string) (Member, error) {
+	pid := tx.Bucket(bMemberPool).Get([]byte(id))
+	if pid == nil || (poolID != "" && string(pid) != poolID) {
+		return Member{}, errNotFound("member", id)
+	}
+	m, ok, err := getRec[Member](tx, bMembers, string(pid)+"/"+id)
+	if err != nil {
+		return m, err
+	}
+	if !ok || !inScope(sc, m.Family, m.ProjectID) {
+		return m, errNotFound("member", id)
+	}
+	return m, nil
+}
+
+// GetMember returns member id of poolID (poolID "" finds it in any pool); 404 if sc cannot see
+// it or it is in another pool.
+func (s *Store) GetMember(sc Scope, poolID, id string) (Member, error) {
+	var m Member
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if poolID != "" {
+			if _, err := s.poolTx(tx, sc, poolID); err != nil {
+				return err
+			}
+		}
+		var err error
+		m, err = s.memberTx(tx, sc, poolID, id)
+		return err
+	})
+	return m, err
+}
+
+// ListMembers returns the pool's members, oldest first; 404 if sc cannot see the pool.
+func (s *Store) ListMembers(sc Scope, poolID string) ([]Member, error) {
+	var out []Member
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := s.poolTx(tx, sc, poolID); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanRec[Member](tx, bMembers, poolID+"/")
+		return err
+	})
+	sortByCreated(out, func(m Member) time.Time { return m.CreatedAt }, func(m Member) string { return m.ID })
+	return out, err
+}
+
+// ListAllMembers returns every member sc can see, oldest first.
+func (s *Store) ListAllMembers(sc Scope) ([]Member, error) {
+	return listScoped[Member](s, bMembers, sc, func(v Member) (Family, string, time.Time, string) {
+		return v.Family, v.ProjectID, v.CreatedAt, v.ID
+	})
+}
+
+// UpdateMember applies fn to member id of poolID and saves the checked result. Only Name,
+// Weight and AdminStateUp can change.
+func (s *Store) UpdateMember(sc Scope, poolID, id string, fn func(*Member) error) (Member, error) {
+	var out Member
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pc, err := s.poolCtxTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		old, err := s.memberTx(tx, sc, poolID, id)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		out, err = s.applyMemberChange(tx, pc, old, nv)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) applyMemberChange(tx *bolt.Tx, pc *poolCtx, old, nv Member) (Member, error) {
+	nv.ID, nv.Family, nv.ProjectID, nv.PoolID, nv.LoadBalancerID, nv.Address, nv.ProtocolPort, nv.SubnetID, nv.CreatedAt =
+		old.ID, old.Family, old.ProjectID, old.PoolID, old.LoadBalancerID, old.Address, old.ProtocolPort, old.SubnetID, old.CreatedAt
+	if err := CheckWeight(nv.Weight); err != nil {
+		return Member{}, err
+	}
+	if err := CheckText("name", nv.Name, MaxNameLen); err != nil {
+		return Member{}, err
+	}
+	nv.UpdatedAt = s.now()
+	return nv, s.putMember(tx, nv)
+}
+
+// BatchUpdateMembers changes several members of the pool in one transaction; nothing changes if
+// any member is missing (404) or any change breaks a rule.
+func (s *Store) BatchUpdateMembers(sc Scope, poolID string, ups []MemberUpdate) ([]Member, error) {
+	var out []Member
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		pc, err := s.poolCtxTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for i, u := range ups {
+			if seen[u.ID] {
+				return apierr.Invalid("members[%d]: member %s is listed twice; list each member once", i, u.ID)
+			}
+			seen[u.ID] = true
+			old, err := s.memberTx(tx, sc, poolID, u.ID)
+			if err != nil {
+				return err
+			}
+			nv := old
+			if u.Name != nil {
+				nv.Name = *u.Name
+			}
+			if u.Weight != nil {
+				nv.Weight = *u.Weight
+			}
+			if u.AdminStateUp != nil {
+				nv.AdminStateUp = *u.AdminStateUp
+			}
+			m, err := s.applyMemberChange(tx, pc, old, nv)
+			if err != nil {
+				var ae *apierr.Error
+				if errors.As(err, &ae) {
+					return &apierr.Error{Status: ae.Status, Code: ae.Code, Msg: fmt.Sprintf("members[%d]: %s", i, ae.Msg)}
+				}
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteMember deletes member id of poolID.
+func (s *Store) DeleteMember(sc Scope, poolID, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := s.poolTx(tx, sc, poolID); err != nil {
+			return err
+		}
+		m, err := s.memberTx(tx, sc, poolID, id)
+		if err != nil {
+			return err
+		}
+		return s.deleteMember(tx, m)
+	})
+}
+
+// BatchDeleteMembers deletes the named members of the pool in one transaction and returns their
+// IDs in request order. A ref names a member by ID, or by Address and ProtocolPort; nothing is
+// deleted if any ref matches no member of the pool (404) or is incomplete (400).
+func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([]string, error) {
+	var out []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		pc, err := s.poolCtxTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		byID := map[string]Member{}
+		for _, m := range pc.members {
+			byID[m.ID] = m
+		}
+		done := map[string]bool{}
+		for i, r := range refs {
+			var m Member
+			var ok bool
+			switch {
+			case r.ID != "":
+				m, ok = byID[r.ID]
+				if !ok {
+					return apierr.NotFound("members[%d]: member %s could not be found in pool %s", i, r.ID, poolID)
+				}
+			case r.Address != "" && r.ProtocolPort != 0:
+				m, ok = pc.members[memberKey(r.Address, r.ProtocolPort)]
+				if !ok {
+					return apierr.NotFound("members[%d]: pool %s has no member with address %s and port %d", i, poolID, r.Address, r.ProtocolPort)
+				}
+			default:
+				return apierr.Invalid("members[%d]: give either id, or address and protocol_port", i)
+			}
+			if done[m.ID] {
+				return apierr.Invalid("members[%d]: member %s is named twice; name each member once", i, m.ID)
+			}
+			done[m.ID] = true
+			if err := s.deleteMember(tx, m); err != nil {
+				return err
+			}
+			out = append(out, m.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ---- health monitors ----
+
+func (s *Store) monitorTx(tx *bolt.Tx, sc Scope, id string) (HealthMonitor, error) {
+	h, ok, err := getRec[HealthMonitor](tx, bHealthMonitors, id)
+	if err != nil {
+		return h, err
+	}
+	if !ok || !inScope(sc, h.Family, h.ProjectID) {
+		return h, errNotFound("healthmonitor", id)
+	}
+	return h, nil
+}
+
+// CreateHealthMonitor stores a monitor for h.PoolID after CheckHealthMonitor; 409 if the pool
+// already has one.
+func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, error) {
+	h.ID, h.Family, h.ProjectID = newID(), sc.Family, sc.ProjectID
+	h.CreatedAt = s.now()
+	h.UpdatedAt = h.CreatedAt
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if h.PoolID == "" {
+			return apierr.Invalid("pool_id is required")
+		}
+		p, err := s.poolTx(tx, sc, h.PoolID)
+		if err != nil {
+			return err
+		}
+		if p.HealthMonitorID != "" {
+			return apierr.Conflict("pool %s already has health monitor %s; update that one or delete it first", p.ID, p.HealthMonitorID)
+		}
+		if err := CheckHealthMonitor(h, p); err != nil {
+			return err
+		}
+		h.LoadBalancerID = p.LoadBalancerID
+		p.HealthMonitorID = h.ID
+		if err := putRec(tx, bPools, p.ID, p); err != nil {
+			return err
+		}
+		return putRec(tx, bHealthMonitors, h.ID, h)
+	})
+	if err != nil {
+		return HealthMonitor{}, err
+	}
+	return h, nil
+}
+
+// GetHealthMonitor returns the monitor; 404 if sc cannot see it.
+func (s *Store) GetHealthMonitor(sc Scope, id string) (HealthMonitor, error) {
+	var h HealthMonitor
+	err := s.db.View(func(tx *bolt.Tx) (err error) { h, err = s.monitorTx(tx, sc, id); return })
+	return h, err
+}
+
+// ListHealthMonitors returns sc's monitors, oldest first.
+func (s *Store) ListHealthMonitors(sc Scope) ([]HealthMonitor, error) {
+	return listScoped[HealthMonitor](s, bHealthMonitors, sc, func(v HealthMonitor) (Family, string, time.Time, string) {
+		return v.Family, v.ProjectID, v.CreatedAt, v.ID
+	})
+}
+
+// UpdateHealthMonitor applies fn and saves the checked result. PoolID and Type cannot change.
+func (s *Store) UpdateHealthMonitor(sc Scope, id string, fn func(*HealthMonitor) error) (HealthMonitor, error) {
+	var out HealthMonitor
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := s.monitorTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		nv.ID, nv.Family, nv.ProjectID, nv.PoolID, nv.LoadBalancerID, nv.CreatedAt =
+			old.ID, old.Family, old.ProjectID, old.PoolID, old.LoadBalancerID, old.CreatedAt
+		p, err := s.poolTx(tx, sc, nv.PoolID)
+		if err != nil {
+			return err
+		}
+		if err := CheckHealthMonitor(nv, p); err != nil {
+			return err
+		}
+		nv.UpdatedAt = s.now()
+		out = nv
+		return putRec(tx, bHealthMonitors, id, nv)
+	})
+	return out, err
+}
+
+// DeleteHealthMonitor deletes the monitor and detaches it from its pool.
+func (s *Store) DeleteHealthMonitor(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		h, err := s.monitorTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		p, ok, err := getRec[Pool](tx, bPools, h.PoolID)
+		if err != nil {
+			return err
+		}
+		if ok && p.HealthMonitorID == id {
+			p.HealthMonitorID = ""
+			if err := putRec(tx, bPools, p.ID, p); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bHealthMonitors).Delete([]byte(id))
+	})
+}
+
+// ---- snapshot ----
+
+// Snapshot returns every resource of both families as of one read transaction.
+func (s *Store) Snapshot() (Snapshot, error) {
+	var snap Snapshot
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		if snap.LoadBalancers, err = scanRec[LoadBalancer](tx, bLoadBalancers, ""); err != nil {
+			return err
+		}
+		if snap.Listeners, err = scanRec[Listener](tx, bListeners, ""); err != nil {
+			return err
+		}
+		if snap.Pools, err = scanRec[Pool](tx, bPools, ""); err != nil {
+			return err
+		}
+		if snap.Members, err = scanRec[Member](tx, bMembers, ""); err != nil {
+			return err
+		}
+		snap.HealthMonitors, err = scanRec[HealthMonitor](tx, bHealthMonitors, "")
+		return err
+	})
+	sortByCreated(snap.LoadBalancers, func(v LoadBalancer) time.Time { return v.CreatedAt }, func(v LoadBalancer) string { return v.ID })
+	sortByCreated(snap.Listeners, func(v Listener) time.Time { return v.CreatedAt }, func(v Listener) string { return v.ID })
+	sortByCreated(snap.Pools, func(v Pool) time.Time { return v.CreatedAt }, func(v Pool) string { return v.ID })
+	sortByCreated(snap.Members, func(v Member) time.Time { return v.CreatedAt }, func(v Member) string { return v.ID })
+	sortByCreated(snap.HealthMonitors, func(v HealthMonitor) time.Time { return v.CreatedAt }, func(v HealthMonitor) string { return v.ID })
+	return snap, err
+}
