@@ -31,14 +31,12 @@
 package deploy
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
 
 	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/model"
 )
 
 // Options tune a Deployer.
@@ -140,28 +138,3 @@ func (s SharedListener) String() string {
 	return fmt.Sprintf("%s/%d (listener %s, created by %s)", s.Protocol, s.Port, s.ListenerID, s.Creator)
 }
 
-// errNotImplemented is returned until the implementation lands (same session).
-var errNotImplemented = fmt.Errorf("deploy: not implemented yet")
-
-// Apply makes the ELB hold desired: listeners (created when absent), and exactly this cluster's
-// desired members for this Service on each port; this cluster's members of this Service on ports
-// no longer desired are removed (and their listener, per desired.Recycle, see the package doc).
-// A *Refusal means nothing was written.
-func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (Result, error) {
-	return Result{}, errNotImplemented
-}
-
-// Release removes this Service's binding per desired.Recycle (see the package doc). desired
-// needs Service, ELBID, Class, Recycle and Listeners' ports; members are ignored. An unknown ELB
-// is nothing to release.
-func (d *Deployer) Release(ctx context.Context, desired model.Desired) (Result, error) {
-	return Result{}, errNotImplemented
-}
-
-// SharedListeners is a read-only check for a Service WITHOUT multicluster that names an ELB
-// (kubernetes.io/elb.id): it returns those of ports that land on a listener fleetlb marks
-// multi-cluster (R6), so the controller can warn instead of letting it take the listener over.
-// An unknown ELB returns (nil, nil).
-func (d *Deployer) SharedListeners(ctx context.Context, elbID string, ports []int32) ([]SharedListener, error) {
-	return nil, errNotImplemented
-}
