@@ -15,6 +15,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
 )
 
 const (
@@ -32,23 +35,7 @@ const (
 
 	// DefaultMaxSkew is how far X-Sdk-Date may be from the server clock.
 	DefaultMaxSkew = 15 * time.Minute
-	// DefaultMaxBody bounds how much of a body is read to hash it.
-	DefaultMaxBody = 4 << 20
 )
-
-// Error codes as the real API gateway reports them.
-const (
-	CodeUnauthenticated = "APIGW.0301"
-	CodeForbidden       = "APIGW.0302"
-	CodeBodyTooLarge    = "APIGW.0201"
-)
-
-// Credential is one access key pair and the project it may act in.
-type Credential struct {
-	AccessKey string
-	SecretKey string
-	ProjectID string
-}
 
 // Identity is who signed an authenticated request.
 type Identity struct {
@@ -56,25 +43,16 @@ type Identity struct {
 	ProjectID string
 }
 
-// Error is an authentication or authorization failure, ready for the API's
-// error envelope. Its message never contains a secret key or a signature.
-type Error struct {
-	Status  int // 401, 403 or 413
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-func unauthenticated(format string, args ...any) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated,
-		Message: "Incorrect IAM authentication information: " + fmt.Sprintf(format, args...)}
+// unauthenticated is a 401. Messages never contain a secret key or a signature.
+func unauthenticated(format string, args ...any) *apierr.Error {
+	return &apierr.Error{Status: http.StatusUnauthorized, Code: apierr.CodeUnauthorized,
+		Msg: "Incorrect IAM authentication information: " + fmt.Sprintf(format, args...)}
 }
 
 // Verifier checks request signatures against a fixed set of credentials.
-// It is safe for concurrent use.
+// It implements the API router's Authenticator and is safe for concurrent use.
 type Verifier struct {
-	keys    map[string]Credential
+	keys    map[string]config.Credential
 	maxSkew time.Duration
 	maxBody int64
 	now     func() time.Time
@@ -91,9 +69,9 @@ func WithMaxSkew(d time.Duration) Option { return func(v *Verifier) { v.maxSkew 
 
 // NewVerifier accepts the given credentials. Every access key must be unique and
 // have a secret key and a project.
-func NewVerifier(creds []Credential, opts ...Option) (*Verifier, error) {
-	v := &Verifier{keys: make(map[string]Credential, len(creds)), maxSkew: DefaultMaxSkew,
-		maxBody: DefaultMaxBody, now: time.Now}
+func NewVerifier(creds []config.Credential, opts ...Option) (*Verifier, error) {
+	v := &Verifier{keys: make(map[string]config.Credential, len(creds)), maxSkew: DefaultMaxSkew,
+		maxBody: apierr.MaxBody, now: time.Now}
 	for i, c := range creds {
 		switch {
 		case c.AccessKey == "":
@@ -115,10 +93,15 @@ func NewVerifier(creds []Credential, opts ...Option) (*Verifier, error) {
 }
 
 // Authenticate verifies r's signature and that the signer may act in
-// projectID (the {project_id} of the path). It reads the body to hash it and
-// puts an identical reader back in r.Body for the handler. A returned error is
-// always an *Error.
-func (v *Verifier) Authenticate(r *http.Request, projectID string) (Identity, error) {
+// projectID (the {project_id} of the path): 401 or 403 as an *apierr.Error.
+// It reads the body to hash it and puts an identical reader back in r.Body.
+func (v *Verifier) Authenticate(r *http.Request, projectID string) error {
+	_, err := v.Identify(r, projectID)
+	return err
+}
+
+// Identify is Authenticate that also says who signed the request.
+func (v *Verifier) Identify(r *http.Request, projectID string) (Identity, error) {
 	body, err := readBody(r, v.maxBody)
 	if err != nil {
 		return Identity{}, err
@@ -136,8 +119,8 @@ func (v *Verifier) Authenticate(r *http.Request, projectID string) (Identity, er
 	return id, nil
 }
 
-func forbidden(id Identity, project string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: fmt.Sprintf(
+func forbidden(id Identity, project string) *apierr.Error {
+	return &apierr.Error{Status: http.StatusForbidden, Code: apierr.CodeForbidden, Msg: fmt.Sprintf(
 		"The IAM user is not authorized to access the API: access key %s may act only in project %s, not in project %s",
 		id.AccessKey, id.ProjectID, project)}
 }
@@ -152,15 +135,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, unauthenticated("cannot read the request body: %v", err)
 	}
 	if int64(len(body)) > limit {
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
-			Message: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		return nil, apierr.Invalid("request body is larger than %d bytes", limit)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, nil
 }
 
 // Verify checks the signature of r, whose body is body, and returns the signer.
-// It does not check the project. A returned error is always an *Error.
+// It does not check the project. A returned error is always an *apierr.Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (Identity, error) {
 	auth, err := parseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {

@@ -19,8 +19,17 @@ import (
 	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
 )
+
+// The API router's Authenticator (internal/elbd/api) is what elbd wires this
+// package into; its method set is repeated here so this package's tests do not
+// depend on the API's.
+var _ interface {
+	Authenticate(r *http.Request, projectID string) error
+} = (*auth.Verifier)(nil)
 
 const (
 	testAK      = "AK1"
@@ -47,17 +56,17 @@ func newServer(t *testing.T, v *auth.Verifier) *httptest.Server {
 		if len(parts) > 2 {
 			project = parts[2]
 		}
-		id, err := v.Authenticate(r, project)
+		id, err := v.Identify(r, project)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
-			var ae *auth.Error
+			var ae *apierr.Error
 			if !errors.As(err, &ae) {
-				t.Errorf("Authenticate returned %T, want *auth.Error", err)
+				t.Errorf("Identify returned %T, want *apierr.Error", err)
 				w.WriteHeader(500)
 				return
 			}
 			w.WriteHeader(ae.Status)
-			_ = json.NewEncoder(w).Encode(outcome{Status: ae.Status, Code: ae.Code, Message: ae.Message})
+			_ = json.NewEncoder(w).Encode(outcome{Status: ae.Status, Code: ae.Code, Message: ae.Msg})
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
@@ -72,7 +81,7 @@ func newServer(t *testing.T, v *auth.Verifier) *httptest.Server {
 
 func newVerifier(t *testing.T, opts ...auth.Option) *auth.Verifier {
 	t.Helper()
-	v, err := auth.NewVerifier([]auth.Credential{
+	v, err := auth.NewVerifier([]config.Credential{
 		{AccessKey: testAK, SecretKey: testSK, ProjectID: testProject},
 		{AccessKey: "AK2", SecretKey: "SK2", ProjectID: "p2"},
 	}, opts...)
@@ -242,9 +251,9 @@ func TestRejections(t *testing.T) {
 			if o.Status != c.wantStatus || !strings.Contains(o.Message, c.wantMsg) {
 				t.Fatalf("got %d %q, want %d containing %q", o.Status, o.Message, c.wantStatus, c.wantMsg)
 			}
-			wantCode := auth.CodeUnauthenticated
+			wantCode := apierr.CodeUnauthorized
 			if c.wantStatus == 403 {
-				wantCode = auth.CodeForbidden
+				wantCode = apierr.CodeForbidden
 			}
 			if o.Code != wantCode {
 				t.Fatalf("error_code %q, want %q", o.Code, wantCode)
@@ -274,10 +283,10 @@ func TestClockInjectedWindowEdges(t *testing.T) {
 
 func TestBodyTooLarge(t *testing.T) {
 	srv := newServer(t, newVerifier(t))
-	big := strings.Repeat("x", auth.DefaultMaxBody)
+	big := strings.Repeat("x", apierr.MaxBody)
 	req := signWithSDK(t, srv.URL, sdkReq{method: "POST", path: "/v3/p1/elb/pools", body: map[string]string{"pad": big}}, testAK, testSK)
-	if o := send(t, req); o.Status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("got %d %q, want 413", o.Status, o.Message)
+	if o := send(t, req); o.Status != http.StatusBadRequest || !strings.Contains(o.Message, "larger than") {
+		t.Fatalf("got %d %q, want 400 saying the body is too large", o.Status, o.Message)
 	}
 }
 
@@ -322,13 +331,13 @@ func TestOfficialClient(t *testing.T) {
 
 func TestNewVerifierRejectsBadCredentials(t *testing.T) {
 	for _, c := range []struct {
-		creds []auth.Credential
+		creds []config.Credential
 		want  string
 	}{
-		{[]auth.Credential{{SecretKey: "s", ProjectID: "p"}}, "accessKey is empty"},
-		{[]auth.Credential{{AccessKey: "a", ProjectID: "p"}}, "secretKey is empty"},
-		{[]auth.Credential{{AccessKey: "a", SecretKey: "s"}}, "projectID is empty"},
-		{[]auth.Credential{{AccessKey: "a", SecretKey: "s", ProjectID: "p"}, {AccessKey: "a", SecretKey: "t", ProjectID: "q"}}, "listed twice"},
+		{[]config.Credential{{SecretKey: "s", ProjectID: "p"}}, "accessKey is empty"},
+		{[]config.Credential{{AccessKey: "a", ProjectID: "p"}}, "secretKey is empty"},
+		{[]config.Credential{{AccessKey: "a", SecretKey: "s"}}, "projectID is empty"},
+		{[]config.Credential{{AccessKey: "a", SecretKey: "s", ProjectID: "p"}, {AccessKey: "a", SecretKey: "t", ProjectID: "q"}}, "listed twice"},
 	} {
 		_, err := auth.NewVerifier(c.creds)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
