@@ -1,0 +1,128 @@
+package main
+
+import (
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	"github.com/spf13/cobra"
+)
+
+var (
+	listenerListFields = []string{"id", "name", "protocol", "protocol_port", "loadbalancers", "default_pool_id"}
+	listenerShowFields = []string{"id", "name", "description", "protocol", "protocol_port", "loadbalancers",
+		"default_pool_id", "keepalive_timeout", "connection_limit", "created_at", "updated_at"}
+)
+
+func newListenerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "listener", Aliases: []string{"listeners"}, Short: "Manage listeners (protocol and port of a load balancer)"}
+	cmd.AddCommand(listenerCreateCmd(g), listenerListCmd(g), listenerShowCmd(g), listenerDeleteCmd(g))
+	return cmd
+}
+
+func listenerCreateCmd(g *globals) *cobra.Command {
+	var lb, protocol, name, desc, pool string
+	var port, keepalive int32
+	cmd := &cobra.Command{
+		Use:   "create --lb LB --protocol TCP|UDP --port PORT [--name N] [--default-pool POOL]",
+		Short: "Create a listener",
+		Args:  cobra.NoArgs,
+	}
+	check := func(cmd *cobra.Command, _ []string) (err error) {
+		if err = requireFlags(cmd, "lb", "protocol", "port"); err != nil {
+			return err
+		}
+		if protocol, err = oneOf("protocol", protocol, "TCP", "UDP", "HTTP"); err != nil {
+			return err
+		}
+		if err = checkPort("port", port); err != nil {
+			return err
+		}
+		return g.v3Only(cmd, "keepalive-timeout")
+	}
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.CreateListener(&m2.CreateListenerRequest{Body: &m2.CreateListenerRequestBody{Listener: &m2.CreateListenerReq{
+				LoadbalancerId: lb, Protocol: enum[m2.CreateListenerReqProtocol](protocol), ProtocolPort: port,
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), DefaultPoolId: ifSet(cmd, "default-pool", pool)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Listener, listenerShowFields}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.CreateListener(&m3.CreateListenerRequest{Body: &m3.CreateListenerRequestBody{Listener: &m3.CreateListenerOption{
+				LoadbalancerId: lb, Protocol: protocol, ProtocolPort: &port,
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), DefaultPoolId: ifSet(cmd, "default-pool", pool),
+				KeepaliveTimeout: ifSet(cmd, "keepalive-timeout", keepalive)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Listener, listenerShowFields}, nil
+		})
+	f := cmd.Flags()
+	f.StringVar(&lb, "lb", "", "load balancer ID")
+	f.StringVar(&protocol, "protocol", "", "TCP or UDP (HTTP accepted by the API but not forwarded by elbd)")
+	f.Int32Var(&port, "port", 0, "port the listener accepts traffic on, 1-65535")
+	f.StringVar(&name, "name", "", "name")
+	f.StringVar(&desc, "description", "", "description")
+	f.StringVar(&pool, "default-pool", "", "pool that receives the traffic (or bind it later with pool create --listener)")
+	f.Int32Var(&keepalive, "keepalive-timeout", 0, "idle timeout in seconds (v3 only)")
+	return cmd
+}
+
+func listenerListCmd(g *globals) *cobra.Command {
+	var lb string
+	cmd := &cobra.Command{Use: "list [--lb LB]", Short: "List listeners", Args: cobra.NoArgs}
+	cmd.RunE = g.dispatch(nil,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Listeners), listenerListFields}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Listeners), listenerListFields}, nil
+		})
+	cmd.Flags().StringVar(&lb, "lb", "", "only listeners of this load balancer")
+	return cmd
+}
+
+func listenerShowCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "show ID", Short: "Show one listener", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ShowListener(&m2.ShowListenerRequest{ListenerId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Listener, listenerShowFields}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ShowListener(&m3.ShowListenerRequest{ListenerId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Listener, listenerShowFields}, nil
+		})
+	return cmd
+}
+
+func listenerDeleteCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a listener (refused while a pool is bound to it)", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			_, err := c.DeleteListener(&m2.DeleteListenerRequest{ListenerId: args[0]})
+			return deleted(cmd, "listener", args[0], err)
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			_, err := c.DeleteListener(&m3.DeleteListenerRequest{ListenerId: args[0]})
+			return deleted(cmd, "listener", args[0], err)
+		})
+	return cmd
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	"github.com/spf13/cobra"
+)
+
+var (
+	lbListFieldsV3 = []string{"id", "name", "vip_address", "vip_subnet_cidr_id", "ip_target_enable", "guaranteed", "provisioning_status"}
+	lbShowFieldsV3 = []string{"id", "name", "description", "vip_address", "vip_subnet_cidr_id", "vpc_id", "ip_target_enable",
+		"guaranteed", "listeners", "pools", "provisioning_status", "operating_status", "created_at", "updated_at"}
+	lbListFieldsV2 = []string{"id", "name", "vip_address", "vip_subnet_id", "provisioning_status"}
+	lbShowFieldsV2 = []string{"id", "name", "description", "vip_address", "vip_subnet_id", "listeners", "pools",
+		"provisioning_status", "operating_status", "created_at", "updated_at"}
+)
+
+func newLoadBalancerCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "loadbalancer", Aliases: []string{"lb", "loadbalancers"}, Short: "Manage load balancers"}
+	cmd.AddCommand(lbCreateCmd(g), lbListCmd(g), lbShowCmd(g), lbUpdateCmd(g), lbDeleteCmd(g))
+	return cmd
+}
+
+func lbCreateCmd(g *globals) *cobra.Command {
+	var name, desc, subnet, vip string
+	var ipTarget bool
+	var zones []string
+	cmd := &cobra.Command{
+		Use:   "create --vip-subnet-id SUBNET [--name N] [--vip-address IP] [--ip-target-enable]",
+		Short: "Create a load balancer; its VIP comes from the subnet",
+		Args:  cobra.NoArgs,
+	}
+	cmd.RunE = g.dispatch(
+		func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "vip-subnet-id"); err != nil {
+				return err
+			}
+			return g.v3Only(cmd, "ip-target-enable", "availability-zone")
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.CreateLoadbalancer(&m2.CreateLoadbalancerRequest{Body: &m2.CreateLoadbalancerRequestBody{
+				Loadbalancer: &m2.CreateLoadbalancerReq{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
+					VipSubnetId: subnet, VipAddress: ifSet(cmd, "vip-address", vip)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			if zones == nil {
+				zones = []string{}
+			}
+			resp, err := c.CreateLoadBalancer(&m3.CreateLoadBalancerRequest{Body: &m3.CreateLoadBalancerRequestBody{
+				Loadbalancer: &m3.CreateLoadBalancerOption{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
+					VipSubnetCidrId: &subnet, VipAddress: ifSet(cmd, "vip-address", vip),
+					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget), AvailabilityZoneList: zones}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+		})
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "name")
+	f.StringVar(&desc, "description", "", "description")
+	f.StringVar(&subnet, "vip-subnet-id", "", "subnet the VIP is taken from (v3: vip_subnet_cidr_id, v2: vip_subnet_id)")
+	f.StringVar(&vip, "vip-address", "", "VIP address (default: a free address of the subnet)")
+	f.BoolVar(&ipTarget, "ip-target-enable", false, "allow IP-type (cross-VPC) backends (v3 only)")
+	f.StringSliceVar(&zones, "availability-zone", nil, "availability zones (v3 only; repeat or comma-separate)")
+	return cmd
+}
+
+func lbListCmd(g *globals) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{Use: "list [--name N]", Short: "List load balancers", Args: cobra.NoArgs}
+	cmd.RunE = g.dispatch(nil,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Loadbalancers), lbListFieldsV2}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Loadbalancers), lbListFieldsV3}, nil
+		})
+	cmd.Flags().StringVar(&name, "name", "", "only load balancers with this name")
+	return cmd
+}
+
+func lbShowCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "show ID", Short: "Show one load balancer", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+		})
+	return cmd
+}
+
+func lbUpdateCmd(g *globals) *cobra.Command {
+	var name, desc string
+	var ipTarget bool
+	cmd := &cobra.Command{
+		Use:   "update ID [--name N] [--description D] [--ip-target-enable=true|false]",
+		Short: "Rename a load balancer or switch IP-type backends on or off",
+		Args:  cobra.ExactArgs(1),
+	}
+	cmd.RunE = g.dispatch(
+		func(cmd *cobra.Command, _ []string) error {
+			if err := requireOneOf(cmd, "name", "description", "ip-target-enable"); err != nil {
+				return err
+			}
+			return g.v3Only(cmd, "ip-target-enable")
+		},
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.UpdateLoadbalancer(&m2.UpdateLoadbalancerRequest{LoadbalancerId: args[0], Body: &m2.UpdateLoadbalancerRequestBody{
+				Loadbalancer: &m2.UpdateLoadbalancerReq{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.UpdateLoadBalancer(&m3.UpdateLoadBalancerRequest{LoadbalancerId: args[0], Body: &m3.UpdateLoadBalancerRequestBody{
+				Loadbalancer: &m3.UpdateLoadBalancerOption{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
+					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+		})
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&desc, "description", "", "new description")
+	cmd.Flags().BoolVar(&ipTarget, "ip-target-enable", false, "allow IP-type (cross-VPC) backends (v3 only)")
+	return cmd
+}
+
+func lbDeleteCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a load balancer (refused while it has listeners or pools)", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			_, err := c.DeleteLoadbalancer(&m2.DeleteLoadbalancerRequest{LoadbalancerId: args[0]})
+			return deleted(cmd, "load balancer", args[0], err)
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			_, err := c.DeleteLoadBalancer(&m3.DeleteLoadBalancerRequest{LoadbalancerId: args[0]})
+			return deleted(cmd, "load balancer", args[0], err)
+		})
+	return cmd
+}

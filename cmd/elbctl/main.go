@@ -1,0 +1,222 @@
+// Command elbctl is the operator CLI for an ELB (elbd or Huawei Cloud's), built
+// on the official Huawei Cloud Go SDK: v3 for dedicated load balancers, v2 for
+// shared ones (--family v2).
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	hc "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes one elbctl invocation and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	g := &globals{getenv: getenv}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(stderr, "Error:", g.redact(describeError(err)))
+		return 1
+	}
+	return 0
+}
+
+// globals holds the flags every command shares and builds the SDK clients.
+type globals struct {
+	getenv    func(string) string
+	ak, sk    string
+	projectID string
+	endpoint  string
+	family    string
+	output    string
+	timeout   time.Duration
+}
+
+const (
+	familyV3 = "v3"
+	familyV2 = "v2"
+)
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "elbctl",
+		Short: "Operate an ELB (load balancers, listeners, pools, members, health monitors)",
+		Long: `elbctl manages an ELB through the Huawei Cloud ELB API, with the official SDK.
+
+Credentials come from flags or the environment:
+  --ak / HUAWEICLOUD_SDK_AK, --sk / HUAWEICLOUD_SDK_SK,
+  --project-id / HUAWEICLOUD_SDK_PROJECT_ID, --endpoint / ELB_ENDPOINT.
+--family v3 (default) manages dedicated load balancers, v2 shared ones.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.complete(cmd)
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.ak, "ak", "", "access key (default $HUAWEICLOUD_SDK_AK)")
+	f.StringVar(&g.sk, "sk", "", "secret key (default $HUAWEICLOUD_SDK_SK; prefer the variable, flags show in ps)")
+	f.StringVar(&g.projectID, "project-id", "", "project ID (default $HUAWEICLOUD_SDK_PROJECT_ID)")
+	f.StringVar(&g.endpoint, "endpoint", "", "ELB API endpoint, e.g. http://127.0.0.1:9080 (default $ELB_ENDPOINT)")
+	f.StringVar(&g.family, "family", familyV3, "API family: v3 (dedicated, \"performance\") or v2 (shared, \"union\")")
+	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each API call")
+	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g))
+	return root
+}
+
+// complete fills unset flags from the environment and checks them.
+func (g *globals) complete(cmd *cobra.Command) error {
+	fromEnv := func(flag string, dst *string, env string) {
+		if !cmd.Flags().Changed(flag) {
+			*dst = g.getenv(env)
+		}
+	}
+	fromEnv("ak", &g.ak, "HUAWEICLOUD_SDK_AK")
+	fromEnv("sk", &g.sk, "HUAWEICLOUD_SDK_SK")
+	fromEnv("project-id", &g.projectID, "HUAWEICLOUD_SDK_PROJECT_ID")
+	fromEnv("endpoint", &g.endpoint, "ELB_ENDPOINT")
+	switch strings.ToLower(g.family) {
+	case familyV3, "performance", "dedicated":
+		g.family = familyV3
+	case familyV2, "union", "shared":
+		g.family = familyV2
+	default:
+		return fmt.Errorf("--family %q: use v3 (dedicated) or v2 (shared)", g.family)
+	}
+	if g.output != "table" && g.output != "json" {
+		return fmt.Errorf("-o %q: use table or json", g.output)
+	}
+	return nil
+}
+
+// httpClient checks the connection settings and builds the SDK's HTTP client.
+func (g *globals) httpClient(builder *hc.HcHttpClientBuilder) (*hc.HcHttpClient, error) {
+	var missing []string
+	if g.endpoint == "" {
+		missing = append(missing, "--endpoint (or ELB_ENDPOINT)")
+	}
+	if g.ak == "" {
+		missing = append(missing, "--ak (or HUAWEICLOUD_SDK_AK)")
+	}
+	if g.sk == "" {
+		missing = append(missing, "--sk (or HUAWEICLOUD_SDK_SK)")
+	}
+	if g.projectID == "" {
+		missing = append(missing, "--project-id (or HUAWEICLOUD_SDK_PROJECT_ID)")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	if u, err := url.Parse(g.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--endpoint %q must be a URL like http://127.0.0.1:9080", g.endpoint)
+	}
+	cred, err := basic.NewCredentialsBuilder().WithAk(g.ak).WithSk(g.sk).WithProjectId(g.projectID).SafeBuild()
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return builder.WithEndpoints([]string{g.endpoint}).WithCredential(cred).
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(g.timeout)).SafeBuild()
+}
+
+func (g *globals) v3() (*elbv3.ElbClient, error) {
+	c, err := g.httpClient(elbv3.ElbClientBuilder())
+	if err != nil {
+		return nil, err
+	}
+	return elbv3.NewElbClient(c), nil
+}
+
+func (g *globals) v2() (*elbv2.ElbClient, error) {
+	c, err := g.httpClient(elbv2.ElbClientBuilder())
+	if err != nil {
+		return nil, err
+	}
+	return elbv2.NewElbClient(c), nil
+}
+
+// redact removes the secret key from anything elbctl prints.
+func (g *globals) redact(s string) string {
+	if len(g.sk) >= 4 {
+		s = strings.ReplaceAll(s, g.sk, "<redacted>")
+	}
+	return s
+}
+
+// v3Only refuses a flag the shared (v2) API does not have.
+func (g *globals) v3Only(cmd *cobra.Command, flags ...string) error {
+	if g.family != familyV2 {
+		return nil
+	}
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return fmt.Errorf("--%s exists only for dedicated load balancers; drop it or use --family v3", f)
+		}
+	}
+	return nil
+}
+
+// result is what a command prints: an SDK model value and its table fields.
+// A nil value prints nothing (the call printed its own confirmation).
+type result struct {
+	value  any
+	fields []string
+}
+
+type (
+	v2Call func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error)
+	v3Call func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error)
+)
+
+// dispatch runs the call of the selected API family and prints its result.
+// check, when not nil, validates flags before any client is built.
+func (g *globals) dispatch(check func(*cobra.Command, []string) error, on2 v2Call, on3 v3Call) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if check != nil {
+			if err := check(cmd, args); err != nil {
+				return err
+			}
+		}
+		var res result
+		if g.family == familyV2 {
+			if on2 == nil {
+				return fmt.Errorf("%q is not part of the shared (v2) API; use --family v3", cmd.CommandPath())
+			}
+			c, err := g.v2()
+			if err != nil {
+				return err
+			}
+			if res, err = on2(cmd, args, c); err != nil {
+				return err
+			}
+		} else {
+			c, err := g.v3()
+			if err != nil {
+				return err
+			}
+			if res, err = on3(cmd, args, c); err != nil {
+				return err
+			}
+		}
+		if res.value == nil {
+			return nil
+		}
+		return g.print(cmd, res.value, res.fields)
+	}
+}

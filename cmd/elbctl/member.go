@@ -1,0 +1,167 @@
+package main
+
+import (
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	"github.com/spf13/cobra"
+)
+
+var (
+	memberListFieldsV3 = []string{"id", "name", "address", "protocol_port", "weight", "subnet_cidr_id", "member_type", "operating_status"}
+	memberShowFieldsV3 = []string{"id", "name", "address", "protocol_port", "weight", "subnet_cidr_id", "member_type",
+		"admin_state_up", "operating_status", "pool_id", "created_at", "updated_at"}
+	memberListFieldsV2 = []string{"id", "name", "address", "protocol_port", "weight", "subnet_id", "operating_status"}
+	memberShowFieldsV2 = []string{"id", "name", "address", "protocol_port", "weight", "subnet_id", "admin_state_up", "operating_status"}
+)
+
+func newMemberCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "member", Aliases: []string{"members"}, Short: "Manage the backend servers (members) of a pool"}
+	var pool string
+	cmd.PersistentFlags().StringVar(&pool, "pool", "", "pool ID (required)")
+	cmd.AddCommand(memberAddCmd(g, &pool), memberListCmd(g, &pool), memberShowCmd(g, &pool), memberUpdateCmd(g, &pool), memberDeleteCmd(g, &pool))
+	return cmd
+}
+
+func needPool() func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "pool") }
+}
+
+func memberAddCmd(g *globals, pool *string) *cobra.Command {
+	var address, subnet, name string
+	var port, weight int32
+	cmd := &cobra.Command{
+		Use:     "add --pool POOL --address IP --port PORT [--weight 1] [--subnet-id SUBNET] [--name N]",
+		Aliases: []string{"create"},
+		Short:   "Add a backend server; without --subnet-id it is an IP-type member (v3, IP-type LBs only)",
+		Args:    cobra.NoArgs,
+	}
+	check := func(cmd *cobra.Command, _ []string) error {
+		flags := []string{"pool", "address", "port"}
+		if g.family == familyV2 {
+			flags = append(flags, "subnet-id") // shared load balancers have no IP-type members
+		}
+		if err := requireFlags(cmd, flags...); err != nil {
+			return err
+		}
+		if err := checkPort("port", port); err != nil {
+			return err
+		}
+		return checkWeight(weight)
+	}
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.CreateMember(&m2.CreateMemberRequest{PoolId: *pool, Body: &m2.CreateMemberRequestBody{Member: &m2.CreateMemberReq{
+				Address: address, ProtocolPort: port, SubnetId: subnet, Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV2}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.CreateMember(&m3.CreateMemberRequest{PoolId: *pool, Body: &m3.CreateMemberRequestBody{Member: &m3.CreateMemberOption{
+				Address: address, ProtocolPort: &port, SubnetCidrId: ifSet(cmd, "subnet-id", subnet),
+				Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV3}, nil
+		})
+	f := cmd.Flags()
+	f.StringVar(&address, "address", "", "backend IP address")
+	f.Int32Var(&port, "port", 0, "backend port, 1-65535")
+	f.Int32Var(&weight, "weight", 1, "weight 0-100; 0 takes no new traffic")
+	f.StringVar(&subnet, "subnet-id", "", "subnet the address is in (omit for an IP-type member)")
+	f.StringVar(&name, "name", "", "name")
+	return cmd
+}
+
+func memberListCmd(g *globals, pool *string) *cobra.Command {
+	cmd := &cobra.Command{Use: "list --pool POOL", Short: "List the members of a pool", Args: cobra.NoArgs}
+	cmd.RunE = g.dispatch(needPool(),
+		func(_ *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ListMembers(&m2.ListMembersRequest{PoolId: *pool})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Members), memberListFieldsV2}, nil
+		},
+		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ListMembers(&m3.ListMembersRequest{PoolId: *pool})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Members), memberListFieldsV3}, nil
+		})
+	return cmd
+}
+
+func memberShowCmd(g *globals, pool *string) *cobra.Command {
+	cmd := &cobra.Command{Use: "show --pool POOL ID", Short: "Show one member", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(needPool(),
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV2}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ShowMember(&m3.ShowMemberRequest{PoolId: *pool, MemberId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV3}, nil
+		})
+	return cmd
+}
+
+func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
+	var name string
+	var weight int32
+	cmd := &cobra.Command{Use: "update --pool POOL ID [--weight W] [--name N]", Short: "Change a member's weight or name", Args: cobra.ExactArgs(1)}
+	check := func(cmd *cobra.Command, _ []string) error {
+		if err := requireFlags(cmd, "pool"); err != nil {
+			return err
+		}
+		if err := requireOneOf(cmd, "weight", "name"); err != nil {
+			return err
+		}
+		return checkWeight(weight)
+	}
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.UpdateMember(&m2.UpdateMemberRequest{PoolId: *pool, MemberId: args[0], Body: &m2.UpdateMemberRequestBody{
+				Member: &m2.UpdateMemberReq{Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV2}, nil
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.UpdateMember(&m3.UpdateMemberRequest{PoolId: *pool, MemberId: args[0], Body: &m3.UpdateMemberRequestBody{
+				Member: &m3.UpdateMemberOption{Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Member, memberShowFieldsV3}, nil
+		})
+	cmd.Flags().Int32Var(&weight, "weight", 1, "new weight 0-100")
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	return cmd
+}
+
+func memberDeleteCmd(g *globals, pool *string) *cobra.Command {
+	cmd := &cobra.Command{Use: "delete --pool POOL ID", Aliases: []string{"remove"}, Short: "Remove a member from its pool", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(needPool(),
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			_, err := c.DeleteMember(&m2.DeleteMemberRequest{PoolId: *pool, MemberId: args[0]})
+			return deleted(cmd, "member", args[0], err)
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			_, err := c.DeleteMember(&m3.DeleteMemberRequest{PoolId: *pool, MemberId: args[0]})
+			return deleted(cmd, "member", args[0], err)
+		})
+	return cmd
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	"github.com/spf13/cobra"
+)
+
+// print writes v (an SDK model value, or a slice of them) as JSON, or as a
+// table of the given JSON fields: one row per element for a slice, one
+// "FIELD VALUE" line per field for a single object.
+func (g *globals) print(cmd *cobra.Command, v any, fields []string) error {
+	out := cmd.OutOrStdout()
+	if g.output == "json" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s\n", b)
+		return err
+	}
+	generic, err := toGeneric(v)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	switch t := generic.(type) {
+	case []any:
+		fmt.Fprintln(tw, strings.ToUpper(strings.Join(fields, "\t")))
+		for _, row := range t {
+			obj, _ := row.(map[string]any)
+			cells := make([]string, len(fields))
+			for i, f := range fields {
+				cells[i] = cell(obj[f])
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+	case map[string]any:
+		for _, f := range fields {
+			fmt.Fprintf(tw, "%s\t%s\n", f, cell(t[f]))
+		}
+	default:
+		fmt.Fprintln(tw, cell(t))
+	}
+	return tw.Flush()
+}
+
+// toGeneric turns an SDK model (whose enums marshal themselves) into plain JSON values.
+func toGeneric(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	err = d.Decode(&out)
+	return out, err
+}
+
+// cell renders one value: scalars as they are, lists of {"id":...} as their ids.
+func cell(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	case bool:
+		return fmt.Sprint(t)
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, e := range t {
+			if m, ok := e.(map[string]any); ok && len(m) == 1 && m["id"] != nil {
+				parts = append(parts, cell(m["id"]))
+			} else {
+				parts = append(parts, cell(e))
+			}
+		}
+		return strings.Join(parts, ",")
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+"="+cell(t[k]))
+		}
+		return strings.Join(parts, ",")
+	default:
+		return fmt.Sprint(t)
+	}
+}
+
+// deleted confirms a successful deletion.
+func deleted(cmd *cobra.Command, kind, id string, err error) (result, error) {
+	if err == nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", kind, id)
+	}
+	return result{}, err
+}
+
+// describeError turns SDK errors into one line an operator can act on.
+func describeError(err error) string {
+	var se *sdkerr.ServiceResponseError
+	if errors.As(err, &se) {
+		msg := fmt.Sprintf("the ELB API refused the call: HTTP %d", se.StatusCode)
+		if se.ErrorCode != "" {
+			msg += " " + se.ErrorCode
+		}
+		if se.ErrorMessage != "" {
+			msg += ": " + se.ErrorMessage
+		}
+		if se.RequestId != "" {
+			msg += " (request_id " + se.RequestId + ")"
+		}
+		return msg
+	}
+	var ce *sdkerr.ConnectionError
+	if errors.As(err, &ce) {
+		return "cannot reach the ELB API (check --endpoint / ELB_ENDPOINT): " + ce.Error()
+	}
+	var te *sdkerr.RequestTimeoutError
+	if errors.As(err, &te) {
+		return "the ELB API did not answer in time (raise --timeout?): " + te.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return fmt.Sprintf("the ELB API at %s did not answer in time (raise --timeout?)", ue.URL)
+		}
+		return fmt.Sprintf("cannot reach the ELB API (check --endpoint / ELB_ENDPOINT): %v", ue.Err)
+	}
+	return err.Error()
+}

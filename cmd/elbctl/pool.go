@@ -1,0 +1,133 @@
+package main
+
+import (
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	"github.com/spf13/cobra"
+)
+
+var (
+	poolListFields = []string{"id", "name", "protocol", "lb_algorithm", "type", "listeners", "loadbalancers", "healthmonitor_id"}
+	poolShowFields = []string{"id", "name", "description", "protocol", "lb_algorithm", "type", "listeners", "loadbalancers",
+		"members", "healthmonitor_id"}
+)
+
+func newPoolCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "pool", Aliases: []string{"pools"}, Short: "Manage backend server groups (pools)"}
+	cmd.AddCommand(poolCreateCmd(g), poolListCmd(g), poolShowCmd(g), poolDeleteCmd(g))
+	return cmd
+}
+
+func poolCreateCmd(g *globals) *cobra.Command {
+	var listener, lb, algorithm, protocol, name, desc, poolType string
+	cmd := &cobra.Command{
+		Use:   "create (--listener L | --lb LB) --protocol TCP|UDP [--algorithm ROUND_ROBIN] [--name N] [--type ip|instance]",
+		Short: "Create a pool; with --listener it becomes that listener's default pool",
+		Args:  cobra.NoArgs,
+	}
+	check := func(cmd *cobra.Command, _ []string) (err error) {
+		if err = requireFlags(cmd, "protocol"); err != nil {
+			return err
+		}
+		if !cmd.Flags().Changed("listener") && !cmd.Flags().Changed("lb") {
+			return requireOneOf(cmd, "listener", "lb")
+		}
+		if protocol, err = oneOf("protocol", protocol, "TCP", "UDP", "HTTP"); err != nil {
+			return err
+		}
+		if algorithm, err = oneOf("algorithm", algorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP"); err != nil {
+			return err
+		}
+		return g.v3Only(cmd, "type")
+	}
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.CreatePool(&m2.CreatePoolRequest{Body: &m2.CreatePoolRequestBody{Pool: &m2.CreatePoolReq{
+				Protocol: enum[m2.CreatePoolReqProtocol](protocol), LbAlgorithm: algorithm,
+				ListenerId: ifSet(cmd, "listener", listener), LoadbalancerId: ifSet(cmd, "lb", lb),
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Pool, poolShowFields}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.CreatePool(&m3.CreatePoolRequest{Body: &m3.CreatePoolRequestBody{Pool: &m3.CreatePoolOption{
+				Protocol: protocol, LbAlgorithm: algorithm,
+				ListenerId: ifSet(cmd, "listener", listener), LoadbalancerId: ifSet(cmd, "lb", lb),
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), Type: ifSet(cmd, "type", poolType)}}})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Pool, poolShowFields}, nil
+		})
+	f := cmd.Flags()
+	f.StringVar(&listener, "listener", "", "listener whose default pool this becomes")
+	f.StringVar(&lb, "lb", "", "load balancer (when not bound to a listener yet)")
+	f.StringVar(&algorithm, "algorithm", "ROUND_ROBIN", "ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP")
+	f.StringVar(&protocol, "protocol", "", "TCP or UDP; must match the listener's")
+	f.StringVar(&name, "name", "", "name")
+	f.StringVar(&desc, "description", "", "description")
+	f.StringVar(&poolType, "type", "", "ip (IP-type members only), instance (subnet members only) or empty for both (v3 only)")
+	return cmd
+}
+
+func poolListCmd(g *globals) *cobra.Command {
+	var lb, listener string
+	cmd := &cobra.Command{Use: "list [--lb LB] [--listener L]", Short: "List pools", Args: cobra.NoArgs}
+	cmd.RunE = g.dispatch(
+		func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Pools), poolListFields}, nil
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener)})
+			if err != nil {
+				return result{}, err
+			}
+			return result{deref(resp.Pools), poolListFields}, nil
+		})
+	cmd.Flags().StringVar(&lb, "lb", "", "only pools of this load balancer")
+	cmd.Flags().StringVar(&listener, "listener", "", "only pools of this listener (v3 only)")
+	return cmd
+}
+
+func poolShowCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "show ID", Short: "Show one pool", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ShowPool(&m2.ShowPoolRequest{PoolId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Pool, poolShowFields}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ShowPool(&m3.ShowPoolRequest{PoolId: args[0]})
+			if err != nil {
+				return result{}, err
+			}
+			return result{resp.Pool, poolShowFields}, nil
+		})
+	return cmd
+}
+
+func poolDeleteCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a pool (refused while it has members or a health monitor)", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			_, err := c.DeletePool(&m2.DeletePoolRequest{PoolId: args[0]})
+			return deleted(cmd, "pool", args[0], err)
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			_, err := c.DeletePool(&m3.DeletePoolRequest{PoolId: args[0]})
+			return deleted(cmd, "pool", args[0], err)
+		})
+	return cmd
+}
