@@ -137,4 +137,3 @@ type SharedListener struct {
 func (s SharedListener) String() string {
 	return fmt.Sprintf("%s/%d (listener %s, created by %s)", s.Protocol, s.Port, s.ListenerID, s.Creator)
 }
-

@@ -24,10 +24,6 @@ type memberPlan struct {
 	warnings []Warning
 }
 
-func (p memberPlan) empty() bool {
-	return len(p.add)+len(p.update)+len(p.remove)+len(p.readd) == 0
-}
-
 func memberKey(addr string, port int32) string { return fmt.Sprintf("%s|%d", addr, port) }
 
 // diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
