@@ -1,0 +1,95 @@
+// Package dataplane is elbd's load balancer: for each listener it serves
+// VIP:port over TCP or UDP and forwards every new connection (TCP) or flow
+// (UDP, keyed by client address) to a usable member of the listener's pool,
+// chosen by the pool's algorithm (package balance) among members that are
+// admin-up, have weight > 0 and are healthy or unmonitored (package health).
+//
+// The data plane knows nothing of the API or the store: it is driven by
+// Apply(Config), an idempotent reconcile. The hot path reads the current pool
+// through an atomic pointer, so configuration changes never take a lock that
+// connections wait on, and never cut an established connection.
+package dataplane
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+)
+
+// Protocols a listener can serve.
+const (
+	ProtocolTCP = "TCP"
+	ProtocolUDP = "UDP"
+)
+
+// Operating statuses, as the ELB API reports them.
+const (
+	StatusOnline    = "ONLINE"
+	StatusOffline   = "OFFLINE"
+	StatusNoMonitor = "NO_MONITOR"
+)
+
+// DefaultIdleTimeout applies when a listener's KeepaliveTimeout is zero
+// (the ELB API's default keepalive_timeout for TCP and UDP listeners).
+const DefaultIdleTimeout = 300 * time.Second
+
+// Config is the whole desired state of the data plane.
+type Config struct {
+	Listeners []Listener
+}
+
+// Listener serves VIP:Port for one protocol.
+type Listener struct {
+	ID       string
+	VIP      string
+	Port     int
+	Protocol string // TCP or UDP
+	// KeepaliveTimeout closes a TCP connection or forgets a UDP flow after
+	// this long without traffic in either direction. Zero means
+	// DefaultIdleTimeout.
+	KeepaliveTimeout time.Duration
+	// Pool is the listener's default pool; nil means every connection is
+	// closed at once (the port stays reserved).
+	Pool *Pool
+}
+
+// Pool is a set of members and how to choose among them.
+type Pool struct {
+	ID        string
+	Algorithm string // ROUND_ROBIN (default), LEAST_CONNECTIONS or SOURCE_IP
+	Members   []Member
+	Monitor   *health.Monitor // nil: members are not monitored (NO_MONITOR)
+}
+
+// Member is one backend server of a pool.
+type Member struct {
+	ID      string
+	Address string // IP address
+	Port    int
+	Weight  int // 0 drains the member: no new connections
+	AdminUp bool
+}
+
+// validate checks what a listener needs to be bound.
+func (l Listener) validate() (netip.AddrPort, error) {
+	if l.Protocol != ProtocolTCP && l.Protocol != ProtocolUDP {
+		return netip.AddrPort{}, fmt.Errorf("listener %s: protocol %q is not served by the data plane: use TCP or UDP", l.ID, l.Protocol)
+	}
+	ip, err := netip.ParseAddr(l.VIP)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listener %s: VIP %q is not an IP address", l.ID, l.VIP)
+	}
+	if l.Port < 1 || l.Port > 65535 {
+		return netip.AddrPort{}, fmt.Errorf("listener %s: port %d is out of range 1-65535", l.ID, l.Port)
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(l.Port)), nil
+}
+
+func (l Listener) idleTimeout() time.Duration {
+	if l.KeepaliveTimeout <= 0 {
+		return DefaultIdleTimeout
+	}
+	return l.KeepaliveTimeout
+}

@@ -1,0 +1,527 @@
+package dataplane
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// tcpPool starts one backend per weight on 127.50.<net>.<i+1> and returns
+// the pool and the backends.
+func tcpPool(t *testing.T, net_ int, algorithm string, weights ...int) (*Pool, []*tcpBackend) {
+	t.Helper()
+	p := &Pool{ID: fmt.Sprintf("pool-%d", net_), Algorithm: algorithm}
+	var bs []*tcpBackend
+	for i, w := range weights {
+		name := fmt.Sprintf("m%d", i)
+		b := startTCPBackend(t, name, fmt.Sprintf("127.50.%d.%d:0", net_, i+1))
+		bs = append(bs, b)
+		p.Members = append(p.Members, Member{ID: name, Address: fmt.Sprintf("127.50.%d.%d", net_, i+1), Port: b.port(t), Weight: w, AdminUp: true})
+	}
+	return p, bs
+}
+
+func tcpListener(id string, vip int, p *Pool) Listener {
+	return Listener{ID: id, VIP: fmt.Sprintf("127.50.0.%d", vip), Port: 8080, Protocol: ProtocolTCP, Pool: p}
+}
+
+func TestTCPSplitFollowsWeights(t *testing.T) {
+	for i, weights := range [][]int{{80, 20}, {50, 30, 20}} {
+		t.Run(fmt.Sprint(weights), func(t *testing.T) {
+			dp := newTestDataPlane(t)
+			pool, _ := tcpPool(t, 10+i, "ROUND_ROBIN", weights...)
+			l := tcpListener("l1", 10+i, pool)
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			if s := dp.ListenerStatus("l1"); s != StatusOnline {
+				t.Fatalf("listener status %q, want ONLINE", s)
+			}
+			counts := countTCP(t, "127.50.0."+fmt.Sprint(10+i)+":8080", 10000)
+			want := map[string]int{}
+			for j, w := range weights {
+				want[fmt.Sprintf("m%d", j)] = w
+			}
+			checkShares(t, counts, want)
+			// The counters agree with what the clients saw.
+			for name, n := range counts {
+				if got := dp.MemberCounters(name).TotalConnections; got != int64(n) {
+					t.Errorf("member %s counts %d connections, clients saw %d", name, got, n)
+				}
+				if s := dp.MemberStatus(name); s != StatusNoMonitor {
+					t.Errorf("member %s status %q, want NO_MONITOR", name, s)
+				}
+			}
+			if got := dp.ListenerCounters("l1").TotalConnections; got != 10000 {
+				t.Errorf("listener counts %d connections, want 10000", got)
+			}
+			eventually(t, 5*time.Second, "all connections closed", func() bool { return dp.ListenerCounters("l1").ActiveConnections == 0 })
+		})
+	}
+}
+
+func udpPool(t *testing.T, net_ int, weights ...int) *Pool {
+	t.Helper()
+	p := &Pool{ID: fmt.Sprintf("upool-%d", net_), Algorithm: "ROUND_ROBIN"}
+	for i, w := range weights {
+		name := fmt.Sprintf("u%d", i)
+		addr := fmt.Sprintf("127.50.%d.%d", net_, i+1)
+		b := startUDPBackend(t, name, addr+":0")
+		p.Members = append(p.Members, Member{ID: name, Address: addr, Port: b.port, Weight: w, AdminUp: true})
+	}
+	return p
+}
+
+func TestUDPFlowSplitFollowsWeights(t *testing.T) {
+	for i, weights := range [][]int{{80, 20}, {50, 30, 20}} {
+		t.Run(fmt.Sprint(weights), func(t *testing.T) {
+			dp := newTestDataPlane(t)
+			vip := 20 + i
+			l := Listener{ID: "u1", VIP: fmt.Sprintf("127.50.0.%d", vip), Port: 5353, Protocol: ProtocolUDP, KeepaliveTimeout: 500 * time.Millisecond, Pool: udpPool(t, vip, weights...)}
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			counts := countUDP(t, fmt.Sprintf("127.50.0.%d:5353", vip), 10000)
+			want := map[string]int{}
+			for j, w := range weights {
+				want[fmt.Sprintf("u%d", j)] = w
+			}
+			checkShares(t, counts, want)
+			if got := dp.ListenerCounters("u1").TotalConnections; got != 10000 {
+				t.Errorf("listener counts %d flows, want 10000", got)
+			}
+			// Idle flows are forgotten after the keepalive timeout.
+			eventually(t, 10*time.Second, "idle flows expire", func() bool { return dp.ListenerCounters("u1").ActiveConnections == 0 })
+		})
+	}
+}
+
+func TestUDPFlowStaysOnItsMember(t *testing.T) {
+	dp := newTestDataPlane(t)
+	l := Listener{ID: "u", VIP: "127.50.0.25", Port: 5353, Protocol: ProtocolUDP, Pool: udpPool(t, 25, 1, 1)}
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	c, err := net.Dial("udp", "127.50.0.25:5353")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 100)
+	first := ""
+	for i := 0; i < 20; i++ {
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _, _ := strings.Cut(string(buf[:n]), ":")
+		if first == "" {
+			first = name
+		} else if name != first {
+			t.Fatalf("datagram %d of one flow went to %s, the flow started on %s", i, name, first)
+		}
+	}
+	if got := dp.ListenerCounters("u").TotalConnections; got != 1 {
+		t.Fatalf("one client made %d flows, want 1", got)
+	}
+}
+
+func TestNoUsableMemberClosesAtOnce(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 30, "ROUND_ROBIN", 0, 10)
+	pool.Members[1].AdminUp = false
+	apply(t, dp, Config{Listeners: []Listener{
+		tcpListener("weights-zero", 30, pool),
+		{ID: "no-pool", VIP: "127.50.0.30", Port: 8081, Protocol: ProtocolTCP},
+	}})
+	for _, addr := range []string{"127.50.0.30:8080", "127.50.0.30:8081"} {
+		_, err := askTCP(addr)
+		if err == nil {
+			t.Fatalf("%s: a connection was served with no usable member", addr)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s: the connection hung instead of being closed: %v", addr, err)
+		}
+	}
+	if s := dp.MemberStatus("m1"); s != StatusOffline {
+		t.Fatalf("admin-down member status %q, want OFFLINE", s)
+	}
+}
+
+func TestFailoverAndRejoin(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, bs := tcpPool(t, 40, "ROUND_ROBIN", 10, 10, 10)
+	mon := &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 2, MaxRetriesDown: 2}
+	pool.Monitor = mon
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 40, pool)}})
+	for _, m := range []string{"m0", "m1", "m2"} {
+		if s := dp.MemberStatus(m); s != StatusOnline {
+			t.Fatalf("member %s status %q, want ONLINE", m, s)
+		}
+	}
+
+	// Clients keep connecting during the whole test; none may fail.
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var failures []error
+	var after []string // answers of connections opened after the failover bound
+	var afterBound atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				bounded := afterBound.Load()
+				name, err := askTCP("127.50.0.40:8080")
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err)
+				} else if bounded {
+					after = append(after, name)
+				}
+				mu.Unlock()
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	time.Sleep(300 * time.Millisecond)
+	bs[2].stopListening()
+	// delay × max_retries_down + 1 s after the member died, it is out.
+	time.Sleep(mon.Delay*time.Duration(mon.MaxRetriesDown) + time.Second)
+	if s := dp.MemberStatus("m2"); s != StatusOffline {
+		t.Fatalf("stopped member status %q, want OFFLINE", s)
+	}
+	failedBefore := dp.MemberCounters("m2").FailedConnects
+	afterBound.Store(true)
+	time.Sleep(500 * time.Millisecond)
+	if got := dp.MemberCounters("m2").FailedConnects; got != failedBefore {
+		t.Errorf("connects to the down member went on: failed connects %d -> %d", failedBefore, got)
+	}
+
+	bs[2].listen(t, bs[2].addr)
+	eventually(t, 10*time.Second, "member m2 back ONLINE", func() bool { return dp.MemberStatus("m2") == StatusOnline })
+	eventually(t, 10*time.Second, "member m2 gets connections again", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range after {
+			if n == "m2" {
+				return true
+			}
+		}
+		return false
+	})
+	stop.Store(true)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) > 0 {
+		t.Fatalf("%d client connections failed during failover, first: %v", len(failures), failures[0])
+	}
+	if len(after) == 0 {
+		t.Fatal("no connections were made after the failover")
+	}
+}
+
+func TestDrainKeepsEstablishedConnection(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 50, "ROUND_ROBIN", 1, 1)
+	l := tcpListener("l", 50, pool)
+	l.KeepaliveTimeout = 800 * time.Millisecond
+	apply(t, dp, Config{Listeners: []Listener{l}})
+
+	// Open connections until one lands on m0.
+	var long net.Conn
+	var r *bufio.Reader
+	for i := 0; i < 4 && long == nil; i++ {
+		c, err := net.Dial("tcp", "127.50.0.50:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		name, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "m0\n" {
+			long, r = c, br
+			continue
+		}
+		c.Close()
+	}
+	if long == nil {
+		t.Fatal("no connection reached m0")
+	}
+	defer long.Close()
+	echo := func(msg string) error {
+		_ = long.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(long, msg); err != nil {
+			return err
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return err
+		}
+		if string(buf) != msg {
+			return fmt.Errorf("echo %q, want %q", buf, msg)
+		}
+		return nil
+	}
+
+	// Remove m0 from the pool: new connections all go to m1 ...
+	drained := *pool
+	drained.Members = pool.Members[1:]
+	l.Pool = &drained
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	counts := countTCP(t, "127.50.0.50:8080", 50)
+	if counts["m1"] != 50 {
+		t.Fatalf("after removing m0, answers %v, want all 50 from m1", counts)
+	}
+	// ... while the established connection keeps working, also past the idle
+	// timeout as long as it carries traffic.
+	for i := 0; i < 8; i++ {
+		if err := echo(fmt.Sprintf("ping %d\n", i)); err != nil {
+			t.Fatalf("established connection to the removed member broke: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Once idle for the keepalive timeout, it is closed.
+	_ = long.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("read data from an idle drained connection")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the idle drained connection was not closed")
+	}
+	eventually(t, 5*time.Second, "drained connection counted closed", func() bool { return dp.ListenerCounters("l").ActiveConnections == 0 })
+}
+
+func TestHalfCloseBothWays(t *testing.T) {
+	// The member reads the whole request until EOF, then answers its size.
+	ln, err := net.Listen("tcp", "127.50.60.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				n, _ := io.Copy(io.Discard, c)
+				fmt.Fprintf(c, "got %d bytes", n)
+			}()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	dp := newTestDataPlane(t)
+	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.60", Port: 8080, Protocol: ProtocolTCP,
+		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.60.1", Port: port, Weight: 1, AdminUp: true}}}}}})
+
+	c, err := net.Dial("tcp", "127.50.0.60:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	payload := bytes.Repeat([]byte("x"), 3<<20)
+	if _, err := c.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("got %d bytes", len(payload)); string(answer) != want {
+		t.Fatalf("answer %q, want %q", answer, want)
+	}
+	eventually(t, 5*time.Second, "counters settle", func() bool {
+		s := dp.MemberCounters("m")
+		return s.ActiveConnections == 0 && s.BytesIn == int64(len(payload)) && s.BytesOut == int64(len(answer))
+	})
+}
+
+func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.50.0.70:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 70, "ROUND_ROBIN", 1)
+	cfg := Config{Listeners: []Listener{
+		tcpListener("busy", 70, pool),
+		{ID: "free", VIP: "127.50.0.70", Port: 8081, Protocol: ProtocolTCP, Pool: pool},
+	}}
+	if err := dp.Apply(cfg); err == nil || !strings.Contains(err.Error(), "127.50.0.70:8080") {
+		t.Fatalf("Apply error %v, want one naming 127.50.0.70:8080", err)
+	}
+	if s := dp.ListenerStatus("busy"); s != StatusOffline {
+		t.Fatalf("busy listener status %q, want OFFLINE", s)
+	}
+	if dp.ListenerError("busy") == nil {
+		t.Fatal("no error reported for the busy listener")
+	}
+	if s := dp.ListenerStatus("free"); s != StatusOnline {
+		t.Fatalf("free listener status %q, want ONLINE", s)
+	}
+	if name, err := askTCP("127.50.0.70:8081"); err != nil || name != "m0" {
+		t.Fatalf("free listener answered %q, %v", name, err)
+	}
+	// Once the port is free, the next Apply binds it.
+	busy.Close()
+	apply(t, dp, cfg)
+	if s := dp.ListenerStatus("busy"); s != StatusOnline {
+		t.Fatalf("listener status %q after the port was freed, want ONLINE", s)
+	}
+	if name, err := askTCP("127.50.0.70:8080"); err != nil || name != "m0" {
+		t.Fatalf("rebound listener answered %q, %v", name, err)
+	}
+}
+
+func TestApplyChangesWeightsWithoutRebinding(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 80, "ROUND_ROBIN", 1, 1)
+	l := tcpListener("l", 80, pool)
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	c, err := net.Dial("tcp", "127.50.0.80:8080") // open across the changes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, dp, Config{Listeners: []Listener{l}}) // idempotent
+	changed := *pool
+	changed.Members = append([]Member(nil), pool.Members...)
+	changed.Members[0].Weight = 3
+	l.Pool = &changed
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	checkShares(t, countTCP(t, "127.50.0.80:8080", 400), map[string]int{"m0": 3, "m1": 1})
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, "still here\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "still here\n" {
+		t.Fatalf("connection opened before the changes: %q, %v", line, err)
+	}
+	// Removing the listener stops new connections.
+	apply(t, dp, Config{})
+	eventually(t, 5*time.Second, "listener closed", func() bool {
+		_, err := net.DialTimeout("tcp", "127.50.0.80:8080", time.Second)
+		return err != nil
+	})
+	if s := dp.ListenerStatus("l"); s != "" {
+		t.Fatalf("removed listener status %q, want empty", s)
+	}
+}
+
+func TestSourceIPIsSticky(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 90, "SOURCE_IP", 1, 1, 1)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 90, pool)}})
+	seen := map[string]bool{}
+	for client := 1; client <= 30; client++ {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 51, 0, byte(client))}, Timeout: 5 * time.Second}
+		first := ""
+		for i := 0; i < 5; i++ {
+			c, err := d.Dial("tcp", "127.50.0.90:8080")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			name, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == "" {
+				first = name
+			} else if name != first {
+				t.Fatalf("client 127.51.0.%d went to %q then %q", client, first, name)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("30 clients all went to %v; SOURCE_IP should spread them", seen)
+	}
+}
+
+func TestLeastConnectionsBalancesOpenConnections(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 100, "LEAST_CONNECTIONS", 2, 1)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 100, pool)}})
+	counts := map[string]int{}
+	for i := 0; i < 30; i++ {
+		c, err := net.Dial("tcp", "127.50.0.100:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		name, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[strings.TrimSpace(name)]++
+	}
+	if counts["m0"] != 20 || counts["m1"] != 10 {
+		t.Fatalf("30 open connections split %v, want m0:20 m1:10", counts)
+	}
+}
+
+func TestMetricsExposeCounters(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 110, "ROUND_ROBIN", 1)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 110, pool)}})
+	countTCP(t, "127.50.0.110:8080", 5)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(dp.Collector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(families) != 13 {
+		t.Fatalf("gathered %d metric families, want 13 (6 listener + 7 member)", len(families))
+	}
+	found := false
+	for _, f := range families {
+		if f.GetName() != "elbd_member_connections_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["member"] == "m0" && labels["pool"] == "pool-110" {
+				found = true
+				if v := m.GetCounter().GetValue(); v != 5 {
+					t.Fatalf("elbd_member_connections_total{member=m0} = %v, want 5", v)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no elbd_member_connections_total for member m0")
+	}
+}

@@ -1,0 +1,302 @@
+package dataplane
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tcpBackend is a member server: on each connection it writes its name and a
+// newline, then echoes until the client half-closes.
+type tcpBackend struct {
+	name string
+	ln   net.Listener
+	addr string
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	open map[net.Conn]struct{}
+}
+
+func startTCPBackend(t *testing.T, name, addr string) *tcpBackend {
+	t.Helper()
+	b := &tcpBackend{name: name, open: map[net.Conn]struct{}{}}
+	b.listen(t, addr)
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *tcpBackend) listen(t *testing.T, addr string) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // a just-closed port may linger briefly
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("backend %s: %v", b.name, err)
+	}
+	b.ln, b.addr = ln, ln.Addr().String()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.open[c] = struct{}{}
+			b.mu.Unlock()
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				defer func() {
+					b.mu.Lock()
+					delete(b.open, c)
+					b.mu.Unlock()
+					c.Close()
+				}()
+				if _, err := io.WriteString(c, b.name+"\n"); err != nil {
+					return
+				}
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+}
+
+// stopListening closes the listening socket only: established connections
+// keep working, new ones are refused.
+func (b *tcpBackend) stopListening() {
+	_ = b.ln.Close()
+}
+
+func (b *tcpBackend) stop() {
+	_ = b.ln.Close()
+	b.mu.Lock()
+	for c := range b.open {
+		_ = c.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+func (b *tcpBackend) port(t *testing.T) int {
+	t.Helper()
+	_, p, _ := net.SplitHostPort(b.addr)
+	var n int
+	fmt.Sscan(p, &n)
+	return n
+}
+
+// askTCP opens a connection to addr and returns the name of the member that
+// answered.
+func askTCP(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("reading the member's name: %w", err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// countTCP opens n connections with a few workers and counts the answers.
+func countTCP(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var firstErr error
+	var wg sync.WaitGroup
+	jobs := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				name, err := askTCP(addr)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				counts[name]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatalf("connection through %s failed: %v (answers: %v)", addr, firstErr, counts)
+	}
+	return counts
+}
+
+// udpBackend answers every datagram with its name.
+type udpBackend struct {
+	name string
+	pc   net.PacketConn
+	port int
+}
+
+func startUDPBackend(t *testing.T, name, addr string) *udpBackend {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &udpBackend{name: name, pc: pc, port: pc.LocalAddr().(*net.UDPAddr).Port}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo([]byte(b.name+":"+string(buf[:n])), from)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return b
+}
+
+// askUDP sends one datagram from a fresh socket on local IP from (a new
+// flow) and returns the name of the member that answered.
+func askUDP(addr string, from net.IP) (string, error) {
+	d := net.Dialer{LocalAddr: &net.UDPAddr{IP: from}}
+	c, err := d.Dial("udp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	buf := make([]byte, 256)
+	for try := 0; try < 5; try++ { // UDP may drop; a resend stays in the same flow
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return "", err
+		}
+		n, err := c.Read(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		name, _, _ := strings.Cut(string(buf[:n]), ":")
+		return name, nil
+	}
+	return "", errors.New("no answer after 5 tries")
+}
+
+// countUDP makes n flows, each from its own client address (127.52.x.y), so
+// that no two share a flow even when the kernel reuses a source port.
+func countUDP(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var firstErr error
+	var wg sync.WaitGroup
+	jobs := make(chan int, n)
+	for i := 0; i < n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range jobs {
+				name, err := askUDP(addr, net.IPv4(127, 52, byte(k/250), byte(k%250+1)))
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				counts[name]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatalf("flow through %s failed: %v (answers: %v)", addr, firstErr, counts)
+	}
+	return counts
+}
+
+func newTestDataPlane(t *testing.T) *DataPlane {
+	t.Helper()
+	dp := New(Options{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	t.Cleanup(func() { dp.Close() })
+	return dp
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func apply(t *testing.T, dp *DataPlane, cfg Config) {
+	t.Helper()
+	if err := dp.Apply(cfg); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+}
+
+// checkShares asserts that each member's share of answers is within ±0.5
+// percentage points of its weight share.
+func checkShares(t *testing.T, counts map[string]int, weights map[string]int) {
+	t.Helper()
+	total, wsum := 0, 0
+	for _, c := range counts {
+		total += c
+	}
+	for _, w := range weights {
+		wsum += w
+	}
+	for name, w := range weights {
+		got := 100 * float64(counts[name]) / float64(total)
+		want := 100 * float64(w) / float64(wsum)
+		if got < want-0.5 || got > want+0.5 {
+			t.Errorf("member %s got %.2f%% (%d of %d), want %.2f%% ± 0.5", name, got, counts[name], total, want)
+		}
+	}
+	for name := range counts {
+		if _, ok := weights[name]; !ok {
+			t.Errorf("unexpected answer %q %d times", name, counts[name])
+		}
+	}
+}
+
+// eventually polls cond every 20 ms for up to limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

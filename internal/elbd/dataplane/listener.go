@@ -1,0 +1,117 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// listener serves one VIP:port for one protocol with several SO_REUSEPORT
+// sockets, each with its own accept (TCP) or read (UDP) loop.
+type listener struct {
+	dp       *DataPlane
+	id       string
+	addr     netip.AddrPort
+	protocol string
+	stats    *counters
+	idle     atomic.Int64 // idle timeout in nanoseconds
+	pool     atomic.Pointer[pool]
+	bindErr  error
+
+	tcp   []*net.TCPListener
+	udp   []*net.UDPConn
+	flows flowTable
+	loops sync.WaitGroup
+}
+
+// configure points the listener at its pool generation and idle timeout.
+func (l *listener) configure(cfg Listener, pools map[string]*pool) {
+	l.idle.Store(int64(cfg.idleTimeout()))
+	var p *pool
+	if cfg.Pool != nil {
+		p = pools[cfg.Pool.ID]
+	}
+	l.pool.Store(p)
+}
+
+func (l *listener) idleTimeout() time.Duration { return time.Duration(l.idle.Load()) }
+
+// bind opens the listener's sockets and starts its loops. It first binds one
+// socket without SO_REUSEPORT, so that a port already used by anyone (even
+// another SO_REUSEPORT user) is reported instead of silently shared.
+func (l *listener) bind(loops int) error {
+	network := "tcp"
+	if l.protocol == ProtocolUDP {
+		network = "udp"
+	}
+	addr := l.addr.String()
+	if err := probeExclusive(network, addr); err != nil {
+		return fmt.Errorf("%s %s cannot be bound (is another listener or process using it?): %w", l.protocol, addr, err)
+	}
+	lc := net.ListenConfig{Control: controlListen, KeepAlive: -1}
+	for i := 0; i < loops; i++ {
+		var err error
+		if l.protocol == ProtocolUDP {
+			var pc net.PacketConn
+			pc, err = lc.ListenPacket(context.Background(), network, addr)
+			if err == nil {
+				l.udp = append(l.udp, pc.(*net.UDPConn))
+			}
+		} else {
+			var ln net.Listener
+			ln, err = lc.Listen(context.Background(), network, addr)
+			if err == nil {
+				l.tcp = append(l.tcp, ln.(*net.TCPListener))
+			}
+		}
+		if err != nil {
+			l.closeSockets()
+			return fmt.Errorf("%s %s cannot be bound: %w", l.protocol, addr, err)
+		}
+	}
+	for _, ln := range l.tcp {
+		l.loops.Add(1)
+		go l.acceptLoop(ln)
+	}
+	for _, pc := range l.udp {
+		l.loops.Add(1)
+		go l.readLoop(pc)
+	}
+	return nil
+}
+
+func probeExclusive(network, addr string) error {
+	if network == "udp" {
+		pc, err := net.ListenPacket(network, addr)
+		if err != nil {
+			return err
+		}
+		return pc.Close()
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+func (l *listener) closeSockets() {
+	for _, ln := range l.tcp {
+		_ = ln.Close()
+	}
+	for _, pc := range l.udp {
+		_ = pc.Close()
+	}
+}
+
+// close stops accepting. Established TCP connections drain on their own;
+// UDP flows end with the sockets their replies go out of.
+func (l *listener) close() {
+	l.closeSockets()
+	l.loops.Wait()
+	l.flows.closeAll()
+}

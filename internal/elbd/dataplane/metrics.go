@@ -1,0 +1,80 @@
+package dataplane
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metric descriptions. Counters are read at scrape time from the data plane's
+// atomics, so the hot path never touches a Prometheus object.
+var (
+	descListener = func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("elbd_listener_"+name, help, []string{"listener", "protocol", "address"}, nil)
+	}
+	descMember = func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("elbd_member_"+name, help, []string{"pool", "member", "address"}, nil)
+	}
+	lActive   = descListener("connections_active", "Open TCP connections or live UDP flows of the listener.")
+	lTotal    = descListener("connections_total", "TCP connections or UDP flows forwarded by the listener.")
+	lIn       = descListener("bytes_in_total", "Bytes received from clients of the listener and sent to members.")
+	lOut      = descListener("bytes_out_total", "Bytes received from members and sent to clients of the listener.")
+	lFailed   = descListener("failed_connects_total", "Connects to members that failed for the listener's clients.")
+	lUp       = descListener("up", "1 when the listener serves its VIP:port, 0 when it cannot be bound.")
+	mActive   = descMember("connections_active", "Open TCP connections or live UDP flows to the member.")
+	mTotal    = descMember("connections_total", "TCP connections or UDP flows forwarded to the member.")
+	mIn       = descMember("bytes_in_total", "Bytes sent to the member (from clients).")
+	mOut      = descMember("bytes_out_total", "Bytes received from the member (for clients).")
+	mFailed   = descMember("failed_connects_total", "Connects to the member that failed.")
+	mUp       = descMember("up", "1 when the member can get new connections (admin-up, weight > 0, healthy or unmonitored).")
+	mWeight   = descMember("weight", "Configured weight of the member.")
+	allDescs  = []*prometheus.Desc{lActive, lTotal, lIn, lOut, lFailed, lUp, mActive, mTotal, mIn, mOut, mFailed, mUp, mWeight}
+	gauge     = prometheus.GaugeValue
+	counterVT = prometheus.CounterValue
+)
+
+// Collector returns a Prometheus collector of the data plane's counters.
+func (dp *DataPlane) Collector() prometheus.Collector { return collector{dp} }
+
+type collector struct{ dp *DataPlane }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	dp := c.dp
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	for _, l := range dp.listeners {
+		labels := []string{l.id, l.protocol, l.addr.String()}
+		s := l.stats.snapshot()
+		up := 1.0
+		if l.bindErr != nil {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(lActive, gauge, float64(s.ActiveConnections), labels...)
+		ch <- prometheus.MustNewConstMetric(lTotal, counterVT, float64(s.TotalConnections), labels...)
+		ch <- prometheus.MustNewConstMetric(lIn, counterVT, float64(s.BytesIn), labels...)
+		ch <- prometheus.MustNewConstMetric(lOut, counterVT, float64(s.BytesOut), labels...)
+		ch <- prometheus.MustNewConstMetric(lFailed, counterVT, float64(s.FailedConnects), labels...)
+		ch <- prometheus.MustNewConstMetric(lUp, gauge, up, labels...)
+	}
+	for _, p := range dp.pools {
+		for _, b := range p.backends {
+			labels := []string{p.id, b.id, b.addr.String()}
+			s := b.stats.snapshot()
+			up := 0.0
+			if b.usable() {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(mActive, gauge, float64(s.ActiveConnections), labels...)
+			ch <- prometheus.MustNewConstMetric(mTotal, counterVT, float64(s.TotalConnections), labels...)
+			ch <- prometheus.MustNewConstMetric(mIn, counterVT, float64(s.BytesIn), labels...)
+			ch <- prometheus.MustNewConstMetric(mOut, counterVT, float64(s.BytesOut), labels...)
+			ch <- prometheus.MustNewConstMetric(mFailed, counterVT, float64(s.FailedConnects), labels...)
+			ch <- prometheus.MustNewConstMetric(mUp, gauge, up, labels...)
+			ch <- prometheus.MustNewConstMetric(mWeight, gauge, float64(b.weight), labels...)
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package dataplane
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
+)
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
+var datagramPool = sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}
+
+// flow is one UDP client address forwarded to one member over a connected
+// socket; replies go back out of the listener socket the client wrote to, so
+// their source is VIP:port.
+type flow struct {
+	l      *listener
+	b      *backend
+	sock   *net.UDPConn // listener socket
+	client netip.AddrPort
+	conn   *net.UDPConn // connected to the member
+	last   atomic.Int64 // unix nanoseconds of the last datagram either way
+	done   atomic.Bool
+}
+
+// readLoop reads client datagrams from one listener socket.
+func (l *listener) readLoop(sock *net.UDPConn) {
+	defer l.loops.Done()
+	bp := datagramPool.Get().(*[]byte)
+	defer datagramPool.Put(bp)
+	buf := *bp
+	for {
+		n, client, err := sock.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. a stale ICMP error; the socket still works
+		}
+		client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
+		f := l.flows.get(client)
+		if f == nil {
+			if f = l.newFlow(sock, client); f == nil {
+				continue // no usable member: the datagram is dropped
+			}
+		}
+		f.last.Store(time.Now().UnixNano())
+		if _, err := f.conn.Write(buf[:n]); err != nil {
+			// The member refused (ICMP unreachable) or is gone: end the flow so
+			// that the client's next datagram picks a member again.
+			f.b.stats.failed.Add(1)
+			l.stats.failed.Add(1)
+			f.end()
+			continue
+		}
+		f.b.stats.bytesIn.Add(int64(n))
+		l.stats.bytesIn.Add(int64(n))
+	}
+}
+
+func (l *listener) newFlow(sock *net.UDPConn, client netip.AddrPort) *flow {
+	p := l.pool.Load()
+	if p == nil {
+		return nil
+	}
+	view := p.view.Load()
+	var key uint64
+	if view.needsKey {
+		ip := client.Addr().As16()
+		key = balance.HashBytes(ip[:])
+	}
+	var triedBuf [8]int
+	tried := triedBuf[:0]
+	for attempt := 0; attempt < l.dp.attempts; attempt++ {
+		i := view.picker.Pick(key, tried)
+		if i < 0 {
+			return nil
+		}
+		b := view.usable[i]
+		conn, err := net.DialUDP("udp", nil, b.udpAddr)
+		if err != nil {
+			b.stats.failed.Add(1)
+			l.stats.failed.Add(1)
+			tried = append(tried, i)
+			continue
+		}
+		f := &flow{l: l, b: b, sock: sock, client: client, conn: conn}
+		f.last.Store(time.Now().UnixNano())
+		if !l.flows.put(f) {
+			_ = conn.Close() // the listener is closing
+			return nil
+		}
+		b.stats.active.Add(1)
+		b.stats.total.Add(1)
+		l.stats.active.Add(1)
+		l.stats.total.Add(1)
+		go f.replies()
+		return f
+	}
+	return nil
+}
+
+// replies forwards the member's datagrams to the client until the flow has
+// been idle for the listener's idle timeout. It waits for readability without
+// holding a buffer (RawConn.Read), so idle flows cost no datagram buffer.
+func (f *flow) replies() {
+	rc, err := f.conn.SyscallConn()
+	if err != nil {
+		f.end()
+		return
+	}
+	idle := f.l.idleTimeout()
+	_ = f.conn.SetReadDeadline(time.Now().Add(idle))
+	for {
+		var bp *[]byte
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			bp = datagramPool.Get().(*[]byte)
+			n, rerr = syscall.Read(int(fd), *bp)
+			if rerr == syscall.EAGAIN {
+				datagramPool.Put(bp)
+				bp = nil
+				return false // wait for the next datagram
+			}
+			return true
+		})
+		if err == nil && rerr != nil {
+			err = rerr
+		}
+		if err != nil {
+			if bp != nil {
+				datagramPool.Put(bp)
+			}
+			if isTimeout(err) {
+				last := time.Unix(0, f.last.Load())
+				if time.Since(last) < idle {
+					_ = f.conn.SetReadDeadline(last.Add(idle))
+					continue
+				}
+			} else if errors.Is(err, syscall.ECONNREFUSED) {
+				f.b.stats.failed.Add(1)
+				f.l.stats.failed.Add(1)
+			}
+			f.end()
+			return
+		}
+		f.last.Store(time.Now().UnixNano())
+		_, werr := f.sock.WriteToUDPAddrPort((*bp)[:n], f.client)
+		datagramPool.Put(bp)
+		if werr != nil {
+			if errors.Is(werr, net.ErrClosed) {
+				f.end()
+				return
+			}
+			continue
+		}
+		f.b.stats.bytesOut.Add(int64(n))
+		f.l.stats.bytesOut.Add(int64(n))
+	}
+}
+
+// end forgets the flow and closes its member socket, once.
+func (f *flow) end() {
+	if f.done.Swap(true) {
+		return
+	}
+	f.l.flows.remove(f)
+	_ = f.conn.Close()
+	f.b.stats.active.Add(-1)
+	f.l.stats.active.Add(-1)
+}
+
+// flowTable maps client addresses to flows; sharded to keep read loops on
+// different sockets from contending.
+type flowTable struct {
+	shards [32]struct {
+		mu     sync.Mutex
+		m      map[netip.AddrPort]*flow
+		closed bool
+	}
+}
+
+func (t *flowTable) shard(a netip.AddrPort) int {
+	ip := a.Addr().As16()
+	return int((uint32(ip[15]) ^ uint32(ip[14])<<8 ^ uint32(a.Port())) % uint32(len(t.shards)))
+}
+
+func (t *flowTable) get(a netip.AddrPort) *flow {
+	s := &t.shards[t.shard(a)]
+	s.mu.Lock()
+	f := s.m[a]
+	s.mu.Unlock()
+	return f
+}
+
+func (t *flowTable) put(f *flow) bool {
+	s := &t.shards[t.shard(f.client)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.m == nil {
+		s.m = make(map[netip.AddrPort]*flow)
+	}
+	s.m[f.client] = f
+	return true
+}
+
+func (t *flowTable) remove(f *flow) {
+	s := &t.shards[t.shard(f.client)]
+	s.mu.Lock()
+	if s.m[f.client] == f {
+		delete(s.m, f.client)
+	}
+	s.mu.Unlock()
+}
+
+// closeAll ends every flow and refuses new ones.
+func (t *flowTable) closeAll() {
+	var all []*flow
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		s.closed = true
+		for _, f := range s.m {
+			all = append(all, f)
+		}
+		s.mu.Unlock()
+	}
+	for _, f := range all {
+		f.end()
+	}
+}
