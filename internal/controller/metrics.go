@@ -1,0 +1,104 @@
+package controller
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fleetlb/fleetlb/internal/model"
+	"github.com/fleetlb/fleetlb/internal/weights"
+)
+
+// Metrics are the controller's own Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	requested *prometheus.GaugeVec
+	effective *prometheus.GaugeVec
+	distorted *prometheus.GaugeVec
+	members   *prometheus.GaugeVec
+	refusals  *prometheus.CounterVec
+	writes    prometheus.Counter
+	errors    prometheus.Counter
+}
+
+var shareLabels = []string{"namespace", "service", "protocol", "port"}
+
+// NewMetrics creates the metrics and registers them with reg (controller-runtime's
+// metrics.Registry in the program, a fresh registry in tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requested: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleetlb_weight_requested",
+			Help: "Cluster weight W requested for a Service port (annotation, last applied, or default).",
+		}, shareLabels),
+		effective: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleetlb_weight_effective_sum",
+			Help: "Sum of this cluster's member weights for a Service port after the integer ceilings of R2/R3.",
+		}, shareLabels),
+		distorted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleetlb_weight_share_distorted",
+			Help: "1 when the effective weight sum differs from the requested weight, else 0.",
+		}, shareLabels),
+		members: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleetlb_members",
+			Help: "Members this cluster wants in the pool of a Service port.",
+		}, shareLabels),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fleetlb_refusals_total",
+			Help: "Reconciles refused with a Warning Event (the user must change something), by reason.",
+		}, []string{"reason"}),
+		writes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleetlb_elb_writes_total",
+			Help: "Write calls made to ELBs.",
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fleetlb_elb_apply_errors_total",
+			Help: "Applies that failed with an ELB error and were retried.",
+		}),
+	}
+	reg.MustRegister(m.requested, m.effective, m.distorted, m.members, m.refusals, m.writes, m.errors)
+	return m
+}
+
+func (m *Metrics) observeShare(ns, name string, l model.Listener, s weights.Share) {
+	if m == nil {
+		return
+	}
+	lv := []string{ns, name, l.Protocol, strconv.Itoa(int(l.Port))}
+	m.requested.WithLabelValues(lv...).Set(float64(s.Requested))
+	m.effective.WithLabelValues(lv...).Set(float64(s.Effective))
+	m.members.WithLabelValues(lv...).Set(float64(len(l.Members)))
+	d := 0.0
+	if s.Distorted {
+		d = 1
+	}
+	m.distorted.WithLabelValues(lv...).Set(d)
+}
+
+func (m *Metrics) observeRefusal(reason string) {
+	if m != nil {
+		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) observeWrites(n int) {
+	if m != nil && n > 0 {
+		m.writes.Add(float64(n))
+	}
+}
+
+func (m *Metrics) observeError() {
+	if m != nil {
+		m.errors.Inc()
+	}
+}
+
+// forget drops the per-Service series of a Service that is gone or unbound.
+func (m *Metrics) forget(ns, name string) {
+	if m == nil {
+		return
+	}
+	match := prometheus.Labels{"namespace": ns, "service": name}
+	for _, v := range []*prometheus.GaugeVec{m.requested, m.effective, m.distorted, m.members} {
+		v.DeletePartialMatch(match)
+	}
+}
