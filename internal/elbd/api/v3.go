@@ -2,11 +2,14 @@ package api
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// v3 serves /v3/{project_id}/elb/...: the dedicated ("performance") ELB API.
+// v3 serves /v3/{project_id}/elb/...: the dedicated ("performance") ELB API, in the shapes of the
+// official SDK's services/elb/v3/model.
 type v3 struct {
 	st *store.Store
 	dp DataPlane
@@ -19,4 +22,104 @@ func newV3(st *store.Store, dp DataPlane) *http.ServeMux {
 	return mux
 }
 
-func (h *v3) routes(mux *http.ServeMux) {}
+const v3Prefix = "/v3/{project_id}/elb/"
+
+func (h *v3) routes(mux *http.ServeMux) {
+	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, store.Scope)) {
+		method, path, _ := cut(pattern)
+		mux.HandleFunc(method+" "+v3Prefix+path, func(w http.ResponseWriter, r *http.Request) {
+			fn(w, r, store.Scope{Family: store.FamilyV3, ProjectID: r.PathValue("project_id")})
+		})
+	}
+	handle("POST loadbalancers", h.createLoadBalancer)
+	handle("GET loadbalancers", h.listLoadBalancers)
+	handle("GET loadbalancers/{id}", h.showLoadBalancer)
+	handle("PUT loadbalancers/{id}", h.updateLoadBalancer)
+	handle("DELETE loadbalancers/{id}", h.deleteLoadBalancer)
+	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
+
+	handle("POST listeners", h.createListener)
+	handle("GET listeners", h.listListeners)
+	handle("GET listeners/{id}", h.showListener)
+	handle("PUT listeners/{id}", h.updateListener)
+	handle("DELETE listeners/{id}", h.deleteListener)
+
+	handle("POST pools", h.createPool)
+	handle("GET pools", h.listPools)
+	handle("GET pools/{id}", h.showPool)
+	handle("PUT pools/{id}", h.updatePool)
+	handle("DELETE pools/{id}", h.deletePool)
+
+	handle("POST pools/{pool_id}/members", h.createMember)
+	handle("GET pools/{pool_id}/members", h.listMembers)
+	handle("GET pools/{pool_id}/members/{id}", h.showMember)
+	handle("PUT pools/{pool_id}/members/{id}", h.updateMember)
+	handle("DELETE pools/{pool_id}/members/{id}", h.deleteMember)
+	handle("POST pools/{pool_id}/members/batch-add", h.batchAddMembers)
+	handle("POST pools/{pool_id}/members/batch-delete", h.batchDeleteMembers)
+	handle("POST pools/{pool_id}/members/batch-update", h.batchUpdateMembers)
+	handle("GET members", h.listAllMembers)
+
+	handle("POST healthmonitors", h.createHealthMonitor)
+	handle("GET healthmonitors", h.listHealthMonitors)
+	handle("GET healthmonitors/{id}", h.showHealthMonitor)
+	handle("PUT healthmonitors/{id}", h.updateHealthMonitor)
+	handle("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
+}
+
+func cut(pattern string) (method, path string, ok bool) {
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == ' ' {
+			return pattern[:i], pattern[i+1:], true
+		}
+	}
+	return "", pattern, false
+}
+
+// timeFormat is how the real API writes created_at/updated_at.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// reply writes a resource response: {key: v, "request_id": ...} with the given status.
+func reply(w http.ResponseWriter, r *http.Request, status int, key string, v any) {
+	apierr.WriteJSON(w, status, map[string]any{key: v, "request_id": apierr.RequestID(r)})
+}
+
+// noContent answers a successful delete.
+func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+// fail writes err as the error envelope.
+func fail(w http.ResponseWriter, r *http.Request, err error) { apierr.Write(w, r, err) }
+
+// decodeWrapped decodes {"<key>": {...}} into v; a missing key is a 400 naming it.
+func decodeWrapped(r *http.Request, key string, v any) error {
+	var env map[string]jsonRaw
+	if err := apierr.Decode(r, &env); err != nil {
+		return err
+	}
+	raw, ok := env[key]
+	if !ok || string(raw) == "null" {
+		return apierr.Invalid("request body must be a JSON object with a %q object", key)
+	}
+	return decodeRaw(raw, key, v)
+}
+
+func ref(id string) map[string]string { return map[string]string{"id": id} }
+
+func refs(ids ...string) []map[string]string {
+	out := make([]map[string]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, ref(id))
+		}
+	}
+	return out
+}
+
+func orDefault[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
@@ -50,7 +51,7 @@ func Open(dataDir string, net *config.Network) (*Store, error) {
 	path := filepath.Join(dataDir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: the file is locked, is another elbd using data dir %s?", path, dataDir)
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -990,7 +991,8 @@ func (s *Store) ListHealthMonitors(sc Scope) ([]HealthMonitor, error) {
 	})
 }
 
-// UpdateHealthMonitor applies fn and saves the checked result. PoolID and Type cannot change.
+// UpdateHealthMonitor applies fn and saves the checked result. PoolID cannot change; a new Type
+// must still suit the pool.
 func (s *Store) UpdateHealthMonitor(sc Scope, id string, fn func(*HealthMonitor) error) (HealthMonitor, error) {
 	var out HealthMonitor
 	err := s.db.Update(func(tx *bolt.Tx) error {

@@ -1,0 +1,217 @@
+package api_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	"github.com/fleetlb/fleetlb/internal/elbd/auth"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+const testConfig = `
+credentials:
+  - accessKey: AK1
+    secretKey: SK1-secret
+    projectID: p1
+  - accessKey: AK2
+    secretKey: SK2-secret
+    projectID: p2
+vpcs:
+  - id: vpc-a
+    cidr: 127.10.0.0/16
+    subnets:
+      - id: subnet-a1
+        cidr: 127.10.1.0/24
+      - id: subnet-a2
+        cidr: 127.10.2.0/24
+  - id: vpc-b
+    cidr: 127.20.0.0/16
+    subnets:
+      - id: subnet-b1
+        cidr: 127.20.1.0/24
+      - id: subnet-tiny
+        cidr: 127.20.9.0/30
+`
+
+// env is elbd's API over real HTTP: store in a temp dir, the real SDK-HMAC verifier, the router.
+type env struct {
+	t     *testing.T
+	dir   string
+	cfg   *config.Config
+	st    *store.Store
+	srv   *httptest.Server
+	dp    api.DataPlane
+	syncs *int
+}
+
+// countingDP records Sync calls; statuses are fixed.
+type countingDP struct {
+	api.NopDataPlane
+	n *int
+}
+
+func (c countingDP) Sync() { *c.n++ }
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return openEnv(t, t.TempDir())
+}
+
+func openEnv(t *testing.T, dir string) *env {
+	t.Helper()
+	cfg, err := config.Parse([]byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, cfg.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(cfg.Credentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	e := &env{t: t, dir: dir, cfg: cfg, st: st, syncs: &n}
+	e.dp = countingDP{n: &n}
+	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: e.dp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.close)
+	return e
+}
+
+func (e *env) close() {
+	if e.srv != nil {
+		e.srv.Close()
+		e.srv = nil
+		_ = e.st.Close()
+	}
+}
+
+// client is the official v3 SDK client for a key.
+func (e *env) client(ak, sk, project string) *elb.ElbClient {
+	e.t.Helper()
+	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return elb.NewElbClient(hc)
+}
+
+func (e *env) c1() *elb.ElbClient { return e.client("AK1", "SK1-secret", "p1") }
+func (e *env) c2() *elb.ElbClient { return e.client("AK2", "SK2-secret", "p2") }
+
+func ptr[T any](v T) *T { return &v }
+
+// wantErr asserts err is the API error envelope with this status and code, and that its
+// message contains every fragment.
+func wantErr(t *testing.T, err error, status int, code string, fragments ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("call succeeded; want %d %s", status, code)
+	}
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v (%T) is not a service response error", err, err)
+	}
+	if se.StatusCode != status || se.ErrorCode != code {
+		t.Fatalf("got %d %s %q; want %d %s", se.StatusCode, se.ErrorCode, se.ErrorMessage, status, code)
+	}
+	if len(se.RequestId) != 32 {
+		t.Errorf("X-Request-Id %q, want 32 hex digits", se.RequestId)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(se.ErrorMessage, f) {
+			t.Errorf("message %q does not mention %q", se.ErrorMessage, f)
+		}
+	}
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// lb creates a dedicated load balancer in subnet-a1.
+func (e *env) lb(c *elb.ElbClient, ipTarget bool) model.LoadBalancer {
+	e.t.Helper()
+	resp, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("lb"), VipSubnetCidrId: ptr("subnet-a1"), IpTargetEnable: ptr(ipTarget)},
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *resp.Loadbalancer
+}
+
+func (e *env) listener(c *elb.ElbClient, lbID, protocol string, port int32) model.Listener {
+	e.t.Helper()
+	resp, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lbID, Protocol: protocol, ProtocolPort: ptr(port)},
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *resp.Listener
+}
+
+func (e *env) pool(c *elb.ElbClient, opt model.CreatePoolOption) model.Pool {
+	e.t.Helper()
+	if opt.LbAlgorithm == "" {
+		opt.LbAlgorithm = "ROUND_ROBIN"
+	}
+	resp, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &opt}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return *resp.Pool
+}
+
+func (e *env) member(c *elb.ElbClient, poolID string, opt model.CreateMemberOption) (*model.Member, error) {
+	resp, err := c.CreateMember(&model.CreateMemberRequest{PoolId: poolID, Body: &model.CreateMemberRequestBody{Member: &opt}})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Member, nil
+}
+
+// raw sends an unsigned request to a router whose authenticator admits everyone, to test what
+// the SDK cannot send (malformed JSON, unknown routes).
+func rawRouter(t *testing.T, st *store.Store) *httptest.Server {
+	t.Helper()
+	h, err := api.NewRouter(api.Options{Store: st, Auth: allowAll{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type allowAll struct{}
+
+func (allowAll) Authenticate(*http.Request, string) error { return nil }

@@ -1,0 +1,204 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// v3Listener is the SDK's model.Listener as elbd fills it.
+type v3Listener struct {
+	AdminStateUp              bool                `json:"admin_state_up"`
+	ClientCaTLSContainerRef   string              `json:"client_ca_tls_container_ref"`
+	ConnectionLimit           int                 `json:"connection_limit"`
+	CreatedAt                 string              `json:"created_at"`
+	DefaultPoolID             string              `json:"default_pool_id"`
+	DefaultTLSContainerRef    string              `json:"default_tls_container_ref"`
+	Description               string              `json:"description"`
+	Http2Enable               bool                `json:"http2_enable"`
+	ID                        string              `json:"id"`
+	Loadbalancers             []map[string]string `json:"loadbalancers"`
+	Name                      string              `json:"name"`
+	ProjectID                 string              `json:"project_id"`
+	EnterpriseProjectID       string              `json:"enterprise_project_id"`
+	Protocol                  string              `json:"protocol"`
+	ProtocolPort              int                 `json:"protocol_port"`
+	SniContainerRefs          []string            `json:"sni_container_refs"`
+	SniMatchAlgo              string              `json:"sni_match_algo"`
+	Tags                      []any               `json:"tags"`
+	UpdatedAt                 string              `json:"updated_at"`
+	TLSCiphersPolicy          string              `json:"tls_ciphers_policy"`
+	SecurityPolicyID          string              `json:"security_policy_id"`
+	EnableMemberRetry         bool                `json:"enable_member_retry"`
+	KeepaliveTimeout          int                 `json:"keepalive_timeout"`
+	ClientTimeout             int                 `json:"client_timeout"`
+	MemberTimeout             int                 `json:"member_timeout"`
+	TransparentClientIPEnable bool                `json:"transparent_client_ip_enable"`
+	EnhanceL7policyEnable     bool                `json:"enhance_l7policy_enable"`
+}
+
+func renderV3Listener(l store.Listener) v3Listener {
+	return v3Listener{
+		AdminStateUp: l.AdminStateUp, ConnectionLimit: -1, CreatedAt: ts(l.CreatedAt), DefaultPoolID: l.DefaultPoolID,
+		Description: l.Description, Http2Enable: l.Http2Enable, ID: l.ID, Loadbalancers: refs(l.LoadBalancerID),
+		Name: l.Name, ProjectID: l.ProjectID, EnterpriseProjectID: "0", Protocol: l.Protocol, ProtocolPort: l.ProtocolPort,
+		SniContainerRefs: []string{}, Tags: []any{}, UpdatedAt: ts(l.UpdatedAt), EnableMemberRetry: true,
+		KeepaliveTimeout: l.KeepaliveTimeout, ClientTimeout: l.ClientTimeout, MemberTimeout: l.MemberTimeout,
+		TransparentClientIPEnable: l.TransparentClientIPEnable,
+	}
+}
+
+type v3CreateListener struct {
+	LoadbalancerID            *string `json:"loadbalancer_id"`
+	Protocol                  *string `json:"protocol"`
+	ProtocolPort              *int    `json:"protocol_port"`
+	Name                      *string `json:"name"`
+	Description               *string `json:"description"`
+	DefaultPoolID             *string `json:"default_pool_id"`
+	AdminStateUp              *bool   `json:"admin_state_up"`
+	Http2Enable               *bool   `json:"http2_enable"`
+	KeepaliveTimeout          *int    `json:"keepalive_timeout"`
+	ClientTimeout             *int    `json:"client_timeout"`
+	MemberTimeout             *int    `json:"member_timeout"`
+	TransparentClientIPEnable *bool   `json:"transparent_client_ip_enable"`
+	ProjectID                 *string `json:"project_id"`
+}
+
+// listenerDefaults are the real API's timeouts: keepalive 300 s for TCP/UDP, 60 s for HTTP(S);
+// client and member timeouts (60 s) apply to HTTP(S) only.
+func listenerDefaults(protocol string) (keepalive, client, member int) {
+	switch protocol {
+	case store.ProtocolHTTP, store.ProtocolHTTPS:
+		return 60, 60, 60
+	default:
+		return 300, 0, 0
+	}
+}
+
+func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3CreateListener
+	if err := decodeWrapped(r, "listener", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	switch {
+	case in.LoadbalancerID == nil || *in.LoadbalancerID == "":
+		fail(w, r, apierr.Invalid("listener.loadbalancer_id is required"))
+		return
+	case in.Protocol == nil || *in.Protocol == "":
+		fail(w, r, apierr.Invalid("listener.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)"))
+		return
+	case in.ProtocolPort == nil:
+		fail(w, r, apierr.Invalid("listener.protocol_port is required (1-65535)"))
+		return
+	}
+	ka, ct, mt := listenerDefaults(*in.Protocol)
+	if *in.Protocol != store.ProtocolHTTP && *in.Protocol != store.ProtocolHTTPS && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
+		fail(w, r, apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for %s", *in.Protocol))
+		return
+	}
+	l, err := h.st.CreateListener(sc, store.Listener{
+		LoadBalancerID: *in.LoadbalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
+		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""), DefaultPoolID: orDefault(in.DefaultPoolID, ""),
+		AdminStateUp: orDefault(in.AdminStateUp, true), ConnectionLimit: -1, Http2Enable: orDefault(in.Http2Enable, false),
+		KeepaliveTimeout: orDefault(in.KeepaliveTimeout, ka), ClientTimeout: orDefault(in.ClientTimeout, ct),
+		MemberTimeout: orDefault(in.MemberTimeout, mt), TransparentClientIPEnable: orDefault(in.TransparentClientIPEnable, false),
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusCreated, "listener", renderV3Listener(l))
+}
+
+func (h *v3) showListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	l, err := h.st.GetListener(sc, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "listener", renderV3Listener(l))
+}
+
+func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ls, err := h.st.ListListeners(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	type L = store.Listener
+	filters := []filter[L]{
+		strF("id", func(v L) string { return v.ID }),
+		strF("name", func(v L) string { return v.Name }),
+		strF("description", func(v L) string { return v.Description }),
+		strF("protocol", func(v L) string { return v.Protocol }),
+		intF("protocol_port", func(v L) int { return v.ProtocolPort }),
+		strF("loadbalancer_id", func(v L) string { return v.LoadBalancerID }),
+		strF("default_pool_id", func(v L) string { return v.DefaultPoolID }),
+		boolF("admin_state_up", func(v L) bool { return v.AdminStateUp }),
+		boolF("http2_enable", func(v L) bool { return v.Http2Enable }),
+		intF("connection_limit", func(L) int { return -1 }),
+		intF("keepalive_timeout", func(v L) int { return v.KeepaliveTimeout }),
+		intF("client_timeout", func(v L) int { return v.ClientTimeout }),
+		intF("member_timeout", func(v L) int { return v.MemberTimeout }),
+		boolF("transparent_client_ip_enable", func(v L) bool { return v.TransparentClientIPEnable }),
+		strF("enterprise_project_id", func(L) string { return "0" }),
+	}
+	listQuery(w, r, "listeners", ls, filters, func(v L) string { return v.ID }, renderV3Listener)
+}
+
+type v3UpdateListener struct {
+	Name                      *string  `json:"name"`
+	Description               *string  `json:"description"`
+	DefaultPoolID             jsonNull `json:"default_pool_id"`
+	AdminStateUp              *bool    `json:"admin_state_up"`
+	Http2Enable               *bool    `json:"http2_enable"`
+	KeepaliveTimeout          *int     `json:"keepalive_timeout"`
+	ClientTimeout             *int     `json:"client_timeout"`
+	MemberTimeout             *int     `json:"member_timeout"`
+	TransparentClientIPEnable *bool    `json:"transparent_client_ip_enable"`
+}
+
+func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3UpdateListener
+	if err := decodeWrapped(r, "listener", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
+		httpish := l.Protocol == store.ProtocolHTTP || l.Protocol == store.ProtocolHTTPS
+		if !httpish && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
+			return apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; listener %s is %s", l.ID, l.Protocol)
+		}
+		l.Name = orDefault(in.Name, l.Name)
+		l.Description = orDefault(in.Description, l.Description)
+		if in.DefaultPoolID.set {
+			l.DefaultPoolID = in.DefaultPoolID.value // "" or null unbinds
+		}
+		l.AdminStateUp = orDefault(in.AdminStateUp, l.AdminStateUp)
+		l.Http2Enable = orDefault(in.Http2Enable, l.Http2Enable)
+		l.KeepaliveTimeout = orDefault(in.KeepaliveTimeout, l.KeepaliveTimeout)
+		l.ClientTimeout = orDefault(in.ClientTimeout, l.ClientTimeout)
+		l.MemberTimeout = orDefault(in.MemberTimeout, l.MemberTimeout)
+		l.TransparentClientIPEnable = orDefault(in.TransparentClientIPEnable, l.TransparentClientIPEnable)
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "listener", renderV3Listener(l))
+}
+
+func (h *v3) deleteListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteListener(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}

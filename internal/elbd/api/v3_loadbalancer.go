@@ -1,0 +1,252 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// v3LoadBalancer is the SDK's model.LoadBalancer as elbd fills it.
+type v3LoadBalancer struct {
+	ID                   string              `json:"id"`
+	Description          string              `json:"description"`
+	ProvisioningStatus   string              `json:"provisioning_status"`
+	AdminStateUp         bool                `json:"admin_state_up"`
+	Provider             string              `json:"provider"`
+	Pools                []map[string]string `json:"pools"`
+	Listeners            []map[string]string `json:"listeners"`
+	OperatingStatus      string              `json:"operating_status"`
+	Name                 string              `json:"name"`
+	ProjectID            string              `json:"project_id"`
+	VipSubnetCidrID      string              `json:"vip_subnet_cidr_id"`
+	VipAddress           string              `json:"vip_address"`
+	VipPortID            string              `json:"vip_port_id"`
+	Tags                 []any               `json:"tags"`
+	CreatedAt            string              `json:"created_at"`
+	UpdatedAt            string              `json:"updated_at"`
+	Guaranteed           bool                `json:"guaranteed"`
+	VpcID                string              `json:"vpc_id"`
+	Eips                 []any               `json:"eips"`
+	Ipv6VipAddress       string              `json:"ipv6_vip_address"`
+	Ipv6VipVirsubnetID   string              `json:"ipv6_vip_virsubnet_id"`
+	Ipv6VipPortID        string              `json:"ipv6_vip_port_id"`
+	AvailabilityZoneList []string            `json:"availability_zone_list"`
+	EnterpriseProjectID  string              `json:"enterprise_project_id"`
+	BillingInfo          string              `json:"billing_info"`
+	L4FlavorID           string              `json:"l4_flavor_id"`
+	L4ScaleFlavorID      string              `json:"l4_scale_flavor_id"`
+	L7FlavorID           string              `json:"l7_flavor_id"`
+	L7ScaleFlavorID      string              `json:"l7_scale_flavor_id"`
+	Publicips            []any               `json:"publicips"`
+	GlobalEips           []any               `json:"global_eips"`
+	ElbVirsubnetIDs      []string            `json:"elb_virsubnet_ids"`
+	ElbVirsubnetType     string              `json:"elb_virsubnet_type"`
+	IPTargetEnable       bool                `json:"ip_target_enable"`
+	FrozenScene          string              `json:"frozen_scene"`
+}
+
+// lbChildren returns the IDs of the load balancer's listeners and pools.
+func (h *v3) lbChildren(sc store.Scope, lbID string) (listeners, pools []string, err error) {
+	ls, err := h.st.ListListeners(sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range ls {
+		if l.LoadBalancerID == lbID {
+			listeners = append(listeners, l.ID)
+		}
+	}
+	ps, err := h.st.ListPools(sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range ps {
+		if p.LoadBalancerID == lbID {
+			pools = append(pools, p.ID)
+		}
+	}
+	return listeners, pools, nil
+}
+
+func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer {
+	return v3LoadBalancer{
+		ID: lb.ID, Description: lb.Description, ProvisioningStatus: "ACTIVE", AdminStateUp: lb.AdminStateUp,
+		Provider: "vlb", Pools: refs(pools...), Listeners: refs(listeners...), OperatingStatus: "ONLINE",
+		Name: lb.Name, ProjectID: lb.ProjectID, VipSubnetCidrID: lb.VIPSubnetID, VipAddress: lb.VIPAddress,
+		Tags: []any{}, CreatedAt: ts(lb.CreatedAt), UpdatedAt: ts(lb.UpdatedAt), Guaranteed: lb.Guaranteed(),
+		VpcID: lb.VPCID, Eips: []any{}, AvailabilityZoneList: []string{}, EnterpriseProjectID: "0",
+		Publicips: []any{}, GlobalEips: []any{}, ElbVirsubnetIDs: []string{lb.VIPSubnetID}, ElbVirsubnetType: "ipv4",
+		IPTargetEnable: lb.IPTargetEnable,
+	}
+}
+
+func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, error) {
+	ls, ps, err := h.lbChildren(sc, lb.ID)
+	return renderV3LB(lb, ls, ps), err
+}
+
+type v3CreateLB struct {
+	Name            *string `json:"name"`
+	Description     *string `json:"description"`
+	VipSubnetCidrID *string `json:"vip_subnet_cidr_id"`
+	VipAddress      *string `json:"vip_address"`
+	Guaranteed      *bool   `json:"guaranteed"`
+	IPTargetEnable  *bool   `json:"ip_target_enable"`
+	AdminStateUp    *bool   `json:"admin_state_up"`
+	ProjectID       *string `json:"project_id"`
+}
+
+func checkBodyProject(sc store.Scope, p *string) error {
+	if p != nil && *p != "" && *p != sc.ProjectID {
+		return apierr.Invalid("project_id %q in the body differs from the project %q of the URL; leave it out", *p, sc.ProjectID)
+	}
+	return nil
+}
+
+func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3CreateLB
+	if err := decodeWrapped(r, "loadbalancer", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if in.Guaranteed != nil && !*in.Guaranteed {
+		fail(w, r, apierr.Invalid("guaranteed=false asks for a shared load balancer, which the v2 API (/v2/{project_id}/elb/loadbalancers) creates; leave guaranteed out or true"))
+		return
+	}
+	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
+		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
+		VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
+		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: orDefault(in.AdminStateUp, true),
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	apierr.WriteJSON(w, http.StatusCreated, map[string]any{
+		"loadbalancer": renderV3LB(lb, nil, nil), "loadbalancer_id": lb.ID, "request_id": apierr.RequestID(r),
+	})
+}
+
+func (h *v3) showLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out, err := h.renderLB(sc, lb)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "loadbalancer", out)
+}
+
+func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	lbs, err := h.st.ListLoadBalancers(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	listeners, err := h.st.ListListeners(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	pools, err := h.st.ListPools(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	ls, ps := map[string][]string{}, map[string][]string{}
+	for _, l := range listeners {
+		ls[l.LoadBalancerID] = append(ls[l.LoadBalancerID], l.ID)
+	}
+	for _, p := range pools {
+		ps[p.LoadBalancerID] = append(ps[p.LoadBalancerID], p.ID)
+	}
+	type LB = store.LoadBalancer
+	filters := []filter[LB]{
+		strF("id", func(v LB) string { return v.ID }),
+		strF("name", func(v LB) string { return v.Name }),
+		strF("description", func(v LB) string { return v.Description }),
+		boolF("admin_state_up", func(v LB) bool { return v.AdminStateUp }),
+		boolF("guaranteed", func(v LB) bool { return v.Guaranteed() }),
+		strF("provisioning_status", func(LB) string { return "ACTIVE" }),
+		strF("operating_status", func(LB) string { return "ONLINE" }),
+		strF("vpc_id", func(v LB) string { return v.VPCID }),
+		strF("vip_address", func(v LB) string { return v.VIPAddress }),
+		strF("vip_subnet_cidr_id", func(v LB) string { return v.VIPSubnetID }),
+		strF("enterprise_project_id", func(LB) string { return "0" }),
+		{key: "member_address", get: h.lbMemberAddresses(sc)},
+	}
+	listQuery(w, r, "loadbalancers", lbs, filters, func(v LB) string { return v.ID },
+		func(v LB) v3LoadBalancer { return renderV3LB(v, ls[v.ID], ps[v.ID]) })
+}
+
+// lbMemberAddresses maps a load balancer to its members' addresses, for ?member_address=.
+func (h *v3) lbMemberAddresses(sc store.Scope) func(store.LoadBalancer) []string {
+	var byLB map[string][]string
+	return func(lb store.LoadBalancer) []string {
+		if byLB == nil {
+			byLB = map[string][]string{}
+			ms, _ := h.st.ListAllMembers(sc)
+			for _, m := range ms {
+				byLB[m.LoadBalancerID] = append(byLB[m.LoadBalancerID], m.Address)
+			}
+		}
+		return byLB[lb.ID]
+	}
+}
+
+type v3UpdateLB struct {
+	Name            *string `json:"name"`
+	Description     *string `json:"description"`
+	AdminStateUp    *bool   `json:"admin_state_up"`
+	IPTargetEnable  *bool   `json:"ip_target_enable"`
+	VipSubnetCidrID *string `json:"vip_subnet_cidr_id"`
+	VipAddress      *string `json:"vip_address"`
+}
+
+func (h *v3) updateLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3UpdateLB
+	if err := decodeWrapped(r, "loadbalancer", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
+		if in.VipSubnetCidrID != nil && *in.VipSubnetCidrID != lb.VIPSubnetID {
+			return apierr.Invalid("vip_subnet_cidr_id cannot be changed (it is %s); create a new load balancer in the other subnet", lb.VIPSubnetID)
+		}
+		if in.VipAddress != nil && *in.VipAddress != lb.VIPAddress {
+			return apierr.Invalid("vip_address cannot be changed (it is %s)", lb.VIPAddress)
+		}
+		lb.Name = orDefault(in.Name, lb.Name)
+		lb.Description = orDefault(in.Description, lb.Description)
+		lb.AdminStateUp = orDefault(in.AdminStateUp, lb.AdminStateUp)
+		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out, err := h.renderLB(sc, lb)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "loadbalancer", out)
+}
+
+func (h *v3) deleteLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteLoadBalancer(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}

@@ -1,0 +1,160 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+func TestLoadBalancerLifecycle(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+
+	created, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("web"), Description: ptr("front"), VipSubnetCidrId: ptr("subnet-a1")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.HttpStatusCode != http.StatusCreated {
+		t.Errorf("create status %d, want 201", created.HttpStatusCode)
+	}
+	lb := created.Loadbalancer
+	if lb.Id == "" || *created.LoadbalancerId != lb.Id || created.RequestId == nil || len(*created.RequestId) != 32 {
+		t.Fatalf("create response ids: lb %q loadbalancer_id %v request_id %v", lb.Id, created.LoadbalancerId, created.RequestId)
+	}
+	// First usable address: .0 is the network, .1 the gateway.
+	if lb.VipAddress != "127.10.1.2" || lb.VipSubnetCidrId != "subnet-a1" || lb.VpcId != "vpc-a" || !lb.Guaranteed ||
+		lb.IpTargetEnable || lb.Name != "web" || lb.Description != "front" || lb.ProvisioningStatus != "ACTIVE" || lb.ProjectId != "p1" {
+		t.Errorf("created load balancer: %+v", lb)
+	}
+	second := e.lb(c, true)
+	if second.VipAddress != "127.10.1.3" || !second.IpTargetEnable {
+		t.Errorf("second LB vip %s ip_target %v, want 127.10.1.3 true", second.VipAddress, second.IpTargetEnable)
+	}
+
+	shown := must[*model.ShowLoadBalancerResponse](t)(c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id}))
+	if shown.Loadbalancer.Id != lb.Id || shown.Loadbalancer.VipAddress != "127.10.1.2" {
+		t.Errorf("show: %+v", shown.Loadbalancer)
+	}
+
+	up := must[*model.UpdateLoadBalancerResponse](t)(c.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{Name: ptr("web2"), IpTargetEnable: ptr(true)}}}))
+	if up.Loadbalancer.Name != "web2" || !up.Loadbalancer.IpTargetEnable || up.Loadbalancer.Description != "front" {
+		t.Errorf("update: %+v", up.Loadbalancer)
+	}
+
+	list := must[*model.ListLoadBalancersResponse](t)(c.ListLoadBalancers(&model.ListLoadBalancersRequest{}))
+	if len(*list.Loadbalancers) != 2 || (*list.Loadbalancers)[0].Id != lb.Id || list.PageInfo.CurrentCount != 2 {
+		t.Fatalf("list: %+v", list)
+	}
+
+	del := must[*model.DeleteLoadBalancerResponse](t)(c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id}))
+	if del.HttpStatusCode != http.StatusNoContent {
+		t.Errorf("delete status %d, want 204", del.HttpStatusCode)
+	}
+	_, err = c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id})
+	wantErr(t, err, 404, "ELB.8904", lb.Id)
+	_, err = c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
+	wantErr(t, err, 404, "ELB.8904")
+	if *e.syncs < 4 {
+		t.Errorf("data plane synced %d times after 4 writes", *e.syncs)
+	}
+}
+
+func TestLoadBalancerValidation(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+	create := func(o model.CreateLoadBalancerOption) error {
+		_, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{Loadbalancer: &o}})
+		return err
+	}
+	wantErr(t, create(model.CreateLoadBalancerOption{Name: ptr("x")}), 400, "ELB.8902", "vip_subnet_cidr_id is required")
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("nope")}), 404, "ELB.8904", "subnet nope")
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.2.5")}), 400, "ELB.8902", "not a usable address of subnet subnet-a1")
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.1")}), 400, "ELB.8902", "gateway")
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("banana")}), 400, "ELB.8902", "not an IPv4 address")
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), Guaranteed: ptr(false)}), 400, "ELB.8902", "/v2/")
+	if err := create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.50")}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.50")}), 409, "ELB.8907", "already used")
+	// A /30 has exactly one address after the gateway.
+	if err := create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-tiny")}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-tiny")}), 409, "ELB.8907", "no free address")
+	long := make([]byte, 256)
+	for i := range long {
+		long[i] = 'n'
+	}
+	wantErr(t, create(model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), Name: ptr(string(long))}), 400, "ELB.8902", "name is 256 characters")
+
+	lb := e.lb(c, false)
+	_, err := c.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{VipAddress: ptr("127.10.1.99")}}})
+	wantErr(t, err, 400, "ELB.8902", "vip_address cannot be changed")
+}
+
+func TestLoadBalancerDeleteRefusedWhileInUse(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+	lb := e.lb(c, false)
+	l := e.listener(c, lb.Id, "TCP", 80)
+	_, err := c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
+	wantErr(t, err, 409, "ELB.8907", "listener", l.Id)
+	must[*model.DeleteListenerResponse](t)(c.DeleteListener(&model.DeleteListenerRequest{ListenerId: l.Id}))
+	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
+	_, err = c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
+	wantErr(t, err, 409, "ELB.8907", "pool", p.Id)
+	must[*model.DeletePoolResponse](t)(c.DeletePool(&model.DeletePoolRequest{PoolId: p.Id}))
+	must[*model.DeleteLoadBalancerResponse](t)(c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id}))
+}
+
+func TestIPTargetCannotBeTurnedOffWithIPMembers(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+	lb := e.lb(c, true)
+	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
+	m := must[*model.Member](t)(e.member(c, p.Id, model.CreateMemberOption{Address: "10.9.8.7", ProtocolPort: ptr(int32(80))}))
+	off := &model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{IpTargetEnable: ptr(false)}}}
+	_, err := c.UpdateLoadBalancer(off)
+	wantErr(t, err, 400, "ELB.8902", "ip_target_enable cannot be turned off", m.Id)
+	must[*model.DeleteMemberResponse](t)(c.DeleteMember(&model.DeleteMemberRequest{PoolId: p.Id, MemberId: m.Id}))
+	if up := must[*model.UpdateLoadBalancerResponse](t)(c.UpdateLoadBalancer(off)); up.Loadbalancer.IpTargetEnable {
+		t.Error("ip_target_enable still on")
+	}
+}
+
+// Each project, and each API family, sees only its own load balancers and what is under them.
+func TestIsolationBetweenProjectsAndFamilies(t *testing.T) {
+	e := newEnv(t)
+	lb := e.lb(e.c1(), false)
+	shared, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "p1"}, store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-a2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := e.c2()
+	_, err = c2.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id})
+	wantErr(t, err, 404, "ELB.8904")
+	if l := must[*model.ListLoadBalancersResponse](t)(c2.ListLoadBalancers(&model.ListLoadBalancersRequest{})); len(*l.Loadbalancers) != 0 {
+		t.Errorf("p2 lists %d load balancers of p1", len(*l.Loadbalancers))
+	}
+	_, err = c2.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(80))}}})
+	wantErr(t, err, 404, "ELB.8904", lb.Id)
+
+	c1 := e.c1()
+	_, err = c1.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.ID})
+	wantErr(t, err, 404, "ELB.8904")
+	l := must[*model.ListLoadBalancersResponse](t)(c1.ListLoadBalancers(&model.ListLoadBalancersRequest{}))
+	if len(*l.Loadbalancers) != 1 || (*l.Loadbalancers)[0].Id != lb.Id {
+		t.Errorf("v3 list shows %+v, want only the dedicated LB", *l.Loadbalancers)
+	}
+	_, err = c1.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: shared.ID})
+	wantErr(t, err, 404, "ELB.8904")
+}

@@ -1,0 +1,336 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// MaxBatchMembers is how many members one batch call may name, as the real API.
+const MaxBatchMembers = 200
+
+// v3Member is the SDK's model.Member (and MemberInfo, BatchMember, BatchUpdateMember: the same
+// fields plus a few) as elbd fills it.
+type v3Member struct {
+	ID               string           `json:"id"`
+	AvailabilityZone string           `json:"availability_zone"`
+	Name             string           `json:"name"`
+	ProjectID        string           `json:"project_id"`
+	PoolID           string           `json:"pool_id,omitempty"`
+	LoadbalancerID   string           `json:"loadbalancer_id,omitempty"`
+	AdminStateUp     bool             `json:"admin_state_up"`
+	SubnetCidrID     *string          `json:"subnet_cidr_id,omitempty"`
+	ProtocolPort     int              `json:"protocol_port"`
+	Weight           int              `json:"weight"`
+	Address          string           `json:"address"`
+	IPVersion        string           `json:"ip_version"`
+	OperatingStatus  string           `json:"operating_status"`
+	Status           []v3MemberStatus `json:"status"`
+	CreatedAt        string           `json:"created_at"`
+	UpdatedAt        string           `json:"updated_at"`
+	MemberType       string           `json:"member_type"`
+	InstanceID       string           `json:"instance_id"`
+	PortID           string           `json:"port_id"`
+	RetStatus        string           `json:"ret_status,omitempty"`
+}
+
+type v3MemberStatus struct {
+	ListenerID      string `json:"listener_id"`
+	OperatingStatus string `json:"operating_status"`
+}
+
+// renderMember fills a member response; listenerID is the listener its pool serves, if any.
+func (h *v3) renderMember(m store.Member, listenerID string, global bool) v3Member {
+	st := h.dp.MemberStatus(m.ID)
+	out := v3Member{
+		ID: m.ID, Name: m.Name, ProjectID: m.ProjectID, AdminStateUp: m.AdminStateUp, ProtocolPort: m.ProtocolPort,
+		Weight: m.Weight, Address: m.Address, IPVersion: "v4", OperatingStatus: st, Status: []v3MemberStatus{},
+		CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt), MemberType: m.MemberType(),
+	}
+	if m.SubnetID != "" {
+		s := m.SubnetID
+		out.SubnetCidrID = &s
+	}
+	if listenerID != "" {
+		out.Status = append(out.Status, v3MemberStatus{ListenerID: listenerID, OperatingStatus: st})
+	}
+	if global {
+		out.PoolID, out.LoadbalancerID = m.PoolID, m.LoadBalancerID
+	}
+	return out
+}
+
+type v3CreateMember struct {
+	Address      *string `json:"address"`
+	ProtocolPort *int    `json:"protocol_port"`
+	SubnetCidrID *string `json:"subnet_cidr_id"`
+	Weight       *int    `json:"weight"`
+	Name         *string `json:"name"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+	ProjectID    *string `json:"project_id"`
+}
+
+// toMember applies the v3 defaults (weight 1, admin_state_up true) and checks required fields;
+// where names the member in messages ("member" or "members[3]").
+func (in v3CreateMember) toMember(where string) (store.Member, error) {
+	if in.Address == nil || *in.Address == "" {
+		return store.Member{}, apierr.Invalid("%s.address is required", where)
+	}
+	if in.ProtocolPort == nil {
+		return store.Member{}, apierr.Invalid("%s.protocol_port is required (1-65535)", where)
+	}
+	return store.Member{
+		Address: *in.Address, ProtocolPort: *in.ProtocolPort, SubnetID: orDefault(in.SubnetCidrID, ""),
+		Weight: orDefault(in.Weight, 1), Name: orDefault(in.Name, ""), AdminStateUp: orDefault(in.AdminStateUp, true),
+	}, nil
+}
+
+func (h *v3) createMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3CreateMember
+	if err := decodeWrapped(r, "member", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	m, err := in.toMember("member")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	poolID := r.PathValue("pool_id")
+	if m, err = h.st.CreateMember(sc, poolID, m); err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	reply(w, r, http.StatusCreated, "member", h.renderMember(m, lid, false))
+}
+
+func (h *v3) showMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	poolID := r.PathValue("pool_id")
+	m, err := h.st.GetMember(sc, poolID, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	reply(w, r, http.StatusOK, "member", h.renderMember(m, lid, false))
+}
+
+func (h *v3) memberFilters() []filter[store.Member] {
+	type M = store.Member
+	return []filter[M]{
+		strF("id", func(v M) string { return v.ID }),
+		strF("name", func(v M) string { return v.Name }),
+		intF("weight", func(v M) int { return v.Weight }),
+		boolF("admin_state_up", func(v M) bool { return v.AdminStateUp }),
+		strF("subnet_cidr_id", func(v M) string { return v.SubnetID }),
+		strF("address", func(v M) string { return v.Address }),
+		intF("protocol_port", func(v M) int { return v.ProtocolPort }),
+		strF("operating_status", func(v M) string { return h.dp.MemberStatus(v.ID) }),
+		strF("member_type", func(v M) string { return v.MemberType() }),
+		strF("ip_version", func(M) string { return "v4" }),
+		strF("enterprise_project_id", func(M) string { return "0" }),
+		strF("pool_id", func(v M) string { return v.PoolID }),
+		strF("loadbalancer_id", func(v M) string { return v.LoadBalancerID }),
+	}
+}
+
+func (h *v3) listMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	poolID := r.PathValue("pool_id")
+	ms, err := h.st.ListMembers(sc, poolID)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	listQuery(w, r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
+		func(v store.Member) v3Member { return h.renderMember(v, lid, false) })
+}
+
+func (h *v3) listAllMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ms, err := h.st.ListAllMembers(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	rel, err := h.relations(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	listQuery(w, r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
+		func(v store.Member) v3Member { return h.renderMember(v, rel.listener[v.PoolID], true) })
+}
+
+type v3UpdateMember struct {
+	Name         *string `json:"name"`
+	Weight       *int    `json:"weight"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+	ProtocolPort *int    `json:"protocol_port"`
+}
+
+func (h *v3) updateMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3UpdateMember
+	if err := decodeWrapped(r, "member", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	poolID := r.PathValue("pool_id")
+	m, err := h.st.UpdateMember(sc, poolID, r.PathValue("id"), func(m *store.Member) error {
+		if in.ProtocolPort != nil && *in.ProtocolPort != m.ProtocolPort {
+			return apierr.Invalid("protocol_port cannot be changed (it is %d); add a member on the new port and delete this one", m.ProtocolPort)
+		}
+		m.Name = orDefault(in.Name, m.Name)
+		m.Weight = orDefault(in.Weight, m.Weight)
+		m.AdminStateUp = orDefault(in.AdminStateUp, m.AdminStateUp)
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	reply(w, r, http.StatusOK, "member", h.renderMember(m, lid, false))
+}
+
+func (h *v3) deleteMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+// decodeBatch decodes {"members": [...]} and checks the batch size.
+func decodeBatch[T any](r *http.Request) ([]T, error) {
+	var in struct {
+		Members *[]T `json:"members"`
+	}
+	if err := apierr.Decode(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Members == nil || len(*in.Members) == 0 {
+		return nil, apierr.Invalid("request body must have a non-empty \"members\" array")
+	}
+	if len(*in.Members) > MaxBatchMembers {
+		return nil, apierr.Invalid("%d members in one call; at most %d are allowed, split the batch", len(*in.Members), MaxBatchMembers)
+	}
+	return *in.Members, nil
+}
+
+func (h *v3) batchAddMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ins, err := decodeBatch[v3CreateMember](r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	ms := make([]store.Member, len(ins))
+	for i, in := range ins {
+		where := "members[" + itoa(i) + "]"
+		if err := checkBodyProject(sc, in.ProjectID); err != nil {
+			fail(w, r, err)
+			return
+		}
+		if ms[i], err = in.toMember(where); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	poolID := r.PathValue("pool_id")
+	res, err := h.st.BatchAddMembers(sc, poolID, ms)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	out := make([]v3Member, 0, len(res))
+	for _, br := range res {
+		m := h.renderMember(br.Member, lid, false)
+		m.RetStatus = "successful"
+		if br.Existed {
+			m.RetStatus = "existed"
+		}
+		out = append(out, m)
+	}
+	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+}
+
+type v3BatchDeleteRef struct {
+	ID           *string `json:"id"`
+	Address      *string `json:"address"`
+	ProtocolPort *int    `json:"protocol_port"`
+}
+
+func (h *v3) batchDeleteMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ins, err := decodeBatch[v3BatchDeleteRef](r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	refs := make([]store.MemberRef, len(ins))
+	for i, in := range ins {
+		refs[i] = store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}
+	}
+	ids, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	type state struct {
+		ID        string `json:"id"`
+		RetStatus string `json:"ret_status"`
+	}
+	out := make([]state, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, state{ID: id, RetStatus: "successful"})
+	}
+	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+}
+
+type v3BatchUpdate struct {
+	ID           *string `json:"id"`
+	Name         *string `json:"name"`
+	Weight       *int    `json:"weight"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+	ProtocolPort *int    `json:"protocol_port"`
+}
+
+func (h *v3) batchUpdateMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ins, err := decodeBatch[v3BatchUpdate](r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	poolID := r.PathValue("pool_id")
+	ups := make([]store.MemberUpdate, len(ins))
+	for i, in := range ins {
+		if in.ID == nil || *in.ID == "" {
+			fail(w, r, apierr.Invalid("members[%d].id is required", i))
+			return
+		}
+		if in.ProtocolPort != nil {
+			cur, err := h.st.GetMember(sc, poolID, *in.ID)
+			if err == nil && cur.ProtocolPort != *in.ProtocolPort {
+				fail(w, r, apierr.Invalid("members[%d]: protocol_port cannot be changed (it is %d)", i, cur.ProtocolPort))
+				return
+			}
+		}
+		ups[i] = store.MemberUpdate{ID: *in.ID, Name: in.Name, Weight: in.Weight, AdminStateUp: in.AdminStateUp}
+	}
+	ms, err := h.st.BatchUpdateMembers(sc, poolID, ups)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	out := make([]v3Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, h.renderMember(m, lid, false))
+	}
+	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+}

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// v3HealthMonitor is the SDK's model.HealthMonitor as elbd fills it.
+type v3HealthMonitor struct {
+	AdminStateUp   bool                `json:"admin_state_up"`
+	Delay          int                 `json:"delay"`
+	DomainName     string              `json:"domain_name"`
+	ExpectedCodes  string              `json:"expected_codes"`
+	HTTPMethod     string              `json:"http_method"`
+	ID             string              `json:"id"`
+	MaxRetries     int                 `json:"max_retries"`
+	MaxRetriesDown int                 `json:"max_retries_down"`
+	MonitorPort    *int                `json:"monitor_port"`
+	Name           string              `json:"name"`
+	Pools          []map[string]string `json:"pools"`
+	ProjectID      string              `json:"project_id"`
+	Timeout        int                 `json:"timeout"`
+	Type           string              `json:"type"`
+	URLPath        string              `json:"url_path"`
+	CreatedAt      string              `json:"created_at"`
+	UpdatedAt      string              `json:"updated_at"`
+}
+
+func renderV3Monitor(hm store.HealthMonitor) v3HealthMonitor {
+	out := v3HealthMonitor{
+		AdminStateUp: hm.AdminStateUp, Delay: hm.Delay, DomainName: hm.DomainName, ExpectedCodes: hm.ExpectedCodes,
+		HTTPMethod: hm.HTTPMethod, ID: hm.ID, MaxRetries: hm.MaxRetries, MaxRetriesDown: hm.MaxRetriesDown, Name: hm.Name,
+		Pools: refs(hm.PoolID), ProjectID: hm.ProjectID, Timeout: hm.Timeout, Type: hm.Type, URLPath: hm.URLPath,
+		CreatedAt: ts(hm.CreatedAt), UpdatedAt: ts(hm.UpdatedAt),
+	}
+	if hm.MonitorPort != 0 {
+		p := hm.MonitorPort
+		out.MonitorPort = &p
+	}
+	return out
+}
+
+type v3MonitorFields struct {
+	AdminStateUp   *bool   `json:"admin_state_up"`
+	Delay          *int    `json:"delay"`
+	DomainName     *string `json:"domain_name"`
+	ExpectedCodes  *string `json:"expected_codes"`
+	HTTPMethod     *string `json:"http_method"`
+	MaxRetries     *int    `json:"max_retries"`
+	MaxRetriesDown *int    `json:"max_retries_down"`
+	MonitorPort    nullInt `json:"monitor_port"`
+	Name           *string `json:"name"`
+	PoolID         *string `json:"pool_id"`
+	Timeout        *int    `json:"timeout"`
+	Type           *string `json:"type"`
+	URLPath        *string `json:"url_path"`
+	ProjectID      *string `json:"project_id"`
+}
+
+// apply copies the given fields onto hm.
+func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
+	hm.AdminStateUp = orDefault(in.AdminStateUp, hm.AdminStateUp)
+	hm.Delay = orDefault(in.Delay, hm.Delay)
+	hm.DomainName = orDefault(in.DomainName, hm.DomainName)
+	hm.ExpectedCodes = orDefault(in.ExpectedCodes, hm.ExpectedCodes)
+	hm.HTTPMethod = orDefault(in.HTTPMethod, hm.HTTPMethod)
+	hm.MaxRetries = orDefault(in.MaxRetries, hm.MaxRetries)
+	hm.MaxRetriesDown = orDefault(in.MaxRetriesDown, hm.MaxRetriesDown)
+	if in.MonitorPort.set {
+		hm.MonitorPort = in.MonitorPort.value // null: back to the member's port
+	}
+	hm.Name = orDefault(in.Name, hm.Name)
+	hm.Timeout = orDefault(in.Timeout, hm.Timeout)
+	hm.Type = orDefault(in.Type, hm.Type)
+	hm.URLPath = orDefault(in.URLPath, hm.URLPath)
+}
+
+func (h *v3) createHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3MonitorFields
+	if err := decodeWrapped(r, "healthmonitor", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	for _, req := range []struct {
+		name string
+		ok   bool
+	}{{"pool_id", in.PoolID != nil && *in.PoolID != ""}, {"type", in.Type != nil && *in.Type != ""},
+		{"delay", in.Delay != nil}, {"timeout", in.Timeout != nil}, {"max_retries", in.MaxRetries != nil}} {
+		if !req.ok {
+			fail(w, r, apierr.Invalid("healthmonitor.%s is required", req.name))
+			return
+		}
+	}
+	// The real API's defaults.
+	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: 3, URLPath: "/", ExpectedCodes: "200", HTTPMethod: "GET", AdminStateUp: true}
+	in.apply(&hm)
+	hm, err := h.st.CreateHealthMonitor(sc, hm)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusCreated, "healthmonitor", renderV3Monitor(hm))
+}
+
+func (h *v3) showHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	hm, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "healthmonitor", renderV3Monitor(hm))
+}
+
+func (h *v3) listHealthMonitors(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	hms, err := h.st.ListHealthMonitors(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	type H = store.HealthMonitor
+	filters := []filter[H]{
+		strF("id", func(v H) string { return v.ID }),
+		strF("name", func(v H) string { return v.Name }),
+		intF("monitor_port", func(v H) int { return v.MonitorPort }),
+		strF("domain_name", func(v H) string { return v.DomainName }),
+		intF("delay", func(v H) int { return v.Delay }),
+		intF("max_retries", func(v H) int { return v.MaxRetries }),
+		intF("max_retries_down", func(v H) int { return v.MaxRetriesDown }),
+		intF("timeout", func(v H) int { return v.Timeout }),
+		boolF("admin_state_up", func(v H) bool { return v.AdminStateUp }),
+		strF("type", func(v H) string { return v.Type }),
+		strF("expected_codes", func(v H) string { return v.ExpectedCodes }),
+		strF("url_path", func(v H) string { return v.URLPath }),
+		strF("http_method", func(v H) string { return v.HTTPMethod }),
+		strF("enterprise_project_id", func(H) string { return "0" }),
+	}
+	listQuery(w, r, "healthmonitors", hms, filters, func(v H) string { return v.ID }, renderV3Monitor)
+}
+
+func (h *v3) updateHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3MonitorFields
+	if err := decodeWrapped(r, "healthmonitor", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	hm, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(hm *store.HealthMonitor) error {
+		if in.PoolID != nil && *in.PoolID != hm.PoolID {
+			return apierr.Invalid("pool_id cannot be changed (it is %s); create a monitor for the other pool", hm.PoolID)
+		}
+		in.apply(hm)
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "healthmonitor", renderV3Monitor(hm))
+}
+
+func (h *v3) deleteHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteHealthMonitor(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}

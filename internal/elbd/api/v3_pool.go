@@ -1,0 +1,282 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// v3Pool is the SDK's model.Pool as elbd fills it.
+type v3Pool struct {
+	AdminStateUp                   bool                `json:"admin_state_up"`
+	Description                    string              `json:"description"`
+	HealthmonitorID                string              `json:"healthmonitor_id"`
+	ID                             string              `json:"id"`
+	LbAlgorithm                    string              `json:"lb_algorithm"`
+	Listeners                      []map[string]string `json:"listeners"`
+	Loadbalancers                  []map[string]string `json:"loadbalancers"`
+	Members                        []map[string]string `json:"members"`
+	Name                           string              `json:"name"`
+	ProjectID                      string              `json:"project_id"`
+	Protocol                       string              `json:"protocol"`
+	SessionPersistence             *v3SessionPersist   `json:"session_persistence"`
+	IPVersion                      string              `json:"ip_version"`
+	SlowStart                      map[string]any      `json:"slow_start"`
+	MemberDeletionProtectionEnable bool                `json:"member_deletion_protection_enable"`
+	CreatedAt                      string              `json:"created_at"`
+	UpdatedAt                      string              `json:"updated_at"`
+	VpcID                          string              `json:"vpc_id"`
+	Type                           string              `json:"type"`
+}
+
+type v3SessionPersist struct {
+	CookieName         *string `json:"cookie_name,omitempty"`
+	Type               string  `json:"type"`
+	PersistenceTimeout *int    `json:"persistence_timeout,omitempty"`
+}
+
+func toStoreSP(in *v3SessionPersist) *store.SessionPersistence {
+	if in == nil {
+		return nil
+	}
+	return &store.SessionPersistence{Type: in.Type, CookieName: orDefault(in.CookieName, ""), PersistenceTimeout: orDefault(in.PersistenceTimeout, 0)}
+}
+
+func fromStoreSP(sp *store.SessionPersistence) *v3SessionPersist {
+	if sp == nil {
+		return nil
+	}
+	out := &v3SessionPersist{Type: sp.Type}
+	if sp.CookieName != "" {
+		out.CookieName = &sp.CookieName
+	}
+	if sp.PersistenceTimeout != 0 {
+		t := sp.PersistenceTimeout
+		out.PersistenceTimeout = &t
+	}
+	return out
+}
+
+// poolRelations are what a pool response lists besides the pool: its listener, its members and
+// its load balancer's VPC.
+type poolRelations struct {
+	listener map[string]string   // pool ID → listener ID
+	members  map[string][]string // pool ID → member IDs
+	vpc      map[string]string   // load balancer ID → VPC ID
+}
+
+func (h *v3) relations(sc store.Scope) (poolRelations, error) {
+	rel := poolRelations{listener: map[string]string{}, members: map[string][]string{}, vpc: map[string]string{}}
+	ls, err := h.st.ListListeners(sc)
+	if err != nil {
+		return rel, err
+	}
+	for _, l := range ls {
+		if l.DefaultPoolID != "" {
+			rel.listener[l.DefaultPoolID] = l.ID
+		}
+	}
+	ms, err := h.st.ListAllMembers(sc)
+	if err != nil {
+		return rel, err
+	}
+	for _, m := range ms {
+		rel.members[m.PoolID] = append(rel.members[m.PoolID], m.ID)
+	}
+	lbs, err := h.st.ListLoadBalancers(sc)
+	if err != nil {
+		return rel, err
+	}
+	for _, lb := range lbs {
+		rel.vpc[lb.ID] = lb.VPCID
+	}
+	return rel, nil
+}
+
+func renderV3Pool(p store.Pool, rel poolRelations) v3Pool {
+	return v3Pool{
+		AdminStateUp: p.AdminStateUp, Description: p.Description, HealthmonitorID: p.HealthMonitorID, ID: p.ID,
+		LbAlgorithm: p.LBAlgorithm, Listeners: refs(rel.listener[p.ID]), Loadbalancers: refs(p.LoadBalancerID),
+		Members: refs(rel.members[p.ID]...), Name: p.Name, ProjectID: p.ProjectID, Protocol: p.Protocol,
+		SessionPersistence: fromStoreSP(p.SessionPersistence), IPVersion: "v4",
+		SlowStart: map[string]any{"enable": false, "duration": 30}, CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
+		VpcID: rel.vpc[p.LoadBalancerID], Type: p.Type,
+	}
+}
+
+func (h *v3) replyPool(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, p store.Pool) {
+	rel, err := h.relations(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, status, "pool", renderV3Pool(p, rel))
+}
+
+type v3CreatePool struct {
+	LbAlgorithm        *string           `json:"lb_algorithm"`
+	Protocol           *string           `json:"protocol"`
+	LoadbalancerID     *string           `json:"loadbalancer_id"`
+	ListenerID         *string           `json:"listener_id"`
+	Name               *string           `json:"name"`
+	Description        *string           `json:"description"`
+	AdminStateUp       *bool             `json:"admin_state_up"`
+	SessionPersistence *v3SessionPersist `json:"session_persistence"`
+	Type               *string           `json:"type"`
+	VpcID              *string           `json:"vpc_id"`
+	IPVersion          *string           `json:"ip_version"`
+	ProjectID          *string           `json:"project_id"`
+}
+
+func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3CreatePool
+	if err := decodeWrapped(r, "pool", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+		fail(w, r, err)
+		return
+	}
+	switch {
+	case in.LbAlgorithm == nil || *in.LbAlgorithm == "":
+		fail(w, r, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)"))
+		return
+	case in.Protocol == nil || *in.Protocol == "":
+		fail(w, r, apierr.Invalid("pool.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)"))
+		return
+	case orDefault(in.LoadbalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
+		fail(w, r, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required"))
+		return
+	case in.IPVersion != nil && *in.IPVersion != "v4":
+		fail(w, r, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion))
+		return
+	}
+	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadbalancerID, "") != "" {
+		lb, err := h.st.GetLoadBalancer(sc, *in.LoadbalancerID)
+		if err == nil && lb.VPCID != *in.VpcID {
+			fail(w, r, apierr.Invalid("vpc_id %s differs from the VPC %s of load balancer %s; leave vpc_id out", *in.VpcID, lb.VPCID, lb.ID))
+			return
+		}
+	}
+	p, err := h.st.CreatePool(sc, store.Pool{
+		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
+		Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm, Type: orDefault(in.Type, store.PoolTypeAny),
+		AdminStateUp: orDefault(in.AdminStateUp, true), SessionPersistence: toStoreSP(in.SessionPersistence),
+	}, orDefault(in.ListenerID, ""))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	h.replyPool(w, r, sc, http.StatusCreated, p)
+}
+
+func (h *v3) showPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	p, err := h.st.GetPool(sc, r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	h.replyPool(w, r, sc, http.StatusOK, p)
+}
+
+func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	ps, err := h.st.ListPools(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	rel, err := h.relations(sc)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	var memberAddrs map[string][]string
+	type P = store.Pool
+	filters := []filter[P]{
+		strF("id", func(v P) string { return v.ID }),
+		strF("name", func(v P) string { return v.Name }),
+		strF("description", func(v P) string { return v.Description }),
+		boolF("admin_state_up", func(v P) bool { return v.AdminStateUp }),
+		strF("healthmonitor_id", func(v P) string { return v.HealthMonitorID }),
+		strF("loadbalancer_id", func(v P) string { return v.LoadBalancerID }),
+		strF("listener_id", func(v P) string { return rel.listener[v.ID] }),
+		strF("protocol", func(v P) string { return v.Protocol }),
+		strF("lb_algorithm", func(v P) string { return v.LBAlgorithm }),
+		strF("type", func(v P) string { return v.Type }),
+		strF("vpc_id", func(v P) string { return rel.vpc[v.LoadBalancerID] }),
+		strF("ip_version", func(P) string { return "v4" }),
+		strF("enterprise_project_id", func(P) string { return "0" }),
+		boolF("member_deletion_protection_enable", func(P) bool { return false }),
+		{key: "member_address", get: func(v P) []string {
+			if memberAddrs == nil {
+				memberAddrs = map[string][]string{}
+				ms, _ := h.st.ListAllMembers(sc)
+				for _, m := range ms {
+					memberAddrs[m.PoolID] = append(memberAddrs[m.PoolID], m.Address)
+				}
+			}
+			return memberAddrs[v.ID]
+		}},
+	}
+	listQuery(w, r, "pools", ps, filters, func(v P) string { return v.ID }, func(v P) v3Pool { return renderV3Pool(v, rel) })
+}
+
+type v3UpdatePool struct {
+	Name               *string           `json:"name"`
+	Description        *string           `json:"description"`
+	AdminStateUp       *bool             `json:"admin_state_up"`
+	LbAlgorithm        *string           `json:"lb_algorithm"`
+	SessionPersistence *v3SessionPersist `json:"session_persistence"`
+	Type               *string           `json:"type"`
+	clearSP            bool
+}
+
+func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	var in v3UpdatePool
+	var raw struct {
+		Pool map[string]jsonRaw `json:"pool"`
+	}
+	if err := apierr.Decode(r, &raw); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if raw.Pool == nil {
+		fail(w, r, apierr.Invalid("request body must be a JSON object with a \"pool\" object"))
+		return
+	}
+	if sp, ok := raw.Pool["session_persistence"]; ok && string(sp) == "null" {
+		in.clearSP = true // null switches stickiness off
+	}
+	if err := decodeRaw(mustJSON(raw.Pool), "pool", &in); err != nil {
+		fail(w, r, err)
+		return
+	}
+	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
+		p.Name = orDefault(in.Name, p.Name)
+		p.Description = orDefault(in.Description, p.Description)
+		p.AdminStateUp = orDefault(in.AdminStateUp, p.AdminStateUp)
+		p.LBAlgorithm = orDefault(in.LbAlgorithm, p.LBAlgorithm)
+		p.Type = orDefault(in.Type, p.Type)
+		if in.SessionPersistence != nil {
+			p.SessionPersistence = toStoreSP(in.SessionPersistence)
+		} else if in.clearSP {
+			p.SessionPersistence = nil
+		}
+		return nil
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	h.replyPool(w, r, sc, http.StatusOK, p)
+}
+
+func (h *v3) deletePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeletePool(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}
