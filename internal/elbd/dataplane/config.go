@@ -38,6 +38,9 @@ const DefaultIdleTimeout = 300 * time.Second
 // Config is the whole desired state of the data plane.
 type Config struct {
 	Listeners []Listener
+	// Pools that no listener serves. Their members are health-checked all the
+	// same, so that their statuses are real when a listener takes them on.
+	Pools []Pool
 }
 
 // Listener serves VIP:Port for one protocol.

@@ -94,18 +94,21 @@ func (dp *DataPlane) Apply(cfg Config) error {
 	pools := map[string]*pool{}
 	cells := map[string]*healthCell{}
 	memberStats := map[string]*counters{}
+	poolCfgs := append([]Pool(nil), cfg.Pools...)
 	for _, l := range cfg.Listeners {
-		if l.Pool == nil {
+		if l.Pool != nil {
+			poolCfgs = append(poolCfgs, *l.Pool)
+		}
+	}
+	for _, pc := range poolCfgs {
+		if _, done := pools[pc.ID]; done {
 			continue
 		}
-		if _, done := pools[l.Pool.ID]; done {
-			continue
-		}
-		p, err := dp.buildPool(*l.Pool, cells, memberStats)
+		p, err := dp.buildPool(pc, cells, memberStats)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		pools[l.Pool.ID] = p
+		pools[pc.ID] = p
 	}
 	for key, c := range dp.cells {
 		if _, kept := cells[key]; !kept {

@@ -1,0 +1,197 @@
+// Package runtime connects elbd's store to its data plane: after every
+// committed write (Sync) it reads a consistent snapshot of the store,
+// translates it (Translate) and applies it to the data plane. It implements
+// the API's DataPlane interface.
+package runtime
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Snapshotter is the part of *store.Store the runtime reads.
+type Snapshotter interface {
+	Snapshot() (store.Snapshot, error)
+}
+
+// Runtime keeps the data plane in step with the store.
+type Runtime struct {
+	src  Snapshotter
+	dp   *dataplane.DataPlane
+	log  *slog.Logger
+	kick chan struct{} // buffered 1: Syncs during an apply coalesce into one
+	stop chan struct{}
+	done chan struct{}
+
+	mu        sync.Mutex
+	unserved  map[string]string // listener ID → why it is not served
+	members   map[string]memberInfo
+	lastErr   string
+	closeOnce sync.Once
+}
+
+type memberInfo struct{ adminUp, monitored bool }
+
+// New returns a runtime over src and dp and applies the store's current
+// state before it returns, so statuses are right from the first request.
+// Later Syncs are applied in the background, coalesced.
+func New(src Snapshotter, dp *dataplane.DataPlane, log *slog.Logger) *Runtime {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Runtime{
+		src: src, dp: dp, log: log,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	r.apply()
+	go r.loop()
+	return r
+}
+
+// Sync asks for the store's state to be applied; it never blocks. The apply
+// starts at once (or right after the one in progress) and takes milliseconds.
+func (r *Runtime) Sync() {
+	select {
+	case r.kick <- struct{}{}:
+	default: // an apply is already pending and will read the newest state
+	}
+}
+
+func (r *Runtime) loop() {
+	defer close(r.done)
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.kick:
+			r.apply()
+		}
+	}
+}
+
+func (r *Runtime) apply() {
+	snap, err := r.src.Snapshot()
+	if err != nil {
+		r.log.Error("reading the store for the data plane failed; traffic keeps the previous configuration", "err", err)
+		return
+	}
+	cfg, unserved := Translate(snap)
+	members := map[string]memberInfo{}
+	monitored := map[string]bool{}
+	for _, hm := range snap.HealthMonitors {
+		monitored[hm.PoolID] = hm.AdminStateUp
+	}
+	adminUpPools := map[string]bool{}
+	for _, p := range snap.Pools {
+		adminUpPools[p.ID] = p.AdminStateUp
+	}
+	for _, m := range snap.Members {
+		members[m.ID] = memberInfo{adminUp: m.AdminStateUp && adminUpPools[m.PoolID], monitored: monitored[m.PoolID]}
+	}
+	applyErr := r.dp.Apply(cfg)
+
+	r.mu.Lock()
+	r.unserved, r.members = unserved, members
+	msg := ""
+	if applyErr != nil {
+		msg = applyErr.Error()
+	}
+	changed := msg != r.lastErr
+	r.lastErr = msg
+	r.mu.Unlock()
+	// Problems are logged when they change, not on every write.
+	if changed && applyErr != nil {
+		for _, e := range unwrapJoined(applyErr) {
+			r.log.Warn("data plane configuration problem", "err", e)
+		}
+	}
+}
+
+func unwrapJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// MemberStatus is the member's operating_status: NO_MONITOR when its pool has
+// no (admin-up) health monitor, OFFLINE when it is admin-down or fails its
+// health checks, ONLINE when it passes them.
+func (r *Runtime) MemberStatus(memberID string) string {
+	if s := r.dp.MemberStatus(memberID); s != "" {
+		return s
+	}
+	// Not (yet) known to the data plane, e.g. created after the last apply.
+	r.mu.Lock()
+	info, ok := r.members[memberID]
+	r.mu.Unlock()
+	switch {
+	case ok && !info.adminUp:
+		return dataplane.StatusOffline
+	case ok && info.monitored:
+		return dataplane.StatusOnline // health starts optimistic, as in the data plane
+	}
+	return dataplane.StatusNoMonitor
+}
+
+// ListenerStatus is ONLINE when the listener serves VIP:port, OFFLINE when
+// it cannot (port taken, protocol not served, admin-down); see ListenerError.
+func (r *Runtime) ListenerStatus(listenerID string) string {
+	r.mu.Lock()
+	_, unserved := r.unserved[listenerID]
+	r.mu.Unlock()
+	if unserved {
+		return dataplane.StatusOffline
+	}
+	if s := r.dp.ListenerStatus(listenerID); s != "" {
+		return s
+	}
+	return dataplane.StatusOnline // created after the last apply: being bound now
+}
+
+// ListenerError says why a listener is OFFLINE, or nil.
+func (r *Runtime) ListenerError(listenerID string) error {
+	r.mu.Lock()
+	why, unserved := r.unserved[listenerID]
+	r.mu.Unlock()
+	if unserved {
+		return errors.New(why)
+	}
+	return r.dp.ListenerError(listenerID)
+}
+
+// MemberCounters returns the member's traffic counters.
+func (r *Runtime) MemberCounters(memberID string) dataplane.Counters {
+	return r.dp.MemberCounters(memberID)
+}
+
+// ListenerCounters returns the listener's traffic counters.
+func (r *Runtime) ListenerCounters(listenerID string) dataplane.Counters {
+	return r.dp.ListenerCounters(listenerID)
+}
+
+// MetricsHandler serves the data plane's counters, and Go and process
+// metrics, in the Prometheus text format.
+func (r *Runtime) MetricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r.dp.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// Close stops following the store and closes the data plane (its listeners,
+// health checks and connections).
+func (r *Runtime) Close() error {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		<-r.done
+	})
+	return r.dp.Close()
+}
