@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,8 +56,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Applies that failed with an ELB error and were retried.",
 		}),
 	}
-	reg.MustRegister(m.requested, m.effective, m.distorted, m.members, m.refusals, m.writes, m.errors)
+	m.requested = register(reg, m.requested)
+	m.effective = register(reg, m.effective)
+	m.distorted = register(reg, m.distorted)
+	m.members = register(reg, m.members)
+	m.refusals = register(reg, m.refusals)
+	m.writes = register(reg, m.writes)
+	m.errors = register(reg, m.errors)
 	return m
+}
+
+// register registers c, or returns the collector already registered under its name (a second
+// controller in the same process shares the series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
 }
 
 func (m *Metrics) observeShare(ns, name string, l model.Listener, s weights.Share) {
