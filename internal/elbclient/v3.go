@@ -1,0 +1,260 @@
+package elbclient
+
+import (
+	"context"
+	"fmt"
+
+	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+)
+
+// v3API programs dedicated (performance) ELBs through services/elb/v3.
+type v3API struct{ c *SDK }
+
+func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
+		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v3 ListListeners", err)
+		}
+		var next *string
+		if r.PageInfo != nil {
+			next = r.PageInfo.NextMarker
+		}
+		return deref(r.Listeners), next, nil
+	}, func(l v3model.Listener) string { return l.Id })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listener, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, listenerFromV3(l, lbID))
+	}
+	return out, nil
+}
+
+func listenerFromV3(l v3model.Listener, lbID string) Listener {
+	if len(l.Loadbalancers) > 0 && deref(l.Loadbalancers[0].Id) != "" {
+		lbID = *l.Loadbalancers[0].Id
+	}
+	return Listener{ID: l.Id, LoadBalancerID: lbID, Name: l.Name, Description: l.Description, Protocol: l.Protocol, Port: l.ProtocolPort, DefaultPoolID: l.DefaultPoolId}
+}
+
+func (a *v3API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listener, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.c.wrote(ctx)
+	r, err := a.c.v3.CreateListener(&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{Listener: &v3model.CreateListenerOption{
+		LoadbalancerId: spec.LoadBalancerID, Name: ptr(spec.Name), Description: ptr(spec.Description),
+		Protocol: spec.Protocol, ProtocolPort: ptr(spec.Port),
+	}}})
+	if err != nil {
+		return nil, classify("v3 CreateListener", err)
+	}
+	if r.Listener == nil {
+		return nil, &APIError{Op: "v3 CreateListener", Kind: ErrServer, Message: "response without a listener"}
+	}
+	l := listenerFromV3(*r.Listener, spec.LoadBalancerID)
+	return &l, nil
+}
+
+func (a *v3API) DeleteListener(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: id})
+	return classify("v3 DeleteListener", err)
+}
+
+func poolFromV3(p v3model.Pool) *Pool {
+	return &Pool{ID: p.Id, Name: p.Name, Description: p.Description, Protocol: p.Protocol, Algorithm: p.LbAlgorithm, HealthMonitorID: p.HealthmonitorId, Type: p.Type}
+}
+
+func (a *v3API) GetPool(ctx context.Context, id string) (*Pool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
+	if err != nil {
+		return nil, classify("v3 ShowPool", err)
+	}
+	if r.Pool == nil {
+		return nil, &APIError{Op: "v3 ShowPool", Kind: ErrNotFound, Message: "response without a pool"}
+	}
+	return poolFromV3(*r.Pool), nil
+}
+
+func (a *v3API) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a.c.wrote(ctx)
+	r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: &v3model.CreatePoolOption{
+		ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
+		Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
+	}}})
+	if err != nil {
+		return nil, classify("v3 CreatePool", err)
+	}
+	if r.Pool == nil {
+		return nil, &APIError{Op: "v3 CreatePool", Kind: ErrServer, Message: "response without a pool"}
+	}
+	return poolFromV3(*r.Pool), nil
+}
+
+func (a *v3API) DeletePool(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.DeletePool(&v3model.DeletePoolRequest{PoolId: id})
+	return classify("v3 DeletePool", err)
+}
+
+func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ms, err := paginate(func(marker *string) ([]v3model.Member, *string, error) {
+		r, err := a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v3 ListMembers", err)
+		}
+		var next *string
+		if r.PageInfo != nil {
+			next = r.PageInfo.NextMarker
+		}
+		return deref(r.Members), next, nil
+	}, func(m v3model.Member) string { return m.Id })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)})
+	}
+	return out, nil
+}
+
+// AddMembers is one BatchCreateMembers call. A member already in the pool comes back with
+// ret_status "existed" instead of failing the batch.
+func (a *v3API) AddMembers(ctx context.Context, poolID string, specs []MemberSpec) ([]AddedMember, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	opts := make([]v3model.BatchCreateMembersOption, 0, len(specs))
+	for _, s := range specs {
+		o := v3model.BatchCreateMembersOption{Name: ptr(s.Name), Address: s.Address, ProtocolPort: s.Port, Weight: ptr(int32(s.Weight))}
+		if s.SubnetID != "" {
+			o.SubnetCidrId = ptr(s.SubnetID)
+		}
+		opts = append(opts, o)
+	}
+	a.c.wrote(ctx)
+	r, err := a.c.v3.BatchCreateMembers(&v3model.BatchCreateMembersRequest{PoolId: poolID, Body: &v3model.BatchCreateMembersRequestBody{Members: opts}})
+	if err != nil {
+		return nil, classify("v3 BatchCreateMembers", err)
+	}
+	var out []AddedMember
+	for _, m := range deref(r.Members) {
+		out = append(out, AddedMember{
+			Member:  Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)},
+			Existed: m.RetStatus == "existed",
+		})
+	}
+	return out, nil
+}
+
+func (a *v3API) UpdateMemberWeights(ctx context.Context, poolID string, updates []WeightUpdate) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	opts := make([]v3model.BatchUpdateMembersOption, 0, len(updates))
+	for _, u := range updates {
+		opts = append(opts, v3model.BatchUpdateMembersOption{Id: u.MemberID, Weight: ptr(int32(u.Weight))})
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
+	return classify("v3 BatchUpdateMembers", err)
+}
+
+// DeleteMembers is one BatchDeleteMembers call. A member the ELB reports as not deleted (other
+// than already gone) makes the call fail, so the caller re-reads.
+func (a *v3API) DeleteMembers(ctx context.Context, poolID string, ids []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	opts := make([]v3model.BatchDeleteMembersOption, 0, len(ids))
+	for _, id := range ids {
+		opts = append(opts, v3model.BatchDeleteMembersOption{Id: ptr(id)})
+	}
+	a.c.wrote(ctx)
+	r, err := a.c.v3.BatchDeleteMembers(&v3model.BatchDeleteMembersRequest{PoolId: poolID, Body: &v3model.BatchDeleteMembersRequestBody{Members: opts}})
+	if err != nil {
+		return classify("v3 BatchDeleteMembers", err)
+	}
+	for _, st := range deref(r.Members) {
+		switch st.RetStatus {
+		case "", "successful", "success", "deleted", "not found", "not_found", "notfound":
+		default:
+			return &APIError{Op: "v3 BatchDeleteMembers", Kind: ErrConflict, Message: fmt.Sprintf("member %s: %s", st.Id, st.RetStatus)}
+		}
+	}
+	return nil
+}
+
+func (a *v3API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
+	if err != nil {
+		return nil, classify("v3 ShowHealthMonitor", err)
+	}
+	if r.Healthmonitor == nil {
+		return nil, &APIError{Op: "v3 ShowHealthMonitor", Kind: ErrNotFound, Message: "response without a health monitor"}
+	}
+	return monitorFromV3(*r.Healthmonitor), nil
+}
+
+func monitorFromV3(h v3model.HealthMonitor) *HealthMonitor {
+	hm := &HealthMonitor{ID: h.Id, Type: h.Type, Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, URLPath: h.UrlPath}
+	if len(h.Pools) > 0 {
+		hm.PoolID = h.Pools[0].Id
+	}
+	return hm
+}
+
+func (a *v3API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec) (*HealthMonitor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := &v3model.CreateHealthMonitorOption{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries}
+	if spec.URLPath != "" {
+		o.UrlPath = ptr(spec.URLPath)
+	}
+	a.c.wrote(ctx)
+	r, err := a.c.v3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}})
+	if err != nil {
+		return nil, classify("v3 CreateHealthMonitor", err)
+	}
+	if r.Healthmonitor == nil {
+		return nil, &APIError{Op: "v3 CreateHealthMonitor", Kind: ErrServer, Message: "response without a health monitor"}
+	}
+	hm := monitorFromV3(*r.Healthmonitor)
+	hm.PoolID = spec.PoolID
+	return hm, nil
+}
+
+func (a *v3API) DeleteHealthMonitor(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: id})
+	return classify("v3 DeleteHealthMonitor", err)
+}
