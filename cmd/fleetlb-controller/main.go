@@ -1,0 +1,149 @@
+// Command fleetlb-controller binds LoadBalancer Services with kubernetes.io/elb.multicluster: 'true'
+// to an existing ELB listener shared with other clusters and VMs. Run one per cluster.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/fleetlb/fleetlb/internal/controller"
+	"github.com/fleetlb/fleetlb/internal/deploy"
+	"github.com/fleetlb/fleetlb/internal/elbclient"
+	"github.com/fleetlb/fleetlb/internal/model"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fleetlb-controller:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	kubeconfig, clusterID, clusterName string
+	elbEndpoint, projectID, region     string
+	podNetwork, subnetID               string
+	defaultWeight                      int
+	leaderElect                        bool
+	leaderElectionNamespace            string
+	metricsAddr, probeAddr             string
+	resync, elbTimeout                 time.Duration
+	concurrency                        int
+	devLogs                            bool
+}
+
+func parseFlags(args []string, out io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("fleetlb-controller", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "path to a kubeconfig; default: $KUBECONFIG, in-cluster, or ~/.kube/config")
+	fs.StringVar(&f.clusterID, "cluster-id", "", "unique ID of this cluster, recorded in the name of every member it owns; default: the kube-system namespace UID")
+	fs.StringVar(&f.clusterName, "cluster-name", "", "name of this cluster for people (logs, Events)")
+	fs.StringVar(&f.elbEndpoint, "elb-endpoint", "", "ELB API base URL: https://elb.<region>.myhuaweicloud.com, or elbd's http://127.0.0.1:PORT (required)")
+	fs.StringVar(&f.projectID, "project-id", "", "project ID of the ELBs (required)")
+	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
+	fs.StringVar(&f.podNetwork, "pod-network", "overlay", "vpc: Pods have VPC addresses (like CCE Turbo; pass-through members on performance ELBs); overlay: members are nodes on the node port")
+	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of this cluster's instance-type members (required unless every Service uses kubernetes.io/elb.multivpc)")
+	fs.IntVar(&f.defaultWeight, "default-weight", 100, "cluster weight W for a Service that never had kubernetes.io/elb.multicluster-loadbalancer-weight (0-100)")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
+	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of the Prometheus metrics endpoint (use :8080 in a Pod); 0 disables it")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz (use :8081 in a Pod); 0 disables them")
+	fs.DurationVar(&f.resync, "resync-period", 5*time.Minute, "how often every bound Service is reconciled again to repair drift made by hand on the ELB")
+	fs.DurationVar(&f.elbTimeout, "elb-timeout", 30*time.Second, "timeout of one ELB API call")
+	fs.IntVar(&f.concurrency, "concurrency", 4, "Services reconciled in parallel")
+	fs.BoolVar(&f.devLogs, "dev-logs", false, "human-readable logs instead of JSON")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q; every setting is a --flag (see -h)", fs.Args())
+	}
+	var missing []string
+	if f.elbEndpoint == "" {
+		missing = append(missing, "--elb-endpoint")
+	}
+	if f.projectID == "" {
+		missing = append(missing, "--project-id")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s required: pass the ELB API's URL and the ELB project's ID (see -h)", strings.Join(missing, " and "))
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewJSONHandler(stderr, nil)
+	if f.devLogs {
+		h = slog.NewTextHandler(stderr, nil)
+	}
+	log := logr.FromSlogHandler(h)
+	ctrl.SetLogger(log)
+
+	client, err := elbclient.New(elbclient.Config{
+		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
+		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	restCfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	return controller.Run(ctx, controller.Options{
+		RestConfig:              restCfg,
+		ClusterID:               f.clusterID,
+		ClusterName:             f.clusterName,
+		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy")}),
+		CheckELB:                client.Check,
+		PodNetwork:              model.PodNetwork(f.podNetwork),
+		SubnetID:                f.subnetID,
+		DefaultWeight:           f.defaultWeight,
+		Resync:                  f.resync,
+		LeaderElection:          f.leaderElect,
+		LeaderElectionNamespace: f.leaderElectionNamespace,
+		MetricsBindAddress:      f.metricsAddr,
+		HealthProbeBindAddress:  f.probeAddr,
+		MaxConcurrentReconciles: f.concurrency,
+		Logger:                  log,
+	})
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("read --kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := ctrlconfig.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no Kubernetes configuration found (pass --kubeconfig, set KUBECONFIG, or run in a cluster): %w", err)
+	}
+	return cfg, nil
+}
