@@ -66,10 +66,11 @@ func (c countingDP) Sync() { *c.n++ }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return openEnv(t, t.TempDir())
+	return openEnv(t, t.TempDir(), nil)
 }
 
-func openEnv(t *testing.T, dir string) *env {
+// openEnv serves the store in dir; dp nil counts Sync calls and reports no statuses.
+func openEnv(t *testing.T, dir string, dp api.DataPlane) *env {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig))
 	if err != nil {
@@ -85,7 +86,10 @@ func openEnv(t *testing.T, dir string) *env {
 	}
 	n := 0
 	e := &env{t: t, dir: dir, cfg: cfg, st: st, syncs: &n}
-	e.dp = countingDP{n: &n}
+	e.dp = dp
+	if dp == nil {
+		e.dp = countingDP{n: &n}
+	}
 	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: e.dp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
