@@ -1,0 +1,171 @@
+package apiv2_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
+	"github.com/fleetlb/fleetlb/internal/elbd/auth"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+const testConfig = `
+credentials:
+  - accessKey: AK1
+    secretKey: SK1-secret
+    projectID: p1
+  - accessKey: AK2
+    secretKey: SK2-secret
+    projectID: p2
+vpcs:
+  - id: vpc-a
+    cidr: 127.10.0.0/16
+    subnets:
+      - id: subnet-a1
+        cidr: 127.10.1.0/24
+      - id: subnet-a2
+        cidr: 127.10.2.0/24
+`
+
+// fixedStatus stands in for the data plane's health view.
+type fixedStatus struct{}
+
+func (fixedStatus) Sync()                        {}
+func (fixedStatus) MemberStatus(string) string   { return "ONLINE" }
+func (fixedStatus) ListenerStatus(string) string { return "ONLINE" }
+
+// env is elbd's whole API over real HTTP: a bbolt store in a temp dir, the SDK-HMAC verifier,
+// the router with its v3 API, and this package's v2 handler mounted as the router's V2.
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	cfg, err := config.Parse([]byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), cfg.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	v, err := auth.NewVerifier(cfg.Credentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: fixedStatus{}, V2: apiv2.New(st, fixedStatus{}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv}
+}
+
+func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {
+	e.t.Helper()
+	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hc, err := elbv2.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return elbv2.NewElbClient(hc)
+}
+
+func (e *env) v2() *elbv2.ElbClient { return e.v2As("AK1", "SK1-secret", "p1") }
+
+func (e *env) v3() *elbv3.ElbClient {
+	e.t.Helper()
+	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-secret").WithProjectId("p1").SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	hc, err := elbv3.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return elbv3.NewElbClient(hc)
+}
+
+// raw sends a request signed by the SDK's signer with a body the SDK itself would never send.
+func (e *env) raw(method, path string, body string) (int, map[string]any) {
+	e.t.Helper()
+	path, rawQuery, _ := strings.Cut(path, "?")
+	b := request.NewHttpRequestBuilder().WithEndpoint(e.srv.URL).WithMethod(method).WithPath(path).
+		AddHeaderParam("Content-Type", "application/json;charset=UTF-8")
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, vs := range query {
+		b.AddQueryParam(k, reflect.ValueOf(vs))
+	}
+	if body != "" {
+		b.WithBody("body", body)
+	}
+	req := b.Build()
+	headers, err := signer.Sign(req, "AK1", "SK1-secret")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.AddHeaderParam(k, v)
+	}
+	hr, err := req.ConvertRequest()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			e.t.Fatalf("%s %s: response is not JSON: %q", method, path, data)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// wantAPIError checks that err is the API's error with this status, code and message part.
+func wantAPIError(t *testing.T, what string, err error, status int, code, msgPart string) {
+	t.Helper()
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) {
+		t.Fatalf("%s: got %v, want HTTP %d", what, err, status)
+	}
+	if se.StatusCode != status || se.ErrorCode != code || !strings.Contains(se.ErrorMessage, msgPart) || se.RequestId == "" {
+		t.Fatalf("%s: got %d %s %q (request id %q), want %d %s containing %q", what, se.StatusCode, se.ErrorCode, se.ErrorMessage,
+			se.RequestId, status, code, msgPart)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

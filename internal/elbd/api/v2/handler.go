@@ -1,0 +1,177 @@
+// Package apiv2 serves the shared ("union") ELB API under /v2/{project_id}/elb/: load balancers,
+// listeners, pools, members and health monitors with the envelopes and field names of the
+// official SDK's services/elb/v2 model. The store enforces every rule both API families share; this
+// package only translates v2 requests and responses and applies v2 defaults.
+//
+// Requests reach it through elbd's router, already authenticated and carrying a request ID and
+// the project (apierr.RequestID, apierr.ProjectID).
+package apiv2
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// StatusSource reports live operating statuses (ONLINE, OFFLINE, NO_MONITOR); elbd's data plane
+// (api.DataPlane) is one.
+type StatusSource interface {
+	MemberStatus(memberID string) string
+	ListenerStatus(listenerID string) string
+}
+
+// Handler is the v2 API.
+type Handler struct {
+	st     *store.Store
+	status StatusSource
+	mux    *http.ServeMux
+}
+
+// New returns the v2 API over st; status answers operating_status fields.
+func New(st *store.Store, status StatusSource) *Handler {
+	h := &Handler{st: st, status: status, mux: http.NewServeMux()}
+	const p = "/v2/{project_id}/elb"
+	routes := []struct {
+		pattern string
+		fn      handlerFunc
+	}{
+		{"POST " + p + "/loadbalancers", h.createLoadBalancer},
+		{"GET " + p + "/loadbalancers", h.listLoadBalancers},
+		{"GET " + p + "/loadbalancers/{id}", h.showLoadBalancer},
+		{"PUT " + p + "/loadbalancers/{id}", h.updateLoadBalancer},
+		{"DELETE " + p + "/loadbalancers/{id}", h.deleteLoadBalancer},
+		{"GET " + p + "/loadbalancers/{id}/statuses", h.showStatuses},
+
+		{"POST " + p + "/listeners", h.createListener},
+		{"GET " + p + "/listeners", h.listListeners},
+		{"GET " + p + "/listeners/{id}", h.showListener},
+		{"PUT " + p + "/listeners/{id}", h.updateListener},
+		{"DELETE " + p + "/listeners/{id}", h.deleteListener},
+
+		{"POST " + p + "/pools", h.createPool},
+		{"GET " + p + "/pools", h.listPools},
+		{"GET " + p + "/pools/{id}", h.showPool},
+		{"PUT " + p + "/pools/{id}", h.updatePool},
+		{"DELETE " + p + "/pools/{id}", h.deletePool},
+
+		{"POST " + p + "/pools/{pool_id}/members", h.createMember},
+		{"GET " + p + "/pools/{pool_id}/members", h.listMembers},
+		{"GET " + p + "/pools/{pool_id}/members/{id}", h.showMember},
+		{"PUT " + p + "/pools/{pool_id}/members/{id}", h.updateMember},
+		{"DELETE " + p + "/pools/{pool_id}/members/{id}", h.deleteMember},
+
+		{"POST " + p + "/healthmonitors", h.createHealthMonitor},
+		{"GET " + p + "/healthmonitors", h.listHealthMonitors},
+		{"GET " + p + "/healthmonitors/{id}", h.showHealthMonitor},
+		{"PUT " + p + "/healthmonitors/{id}", h.updateHealthMonitor},
+		{"DELETE " + p + "/healthmonitors/{id}", h.deleteHealthMonitor},
+	}
+	for _, rt := range routes {
+		h.mux.Handle(rt.pattern, rt.fn)
+	}
+	return h
+}
+
+// ServeHTTP answers unknown paths and methods with the API's 404 envelope, not the mux's text.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
+			Msg: "no such API: " + r.Method + " " + r.URL.Path + " (shared load balancer API, /v2/{project_id}/elb/...)"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// handlerFunc returns the status and body of a success, or an error for the envelope.
+// A nil body with status 204 sends no content.
+type handlerFunc func(r *http.Request, sc store.Scope) (int, any, error)
+
+func (fn handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	project := apierr.ProjectID(r)
+	if project == "" {
+		project = r.PathValue("project_id")
+	}
+	status, body, err := fn(r, store.Scope{Family: store.FamilyV2, ProjectID: project})
+	if err != nil {
+		apierr.Write(w, r, err)
+		return
+	}
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	apierr.WriteJSON(w, status, body)
+}
+
+// decodeBody reads a {"<key>": {...}} request body into a T; a missing key is a 400 that shows
+// the expected shape. Unknown fields are tolerated, as the real API does.
+func decodeBody[T any](r *http.Request, key string) (*T, error) {
+	var env map[string]json.RawMessage
+	if err := apierr.Decode(r, &env); err != nil {
+		return nil, err
+	}
+	raw, ok := env[key]
+	if !ok || string(raw) == "null" {
+		return nil, apierr.Invalid("the request body must be a JSON object {%q: {...}}", key)
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, apierr.Invalid("%s.%s must be a JSON %s, got %s", key, te.Field, jsonKind(te.Type.Kind()), te.Value)
+		}
+		return nil, apierr.Invalid("%s must be a JSON object: %v", key, err)
+	}
+	return &v, nil
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "integer"
+	case reflect.Slice:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// required reports the first missing field of a create request, naming it as the API does.
+func required(object string, fields ...field) error {
+	for _, f := range fields {
+		if !f.set {
+			return apierr.Invalid("%s.%s is required", object, f.name)
+		}
+	}
+	return nil
+}
+
+type field struct {
+	name string
+	set  bool
+}
+
+func has[T any](name string, p *T) field { return field{name, p != nil} }
+
+// or returns *p, or def when p is nil.
+func or[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// set assigns *p to *dst when the request carried the field.
+func set[T any](dst *T, p *T) {
+	if p != nil {
+		*dst = *p
+	}
+}

@@ -1,0 +1,127 @@
+package apiv2
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+type healthMonitorReq struct {
+	PoolID        *string `json:"pool_id"`
+	Type          *string `json:"type"`
+	Delay         *int    `json:"delay"`
+	Timeout       *int    `json:"timeout"`
+	MaxRetries    *int    `json:"max_retries"`
+	Name          *string `json:"name"`
+	AdminStateUp  *bool   `json:"admin_state_up"`
+	MonitorPort   *int    `json:"monitor_port"`
+	ExpectedCodes *string `json:"expected_codes"`
+	DomainName    *string `json:"domain_name"`
+	URLPath       *string `json:"url_path"`
+	HTTPMethod    *string `json:"http_method"`
+}
+
+// Defaults of the real v2 API for fields a create may leave out.
+const (
+	defaultURLPath        = "/"
+	defaultExpectedCodes  = "200"
+	defaultHTTPMethod     = "GET"
+	defaultMaxRetriesDown = 3 // v2 has no max_retries_down field; the shared ELB uses 3
+)
+
+func (h *Handler) healthMonitorBody(m store.HealthMonitor, status int) (int, any, error) {
+	v := &views{status: h.status}
+	return status, map[string]any{"healthmonitor": v.healthMonitor(m)}, nil
+}
+
+func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[healthMonitorReq](r, "healthmonitor")
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := required("healthmonitor", has("pool_id", req.PoolID), has("type", req.Type), has("delay", req.Delay),
+		has("timeout", req.Timeout), has("max_retries", req.MaxRetries)); err != nil {
+		return 0, nil, err
+	}
+	m, err := h.st.CreateHealthMonitor(sc, store.HealthMonitor{
+		PoolID: *req.PoolID, Type: *req.Type, Delay: *req.Delay, Timeout: *req.Timeout, MaxRetries: *req.MaxRetries,
+		MaxRetriesDown: defaultMaxRetriesDown, Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
+		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, defaultExpectedCodes),
+		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, defaultURLPath), HTTPMethod: or(req.HTTPMethod, defaultHTTPMethod),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.healthMonitorBody(m, http.StatusCreated)
+}
+
+func (h *Handler) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
+	m, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.healthMonitorBody(m, http.StatusOK)
+}
+
+func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[healthMonitorReq](r, "healthmonitor")
+	if err != nil {
+		return 0, nil, err
+	}
+	if req.PoolID != nil {
+		return 0, nil, apierr.Invalid("pool_id of a health monitor cannot change; create a monitor for the other pool")
+	}
+	m, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(m *store.HealthMonitor) error {
+		set(&m.Type, req.Type)
+		set(&m.Delay, req.Delay)
+		set(&m.Timeout, req.Timeout)
+		set(&m.MaxRetries, req.MaxRetries)
+		set(&m.Name, req.Name)
+		set(&m.AdminStateUp, req.AdminStateUp)
+		set(&m.MonitorPort, req.MonitorPort)
+		set(&m.ExpectedCodes, req.ExpectedCodes)
+		set(&m.DomainName, req.DomainName)
+		set(&m.URLPath, req.URLPath)
+		set(&m.HTTPMethod, req.HTTPMethod)
+		if m.Type == store.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
+			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, defaultURLPath),
+				orDefault(m.ExpectedCodes, defaultExpectedCodes), orDefault(m.HTTPMethod, defaultHTTPMethod)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.healthMonitorBody(m, http.StatusOK)
+}
+
+func (h *Handler) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
+	return http.StatusNoContent, nil, h.st.DeleteHealthMonitor(sc, r.PathValue("id"))
+}
+
+// healthMonitorFilters are the filters of the SDK's v2 ListHealthmonitorsRequest.
+var healthMonitorFilters = []string{"id", "name", "delay", "max_retries", "admin_state_up", "timeout", "type", "monitor_port",
+	"expected_codes", "domain_name", "url_path", "http_method", "enterprise_project_id"}
+
+func (h *Handler) listHealthMonitors(r *http.Request, sc store.Scope) (int, any, error) {
+	return list(r, "healthmonitors", healthMonitorFilters, func() ([]item, error) {
+		ms, err := h.st.ListHealthMonitors(sc)
+		if err != nil {
+			return nil, err
+		}
+		v := &views{status: h.status}
+		items := make([]item, 0, len(ms))
+		for _, m := range ms {
+			items = append(items, item{id: m.ID, body: v.healthMonitor(m), extra: map[string][]string{"enterprise_project_id": {"0"}}})
+		}
+		return items, nil
+	})
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

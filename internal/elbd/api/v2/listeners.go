@@ -1,0 +1,140 @@
+package apiv2
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+type listenerReq struct {
+	LoadBalancerID  *string `json:"loadbalancer_id"`
+	Protocol        *string `json:"protocol"`
+	ProtocolPort    *int    `json:"protocol_port"`
+	Name            *string `json:"name"`
+	Description     *string `json:"description"`
+	AdminStateUp    *bool   `json:"admin_state_up"`
+	ConnectionLimit *int    `json:"connection_limit"`
+	Http2Enable     *bool   `json:"http2_enable"`
+	// DefaultPoolID is raw so that an update can tell null (unbind) from absent (keep).
+	DefaultPoolID          json.RawMessage `json:"default_pool_id"`
+	DefaultTLSContainerRef *string         `json:"default_tls_container_ref"`
+}
+
+// defaultPool reads default_pool_id: (id, true) when sent, "" for null.
+func (q *listenerReq) defaultPool() (string, bool, error) {
+	if len(q.DefaultPoolID) == 0 {
+		return "", false, nil
+	}
+	var id *string
+	if err := json.Unmarshal(q.DefaultPoolID, &id); err != nil {
+		return "", false, apierr.Invalid("listener.default_pool_id must be a pool ID string or null")
+	}
+	return or(id, ""), true, nil
+}
+
+// checkTLS refuses HTTPS listeners: elbd keeps no certificates.
+func checkTLS(protocol string, q *listenerReq) error {
+	if protocol == store.ProtocolTerminatedHTTPS || or(q.DefaultTLSContainerRef, "") != "" {
+		return apierr.Invalid("TERMINATED_HTTPS listeners and default_tls_container_ref need certificates, which this ELB does not manage; use TCP, UDP or HTTP")
+	}
+	return nil
+}
+
+func (h *Handler) listenerBody(l store.Listener, status int) (int, any, error) {
+	v := &views{status: h.status}
+	return status, map[string]any{"listener": v.listener(l)}, nil
+}
+
+func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[listenerReq](r, "listener")
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := required("listener", has("loadbalancer_id", req.LoadBalancerID), has("protocol", req.Protocol),
+		has("protocol_port", req.ProtocolPort)); err != nil {
+		return 0, nil, err
+	}
+	if err := checkTLS(*req.Protocol, req); err != nil {
+		return 0, nil, err
+	}
+	pool, _, err := req.defaultPool()
+	if err != nil {
+		return 0, nil, err
+	}
+	l, err := h.st.CreateListener(sc, store.Listener{
+		LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
+		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
+		ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.listenerBody(l, http.StatusCreated)
+}
+
+func (h *Handler) showListener(r *http.Request, sc store.Scope) (int, any, error) {
+	l, err := h.st.GetListener(sc, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.listenerBody(l, http.StatusOK)
+}
+
+func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[listenerReq](r, "listener")
+	if err != nil {
+		return 0, nil, err
+	}
+	if req.LoadBalancerID != nil || req.Protocol != nil || req.ProtocolPort != nil {
+		return 0, nil, apierr.Invalid("loadbalancer_id, protocol and protocol_port of a listener cannot change; create another listener")
+	}
+	if err := checkTLS("", req); err != nil {
+		return 0, nil, err
+	}
+	pool, poolSent, err := req.defaultPool()
+	if err != nil {
+		return 0, nil, err
+	}
+	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
+		set(&l.Name, req.Name)
+		set(&l.Description, req.Description)
+		set(&l.AdminStateUp, req.AdminStateUp)
+		set(&l.ConnectionLimit, req.ConnectionLimit)
+		set(&l.Http2Enable, req.Http2Enable)
+		if poolSent {
+			l.DefaultPoolID = pool
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.listenerBody(l, http.StatusOK)
+}
+
+func (h *Handler) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {
+	return http.StatusNoContent, nil, h.st.DeleteListener(sc, r.PathValue("id"))
+}
+
+// listenerFilters are the filters of the SDK's v2 ListListenersRequest.
+var listenerFilters = []string{"id", "name", "description", "loadbalancer_id", "connection_limit", "admin_state_up",
+	"default_pool_id", "default_tls_container_ref", "client_ca_tls_container_ref", "protocol", "protocol_port",
+	"tls_ciphers_policy", "tls_container_id", "http2_enable", "enterprise_project_id"}
+
+func (h *Handler) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
+	return list(r, "listeners", listenerFilters, func() ([]item, error) {
+		ls, err := h.st.ListListeners(sc)
+		if err != nil {
+			return nil, err
+		}
+		v := &views{status: h.status}
+		items := make([]item, 0, len(ls))
+		for _, l := range ls {
+			items = append(items, item{id: l.ID, body: v.listener(l), extra: map[string][]string{
+				"loadbalancer_id": {l.LoadBalancerID}, "tls_container_id": nil, "enterprise_project_id": {"0"}}})
+		}
+		return items, nil
+	})
+}

@@ -1,0 +1,207 @@
+package apiv2
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+type loadBalancerReq struct {
+	Name         *string `json:"name"`
+	Description  *string `json:"description"`
+	VIPSubnetID  *string `json:"vip_subnet_id"`
+	VIPAddress   *string `json:"vip_address"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+}
+
+// load reads what responses refer to beyond a record: listeners, pools and members of sc.
+func (h *Handler) load(sc store.Scope) (*views, error) {
+	v := &views{status: h.status}
+	var err error
+	if v.listeners, err = h.st.ListListeners(sc); err != nil {
+		return nil, err
+	}
+	if v.pools, err = h.st.ListPools(sc); err != nil {
+		return nil, err
+	}
+	if v.members, err = h.st.ListAllMembers(sc); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (h *Handler) loadBalancerBody(sc store.Scope, lb store.LoadBalancer, status int) (int, any, error) {
+	v, err := h.load(sc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, map[string]any{"loadbalancer": v.loadBalancer(lb)}, nil
+}
+
+func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[loadBalancerReq](r, "loadbalancer")
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := required("loadbalancer", has("vip_subnet_id", req.VIPSubnetID)); err != nil {
+		return 0, nil, err
+	}
+	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
+		Name: or(req.Name, ""), Description: or(req.Description, ""), VIPSubnetID: *req.VIPSubnetID,
+		VIPAddress: or(req.VIPAddress, ""), AdminStateUp: or(req.AdminStateUp, true),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.loadBalancerBody(sc, lb, http.StatusCreated)
+}
+
+func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
+	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.loadBalancerBody(sc, lb, http.StatusOK)
+}
+
+func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[loadBalancerReq](r, "loadbalancer")
+	if err != nil {
+		return 0, nil, err
+	}
+	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
+		set(&lb.Name, req.Name)
+		set(&lb.Description, req.Description)
+		set(&lb.AdminStateUp, req.AdminStateUp)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.loadBalancerBody(sc, lb, http.StatusOK)
+}
+
+func (h *Handler) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
+	return http.StatusNoContent, nil, h.st.DeleteLoadBalancer(sc, r.PathValue("id"))
+}
+
+// loadBalancerFilters are the filters of the SDK's v2 ListLoadbalancersRequest.
+var loadBalancerFilters = []string{"id", "name", "description", "operating_status", "provisioning_status", "vip_address",
+	"vip_port_id", "vip_subnet_id", "vpc_id", "enterprise_project_id", "admin_state_up", "member_address", "member_device_id"}
+
+func (h *Handler) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, error) {
+	return list(r, "loadbalancers", loadBalancerFilters, func() ([]item, error) {
+		lbs, err := h.st.ListLoadBalancers(sc)
+		if err != nil {
+			return nil, err
+		}
+		v, err := h.load(sc)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]item, 0, len(lbs))
+		for _, lb := range lbs {
+			var addrs []string
+			for _, m := range v.members {
+				if m.LoadBalancerID == lb.ID {
+					addrs = append(addrs, m.Address)
+				}
+			}
+			items = append(items, item{id: lb.ID, body: v.loadBalancer(lb), extra: map[string][]string{
+				"member_address": addrs, "member_device_id": nil}})
+		}
+		return items, nil
+	})
+}
+
+type statusMember struct {
+	ID                 string `json:"id"`
+	Address            string `json:"address"`
+	ProtocolPort       int    `json:"protocol_port"`
+	OperatingStatus    string `json:"operating_status"`
+	ProvisioningStatus string `json:"provisioning_status"`
+}
+
+type statusMonitor struct {
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	Type               string `json:"type"`
+	ProvisioningStatus string `json:"provisioning_status"`
+}
+
+type statusPool struct {
+	ID                 string         `json:"id"`
+	Name               string         `json:"name"`
+	OperatingStatus    string         `json:"operating_status"`
+	ProvisioningStatus string         `json:"provisioning_status"`
+	HealthMonitor      *statusMonitor `json:"healthmonitor"`
+	Members            []statusMember `json:"members"`
+}
+
+type statusListener struct {
+	ID                 string       `json:"id"`
+	Name               string       `json:"name"`
+	OperatingStatus    string       `json:"operating_status"`
+	ProvisioningStatus string       `json:"provisioning_status"`
+	Pools              []statusPool `json:"pools"`
+	L7Policies         []any        `json:"l7policies"`
+}
+
+type statusLoadBalancer struct {
+	ID                 string           `json:"id"`
+	Name               string           `json:"name"`
+	OperatingStatus    string           `json:"operating_status"`
+	ProvisioningStatus string           `json:"provisioning_status"`
+	Listeners          []statusListener `json:"listeners"`
+	Pools              []statusPool     `json:"pools"`
+}
+
+// showStatuses is the status tree of a load balancer (ShowLoadbalancersStatus).
+func (h *Handler) showStatuses(r *http.Request, sc store.Scope) (int, any, error) {
+	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := h.load(sc)
+	if err != nil {
+		return 0, nil, err
+	}
+	monitors, err := h.st.ListHealthMonitors(sc)
+	if err != nil {
+		return 0, nil, err
+	}
+	pools := map[string]statusPool{}
+	tree := statusLoadBalancer{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: "ACTIVE",
+		Listeners: []statusListener{}, Pools: []statusPool{}}
+	for _, p := range v.pools {
+		if p.LoadBalancerID != lb.ID {
+			continue
+		}
+		sp := statusPool{ID: p.ID, Name: p.Name, OperatingStatus: "ONLINE", ProvisioningStatus: "ACTIVE", Members: []statusMember{}}
+		for _, hm := range monitors {
+			if hm.ID == p.HealthMonitorID {
+				sp.HealthMonitor = &statusMonitor{ID: hm.ID, Name: hm.Name, Type: hm.Type, ProvisioningStatus: "ACTIVE"}
+			}
+		}
+		for _, m := range v.members {
+			if m.PoolID == p.ID {
+				sp.Members = append(sp.Members, statusMember{ID: m.ID, Address: m.Address, ProtocolPort: m.ProtocolPort,
+					OperatingStatus: h.status.MemberStatus(m.ID), ProvisioningStatus: "ACTIVE"})
+			}
+		}
+		pools[p.ID] = sp
+		tree.Pools = append(tree.Pools, sp)
+	}
+	for _, l := range v.listeners {
+		if l.LoadBalancerID != lb.ID {
+			continue
+		}
+		sl := statusListener{ID: l.ID, Name: l.Name, OperatingStatus: h.status.ListenerStatus(l.ID), ProvisioningStatus: "ACTIVE",
+			Pools: []statusPool{}, L7Policies: []any{}}
+		if sp, ok := pools[l.DefaultPoolID]; ok {
+			sl.Pools = append(sl.Pools, sp)
+		}
+		tree.Listeners = append(tree.Listeners, sl)
+	}
+	return http.StatusOK, map[string]any{"statuses": map[string]any{"loadbalancer": tree}}, nil
+}

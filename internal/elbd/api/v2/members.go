@@ -1,0 +1,91 @@
+package apiv2
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+type memberReq struct {
+	Address      *string `json:"address"`
+	ProtocolPort *int    `json:"protocol_port"`
+	SubnetID     *string `json:"subnet_id"`
+	Weight       *int    `json:"weight"`
+	Name         *string `json:"name"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+}
+
+func (h *Handler) memberBody(m store.Member, status int) (int, any, error) {
+	v := &views{status: h.status}
+	return status, map[string]any{"member": v.member(m)}, nil
+}
+
+func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[memberReq](r, "member")
+	if err != nil {
+		return 0, nil, err
+	}
+	// subnet_id is required here: shared load balancers have no IP-type members (the store says so too).
+	if err := required("member", has("address", req.Address), has("protocol_port", req.ProtocolPort)); err != nil {
+		return 0, nil, err
+	}
+	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), store.Member{
+		Address: *req.Address, ProtocolPort: *req.ProtocolPort, SubnetID: or(req.SubnetID, ""),
+		Weight: or(req.Weight, 1), Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.memberBody(m, http.StatusCreated)
+}
+
+func (h *Handler) showMember(r *http.Request, sc store.Scope) (int, any, error) {
+	m, err := h.st.GetMember(sc, r.PathValue("pool_id"), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.memberBody(m, http.StatusOK)
+}
+
+func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
+	req, err := decodeBody[memberReq](r, "member")
+	if err != nil {
+		return 0, nil, err
+	}
+	if req.Address != nil || req.ProtocolPort != nil || req.SubnetID != nil {
+		return 0, nil, apierr.Invalid("address, protocol_port and subnet_id of a member cannot change; add a new member and delete this one")
+	}
+	m, err := h.st.UpdateMember(sc, r.PathValue("pool_id"), r.PathValue("id"), func(m *store.Member) error {
+		set(&m.Name, req.Name)
+		set(&m.Weight, req.Weight)
+		set(&m.AdminStateUp, req.AdminStateUp)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.memberBody(m, http.StatusOK)
+}
+
+func (h *Handler) deleteMember(r *http.Request, sc store.Scope) (int, any, error) {
+	return http.StatusNoContent, nil, h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id"))
+}
+
+// memberFilters are the filters of the SDK's v2 ListMembersRequest.
+var memberFilters = []string{"id", "name", "address", "protocol_port", "subnet_id", "admin_state_up", "weight", "enterprise_project_id"}
+
+func (h *Handler) listMembers(r *http.Request, sc store.Scope) (int, any, error) {
+	return list(r, "members", memberFilters, func() ([]item, error) {
+		ms, err := h.st.ListMembers(sc, r.PathValue("pool_id"))
+		if err != nil {
+			return nil, err
+		}
+		v := &views{status: h.status}
+		items := make([]item, 0, len(ms))
+		for _, m := range ms {
+			items = append(items, item{id: m.ID, body: v.member(m), extra: map[string][]string{"enterprise_project_id": {"0"}}})
+		}
+		return items, nil
+	})
+}
