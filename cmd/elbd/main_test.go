@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+)
+
+const cfgYAML = `
+credentials:
+  - accessKey: AK1
+    secretKey: SK1-very-secret
+    projectID: p1
+vpcs:
+  - id: vpc-a
+    cidr: 127.10.0.0/16
+    subnets:
+      - id: subnet-a1
+        cidr: 127.10.1.0/24
+`
+
+func writeConfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "elbd.yaml")
+	if err := os.WriteFile(path, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// syncBuffer is a log sink safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs elbd in-process on a free port until the returned stop is called.
+func start(t *testing.T, cfg, dataDir string, logs *syncBuffer) (endpoint string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0"}, logs, ready)
+	}()
+	select {
+	case addr := <-ready:
+		endpoint = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("elbd exited: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("elbd did not start")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("elbd stopped with %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return endpoint, stop
+}
+
+func client(t *testing.T, endpoint string) *elb.ElbClient {
+	t.Helper()
+	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-very-secret").WithProjectId("p1").SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(cred).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return elb.NewElbClient(hc)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A restart keeps every resource, with the same IDs and fields.
+func TestRestartKeepsState(t *testing.T) {
+	cfg, dir := writeConfig(t), t.TempDir()
+	logs := &syncBuffer{}
+	endpoint, stop := start(t, cfg, dir, logs)
+	c := client(t, endpoint)
+	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("kept"), VipSubnetCidrId: ptr("subnet-a1"), IpTargetEnable: ptr(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: ptr(int32(80))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
+		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Pool.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{
+		{Address: "127.10.1.10", ProtocolPort: 8080, SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(80))},
+		{Address: "10.0.0.1", ProtocolPort: 8080, Weight: ptr(int32(20))},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	hm, err := c.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
+		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Pool.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.ListAllMembers(&model.ListAllMembersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if !strings.Contains(logs.String(), "elbd stopped") {
+		t.Errorf("no clean-stop log line in:\n%s", logs)
+	}
+
+	endpoint, _ = start(t, cfg, dir, &syncBuffer{})
+	c = client(t, endpoint)
+	gotLB, err := c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Loadbalancer.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotLB.Loadbalancer.VipAddress != lb.Loadbalancer.VipAddress || !gotLB.Loadbalancer.IpTargetEnable || gotLB.Loadbalancer.Name != "kept" {
+		t.Errorf("LB after restart %+v", gotLB.Loadbalancer)
+	}
+	gotL, err := c.ShowListener(&model.ShowListenerRequest{ListenerId: l.Listener.Id})
+	if err != nil || gotL.Listener.DefaultPoolId != p.Pool.Id {
+		t.Errorf("listener after restart: %v %+v", err, gotL)
+	}
+	gotP, err := c.ShowPool(&model.ShowPoolRequest{PoolId: p.Pool.Id})
+	if err != nil || gotP.Pool.HealthmonitorId != hm.Healthmonitor.Id || len(gotP.Pool.Members) != 2 {
+		t.Errorf("pool after restart: %v %+v", err, gotP)
+	}
+	after, err := c.ListAllMembers(&model.ListAllMembersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(*after.Members) != 2 {
+		t.Fatalf("%d members after restart, want 2", len(*after.Members))
+	}
+	for i, m := range *after.Members {
+		b := (*before.Members)[i]
+		if m.Id != b.Id || m.Address != b.Address || m.Weight != b.Weight || *m.MemberType != *b.MemberType || *m.CreatedAt != *b.CreatedAt {
+			t.Errorf("member %d after restart %+v, before %+v", i, m, b)
+		}
+	}
+	// The next VIP does not reuse the kept LB's.
+	lb2, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1")}}})
+	if err != nil || lb2.Loadbalancer.VipAddress == lb.Loadbalancer.VipAddress {
+		t.Errorf("second LB: %v %+v", err, lb2)
+	}
+}
+
+func TestFlagAndConfigErrors(t *testing.T) {
+	cfg := writeConfig(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("credentials: []\nvpcs:\n  - id: v\n    cidr: 127.0.0.1/8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", t.TempDir()}, "--config is required"},
+		{[]string{"--config", cfg}, "--data-dir is required"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "extra"}, `unexpected argument "extra"`},
+		{[]string{"--config", "/nonexistent.yaml", "--data-dir", t.TempDir()}, "reading config"},
+		{[]string{"--config", bad, "--data-dir", t.TempDir()}, "at least one access key"},
+		{[]string{"--config", bad, "--data-dir", t.TempDir()}, "did you mean 127.0.0.0/8"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--log-level", "loud"}, "--log-level"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--api-address", "256.0.0.1:1"}, "--api-address"},
+	} {
+		err := run(context.Background(), c.args, &syncBuffer{}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("elbd %v: error %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+	// A data dir another elbd holds is refused with a clear message.
+	dir := t.TempDir()
+	start(t, cfg, dir, &syncBuffer{})
+	err := run(context.Background(), []string{"--config", cfg, "--data-dir", dir, "--api-address", "127.0.0.1:0"}, &syncBuffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "another elbd") {
+		t.Errorf("second elbd on one data dir: %v", err)
+	}
+}
+
+// The built binary stops cleanly on SIGTERM, and its logs hold no secret.
+func TestBinaryStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "elbd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfg := writeConfig(t)
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "--config", cfg, "--data-dir", t.TempDir(), "--api-address", "127.0.0.1:0")
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "elbd serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("elbd did not start:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	addr := logs.String()
+	addr = addr[strings.Index(addr, "api=http://")+len("api="):]
+	addr = strings.Fields(addr)[0]
+	if _, err := client(t, addr).ListLoadBalancers(&model.ListLoadBalancersRequest{}); err != nil {
+		t.Fatalf("list via the binary: %v", err)
+	}
+	if _, err := client(t, addr).ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: "x"}); err == nil {
+		t.Fatal("show of an unknown LB succeeded")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("elbd exited with %v after SIGTERM:\n%s", err, logs)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("elbd did not stop after SIGTERM")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "elbd stopped") || !strings.Contains(out, "status=404") {
+		t.Errorf("logs lack the stop line or request lines:\n%s", out)
+	}
+	if strings.Contains(out, "SK1-very-secret") {
+		t.Error("logs contain the secret key")
+	}
+}
