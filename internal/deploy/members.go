@@ -343,6 +343,9 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 // multi-cluster, or whose pool holds fleetlb members (R6), so that the controller reports the
 // conflict instead of letting the Service take the listener over. An unknown ELB returns (nil, nil).
 func (d *Deployer) SharedListeners(ctx context.Context, elbID string, ports []int32) ([]SharedListener, error) {
+	if elbID == "" || len(ports) == 0 {
+		return nil, nil
+	}
 	lb, err := d.client.GetLoadBalancer(ctx, elbID)
 	if errors.Is(err, elbclient.ErrNotFound) {
 		return nil, nil

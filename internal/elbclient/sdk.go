@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ type SDK struct {
 	v3     *elbv3.ElbClient
 	v2     *elbv2.ElbClient
 	writes atomic.Int64
+	// poolSubnets caches v2 pool ID → the VIP subnet of its ELB (a pool never moves).
+	poolSubnets sync.Map
 }
 
 var _ Client = (*SDK)(nil)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 )
@@ -14,9 +13,6 @@ import (
 // members are added, updated and deleted one call each; and every member needs a subnet, which
 // is the ELB's VIP subnet when the caller gives none.
 type v2API struct{ c *SDK }
-
-// poolSubnets caches pool ID → the VIP subnet of its ELB (a pool never moves).
-var poolSubnets sync.Map
 
 // enum builds one of the SDK's v2 enum types (unexported value) from its string.
 func enum[T any, PT interface {
@@ -134,7 +130,7 @@ func (a *v2API) DeletePool(ctx context.Context, id string) error {
 	a.c.wrote(ctx)
 	_, err := a.c.v2.DeletePool(&v2model.DeletePoolRequest{PoolId: id})
 	if err == nil {
-		poolSubnets.Delete(id)
+		a.c.poolSubnets.Delete(id)
 	}
 	return classify("v2 DeletePool", err)
 }
@@ -166,7 +162,7 @@ func memberFromV2(m v2model.MemberResp) Member {
 
 // subnetOf is the VIP subnet of the ELB that pool belongs to.
 func (a *v2API) subnetOf(poolID string) (string, error) {
-	if s, ok := poolSubnets.Load(poolID); ok {
+	if s, ok := a.c.poolSubnets.Load(poolID); ok {
 		return s.(string), nil
 	}
 	r, err := a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: poolID})
@@ -195,7 +191,7 @@ func (a *v2API) subnetOf(poolID string) (string, error) {
 	if lb.Loadbalancer == nil || lb.Loadbalancer.VipSubnetId == "" {
 		return "", fmt.Errorf("load balancer %s has no VIP subnet to put members in", lbID)
 	}
-	poolSubnets.Store(poolID, lb.Loadbalancer.VipSubnetId)
+	a.c.poolSubnets.Store(poolID, lb.Loadbalancer.VipSubnetId)
 	return lb.Loadbalancer.VipSubnetId, nil
 }
 
