@@ -100,7 +100,7 @@ type sdkReq struct {
 
 // signWithSDK builds the request exactly as the SDK's HTTP client does and signs
 // it with the SDK's own signer, then converts it to the *http.Request it sends.
-func signWithSDK(t *testing.T, endpoint string, in sdkReq, ak, sk string) *http.Request {
+func signWithSDK(t testing.TB, endpoint string, in sdkReq, ak, sk string) *http.Request {
 	t.Helper()
 	b := request.NewHttpRequestBuilder().WithEndpoint(endpoint).WithMethod(in.method).WithPath(in.path).
 		AddHeaderParam("User-Agent", "huaweicloud-usdk-go/3.0").
