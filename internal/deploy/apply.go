@@ -115,7 +115,17 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	}
 
 	for _, p := range plans {
-		if err := d.applyPort(ctx, api, lb, desired, p, &res); err != nil {
+		err := d.applyPort(ctx, api, lb, desired, p, &res)
+		var race *listenerRace
+		if errors.As(err, &race) {
+			// Another cluster created the listener between our read and our write: read again
+			// and attach to it, with the same checks as any existing listener.
+			d.opts.Logger.Info("listener appeared concurrently, attaching", "elb", lb.ID, "port", p.want.Port)
+			if p, err = d.replanPort(ctx, api, lb, desired, p.want); err == nil {
+				err = d.applyPort(ctx, api, lb, desired, p, &res)
+			}
+		}
+		if err != nil {
 			return res, err
 		}
 		res.ListenerPorts = append(res.ListenerPorts, p.want.Port)
@@ -173,6 +183,26 @@ func (d *Deployer) planPort(ctx context.Context, api elbclient.API, lb *elbclien
 	return p, nil
 }
 
+// listenerRace: creating a listener failed with 409, most likely because another cluster created
+// one on the same port first.
+type listenerRace struct{ err error }
+
+func (r *listenerRace) Error() string { return r.err.Error() }
+func (r *listenerRace) Unwrap() error { return r.err }
+
+// replanPort reads the listeners again and plans want against what is there now.
+func (d *Deployer) replanPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, want model.Listener) (portPlan, error) {
+	listeners, err := api.ListListeners(ctx, lb.ID)
+	if err != nil {
+		return portPlan{}, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+	}
+	p, err := d.planPort(ctx, api, lb, desired, want, listeners)
+	if err == nil && p.obs == nil {
+		return p, fmt.Errorf("ELB %s refused a %s listener on port %d as a conflict, but has none there; will retry", lb.ID, want.Protocol, want.Port)
+	}
+	return p, err
+}
+
 // staleListeners are listeners on ports the Service no longer has that still hold this cluster's
 // members of the Service, or were created by it.
 func (d *Deployer) staleListeners(ctx context.Context, api elbclient.API, desired model.Desired, listeners []elbclient.Listener) ([]*observed, error) {
@@ -214,7 +244,11 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 			Port:           p.want.Port,
 		})
 		if err != nil {
-			return fmt.Errorf("create %s listener on port %d of ELB %s: %w", p.want.Protocol, p.want.Port, lb.ID, err)
+			err = fmt.Errorf("create %s listener on port %d of ELB %s: %w", p.want.Protocol, p.want.Port, lb.ID, err)
+			if errors.Is(err, elbclient.ErrConflict) {
+				return &listenerRace{err}
+			}
+			return err
 		}
 		d.opts.Logger.Info("created listener", "elb", lb.ID, "listener", l.ID, "port", l.Port, "protocol", l.Protocol)
 		res.ListenersCreated++

@@ -720,3 +720,51 @@ func TestInvalidDesiredIsRefused(t *testing.T) {
 		t.Fatalf("%d writes", f.Writes())
 	}
 }
+
+// Both clusters find no listener and create one at the same time: the ELB takes the first, the
+// second gets 409, reads again and attaches.
+func TestConcurrentListenerCreationAttaches(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	a, b := newDeployer(f), newDeployer(f)
+	var once bool
+	f.OnWrite = func(op string) {
+		if op == "CreateListener" && !once {
+			once = true
+			mustApply(t, b, desired(refB, lb.ID, 20, members(2, 1, 20))) // B wins the race
+		}
+	}
+	res := mustApply(t, a, desired(refA, lb.ID, 80, members(1, 2, 80)))
+	if res.ListenersCreated != 0 || res.MembersAdded != 2 || !slices.Equal(res.ListenerPorts, []int32{80}) {
+		t.Fatalf("A: %+v", res)
+	}
+	ls := f.Listeners(lb.ID)
+	if len(ls) != 1 {
+		t.Fatalf("listeners %+v", ls)
+	}
+	if m, _ := ParseMark(ls[0].Description); !m.IsService(refB) {
+		t.Fatalf("listener mark %q, want B's", ls[0].Description)
+	}
+	if w := weightsByOwner(f.Members(ls[0].DefaultPoolID)); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
+		t.Fatalf("weights %v", w)
+	}
+}
+
+func BenchmarkDiffMembers(b *testing.B) {
+	const n = 1000
+	var want []model.Member
+	var have []elbclient.Member
+	for i := 0; i < n; i++ {
+		addr := fmt.Sprintf("10.%d.%d.%d", i/65536, (i/256)%256, i%256)
+		want = append(want, model.Member{Address: addr, Port: 30080, Weight: 1 + i%100, SubnetID: "s"})
+		have = append(have, elbclient.Member{ID: fmt.Sprint("m", i), Name: MemberName(refA, 80), Address: addr, Port: 30080, Weight: 1 + (i+1)%100, SubnetID: "s"})
+		have = append(have, elbclient.Member{ID: fmt.Sprint("o", i), Name: MemberName(refB, 80), Address: addr, Port: 31080, Weight: 1, SubnetID: "s"})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := diffMembers(refA, 80, model.ClassPerformance, "pool", want, have)
+		if len(p.update) != n {
+			b.Fatalf("%d updates", len(p.update))
+		}
+	}
+}

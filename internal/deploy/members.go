@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,13 +25,14 @@ type memberPlan struct {
 	warnings []Warning
 }
 
-func memberKey(addr string, port int32) string { return fmt.Sprintf("%s|%d", addr, port) }
+func memberKey(addr string, port int32) string { return addr + "|" + strconv.Itoa(int(port)) }
 
 // diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
 // Only members named MemberName(ref, port) (or named for ref on another port) are ever changed.
 func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
 	var p memberPlan
 	name := MemberName(ref, port)
+	servicePrefix := memberPrefix + ref.ClusterID + "/" + ref.Namespace + "/" + ref.Name + "/"
 	ours := map[string][]elbclient.Member{}
 	others := map[string]elbclient.Member{}
 	for _, m := range have {
@@ -38,7 +40,7 @@ func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID str
 		case m.Name == name:
 			k := memberKey(m.Address, m.Port)
 			ours[k] = append(ours[k], m)
-		case owns(ref, m):
+		case strings.HasPrefix(m.Name, servicePrefix) && owns(ref, m):
 			// Ours, but named for another port of the Service: it does not belong in this pool.
 			p.remove = append(p.remove, m.ID)
 		default:
@@ -227,8 +229,8 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
 		}
 	}
-	createdHere := o.marked && o.mark.IsService(ref) && (!o.poolMarked || o.poolMark.IsService(ref))
-	if !createdHere {
+	// The listener's creator removes it with its pool (whoever created the pool in a race).
+	if !o.marked || !o.mark.IsService(ref) {
 		return nil
 	}
 	// Read again right before deleting: another cluster may have attached in the meantime.
