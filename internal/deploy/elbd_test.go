@@ -22,6 +22,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -72,7 +73,7 @@ func startELBD(t *testing.T) *elbd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +113,17 @@ func (e *elbd) dedicated(ipTarget bool) string {
 	e.t.Helper()
 	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: "proj1"},
 		store.LoadBalancer{Name: "shared-elb", VIPSubnetID: "subnet-a1", IPTargetEnable: ipTarget, AdminStateUp: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return lb.ID
+}
+
+// shared creates a union (v2) ELB in subnet-a1.
+func (e *elbd) shared() string {
+	e.t.Helper()
+	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "proj1"},
+		store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -533,5 +545,73 @@ func TestELBD_ConcurrentClusters(t *testing.T) {
 		if len(ms) != 2+na+nb || s["ecs-1"] != 10 || s["ecs-2"] != 10 || s[clusterA.ClusterID] != na*((80+na-1)/na) || s[clusterB.ClusterID] != nb*((20+nb-1)/nb) {
 			t.Fatalf("round %d: members %+v", round, ms)
 		}
+	}
+}
+
+// Union (shared ELB, v2 API): members one call each, in the ELB's subnet when the cluster names
+// none; two clusters share a listener; no-op re-apply writes nothing; release leaves the other.
+func TestELBD_UnionTwoClusters(t *testing.T) {
+	e := startELBD(t)
+	lbID := e.shared()
+	c := e.client("SK-fleet-secret")
+	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
+	union := func(ref model.ServiceRef, base, n, w int) model.Desired {
+		d := want(ref, lbID, w, nodes(base, n, w))
+		d.Class = model.ClassUnion
+		for i := range d.Listeners[0].Members {
+			d.Listeners[0].Members[i].SubnetID = ""
+		}
+		return d
+	}
+	// Asking for a dedicated ELB on a shared one is refused (the class check finds it through v2).
+	wrong := union(clusterA, 0, 1, 80)
+	wrong.Class = model.ClassPerformance
+	if _, err := a.Apply(context.Background(), wrong); err == nil || !strings.Contains(err.Error(), "shared ELB") {
+		t.Fatalf("class mismatch: %v", err)
+	}
+
+	resA := apply(t, a, union(clusterA, 0, 3, 80))
+	if resA.Writes != 3+3 || resA.MembersAdded != 3 { // listener, pool, monitor + one call per member
+		t.Fatalf("A: %+v", resA)
+	}
+	apply(t, b, union(clusterB, 10, 2, 20))
+	v2 := c.API(model.ClassUnion)
+	ls, err := v2.ListListeners(context.Background(), lbID)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("listeners %+v %v", ls, err)
+	}
+	ms, err := v2.ListMembers(context.Background(), ls[0].DefaultPoolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sumBy(ms)
+	if len(ms) != 5 || s[clusterA.ClusterID] != 81 || s[clusterB.ClusterID] != 20 {
+		t.Fatalf("members %+v", ms)
+	}
+	for _, m := range ms {
+		if m.SubnetID != "subnet-a1" {
+			t.Fatalf("member %+v not in the ELB's subnet", m)
+		}
+	}
+	before := e.writes.Load()
+	if r := apply(t, a, union(clusterA, 0, 3, 80)); r.Writes != 0 {
+		t.Fatalf("no-op re-apply: %+v", r)
+	}
+	if r := apply(t, b, union(clusterB, 10, 2, 20)); r.Writes != 0 {
+		t.Fatalf("no-op re-apply: %+v", r)
+	}
+	if e.writes.Load() != before {
+		t.Fatalf("elbd received %d writes on no-op re-applies", e.writes.Load()-before)
+	}
+	// Weight change: one update call per member.
+	if r := apply(t, a, union(clusterA, 0, 3, 50)); r.Writes != 3 || r.MembersUpdated != 3 {
+		t.Fatalf("weight change: %+v", r)
+	}
+	if _, err := a.Release(context.Background(), union(clusterA, 0, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ = v2.ListMembers(context.Background(), ls[0].DefaultPoolID)
+	if s := sumBy(ms); len(ms) != 2 || s[clusterB.ClusterID] != 20 {
+		t.Fatalf("after A's release: %+v", ms)
 	}
 }
