@@ -114,8 +114,6 @@ func TestScenarioS3Dedicated(t *testing.T) {
 	}
 	// The table an operator reads.
 	table := cli(t, e, "member", "list", "--pool", poolID)
-	t.Logf("elbctl member list:\n%s", table)
-	t.Logf("elbctl lb show:\n%s", cli(t, e, "lb", "show", lbID))
 	lines := strings.Split(strings.TrimSpace(table), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], "WEIGHT") || !strings.Contains(lines[1], "vm-1") ||
 		!strings.Contains(lines[1], "127.10.1.21") || !strings.Contains(lines[2], "127.10.1.22") {
@@ -156,6 +154,18 @@ func TestScenarioS3Dedicated(t *testing.T) {
 	}
 	if got := cliJSON[obj](t, e, "hm", "show", hm["id"].(string)); got["type"] != "TCP" {
 		t.Fatalf("monitor %v", got)
+	}
+
+	// The status outline.
+	tree := cli(t, e, "lb", "status", lbID)
+	for _, want := range []string{"loadbalancer " + lbID + " edge ONLINE", "\n  listener " + listener["id"].(string) + " web",
+		"\n    pool " + poolID + " vms", "\n      member ", " 127.10.1.22:8080 ", "\n      healthmonitor " + hm["id"].(string) + " TCP"} {
+		if !strings.Contains(tree, want) {
+			t.Fatalf("status outline lacks %q:\n%s", want, tree)
+		}
+	}
+	if st := cliJSON[obj](t, e, "lb", "status", lbID); st["id"] != lbID || len(st["listeners"].([]any)) != 1 {
+		t.Fatalf("status JSON %v", st)
 	}
 
 	// Conflicts and refusals come back with the API's code and message.
@@ -203,6 +213,9 @@ func TestSharedFamily(t *testing.T) {
 		t.Fatalf("shared member %v", m)
 	}
 	hm := cliJSON[obj](t, e, v2("hm", "create", "--pool", poolID, "--type", "UDP_CONNECT")...)
+	if tree := cli(t, e, v2("lb", "status", lbID)...); !strings.Contains(tree, "member "+m["id"].(string)+" 127.10.1.30:5353 NO_MONITOR") {
+		t.Fatalf("shared status outline:\n%s", tree)
+	}
 	if got := cliJSON[[]obj](t, e, v2("member", "list", "--pool", poolID)...); len(got) != 1 {
 		t.Fatalf("shared members %v", got)
 	}

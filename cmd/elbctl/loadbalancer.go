@@ -19,7 +19,7 @@ var (
 
 func newLoadBalancerCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "loadbalancer", Aliases: []string{"lb", "loadbalancers"}, Short: "Manage load balancers"}
-	cmd.AddCommand(lbCreateCmd(g), lbListCmd(g), lbShowCmd(g), lbUpdateCmd(g), lbDeleteCmd(g))
+	cmd.AddCommand(lbCreateCmd(g), lbListCmd(g), lbShowCmd(g), lbUpdateCmd(g), lbDeleteCmd(g), lbStatusCmd(g))
 	return cmd
 }
 

@@ -16,9 +16,13 @@ import (
 
 // print writes v (an SDK model value, or a slice of them) as JSON, or as a
 // table of the given JSON fields: one row per element for a slice, one
-// "FIELD VALUE" line per field for a single object.
+// "FIELD VALUE" line per field for a single object; a statusTree as an outline.
 func (g *globals) print(cmd *cobra.Command, v any, fields []string) error {
 	out := cmd.OutOrStdout()
+	tree, isTree := v.(statusTree)
+	if isTree {
+		v = tree.root
+	}
 	if g.output == "json" {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -30,6 +34,10 @@ func (g *globals) print(cmd *cobra.Command, v any, fields []string) error {
 	generic, err := toGeneric(v)
 	if err != nil {
 		return err
+	}
+	if isTree {
+		printTree(out, "loadbalancer", generic, 0)
+		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	switch t := generic.(type) {
