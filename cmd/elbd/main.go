@@ -41,6 +41,7 @@ type flags struct {
 	config     string
 	dataDir    string
 	apiAddress string
+	metrics    string
 	logLevel   string
 }
 
@@ -51,6 +52,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.config, "config", "", "YAML config file: credentials and vpcs (required)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the store file (required; created if missing)")
 	fs.StringVar(&f.apiAddress, "api-address", "127.0.0.1:9080", "host:port the API listens on")
+	fs.StringVar(&f.metrics, "metrics-address", "", "host:port serving Prometheus metrics at /metrics (off when empty)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -112,7 +114,21 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return fmt.Errorf("--api-address %s: %w", f.apiAddress, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	servers := []*http.Server{{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
+	listeners := []net.Listener{ln}
+	if f.metrics != "" {
+		mln, err := net.Listen("tcp", f.metrics)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--metrics-address %s: %w", f.metrics, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", dp.MetricsHandler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
+		listeners = append(listeners, mln)
+		log.Info("metrics serving", "address", "http://"+mln.Addr().String()+"/metrics")
+	}
 	dp.Sync() // traffic follows the stored state from the start
 	log.Info("elbd serving", "api", "http://"+ln.Addr().String(), "data_dir", f.dataDir,
 		"credentials", len(cfg.Credentials), "vpcs", len(cfg.VPCs))
@@ -120,18 +136,26 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		ready <- ln.Addr().String()
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serving API: %w", err)
+		serveErr = fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("elbd stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("stopping API: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("stopping: %w", err)
+		}
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("elbd stopped")
 	return nil

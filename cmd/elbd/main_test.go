@@ -60,11 +60,23 @@ func (s *syncBuffer) String() string {
 // start runs elbd in-process on a free port until the returned stop is called.
 func start(t *testing.T, cfg, dataDir string, logs *syncBuffer) (endpoint string, stop func()) {
 	t.Helper()
+	return startLogged(t, cfg, dataDir, logs)
+}
+
+// startWith starts elbd with extra flags, logs discarded.
+func startWith(t *testing.T, cfg, dataDir string, extra ...string) (endpoint string, stop func()) {
+	t.Helper()
+	return startLogged(t, cfg, dataDir, &syncBuffer{}, extra...)
+}
+
+func startLogged(t *testing.T, cfg, dataDir string, logs *syncBuffer, extra ...string) (endpoint string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0"}, logs, ready)
+		args := append([]string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0"}, extra...)
+		done <- run(ctx, args, logs, ready)
 	}()
 	select {
 	case addr := <-ready:
@@ -118,7 +130,7 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: ptr(int32(80))}}})
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: ptr(int32(freePort(t, lb.Loadbalancer.VipAddress)))}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,16 +5,26 @@ import (
 	"net/http"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
+	"github.com/fleetlb/fleetlb/internal/elbd/runtime"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// newDataPlane builds the traffic side. Until the data plane's store adapter lands this is the
-// no-op one: the API works, no traffic is served.
-func newDataPlane(_ *store.Store, _ *slog.Logger) (api.DataPlane, func(), error) {
-	return api.NopDataPlane{}, func() {}, nil
+// newDataPlane builds the traffic side: the data plane, kept in step with the store by the
+// runtime (which applies the current state before returning). close stops its listeners,
+// health checks and connections.
+func newDataPlane(st *store.Store, log *slog.Logger) (*runtime.Runtime, func(), error) {
+	dp := dataplane.New(dataplane.Options{Logger: log})
+	rt := runtime.New(st, dp, log)
+	return rt, func() {
+		if err := rt.Close(); err != nil {
+			log.Error("closing data plane", "err", err)
+		}
+	}, nil
 }
 
-// newV2 builds the /v2 handler; nil (404 for /v2) until internal/elbd/api/v2 lands.
-func newV2(_ *store.Store, _ api.DataPlane) http.Handler {
-	return nil
+// newV2 builds the /v2 (shared ELB) handler.
+func newV2(st *store.Store, dp api.DataPlane) http.Handler {
+	return apiv2.New(st, dp)
 }

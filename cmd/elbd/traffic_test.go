@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	modelv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+)
+
+// backend answers every connection with its name.
+func backend(t *testing.T, addr, name string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, name+"\n")
+			_ = c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// freePort returns a TCP port free on addr right now.
+func freePort(t *testing.T, host string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The wired elbd serves both API families and carries traffic from a listener to its members.
+func TestServesTrafficAndBothFamilies(t *testing.T) {
+	cfg, dir := writeConfig(t), t.TempDir()
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	ctxEndpoint, _ := startWith(t, cfg, dir, "--metrics-address", metrics)
+	c := client(t, ctxEndpoint)
+
+	port := backend(t, "127.10.1.10:0", "vm-1")
+	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lport := int32(freePort(t, "127.10.1.77"))
+	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: &lport}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
+		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Pool.Id, Body: &model.CreateMemberRequestBody{
+		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	vip := fmt.Sprintf("127.10.1.77:%d", lport)
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", vip, time.Second)
+		if err != nil {
+			continue
+		}
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		got, _ = bufio.NewReader(conn).ReadString('\n')
+		_ = conn.Close()
+		if got == "vm-1\n" {
+			break
+		}
+	}
+	if got != "vm-1\n" {
+		t.Fatalf("connection to %s got %q, want the member's answer", vip, got)
+	}
+	st, err := c.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Loadbalancer.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := *st.Statuses.Loadbalancer.Listeners[0].OperatingStatus; s != "ONLINE" {
+		t.Errorf("listener %s, want ONLINE", s)
+	}
+
+	// The v2 family is mounted: a shared LB is created there and stays invisible to v3.
+	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-very-secret").WithProjectId("p1").SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := elbv2.ElbClientBuilder().WithEndpoints([]string{ctxEndpoint}).WithCredential(cred).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := elbv2.NewElbClient(hc).CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
+		Loadbalancer: &modelv2.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.Loadbalancer.Id}); err == nil {
+		t.Error("v3 shows the shared LB")
+	}
+
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
+		t.Errorf("metrics: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
