@@ -57,15 +57,30 @@ func (fixedStatus) ListenerStatus(string) string { return "ONLINE" }
 type env struct {
 	t   *testing.T
 	srv *httptest.Server
+	st  *store.Store
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return openEnv(t, t.TempDir())
+}
+
+// stop shuts the server and closes the store, as elbd does on SIGTERM.
+func (e *env) stop() {
+	e.srv.Close()
+	if err := e.st.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// openEnv starts elbd's API on the data directory dir.
+func openEnv(t *testing.T, dir string) *env {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(t.TempDir(), cfg.Network())
+	st, err := store.Open(dir, cfg.Network())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +96,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv}
+	return &env{t: t, srv: srv, st: st}
 }
 
 func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {
