@@ -768,3 +768,56 @@ func BenchmarkDiffMembers(b *testing.B) {
 		}
 	}
 }
+
+// Turning multivpc on changes members from instance-type to IP-type: the ELB cannot change a
+// member's subnet, so each is removed and added again (and the next Apply is a no-op).
+func TestSubnetChangeReaddsMember(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	d := newDeployer(f)
+	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
+	w := desired(refA, lb.ID, 80, members(1, 2, 80))
+	w.MultiVPC = true
+	for i := range w.Listeners[0].Members {
+		w.Listeners[0].Members[i].SubnetID = ""
+	}
+	res := mustApply(t, d, w)
+	if res.MembersRemoved != 2 || res.MembersAdded != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	ms := f.Members(poolOf(t, f, lb.ID, 80))
+	if len(ms) != 2 || ms[0].SubnetID != "" || ms[1].SubnetID != "" {
+		t.Fatalf("members %+v", ms)
+	}
+	if res := mustApply(t, d, w); res.Writes != 0 {
+		t.Fatalf("not converged: %+v", res)
+	}
+}
+
+// A member of this cluster's Service named for another port (left by a hand edit) is cleaned; a
+// member of another Service of the same cluster is not touched.
+func TestStrayOwnMembersAreCleaned(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	d := newDeployer(f)
+	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
+	pool := poolOf(t, f, lb.ID, 80)
+	other := model.ServiceRef{ClusterID: refA.ClusterID, Namespace: "shop", Name: "api"}
+	if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
+		{Name: MemberName(refA, 8080), Address: "10.1.0.9", Port: 30081, Weight: 5, SubnetID: "subnet-1"},
+		{Name: MemberName(other, 80), Address: "10.1.0.8", Port: 30082, Weight: 5, SubnetID: "subnet-1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res := mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
+	if res.MembersRemoved != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	names := []string{}
+	for _, m := range f.Members(pool) {
+		names = append(names, m.Name)
+	}
+	if !slices.Equal(names, []string{MemberName(refA, 80), MemberName(other, 80)}) {
+		t.Fatalf("members %v", names)
+	}
+}
