@@ -134,8 +134,11 @@ func TestScenarioS3Dedicated(t *testing.T) {
 	}
 	cli(t, e, "member", "delete", "--pool", poolID, ipm["id"].(string))
 
-	// Weight update, show.
-	members := cliJSON[[]obj](t, e, "member", "list", "--pool", poolID)
+	// Weight update, show. Lists follow every page, however small.
+	members := cliJSON[[]obj](t, e, "--page-size", "1", "member", "list", "--pool", poolID)
+	if len(members) != 2 || members[0]["name"] != "vm-1" || members[1]["name"] != "vm-2" {
+		t.Fatalf("members over pages of 1: %v", members)
+	}
 	m := cliJSON[obj](t, e, "member", "update", "--pool", poolID, members[1]["id"].(string), "--weight", "0")
 	if m["weight"] != 0.0 || m["name"] != "vm-2" {
 		t.Fatalf("updated member %v", m)

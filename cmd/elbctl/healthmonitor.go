@@ -90,11 +90,14 @@ func hmListCmd(g *globals) *cobra.Command {
 			return result{deref(resp.Healthmonitors), hmListFields}, nil
 		},
 		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Healthmonitors), hmListFields}, nil
+			all, err := allPages(func(marker *string) (*[]m3.HealthMonitor, *m3.PageInfo, error) {
+				resp, err := c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: g.limit()})
+				if err != nil {
+					return nil, nil, err
+				}
+				return resp.Healthmonitors, resp.PageInfo, nil
+			})
+			return result{all, hmListFields}, err
 		})
 	return cmd
 }

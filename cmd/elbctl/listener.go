@@ -83,11 +83,14 @@ func listenerListCmd(g *globals) *cobra.Command {
 			return result{deref(resp.Listeners), listenerListFields}, nil
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Listeners), listenerListFields}, nil
+			all, err := allPages(func(marker *string) (*[]m3.Listener, *m3.PageInfo, error) {
+				resp, err := c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: g.limit()})
+				if err != nil {
+					return nil, nil, err
+				}
+				return resp.Listeners, resp.PageInfo, nil
+			})
+			return result{all, listenerListFields}, err
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only listeners of this load balancer")
 	return cmd

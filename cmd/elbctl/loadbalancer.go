@@ -83,11 +83,14 @@ func lbListCmd(g *globals) *cobra.Command {
 			return result{deref(resp.Loadbalancers), lbListFieldsV2}, nil
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Loadbalancers), lbListFieldsV3}, nil
+			all, err := allPages(func(marker *string) (*[]m3.LoadBalancer, *m3.PageInfo, error) {
+				resp, err := c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: g.limit()})
+				if err != nil {
+					return nil, nil, err
+				}
+				return resp.Loadbalancers, resp.PageInfo, nil
+			})
+			return result{all, lbListFieldsV3}, err
 		})
 	cmd.Flags().StringVar(&name, "name", "", "only load balancers with this name")
 	return cmd

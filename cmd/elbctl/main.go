@@ -46,6 +46,15 @@ type globals struct {
 	family    string
 	output    string
 	timeout   time.Duration
+	pageSize  int32
+}
+
+// limit is the page size v3 list calls ask for; nil leaves it to the server.
+func (g *globals) limit() *int32 {
+	if g.pageSize <= 0 {
+		return nil
+	}
+	return &g.pageSize
 }
 
 const (
@@ -77,6 +86,7 @@ Credentials come from flags or the environment:
 	f.StringVar(&g.family, "family", familyV3, "API family: v3 (dedicated, \"performance\") or v2 (shared, \"union\")")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each API call")
+	f.Int32Var(&g.pageSize, "page-size", 0, "items per list call (v3); lists follow every page either way (default: the server's)")
 	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g))
 	return root
 }

@@ -88,11 +88,14 @@ func memberListCmd(g *globals, pool *string) *cobra.Command {
 			return result{deref(resp.Members), memberListFieldsV2}, nil
 		},
 		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ListMembers(&m3.ListMembersRequest{PoolId: *pool})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Members), memberListFieldsV3}, nil
+			all, err := allPages(func(marker *string) (*[]m3.Member, *m3.PageInfo, error) {
+				resp, err := c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: g.limit()})
+				if err != nil {
+					return nil, nil, err
+				}
+				return resp.Members, resp.PageInfo, nil
+			})
+			return result{all, memberListFieldsV3}, err
 		})
 	return cmd
 }

@@ -87,11 +87,15 @@ func poolListCmd(g *globals) *cobra.Command {
 			return result{deref(resp.Pools), poolListFields}, nil
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Pools), poolListFields}, nil
+			all, err := allPages(func(marker *string) (*[]m3.Pool, *m3.PageInfo, error) {
+				resp, err := c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
+					Marker: marker, Limit: g.limit()})
+				if err != nil {
+					return nil, nil, err
+				}
+				return resp.Pools, resp.PageInfo, nil
+			})
+			return result{all, poolListFields}, err
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only pools of this load balancer")
 	cmd.Flags().StringVar(&listener, "listener", "", "only pools of this listener (v3 only)")
