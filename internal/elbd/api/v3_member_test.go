@@ -76,6 +76,7 @@ func TestMemberRules(t *testing.T) {
 		fragment []string
 	}{
 		{"address outside subnet", tcp.Id, model.CreateMemberOption{Address: "127.10.2.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-a1")}, 400, "ELB.8902", []string{"127.10.2.10 is not in subnet subnet-a1 (127.10.1.0/24)"}},
+		{"subnet of another VPC", ipTCP.Id, model.CreateMemberOption{Address: "127.20.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-b1")}, 400, "ELB.8902", []string{"subnet subnet-b1 is in VPC vpc-b", "is in VPC vpc-a", "IP-type (cross-VPC) member"}},
 		{"unknown subnet", tcp.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-x")}, 400, "ELB.8902", []string{`subnet_cidr_id "subnet-x" is not a known subnet`}},
 		{"not an address", tcp.Id, model.CreateMemberOption{Address: "host.example", ProtocolPort: port, SubnetCidrId: ptr("subnet-a1")}, 400, "ELB.8902", []string{"not an IPv4 address"}},
 		{"port 0", tcp.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(0)), SubnetCidrId: ptr("subnet-a1")}, 400, "ELB.8902", []string{"protocol_port 0 is out of range"}},
@@ -105,7 +106,7 @@ func TestMemberRules(t *testing.T) {
 			t.Errorf("IP-type member %+v", m)
 		}
 	}
-	if _, err := e.member(c, instOnly.Id, model.CreateMemberOption{Address: "127.20.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-b1")}); err != nil {
+	if _, err := e.member(c, instOnly.Id, model.CreateMemberOption{Address: "127.10.2.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-a2")}); err != nil {
 		t.Fatal(err)
 	}
 	// Same address and port twice → 409; another port is another member.

@@ -210,7 +210,7 @@ func CheckPoolType(p Pool, memberType string) error {
 }
 
 // CheckMember checks a member against its pool, the pool's load balancer and the address plan:
-// the address must lie in the named subnet; a member without a subnet is an IP-type (cross-VPC)
+// the address must lie in the named subnet, which must be in the load balancer's VPC; a member without a subnet is an IP-type (cross-VPC)
 // member, allowed only on a dedicated load balancer with ip_target_enable and a TCP, HTTP or
 // HTTPS pool; the pool's type must admit the member; the weight is 0-100.
 func CheckMember(m Member, p Pool, lb LoadBalancer, net *config.Network) error {
@@ -238,6 +238,13 @@ func CheckMember(m Member, p Pool, lb LoadBalancer, net *config.Network) error {
 		}
 		if !s.Prefix.Contains(addr) {
 			return apierr.Invalid("address %s is not in subnet %s (%s); use an address of that subnet or name the subnet it belongs to", m.Address, s.ID, s.Prefix)
+		}
+		if s.VPCID != lb.VPCID {
+			hint := "use a subnet of that VPC"
+			if m.Family == FamilyV3 {
+				hint += ", or leave " + subnetField + " empty to add an IP-type (cross-VPC) member on a load balancer with ip_target_enable"
+			}
+			return apierr.Invalid("subnet %s is in VPC %s, but load balancer %s is in VPC %s; %s", s.ID, s.VPCID, lb.ID, lb.VPCID, hint)
 		}
 	} else {
 		if m.Family == FamilyV2 {
