@@ -5,6 +5,12 @@
 //
 // Requests reach it through elbd's router, already authenticated and carrying a request ID and
 // the project (apierr.RequestID, apierr.ProjectID).
+//
+// SDK calls served (services/elb/v2 ElbClient): Create/Show/List/Update/DeleteLoadbalancer,
+// ShowLoadbalancersStatus, Create/Show/List/Update/DeleteListener, Create/Show/List/Update/DeletePool,
+// Create/Show/List/Update/DeleteMember, CreateHealthmonitor, ShowHealthmonitors, ListHealthmonitors,
+// Update/DeleteHealthmonitor. Not served (404 APIGW.0101): tags (*Tags, *ByTags), whitelists and
+// certificates; TERMINATED_HTTPS listeners are refused (400) since there are no certificates.
 package apiv2
 
 import (
