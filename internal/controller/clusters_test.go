@@ -1,0 +1,660 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fleetlb/fleetlb/internal/annotations"
+	"github.com/fleetlb/fleetlb/internal/controller"
+	"github.com/fleetlb/fleetlb/internal/deploy"
+	"github.com/fleetlb/fleetlb/internal/elbclient"
+	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	"github.com/fleetlb/fleetlb/internal/elbd/auth"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/localk8s"
+	"github.com/fleetlb/fleetlb/internal/localk8s/k8stest"
+	"github.com/fleetlb/fleetlb/internal/model"
+)
+
+// Real API servers (localk8s: etcd, kube-apiserver, kube-controller-manager, scheduler, simulated
+// nodes running real pod servers) and elbd's real API over HTTP, driven through the official SDK.
+// Cluster A has VPC pod addresses (pass-through), cluster B an overlay (node mode).
+
+const (
+	project = "proj-1"
+	ak, sk  = "AK-FLEETLB-TEST", "SK-fleetlb-test-secret"
+)
+
+// Cluster networks 127.130.* (A) and 127.140.* (B): clear of the ranges other packages' tests use.
+var elbdConfig = fmt.Sprintf(`
+credentials:
+  - accessKey: %s
+    secretKey: %s
+    projectID: %s
+vpcs:
+  - id: vpc-1
+    cidr: 127.128.0.0/9
+    subnets:
+      - {id: subnet-a-pods, cidr: 127.130.64.0/18}
+      - {id: subnet-a-nodes, cidr: 127.130.1.0/24}
+      - {id: subnet-b-nodes, cidr: 127.140.1.0/24}
+      - {id: subnet-b-pods, cidr: 127.140.64.0/18}
+      - {id: subnet-vip, cidr: 127.150.0.0/24}
+      - {id: subnet-vm, cidr: 127.160.0.0/24}
+`, ak, sk, project)
+
+type elbdEnv struct {
+	srv    *httptest.Server
+	st     *store.Store
+	writes atomic.Int64 // non-GET requests answered, counted at elbd
+	sdk    *elbclient.SDK
+}
+
+func startELBD(t *testing.T) *elbdEnv {
+	t.Helper()
+	cfg, err := config.Parse([]byte(elbdConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), cfg.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(cfg.Credentials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.NewRouter(api.Options{Store: st, Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &elbdEnv{st: st}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			e.writes.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { e.srv.Close(); _ = st.Close() })
+	e.sdk = e.client(t)
+	return e
+}
+
+func (e *elbdEnv) client(t *testing.T) *elbclient.SDK {
+	t.Helper()
+	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// lb creates an ELB as an operator would (ELBs are never created by the controller, R10).
+func (e *elbdEnv) lb(t *testing.T, name string, ipTargets bool) store.LoadBalancer {
+	t.Helper()
+	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
+		store.LoadBalancer{Name: name, VIPSubnetID: "subnet-vip", IPTargetEnable: ipTargets, AdminStateUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lb
+}
+
+// pool reads, through the SDK, the members of the pool behind listener port on lbID.
+func (e *elbdEnv) pool(ctx context.Context, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
+	a := e.sdk.API(model.ClassPerformance)
+	ls, err := a.ListListeners(ctx, lbID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range ls {
+		if l.Port != port {
+			continue
+		}
+		if l.DefaultPoolID == "" {
+			return &l, nil, nil
+		}
+		ms, err := a.ListMembers(ctx, l.DefaultPoolID)
+		return &l, ms, err
+	}
+	return nil, nil, nil
+}
+
+// summary renders members as "owner address:port w=N", sorted; owner is the cluster ID or the name.
+func summary(ms []elbclient.Member) string {
+	var out []string
+	for _, m := range ms {
+		owner := m.Name
+		if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+			owner = ref.ClusterID
+		}
+		sub := ""
+		if m.SubnetID == "" {
+			sub = " ip-type"
+		}
+		out = append(out, fmt.Sprintf("%s %s:%d w=%d%s", owner, m.Address, m.Port, m.Weight, sub))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+type kube struct {
+	name string
+	c    *localk8s.Cluster
+	cs   kubernetes.Interface
+	id   string
+	stop context.CancelFunc
+	done chan struct{}
+	top  *testing.T // the whole test: controllers outlive the subtest that (re)starts them
+}
+
+func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, subnet string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := e.client(t)
+	mgr, err := controller.NewManager(ctx, controller.Options{
+		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
+		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
+		PodNetwork: net, SubnetID: subnet, DefaultWeight: 100, Resync: 2 * time.Second,
+		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
+		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("controller of cluster %s: %v", k.name, err)
+	}
+	k.stop, k.done = cancel, make(chan struct{})
+	go func() {
+		defer close(k.done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("controller of cluster %s stopped: %v", k.name, err)
+		}
+	}()
+	k.top.Cleanup(k.stopController)
+}
+
+func (k *kube) stopController() {
+	if k.stop != nil {
+		k.stop()
+		<-k.done
+		k.stop = nil
+	}
+}
+
+const ns = "default"
+
+func (k *kube) deployment(t *testing.T, name string, replicas int32, ports ...corev1.ContainerPort) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx", Ports: ports}}},
+			},
+		},
+	}
+	if _, err := k.cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (k *kube) scale(t *testing.T, name string, replicas int32) {
+	t.Helper()
+	s, err := k.cs.AppsV1().Deployments(ns).GetScale(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Spec.Replicas = replicas
+	if _, err := k.cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedService is one of the source document's manifests (testdata of internal/annotations) with
+// the real ELB ID, a name and its app selector.
+func seedService(t *testing.T, file, name, elbID string, edit func(*corev1.Service)) *corev1.Service {
+	t.Helper()
+	raw, err := os.ReadFile("../annotations/testdata/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc corev1.Service
+	if err := yaml.Unmarshal(raw, &svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Name, svc.Namespace = name, ns
+	svc.Spec.Selector = map[string]string{"app": name}
+	svc.Annotations[annotations.ELBID] = elbID
+	if edit != nil {
+		edit(&svc)
+	}
+	return &svc
+}
+
+func (k *kube) create(t *testing.T, svc *corev1.Service) {
+	t.Helper()
+	if _, err := k.cs.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (k *kube) update(t *testing.T, name string, edit func(*corev1.Service)) {
+	t.Helper()
+	for range 10 {
+		s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(s)
+		_, err = k.cs.CoreV1().Services(ns).Update(context.Background(), s, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("update of Service %s kept conflicting", name)
+}
+
+func (k *kube) get(t *testing.T, name string) *corev1.Service {
+	t.Helper()
+	s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// eventually polls check until it returns nil, failing the test with the last error after limit.
+func eventually(t *testing.T, limit time.Duration, what string, check func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var last error
+	for {
+		if last = check(ctx); last == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not reached within %s: %v", what, limit, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func wantPool(e *elbdEnv, lbID string, port int32, want string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, ms, err := e.pool(ctx, lbID, port)
+		if err != nil {
+			return err
+		}
+		if got := summary(ms); got != want {
+			return fmt.Errorf("pool of port %d:\n%s\nwant:\n%s", port, got, want)
+		}
+		return nil
+	}
+}
+
+func wantCondition(k *kube, name, reason string, words ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		s, err := k.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(s.Status.Conditions, controller.ConditionBound)
+		if c == nil || c.Reason != reason {
+			return fmt.Errorf("condition %+v, want reason %s", c, reason)
+		}
+		for _, w := range words {
+			if !strings.Contains(c.Message, w) {
+				return fmt.Errorf("condition message %q lacks %q", c.Message, w)
+			}
+		}
+		return nil
+	}
+}
+
+func wantEvent(k *kube, name, reason string, words ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		evs, err := k.cs.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name != name {
+				continue
+			}
+			seen = append(seen, ev.Reason)
+			if ev.Reason != reason {
+				continue
+			}
+			ok := true
+			for _, w := range words {
+				ok = ok && strings.Contains(ev.Note, w)
+			}
+			if ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s Event on %s mentioning %q (events: %v)", reason, name, words, seen)
+	}
+}
+
+func podIPs(t *testing.T, k *kube, app string) []string {
+	t.Helper()
+	pods, err := k.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ips []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil && p.Status.PodIP != "" {
+			ips = append(ips, p.Status.PodIP)
+		}
+	}
+	sort.Strings(ips)
+	return ips
+}
+
+func lines(ls ...string) string {
+	sort.Strings(ls)
+	return strings.Join(ls, "\n")
+}
+
+func TestRealClusters(t *testing.T) {
+	nodeA, podA, svcA := localk8s.Networks(13)
+	nodeB, podB, svcB := localk8s.Networks(14)
+	cs := k8stest.StartMany(t,
+		localk8s.Options{Name: "a", Nodes: 2, NodeCIDR: nodeA, PodCIDR: podA, ServiceCIDR: svcA},
+		localk8s.Options{Name: "b", Nodes: 2, NodeCIDR: nodeB, PodCIDR: podB, ServiceCIDR: svcB})
+	e := startELBD(t)
+	lb := e.lb(t, "shared", true)
+	noIP := e.lb(t, "no-ip-targets", false)
+
+	a := &kube{name: "a", c: cs[0], cs: cs[0].Client(), id: "cluster-a", top: t}
+	b := &kube{name: "b", c: cs[1], cs: cs[1].Client(), top: t} // default ID: kube-system UID
+	ksys, err := b.cs.CoreV1().Namespaces().Get(context.Background(), "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.startController(t, e, model.PodNetworkVPC, "subnet-a-pods")
+	b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+	b.id = string(ksys.UID)
+	http80 := corev1.ContainerPort{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}
+	const wait = 60 * time.Second
+
+	a.deployment(t, "nginx", 2, http80)
+	b.deployment(t, "nginx", 1, http80)
+	a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "nginx", lb.ID, nil))
+	b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "nginx", lb.ID, nil))
+
+	var bMember string // cluster B's node member, "id addr:port w=20"
+	t.Run("S1 80:20, pass-through and node mode", func(t *testing.T) {
+		eventually(t, wait, "cluster B's node member", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == b.id {
+					bMember = fmt.Sprintf("%s %s:%d w=%d", b.id, m.Address, m.Port, m.Weight)
+				}
+			}
+			if bMember == "" {
+				return fmt.Errorf("no member of cluster B yet: %s", summary(ms))
+			}
+			return nil
+		})
+		svcB := b.get(t, "nginx")
+		if !strings.Contains(bMember, fmt.Sprintf(":%d w=20", svcB.Spec.Ports[0].NodePort)) || !strings.Contains(bMember, " 127.140.1.") {
+			t.Errorf("cluster B (overlay) member %q: want its node InternalIP : node port %d with weight 20", bMember, svcB.Spec.Ports[0].NodePort)
+		}
+		eventually(t, wait, "S1 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "nginx")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods of A: %v", ips)
+			}
+			return wantPool(e, lb.ID, 80, lines("cluster-a "+ips[0]+":80 w=40", "cluster-a "+ips[1]+":80 w=40", bMember))(ctx)
+		})
+	})
+
+	t.Run("R8 write-back and status", func(t *testing.T) {
+		for _, k := range []*kube{a, b} {
+			eventually(t, wait, "write-back on "+k.name, func(ctx context.Context) error {
+				s := k.get(t, "nginx")
+				if s.Annotations[annotations.ListenerPort] != "80" {
+					return fmt.Errorf("listener-port %q", s.Annotations[annotations.ListenerPort])
+				}
+				if ing := s.Status.LoadBalancer.Ingress; len(ing) != 1 || ing[0].IP != lb.VIPAddress {
+					return fmt.Errorf("ingress %v, want VIP %s", ing, lb.VIPAddress)
+				}
+				return wantCondition(k, "nginx", controller.ReasonBound, "listener port(s) 80")(ctx)
+			})
+		}
+		// A user edit of the annotation moves nothing: the ELB's marks decide.
+		a.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.ListenerPort] = "8081" })
+		eventually(t, wait, "listener-port restored", func(ctx context.Context) error {
+			if v := a.get(t, "nginx").Annotations[annotations.ListenerPort]; v != "80" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		l, _, err := e.pool(context.Background(), lb.ID, 8081)
+		if err != nil || l != nil {
+			t.Errorf("a listener appeared on the user-written port: %v %v", l, err)
+		}
+	})
+
+	t.Run("scaling 2 to 3 to 5 to 0", func(t *testing.T) {
+		for _, step := range []struct {
+			replicas int32
+			weight   int
+		}{{3, 27}, {5, 16}, {0, 0}} {
+			a.scale(t, "nginx", step.replicas)
+			eventually(t, wait, fmt.Sprintf("%d replicas", step.replicas), func(ctx context.Context) error {
+				ips := podIPs(t, a, "nginx")
+				if len(ips) != int(step.replicas) {
+					return fmt.Errorf("pods %v", ips)
+				}
+				want := []string{bMember}
+				for _, ip := range ips {
+					want = append(want, fmt.Sprintf("cluster-a %s:80 w=%d", ip, step.weight))
+				}
+				return wantPool(e, lb.ID, 80, lines(want...))(ctx)
+			})
+		}
+		a.scale(t, "nginx", 2)
+	})
+
+	t.Run("R4 removing the weight keeps it", func(t *testing.T) {
+		a.update(t, "nginx", func(s *corev1.Service) { delete(s.Annotations, annotations.Weight) })
+		eventually(t, wait, "A back at 2 pods, weight 80 kept", func(ctx context.Context) error {
+			ips := podIPs(t, a, "nginx")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return wantPool(e, lb.ID, 80, lines("cluster-a "+ips[0]+":80 w=40", "cluster-a "+ips[1]+":80 w=40", bMember))(ctx)
+		})
+		if v := a.get(t, "nginx").Annotations[annotations.AppliedWeight]; v != "80" {
+			t.Errorf("applied weight %q", v)
+		}
+	})
+
+	t.Run("no-op resync makes zero writes", func(t *testing.T) {
+		before := e.writes.Load()
+		time.Sleep(5 * time.Second) // more than two resync periods of both controllers
+		if n := e.writes.Load() - before; n != 0 {
+			t.Errorf("%d write calls reached elbd while nothing changed", n)
+		}
+	})
+
+	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
+		before := e.writes.Load()
+		b.deployment(t, "dns", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolUDP})
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "dns", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Protocol = corev1.ProtocolUDP
+		}))
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "lost", "00000000-0000-0000-0000-000000000000", nil))
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "legacy", lb.ID, func(s *corev1.Service) {
+			delete(s.Annotations, annotations.MultiCluster)
+		}))
+		eventually(t, wait, "R9", wantCondition(b, "dns", deploy.ReasonProtocolConflict, "80"))
+		eventually(t, wait, "R9 event", wantEvent(b, "dns", deploy.ReasonProtocolConflict))
+		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, annotations.ELBID))
+		eventually(t, wait, "R6", wantEvent(a, "legacy", controller.ReasonNotMultiCluster, annotations.MultiCluster))
+		if n := e.writes.Load() - before; n != 0 {
+			t.Errorf("refused Services made %d writes", n)
+		}
+		if fs := a.get(t, "legacy").Finalizers; len(fs) != 0 {
+			t.Errorf("a Service without multicluster got finalizers %v", fs)
+		}
+	})
+
+	t.Run("S3 attach to a hand-made listener with VMs", func(t *testing.T) {
+		ctx := context.Background()
+		api := e.sdk.API(model.ClassPerformance)
+		l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "vm-web", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
+			{Name: "ecs-1", Address: "127.160.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			{Name: "ecs-2", Address: "127.160.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		a.deployment(t, "web", 2, corev1.ContainerPort{ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+		a.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "web", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 8080, intstr.FromInt32(8080)
+		}))
+		eventually(t, wait, "S3 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "web")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return wantPool(e, lb.ID, 8080, lines("cluster-a "+ips[0]+":8080 w=40", "cluster-a "+ips[1]+":8080 w=40",
+				"ecs-1 127.160.0.11:8080 w=10", "ecs-2 127.160.0.12:8080 w=10"))(ctx)
+		})
+	})
+
+	t.Run("S2 multivpc IP-type members, refused without IP targets", func(t *testing.T) {
+		a.deployment(t, "xvpc", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		b.deployment(t, "xvpc", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		port := func(s *corev1.Service) { s.Spec.Ports[0].Port = 7070 }
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc", lb.ID, port))
+		b.create(t, seedService(t, "s2-cluster-b-multivpc-weight-20.yaml", "xvpc", lb.ID, port))
+		eventually(t, wait, "S2 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "xvpc")
+			if len(ips) != 1 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			_, ms, err := e.pool(ctx, lb.ID, 7070)
+			if err != nil {
+				return err
+			}
+			got := summary(ms)
+			if !strings.Contains(got, "cluster-a "+ips[0]+":80 w=80 ip-type") || !strings.Contains(got, " w=20 ip-type") || len(ms) != 2 {
+				return fmt.Errorf("pool of 7070:\n%s", got)
+			}
+			return nil
+		})
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc-refused", noIP.ID, port))
+		eventually(t, wait, "R11", wantCondition(a, "xvpc-refused", deploy.ReasonMultiVPCInvalid, "IP-type"))
+	})
+
+	t.Run("R7 member-only keeps the other cluster and VMs", func(t *testing.T) {
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "nginx", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "A's members gone", wantPool(e, lb.ID, 80, bMember))
+		eventually(t, wait, "Service gone", func(ctx context.Context) error {
+			_, err := a.cs.CoreV1().Services(ns).Get(ctx, "nginx", metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				return fmt.Errorf("Service still there: %v", err)
+			}
+			return nil
+		})
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "VMs stay", wantPool(e, lb.ID, 8080, lines("ecs-1 127.160.0.11:8080 w=10", "ecs-2 127.160.0.12:8080 w=10")))
+	})
+
+	t.Run("controller restart converges", func(t *testing.T) {
+		b.stopController()
+		b.scale(t, "nginx", 0)
+		eventually(t, wait, "B scaled to 0", func(ctx context.Context) error {
+			if ips := podIPs(t, b, "nginx"); len(ips) != 0 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return nil
+		})
+		time.Sleep(2 * time.Second)
+		if err := wantPool(e, lb.ID, 80, bMember)(context.Background()); err != nil {
+			t.Fatalf("with B's controller stopped its member must stay: %v", err)
+		}
+		b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+		eventually(t, wait, "B's member removed after restart", wantPool(e, lb.ID, 80, ""))
+		b.scale(t, "nginx", 1)
+		eventually(t, wait, "B's member back", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			if len(ms) != 1 || ms[0].Weight != 20 {
+				return fmt.Errorf("pool %s", summary(ms))
+			}
+			return nil
+		})
+	})
+
+	t.Run("R7 cascade removes the listener", func(t *testing.T) {
+		b.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.RecyclePolicy] = "cascade" })
+		if err := b.cs.CoreV1().Services(ns).Delete(context.Background(), "nginx", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "listener 80 gone", func(ctx context.Context) error {
+			l, _, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			if l != nil {
+				return fmt.Errorf("listener 80 still there")
+			}
+			return nil
+		})
+	})
+}
