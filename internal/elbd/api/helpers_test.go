@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
@@ -53,16 +54,16 @@ type env struct {
 	st    *store.Store
 	srv   *httptest.Server
 	dp    api.DataPlane
-	syncs *int
+	syncs *atomic.Int64
 }
 
 // countingDP records Sync calls; statuses are fixed.
 type countingDP struct {
 	api.NopDataPlane
-	n *int
+	n *atomic.Int64
 }
 
-func (c countingDP) Sync() { *c.n++ }
+func (c countingDP) Sync() { c.n.Add(1) }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -84,11 +85,10 @@ func openEnv(t *testing.T, dir string, dp api.DataPlane) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	e := &env{t: t, dir: dir, cfg: cfg, st: st, syncs: &n}
+	e := &env{t: t, dir: dir, cfg: cfg, st: st, syncs: &atomic.Int64{}}
 	e.dp = dp
 	if dp == nil {
-		e.dp = countingDP{n: &n}
+		e.dp = countingDP{n: e.syncs}
 	}
 	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: e.dp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

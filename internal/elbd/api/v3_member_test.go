@@ -84,6 +84,7 @@ func TestMemberRules(t *testing.T) {
 		{"weight 101", tcp.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(101))}, 400, "ELB.8902", []string{"weight 101 is out of range", "0-100"}},
 		{"weight -1", tcp.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(-1))}, 400, "ELB.8902", []string{"weight -1"}},
 		{"IP-type without ip_target_enable", tcp.Id, model.CreateMemberOption{Address: "10.1.1.1", ProtocolPort: port}, 400, "ELB.8902", []string{"IP-type member", "ip_target_enable", plain.Id}},
+		{"IP-type with a public address", ipTCP.Id, model.CreateMemberOption{Address: "8.8.8.8", ProtocolPort: port}, 400, "ELB.8902", []string{"8.8.8.8 must be a private IPv4 address"}},
 		{"IP-type in a UDP pool", ipUDP.Id, model.CreateMemberOption{Address: "10.1.1.1", ProtocolPort: port}, 400, "ELB.8902", []string{"only in TCP, HTTP or HTTPS pools", "UDP"}},
 		{"instance member in an ip pool", ipOnly.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: port, SubnetCidrId: ptr("subnet-a1")}, 400, "ELB.8902", []string{"of type ip and takes only IP-type members"}},
 		{"IP member in an instance pool", instOnly.Id, model.CreateMemberOption{Address: "10.1.1.1", ProtocolPort: port}, 400, "ELB.8902", []string{"of type instance and takes only members with a subnet"}},

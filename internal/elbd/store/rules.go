@@ -210,9 +210,10 @@ func CheckPoolType(p Pool, memberType string) error {
 }
 
 // CheckMember checks a member against its pool, the pool's load balancer and the address plan:
-// the address must lie in the named subnet, which must be in the load balancer's VPC; a member without a subnet is an IP-type (cross-VPC)
-// member, allowed only on a dedicated load balancer with ip_target_enable and a TCP, HTTP or
-// HTTPS pool; the pool's type must admit the member; the weight is 0-100.
+//   - the address must lie in the named subnet, and that subnet in the load balancer's VPC;
+//   - a member without a subnet is an IP-type (cross-VPC) member: a private address, allowed only
+//     on a dedicated load balancer with ip_target_enable and in a TCP, HTTP or HTTPS pool;
+//   - the pool's type must admit the member; the weight is 0-100.
 func CheckMember(m Member, p Pool, lb LoadBalancer, net *config.Network) error {
 	subnetField := "subnet_cidr_id"
 	if m.Family == FamilyV2 {
@@ -253,6 +254,9 @@ func CheckMember(m Member, p Pool, lb LoadBalancer, net *config.Network) error {
 		if !lb.IPTargetEnable {
 			return apierr.Invalid("member %s without %s is an IP-type member, which needs ip_target_enable on load balancer %s; enable it, or set %s",
 				m.Address, subnetField, lb.ID, subnetField)
+		}
+		if !addr.IsPrivate() && !addr.IsLoopback() {
+			return apierr.Invalid("IP-type member address %s must be a private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, or 127.0.0.0/8 on this host)", m.Address)
 		}
 		if p.Protocol != ProtocolTCP && p.Protocol != ProtocolHTTP && p.Protocol != ProtocolHTTPS {
 			return apierr.Invalid("IP-type members (no %s) are allowed only in TCP, HTTP or HTTPS pools; pool %s is %s", subnetField, p.ID, p.Protocol)
