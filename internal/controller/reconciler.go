@@ -77,6 +77,8 @@ type Reconciler struct {
 	Resync  time.Duration
 	Metrics *Metrics // nil: no metrics
 	Log     logr.Logger
+
+	notices noticeBook
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -88,6 +90,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &svc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.notices.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -182,9 +185,12 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonELBError, fmt.Sprintf("applying to ELB %s failed, retrying: %v", desired.ELBID, err))
 		return ctrl.Result{}, err
 	}
+	var warnings []notice
 	for _, w := range res.Warnings {
-		r.event(svc, corev1.EventTypeWarning, w.Reason, "Apply", "%s", w.Message)
+		warnings = append(warnings, notice{w.Reason, "Apply", w.Message})
 	}
+	r.warnOnce(svc, "apply", warnings...)
+	r.warnOnce(svc, "refusal") // the refusal, if any, is over
 	r.reportShares(svc, desired)
 	if res.Writes > 0 {
 		log.Info("applied", "elb", desired.ELBID, "writes", res.Writes, "added", res.MembersAdded,
@@ -223,7 +229,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 func (r *Reconciler) refuse(ctx context.Context, svc *corev1.Service, reason, msg string) (ctrl.Result, error) {
 	logr.FromContextOrDiscard(ctx).Info("refused", "reason", reason, "message", msg)
 	r.Metrics.observeRefusal(reason)
-	r.event(svc, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+	r.warnOnce(svc, "refusal", notice{reason, "Reconcile", msg})
 	if err := r.setCondition(ctx, svc, metav1.ConditionFalse, reason, msg); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -259,6 +265,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 		}
 	}
 	r.Metrics.forget(svc.Namespace, svc.Name)
+	r.notices.forget(client.ObjectKeyFromObject(svc))
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		controllerutil.RemoveFinalizer(s, Finalizer)
 		delete(s.Annotations, BoundELBAnnotation)
@@ -353,6 +360,7 @@ func (r *Reconciler) input(ctx context.Context, svc *corev1.Service, cfg model.S
 // weight (e.g. W=20 over 50 Pods gives 50).
 func (r *Reconciler) reportShares(svc *corev1.Service, d model.Desired) {
 	r.Metrics.forget(svc.Namespace, svc.Name) // ports may have left the Service
+	var distorted []notice
 	for _, l := range d.Listeners {
 		ws := make([]int, len(l.Members))
 		for i, m := range l.Members {
@@ -361,11 +369,12 @@ func (r *Reconciler) reportShares(svc *corev1.Service, d model.Desired) {
 		share := weights.Report(d.Weight, ws)
 		r.Metrics.observeShare(svc.Namespace, svc.Name, l, share)
 		if share.Distorted {
-			r.event(svc, corev1.EventTypeWarning, ReasonWeightDistorted, "Apply",
-				"port %s/%d: %s over %d members (%s mode): integer ceilings give this cluster a larger share than requested; use a weight divisible by the number of ready Pods to avoid it",
-				l.Protocol, l.Port, share, len(l.Members), d.Mode)
+			distorted = append(distorted, notice{ReasonWeightDistorted, "Apply", fmt.Sprintf(
+				"port %s/%d: %s over %d members (%s mode): the integer ceilings of the weight rules give this cluster more than its requested share; a weight that the number of ready Pods divides evenly avoids it",
+				l.Protocol, l.Port, share, len(l.Members), d.Mode)})
 		}
 	}
+	r.warnOnce(svc, "share", distorted...)
 }
 
 func (r *Reconciler) event(svc *corev1.Service, typ, reason, action, note string, args ...any) {

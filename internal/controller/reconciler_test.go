@@ -508,3 +508,28 @@ func value(t *testing.T, c prometheus.Metric) float64 {
 	t.Fatalf("metric %v is neither gauge nor counter", c.Desc())
 	return 0
 }
+
+func TestLastingWarningsAreReportedOnce(t *testing.T) {
+	h := newHarness(t, seedService("nginx", nil))
+	h.dep.applyErr = &deploy.Refusal{Reason: deploy.ReasonELBNotFound, Message: "ELB x does not exist"}
+	for range 3 {
+		h.mustReconcile("nginx")
+	}
+	if evs := h.events(); len(evs) != 1 {
+		t.Errorf("a lasting refusal gave %d Events, want 1: %v", len(evs), evs)
+	}
+	// Fixed, then broken again the same way: reported again.
+	h.dep.applyErr = nil
+	h.dep.applyRes.Warnings = []deploy.Warning{{Reason: deploy.WarnConfigDiffers, Message: "the pool has no health check"}}
+	h.mustReconcile("nginx")
+	h.mustReconcile("nginx")
+	evs := h.events()
+	if n := strings.Count(strings.Join(evs, "\n"), deploy.WarnConfigDiffers); n != 1 {
+		t.Errorf("R5 warning reported %d times over two reconciles: %v", n, evs)
+	}
+	h.dep.applyErr = &deploy.Refusal{Reason: deploy.ReasonELBNotFound, Message: "ELB x does not exist"}
+	h.mustReconcile("nginx")
+	if !hasEvent(h.events(), "Warning ELBNotFound") {
+		t.Error("a refusal that comes back must be reported again")
+	}
+}
