@@ -48,7 +48,7 @@ vpcs:
 
 // env is elbd's API over real HTTP: store in a temp dir, the real SDK-HMAC verifier, the router.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	cfg   *config.Config
 	st    *store.Store
@@ -71,7 +71,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // openEnv serves the store in dir; dp nil counts Sync calls and reports no statuses.
-func openEnv(t *testing.T, dir string, dp api.DataPlane) *env {
+func openEnv(t testing.TB, dir string, dp api.DataPlane) *env {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig))
 	if err != nil {
@@ -205,7 +205,7 @@ func (e *env) member(c *elb.ElbClient, poolID string, opt model.CreateMemberOpti
 
 // raw sends an unsigned request to a router whose authenticator admits everyone, to test what
 // the SDK cannot send (malformed JSON, unknown routes).
-func rawRouter(t *testing.T, st *store.Store) *httptest.Server {
+func rawRouter(t testing.TB, st *store.Store) *httptest.Server {
 	t.Helper()
 	h, err := api.NewRouter(api.Options{Store: st, Auth: allowAll{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -20,15 +20,17 @@ import (
 )
 
 // Buckets. Members are keyed "<pool id>/<member id>" so a pool's members are one prefix scan;
-// memberPool maps a member ID to its pool for lookups by ID alone.
+// memberPool maps a member ID to its pool for lookups by ID alone; memberAddr maps
+// "<pool id>/<address>:<port>" to the member ID, so a write checks uniqueness without a scan.
 var (
 	bLoadBalancers  = []byte("loadbalancers")
 	bListeners      = []byte("listeners")
 	bPools          = []byte("pools")
 	bMembers        = []byte("members")
 	bMemberPool     = []byte("member_pool")
+	bMemberAddr     = []byte("member_addr")
 	bHealthMonitors = []byte("healthmonitors")
-	allBuckets      = [][]byte{bLoadBalancers, bListeners, bPools, bMembers, bMemberPool, bHealthMonitors}
+	allBuckets      = [][]byte{bLoadBalancers, bListeners, bPools, bMembers, bMemberPool, bMemberAddr, bHealthMonitors}
 )
 
 // FileName is the store's file inside the data directory.
@@ -62,7 +64,7 @@ func Open(dataDir string, net *config.Network) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return rebuildMemberIndexes(tx)
 	})
 	if err != nil {
 		_ = db.Close()
@@ -609,11 +611,10 @@ func (s *Store) DeletePool(sc Scope, id string) error {
 
 // ---- members ----
 
-// poolCtx is a pool with its load balancer and its members by "address:port".
+// poolCtx is a pool with its load balancer.
 type poolCtx struct {
-	pool    Pool
-	lb      LoadBalancer
-	members map[string]Member
+	pool Pool
+	lb   LoadBalancer
 }
 
 func (s *Store) poolCtxTx(tx *bolt.Tx, sc Scope, poolID string) (*poolCtx, error) {
@@ -625,19 +626,27 @@ func (s *Store) poolCtxTx(tx *bolt.Tx, sc Scope, poolID string) (*poolCtx, error
 	if err != nil {
 		return nil, err
 	}
-	ms, err := scanRec[Member](tx, bMembers, poolID+"/")
-	if err != nil {
-		return nil, err
+	return &poolCtx{pool: p, lb: lb}, nil
+}
+
+func addrKey(poolID, address string, port int) []byte {
+	return []byte(poolID + "/" + memberKey(address, port))
+}
+
+// memberAt returns the pool's member with this address and port, if any.
+func (s *Store) memberAt(tx *bolt.Tx, poolID, address string, port int) (Member, bool, error) {
+	id := tx.Bucket(bMemberAddr).Get(addrKey(poolID, address, port))
+	if id == nil {
+		return Member{}, false, nil
 	}
-	pc := &poolCtx{pool: p, lb: lb, members: make(map[string]Member, len(ms))}
-	for _, m := range ms {
-		pc.members[memberKey(m.Address, m.ProtocolPort)] = m
-	}
-	return pc, nil
+	return getRec[Member](tx, bMembers, poolID+"/"+string(id))
 }
 
 func (s *Store) putMember(tx *bolt.Tx, m Member) error {
 	if err := putRec(tx, bMembers, m.PoolID+"/"+m.ID, m); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bMemberAddr).Put(addrKey(m.PoolID, m.Address, m.ProtocolPort), []byte(m.ID)); err != nil {
 		return err
 	}
 	return tx.Bucket(bMemberPool).Put([]byte(m.ID), []byte(m.PoolID))
@@ -647,7 +656,36 @@ func (s *Store) deleteMember(tx *bolt.Tx, m Member) error {
 	if err := tx.Bucket(bMembers).Delete([]byte(m.PoolID + "/" + m.ID)); err != nil {
 		return err
 	}
+	if err := tx.Bucket(bMemberAddr).Delete(addrKey(m.PoolID, m.Address, m.ProtocolPort)); err != nil {
+		return err
+	}
 	return tx.Bucket(bMemberPool).Delete([]byte(m.ID))
+}
+
+// rebuildMemberIndexes derives memberPool and memberAddr from the members, so the indexes can
+// never disagree with the data they index (and files from before an index existed get it).
+func rebuildMemberIndexes(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bMemberPool, bMemberAddr} {
+		if err := tx.DeleteBucket(b); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	ms, err := scanRec[Member](tx, bMembers, "")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := tx.Bucket(bMemberAddr).Put(addrKey(m.PoolID, m.Address, m.ProtocolPort), []byte(m.ID)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bMemberPool).Put([]byte(m.ID), []byte(m.PoolID)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) newMember(sc Scope, pc *poolCtx, m Member, now time.Time) (Member, error) {
@@ -670,7 +708,11 @@ func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) 
 		if m, err = s.newMember(sc, pc, m, s.now()); err != nil {
 			return err
 		}
-		if o, dup := pc.members[memberKey(m.Address, m.ProtocolPort)]; dup {
+		o, dup, err := s.memberAt(tx, poolID, m.Address, m.ProtocolPort)
+		if err != nil {
+			return err
+		}
+		if dup {
 			return apierr.Conflict("pool %s already has member %s with address %s and port %d", poolID, o.ID, m.Address, m.ProtocolPort)
 		}
 		return s.putMember(tx, m)
@@ -700,7 +742,11 @@ func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAd
 				return apierr.Invalid("members[%d] and members[%d] both have address %s and port %d; list each member once", j, i, m.Address, m.ProtocolPort)
 			}
 			seen[key] = i
-			if o, ok := pc.members[key]; ok {
+			o, ok, err := s.memberAt(tx, poolID, m.Address, m.ProtocolPort)
+			if err != nil {
+				return err
+			}
+			if ok {
 				out = append(out, BatchAddResult{Member: o, Existed: true})
 				continue
 			}
@@ -888,13 +934,8 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 	var out []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
-		pc, err := s.poolCtxTx(tx, sc, poolID)
-		if err != nil {
+		if _, err := s.poolTx(tx, sc, poolID); err != nil {
 			return err
-		}
-		byID := map[string]Member{}
-		for _, m := range pc.members {
-			byID[m.ID] = m
 		}
 		done := map[string]bool{}
 		for i, r := range refs {
@@ -902,12 +943,15 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 			var ok bool
 			switch {
 			case r.ID != "":
-				m, ok = byID[r.ID]
-				if !ok {
+				var err error
+				if m, err = s.memberTx(tx, sc, poolID, r.ID); err != nil {
 					return apierr.NotFound("members[%d]: member %s could not be found in pool %s", i, r.ID, poolID)
 				}
 			case r.Address != "" && r.ProtocolPort != 0:
-				m, ok = pc.members[memberKey(r.Address, r.ProtocolPort)]
+				var err error
+				if m, ok, err = s.memberAt(tx, poolID, r.Address, r.ProtocolPort); err != nil {
+					return err
+				}
 				if !ok {
 					return apierr.NotFound("members[%d]: pool %s has no member with address %s and port %d", i, poolID, r.Address, r.ProtocolPort)
 				}

@@ -114,6 +114,14 @@ func TestStateSurvivesReopen(t *testing.T) {
 	if err != nil || got.Weight != 9 || got.PoolID != p.ID || got.LoadBalancerID != lb.ID || !got.CreatedAt.Equal(m.CreatedAt) {
 		t.Fatalf("member after reopen: %v %+v", err, got)
 	}
+	// The address index is rebuilt: the same address and port is still a conflict, and can be
+	// deleted by address.
+	_, err = s.CreateMember(v3, p.ID, Member{Address: "127.20.1.7", ProtocolPort: 53, Weight: 1, SubnetID: "s2"})
+	wantCode(t, err, 409, "already has member "+m.ID)
+	ids, err := s.BatchDeleteMembers(v3, p.ID, []MemberRef{{Address: "127.20.1.7", ProtocolPort: 53}})
+	if err != nil || len(ids) != 1 || ids[0] != m.ID {
+		t.Fatalf("delete by address after reopen: %v %v", err, ids)
+	}
 }
 
 func TestConcurrentWritersKeepRules(t *testing.T) {

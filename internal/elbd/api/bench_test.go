@@ -1,0 +1,41 @@
+package api_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+)
+
+// BenchmarkBatchAdd200 measures one signed batch-add of 200 members over HTTP, committed with
+// fsync, into a pool that grows by 200 each round.
+func BenchmarkBatchAdd200(b *testing.B) {
+	e := openEnv(b, b.TempDir(), nil)
+	c := e.c1()
+	lb := e.lb(c, false)
+	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ms := make([]model.BatchCreateMembersOption, 200)
+		for j := range ms {
+			ms[j] = model.BatchCreateMembersOption{Address: fmt.Sprintf("127.10.1.%d", 2+j), ProtocolPort: int32(1 + i%60000), SubnetCidrId: ptr("subnet-a1")}
+		}
+		if _, err := c.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Id, Body: &model.BatchCreateMembersRequestBody{Members: ms}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCreateMember measures one signed single-member create over HTTP with fsync.
+func BenchmarkCreateMember(b *testing.B) {
+	e := openEnv(b, b.TempDir(), nil)
+	c := e.c1()
+	lb := e.lb(c, false)
+	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.member(c, p.Id, model.CreateMemberOption{Address: "127.10.1.9", ProtocolPort: ptr(int32(1 + i%65000)), SubnetCidrId: ptr("subnet-a1")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
