@@ -45,6 +45,7 @@ func TestErrorEnvelopeAndJSONHandling(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", "loadbalancers", `{"loadbalancer": {"name": `, 400, "ELB.8902", "malformed JSON"},
 		{"empty body", "POST", "loadbalancers", ``, 400, "ELB.0002", "empty"},
+		{"not an object", "POST", "loadbalancers", `[1, 2]`, 400, "ELB.8902", "must be a JSON object, got array"},
 		{"missing wrapper", "POST", "loadbalancers", `{"name": "x"}`, 400, "ELB.8902", `"loadbalancer" object`},
 		{"wrong type", "POST", "loadbalancers", `{"loadbalancer": {"name": 5}}`, 400, "ELB.8902", "loadbalancer.name must be a JSON string"},
 		{"unknown API", "GET", "nosuch", ``, 404, "APIGW.0101", "no such API"},

@@ -156,7 +156,10 @@ func Decode(r *http.Request, v any) error {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return Invalid("request body must be a JSON object, got %s", te.Value)
+			}
 			return Invalid("field %q must be a JSON %s, got %s", te.Field, te.Type.Kind(), te.Value)
 		}
 		return Invalid("malformed JSON in request body: %v", err)
