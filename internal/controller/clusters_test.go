@@ -30,6 +30,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -86,7 +87,8 @@ func startELBD(t *testing.T) *elbdEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +113,14 @@ func (e *elbdEnv) client(t *testing.T) *elbclient.SDK {
 	return c
 }
 
-// lb creates an ELB as an operator would (ELBs are never created by the controller, R10).
+// lb creates a dedicated ELB as an operator would (ELBs are never created by the controller, R10).
 func (e *elbdEnv) lb(t *testing.T, name string, ipTargets bool) store.LoadBalancer {
+	return e.lbOf(t, store.FamilyV3, name, ipTargets)
+}
+
+func (e *elbdEnv) lbOf(t *testing.T, family store.Family, name string, ipTargets bool) store.LoadBalancer {
 	t.Helper()
-	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
+	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: family, ProjectID: project},
 		store.LoadBalancer{Name: name, VIPSubnetID: "subnet-vip", IPTargetEnable: ipTargets, AdminStateUp: true})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +130,11 @@ func (e *elbdEnv) lb(t *testing.T, name string, ipTargets bool) store.LoadBalanc
 
 // pool reads, through the SDK, the members of the pool behind listener port on lbID.
 func (e *elbdEnv) pool(ctx context.Context, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
-	a := e.sdk.API(model.ClassPerformance)
+	return e.poolOf(ctx, model.ClassPerformance, lbID, port)
+}
+
+func (e *elbdEnv) poolOf(ctx context.Context, class model.Class, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
+	a := e.sdk.API(class)
 	ls, err := a.ListListeners(ctx, lbID)
 	if err != nil {
 		return nil, nil, err
@@ -568,6 +578,112 @@ func TestRealClusters(t *testing.T) {
 			return wantPool(e, lb.ID, 8080, lines("cluster-a "+ips[0]+":8080 w=40", "cluster-a "+ips[1]+":8080 w=40",
 				"ecs-1 127.160.0.11:8080 w=10", "ecs-2 127.160.0.12:8080 w=10"))(ctx)
 		})
+		// R5: the hand-made pool has no health check; the Service is told, the pool is left alone.
+		eventually(t, wait, "R5 event", wantEvent(a, "web", deploy.WarnConfigDiffers, "health check"))
+	})
+
+	t.Run("union ELB through the v2 API, class checked", func(t *testing.T) {
+		union := e.lbOf(t, store.FamilyV2, "shared-union", false)
+		b.deployment(t, "classic", 1, http80)
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "classic", union.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Class] = "union"
+			s.Annotations[annotations.Weight] = "30"
+			s.Spec.Ports[0].Port = 5050
+		}))
+		eventually(t, wait, "union pool", func(ctx context.Context) error {
+			_, ms, err := e.poolOf(ctx, model.ClassUnion, union.ID, 5050)
+			if err != nil {
+				return err
+			}
+			svc := b.get(t, "classic")
+			if len(ms) != 1 || ms[0].Weight != 30 || ms[0].Port != svc.Spec.Ports[0].NodePort || ms[0].SubnetID != "subnet-b-nodes" {
+				return fmt.Errorf("union pool %s", summary(ms))
+			}
+			return nil
+		})
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "wrong-class", union.ID, nil))
+		eventually(t, wait, "class mismatch", wantCondition(a, "wrong-class", deploy.ReasonELBClassMismatch, annotations.Class))
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc-union", union.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Class] = "union"
+		}))
+		eventually(t, wait, "multivpc on union", wantCondition(a, "xvpc-union", controller.ReasonInvalidAnnotations, annotations.MultiVPC, "performance"))
+	})
+
+	t.Run("distorted share is reported", func(t *testing.T) {
+		a.deployment(t, "tiny", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tiny", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "1"
+			s.Spec.Ports[0].Port = 4040
+		}))
+		eventually(t, wait, "distortion event", wantEvent(a, "tiny", controller.ReasonWeightDistorted, "requested weight 1, effective sum 2"))
+	})
+
+	t.Run("a node drained", func(t *testing.T) {
+		ctx := context.Background()
+		b.deployment(t, "drain", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "drain", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "40"
+			s.Spec.Ports[0].Port = 3030
+		}))
+		var node string
+		eventually(t, wait, "drain members", func(ctx context.Context) error {
+			pods, err := b.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=drain"})
+			if err != nil || len(pods.Items) != 2 || pods.Items[0].Spec.NodeName == "" {
+				return fmt.Errorf("pods not placed yet (%v)", err)
+			}
+			node = pods.Items[0].Spec.NodeName
+			_, ms, err := e.pool(ctx, lb.ID, 3030)
+			if err != nil {
+				return err
+			}
+			sum := 0
+			for _, m := range ms {
+				sum += m.Weight
+			}
+			if sum != 40 {
+				return fmt.Errorf("pool %s", summary(ms))
+			}
+			return nil
+		})
+		var nodeIP string
+		for _, n := range b.c.Nodes() {
+			if n.Name == node {
+				nodeIP = n.IP.String()
+			}
+		}
+		// kubectl drain: cordon, then evict the node's pods; the ReplicaSet places them elsewhere.
+		n, err := b.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = true
+		if _, err := b.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if n, err := b.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+				n.Spec.Unschedulable = false
+				_, _ = b.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+			}
+		})
+		if err := b.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: "app=drain", FieldSelector: "spec.nodeName=" + node}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "members off the drained node", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 3030)
+			if err != nil {
+				return err
+			}
+			if len(ms) != 1 || ms[0].Weight != 40 || ms[0].Address == nodeIP {
+				return fmt.Errorf("pool %s (drained node %s)", summary(ms), nodeIP)
+			}
+			return nil
+		})
+	})
+
+	t.Run("two controllers on one pool, 50 rounds", func(t *testing.T) {
+		raceRounds(t, e, lb.ID, a, b)
 	})
 
 	t.Run("S2 multivpc IP-type members, refused without IP targets", func(t *testing.T) {
@@ -657,4 +773,110 @@ func TestRealClusters(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// raceRounds scales a Service in each cluster at the same time, 50 times, on one hand-made
+// listener that also holds two VMs. After every poll: no VM touched, no duplicate address:port;
+// after every round: each cluster's members are exactly what its Pods call for.
+func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
+	ctx := context.Background()
+	api := e.sdk.API(model.ClassPerformance)
+	l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "race", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
+		{Name: "ecs-1", Address: "127.160.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+		{Name: "ecs-2", Address: "127.160.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	port := corev1.ContainerPort{ContainerPort: 6060, Protocol: corev1.ProtocolTCP}
+	for _, k := range []*kube{a, b} {
+		k.deployment(t, "race", 1, port)
+		k.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "race", lbID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "50"
+			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 6060, intstr.FromInt32(6060)
+		}))
+	}
+	nodeIPs := map[string]string{}
+	for _, n := range b.c.Nodes() {
+		nodeIPs[n.Name] = n.IP.String()
+	}
+	nodePort := b.get(t, "race").Spec.Ports[0].NodePort
+	ceil := func(w, k, n int) int { return (w*k + n - 1) / n }
+
+	// expected renders what the Pods of both clusters call for, or an error while Pods settle.
+	expected := func(ctx context.Context, ra, rb int) (string, error) {
+		want := []string{"ecs-1 127.160.0.21:6060 w=10", "ecs-2 127.160.0.22:6060 w=10"}
+		ips := podIPs(t, a, "race")
+		if len(ips) != ra {
+			return "", fmt.Errorf("A has %d pods, want %d", len(ips), ra)
+		}
+		for _, ip := range ips {
+			want = append(want, fmt.Sprintf("cluster-a %s:6060 w=%d", ip, ceil(50, 1, ra)))
+		}
+		pods, err := b.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=race"})
+		if err != nil {
+			return "", err
+		}
+		perNode := map[string]int{}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil || p.Status.PodIP == "" {
+				continue
+			}
+			perNode[p.Spec.NodeName]++
+		}
+		total := 0
+		for _, k := range perNode {
+			total += k
+		}
+		if total != rb {
+			return "", fmt.Errorf("B has %d pods, want %d", total, rb)
+		}
+		for node, k := range perNode {
+			want = append(want, fmt.Sprintf("%s %s:%d w=%d", b.id, nodeIPs[node], nodePort, ceil(50, k, rb)))
+		}
+		return lines(want...), nil
+	}
+
+	sizes := []int{1, 3, 2, 0, 2, 1, 3}
+	for round := range 50 {
+		ra, rb := sizes[round%len(sizes)], sizes[(round*3+1)%len(sizes)]
+		a.scale(t, "race", int32(ra))
+		b.scale(t, "race", int32(rb))
+		eventually(t, 90*time.Second, fmt.Sprintf("round %d (A %d pods, B %d pods)", round, ra, rb), func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lbID, 6060)
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			vms := 0
+			for _, m := range ms {
+				key := fmt.Sprintf("%s:%d", m.Address, m.Port)
+				if seen[key] {
+					t.Fatalf("round %d: duplicate member %s in %s", round, key, summary(ms))
+				}
+				seen[key] = true
+				if strings.HasPrefix(m.Name, "ecs-") && m.Weight == 10 {
+					vms++
+				}
+			}
+			if vms != 2 {
+				t.Fatalf("round %d: a VM member was changed or removed: %s", round, summary(ms))
+			}
+			want, err := expected(ctx, ra, rb)
+			if err != nil {
+				return err
+			}
+			if got := summary(ms); got != want {
+				return fmt.Errorf("pool:\n%s\nwant:\n%s", got, want)
+			}
+			return nil
+		})
+	}
 }
