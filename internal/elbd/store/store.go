@@ -176,14 +176,17 @@ func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, err
 				used[a] = o.ID
 			}
 		}
+		backends := memberAddresses(tx)
 		if lb.VIPAddress == "" {
-			a, err := config.AllocateVIP(subnet, func(a netip.Addr) bool { _, u := used[a]; return u })
+			a, err := config.AllocateVIP(subnet, func(a netip.Addr) bool { _, u := used[a]; return u || backends[a] })
 			if err != nil {
 				return apierr.Conflict("%v; free an address or use another subnet", err)
 			}
 			lb.VIPAddress = a.String()
 		} else if owner, u := used[netip.MustParseAddr(lb.VIPAddress)]; u {
 			return apierr.Conflict("vip_address %s is already used by load balancer %s; pick another address or leave vip_address empty to get a free one", lb.VIPAddress, owner)
+		} else if backends[netip.MustParseAddr(lb.VIPAddress)] {
+			return apierr.Conflict("vip_address %s is the address of a backend member; pick another address or leave vip_address empty to get a free one", lb.VIPAddress)
 		}
 		return putRec(tx, bLoadBalancers, lb.ID, lb)
 	})
@@ -615,6 +618,19 @@ func (s *Store) DeletePool(sc Scope, id string) error {
 type poolCtx struct {
 	pool Pool
 	lb   LoadBalancer
+}
+
+// memberAddresses is the set of every member's address, read from the address index's keys.
+func memberAddresses(tx *bolt.Tx) map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	_ = tx.Bucket(bMemberAddr).ForEach(func(k, _ []byte) error {
+		_, hostPort, _ := strings.Cut(string(k), "/")
+		if ap, err := netip.ParseAddrPort(hostPort); err == nil {
+			out[ap.Addr()] = true
+		}
+		return nil
+	})
+	return out
 }
 
 func (s *Store) poolCtxTx(tx *bolt.Tx, sc Scope, poolID string) (*poolCtx, error) {

@@ -181,3 +181,22 @@ func TestRules(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestVIPAllocationAvoidsMemberAddresses(t *testing.T) {
+	s := open(t, t.TempDir())
+	lb, _ := s.CreateLoadBalancer(v3, LoadBalancer{VIPSubnetID: "s1", IPTargetEnable: true})
+	p, err := s.CreatePool(v3, Pool{LoadBalancerID: lb.ID, Protocol: ProtocolTCP, LBAlgorithm: AlgRoundRobin}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next VIP skips an address a member already uses.
+	if _, err := s.CreateMember(v3, p.ID, Member{Address: "127.10.1.3", ProtocolPort: 80, Weight: 1, SubnetID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.CreateLoadBalancer(v3, LoadBalancer{VIPSubnetID: "s1"})
+	if err != nil || next.VIPAddress != "127.10.1.4" {
+		t.Fatalf("next VIP %q (%v), want 127.10.1.4 (127.10.1.2 is a VIP, .3 a member)", next.VIPAddress, err)
+	}
+	_, err = s.CreateLoadBalancer(v3, LoadBalancer{VIPSubnetID: "s1", VIPAddress: "127.10.1.3"})
+	wantCode(t, err, 409, "address of a backend member")
+}
