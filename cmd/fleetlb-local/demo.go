@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fleetlb/fleetlb/internal/playground"
+)
+
+const (
+	weightAnnotation = "kubernetes.io/elb.multicluster-loadbalancer-weight"
+	demoNamespace    = "default"
+	vmWeight         = 10
+)
+
+// demo is one run of `fleetlb-local demo`.
+type demo struct {
+	out      io.Writer // the report
+	log      io.Writer // progress
+	p        *playground.Playground
+	binDir   string
+	requests int
+	replicas int32
+	services map[string]*corev1.Service // cluster → its S1 Service
+	vms      []*exec.Cmd
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fleetlb-local demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var u upFlags
+	u.register(fs)
+	exit := fs.Bool("exit", false, "stop everything after the report instead of staying up until Ctrl-C")
+	seedDir := fs.String("seed-dir", "", "directory of the source document's example manifests (default $FLEETLB_SEED_DIR or ../shared/seed/examples beside the repository)")
+	requests := fs.Int("requests", 2000, "HTTP requests to send for each split")
+	replicas := fs.Int("replicas", 3, "nginx replicas per cluster")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; demo takes only flags", fs.Arg(0))
+	}
+	if u.clusters != "a,b" || u.separateVPCs {
+		return errors.New("demo plays S1 with clusters a and b in one VPC; use `fleetlb-local up` for other layouts")
+	}
+	if *requests < 1 || *replicas < 1 || *replicas > 50 {
+		return errors.New("--requests must be at least 1 and --replicas from 1 to 50")
+	}
+	opts, err := u.options(stderr)
+	if err != nil {
+		return err
+	}
+	if *seedDir == "" {
+		if *seedDir, err = playground.SeedDir(); err != nil {
+			return err
+		}
+	}
+	// Read the manifests before starting anything, so a missing file fails fast.
+	d := &demo{out: stdout, log: stderr, binDir: opts.BinDir, requests: *requests, replicas: int32(*replicas), services: map[string]*corev1.Service{}}
+	for name, file := range map[string]string{"a": "s1-cluster-a-weight-80.yaml", "b": "s1-cluster-b-weight-20.yaml"} {
+		svc, err := playground.LoadService(filepath.Join(*seedDir, file), "")
+		if err != nil {
+			return err
+		}
+		d.services[name] = svc
+	}
+	if _, err := os.Stat(filepath.Join(opts.BinDir, "elbctl")); err != nil {
+		return fmt.Errorf("elbctl is not in %s; build it with `make build`", opts.BinDir)
+	}
+
+	p, err := playground.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	d.p = p
+	defer stopPlayground(p, stderr)
+	defer d.stopVMs()
+	printEnvSummary(stderr, p)
+
+	if err := d.s1(ctx); err != nil {
+		return err
+	}
+	if err := d.s3(ctx); err != nil {
+		return err
+	}
+	d.byHand()
+	if *exit {
+		return nil
+	}
+	fmt.Fprintln(stderr, "fleetlb-local: the playground stays up; press Ctrl-C to stop it")
+	return waitUntilDone(ctx, p, stderr)
+}
+
+func (d *demo) progress(format string, a ...any) {
+	fmt.Fprintf(d.log, "fleetlb-local: "+format+"\n", a...)
+}
+
+func (d *demo) bindings() []playground.Binding {
+	var out []playground.Binding
+	for _, name := range []string{"a", "b"} {
+		w, _ := strconv.Atoi(d.services[name].Annotations[weightAnnotation])
+		out = append(out, playground.Binding{Cluster: d.p.Cluster(name), Service: d.services[name], Weight: w})
+	}
+	return out
+}
+
+func (d *demo) requested() map[string]int {
+	req := map[string]int{}
+	for _, b := range d.bindings() {
+		req[b.Cluster.Plan.Name] = b.Weight
+	}
+	return req
+}
+
+// s1 plays scenario S1: the same nginx Service in clusters a and b, weights
+// 80 and 20, on one listener of the dedicated ELB.
+func (d *demo) s1(ctx context.Context) error {
+	env := d.p.Env
+	for _, name := range []string{"a", "b"} {
+		c := d.p.Cluster(name)
+		svc := d.services[name]
+		svc.Annotations[playground.AnnotationELBID] = env.PerformanceELBID
+		svc.Namespace = demoNamespace
+		d.progress("cluster %s: Deployment nginx (%d replicas, containerPort 80) and Service nginx from the seed example (weight %s, elb.id %s)",
+			name, d.replicas, svc.Annotations[weightAnnotation], env.PerformanceELBID)
+		if err := playground.ApplyDeployment(ctx, c.Client(), demoNamespace, playground.Nginx(d.replicas)); err != nil {
+			return fmt.Errorf("cluster %s: %w", name, err)
+		}
+		if _, err := c.Client().CoreV1().Services(demoNamespace).Create(ctx, svc.DeepCopy(), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("cluster %s: create Service nginx: %w", name, err)
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		if err := playground.WaitDeploymentReady(ctx, d.p.Cluster(name).Client(), demoNamespace, "nginx", 90*time.Second); err != nil {
+			return fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
+	d.progress("waiting for both clusters' members in the pool of listener 80")
+	members, err := d.p.WaitPool(ctx, playground.PoolWait{
+		Class: playground.ClassPerformance, ELBID: env.PerformanceELBID, Port: 80, Bindings: d.bindings(), Timeout: 2 * time.Minute,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\n== S1: clusters a (pod network vpc: pass-through, one member per pod) and b (overlay: one member per node, node port)\n")
+	fmt.Fprintf(d.out, "   share listener 80 of the dedicated ELB %s (VIP %s), weights 80 and 20\n\n", env.PerformanceELBID, env.PerformanceELBVIP)
+	return d.report(ctx, members)
+}
+
+// s3 plays scenario S3 by hand: two VMs join the same pool with elbctl.
+func (d *demo) s3(ctx context.Context) error {
+	env := d.p.Env
+	l, ok, err := d.p.ELB.FindListener(playground.ClassPerformance, env.PerformanceELBID, 80)
+	if err != nil {
+		return err
+	}
+	if !ok || l.PoolID == "" {
+		return errors.New("listener 80 or its pool disappeared")
+	}
+	fmt.Fprintf(d.out, "\n== S3: two VMs join the same pool by hand, weight %d each (elbctl, the operator's CLI)\n\n", vmWeight)
+	for i, name := range []string{"vm-1", "vm-2"} {
+		addr := d.p.Env.Plan.VMAddress(i + 1).String()
+		if err := d.startVM(name, addr+":80"); err != nil {
+			return err
+		}
+		args := []string{"member", "add", "--pool", l.PoolID, "--address", addr, "--port", "80",
+			"--weight", strconv.Itoa(vmWeight), "--subnet-id", env.Plan.VMSubnet.ID, "--name", name}
+		fmt.Fprintf(d.out, "  $ elbctl %s\n", strings.Join(args, " "))
+		out, err := d.elbctl(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("elbctl %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	members, err := d.p.WaitPool(ctx, playground.PoolWait{
+		Class: playground.ClassPerformance, ELBID: env.PerformanceELBID, Port: 80, Bindings: d.bindings(),
+		Others: []string{"vm-1", "vm-2"}, Timeout: time.Minute,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out)
+	return d.report(ctx, members)
+}
+
+func (d *demo) report(ctx context.Context, members []playground.Member) error {
+	fmt.Fprintln(d.out, "Pool members (from the ELB API):")
+	playground.WriteMembers(d.out, members, d.p.Owners)
+	vip := d.p.Env.PerformanceELBVIP + ":80"
+	d.progress("sending %d HTTP requests to %s, a new connection each", d.requests, vip)
+	start := time.Now()
+	t := playground.NewClient(vip).Send(ctx, d.requests)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	req := d.requested()
+	for _, m := range members {
+		if o := d.p.Owners.Of(m); strings.HasPrefix(o, "vm-") {
+			req[o] = m.Weight
+		}
+	}
+	fmt.Fprintf(d.out, "\n%d requests to %s in %.1fs, %d failed. Split:\n", t.Sent, vip, time.Since(start).Seconds(), t.Failed)
+	playground.WriteSplit(d.out, playground.Split(members, d.p.Owners, req, t))
+	for _, e := range t.Errors {
+		fmt.Fprintf(d.out, "  failure: %s\n", e)
+	}
+	return nil
+}
+
+func (d *demo) elbctl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "elbctl"), args...)
+	cmd.Env = os.Environ()
+	for _, kv := range d.p.Env.Vars() {
+		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// startVM runs `fleetlb-local vm` as a child process.
+func (d *demo) startVM(name, addr string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(d.p.LogDir, name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(exe, "vm", "--name", name, "--listen", addr)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start VM %s: %w", name, err)
+	}
+	d.vms = append(d.vms, cmd)
+	// Wait until it answers, so its member does not start OFFLINE.
+	c := playground.NewClient(addr)
+	for i := 0; ; i++ {
+		id, err := c.Get(context.Background())
+		if err == nil && id == name {
+			break
+		}
+		if i == 50 {
+			return fmt.Errorf("VM %s does not answer on %s (log %s): %v", name, addr, logPath, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.progress("VM %s answering on %s (pid %d)", name, addr, cmd.Process.Pid)
+	return nil
+}
+
+func (d *demo) stopVMs() {
+	for _, cmd := range d.vms {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	d.vms = nil
+}
+
+// byHand prints how to go on from here.
+func (d *demo) byHand() {
+	env := d.p.Env
+	dir := d.p.StateDir
+	l, _, _ := d.p.ELB.FindListener(playground.ClassPerformance, env.PerformanceELBID, 80)
+	fmt.Fprintf(d.out, `
+== Go on by hand (another terminal; kubectl is not part of this repository, any recent one works)
+  source %[1]s/elb.env   # ELB_ENDPOINT, credentials, ELB IDs and VIPs, subnets
+  export PATH=%[2]s:$PATH   # elbctl, fleetlb-local
+  elbctl lb list
+  elbctl member list --pool %[3]s
+  kubectl --kubeconfig %[1]s/a.kubeconfig get service nginx -o wide
+  kubectl --kubeconfig %[1]s/a.kubeconfig scale deployment nginx --replicas 6
+  kubectl --kubeconfig %[1]s/b.kubeconfig annotate service nginx %[4]s=50 --overwrite
+  curl http://%[5]s/   # answers CLUSTER/NODE/POD or vm-N
+  logs: %[1]s/logs (elbd.log, controller-a.log, controller-b.log)
+`, dir, d.binDir, l.PoolID, weightAnnotation, env.PerformanceELBVIP)
+}

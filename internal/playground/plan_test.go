@@ -1,0 +1,138 @@
+package playground
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+)
+
+func TestPlanSameVPC(t *testing.T) {
+	p, err := NewPlan(224, []ClusterSpec{{Name: "a", PodNetwork: PodNetworkVPC}, {Name: "b", PodNetwork: PodNetworkOverlay}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.VPCs) != 1 {
+		t.Fatalf("VPCs = %d, want 1 (S1: both clusters in the ELBs' VPC)", len(p.VPCs))
+	}
+	a, _ := p.Cluster("a")
+	b, _ := p.Cluster("b")
+	if a.Subnet.CIDR != "127.225.0.0/16" || b.Subnet.CIDR != "127.226.0.0/16" || b.Subnet.VPCID != "vpc-1" {
+		t.Errorf("subnets a %+v b %+v", a.Subnet, b.Subnet)
+	}
+	if p.VMAddress(2).String() != "127.224.1.12" {
+		t.Errorf("VMAddress(2) = %s", p.VMAddress(2))
+	}
+	checkPlan(t, p)
+}
+
+func TestPlanSeparateVPCs(t *testing.T) {
+	specs, err := ParseClusters("a,b", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(192, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := p.Cluster("b")
+	if len(p.VPCs) != 2 || b.Subnet.VPCID != "vpc-2" || b.Subnet.CIDR != "127.210.0.0/16" {
+		t.Fatalf("b %+v, VPCs %d; want b in vpc-2 at 127.210.0.0/16", b, len(p.VPCs))
+	}
+	checkPlan(t, p)
+}
+
+// checkPlan proves what members rely on: every cluster's node and pod ranges
+// are inside its subnet, and elbd accepts the generated configuration.
+func checkPlan(t *testing.T, p Plan) {
+	t.Helper()
+	for _, c := range p.Clusters {
+		sub := netip.MustParsePrefix(c.Subnet.CIDR)
+		for _, r := range []string{c.NodeCIDR, c.PodCIDR, c.ServiceCIDR} {
+			rp := netip.MustParsePrefix(r)
+			if !sub.Contains(rp.Addr()) || rp.Bits() < sub.Bits() {
+				t.Errorf("cluster %s range %s is not inside its subnet %s", c.Name, r, sub)
+			}
+		}
+	}
+	creds, err := NewCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ELBDConfig(p, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(y)
+	if err != nil {
+		t.Fatalf("elbd rejects the generated config: %v\n%s", err, y)
+	}
+	for _, c := range p.Clusters {
+		s, ok := cfg.Network().Subnet(c.Subnet.ID)
+		if !ok || s.VPCID != c.Subnet.VPCID {
+			t.Errorf("elbd config: subnet %s = %+v, %v", c.Subnet.ID, s, ok)
+		}
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	for _, tc := range []struct {
+		base  int
+		specs []ClusterSpec
+		want  string
+	}{
+		{100, []ClusterSpec{{Name: "a"}}, "multiple of 32"},
+		{224, nil, "at least one"},
+		{224, []ClusterSpec{{Name: "A"}}, "DNS label"},
+		{224, []ClusterSpec{{Name: "a"}, {Name: "a"}}, "named twice"},
+		{224, []ClusterSpec{{Name: "a", PodNetwork: "flat"}}, "use vpc or overlay"},
+		{224, []ClusterSpec{{Name: "a", VPC: 3}}, "use 1"},
+	} {
+		if _, err := NewPlan(tc.base, tc.specs); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewPlan(%d, %+v) = %v, want an error with %q", tc.base, tc.specs, err, tc.want)
+		}
+	}
+}
+
+func TestParseClusters(t *testing.T) {
+	specs, err := ParseClusters("a,b,c", "a=overlay,c=vpc", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, s := range specs {
+		got = append(got, s.Name+"="+s.PodNetwork)
+	}
+	if strings.Join(got, ",") != "a=overlay,b=overlay,c=vpc" {
+		t.Errorf("got %v", got)
+	}
+	for _, tc := range []struct{ names, nets, want string }{
+		{"a,,b", "", "empty name"},
+		{"a,b", "a:vpc", "name=vpc"},
+		{"a,b", "a=flat", "use vpc or overlay"},
+		{"a,b", "z=vpc", "not in --clusters"},
+	} {
+		if _, err := ParseClusters(tc.names, tc.nets, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseClusters(%q, %q) = %v, want %q", tc.names, tc.nets, err, tc.want)
+		}
+	}
+}
+
+func TestEnvRender(t *testing.T) {
+	p, _ := NewPlan(224, []ClusterSpec{{Name: "a"}, {Name: "my-b"}})
+	e := Env{Endpoint: "http://127.0.0.1:9", Credentials: Credentials{"AK", "s'k", "proj"}, Plan: p,
+		PerformanceELBID: "pid", UnionELBID: "uid", PerformanceELBVIP: "127.224.0.2", UnionELBVIP: "127.224.0.3",
+		Kubeconfigs: map[string]string{"a": "/d/a.kubeconfig"}}
+	out := string(e.Render())
+	for _, want := range []string{
+		"export ELB_ENDPOINT=http://127.0.0.1:9\n", `export HUAWEICLOUD_SDK_SK='s'\''k'` + "\n",
+		"export PERFORMANCE_ELB_VIP=127.224.0.2\n", "export UNION_ELB_ID=uid\n",
+		"export SUBNET_MY_B_ID=subnet-my-b\n", "export SUBNET_MY_B_CIDR=127.226.0.0/16\n", "export VPC_1_CIDR=127.224.0.0/12\n",
+		"export KUBECONFIG_A=/d/a.kubeconfig\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("elb.env lacks %q:\n%s", want, out)
+		}
+	}
+}

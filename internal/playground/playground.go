@@ -1,0 +1,392 @@
+package playground
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fleetlb/fleetlb/internal/localk8s"
+)
+
+// Options configure a playground.
+type Options struct {
+	// StateDir holds everything: elbd's config and data, the clusters, the
+	// logs, DIR/<cluster>.kubeconfig and DIR/elb.env. It must be empty or a
+	// previous playground's directory (which is then cleared).
+	StateDir string
+	Clusters []ClusterSpec
+	// Base is the address base (see Plan); default DefaultBase.
+	Base int
+	// Nodes per cluster; default 2.
+	Nodes int
+	// BinDir holds elbd and fleetlb-controller.
+	BinDir string
+	// K8sBinDir holds the Kubernetes binaries; default localk8s.FindBinDir().
+	K8sBinDir string
+	// Progress receives one line per step; nil discards.
+	Progress io.Writer
+}
+
+// Cluster is one running cluster of the playground.
+type Cluster struct {
+	Plan       ClusterPlan
+	Kubeconfig string // DIR/<name>.kubeconfig
+	ID         string // the kube-system namespace UID: the controller's default cluster ID
+	K8s        *localk8s.Cluster
+	controller *child
+}
+
+// Client is an admin clientset of the cluster.
+func (c *Cluster) Client() kubernetes.Interface { return c.K8s.Client() }
+
+// Playground is a running set-up. Stop it when done.
+type Playground struct {
+	Env      Env
+	ELB      *ELB
+	Clusters []*Cluster
+	Owners   Owners
+	StateDir string
+	LogDir   string
+
+	opts     Options
+	elbd     *child
+	stopOnce sync.Once
+}
+
+// markerFile marks a directory as a playground's, so that it may be cleared.
+const markerFile = ".fleetlb-local"
+
+// Start starts elbd, creates the two ELBs, starts the clusters and their
+// controllers, and writes the kubeconfigs and elb.env. On error nothing is
+// left running.
+func Start(ctx context.Context, opts Options) (_ *Playground, err error) {
+	if opts.Base == 0 {
+		opts.Base = DefaultBase
+	}
+	if opts.Nodes == 0 {
+		opts.Nodes = 2
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	plan, err := NewPlan(opts.Base, opts.Clusters)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []string{"elbd", "fleetlb-controller"} {
+		if fi, err := os.Stat(filepath.Join(opts.BinDir, b)); err != nil || fi.IsDir() {
+			return nil, fmt.Errorf("%s is not in %s; build it with `make build` (go build -o bin/ ./cmd/...)", b, opts.BinDir)
+		}
+	}
+	if opts.K8sBinDir == "" {
+		if opts.K8sBinDir, err = localk8s.FindBinDir(); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := prepareStateDir(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Playground{StateDir: dir, LogDir: filepath.Join(dir, "logs"), opts: opts, Owners: Owners{}}
+	if err := os.MkdirAll(p.LogDir, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			p.Stop()
+		}
+	}()
+	creds, err := NewCredentials()
+	if err != nil {
+		return nil, err
+	}
+	p.Env = Env{Credentials: creds, Plan: plan, Kubeconfigs: map[string]string{}}
+
+	// The clusters take longest: start them while elbd and the ELBs come up.
+	started := time.Now()
+	p.progress("starting %d cluster(s) (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, %d simulated nodes each)", len(plan.Clusters), opts.Nodes)
+	clusterErr := make(chan error, 1)
+	p.Clusters = make([]*Cluster, len(plan.Clusters))
+	go func() { clusterErr <- p.startClusters(ctx) }()
+
+	elbdErr := p.startELBD(ctx)
+	if elbdErr == nil {
+		elbdErr = p.createELBs()
+	}
+	if cerr := <-clusterErr; cerr != nil || elbdErr != nil {
+		return nil, errors.Join(elbdErr, cerr)
+	}
+	p.progress("clusters up in %.1fs", time.Since(started).Seconds())
+
+	if err := p.startControllers(ctx); err != nil {
+		return nil, err
+	}
+	envPath := filepath.Join(dir, "elb.env")
+	if err := os.WriteFile(envPath, p.Env.Render(), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", envPath, err)
+	}
+	p.progress("wrote %s and the kubeconfigs; playground up in %.1fs", envPath, time.Since(started).Seconds())
+	return p, nil
+}
+
+func (p *Playground) progress(format string, a ...any) {
+	fmt.Fprintf(p.opts.Progress, "fleetlb-local: "+format+"\n", a...)
+}
+
+// prepareStateDir creates dir, or clears a previous playground's directory.
+func prepareStateDir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("the state directory is required (--state-dir DIR)")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return "", fmt.Errorf("state directory %s: %w", abs, err)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(abs, markerFile)); err != nil {
+			return "", fmt.Errorf("state directory %s is not empty and not a fleetlb-local directory; choose an empty or new directory", abs)
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(abs, e.Name())); err != nil {
+				return "", fmt.Errorf("clear the previous playground in %s: %w", abs, err)
+			}
+		}
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("state directory %s: %w", abs, err)
+	}
+	if err := os.WriteFile(filepath.Join(abs, markerFile), []byte("state of a fleetlb-local playground; cleared by the next `fleetlb-local up`\n"), 0o600); err != nil {
+		return "", err
+	}
+	return abs, nil
+}
+
+func (p *Playground) startELBD(ctx context.Context) error {
+	cfg, err := ELBDConfig(p.Env.Plan, p.Env.Credentials)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(p.StateDir, "elbd.yaml")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	p.Env.Endpoint = "http://" + addr
+	p.progress("starting elbd on %s (log %s)", p.Env.Endpoint, filepath.Join(p.LogDir, "elbd.log"))
+	p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"),
+		[]string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}, nil,
+		filepath.Join(p.LogDir, "elbd.log"))
+	if err != nil {
+		return err
+	}
+	if p.ELB, err = NewELB(p.Env.Endpoint, p.Env.Credentials); err != nil {
+		return err
+	}
+	return waitFor(ctx, 30*time.Second, p.elbd, "elbd's API at "+p.Env.Endpoint, func() error { return p.ELB.Ping() })
+}
+
+func (p *Playground) createELBs() error {
+	perf, err := p.ELB.CreatePerformance("fleetlb-performance", p.Env.Plan.ELBSubnet.ID)
+	if err != nil {
+		return err
+	}
+	p.Env.PerformanceELBID, p.Env.PerformanceELBVIP = perf.ID, perf.VIP
+	p.progress("created the dedicated (performance) ELB %s, VIP %s, IP-type backends on", perf.ID, perf.VIP)
+	union, err := p.ELB.CreateUnion("fleetlb-union", p.Env.Plan.ELBSubnet.ID)
+	if err != nil {
+		return err
+	}
+	p.Env.UnionELBID, p.Env.UnionELBVIP = union.ID, union.VIP
+	p.progress("created the shared (union) ELB %s, VIP %s", union.ID, union.VIP)
+	return nil
+}
+
+func (p *Playground) startClusters(ctx context.Context) error {
+	errs := make([]error, len(p.Env.Plan.Clusters))
+	var wg sync.WaitGroup
+	for i, cp := range p.Env.Plan.Clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := localk8s.Start(ctx, localk8s.Options{
+				Name: cp.Name, Dir: filepath.Join(p.StateDir, "clusters", cp.Name), Nodes: p.opts.Nodes,
+				NodeCIDR: cp.NodeCIDR, PodCIDR: cp.PodCIDR, ServiceCIDR: cp.ServiceCIDR, BinDir: p.opts.K8sBinDir,
+			})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			c := &Cluster{Plan: cp, K8s: k, Kubeconfig: filepath.Join(p.StateDir, cp.Name+".kubeconfig")}
+			p.Clusters[i] = c
+			data, err := os.ReadFile(k.Kubeconfig)
+			if err == nil {
+				err = os.WriteFile(c.Kubeconfig, data, 0o600)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("cluster %s: kubeconfig: %w", cp.Name, err)
+				return
+			}
+			ns, err := k.Client().CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+			if err != nil {
+				errs[i] = fmt.Errorf("cluster %s: read the kube-system namespace: %w", cp.Name, err)
+				return
+			}
+			c.ID = string(ns.UID)
+			p.progress("cluster %s up: %s, %s nodes in %s, pods in %s, subnet %s (%s)", cp.Name, k.Server, cp.PodNetwork,
+				cp.NodeCIDR, cp.PodCIDR, cp.Subnet.ID, cp.Subnet.VPCID)
+		}()
+	}
+	wg.Wait()
+	for _, c := range p.Clusters {
+		if c != nil {
+			p.Env.Kubeconfigs[c.Plan.Name] = c.Kubeconfig
+			p.Owners[c.ID] = c.Plan.Name
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Playground) startControllers(ctx context.Context) error {
+	type probe struct {
+		c   *Cluster
+		url string
+	}
+	var probes []probe
+	for _, c := range p.Clusters {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		probeAddr := "127.0.0.1:" + strconv.Itoa(port)
+		logPath := filepath.Join(p.LogDir, "controller-"+c.Plan.Name+".log")
+		args := []string{
+			"--kubeconfig", c.Kubeconfig,
+			"--cluster-name", c.Plan.Name,
+			"--elb-endpoint", p.Env.Endpoint,
+			"--project-id", p.Env.Credentials.ProjectID,
+			"--region", "local",
+			"--pod-network", c.Plan.PodNetwork,
+			"--subnet-id", c.Plan.Subnet.ID,
+			"--metrics-bind-address", "0",
+			"--health-probe-bind-address", probeAddr,
+			"--dev-logs",
+		}
+		env := []string{"HUAWEICLOUD_SDK_AK=" + p.Env.Credentials.AccessKey, "HUAWEICLOUD_SDK_SK=" + p.Env.Credentials.SecretKey}
+		p.progress("starting fleetlb-controller for cluster %s (--pod-network %s --subnet-id %s, log %s)", c.Plan.Name, c.Plan.PodNetwork, c.Plan.Subnet.ID, logPath)
+		ch, err := startChild("fleetlb-controller "+c.Plan.Name, filepath.Join(p.opts.BinDir, "fleetlb-controller"), args, env, logPath)
+		if err != nil {
+			return err
+		}
+		c.controller = ch
+		probes = append(probes, probe{c, "http://" + probeAddr + "/readyz"})
+	}
+	hc := &http.Client{Timeout: time.Second}
+	for _, pr := range probes {
+		err := waitFor(ctx, 60*time.Second, pr.c.controller, "fleetlb-controller of cluster "+pr.c.Plan.Name+" to be ready", func() error {
+			resp, err := hc.Get(pr.url)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz: HTTP %d", resp.StatusCode)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	p.progress("%d controller(s) ready", len(probes))
+	return nil
+}
+
+// waitFor polls ok until it succeeds, the child exits, or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, ok func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if c.exited() {
+			return c.exitError()
+		}
+		if last = ok(); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out after %s waiting for %s (last error: %v); last lines of %s:\n%s", timeout, what, last, c.logPath, c.logTail(15))
+		case <-tick.C:
+		}
+	}
+}
+
+// Cluster returns the named cluster, or nil.
+func (p *Playground) Cluster(name string) *Cluster {
+	for _, c := range p.Clusters {
+		if c != nil && c.Plan.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Exited reports a child process (elbd or a controller) that ended on its
+// own, or nil while all run.
+func (p *Playground) Exited() error {
+	if p.elbd != nil && p.elbd.exited() {
+		return p.elbd.exitError()
+	}
+	for _, c := range p.Clusters {
+		if c != nil && c.controller != nil && c.controller.exited() {
+			return c.controller.exitError()
+		}
+	}
+	return nil
+}
+
+// Stop stops the controllers, the clusters and elbd, and waits until every
+// process is gone. It is safe to call more than once.
+func (p *Playground) Stop() {
+	p.stopOnce.Do(func() {
+		var wg sync.WaitGroup
+		for _, c := range p.Clusters {
+			if c != nil && c.controller != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); c.controller.stop(5 * time.Second) }()
+			}
+		}
+		wg.Wait()
+		for _, c := range p.Clusters {
+			if c != nil && c.K8s != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); c.K8s.Stop() }()
+			}
+		}
+		wg.Wait()
+		if p.elbd != nil {
+			p.elbd.stop(10 * time.Second)
+		}
+	})
+}

@@ -1,0 +1,207 @@
+package playground
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Tally counts who answered the requests sent through a VIP.
+type Tally struct {
+	Sent   int
+	Failed int
+	// ByBackend counts answers by the identity the backend sent:
+	// CLUSTER/NODE/POD for a pod, the VM's name for a VM.
+	ByBackend map[string]int
+	// Errors are the first few failures, for messages.
+	Errors []string
+}
+
+// ByOwner sums the answers by owner: the cluster for a pod (the first part of
+// CLUSTER/NODE/POD), the name for anything else.
+func (t Tally) ByOwner() map[string]int {
+	out := map[string]int{}
+	for id, n := range t.ByBackend {
+		out[OwnerOfIdentity(id)] += n
+	}
+	return out
+}
+
+// OwnerOfIdentity is the cluster of a pod identity CLUSTER/NODE/POD, or the
+// identity itself (a VM's name).
+func OwnerOfIdentity(id string) string {
+	owner, _, _ := strings.Cut(id, "/")
+	return owner
+}
+
+func (t *Tally) add(o Tally) {
+	if t.ByBackend == nil {
+		t.ByBackend = map[string]int{}
+	}
+	t.Sent += o.Sent
+	t.Failed += o.Failed
+	for k, v := range o.ByBackend {
+		t.ByBackend[k] += v
+	}
+	for _, e := range o.Errors {
+		if len(t.Errors) < 5 {
+			t.Errors = append(t.Errors, e)
+		}
+	}
+}
+
+// Client sends HTTP GETs to one address, each on a new TCP connection, as
+// many independent users would.
+type Client struct {
+	addr string
+	hc   *http.Client
+}
+
+// NewClient targets addr (VIP:port).
+func NewClient(addr string) *Client {
+	tr := &http.Transport{
+		DisableKeepAlives: true,
+		DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+	}
+	return &Client{addr: addr, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+}
+
+// Get sends one request and returns the backend's identity.
+func (c *Client) Get(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+"/", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return "", fmt.Errorf("read the answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
+	}
+	return strings.TrimSpace(string(body)), nil
+}
+
+// Send sends n requests with a few workers and counts the answers.
+func (c *Client) Send(ctx context.Context, n int) Tally {
+	const workers = 8
+	var next atomic.Int64
+	parts := make([]Tally, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := Tally{ByBackend: map[string]int{}}
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				c.one(ctx, &t)
+			}
+			parts[w] = t
+		}()
+	}
+	wg.Wait()
+	var total Tally
+	for _, p := range parts {
+		total.add(p)
+	}
+	return total
+}
+
+func (c *Client) one(ctx context.Context, t *Tally) {
+	t.Sent++
+	id, err := c.Get(ctx)
+	if err != nil {
+		if ctx.Err() != nil { // cancelled, not a failure of the ELB
+			t.Sent--
+			return
+		}
+		t.Failed++
+		if len(t.Errors) < 5 {
+			t.Errors = append(t.Errors, err.Error())
+		}
+		return
+	}
+	t.ByBackend[id]++
+}
+
+// Background is traffic that runs until stopped.
+type Background struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	tally  Tally
+	cut    Tally // tally at the last Mark
+}
+
+// Run starts sending requests continuously (two workers) until Stop.
+func (c *Client) Run() *Background {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Background{cancel: cancel, done: make(chan struct{}), tally: Tally{ByBackend: map[string]int{}}}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				t := Tally{ByBackend: map[string]int{}}
+				c.one(ctx, &t)
+				b.mu.Lock()
+				b.tally.add(t)
+				b.mu.Unlock()
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(b.done) }()
+	return b
+}
+
+// Mark starts a new period: Since then counts only what follows.
+func (b *Background) Mark() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cut = copyTally(b.tally)
+}
+
+// Since returns what was counted since the last Mark (or the start).
+func (b *Background) Since() Tally {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := Tally{Sent: b.tally.Sent - b.cut.Sent, Failed: b.tally.Failed - b.cut.Failed, ByBackend: map[string]int{}}
+	for k, v := range b.tally.ByBackend {
+		if d := v - b.cut.ByBackend[k]; d > 0 {
+			out.ByBackend[k] = d
+		}
+	}
+	if len(b.tally.Errors) > len(b.cut.Errors) {
+		out.Errors = append(out.Errors, b.tally.Errors[len(b.cut.Errors):]...)
+	}
+	return out
+}
+
+// Stop ends the traffic and returns everything counted since Run.
+func (b *Background) Stop() Tally {
+	b.cancel()
+	<-b.done
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return copyTally(b.tally)
+}
+
+func copyTally(t Tally) Tally {
+	out := Tally{Sent: t.Sent, Failed: t.Failed, ByBackend: map[string]int{}, Errors: append([]string(nil), t.Errors...)}
+	for k, v := range t.ByBackend {
+		out.ByBackend[k] = v
+	}
+	return out
+}
