@@ -36,6 +36,7 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle("GET loadbalancers/{id}", h.showLoadBalancer)
 	handle("PUT loadbalancers/{id}", h.updateLoadBalancer)
 	handle("DELETE loadbalancers/{id}", h.deleteLoadBalancer)
+	handle("DELETE loadbalancers/{id}/force-elb", h.deleteLoadBalancerForce)
 	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
 
 	handle("POST listeners", h.createListener)
@@ -43,12 +44,14 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle("GET listeners/{id}", h.showListener)
 	handle("PUT listeners/{id}", h.updateListener)
 	handle("DELETE listeners/{id}", h.deleteListener)
+	handle("DELETE listeners/{id}/force", h.deleteListenerForce)
 
 	handle("POST pools", h.createPool)
 	handle("GET pools", h.listPools)
 	handle("GET pools/{id}", h.showPool)
 	handle("PUT pools/{id}", h.updatePool)
 	handle("DELETE pools/{id}", h.deletePool)
+	handle("DELETE pools/{id}/delete-cascade", h.deletePoolCascade)
 
 	handle("POST pools/{pool_id}/members", h.createMember)
 	handle("GET pools/{pool_id}/members", h.listMembers)
@@ -122,4 +125,30 @@ func orDefault[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+// The cascading deletes remove a resource with everything under it.
+
+func (h *v3) deleteLoadBalancerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (h *v3) deleteListenerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeleteListenerCascade(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (h *v3) deletePoolCascade(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+	if err := h.st.DeletePoolCascade(sc, r.PathValue("id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	noContent(w)
 }

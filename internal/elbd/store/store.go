@@ -1130,3 +1130,98 @@ func (s *Store) Snapshot() (Snapshot, error) {
 	sortByCreated(snap.HealthMonitors, func(v HealthMonitor) time.Time { return v.CreatedAt }, func(v HealthMonitor) string { return v.ID })
 	return snap, err
 }
+
+// ---- cascading deletes ----
+
+// deletePoolTx deletes a pool with its members and health monitor, and unbinds it from its listener.
+func (s *Store) deletePoolTx(tx *bolt.Tx, p Pool) error {
+	ms, err := scanRec[Member](tx, bMembers, p.ID+"/")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := s.deleteMember(tx, m); err != nil {
+			return err
+		}
+	}
+	if p.HealthMonitorID != "" {
+		if err := tx.Bucket(bHealthMonitors).Delete([]byte(p.HealthMonitorID)); err != nil {
+			return err
+		}
+	}
+	l, ok, err := s.listenerOfPool(tx, p.ID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		l.DefaultPoolID, l.UpdatedAt = "", s.now()
+		if err := putRec(tx, bListeners, l.ID, l); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bPools).Delete([]byte(p.ID))
+}
+
+// DeletePoolCascade deletes the pool together with its members and health monitor (the v3
+// delete-cascade call).
+func (s *Store) DeletePoolCascade(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		p, err := s.poolTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		return s.deletePoolTx(tx, p)
+	})
+}
+
+// DeleteListenerCascade deletes the listener together with its default pool, that pool's
+// members and health monitor (the v3 force-delete call).
+func (s *Store) DeleteListenerCascade(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		l, err := s.listenerTx(tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if l.DefaultPoolID != "" {
+			p, ok, err := getRec[Pool](tx, bPools, l.DefaultPoolID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := s.deletePoolTx(tx, p); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bListeners).Delete([]byte(id))
+	})
+}
+
+// DeleteLoadBalancerCascade deletes the load balancer with all its listeners, pools, members and
+// health monitors (the v3 force-elb call).
+func (s *Store) DeleteLoadBalancerCascade(sc Scope, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if _, err := s.lbTx(tx, sc, id); err != nil {
+			return err
+		}
+		ps, err := s.poolsOfLB(tx, id)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := s.deletePoolTx(tx, p); err != nil {
+				return err
+			}
+		}
+		ls, err := s.listenersOfLB(tx, id)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if err := tx.Bucket(bListeners).Delete([]byte(l.ID)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bLoadBalancers).Delete([]byte(id))
+	})
+}
