@@ -72,7 +72,10 @@ func New(opts Options) *DataPlane {
 		memberStats:   map[string]*counters{},
 		listenerStats: map[string]*counters{},
 	}
-	dp.dialer = net.Dialer{Timeout: opts.DialTimeout, KeepAlive: -1, Control: controlDial}
+	// No keepalive options towards members: each costs a system call per
+	// connection, and the idle timeout already ends connections to a member
+	// that vanished. Clients get keepalive from the listening socket.
+	dp.dialer = net.Dialer{Timeout: opts.DialTimeout, KeepAlive: -1}
 	return dp
 }
 

@@ -33,16 +33,6 @@ func controlListen(network, _ string, rc syscall.RawConn) error {
 	return serr
 }
 
-// controlDial sets keepalive on connections to members before connecting.
-func controlDial(_, _ string, rc syscall.RawConn) error {
-	var serr error
-	err := rc.Control(func(fd uintptr) { serr = setKeepalive(int(fd)) })
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
 func setKeepalive(s int) error {
 	if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
 		return err

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -105,16 +104,16 @@ func (l *listener) proxy(client, backend *net.TCPConn, b *backend) {
 }
 
 // pipe copies src to dst until src ends (then half-closes dst) or fails (then
-// aborts both). io.Copy between two *net.TCPConn splices in the kernel on
-// Linux. The read deadline is the idle timeout: when it fires, the connection
-// is closed only if neither side has sent data for that long.
+// aborts both); see relay for how. The read deadline is the idle timeout:
+// when it fires, the connection is closed only if neither side has sent data
+// for that long.
 func (pc *proxyConn) pipe(dst, src *net.TCPConn, upstream bool) {
 	idle := pc.l.idleTimeout()
 	_ = src.SetReadDeadline(time.Now().Add(idle))
-	var err error
-	for {
+	r, err := newRelay(dst, src)
+	for err == nil {
 		var n int64
-		n, err = io.Copy(dst, src)
+		n, err = r.copy()
 		if upstream {
 			pc.b.stats.bytesIn.Add(n)
 			pc.l.stats.bytesIn.Add(n)
@@ -130,9 +129,14 @@ func (pc *proxyConn) pipe(dst, src *net.TCPConn, upstream bool) {
 			break
 		}
 		_ = src.SetReadDeadline(time.Now().Add(idle - quiet))
+		err = nil
 	}
 	if err == nil {
-		_ = dst.CloseWrite()
+		// Half-close: tell dst that src is done, unless the other direction
+		// has ended too, when both sockets are about to be closed anyway.
+		if pc.pending.Load() > 1 {
+			_ = dst.CloseWrite()
+		}
 	} else {
 		pc.abort()
 	}
