@@ -219,6 +219,10 @@ func (a *Agent) syncPod(ctx context.Context, key types.NamespacedName) error {
 	if err != nil {
 		return err
 	}
+	if pod.Spec.NodeName != a.cfg.NodeName {
+		a.stopPod(key, "") // not ours (a client that ignores the field selector)
+		return nil
+	}
 	if pod.DeletionTimestamp != nil {
 		a.stopPod(key, "")
 		// The kubelet's last word: with the containers gone, remove the object.

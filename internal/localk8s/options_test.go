@@ -1,0 +1,121 @@
+package localk8s
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestOptionsErrorsSayWhatToChange(t *testing.T) {
+	cases := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"bad name", Options{Name: "A_1", Dir: "/x"}, "lowercase DNS label"},
+		{"no dir", Options{Name: "a"}, "Options.Dir"},
+		{"too many nodes", Options{Name: "a", Dir: "/x", Nodes: 500}, "use 1 to 100"},
+		{"partial ranges", Options{Name: "a", Dir: "/x", NodeCIDR: "127.10.1.0/24"}, "set all of"},
+		{"not loopback", Options{Name: "a", Dir: "/x", NodeCIDR: "10.0.0.0/24", PodCIDR: "127.10.64.0/18", ServiceCIDR: "127.10.128.0/20"}, "loopback range"},
+		{"not a CIDR", Options{Name: "a", Dir: "/x", NodeCIDR: "127.10.1.1", PodCIDR: "127.10.64.0/18", ServiceCIDR: "127.10.128.0/20"}, "is not a CIDR"},
+		{"overlap", Options{Name: "a", Dir: "/x", NodeCIDR: "127.10.64.0/24", PodCIDR: "127.10.64.0/18", ServiceCIDR: "127.10.128.0/20"}, "overlaps"},
+		{"nodes do not fit", Options{Name: "a", Dir: "/x", Nodes: 5, NodeCIDR: "127.10.1.0/30", PodCIDR: "127.10.64.0/18", ServiceCIDR: "127.10.128.0/20"}, "room for 2 nodes"},
+		{"pod range too small", Options{Name: "a", Dir: "/x", Nodes: 9, PodCIDR: "127.10.64.0/26", NodeCIDR: "127.10.1.0/24", ServiceCIDR: "127.10.128.0/20"}, "too small for 9 nodes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.opts.resolve()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	o := Options{Name: "a", Dir: "/x"}
+	n, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Nodes != 2 {
+		t.Errorf("default Nodes = %d, want 2", o.Nodes)
+	}
+	if n.node.String() != "127.10.1.0/24" || n.pod.String() != "127.10.64.0/18" || n.service.String() != "127.10.128.0/20" {
+		t.Errorf("default ranges %v", n)
+	}
+}
+
+func TestNetworksDoNotOverlap(t *testing.T) {
+	var all []netip.Prefix
+	for i := 1; i <= 25; i++ {
+		a, b, c := Networks(i)
+		for _, s := range []string{a, b, c} {
+			p := netip.MustParsePrefix(s)
+			for _, q := range all {
+				if p.Overlaps(q) {
+					t.Fatalf("Networks(%d) range %s overlaps %s", i, p, q)
+				}
+			}
+			all = append(all, p)
+		}
+	}
+}
+
+func TestNodeMaskSize(t *testing.T) {
+	for _, tc := range []struct {
+		pod   string
+		nodes int
+		want  int
+	}{
+		{"127.10.64.0/18", 2, 24},
+		{"127.10.64.0/18", 100, 25},
+		{"127.10.64.0/26", 2, 27},
+		{"127.0.0.0/8", 3, 24},
+	} {
+		got, err := nodeMaskSize(netip.MustParsePrefix(tc.pod), tc.nodes)
+		if err != nil || got != tc.want {
+			t.Errorf("nodeMaskSize(%s, %d) = %d, %v; want %d", tc.pod, tc.nodes, got, err, tc.want)
+		}
+	}
+}
+
+func TestRangeLocksExcludeEachOther(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	p := netip.MustParsePrefix("127.230.1.0/24")
+	l1, err := lockRanges("first", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockRanges("second", netip.MustParsePrefix("127.230.64.0/18")); err == nil || !strings.Contains(err.Error(), "first") {
+		t.Fatalf("a second lock on 127.230.0.0/16: got %v, want an error naming the holder", err)
+	}
+	l1.release()
+	l2, err := lockRanges("third", p)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	l2.release()
+}
+
+func TestAutoNetworksSkipBusySlots(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	busy, err := lockRanges("other", netip.MustParsePrefix("127.10.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.release()
+	o := Options{Name: "a", Dir: "/x"}
+	n, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lockNetworks(&o, &n, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.release()
+	if o.NodeCIDR != "127.20.1.0/24" || n.pod.String() != "127.20.64.0/18" {
+		t.Errorf("with 127.10/16 busy, got %s / %s; want slot 2 (127.20.*)", o.NodeCIDR, n.pod)
+	}
+}
