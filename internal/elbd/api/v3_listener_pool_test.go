@@ -57,6 +57,20 @@ func TestListenerLifecycleAndRules(t *testing.T) {
 	wantErr(t, err, 400, "ELB.8902", "protocol TCP, which cannot serve listener", "UDP or QUIC")
 	_, err = c.DeleteListener(&model.DeleteListenerRequest{ListenerId: l.Id})
 	wantErr(t, err, 409, "ELB.8907", "pool "+p.Id+" is bound")
+	// A pool serves one listener; a new listener can name a free pool at creation.
+	_, err = c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(90)), DefaultPoolId: &p.Id}}})
+	wantErr(t, err, 409, "ELB.8907", "already the default pool of listener "+l.Id)
+	free := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
+	withPool := must[*model.CreateListenerResponse](t)(c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(90)), DefaultPoolId: &free.Id}}}))
+	if withPool.Listener.DefaultPoolId != free.Id {
+		t.Errorf("listener created with default pool %q, want %q", withPool.Listener.DefaultPoolId, free.Id)
+	}
+	otherLB := e.lb(c, false)
+	_, err = c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: otherLB.Id, Protocol: "TCP", ProtocolPort: ptr(int32(90)), DefaultPoolId: &free.Id}}})
+	wantErr(t, err, 400, "ELB.8902", "belongs to load balancer "+lb.Id)
 	if pl := must[*model.ShowPoolResponse](t)(c.ShowPool(&model.ShowPoolRequest{PoolId: p.Id})); len(pl.Pool.Listeners) != 1 || pl.Pool.Listeners[0].Id != l.Id {
 		t.Errorf("pool listeners %+v, want [%s]", pl.Pool.Listeners, l.Id)
 	}
