@@ -105,8 +105,31 @@ func renderV3Pool(p store.Pool, rel poolRelations) v3Pool {
 	}
 }
 
+// poolRelations of one pool, read without scanning the project's other members.
+func (h *v3) relationsOf(sc store.Scope, p store.Pool) (poolRelations, error) {
+	rel := poolRelations{listener: map[string]string{}, members: map[string][]string{}, vpc: map[string]string{}}
+	lid, err := h.st.PoolListenerID(sc, p.ID)
+	if err != nil {
+		return rel, err
+	}
+	rel.listener[p.ID] = lid
+	ms, err := h.st.ListMembers(sc, p.ID)
+	if err != nil {
+		return rel, err
+	}
+	for _, m := range ms {
+		rel.members[p.ID] = append(rel.members[p.ID], m.ID)
+	}
+	lb, err := h.st.GetLoadBalancer(sc, p.LoadBalancerID)
+	if err != nil {
+		return rel, err
+	}
+	rel.vpc[lb.ID] = lb.VPCID
+	return rel, nil
+}
+
 func (h *v3) replyPool(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, p store.Pool) {
-	rel, err := h.relations(sc)
+	rel, err := h.relationsOf(sc, p)
 	if err != nil {
 		fail(w, r, err)
 		return
