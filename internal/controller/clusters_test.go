@@ -236,14 +236,21 @@ func (k *kube) deployment(t *testing.T, name string, replicas int32, ports ...co
 
 func (k *kube) scale(t *testing.T, name string, replicas int32) {
 	t.Helper()
-	s, err := k.cs.AppsV1().Deployments(ns).GetScale(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
+	for range 10 {
+		s, err := k.cs.AppsV1().Deployments(ns).GetScale(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Spec.Replicas = replicas
+		_, err = k.cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatal(err)
+		}
 	}
-	s.Spec.Replicas = replicas
-	if _, err := k.cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	t.Fatalf("scaling %s kept conflicting", name)
 }
 
 // seedService is one of the source document's manifests (testdata of internal/annotations) with
@@ -616,6 +623,92 @@ func TestRealClusters(t *testing.T) {
 			s.Spec.Ports[0].Port = 4040
 		}))
 		eventually(t, wait, "distortion event", wantEvent(a, "tiny", controller.ReasonWeightDistorted, "requested weight 1, effective sum 2"))
+	})
+
+	t.Run("a port added and removed, multicluster turned off", func(t *testing.T) {
+		a.update(t, "tiny", func(s *corev1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "extra", Port: 4041, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(80)})
+		})
+		eventually(t, wait, "second listener", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 4041)
+			if err != nil || len(ms) != 2 {
+				return fmt.Errorf("pool of 4041: %s %v", summary(ms), err)
+			}
+			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040,4041" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		a.update(t, "tiny", func(s *corev1.Service) { s.Spec.Ports = s.Spec.Ports[:1] })
+		gone := func(port int32) func(context.Context) error {
+			return func(ctx context.Context) error {
+				if l, _, err := e.pool(ctx, lb.ID, port); err != nil || l != nil {
+					return fmt.Errorf("listener %d still there (%v)", port, err)
+				}
+				return nil
+			}
+		}
+		// The Service created that listener and nobody else uses it: member-only removes it too.
+		eventually(t, wait, "listener of the removed port", gone(4041))
+		eventually(t, wait, "listener-port", func(ctx context.Context) error {
+			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		a.update(t, "tiny", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+		eventually(t, wait, "unbound", gone(4040))
+		eventually(t, wait, "controller state removed", func(ctx context.Context) error {
+			s := a.get(t, "tiny")
+			if len(s.Finalizers) != 0 || s.Annotations[annotations.ListenerPort] != "" || len(s.Status.LoadBalancer.Ingress) != 0 {
+				return fmt.Errorf("finalizers %v, annotations %v, ingress %v", s.Finalizers, s.Annotations, s.Status.LoadBalancer.Ingress)
+			}
+			return nil
+		})
+	})
+
+	t.Run("start refused with wrong ELB credentials", func(t *testing.T) {
+		bad, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: "not-the-secret", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = controller.NewManager(context.Background(), controller.Options{
+			RestConfig: a.c.RESTConfig(), ClusterID: "cluster-a", Deployer: deploy.New(bad, deploy.Options{}), CheckELB: bad.Check,
+			PodNetwork: model.PodNetworkVPC, DefaultWeight: 100, MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
+		})
+		if err == nil || !strings.Contains(err.Error(), "HUAWEICLOUD_SDK_SK") {
+			t.Errorf("want a start-up refusal naming the credentials, got %v", err)
+		}
+	})
+
+	t.Run("leader election", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := e.client(t)
+		mgr, err := controller.NewManager(ctx, controller.Options{
+			RestConfig: a.c.RESTConfig(), ClusterID: "cluster-a", Deployer: deploy.New(c, deploy.Options{}), CheckELB: c.Check,
+			PodNetwork: model.PodNetworkVPC, SubnetID: "subnet-a-pods", DefaultWeight: 100, MetricsBindAddress: "0",
+			Registry: prometheus.NewRegistry(), LeaderElection: true, LeaderElectionID: "fleetlb-test-election",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(ctx) }()
+		eventually(t, wait, "lease held", func(ctx context.Context) error {
+			l, err := a.cs.CoordinationV1().Leases("kube-system").Get(ctx, "fleetlb-test-election", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+				return fmt.Errorf("lease has no holder")
+			}
+			return nil
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
 	})
 
 	t.Run("a node drained", func(t *testing.T) {
