@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,18 +132,29 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("localk8s: cluster %s: certificates: %w", c.Name, err)
 	}
-	ports, err := freePorts(3)
+	// A free port can be taken by someone else before the component binds
+	// it; then the component exits and is started again on new ports.
+	var etcdURL string
+	err = retryOnPortClash(func() error {
+		ports, err := freePorts(2)
+		if err != nil {
+			return err
+		}
+		etcdURL = "http://127.0.0.1:" + strconv.Itoa(ports[0])
+		return c.startEtcd(ctx, etcdURL, "http://127.0.0.1:"+strconv.Itoa(ports[1]))
+	}, c.dropLast)
 	if err != nil {
-		return nil, fmt.Errorf("localk8s: cluster %s: %w", c.Name, err)
-	}
-	etcdURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
-	c.Server = "https://127.0.0.1:" + strconv.Itoa(ports[2])
-
-	if err := c.startEtcd(ctx, etcdURL, peerURL); err != nil {
 		return nil, err
 	}
-	if err := c.startAPIServer(ctx, etcdURL, ports[2]); err != nil {
+	err = retryOnPortClash(func() error {
+		ports, err := freePorts(1)
+		if err != nil {
+			return err
+		}
+		c.Server = "https://127.0.0.1:" + strconv.Itoa(ports[0])
+		return c.startAPIServer(ctx, etcdURL, ports[0])
+	}, c.dropLast)
+	if err != nil {
 		return nil, err
 	}
 	if err := c.startControllers(); err != nil {
@@ -263,7 +275,7 @@ func (c *Cluster) startControllers() error {
 		"--leader-elect=false",
 		"--service-account-private-key-file="+c.pki.saKey,
 		"--root-ca-file="+c.pki.caCert,
-		"--use-service-account-credentials=true",
+		"--use-service-account-credentials=false",
 		"--allocate-node-cidrs=true",
 		"--cluster-cidr="+c.nets.pod.String(),
 		"--node-cidr-mask-size-ipv4="+strconv.Itoa(maskSize),
@@ -372,6 +384,9 @@ func nodeReady(n *corev1.Node) bool {
 func (c *Cluster) poll(ctx context.Context, p *process, what string, ok func(context.Context) bool) error {
 	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		if p.exited() {
+			if strings.Contains(p.logTail(40), "address already in use") {
+				return false, fmt.Errorf("%s: %w", p.name, errPortClash)
+			}
 			return false, p.exitError()
 		}
 		return ok(ctx), nil
@@ -391,6 +406,30 @@ func stopped(ctx context.Context) string {
 		return "timed out"
 	}
 	return "interrupted"
+}
+
+// errPortClash marks a component that exited because its port was taken.
+var errPortClash = errors.New("port already in use")
+
+// retryOnPortClash runs start up to three times while it fails with
+// errPortClash, calling undo after each such failure.
+func retryOnPortClash(start func() error, undo func()) error {
+	var err error
+	for range 3 {
+		if err = start(); !errors.Is(err, errPortClash) {
+			return err
+		}
+		undo()
+	}
+	return err
+}
+
+// dropLast stops and forgets the most recently started process.
+func (c *Cluster) dropLast() {
+	if n := len(c.procs); n > 0 {
+		c.procs[n-1].stop(controlPlaneGrace)
+		c.procs = c.procs[:n-1]
+	}
 }
 
 // Stop stops the nodes (their pod servers and node ports), then every

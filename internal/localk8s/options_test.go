@@ -1,6 +1,8 @@
 package localk8s
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -117,5 +119,29 @@ func TestAutoNetworksSkipBusySlots(t *testing.T) {
 	defer l.release()
 	if o.NodeCIDR != "127.20.1.0/24" || n.pod.String() != "127.20.64.0/18" {
 		t.Errorf("with 127.10/16 busy, got %s / %s; want slot 2 (127.20.*)", o.NodeCIDR, n.pod)
+	}
+}
+
+func TestRetryOnPortClash(t *testing.T) {
+	calls, undos := 0, 0
+	err := retryOnPortClash(func() error {
+		calls++
+		if calls < 2 {
+			return fmt.Errorf("etcd: %w", errPortClash)
+		}
+		return nil
+	}, func() { undos++ })
+	if err != nil || calls != 2 || undos != 1 {
+		t.Errorf("one clash then success: err %v, %d calls, %d undos; want nil, 2, 1", err, calls, undos)
+	}
+	calls, undos = 0, 0
+	err = retryOnPortClash(func() error { calls++; return fmt.Errorf("x: %w", errPortClash) }, func() { undos++ })
+	if !errors.Is(err, errPortClash) || calls != 3 || undos != 3 {
+		t.Errorf("persistent clash: err %v, %d calls, %d undos; want the clash after 3 tries", err, calls, undos)
+	}
+	boom := errors.New("boom")
+	calls = 0
+	if err := retryOnPortClash(func() error { calls++; return boom }, func() {}); err != boom || calls != 1 {
+		t.Errorf("other errors must not be retried: %v after %d calls", err, calls)
 	}
 }

@@ -94,7 +94,10 @@ func writePKI(dir string, ips []net.IP) (*pki, error) {
 
 	p.adminToken, p.kcmToken, p.schedulerToken = randomToken(), randomToken(), randomToken()
 	// token,user,uid,"groups" — see kube-apiserver --token-auth-file.
-	tokens := fmt.Sprintf("%s,admin,admin,\"system:masters\"\n%s,system:kube-controller-manager,kcm,\n%s,system:kube-scheduler,scheduler,\n",
+	// kube-controller-manager runs as system:masters with one credential
+	// (--use-service-account-credentials=false): a token request per
+	// controller made start-up take 9.6 s instead of 3 s.
+	tokens := fmt.Sprintf("%s,admin,admin,\"system:masters\"\n%s,system:kube-controller-manager,kcm,\"system:masters\"\n%s,system:kube-scheduler,scheduler,\n",
 		p.adminToken, p.kcmToken, p.schedulerToken)
 
 	files := []struct {
