@@ -78,9 +78,10 @@ const (
 
 // Start starts a cluster and returns once its API server is ready, its nodes
 // are Ready with pod CIDRs, and the default service account exists (so pods
-// can be created at once). ctx bounds the start-up only (at most 60 s
-// unless ctx has an earlier deadline); the cluster then runs until Stop. On
-// error nothing is left running.
+// can be created at once). It first waits (up to RangeWait) for its address
+// blocks if another running cluster holds them. ctx bounds the start-up
+// only; after the blocks are locked it takes at most 60 s. The cluster then
+// runs until Stop. On error nothing is left running.
 func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	auto := opts.autoNetworks()
 	nets, err := opts.resolve()
@@ -99,7 +100,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	opts.Dir = dir
-	ranges, err := lockNetworks(&opts, &nets, auto)
+	ranges, err := lockNetworks(ctx, &opts, &nets, auto)
 	if err != nil {
 		return nil, err
 	}

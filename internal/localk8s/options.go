@@ -21,10 +21,11 @@ type Options struct {
 	// NodeCIDR, PodCIDR and ServiceCIDR are loopback (127.0.0.0/8) IPv4
 	// ranges for node InternalIPs, pod IPs (split per node by the node IPAM
 	// controller) and Service cluster IPs. They must not overlap each other.
-	// Leave all three empty to get the first Networks(i) no other running
-	// cluster on this machine uses (what tests should do), or set all three.
+	// Leave all three empty to get a Networks(i) no other running cluster
+	// on this machine uses (what tests should do), or set all three.
 	// Each 127.X.0.0/16 they touch is locked for the cluster's lifetime,
-	// across processes, so two clusters never share addresses.
+	// across processes, so two clusters never share addresses; Start waits
+	// up to RangeWait for a block another cluster holds.
 	NodeCIDR    string
 	PodCIDR     string
 	ServiceCIDR string

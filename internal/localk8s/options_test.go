@@ -1,11 +1,13 @@
 package localk8s
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOptionsErrorsSayWhatToChange(t *testing.T) {
@@ -102,7 +104,7 @@ func TestRangeLocksExcludeEachOther(t *testing.T) {
 
 func TestAutoNetworksSkipBusySlots(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	busy, err := lockRanges("other", netip.MustParsePrefix("127.10.0.0/16"))
+	busy, err := lockRanges("other", netip.MustParsePrefix("127.70.0.0/16"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +114,13 @@ func TestAutoNetworksSkipBusySlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lockNetworks(&o, &n, true)
+	l, err := lockNetworks(context.Background(), &o, &n, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.release()
-	if o.NodeCIDR != "127.20.1.0/24" || n.pod.String() != "127.20.64.0/18" {
-		t.Errorf("with 127.10/16 busy, got %s / %s; want slot 2 (127.20.*)", o.NodeCIDR, n.pod)
+	if o.NodeCIDR != "127.80.1.0/24" || n.pod.String() != "127.80.64.0/18" {
+		t.Errorf("with 127.70/16 busy, got %s / %s; want the next slot, 127.80.*", o.NodeCIDR, n.pod)
 	}
 }
 
@@ -143,5 +145,42 @@ func TestRetryOnPortClash(t *testing.T) {
 	calls = 0
 	if err := retryOnPortClash(func() error { calls++; return boom }, func() {}); err != boom || calls != 1 {
 		t.Errorf("other errors must not be retried: %v after %d calls", err, calls)
+	}
+}
+
+func TestExplicitRangesWaitForTheHolder(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	node, pod, svc := Networks(9)
+	o := Options{Name: "a", Dir: "/x", NodeCIDR: node, PodCIDR: pod, ServiceCIDR: svc}
+	n, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := lockRanges("holder", n.pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	time.AfterFunc(600*time.Millisecond, func() { holder.release(); close(released) })
+	l, err := lockNetworks(context.Background(), &o, &n, false)
+	if err != nil {
+		t.Fatalf("waiting for a block to be released: %v", err)
+	}
+	l.release()
+	select {
+	case <-released:
+	default:
+		t.Fatal("got the lock while another holder still had it")
+	}
+
+	holder, err = lockRanges("holder", n.pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.release()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := lockNetworks(ctx, &o, &n, false); err == nil || !strings.Contains(err.Error(), "holder") {
+		t.Fatalf("a block held past the deadline: got %v, want an error naming the holder", err)
 	}
 }

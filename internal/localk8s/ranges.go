@@ -1,14 +1,17 @@
 package localk8s
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // rangeLock holds flock(2) locks on the 127.X.0.0/16 blocks a cluster uses.
@@ -76,30 +79,70 @@ func (l *rangeLock) release() {
 	l.files = nil
 }
 
-// lockNetworks locks the cluster's ranges. With automatic networks it takes
+// RangeWait bounds how long Start waits for address blocks that another
+// running cluster holds (tests of several packages run at once).
+const RangeWait = 5 * time.Minute
+
+// autoSlots is the order in which empty CIDRs take Networks(i): first the
+// blocks no hand-written test or tool in this repository uses.
+var autoSlots = []int{7, 8, 9, 10, 11, 12, 17, 18, 19, 4, 5, 6, 3, 2, 1, 13, 14, 15, 16, 20, 21, 22, 23, 24, 25}
+
+// lockNetworks locks the cluster's ranges, waiting up to RangeWait (or
+// ctx) while another cluster holds them. With automatic networks it takes
 // the first free Networks(i) and updates o and n to it.
-func lockNetworks(o *Options, n *networks, auto bool) (*rangeLock, error) {
+func lockNetworks(ctx context.Context, o *Options, n *networks, auto bool) (*rangeLock, error) {
 	owner := "cluster " + o.Name + " in " + o.Dir
-	if !auto {
-		l, err := lockRanges(owner, n.node, n.pod, n.service)
-		if err != nil {
-			return nil, fmt.Errorf("localk8s: cluster %s: %w; choose other ranges, or leave NodeCIDR, PodCIDR and ServiceCIDR empty to pick free ones", o.Name, err)
+	try := func() (*rangeLock, error) {
+		if !auto {
+			return lockRanges(owner, n.node, n.pod, n.service)
 		}
-		return l, nil
+		var busy error
+		for _, i := range autoSlots {
+			node, pod, svc := Networks(i)
+			np, pp, sp := netip.MustParsePrefix(node), netip.MustParsePrefix(pod), netip.MustParsePrefix(svc)
+			l, err := lockRanges(owner, np, pp, sp)
+			if errors.Is(err, errRangeBusy) {
+				busy = err
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			o.NodeCIDR, o.PodCIDR, o.ServiceCIDR = node, pod, svc
+			n.node, n.pod, n.service = np, pp, sp
+			return l, nil
+		}
+		return nil, fmt.Errorf("all %d address slots are in use by running clusters (last: %w)", len(autoSlots), busy)
 	}
-	for i := 1; i <= 25; i++ {
-		node, pod, svc := Networks(i)
-		np, pp, sp := netip.MustParsePrefix(node), netip.MustParsePrefix(pod), netip.MustParsePrefix(svc)
-		l, err := lockRanges(owner, np, pp, sp)
-		if errors.Is(err, errRangeBusy) {
-			continue
+
+	waitCtx, cancel := context.WithTimeout(ctx, RangeWait)
+	defer cancel()
+	started := time.Now()
+	lastLog := started
+	for {
+		l, err := try()
+		if err == nil {
+			if waited := time.Since(started); waited > time.Second {
+				slog.Info("localk8s: address block free; starting", "cluster", o.Name, "waited", waited.Round(time.Second))
+			}
+			return l, nil
 		}
-		if err != nil {
+		if !errors.Is(err, errRangeBusy) {
 			return nil, fmt.Errorf("localk8s: cluster %s: lock address range: %w", o.Name, err)
 		}
-		o.NodeCIDR, o.PodCIDR, o.ServiceCIDR = node, pod, svc
-		n.node, n.pod, n.service = np, pp, sp
-		return l, nil
+		if time.Since(lastLog) >= 10*time.Second {
+			lastLog = time.Now()
+			slog.Info("localk8s: waiting for an address block held by another cluster", "cluster", o.Name,
+				"waited", time.Since(started).Round(time.Second), "limit", RangeWait, "reason", err.Error())
+		}
+		select {
+		case <-waitCtx.Done():
+			hint := "choose other ranges, or leave NodeCIDR, PodCIDR and ServiceCIDR empty to pick free ones"
+			if auto {
+				hint = "stop some running clusters"
+			}
+			return nil, fmt.Errorf("localk8s: cluster %s: waited %s: %w; %s", o.Name, time.Since(started).Round(time.Second), err, hint)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return nil, fmt.Errorf("localk8s: cluster %s: all 25 address slots 127.10.0.0/16 … 127.250.0.0/16 are in use by running clusters", o.Name)
 }

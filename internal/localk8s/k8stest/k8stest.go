@@ -19,8 +19,9 @@ import (
 // RequireEnv names the variable that turns missing binaries into a failure.
 const RequireEnv = "FLEETLB_REQUIRE_K8S"
 
-// StartTimeout bounds the start-up of one cluster in tests.
-const StartTimeout = 60 * time.Second
+// StartTimeout bounds the start-up of clusters in tests: a wait for address
+// blocks held by clusters of other test packages, then the start-up itself.
+const StartTimeout = localk8s.RangeWait + 60*time.Second
 
 // BinDir returns the Kubernetes binaries' directory, or skips (or fails,
 // under FLEETLB_REQUIRE_K8S=1) the test when they are missing.
