@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -349,36 +350,31 @@ func nodeInternalIPs(nodes []corev1.Node) map[string]string {
 	return out
 }
 
-// sortMembers orders by address (numerically for IPv4), then port.
+// sortMembers orders by address (numerically), then port. Addresses are parsed once.
 func sortMembers(ms []Member) {
-	sort.Slice(ms, func(i, j int) bool {
-		a, b := net.ParseIP(ms[i].Address).To4(), net.ParseIP(ms[j].Address).To4()
-		if c := compareIP(a, b, ms[i].Address, ms[j].Address); c != 0 {
+	keys := make([]netip.Addr, len(ms))
+	for i, m := range ms {
+		keys[i], _ = netip.ParseAddr(m.Address) // invalid: zero Addr, sorts first
+	}
+	idx := make([]int, len(ms))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		i, j := idx[x], idx[y]
+		if c := keys[i].Compare(keys[j]); c != 0 {
 			return c < 0
+		}
+		if ms[i].Address != ms[j].Address {
+			return ms[i].Address < ms[j].Address
 		}
 		return ms[i].Port < ms[j].Port
 	})
-}
-
-func compareIP(a, b net.IP, sa, sb string) int {
-	if a != nil && b != nil {
-		for k := range a {
-			if a[k] != b[k] {
-				if a[k] < b[k] {
-					return -1
-				}
-				return 1
-			}
-		}
-		return 0
+	sorted := make([]Member, len(ms))
+	for x, i := range idx {
+		sorted[x] = ms[i]
 	}
-	switch {
-	case sa < sb:
-		return -1
-	case sa > sb:
-		return 1
-	}
-	return 0
+	copy(ms, sorted)
 }
 
 func portLabel(sp corev1.ServicePort) string {
