@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type upFlags struct {
 	stateDir, clusters, podNetwork string
 	separateVPCs                   bool
-	nodes                          int
+	nodes, base                    int
 	binDir, k8sBinDir              string
 }
 
@@ -86,6 +86,7 @@ func (u *upFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&u.podNetwork, "pod-network", "", "per cluster vpc or overlay, e.g. a=vpc,b=overlay (default: the first cluster vpc, the others overlay)")
 	fs.BoolVar(&u.separateVPCs, "separate-vpcs", false, "put every cluster but the first in a second VPC (scenario S2: IP-type members)")
 	fs.IntVar(&u.nodes, "nodes", 2, "simulated nodes per cluster")
+	fs.IntVar(&u.base, "address-base", playground.DefaultBase, "second octet of the playground's loopback range 127.<base>.0.0/11 (a multiple of 32), to run two playgrounds at once")
 	fs.StringVar(&u.binDir, "bin-dir", "", "directory with elbd, elbctl and fleetlb-controller (default: this program's directory)")
 	fs.StringVar(&u.k8sBinDir, "k8s-bin-dir", "", "directory with etcd, kube-apiserver, kube-controller-manager, kube-scheduler (default $FLEETLB_K8S_BIN_DIR or <repo>/bin/k8s)")
 }
@@ -107,7 +108,7 @@ func (u *upFlags) options(stderr io.Writer) (playground.Options, error) {
 		binDir = filepath.Dir(exe)
 	}
 	return playground.Options{
-		StateDir: u.stateDir, Clusters: specs, Nodes: u.nodes,
+		StateDir: u.stateDir, Clusters: specs, Nodes: u.nodes, Base: u.base,
 		BinDir: binDir, K8sBinDir: u.k8sBinDir, Progress: stderr,
 	}, nil
 }

@@ -53,8 +53,8 @@ var build struct {
 	err  error
 }
 
-// programs builds elbd and fleetlb-controller from this tree once, so the
-// tests never run stale binaries.
+// programs builds the programs from this tree once, so the tests never run
+// stale binaries.
 func programs(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
@@ -67,10 +67,10 @@ func programs(t *testing.T) string {
 			build.err = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/elbd", "./cmd/fleetlb-controller")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/elbd", "./cmd/fleetlb-controller", "./cmd/elbctl", "./cmd/fleetlb-local")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			build.err = fmt.Errorf("go build elbd and fleetlb-controller: %v\n%s", err, out)
+			build.err = fmt.Errorf("go build the programs: %v\n%s", err, out)
 		}
 	})
 	if build.err != nil {
