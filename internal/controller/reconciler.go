@@ -102,6 +102,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, nil
 		}
 		return r.unbind(ctx, &svc, true)
+	case !Managed(&svc) && controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterMistyped(&svc):
+		// A typo must not release the binding; only 'false' or removing the annotation does.
+		_, err := annotations.Parse(svc.Annotations)
+		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
 	case !Managed(&svc):
 		if controllerutil.ContainsFinalizer(&svc, Finalizer) {
 			// multicluster turned off, elb.id removed or type changed: release like a deletion.
@@ -117,6 +121,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func Managed(svc *corev1.Service) bool {
 	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer &&
 		annotations.HasELBID(svc.Annotations) && annotations.IsMultiCluster(svc.Annotations)
+}
+
+// multiClusterMistyped: kubernetes.io/elb.multicluster is present with a value other than true/false.
+func multiClusterMistyped(svc *corev1.Service) bool {
+	v, ok := svc.Annotations[annotations.MultiCluster]
+	v = strings.ToLower(strings.TrimSpace(v))
+	return ok && v != "true" && v != "false"
 }
 
 // unmanagedOnELB: a LoadBalancer Service naming an ELB without multicluster; R6 applies to it.

@@ -533,3 +533,24 @@ func TestLastingWarningsAreReportedOnce(t *testing.T) {
 		t.Error("a refusal that comes back must be reported again")
 	}
 }
+
+func TestMistypedMultiClusterKeepsTheBinding(t *testing.T) {
+	h := newHarness(t, seedService("nginx", nil))
+	h.mustReconcile("nginx")
+	h.events()
+	svc := h.get("nginx")
+	svc.Annotations[annotations.MultiCluster] = "yes"
+	if err := h.c.Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	h.mustReconcile("nginx")
+	if len(h.dep.released) != 0 {
+		t.Fatal("a mistyped multicluster value must not release the binding")
+	}
+	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, annotations.MultiCluster, `"yes"`) {
+		t.Error("no Warning naming the mistyped annotation")
+	}
+	if fs := h.get("nginx").Finalizers; len(fs) != 1 {
+		t.Errorf("finalizers %v", fs)
+	}
+}
