@@ -285,4 +285,3 @@ func hostOf(rawURL string) string {
 	}
 	return u.Host
 }
-
