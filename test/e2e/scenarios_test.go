@@ -50,8 +50,10 @@ func TestSameVPC(t *testing.T) {
 			}
 		}
 		rows := measure(t, ctx, p, vip80, ms, map[string]int{"a": 80, "b": 20})
-		if ra, rb := rowOf(rows, "a"), rowOf(rows, "b"); ra.Effective != 81 || rb.Effective != 21 {
-			t.Errorf("effective weights a %d b %d, want 81 and 21 (3 pods; 2+1 pods on two nodes)", ra.Effective, rb.Effective)
+		// b's effective weight depends on where the scheduler put the pods
+		// (2+1: 14+7, 3+0: 20); WaitPool checked it against the placement.
+		if ra := rowOf(rows, "a"); ra.Effective != 81 {
+			t.Errorf("cluster a effective weight %d, want 81 (3 pods at ceil(80/3) = 27)", ra.Effective)
 		}
 		for _, bd := range s1 {
 			svc, err := bd.Cluster.Client().CoreV1().Services("default").Get(ctx, "nginx", metav1.GetOptions{})
