@@ -534,6 +534,32 @@ func TestRealClusters(t *testing.T) {
 		}
 	})
 
+	t.Run("resync repairs drift made by hand", func(t *testing.T) {
+		ctx := context.Background()
+		l, ms, err := e.pool(ctx, lb.ID, 80)
+		if err != nil || l == nil {
+			t.Fatalf("listener 80: %v", err)
+		}
+		want := summary(ms)
+		api := e.sdk.API(model.ClassPerformance)
+		var drop string
+		var bump []elbclient.WeightUpdate
+		for _, m := range ms {
+			if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == "cluster-a" && drop == "" {
+				drop = m.ID
+			} else {
+				bump = append(bump, elbclient.WeightUpdate{MemberID: m.ID, Weight: 99})
+			}
+		}
+		if err := api.DeleteMembers(ctx, l.DefaultPoolID, []string{drop}); err != nil {
+			t.Fatal(err)
+		}
+		if err := api.UpdateMemberWeights(ctx, l.DefaultPoolID, bump); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "drift repaired by the periodic resync", wantPool(e, lb.ID, 80, want))
+	})
+
 	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
 		before := e.writes.Load()
 		b.deployment(t, "dns", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolUDP})
