@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/playground"
@@ -208,6 +209,37 @@ func TestSameVPC(t *testing.T) {
 		ms := waitPool(t, ctx, p, playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: 80, Bindings: s1})
 		measure(t, ctx, p, vip80, ms, map[string]int{"a": 80, "b": 20})
 	})
+}
+
+// TestSharedELB plays S1 on the shared (union, API v2) ELB, where both
+// clusters' members are nodes on the node port, even cluster a's whose pods
+// have VPC addresses (R3).
+func TestSharedELB(t *testing.T) {
+	p := startPlayground(t, []playground.ClusterSpec{
+		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
+		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: 1},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	a, b := p.Cluster("a"), p.Cluster("b")
+	union := p.Env.UnionELBID
+	svcA := seed(t, "s1-cluster-a-weight-80.yaml", union)
+	svcB := seed(t, "s1-cluster-b-weight-20.yaml", union)
+	for _, svc := range []*corev1.Service{svcA, svcB} {
+		svc.Annotations["kubernetes.io/elb.class"] = playground.ClassUnion
+	}
+	deployNginx(t, ctx, p, 3, "a", "b")
+	createService(t, ctx, a, svcA)
+	createService(t, ctx, b, svcB)
+	ms := waitPool(t, ctx, p, playground.PoolWait{Class: playground.ClassUnion, ELBID: union, Port: 80,
+		Bindings: []playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}}})
+	nodeA := netip.MustParsePrefix(a.Plan.NodeCIDR)
+	for _, m := range playground.OwnedTargets(ms, p.Owners, "a") {
+		if addr, err := netip.ParseAddr(m.Address); err != nil || !nodeA.Contains(addr) || m.Port == 80 {
+			t.Errorf("cluster a member %v on the shared ELB: want a node of %s on the node port", m, nodeA)
+		}
+	}
+	measure(t, ctx, p, p.Env.UnionELBVIP+":80", ms, map[string]int{"a": 80, "b": 20})
 }
 
 // checkVMsUntouched asserts the hand-made VM members are still there with
