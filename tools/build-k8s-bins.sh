@@ -38,6 +38,12 @@ stamp_of() {
 	esac
 }
 
+# One build at a time per directory (two `make` runs at once would race).
+if command -v flock >/dev/null; then
+	exec 9>"$dir/.stamps/.lock"
+	flock 9
+fi
+
 missing=()
 for b in "${order[@]}"; do
 	if [[ -x "$dir/$b" && "$(cat "$dir/.stamps/$b" 2>/dev/null)" == "$(stamp_of "$b")" ]]; then
@@ -69,6 +75,14 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 done
 
+# remove_copy deletes a previous copy (its directories may be read-only).
+remove_copy() {
+	if [[ -d "$1" ]]; then
+		find "$1" -type d -exec chmod u+w {} +
+		rm -rf "$1"
+	fi
+}
+
 # patched_modfile prints the path of a go.mod like tools/go.mod whose
 # k8s.io/kubernetes is a local copy (hard links into the module cache, which
 # stays untouched) with the loopback check removed. go build -overlay cannot
@@ -79,10 +93,14 @@ patched_modfile() {
 	rel=pkg/apis/core/validation/validation.go
 	work="$here/.build"
 	copy="$work/kubernetes"
-	rm -rf "$copy"
+	remove_copy "$copy"
 	mkdir -p "$work"
-	cp -rl "$src" "$copy" 2>/dev/null || cp -r "$src" "$copy"
-	chmod u+w "$copy/$(dirname "$rel")"
+	if ! cp -rl "$src" "$copy" 2>/dev/null; then
+		remove_copy "$copy" # e.g. another file system: copy instead of linking
+		cp -r "$src" "$copy"
+	fi
+	# Only directories are made writable: the files may be links into the cache.
+	find "$copy" -type d -exec chmod u+w {} +
 	rm -f "$copy/$rel"
 	# Drop exactly the loopback rejection in ValidateEndpointIP.
 	awk '
