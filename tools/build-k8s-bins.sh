@@ -38,9 +38,11 @@ stamp_of() {
 	esac
 }
 
-# One build at a time per directory (two `make` runs at once would race).
+# One build at a time per checkout (two `make` runs at once would race on
+# tools/.build and on the binaries).
+mkdir -p "$here/.build"
 if command -v flock >/dev/null; then
-	exec 9>"$dir/.stamps/.lock"
+	exec 9>"$here/.build/lock"
 	flock 9
 fi
 
