@@ -26,7 +26,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetlb-cluster:", err)
 		os.Exit(1)
 	}
@@ -41,7 +43,8 @@ interrupted. The i-th cluster (from 1) uses nodes 127.<10i>.1.0/24, pods
 127.<10i>.64.0/18 and services 127.<10i>.128.0/20.
 `
 
-func run(args []string, stdout, stderr io.Writer) error {
+// run starts the clusters and serves them until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "up" {
 		fmt.Fprint(stderr, usage)
 		return errors.New("expected the subcommand \"up\"")
@@ -69,9 +72,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		seen[n] = true
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	started := time.Now()
 	clusters := make([]*localk8s.Cluster, len(list))
