@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,6 +63,7 @@ type Playground struct {
 
 	opts     Options
 	elbd     *child
+	lock     *os.File
 	stopOnce sync.Once
 }
 
@@ -93,19 +97,22 @@ func Start(ctx context.Context, opts Options) (_ *Playground, err error) {
 			return nil, err
 		}
 	}
-	dir, err := prepareStateDir(opts.StateDir)
+	if err := checkPort80(plan); err != nil {
+		return nil, err
+	}
+	dir, lock, err := prepareStateDir(opts.StateDir)
 	if err != nil {
 		return nil, err
 	}
-	p := &Playground{StateDir: dir, LogDir: filepath.Join(dir, "logs"), opts: opts, Owners: Owners{}}
-	if err := os.MkdirAll(p.LogDir, 0o700); err != nil {
-		return nil, err
-	}
+	p := &Playground{StateDir: dir, LogDir: filepath.Join(dir, "logs"), opts: opts, Owners: Owners{}, lock: lock}
 	defer func() {
 		if err != nil {
 			p.Stop()
 		}
 	}()
+	if err := os.MkdirAll(p.LogDir, 0o700); err != nil {
+		return nil, err
+	}
 	creds, err := NewCredentials()
 	if err != nil {
 		return nil, err
@@ -144,36 +151,68 @@ func (p *Playground) progress(format string, a ...any) {
 }
 
 // prepareStateDir creates dir, or clears a previous playground's directory.
-func prepareStateDir(dir string) (string, error) {
+// It returns the directory's lock, held while the playground runs, so that a
+// second playground never clears the files of a running one.
+func prepareStateDir(dir string) (string, *os.File, error) {
 	if dir == "" {
-		return "", errors.New("the state directory is required (--state-dir DIR)")
+		return "", nil, errors.New("the state directory is required (--state-dir DIR)")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	entries, err := os.ReadDir(abs)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return "", fmt.Errorf("state directory %s: %w", abs, err)
+		return "", nil, fmt.Errorf("state directory %s: %w", abs, err)
 	case len(entries) > 0:
 		if _, err := os.Stat(filepath.Join(abs, markerFile)); err != nil {
-			return "", fmt.Errorf("state directory %s is not empty and not a fleetlb-local directory; choose an empty or new directory", abs)
-		}
-		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(abs, e.Name())); err != nil {
-				return "", fmt.Errorf("clear the previous playground in %s: %w", abs, err)
-			}
+			return "", nil, fmt.Errorf("state directory %s is not empty and not a fleetlb-local directory; choose an empty or new directory", abs)
 		}
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return "", fmt.Errorf("state directory %s: %w", abs, err)
+		return "", nil, fmt.Errorf("state directory %s: %w", abs, err)
 	}
-	if err := os.WriteFile(filepath.Join(abs, markerFile), []byte("state of a fleetlb-local playground; cleared by the next `fleetlb-local up`\n"), 0o600); err != nil {
-		return "", err
+	lock, err := os.OpenFile(filepath.Join(abs, markerFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", nil, fmt.Errorf("state directory %s: %w", abs, err)
 	}
-	return abs, nil
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("a playground is running in %s; stop it (Ctrl-C) or choose another --state-dir", abs)
+	}
+	for _, e := range entries {
+		if e.Name() == markerFile {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(abs, e.Name())); err != nil {
+			lock.Close()
+			return "", nil, fmt.Errorf("clear the previous playground in %s: %w", abs, err)
+		}
+	}
+	_ = lock.Truncate(0)
+	_, _ = lock.WriteString("state of a fleetlb-local playground; cleared by the next `fleetlb-local up`\n")
+	return abs, lock, nil
+}
+
+// checkPort80 makes sure the ELBs' listener port 80 can be served on the
+// plan's VIP range: it fails when another playground uses the same address
+// base, or when this user may not bind ports below 1024.
+func checkPort80(p Plan) error {
+	vip := netip.MustParsePrefix(p.ELBSubnet.CIDR).Addr().Next().Next() // the first VIP elbd hands out
+	addr := net.JoinHostPort(vip.String(), "80")
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return ln.Close()
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%s is taken: another playground uses address base %d; stop it or pass another --address-base (a multiple of 32)", addr, p.Base)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("cannot listen on %s: ports below 1024 need root, CAP_NET_BIND_SERVICE, or sysctl net.ipv4.ip_unprivileged_port_start=0", addr)
+	default:
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
 }
 
 func (p *Playground) startELBD(ctx context.Context) error {
@@ -387,6 +426,9 @@ func (p *Playground) Stop() {
 		wg.Wait()
 		if p.elbd != nil {
 			p.elbd.stop(10 * time.Second)
+		}
+		if p.lock != nil {
+			_ = p.lock.Close() // releases the directory lock
 		}
 	})
 }

@@ -1,0 +1,70 @@
+package playground
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestPrepareStateDir(t *testing.T) {
+	foreign := t.TempDir()
+	if err := os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := prepareStateDir(foreign); err == nil || !strings.Contains(err.Error(), "not a fleetlb-local directory") {
+		t.Errorf("a directory with other files: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(foreign, "notes.txt")); err != nil {
+		t.Errorf("the refusal removed a file: %v", err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "state")
+	_, lock, err := prepareStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "elb.env"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := prepareStateDir(dir); err == nil || !strings.Contains(err.Error(), "a playground is running") {
+		t.Errorf("second playground in a running one's directory: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elb.env")); err != nil {
+		t.Errorf("the refusal cleared the running playground's files: %v", err)
+	}
+	lock.Close()
+	_, lock, err = prepareStateDir(dir)
+	if err != nil {
+		t.Fatalf("reusing a stopped playground's directory: %v", err)
+	}
+	defer lock.Close()
+	if _, err := os.Stat(filepath.Join(dir, "elb.env")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the previous playground's elb.env is still there (%v)", err)
+	}
+}
+
+func TestCheckPort80Taken(t *testing.T) {
+	p, err := NewPlan(96, []ClusterSpec{{Name: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.96.0.2:80")
+	if errors.Is(err, syscall.EACCES) {
+		t.Skip("binding port 80 needs root here")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := checkPort80(p); err == nil || !strings.Contains(err.Error(), "--address-base") {
+		t.Errorf("checkPort80 with 127.96.0.2:80 taken: %v, want advice to pass another --address-base", err)
+	}
+	ln.Close()
+	if err := checkPort80(p); err != nil {
+		t.Errorf("checkPort80 with the port free: %v", err)
+	}
+}
