@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
@@ -33,10 +32,8 @@ type Options struct {
 type DataPlane struct {
 	log      *slog.Logger
 	opts     Options
-	dialer   net.Dialer
+	engine   *engine // TCP; nil when it could not start
 	attempts int
-	connSeq  atomic.Uint64
-	conns    connRegistry
 
 	mu            sync.Mutex // guards everything below; never taken per connection
 	closed        bool
@@ -72,10 +69,11 @@ func New(opts Options) *DataPlane {
 		memberStats:   map[string]*counters{},
 		listenerStats: map[string]*counters{},
 	}
-	// No keepalive options towards members: each costs a system call per
-	// connection, and the idle timeout already ends connections to a member
-	// that vanished. Clients get keepalive from the listening socket.
-	dp.dialer = net.Dialer{Timeout: opts.DialTimeout, KeepAlive: -1}
+	e, err := newEngine(dp, opts.AcceptLoops)
+	if err != nil {
+		dp.log.Error("the TCP engine cannot start: TCP listeners will be OFFLINE", "err", err)
+	}
+	dp.engine = e
 	return dp
 }
 
@@ -207,7 +205,7 @@ func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberSta
 		}
 		memberStats[m.ID] = stats
 		b := &backend{
-			id: m.ID, addr: addr, dialAddr: addr.String(), udpAddr: net.UDPAddrFromAddrPort(addr),
+			id: m.ID, addr: addr, raw: newRawSockaddr(addr), udpAddr: net.UDPAddrFromAddrPort(addr),
 			weight: m.Weight, adminUp: m.AdminUp, stats: stats,
 		}
 		if cfg.Monitor != nil {
@@ -283,8 +281,10 @@ func (dp *DataPlane) Close() error {
 		dp.stopChecker(c)
 	}
 	dp.mu.Unlock()
-	dp.conns.closeAll()
 	dp.bg.Wait()
+	if dp.engine != nil {
+		dp.engine.stop()
+	}
 	return nil
 }
 

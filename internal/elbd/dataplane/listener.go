@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // listener serves one VIP:port for one protocol with several SO_REUSEPORT
@@ -22,7 +24,7 @@ type listener struct {
 	pool     atomic.Pointer[pool]
 	bindErr  error
 
-	tcp   []*net.TCPListener
+	tcp   []tcpSocket // one per event loop
 	udp   []*net.UDPConn
 	flows flowTable
 	loops sync.WaitGroup
@@ -52,30 +54,17 @@ func (l *listener) bind(loops int) error {
 	if err := probeExclusive(network, addr); err != nil {
 		return fmt.Errorf("%s %s cannot be bound (is another listener or process using it?): %w", l.protocol, addr, err)
 	}
-	lc := net.ListenConfig{Control: controlListen, KeepAlive: -1}
+	if l.protocol == ProtocolTCP {
+		return l.bindTCP()
+	}
+	lc := net.ListenConfig{Control: controlListen}
 	for i := 0; i < loops; i++ {
-		var err error
-		if l.protocol == ProtocolUDP {
-			var pc net.PacketConn
-			pc, err = lc.ListenPacket(context.Background(), network, addr)
-			if err == nil {
-				l.udp = append(l.udp, pc.(*net.UDPConn))
-			}
-		} else {
-			var ln net.Listener
-			ln, err = lc.Listen(context.Background(), network, addr)
-			if err == nil {
-				l.tcp = append(l.tcp, ln.(*net.TCPListener))
-			}
-		}
+		pc, err := lc.ListenPacket(context.Background(), network, addr)
 		if err != nil {
 			l.closeSockets()
 			return fmt.Errorf("%s %s cannot be bound: %w", l.protocol, addr, err)
 		}
-	}
-	for _, ln := range l.tcp {
-		l.loops.Add(1)
-		go l.acceptLoop(ln)
+		l.udp = append(l.udp, pc.(*net.UDPConn))
 	}
 	for _, pc := range l.udp {
 		l.loops.Add(1)
@@ -99,10 +88,41 @@ func probeExclusive(network, addr string) error {
 	return ln.Close()
 }
 
-func (l *listener) closeSockets() {
-	for _, ln := range l.tcp {
-		_ = ln.Close()
+// tcpSocket is a listening socket registered with one event loop.
+type tcpSocket struct {
+	lp *loop
+	fd int
+}
+
+// bindTCP opens one SO_REUSEPORT socket per event loop; the kernel spreads
+// new connections over them.
+func (l *listener) bindTCP() error {
+	e := l.dp.engine
+	if e == nil {
+		return fmt.Errorf("TCP %s cannot be served: %w", l.addr, ErrEngine)
 	}
+	for _, lp := range e.loops {
+		fd, err := listenTCP(l.addr)
+		if err == nil {
+			lp.call(func() { err = lp.register(fd, &lsock{fd: fd, l: l}, unix.EPOLLIN) })
+			if err != nil {
+				_ = unix.Close(fd)
+			}
+		}
+		if err != nil {
+			l.closeSockets()
+			return fmt.Errorf("TCP %s cannot be bound: %w", l.addr, err)
+		}
+		l.tcp = append(l.tcp, tcpSocket{lp: lp, fd: fd})
+	}
+	return nil
+}
+
+func (l *listener) closeSockets() {
+	for _, s := range l.tcp {
+		s.lp.call(func() { s.lp.closeFD(s.fd) })
+	}
+	l.tcp = nil
 	for _, pc := range l.udp {
 		_ = pc.Close()
 	}

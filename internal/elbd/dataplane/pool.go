@@ -15,14 +15,14 @@ import (
 // backend is one member of one pool generation. It is immutable; its
 // counters and health cell outlive it when the next Apply keeps the member.
 type backend struct {
-	id       string
-	addr     netip.AddrPort
-	dialAddr string       // addr.String(), formatted once for the TCP dialer
-	udpAddr  *net.UDPAddr // for UDP flows
-	weight   int
-	adminUp  bool
-	stats    *counters
-	health   *healthCell // nil when the pool has no monitor
+	id      string
+	addr    netip.AddrPort
+	raw     rawSockaddr  // addr for connect(2), built once
+	udpAddr *net.UDPAddr // for UDP flows
+	weight  int
+	adminUp bool
+	stats   *counters
+	health  *healthCell // nil when the pool has no monitor
 }
 
 func (b *backend) usable() bool {

@@ -1,9 +1,7 @@
 package dataplane
 
 import (
-	"net"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,19 +42,4 @@ func setKeepalive(s int) error {
 		return err
 	}
 	return unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepCount)
-}
-
-// quietFor is how long ago the kernel last received data on c. It lets the
-// idle timeout see traffic that io.Copy is splicing without returning.
-func quietFor(c *net.TCPConn) time.Duration {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return 1 << 62
-	}
-	var info *unix.TCPInfo
-	var ierr error
-	if err := rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || ierr != nil {
-		return 1 << 62 // the socket is gone: as good as idle
-	}
-	return time.Duration(info.Last_data_recv) * time.Millisecond
 }

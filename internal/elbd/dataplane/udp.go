@@ -240,3 +240,8 @@ func (t *flowTable) closeAll() {
 		f.end()
 	}
 }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,325 @@
+package dataplane
+
+import (
+	"unsafe"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
+	"golang.org/x/sys/unix"
+)
+
+// pair is one client connection forwarded to one member, owned by one loop.
+type pair struct {
+	l          *listener
+	b          *backend // the member, once picked
+	view       *poolView
+	key        uint64 // client address hash, for SOURCE_IP
+	client     side
+	member     side
+	connecting bool
+	counted    bool  // counted as an active connection
+	deadline   int64 // end of the current connect attempt
+	last       int64 // last activity, for the idle timeout
+	tried      [8]int
+	ntried     int
+	idx        int // in loop.pairs; -1 when not listed
+}
+
+// side is one socket of a pair and the data waiting to be written to it.
+type side struct {
+	fd         int
+	p          *pair
+	peer       *side
+	fromClient bool // data read from this side goes to the member
+
+	readable, writable bool // edge-triggered readiness not yet used up
+	rdhup              bool // the peer has shut down its writing: read to EOF
+	eof                bool // read returned 0
+	shut               bool // we shut down writing to this side
+
+	// Data read from the peer and not yet written here: a buffer, or bytes
+	// sitting in a pipe once the stream towards this side is spliced.
+	pend    []byte
+	pendOff int
+	pipe    [2]int
+	hasPipe bool
+	inPipe  int
+}
+
+func peerKey(sa *unix.RawSockaddrAny) uint64 {
+	var ip [16]byte
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		ip[10], ip[11] = 0xff, 0xff
+		copy(ip[12:], a.Addr[:])
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+		ip = a.Addr
+	}
+	return balance.HashBytes(ip[:])
+}
+
+// dial connects to the next member the algorithm picks, skipping members
+// that failed for this connection. It returns false when none is left.
+func (p *pair) dial(lp *loop) bool {
+	attempts := min(lp.dp.attempts, len(p.tried))
+	for p.ntried < attempts {
+		i := p.view.picker.Pick(p.key, p.tried[:p.ntried])
+		if i < 0 {
+			return false
+		}
+		p.tried[p.ntried] = i
+		p.ntried++
+		b := p.view.usable[i]
+		if fd, ok := connectTo(b); ok {
+			p.b = b
+			p.member = side{fd: fd, p: p, peer: &p.client}
+			if err := lp.register(fd, &p.member, connEvents); err == nil {
+				p.connecting = true
+				p.deadline = lp.now + int64(lp.dp.opts.DialTimeout)
+				return true
+			}
+			_ = unix.Close(fd)
+		}
+		b.stats.failed.Add(1)
+		p.l.stats.failed.Add(1)
+	}
+	return false
+}
+
+// connectTo starts a non-blocking connect; loopback connects usually
+// complete (or are refused) at once.
+func connectTo(b *backend) (int, bool) {
+	fd, err := unix.Socket(b.raw.domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, false
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&b.raw.buf[0])), uintptr(b.raw.len))
+	if e != 0 && e != unix.EINPROGRESS {
+		_ = unix.Close(fd)
+		return -1, false
+	}
+	return fd, true
+}
+
+// connectFailed counts the failure and tries the next member.
+func (p *pair) connectFailed(lp *loop) {
+	p.b.stats.failed.Add(1)
+	p.l.stats.failed.Add(1)
+	lp.closeFD(p.member.fd)
+	p.member.fd = -1
+	p.connecting = false
+	if !p.dial(lp) {
+		p.close(lp, true)
+	}
+}
+
+func (s *side) event(lp *loop, ev uint32) {
+	p := s.p
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		s.readable = true
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		s.rdhup = true
+	}
+	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		s.writable = true
+	}
+	p.last = lp.now
+	if p.connecting {
+		if s != &p.member {
+			return // client data waits until the member is connected
+		}
+		if ev&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			p.connectFailed(lp)
+			return
+		}
+		if ev&unix.EPOLLOUT == 0 {
+			return
+		}
+		p.connecting = false
+		p.counted = true
+		p.b.stats.active.Add(1)
+		p.b.stats.total.Add(1)
+		p.l.stats.active.Add(1)
+		p.l.stats.total.Add(1)
+	}
+	p.pump(lp)
+}
+
+// pump moves what can be moved in both directions, then closes the pair
+// when both directions have ended.
+func (p *pair) pump(lp *loop) {
+	if !p.flow(lp, &p.client, &p.member) || !p.flow(lp, &p.member, &p.client) {
+		p.close(lp, true)
+		return
+	}
+	if p.client.eof && p.member.eof && p.member.drained() && p.client.drained() {
+		p.close(lp, false)
+	}
+}
+
+func (s *side) drained() bool { return s.pendOff >= len(s.pend) && s.inPipe == 0 }
+
+// flow moves data from src to dst until one of them would block. It returns
+// false on an error that ends the connection.
+func (p *pair) flow(lp *loop, src, dst *side) bool {
+	for {
+		// First what is already waiting for dst.
+		if dst.inPipe > 0 {
+			if !dst.writable {
+				return true
+			}
+			n, err := unix.Splice(dst.pipe[0], nil, dst.fd, nil, dst.inPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			if err == unix.EAGAIN {
+				dst.writable = false
+				return true
+			}
+			if err != nil {
+				return false
+			}
+			dst.inPipe -= int(n)
+			continue
+		}
+		if dst.pendOff < len(dst.pend) {
+			if !dst.writable {
+				return true
+			}
+			n, err := unix.Write(dst.fd, dst.pend[dst.pendOff:])
+			if err == unix.EAGAIN {
+				dst.writable = false
+				return true
+			}
+			if err != nil {
+				return false
+			}
+			dst.pendOff += n
+			if dst.pendOff >= len(dst.pend) {
+				lp.putBuf(dst.pend)
+				dst.pend, dst.pendOff = nil, 0
+			}
+			continue
+		}
+		if src.eof {
+			// Half-close: pass src's FIN on, unless dst has ended too and
+			// the pair is about to be closed anyway.
+			if !dst.shut && !dst.eof {
+				dst.shut = true
+				if err := unix.Shutdown(dst.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+					return false
+				}
+			}
+			return true
+		}
+		if !src.readable {
+			return true
+		}
+		if dst.hasPipe {
+			n, err := unix.Splice(src.fd, nil, dst.pipe[1], nil, spliceChunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case err == unix.EAGAIN:
+				src.readable = false
+				return true
+			case err != nil:
+				return false
+			case n == 0:
+				src.eof = true
+				continue
+			}
+			dst.inPipe += int(n)
+			p.count(src, int(n))
+			continue
+		}
+		n, err := unix.Read(src.fd, lp.scratch)
+		switch {
+		case err == unix.EAGAIN:
+			src.readable = false
+			return true
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false
+		case n == 0:
+			src.eof = true
+			continue
+		}
+		p.count(src, n)
+		written := 0
+		if dst.writable {
+			w, err := unix.Write(dst.fd, lp.scratch[:n])
+			switch {
+			case err == unix.EAGAIN:
+				dst.writable = false
+			case err != nil:
+				return false
+			default:
+				written = w
+			}
+		}
+		if written < n {
+			// dst is slow: keep the rest, stop reading src until it drains.
+			buf := lp.getBuf()
+			dst.pend = buf[:copy(buf, lp.scratch[written:n])]
+			dst.pendOff = 0
+			dst.writable = false
+		}
+		if n == len(lp.scratch) {
+			// Bulk: splice the rest of the stream in the kernel.
+			if pp, err := lp.getPipe(); err == nil {
+				dst.pipe, dst.hasPipe = pp, true
+			}
+		} else if !src.rdhup {
+			// A short read drained the socket; new data or a FIN will raise
+			// a new edge (a FIN already here shows as EPOLLRDHUP).
+			src.readable = false
+			return true
+		}
+	}
+}
+
+func (p *pair) count(src *side, n int) {
+	if src.fromClient {
+		p.b.stats.bytesIn.Add(int64(n))
+		p.l.stats.bytesIn.Add(int64(n))
+	} else {
+		p.b.stats.bytesOut.Add(int64(n))
+		p.l.stats.bytesOut.Add(int64(n))
+	}
+}
+
+// close ends the pair; abort resets both sockets (an error, idleness, or a
+// connection that could not be served) instead of closing them gracefully.
+func (p *pair) close(lp *loop, abort bool) {
+	for _, s := range []*side{&p.client, &p.member} {
+		if s.fd < 0 {
+			continue
+		}
+		if abort {
+			_ = unix.SetsockoptLinger(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		}
+		lp.closeFD(s.fd)
+		s.fd = -1
+		if s.pend != nil {
+			lp.putBuf(s.pend)
+			s.pend = nil
+		}
+		if s.hasPipe {
+			lp.putPipe(s.pipe, s.inPipe == 0)
+			s.hasPipe = false
+		}
+	}
+	if p.counted {
+		p.counted = false
+		p.b.stats.active.Add(-1)
+		p.l.stats.active.Add(-1)
+	}
+	if i := p.idx; i >= 0 {
+		last := len(lp.pairs) - 1
+		lp.pairs[i] = lp.pairs[last]
+		lp.pairs[i].idx = i
+		lp.pairs[last] = nil
+		lp.pairs = lp.pairs[:last]
+		p.idx = -1
+	}
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# bench-dataplane.sh — `make bench-dataplane`: the same loopback backends served four ways
+# (direct, through elbd, through HAProxy), measured with wrk (a new connection per request,
+# and keep-alive) and iperf3 (bulk throughput). Prints a table with the ratios elbd/HAProxy
+# and elbd/direct.
+#
+# Every mode is measured BENCH_ROUNDS times (default 3), interleaved, BENCH_DURATION seconds
+# each (default 6), and the median is reported: the machine is shared, and interleaving
+# gives every mode the same share of the noise.
+#
+# elbd is the real bin/elbd, configured through its API with bin/elbctl. If that elbd does
+# not forward traffic (a build whose data plane is not wired yet), the script says so and
+# measures the same data plane through bin/bench-lb (internal/elbd/dataplane/bench/lb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin
+DUR=${BENCH_DURATION:-6}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+NPROC=$(nproc)
+
+say() { printf '%s\n' "$*" >&2; }
+
+# --- tools -----------------------------------------------------------------------------
+missing=()
+for t in haproxy wrk iperf3 curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+if ((${#missing[@]})); then
+	say "installing ${missing[*]} from Debian"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+go build -o "$BIN/bench-backend" ./internal/elbd/dataplane/bench/backend
+go build -o "$BIN/bench-lb" ./internal/elbd/dataplane/bench/lb
+
+# --- addresses -------------------------------------------------------------------------
+B1=127.60.1.1 B2=127.60.1.2 # HTTP backends, weights 80:20 behind the load balancers
+W1=80 W2=20
+IPERF=127.60.1.1:5201      # the iperf3 server (one member: iperf3 needs both its connections on it)
+ELB_VIP=127.60.0.10
+HAP_VIP=127.60.0.20
+HTTP_PORT=8080
+BULK_PORT=5201
+
+WORK=$(mktemp -d /tmp/bench-dataplane.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+start() { # start NAME CMD... — runs in the background, logs to $WORK/NAME.log
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+}
+wait_http() { # wait_http URL — up to 10 s
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- backends --------------------------------------------------------------------------
+start backend "$BIN/bench-backend" -listen "$B1:$HTTP_PORT,$B2:$HTTP_PORT"
+start iperf3 timeout 1800 iperf3 -s -B "${IPERF%:*}" -p "${IPERF#*:}"
+wait_http "http://$B1:$HTTP_PORT/" || { say "backend did not start: $(cat "$WORK/backend.log")"; exit 1; }
+
+# --- HAProxy: TCP mode, same weights, nbthread = cores ---------------------------------
+cat >"$WORK/haproxy.cfg" <<CFG
+global
+    nbthread $NPROC
+    maxconn 8000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+listen http
+    bind $HAP_VIP:$HTTP_PORT
+    balance roundrobin
+    server b1 $B1:$HTTP_PORT weight $W1
+    server b2 $B2:$HTTP_PORT weight $W2
+listen bulk
+    bind $HAP_VIP:$BULK_PORT
+    server iperf $IPERF
+CFG
+start haproxy "$HAPROXY" -f "$WORK/haproxy.cfg" -db
+wait_http "http://$HAP_VIP:$HTTP_PORT/" || { say "haproxy did not start: $(cat "$WORK/haproxy.log")"; exit 1; }
+
+# --- elbd, configured through its API --------------------------------------------------
+ELBD_NOTE="bin/elbd configured with bin/elbctl"
+start_elbd() {
+	[ -x "$BIN/elbd" ] && [ -x "$BIN/elbctl" ] || return 1
+	local api=127.60.0.1:19080
+	cat >"$WORK/elbd.yaml" <<CFG
+credentials:
+- accessKey: BENCHACCESSKEY
+  secretKey: bench-secret-key-not-a-secret
+  projectID: benchproject
+vpcs:
+- id: vpc-bench
+  cidr: 127.60.0.0/16
+  subnets:
+  - id: subnet-bench
+    cidr: 127.60.0.0/16
+CFG
+	start elbd "$BIN/elbd" --config "$WORK/elbd.yaml" --data-dir "$WORK/elbd-data" --api-address "$api" --log-level warn
+	export ELB_ENDPOINT=http://$api HUAWEICLOUD_SDK_AK=BENCHACCESSKEY HUAWEICLOUD_SDK_SK=bench-secret-key-not-a-secret HUAWEICLOUD_SDK_PROJECT_ID=benchproject
+	local ok=
+	for _ in $(seq 100); do
+		if "$BIN/elbctl" lb list >/dev/null 2>&1; then ok=1; break; fi
+		sleep 0.1
+	done
+	[ -n "$ok" ] || { say "elbd API did not come up: $(tail -5 "$WORK/elbd.log")"; return 1; }
+	id() { sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' | head -1; }
+	local lb l p
+	lb=$("$BIN/elbctl" -o json lb create --name bench --vip-subnet-id subnet-bench --vip-address "$ELB_VIP" | id)
+	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$HTTP_PORT" | id)
+	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP --algorithm ROUND_ROBIN | id)
+	"$BIN/elbctl" member add --pool "$p" --address "$B1" --port "$HTTP_PORT" --weight "$W1" --subnet-id subnet-bench >/dev/null
+	"$BIN/elbctl" member add --pool "$p" --address "$B2" --port "$HTTP_PORT" --weight "$W2" --subnet-id subnet-bench >/dev/null
+	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$BULK_PORT" | id)
+	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP | id)
+	"$BIN/elbctl" member add --pool "$p" --address "${IPERF%:*}" --port "${IPERF#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
+	wait_http "http://$ELB_VIP:$HTTP_PORT/"
+}
+if ! start_elbd; then
+	ELBD_NOTE="bin/bench-lb (same data plane, no API): bin/elbd did not forward traffic"
+	say "NOTE: $ELBD_NOTE"
+	start bench-lb "$BIN/bench-lb" \
+		-listener "$ELB_VIP:$HTTP_PORT=$B1:$HTTP_PORT*$W1,$B2:$HTTP_PORT*$W2" \
+		-listener "$ELB_VIP:$BULK_PORT=$IPERF"
+	wait_http "http://$ELB_VIP:$HTTP_PORT/" || { say "bench-lb did not start: $(cat "$WORK/bench-lb.log")"; exit 1; }
+fi
+
+# --- measurements ----------------------------------------------------------------------
+declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP)
+declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT)
+MODES=(direct elbd haproxy)
+wrk_rps() { # wrk_rps URL [header] — requests/s; errors make the run fail loudly
+	local out
+	if [ $# -gt 1 ]; then
+		out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" -H "$2" "$1")
+	else
+		out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "$1")
+	fi
+	if grep -q "Socket errors\|Non-2xx" <<<"$out"; then say "wrk $1: $(grep 'Socket errors\|Non-2xx' <<<"$out")"; fi
+	awk '/Requests\/sec/{print $2}' <<<"$out"
+}
+iperf_gbps() { # iperf_gbps HOST:PORT — receiver Gbit/s
+	timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g | awk '/receiver/{print $(NF-2)}'
+}
+median() { sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+declare -A R
+for round in $(seq "$ROUNDS"); do
+	for m in "${MODES[@]}"; do
+		say "round $round/$ROUNDS: $m"
+		R[$m,close]+="$(wrk_rps "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close') "
+		R[$m,keepalive]+="$(wrk_rps "http://${ADDR[$m]}:$HTTP_PORT/") "
+		R[$m,bulk]+="$(iperf_gbps "${BULK[$m]}") "
+	done
+done
+
+declare -A M
+for m in "${MODES[@]}"; do
+	for k in close keepalive bulk; do
+		M[$m,$k]=$(tr ' ' '\n' <<<"${R[$m,$k]}" | grep . | median)
+	done
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
+
+echo
+echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds"
+echo "elbd: $ELBD_NOTE; weights $W1:$W2 over two Go HTTP backends"
+printf '%-30s %12s %12s %12s %14s %14s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
+row() {
+	printf '%-30s %12.0f %12.0f %12.0f %14s %14s\n' "$1" "${M[direct,$2]}" "${M[elbd,$2]}" "${M[haproxy,$2]}" \
+		"$(ratio "${M[elbd,$2]}" "${M[haproxy,$2]}")" "$(ratio "${M[elbd,$2]}" "${M[direct,$2]}")"
+}
+row "(a) new conn/request (req/s)" close
+row "(b) keep-alive (req/s)" keepalive
+printf '%-30s %12.1f %12.1f %12.1f %14s %14s\n' "(c) iperf3 bulk (Gbit/s)" "${M[direct,bulk]}" "${M[elbd,bulk]}" "${M[haproxy,bulk]}" \
+	"$(ratio "${M[elbd,bulk]}" "${M[haproxy,bulk]}")" "$(ratio "${M[elbd,bulk]}" "${M[direct,bulk]}")"
+echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c)"
