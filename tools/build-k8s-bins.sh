@@ -7,7 +7,8 @@
 # One local change: the test clusters run every pod and node on a loopback
 # address (127.0.0.0/8), and stock kube-apiserver refuses loopback addresses
 # in Endpoints and EndpointSlices (ValidateEndpointIP). kube-apiserver is built
-# from a copy of k8s.io/kubernetes that drops only that loopback check; nothing else in
+# from a copy of k8s.io/kubernetes (hard links into the module cache, outside
+# the work tree) that drops only that loopback check; nothing else in
 # Kubernetes is changed and the module cache is not modified.
 set -euo pipefail
 
@@ -38,11 +39,22 @@ stamp_of() {
 	esac
 }
 
-# One build at a time per checkout (two `make` runs at once would race on
-# tools/.build and on the binaries).
-mkdir -p "$here/.build"
+command -v go >/dev/null || { echo "k8s-bins: go is not on PATH; install Go 1.26 or later" >&2; exit 1; }
+
+# Scratch space for the patched copy, outside the work tree (so gofmt, grep
+# and editors do not walk 100+ MB of Kubernetes) and next to the Go build
+# cache (same file system as the module cache, usually, so hard links work).
+# One per checkout.
+work="$(dirname "$(go env GOCACHE)")/fleetlb-k8s-build/$(printf '%s' "$here" | sha256sum | cut -c1-12)"
+mkdir -p "$work"
+if [[ -d "$here/.build" ]]; then # the old in-tree location
+	find "$here/.build" -type d -exec chmod u+w {} +
+	rm -rf "$here/.build"
+fi
+
+# One build at a time per checkout (two `make` runs at once would race).
 if command -v flock >/dev/null; then
-	exec 9>"$here/.build/lock"
+	exec 9>"$work/lock"
 	flock 9
 fi
 
@@ -61,8 +73,6 @@ if [[ ${#missing[@]} -eq 0 ]]; then
 	echo "k8s-bins: all present in $dir"
 	exit 0
 fi
-
-command -v go >/dev/null || { echo "k8s-bins: go is not on PATH; install Go 1.26 or later" >&2; exit 1; }
 
 cd "$here"
 export GOWORK=off CGO_ENABLED=0
@@ -90,10 +100,9 @@ remove_copy() {
 # stays untouched) with the loopback check removed. go build -overlay cannot
 # be used: it refuses to replace files in the module cache.
 patched_modfile() {
-	local src rel copy work
+	local src rel copy
 	src="$(go list -m -f '{{.Dir}}' k8s.io/kubernetes)"
 	rel=pkg/apis/core/validation/validation.go
-	work="$here/.build"
 	copy="$work/kubernetes"
 	remove_copy "$copy"
 	mkdir -p "$work"
