@@ -132,10 +132,9 @@ func NewPlan(base int, clusters []ClusterSpec) (Plan, error) {
 			ServiceCIDR: fmt.Sprintf("127.%d.128.0/20", octet),
 		})
 	}
-	p.VPCs = append(p.VPCs, vpc1)
-	if len(vpc2.Subnets) > 0 {
-		p.VPCs = append(p.VPCs, vpc2)
-	}
+	// vpc-2 is always declared, so that elb.env names both VPCs; it has
+	// subnets only when a cluster lives there (S2).
+	p.VPCs = append(p.VPCs, vpc1, vpc2)
 	return p, nil
 }
 

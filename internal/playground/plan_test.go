@@ -13,8 +13,8 @@ func TestPlanSameVPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.VPCs) != 1 {
-		t.Fatalf("VPCs = %d, want 1 (S1: both clusters in the ELBs' VPC)", len(p.VPCs))
+	if len(p.VPCs) != 2 || len(p.VPCs[1].Subnets) != 0 {
+		t.Fatalf("VPCs %+v, want vpc-1 with every subnet and an empty vpc-2 (S1: both clusters in the ELBs' VPC)", p.VPCs)
 	}
 	a, _ := p.Cluster("a")
 	b, _ := p.Cluster("b")
