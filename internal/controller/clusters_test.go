@@ -17,12 +17,15 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fleetlb/fleetlb/internal/annotations"
@@ -892,6 +895,50 @@ func TestRealClusters(t *testing.T) {
 			return nil
 		})
 	})
+
+	t.Run("runs with only the RBAC of manifests/rbac.yaml", func(t *testing.T) {
+		a.stopController()
+		cfg := a.c.RESTConfig()
+		cfg.BearerToken = serviceAccountToken(t, a.cs, "../../cmd/fleetlb-controller/manifests/rbac.yaml")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := e.client(t)
+		mgr, err := controller.NewManager(ctx, controller.Options{
+			RestConfig: cfg, Deployer: deploy.New(c, deploy.Options{}), CheckELB: c.Check, // default cluster ID: needs namespaces get
+			PodNetwork: model.PodNetworkVPC, SubnetID: "subnet-a-pods", DefaultWeight: 100, MetricsBindAddress: "0",
+			Registry: prometheus.NewRegistry(), LeaderElection: true, Resync: 2 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(ctx) }()
+		a.deployment(t, "rbac", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "rbac", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 2020 }))
+		eventually(t, wait, "bound by the restricted controller", func(ctx context.Context) error {
+			if err := wantCondition(a, "rbac", controller.ReasonBound, "2020")(ctx); err != nil {
+				return err
+			}
+			_, ms, err := e.pool(ctx, lb.ID, 2020)
+			if err != nil || len(ms) != 1 || ms[0].Weight != 80 {
+				return fmt.Errorf("pool of 2020: %s (%v)", summary(ms), err)
+			}
+			return wantEvent(a, "rbac", controller.ReasonApplied)(ctx)
+		})
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "rbac", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "released by the restricted controller", func(ctx context.Context) error {
+			if l, _, err := e.pool(ctx, lb.ID, 2020); err != nil || l != nil {
+				return fmt.Errorf("listener 2020 still there (%v)", err)
+			}
+			return nil
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
+	})
 }
 
 // raceRounds scales a Service in each cluster at the same time, 50 times, on one hand-made
@@ -998,4 +1045,48 @@ func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
 			return nil
 		})
 	}
+}
+
+// serviceAccountToken applies the RBAC manifest and returns a token of its ServiceAccount.
+func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string) string {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sa *corev1.ServiceAccount
+	for _, doc := range strings.Split(string(raw), "\n---") {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", manifest, err)
+		}
+		switch o := obj.(type) {
+		case *corev1.ServiceAccount:
+			sa, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRole:
+			_, err = cs.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRoleBinding:
+			_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("%s: unexpected %T", manifest, obj)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sa == nil {
+		t.Fatalf("%s has no ServiceAccount", manifest)
+	}
+	exp := int64(3600)
+	tok, err := cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Status.Token
 }
