@@ -143,9 +143,11 @@ func (r *Reconciler) requeue() ctrl.Result {
 func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
 	log := logr.FromContextOrDiscard(ctx)
 	cfg, err := annotations.ParseService(svc)
+	var sys []notice
 	for _, w := range cfg.Warnings {
-		r.event(svc, corev1.EventTypeWarning, ReasonSystemAnnotation, "Reconcile", w)
+		sys = append(sys, notice{ReasonSystemAnnotation, "Reconcile", w})
 	}
+	r.warnOnce(svc, "system", sys...)
 	if err != nil {
 		// The user must fix the annotations; the ELB stays as it is and retrying cannot help.
 		return r.refuse(ctx, svc, ReasonInvalidAnnotations, err.Error())
