@@ -114,24 +114,28 @@ func exerciseCluster(t *testing.T, c *localk8s.Cluster) {
 	}
 
 	// Every node port reaches every ready pod (round robin), over TCP and UDP.
+	// (The node proxies watch the same EndpointSlices, so they may lag a moment.)
 	for node, ip := range nodeIPs {
-		got := collect(t, netip.AddrPortFrom(ip, uint16(httpNodePort)), 2*len(eps), httpGet)
-		if want := identities(c.Name, eps); !equalSets(got, want) {
-			t.Errorf("HTTP via %s node port %s:%d reached %v; want every pod %v", node, ip, httpNodePort, keys(got), keys(want))
-		}
-		if got, err := udpAsk(netip.AddrPortFrom(ip, uint16(udpNodePort))); err != nil || !identities(c.Name, eps)[got] {
-			t.Errorf("UDP via %s node port %s:%d: got %q, %v; want one of the pods", node, ip, udpNodePort, got, err)
-		}
+		want := identities(c.Name, eps)
+		waitFor(t, "HTTP via "+node+" node port to reach every pod", func() (bool, string) {
+			got := collect(t, netip.AddrPortFrom(ip, uint16(httpNodePort)), 2*len(eps), httpGet)
+			return equalSets(got, want), fmt.Sprintf("%s:%d reached %v; want %v", ip, httpNodePort, keys(got), keys(want))
+		})
+		waitFor(t, "UDP via "+node+" node port to reach a pod", func() (bool, string) {
+			got, err := udpAsk(netip.AddrPortFrom(ip, uint16(udpNodePort)))
+			return err == nil && want[got], fmt.Sprintf("%s:%d answered %q, %v", ip, udpNodePort, got, err)
+		})
 	}
 
 	// Scale up: five ready endpoints, all reachable through a node port.
 	scale(t, cs, 5)
 	eps = waitEndpoints(t, cs, 5)
 	anyNode := c.Nodes()[0].IP
-	got := collect(t, netip.AddrPortFrom(anyNode, uint16(httpNodePort)), 2*len(eps), httpGet)
-	if want := identities(c.Name, eps); !equalSets(got, want) {
-		t.Errorf("after scaling to 5, the node port reached %v; want %v", keys(got), keys(want))
-	}
+	want5 := identities(c.Name, eps)
+	waitFor(t, "the node port to reach all 5 pods", func() (bool, string) {
+		got := collect(t, netip.AddrPortFrom(anyNode, uint16(httpNodePort)), 2*len(eps), httpGet)
+		return equalSets(got, want5), fmt.Sprintf("reached %v; want %v", keys(got), keys(want5))
+	})
 
 	// A pod marked not ready leaves the ready endpoints and the node port's
 	// rotation, while its own server still answers.
