@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -51,23 +52,26 @@ const (
 	ak, sk  = "AK-FLEETLB-TEST", "SK-fleetlb-test-secret"
 )
 
-// Cluster networks 127.130.* (A) and 127.140.* (B): clear of the ranges other packages' tests use.
-var elbdConfig = fmt.Sprintf(`
+// elbdConfig describes one VPC holding both clusters' node and pod ranges (whatever free ranges
+// localk8s picked), the VIP subnet and a subnet for hand-made VM members.
+func elbdConfig(a, b localk8s.Options) string {
+	return fmt.Sprintf(`
 credentials:
   - accessKey: %s
     secretKey: %s
     projectID: %s
 vpcs:
   - id: vpc-1
-    cidr: 127.128.0.0/9
+    cidr: 127.0.0.0/8
     subnets:
-      - {id: subnet-a-pods, cidr: 127.130.64.0/18}
-      - {id: subnet-a-nodes, cidr: 127.130.1.0/24}
-      - {id: subnet-b-nodes, cidr: 127.140.1.0/24}
-      - {id: subnet-b-pods, cidr: 127.140.64.0/18}
-      - {id: subnet-vip, cidr: 127.150.0.0/24}
-      - {id: subnet-vm, cidr: 127.160.0.0/24}
-`, ak, sk, project)
+      - {id: subnet-a-pods, cidr: %s}
+      - {id: subnet-a-nodes, cidr: %s}
+      - {id: subnet-b-nodes, cidr: %s}
+      - {id: subnet-b-pods, cidr: %s}
+      - {id: subnet-vip, cidr: 127.250.0.0/24}
+      - {id: subnet-vm, cidr: 127.251.0.0/24}
+`, ak, sk, project, a.PodCIDR, a.NodeCIDR, b.NodeCIDR, b.PodCIDR)
+}
 
 type elbdEnv struct {
 	srv    *httptest.Server
@@ -76,9 +80,9 @@ type elbdEnv struct {
 	sdk    *elbclient.SDK
 }
 
-func startELBD(t *testing.T) *elbdEnv {
+func startELBD(t *testing.T, cfgText string) *elbdEnv {
 	t.Helper()
-	cfg, err := config.Parse([]byte(elbdConfig))
+	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,12 +415,10 @@ func lines(ls ...string) string {
 }
 
 func TestRealClusters(t *testing.T) {
-	nodeA, podA, svcA := localk8s.Networks(13)
-	nodeB, podB, svcB := localk8s.Networks(14)
-	cs := k8stest.StartMany(t,
-		localk8s.Options{Name: "a", Nodes: 2, NodeCIDR: nodeA, PodCIDR: podA, ServiceCIDR: svcA},
-		localk8s.Options{Name: "b", Nodes: 2, NodeCIDR: nodeB, PodCIDR: podB, ServiceCIDR: svcB})
-	e := startELBD(t)
+	// Free address ranges are picked by localk8s; elbd's subnets follow them.
+	cs := k8stest.StartMany(t, localk8s.Options{Name: "a", Nodes: 2}, localk8s.Options{Name: "b", Nodes: 2})
+	e := startELBD(t, elbdConfig(cs[0].Options(), cs[1].Options()))
+	nodeNetB := netip.MustParsePrefix(cs[1].Options().NodeCIDR)
 	lb := e.lb(t, "shared", true)
 	noIP := e.lb(t, "no-ip-targets", false)
 
@@ -455,7 +457,8 @@ func TestRealClusters(t *testing.T) {
 			return nil
 		})
 		svcB := b.get(t, "nginx")
-		if !strings.Contains(bMember, fmt.Sprintf(":%d w=20", svcB.Spec.Ports[0].NodePort)) || !strings.Contains(bMember, " 127.140.1.") {
+		addr, _, _ := strings.Cut(strings.Fields(bMember)[1], ":")
+		if !strings.Contains(bMember, fmt.Sprintf(":%d w=20", svcB.Spec.Ports[0].NodePort)) || !nodeNetB.Contains(netip.MustParseAddr(addr)) {
 			t.Errorf("cluster B (overlay) member %q: want its node InternalIP : node port %d with weight 20", bMember, svcB.Spec.Ports[0].NodePort)
 		}
 		eventually(t, wait, "S1 pool", func(ctx context.Context) error {
@@ -597,8 +600,8 @@ func TestRealClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-			{Name: "ecs-1", Address: "127.160.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
-			{Name: "ecs-2", Address: "127.160.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -612,7 +615,7 @@ func TestRealClusters(t *testing.T) {
 				return fmt.Errorf("pods %v", ips)
 			}
 			return wantPool(e, lb.ID, 8080, lines("cluster-a "+ips[0]+":8080 w=40", "cluster-a "+ips[1]+":8080 w=40",
-				"ecs-1 127.160.0.11:8080 w=10", "ecs-2 127.160.0.12:8080 w=10"))(ctx)
+				"ecs-1 127.251.0.11:8080 w=10", "ecs-2 127.251.0.12:8080 w=10"))(ctx)
 		})
 		// R5: the hand-made pool has no health check; the Service is told, the pool is left alone.
 		eventually(t, wait, "R5 event", wantEvent(a, "web", deploy.WarnConfigDiffers, "health check"))
@@ -848,7 +851,7 @@ func TestRealClusters(t *testing.T) {
 		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, wait, "VMs stay", wantPool(e, lb.ID, 8080, lines("ecs-1 127.160.0.11:8080 w=10", "ecs-2 127.160.0.12:8080 w=10")))
+		eventually(t, wait, "VMs stay", wantPool(e, lb.ID, 8080, lines("ecs-1 127.251.0.11:8080 w=10", "ecs-2 127.251.0.12:8080 w=10")))
 	})
 
 	t.Run("controller restart converges", func(t *testing.T) {
@@ -956,8 +959,8 @@ func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
 		t.Fatal(err)
 	}
 	if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-		{Name: "ecs-1", Address: "127.160.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
-		{Name: "ecs-2", Address: "127.160.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+		{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+		{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -978,7 +981,7 @@ func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
 
 	// expected renders what the Pods of both clusters call for, or an error while Pods settle.
 	expected := func(ctx context.Context, ra, rb int) (string, error) {
-		want := []string{"ecs-1 127.160.0.21:6060 w=10", "ecs-2 127.160.0.22:6060 w=10"}
+		want := []string{"ecs-1 127.251.0.21:6060 w=10", "ecs-2 127.251.0.22:6060 w=10"}
 		ips := podIPs(t, a, "race")
 		if len(ips) != ra {
 			return "", fmt.Errorf("A has %d pods, want %d", len(ips), ra)
