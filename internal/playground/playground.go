@@ -224,23 +224,30 @@ func (p *Playground) startELBD(ctx context.Context) error {
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
+	// The free port is released before elbd binds it; another program may
+	// take it in between, so a clash is retried on a new port.
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		p.Env.Endpoint = "http://" + addr
+		p.progress("starting elbd on %s (log %s)", p.Env.Endpoint, filepath.Join(p.LogDir, "elbd.log"))
+		p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"),
+			[]string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}, nil,
+			filepath.Join(p.LogDir, "elbd.log"))
+		if err != nil {
+			return err
+		}
+		if p.ELB, err = NewELB(p.Env.Endpoint, p.Env.Credentials); err != nil {
+			return err
+		}
+		err = waitFor(ctx, 30*time.Second, p.elbd, "elbd's API at "+p.Env.Endpoint, func() error { return p.ELB.Ping() })
+		if err == nil || attempt == 3 || !p.elbd.portClash() {
+			return err
+		}
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p.Env.Endpoint = "http://" + addr
-	p.progress("starting elbd on %s (log %s)", p.Env.Endpoint, filepath.Join(p.LogDir, "elbd.log"))
-	p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"),
-		[]string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}, nil,
-		filepath.Join(p.LogDir, "elbd.log"))
-	if err != nil {
-		return err
-	}
-	if p.ELB, err = NewELB(p.Env.Endpoint, p.Env.Credentials); err != nil {
-		return err
-	}
-	return waitFor(ctx, 30*time.Second, p.elbd, "elbd's API at "+p.Env.Endpoint, func() error { return p.ELB.Ping() })
 }
 
 func (p *Playground) createELBs() error {
@@ -305,58 +312,76 @@ func (p *Playground) startClusters(ctx context.Context) error {
 }
 
 func (p *Playground) startControllers(ctx context.Context) error {
-	type probe struct {
-		c   *Cluster
-		url string
-	}
-	var probes []probe
-	for _, c := range p.Clusters {
-		port, err := freePort()
-		if err != nil {
+	probes := make([]string, len(p.Clusters))
+	for i, c := range p.Clusters {
+		var err error
+		if probes[i], err = p.startController(c); err != nil {
 			return err
 		}
-		probeAddr := "127.0.0.1:" + strconv.Itoa(port)
-		logPath := filepath.Join(p.LogDir, "controller-"+c.Plan.Name+".log")
-		args := []string{
-			"--kubeconfig", c.Kubeconfig,
-			"--cluster-name", c.Plan.Name,
-			"--elb-endpoint", p.Env.Endpoint,
-			"--project-id", p.Env.Credentials.ProjectID,
-			"--region", "local",
-			"--pod-network", c.Plan.PodNetwork,
-			"--subnet-id", c.Plan.Subnet.ID,
-			"--metrics-bind-address", "0",
-			"--health-probe-bind-address", probeAddr,
-			"--dev-logs",
-		}
-		env := []string{"HUAWEICLOUD_SDK_AK=" + p.Env.Credentials.AccessKey, "HUAWEICLOUD_SDK_SK=" + p.Env.Credentials.SecretKey}
-		p.progress("starting fleetlb-controller for cluster %s (--pod-network %s --subnet-id %s, log %s)", c.Plan.Name, c.Plan.PodNetwork, c.Plan.Subnet.ID, logPath)
-		ch, err := startChild("fleetlb-controller "+c.Plan.Name, filepath.Join(p.opts.BinDir, "fleetlb-controller"), args, env, logPath)
-		if err != nil {
-			return err
-		}
-		c.controller = ch
-		probes = append(probes, probe{c, "http://" + probeAddr + "/readyz"})
 	}
-	hc := &http.Client{Timeout: time.Second}
-	for _, pr := range probes {
-		err := waitFor(ctx, 60*time.Second, pr.c.controller, "fleetlb-controller of cluster "+pr.c.Plan.Name+" to be ready", func() error {
-			resp, err := hc.Get(pr.url)
-			if err != nil {
+	for i, c := range p.Clusters {
+		for attempt := 1; ; attempt++ {
+			err := waitReady(ctx, c.controller, "fleetlb-controller of cluster "+c.Plan.Name+" to be ready", probes[i])
+			if err == nil {
+				break
+			}
+			if attempt == 3 || !c.controller.portClash() {
 				return err
 			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("readyz: HTTP %d", resp.StatusCode)
+			if probes[i], err = p.startController(c); err != nil { // its probe port was taken: again on another
+				return err
 			}
-			return nil
-		})
+		}
+	}
+	p.progress("%d controller(s) ready", len(p.Clusters))
+	return nil
+}
+
+// startController starts the cluster's fleetlb-controller and returns the
+// URL of its readiness probe.
+func (p *Playground) startController(c *Cluster) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	probeAddr := "127.0.0.1:" + strconv.Itoa(port)
+	logPath := filepath.Join(p.LogDir, "controller-"+c.Plan.Name+".log")
+	args := []string{
+		"--kubeconfig", c.Kubeconfig,
+		"--cluster-name", c.Plan.Name,
+		"--elb-endpoint", p.Env.Endpoint,
+		"--project-id", p.Env.Credentials.ProjectID,
+		"--region", "local",
+		"--pod-network", c.Plan.PodNetwork,
+		"--subnet-id", c.Plan.Subnet.ID,
+		"--metrics-bind-address", "0",
+		"--health-probe-bind-address", probeAddr,
+		"--dev-logs",
+	}
+	env := []string{"HUAWEICLOUD_SDK_AK=" + p.Env.Credentials.AccessKey, "HUAWEICLOUD_SDK_SK=" + p.Env.Credentials.SecretKey}
+	p.progress("starting fleetlb-controller for cluster %s (--pod-network %s --subnet-id %s, log %s)", c.Plan.Name, c.Plan.PodNetwork, c.Plan.Subnet.ID, logPath)
+	ch, err := startChild("fleetlb-controller "+c.Plan.Name, filepath.Join(p.opts.BinDir, "fleetlb-controller"), args, env, logPath)
+	if err != nil {
+		return "", err
+	}
+	c.controller = ch
+	return "http://" + probeAddr + "/readyz", nil
+}
+
+// waitReady waits until url answers 200.
+func waitReady(ctx context.Context, c *child, what, url string) error {
+	hc := &http.Client{Timeout: time.Second}
+	return waitFor(ctx, 60*time.Second, c, what, func() error {
+		resp, err := hc.Get(url)
 		if err != nil {
 			return err
 		}
-	}
-	p.progress("%d controller(s) ready", len(probes))
-	return nil
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		}
+		return nil
+	})
 }
 
 // waitFor polls ok until it succeeds, the child exits, or timeout passes.

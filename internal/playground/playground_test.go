@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestPrepareStateDir(t *testing.T) {
@@ -66,5 +67,30 @@ func TestCheckPort80Taken(t *testing.T) {
 	ln.Close()
 	if err := checkPort80(p); err != nil {
 		t.Errorf("checkPort80 with the port free: %v", err)
+	}
+}
+
+func TestChildPortClash(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		script string
+		clash  bool
+	}{
+		{`echo "--api-address 127.0.0.1:9: listen tcp 127.0.0.1:9: bind: address already in use" >&2; exit 1`, true},
+		{`echo "config: credentials are missing" >&2; exit 1`, false},
+	} {
+		c, err := startChild("sh", "/bin/sh", []string{"-c", tc.script}, nil, filepath.Join(dir, "log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-c.done
+		if got := c.portClash(); got != tc.clash {
+			t.Errorf("portClash after %q = %v, want %v", tc.script, got, tc.clash)
+		}
+		if !strings.Contains(c.exitError().Error(), "exited") {
+			t.Errorf("exitError %v", c.exitError())
+		}
+		c.stop(time.Second)
+		os.Remove(filepath.Join(dir, "log"))
 	}
 }

@@ -74,6 +74,12 @@ func (c *child) stop(grace time.Duration) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // anything left in the group
 }
 
+// portClash reports whether the child ended because a port it was given was
+// taken meanwhile.
+func (c *child) portClash() bool {
+	return c.exited() && strings.Contains(c.logTail(20), "address already in use")
+}
+
 func (c *child) logTail(n int) string {
 	data, err := os.ReadFile(c.logPath)
 	if err != nil {

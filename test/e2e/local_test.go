@@ -76,7 +76,7 @@ func TestLocalUp(t *testing.T) {
 	env := readEnv(t, filepath.Join(state, "elb.env"))
 	for _, k := range []string{"ELB_ENDPOINT", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID",
 		"PERFORMANCE_ELB_ID", "UNION_ELB_ID", "PERFORMANCE_ELB_VIP", "UNION_ELB_VIP",
-		"VPC_1_ID", "VPC_1_CIDR", "SUBNET_A_ID", "SUBNET_A_CIDR", "SUBNET_B_ID", "SUBNET_B_CIDR", "SUBNET_ELB_ID", "SUBNET_VM_CIDR"} {
+		"VPC_1_ID", "VPC_1_CIDR", "VPC_2_ID", "VPC_2_CIDR", "SUBNET_A_ID", "SUBNET_A_CIDR", "SUBNET_B_ID", "SUBNET_B_CIDR", "SUBNET_ELB_ID", "SUBNET_VM_CIDR"} {
 		if env[k] == "" {
 			t.Errorf("elb.env has no %s", k)
 		}
