@@ -154,7 +154,7 @@ func (lp *loop) run() {
 		}
 		err := lp.rc.Read(func(uintptr) bool {
 			for {
-				n, err := unix.EpollWait(lp.epfd, events, 0)
+				n, err := rawEpollWait(lp.epfd, events)
 				if err != nil && err != unix.EINTR {
 					failed = err
 					return true
@@ -229,7 +229,7 @@ func (lp *loop) register(fd int, h handler, events uint32) error {
 	lp.gens[fd]++
 	lp.handlers[fd] = h
 	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: lp.gens[fd]}
-	if err := unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := rawEpollAdd(lp.epfd, fd, &ev); err != nil {
 		lp.handlers[fd] = nil
 		return err
 	}
@@ -241,7 +241,7 @@ func (lp *loop) closeFD(fd int) {
 	if fd < len(lp.handlers) {
 		lp.handlers[fd] = nil
 	}
-	_ = unix.Close(fd)
+	rawClose(fd)
 }
 
 // shutdown closes everything the loop owns.
@@ -393,7 +393,7 @@ func newRawSockaddr(a netip.AddrPort) rawSockaddr {
 func (s *lsock) event(lp *loop, _ uint32) {
 	for i := 0; i < acceptBurst; i++ {
 		alen := uint32(unix.SizeofSockaddrAny)
-		r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(s.fd), uintptr(unsafe.Pointer(&lp.peer)), uintptr(unsafe.Pointer(&alen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(s.fd), uintptr(unsafe.Pointer(&lp.peer)), uintptr(unsafe.Pointer(&alen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		if e != 0 {
 			switch e {
 			case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:

@@ -79,7 +79,7 @@ func (p *pair) dial(lp *loop) bool {
 				p.deadline = lp.now + int64(lp.dp.opts.DialTimeout)
 				return true
 			}
-			_ = unix.Close(fd)
+			rawClose(fd)
 		}
 		b.stats.failed.Add(1)
 		p.l.stats.failed.Add(1)
@@ -90,14 +90,14 @@ func (p *pair) dial(lp *loop) bool {
 // connectTo starts a non-blocking connect; loopback connects usually
 // complete (or are refused) at once.
 func connectTo(b *backend) (int, bool) {
-	fd, err := unix.Socket(b.raw.domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := rawSocket(b.raw.domain)
 	if err != nil {
 		return -1, false
 	}
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&b.raw.buf[0])), uintptr(b.raw.len))
+	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&b.raw.buf[0])), uintptr(b.raw.len))
 	if e != 0 && e != unix.EINPROGRESS {
-		_ = unix.Close(fd)
+		rawClose(fd)
 		return -1, false
 	}
 	return fd, true
@@ -171,7 +171,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			if !dst.writable {
 				return true
 			}
-			n, err := unix.Splice(dst.pipe[0], nil, dst.fd, nil, dst.inPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			n, err := rawSplice(dst.pipe[0], dst.fd, dst.inPipe)
 			if err == unix.EAGAIN {
 				dst.writable = false
 				return true
@@ -186,7 +186,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			if !dst.writable {
 				return true
 			}
-			n, err := unix.Write(dst.fd, dst.pend[dst.pendOff:])
+			n, err := rawWrite(dst.fd, dst.pend[dst.pendOff:])
 			if err == unix.EAGAIN {
 				dst.writable = false
 				return true
@@ -206,7 +206,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			// the pair is about to be closed anyway.
 			if !dst.shut && !dst.eof {
 				dst.shut = true
-				if err := unix.Shutdown(dst.fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+				if err := rawShutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
 					return false
 				}
 			}
@@ -216,7 +216,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			return true
 		}
 		if dst.hasPipe {
-			n, err := unix.Splice(src.fd, nil, dst.pipe[1], nil, spliceChunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			n, err := rawSplice(src.fd, dst.pipe[1], spliceChunk)
 			switch {
 			case err == unix.EAGAIN:
 				src.readable = false
@@ -231,7 +231,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			p.count(src, int(n))
 			continue
 		}
-		n, err := unix.Read(src.fd, lp.scratch)
+		n, err := rawRead(src.fd, lp.scratch)
 		switch {
 		case err == unix.EAGAIN:
 			src.readable = false
@@ -247,7 +247,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 		p.count(src, n)
 		written := 0
 		if dst.writable {
-			w, err := unix.Write(dst.fd, lp.scratch[:n])
+			w, err := rawWrite(dst.fd, lp.scratch[:n])
 			switch {
 			case err == unix.EAGAIN:
 				dst.writable = false
