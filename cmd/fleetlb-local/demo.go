@@ -21,9 +21,10 @@ import (
 )
 
 const (
-	weightAnnotation = "kubernetes.io/elb.multicluster-loadbalancer-weight"
-	demoNamespace    = "default"
-	vmWeight         = 10
+	weightAnnotation       = "kubernetes.io/elb.multicluster-loadbalancer-weight"
+	listenerPortAnnotation = "kubernetes.io/elb.listener-port"
+	demoNamespace          = "default"
+	vmWeight               = 10
 )
 
 // demo is one run of `fleetlb-local demo`.
@@ -157,6 +158,7 @@ func (d *demo) s1(ctx context.Context) error {
 	}
 	fmt.Fprintf(d.out, "\n== S1: clusters a (pod network vpc: pass-through, one member per pod) and b (overlay: one member per node, node port)\n")
 	fmt.Fprintf(d.out, "   share listener 80 of the dedicated ELB %s (VIP %s), weights 80 and 20\n\n", env.PerformanceELBID, env.PerformanceELBVIP)
+	d.serviceStatus(ctx)
 	return d.report(ctx, members)
 }
 
@@ -193,6 +195,40 @@ func (d *demo) s3(ctx context.Context) error {
 	}
 	fmt.Fprintln(d.out)
 	return d.report(ctx, members)
+}
+
+// serviceStatus shows what each cluster's controller wrote on its Service:
+// the ELB's VIP as ingress, the listener port (R8) and the Bound condition.
+func (d *demo) serviceStatus(ctx context.Context) {
+	fmt.Fprintln(d.out, "Services (what the controllers wrote back):")
+	for _, name := range []string{"a", "b"} {
+		var svc *corev1.Service
+		var err error
+		// The members can land a moment before the status is written.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			svc, err = d.p.Cluster(name).Client().CoreV1().Services(demoNamespace).Get(ctx, "nginx", metav1.GetOptions{})
+			if err != nil || len(svc.Status.LoadBalancer.Ingress) > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(d.out, "  cluster %s: %v\n", name, err)
+			continue
+		}
+		var ingress []string
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			ingress = append(ingress, in.IP)
+		}
+		bound := "no Bound condition yet"
+		for _, c := range svc.Status.Conditions {
+			if c.Type == "fleetlb.io/Bound" {
+				bound = fmt.Sprintf("%s=%s: %s", c.Type, c.Status, c.Message)
+			}
+		}
+		fmt.Fprintf(d.out, "  cluster %s: Service %s/%s ingress %s, %s=%q\n    %s\n", name, svc.Namespace, svc.Name,
+			strings.Join(ingress, ","), listenerPortAnnotation, svc.Annotations[listenerPortAnnotation], bound)
+	}
+	fmt.Fprintln(d.out)
 }
 
 func (d *demo) report(ctx context.Context, members []playground.Member) error {
