@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestUsageErrors checks that every mistake on the command line is refused
+// before anything starts, with a message saying what to change.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "expected a subcommand"},
+		{[]string{"start"}, `unknown subcommand "start"`},
+		{[]string{"up"}, "--state-dir is required"},
+		{[]string{"up", "--state-dir", "x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"up", "--state-dir", "x", "--pod-network", "a=flat"}, "use vpc or overlay"},
+		{[]string{"up", "--state-dir", "x", "--pod-network", "c=vpc"}, "not in --clusters"},
+		{[]string{"up", "--state-dir", "x", "--clusters", "a,,b"}, "empty name"},
+		{[]string{"demo", "--state-dir", "x", "--separate-vpcs"}, "use `fleetlb-local up` for other layouts"},
+		{[]string{"demo", "--state-dir", "x", "--requests", "0"}, "--requests must be at least 1"},
+		{[]string{"vm", "--name", "vm-1"}, "--name and --listen are required"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("fleetlb-local %s: %v, want an error with %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("fleetlb-local %s wrote %q on stdout; only \"ready\" belongs there", strings.Join(tc.args, " "), stdout.String())
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"fleetlb-local up", "fleetlb-local demo", "fleetlb-local vm"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
