@@ -4,6 +4,7 @@
 package annotations
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -23,6 +24,10 @@ const (
 	MultiVPC      = "kubernetes.io/elb.multivpc"
 	Weight        = "kubernetes.io/elb.multicluster-loadbalancer-weight"
 	RecyclePolicy = "kubernetes.io/elb.multicluster-resource-recycle-policy"
+	// Pool settings used when this Service creates the listener (CCE's annotation names).
+	Algorithm         = "kubernetes.io/elb.lb-algorithm"
+	HealthCheckFlag   = "kubernetes.io/elb.health-check-flag"
+	HealthCheckOption = "kubernetes.io/elb.health-check-option"
 	// ListenerPort is written by the controller after the listeners exist (R8); users must not set it.
 	ListenerPort = "kubernetes.io/elb.listener-port"
 	// AppliedWeight records the cluster weight W last applied to the ELB, so that removing the
@@ -46,7 +51,15 @@ func (e *FieldError) Error() string {
 	if e.Missing {
 		return fmt.Sprintf("annotation %s is missing: %s; %s", e.Annotation, e.Problem, e.Fix)
 	}
-	return fmt.Sprintf("annotation %s=%q: %s; %s", e.Annotation, e.Value, e.Problem, e.Fix)
+	return fmt.Sprintf("annotation %s=%s: %s; %s", e.Annotation, quote(e.Value), e.Problem, e.Fix)
+}
+
+// quote shows a value as the user wrote it: JSON values stay readable in single quotes.
+func quote(v string) string {
+	if strings.ContainsAny(v, "\"\\") && !strings.Contains(v, "'") {
+		return "'" + v + "'"
+	}
+	return strconv.Quote(v)
 }
 
 // Errors is every problem found on one Service, in a stable order.
@@ -157,6 +170,8 @@ func Parse(ann map[string]string) (Config, error) {
 		}
 	}
 
+	parsePool(ann, &cfg.ServiceConfig, add)
+
 	// System-written annotations: unreadable values are ignored, never acted upon.
 	if v, has := lookup(ann, AppliedWeight); has {
 		if w, err := parseWeight(v); err == nil {
@@ -189,6 +204,16 @@ func ParseService(svc *corev1.Service) (Config, error) {
 	var errs Errors
 	if err != nil {
 		errs = err.(Errors)
+	}
+	if hc := cfg.HealthCheck; hc != nil && hc.Type == "UDP_CONNECT" {
+		for _, p := range svc.Spec.Ports {
+			if p.Protocol != corev1.ProtocolUDP {
+				errs = append(errs, &FieldError{Annotation: HealthCheckOption, Value: svc.Annotations[HealthCheckOption],
+					Problem: fmt.Sprintf("a UDP health check cannot watch TCP port %s", portName(p)),
+					Fix:     `use "protocol": "TCP" or "HTTP" (UDP ports are always checked with UDP)`})
+				break
+			}
+		}
 	}
 	if cfg.MultiVPC {
 		for _, p := range svc.Spec.Ports {
@@ -290,4 +315,99 @@ func validID(id string) bool {
 		}
 	}
 	return true
+}
+
+// Health check bounds of the ELB API.
+const (
+	minDelay, maxDelay     = 1, 50
+	minTimeout, maxTimeout = 1, 50
+	minRetries, maxRetries = 1, 10
+)
+
+// parsePool reads the algorithm and health check annotations.
+func parsePool(ann map[string]string, cfg *model.ServiceConfig, add func(*FieldError)) {
+	if v, has := lookup(ann, Algorithm); has {
+		switch a := strings.ToUpper(v); a {
+		case "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP":
+			cfg.Algorithm = a
+		default:
+			add(&FieldError{Annotation: Algorithm, Value: v, Problem: "unknown load-balancing algorithm",
+				Fix: "set ROUND_ROBIN (default), LEAST_CONNECTIONS or SOURCE_IP"})
+		}
+	}
+	if v, has := lookup(ann, HealthCheckFlag); has {
+		switch strings.ToLower(v) {
+		case "on":
+		case "off":
+			cfg.HealthCheckOff = true
+		default:
+			add(&FieldError{Annotation: HealthCheckFlag, Value: v, Problem: "the value must be 'on' or 'off'",
+				Fix: "set 'on' (default) to check members' health, or 'off'"})
+		}
+	}
+	v, has := lookup(ann, HealthCheckOption)
+	if !has {
+		return
+	}
+	if cfg.HealthCheckOff {
+		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: HealthCheckFlag + " is 'off'",
+			Fix: "remove " + HealthCheckOption + ", or set " + HealthCheckFlag + " to 'on'"})
+		return
+	}
+	hm, err := parseHealthCheck(v)
+	if err != nil {
+		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: err.Error(),
+			Fix: `write a JSON object such as {"protocol":"TCP","delay":"5","timeout":"10","max_retries":"3"} (protocol TCP, HTTP with "path", or UDP)`})
+		return
+	}
+	cfg.HealthCheck = hm
+}
+
+func parseHealthCheck(v string) (*model.HealthMonitor, error) {
+	var raw map[string]any
+	dec := json.NewDecoder(strings.NewReader(v))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	hm := &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 10, MaxRetries: 3}
+	for k, val := range raw {
+		s := strings.TrimSpace(fmt.Sprint(val)) // CCE writes numbers as strings; accept both
+		switch k {
+		case "protocol":
+			switch p := strings.ToUpper(s); p {
+			case "TCP", "HTTP":
+				hm.Type = p
+			case "UDP", "UDP_CONNECT":
+				hm.Type = "UDP_CONNECT"
+			default:
+				return nil, fmt.Errorf("protocol %q is not TCP, HTTP or UDP", s)
+			}
+		case "delay", "timeout", "max_retries":
+			n, err := strconv.Atoi(s)
+			lo, hi, dst := minDelay, maxDelay, &hm.Delay
+			if k == "timeout" {
+				lo, hi, dst = minTimeout, maxTimeout, &hm.Timeout
+			} else if k == "max_retries" {
+				lo, hi, dst = minRetries, maxRetries, &hm.MaxRetries
+			}
+			if err != nil || n < lo || n > hi {
+				return nil, fmt.Errorf("%s %q must be an integer from %d to %d", k, s, lo, hi)
+			}
+			*dst = int32(n)
+		case "path":
+			if !strings.HasPrefix(s, "/") {
+				return nil, fmt.Errorf("path %q must start with '/'", s)
+			}
+			hm.URLPath = s
+		default:
+			return nil, fmt.Errorf("unknown field %q (known: protocol, delay, timeout, max_retries, path)", k)
+		}
+	}
+	if hm.Type == "HTTP" && hm.URLPath == "" {
+		hm.URLPath = "/"
+	}
+	if hm.Type != "HTTP" && hm.URLPath != "" {
+		return nil, fmt.Errorf("path is only for the HTTP protocol")
+	}
+	return hm, nil
 }

@@ -167,6 +167,15 @@ func TestParseErrors(t *testing.T) {
 		{"multivpc without multicluster", with(MultiVPC, "true", MultiCluster, "<delete>"), MultiVPC, "true", []string{MultiCluster}},
 		{"multivpc on union", with(MultiVPC, "true", Class, "union"), MultiVPC, "true", []string{"performance"}},
 		{"bad multivpc", with(MultiVPC, "1"), MultiVPC, "1", []string{"'true'"}},
+		{"bad algorithm", with(Algorithm, "RANDOM"), Algorithm, "RANDOM", []string{"LEAST_CONNECTIONS", "SOURCE_IP"}},
+		{"bad health flag", with(HealthCheckFlag, "yes"), HealthCheckFlag, "yes", []string{"'on'", "'off'"}},
+		{"health option not json", with(HealthCheckOption, "tcp"), HealthCheckOption, "tcp", []string{"JSON"}},
+		{"health option delay", with(HealthCheckOption, `{"delay":"0"}`), HealthCheckOption, `{"delay":"0"}`, []string{"delay", "1 to 50"}},
+		{"health option retries", with(HealthCheckOption, `{"max_retries":11}`), HealthCheckOption, `{"max_retries":11}`, []string{"1 to 10"}},
+		{"health option protocol", with(HealthCheckOption, `{"protocol":"ICMP"}`), HealthCheckOption, `{"protocol":"ICMP"}`, []string{"ICMP"}},
+		{"health option unknown field", with(HealthCheckOption, `{"interval":"5"}`), HealthCheckOption, `{"interval":"5"}`, []string{"interval"}},
+		{"health option path on tcp", with(HealthCheckOption, `{"path":"/x"}`), HealthCheckOption, `{"path":"/x"}`, []string{"HTTP"}},
+		{"health option with flag off", with(HealthCheckFlag, "off", HealthCheckOption, `{"delay":"5"}`), HealthCheckOption, `{"delay":"5"}`, []string{HealthCheckFlag}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,5 +266,30 @@ func TestSelectors(t *testing.T) {
 	}
 	if HasELBID(map[string]string{ELBID: "  "}) || !HasELBID(base()) {
 		t.Error("HasELBID wrong")
+	}
+}
+
+func TestPoolAnnotations(t *testing.T) {
+	c, err := Parse(with(Algorithm, " source_ip ", HealthCheckOption, `{"protocol":"HTTP","delay":"5","timeout":10,"max_retries":"3","path":"/healthz"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &model.HealthMonitor{Type: "HTTP", Delay: 5, Timeout: 10, MaxRetries: 3, URLPath: "/healthz"}
+	if c.Algorithm != "SOURCE_IP" || !reflect.DeepEqual(c.HealthCheck, want) || c.HealthCheckOff {
+		t.Errorf("got %q %+v", c.Algorithm, c.HealthCheck)
+	}
+	c, err = Parse(with(HealthCheckFlag, "off"))
+	if err != nil || !c.HealthCheckOff {
+		t.Errorf("flag off: %+v %v", c, err)
+	}
+	c, err = Parse(with(HealthCheckOption, `{"protocol":"HTTP"}`))
+	if err != nil || c.HealthCheck.URLPath != "/" || c.HealthCheck.Delay != 5 {
+		t.Errorf("HTTP defaults: %+v %v", c.HealthCheck, err)
+	}
+	svc := &corev1.Service{}
+	svc.Annotations = with(HealthCheckOption, `{"protocol":"UDP"}`)
+	svc.Spec.Ports = []corev1.ServicePort{{Name: "web", Port: 80, Protocol: corev1.ProtocolTCP}}
+	if _, err := ParseService(svc); err == nil || !strings.Contains(err.Error(), `"web" (80)`) {
+		t.Errorf("a UDP check on a TCP port must be refused, got %v", err)
 	}
 }

@@ -657,6 +657,49 @@ func TestRealClusters(t *testing.T) {
 		eventually(t, wait, "distortion event", wantEvent(a, "tiny", controller.ReasonWeightDistorted, "requested weight 1, effective sum 2"))
 	})
 
+	t.Run("pool settings from the creator's annotations, R5 for the next", func(t *testing.T) {
+		a.deployment(t, "tuned", 1, http80)
+		b.deployment(t, "tuned", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tuned", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Algorithm] = "SOURCE_IP"
+			s.Annotations[annotations.HealthCheckOption] = `{"protocol":"HTTP","delay":"4","timeout":"3","max_retries":"2","path":"/healthz"}`
+			s.Spec.Ports[0].Port = 1010
+		}))
+		var poolID string
+		eventually(t, wait, "creator's pool", func(ctx context.Context) error {
+			l, ms, err := e.pool(ctx, lb.ID, 1010)
+			if err != nil || l == nil || len(ms) != 1 {
+				return fmt.Errorf("listener 1010: %v %s", err, summary(ms))
+			}
+			poolID = l.DefaultPoolID
+			return nil
+		})
+		api := e.sdk.API(model.ClassPerformance)
+		p, err := api.GetPool(context.Background(), poolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hm, err := api.GetHealthMonitor(context.Background(), p.HealthMonitorID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Algorithm != "SOURCE_IP" || hm.Type != "HTTP" || hm.URLPath != "/healthz" || hm.Delay != 4 || hm.Timeout != 3 || hm.MaxRetries != 2 {
+			t.Errorf("pool %+v monitor %+v", p, hm)
+		}
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "tuned", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 1010 }))
+		eventually(t, wait, "R5 event on the second Service", wantEvent(b, "tuned", deploy.WarnConfigDiffers, "SOURCE_IP"))
+		eventually(t, wait, "both clusters in the pool", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 1010)
+			if err != nil || len(ms) != 2 {
+				return fmt.Errorf("pool %s (%v)", summary(ms), err)
+			}
+			return nil
+		})
+		if p2, err := api.GetPool(context.Background(), poolID); err != nil || p2.Algorithm != "SOURCE_IP" {
+			t.Errorf("the creator's algorithm was changed: %+v %v", p2, err)
+		}
+	})
+
 	t.Run("a port added and removed, multicluster turned off", func(t *testing.T) {
 		a.update(t, "tiny", func(s *corev1.Service) {
 			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "extra", Port: 4041, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(80)})

@@ -104,7 +104,7 @@ func Build(in Input) (Desired, error) {
 			continue // the API server refuses duplicates; be safe anyway
 		}
 		seen[key] = true
-		l := Listener{Port: sp.Port, Protocol: proto, Pool: defaultPool(proto)}
+		l := Listener{Port: sp.Port, Protocol: proto, Pool: poolFor(cfg, proto)}
 		if d.Mode == ModePassThrough {
 			l.Members, err = passThroughMembers(sp, pods, w, subnet)
 		} else {
@@ -155,14 +155,26 @@ func listenerProtocol(sp corev1.ServicePort) (string, error) {
 	return "", fmt.Errorf("port %s of the Service uses protocol %s, but ELB listeners are TCP or UDP only; change its protocol or move it to a Service without kubernetes.io/elb.id", portLabel(sp), sp.Protocol)
 }
 
-func defaultPool(proto string) Pool {
-	typ := monitorTypeTCP
-	if proto == protocolUDP {
-		typ = monitorTypeUDPConnect
+// poolFor is the pool a listener of protocol proto gets when this Service creates it: the
+// Service's algorithm and health check annotations, else ROUND_ROBIN with a TCP (UDP_CONNECT for
+// UDP) check. UDP listeners are always checked with UDP_CONNECT, on the Service's timings.
+func poolFor(cfg ServiceConfig, proto string) Pool {
+	p := Pool{Algorithm: DefaultAlgorithm}
+	if cfg.Algorithm != "" {
+		p.Algorithm = cfg.Algorithm
 	}
-	return Pool{Algorithm: DefaultAlgorithm, HealthMonitor: &HealthMonitor{
-		Type: typ, Delay: defaultMonitorDelay, Timeout: defaultMonitorTimeout, MaxRetries: defaultMonitorRetries,
-	}}
+	if cfg.HealthCheckOff {
+		return p
+	}
+	hm := HealthMonitor{Type: monitorTypeTCP, Delay: defaultMonitorDelay, Timeout: defaultMonitorTimeout, MaxRetries: defaultMonitorRetries}
+	if cfg.HealthCheck != nil {
+		hm = *cfg.HealthCheck
+	}
+	if proto == protocolUDP {
+		hm.Type, hm.URLPath = monitorTypeUDPConnect, ""
+	}
+	p.HealthMonitor = &hm
+	return p
 }
 
 // readyPod is one ready target Pod as the EndpointSlices show it, with the port it serves each

@@ -405,3 +405,33 @@ func BenchmarkBuild1000Pods(b *testing.B) {
 		})
 	}
 }
+
+func TestBuildPoolFromAnnotations(t *testing.T) {
+	svc := service(tcp("web", 80, 8080, 30080), corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, NodePort: 30053})
+	c := cfg(ClassUnion, iptr(10))
+	c.Algorithm = "LEAST_CONNECTIONS"
+	c.HealthCheck = &HealthMonitor{Type: "HTTP", Delay: 7, Timeout: 4, MaxRetries: 2, URLPath: "/healthz"}
+	d, err := Build(Input{Service: svc, Config: c, Settings: settings(PodNetworkOverlay)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Pool{
+		{Algorithm: "LEAST_CONNECTIONS", HealthMonitor: &HealthMonitor{Type: "UDP_CONNECT", Delay: 7, Timeout: 4, MaxRetries: 2}},
+		{Algorithm: "LEAST_CONNECTIONS", HealthMonitor: &HealthMonitor{Type: "HTTP", Delay: 7, Timeout: 4, MaxRetries: 2, URLPath: "/healthz"}},
+	}
+	for i, l := range d.Listeners {
+		if !reflect.DeepEqual(l.Pool, want[i]) {
+			t.Errorf("port %d pool %+v %+v, want %+v %+v", l.Port, l.Pool, l.Pool.HealthMonitor, want[i], want[i].HealthMonitor)
+		}
+	}
+	c.HealthCheckOff = true
+	d, err = Build(Input{Service: svc, Config: c, Settings: settings(PodNetworkOverlay)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range d.Listeners {
+		if l.Pool.HealthMonitor != nil {
+			t.Errorf("port %d has a monitor although health checks are off", l.Port)
+		}
+	}
+}
