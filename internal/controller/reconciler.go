@@ -116,11 +116,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return r.bind(ctx, &svc)
 }
 
-// Managed reports whether the controller binds this Service: type LoadBalancer, naming an ELB,
-// with kubernetes.io/elb.multicluster: 'true'.
+// LoadBalancerClass is the spec.loadBalancerClass this controller answers to besides none.
+const LoadBalancerClass = "fleetlb.io/elb"
+
+// Managed reports whether the controller binds this Service: type LoadBalancer (without
+// another implementation's spec.loadBalancerClass), naming an ELB, with
+// kubernetes.io/elb.multicluster: 'true'.
 func Managed(svc *corev1.Service) bool {
-	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer &&
+	return isOurLoadBalancer(svc) &&
 		annotations.HasELBID(svc.Annotations) && annotations.IsMultiCluster(svc.Annotations)
+}
+
+func isOurLoadBalancer(svc *corev1.Service) bool {
+	c := svc.Spec.LoadBalancerClass
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && (c == nil || *c == LoadBalancerClass)
 }
 
 // multiClusterMistyped: kubernetes.io/elb.multicluster is present with a value other than true/false.
@@ -132,7 +141,7 @@ func multiClusterMistyped(svc *corev1.Service) bool {
 
 // unmanagedOnELB: a LoadBalancer Service naming an ELB without multicluster; R6 applies to it.
 func unmanagedOnELB(svc *corev1.Service) bool {
-	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer &&
+	return isOurLoadBalancer(svc) &&
 		annotations.HasELBID(svc.Annotations) && !annotations.IsMultiCluster(svc.Annotations)
 }
 

@@ -554,3 +554,20 @@ func TestMistypedMultiClusterKeepsTheBinding(t *testing.T) {
 		t.Errorf("finalizers %v", fs)
 	}
 }
+
+func TestOtherLoadBalancerClassIgnored(t *testing.T) {
+	other, ours := "example.com/other-lb", LoadBalancerClass
+	a := seedService("other", nil)
+	a.Spec.LoadBalancerClass = &other
+	b := seedService("ours", nil)
+	b.Spec.LoadBalancerClass = &ours
+	h := newHarness(t, a, b)
+	h.mustReconcile("other")
+	if len(h.dep.applied) != 0 {
+		t.Fatal("a Service of another load-balancer implementation must be left alone")
+	}
+	h.mustReconcile("ours")
+	if len(h.dep.applied) != 1 {
+		t.Fatal("spec.loadBalancerClass fleetlb.io/elb is ours")
+	}
+}
