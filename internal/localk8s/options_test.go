@@ -161,7 +161,8 @@ func TestExplicitRangesWaitForTheHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	released := make(chan struct{})
-	time.AfterFunc(600*time.Millisecond, func() { holder.release(); close(released) })
+	// Mark the release before it happens, so a lock taken right after it counts.
+	time.AfterFunc(600*time.Millisecond, func() { close(released); holder.release() })
 	l, err := lockNetworks(context.Background(), &o, &n, false)
 	if err != nil {
 		t.Fatalf("waiting for a block to be released: %v", err)
