@@ -6,6 +6,15 @@
 // and simulated nodes on loopback addresses: a node agent (kubelet stand-in,
 // package nodeagent) that runs real servers for pods, and a node-port
 // forwarder (kube-proxy stand-in, package nodeproxy).
+//
+// In a test (skips without the binaries unless FLEETLB_REQUIRE_K8S=1):
+//
+//	c := k8stest.Start(t, localk8s.Options{Name: "a"}) // free loopback ranges, 2 nodes
+//	cs := c.Client()                                    // admin kubernetes.Interface
+//	// c.Kubeconfig, c.RESTConfig(), c.Nodes() (Name, IP); stopped by t.Cleanup
+//
+// Elsewhere: c, err := localk8s.Start(ctx, localk8s.Options{Name: "a", Dir: dir}); defer c.Stop().
+// Pods answer "CLUSTER/NODE/POD" on every containerPort; see nodeagent and nodeproxy.
 package localk8s
 
 import (
