@@ -40,6 +40,17 @@ func boolF[T any](key string, get func(T) bool) filter[T] {
 	return filter[T]{key: key, isBoo: true, get: func(v T) []string { return []string{strconv.FormatBool(get(v))} }}
 }
 
+// absent is a filter on a field no elbd resource carries (ECS device IDs, EIPs, flavors, IPv6
+// addresses...): whatever value is asked for, nothing matches, as on a real ELB where no
+// resource has one. Without it the key would be ignored and the whole list returned.
+func absent[T any](keys ...string) []filter[T] {
+	out := make([]filter[T], 0, len(keys))
+	for _, k := range keys {
+		out = append(out, filter[T]{key: k, get: func(T) []string { return nil }})
+	}
+	return out
+}
+
 // applyFilters keeps the items that match every given filter; a filter given several times
 // (?protocol_port=80&protocol_port=81) matches any of its values.
 func applyFilters[T any](q url.Values, items []T, filters []filter[T]) ([]T, error) {

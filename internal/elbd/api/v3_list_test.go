@@ -152,3 +152,84 @@ func TestListFiltersOfEveryResource(t *testing.T) {
 		t.Errorf("p2 sees %d members of p1", n)
 	}
 }
+
+// TestListFiltersOnEveryExposedKey: every query key of the SDK's List*Request types filters; a
+// key on a field elbd never sets (device IDs, EIPs, flavors) matches nothing instead of being
+// ignored, which would hand back the whole list.
+func TestListFiltersOnEveryExposedKey(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+	lb := e.lb(c, false)
+	l80 := e.listener(c, lb.Id, "TCP", 80)
+	l81 := e.listener(c, lb.Id, "TCP", 81)
+	p80 := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l80.Id})
+	p81 := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l81.Id})
+	must[*model.Member](t)(e.member(c, p80.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")}))
+	must[*model.Member](t)(e.member(c, p81.Id, model.CreateMemberOption{Address: "127.10.1.11", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")}))
+	none := &[]string{"nope"}
+
+	listeners := func(req model.ListListenersRequest) []model.Listener {
+		t.Helper()
+		return *must[*model.ListListenersResponse](t)(c.ListListeners(&req)).Listeners
+	}
+	if ls := listeners(model.ListListenersRequest{MemberAddress: &[]string{"127.10.1.10"}}); len(ls) != 1 || ls[0].Id != l80.Id {
+		t.Errorf("listeners member_address=127.10.1.10: %d listeners, want only the one on port 80", len(ls))
+	}
+	for name, req := range map[string]model.ListListenersRequest{
+		"member_device_id":          {MemberDeviceId: none},
+		"member_instance_id":        {MemberInstanceId: none},
+		"default_tls_container_ref": {DefaultTlsContainerRef: none},
+		"proxy_protocol_enable":     {ProxyProtocolEnable: ptr(true)},
+		"nat64_enable":              {Nat64Enable: ptr(true)},
+		"protection_status":         {ProtectionStatus: &[]string{"consoleProtection"}},
+	} {
+		if ls := listeners(req); len(ls) != 0 {
+			t.Errorf("listeners %s filter matched %d listeners; want none", name, len(ls))
+		}
+	}
+	if ls := listeners(model.ListListenersRequest{ProxyProtocolEnable: ptr(false), EnableMemberRetry: ptr(true)}); len(ls) != 2 {
+		t.Errorf("listeners proxy_protocol_enable=false&enable_member_retry=true: %d, want 2", len(ls))
+	}
+
+	for name, req := range map[string]model.ListPoolsRequest{
+		"member_device_id":   {MemberDeviceId: none},
+		"member_instance_id": {MemberInstanceId: none},
+		"connection_drain":   {ConnectionDrain: ptr(true)},
+		"any_port_enable":    {AnyPortEnable: ptr(true)},
+	} {
+		if ps := *must[*model.ListPoolsResponse](t)(c.ListPools(&req)).Pools; len(ps) != 0 {
+			t.Errorf("pools %s filter matched %d pools; want none", name, len(ps))
+		}
+	}
+
+	lbs := func(req model.ListLoadBalancersRequest) int {
+		t.Helper()
+		return len(*must[*model.ListLoadBalancersResponse](t)(c.ListLoadBalancers(&req)).Loadbalancers)
+	}
+	for name, req := range map[string]model.ListLoadBalancersRequest{
+		"vip_port_id":                {VipPortId: none},
+		"member_device_id":           {MemberDeviceId: none},
+		"ip_version":                 {IpVersion: &[]int32{6}},
+		"deletion_protection_enable": {DeletionProtectionEnable: ptr(true)},
+		"availability_zone_list":     {AvailabilityZoneList: none},
+		"l4_flavor_id":               {L4FlavorId: none},
+		"eips":                       {Eips: none},
+		"elb_virsubnet_type":         {ElbVirsubnetType: &[]string{"dualstack"}},
+	} {
+		if n := lbs(req); n != 0 {
+			t.Errorf("load balancers %s filter matched %d; want none", name, n)
+		}
+	}
+	if n := lbs(model.ListLoadBalancersRequest{IpVersion: &[]int32{4, 6}, DeletionProtectionEnable: ptr(false)}); n != 1 {
+		t.Errorf("load balancers ip_version=4&ip_version=6&deletion_protection_enable=false: %d, want 1", n)
+	}
+
+	for name, req := range map[string]model.ListMembersRequest{
+		"instance_id":       {PoolId: p80.Id, InstanceId: none},
+		"availability_zone": {PoolId: p80.Id, AvailabilityZone: none},
+	} {
+		if ms := *must[*model.ListMembersResponse](t)(c.ListMembers(&req)).Members; len(ms) != 0 {
+			t.Errorf("members %s filter matched %d; want none", name, len(ms))
+		}
+	}
+}

@@ -148,7 +148,16 @@ func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scop
 		intF("member_timeout", func(v L) int { return v.MemberTimeout }),
 		boolF("transparent_client_ip_enable", func(v L) bool { return v.TransparentClientIPEnable }),
 		strF("enterprise_project_id", func(L) string { return "0" }),
+		{key: "member_address", get: poolMemberAddresses(h, sc, func(v L) string { return v.DefaultPoolID })},
+		boolF("enable_member_retry", func(L) bool { return true }),
+		boolF("proxy_protocol_enable", func(L) bool { return false }),
+		boolF("enhance_l7policy_enable", func(L) bool { return false }),
+		boolF("ssl_early_data_enable", func(L) bool { return false }),
+		boolF("nat64_enable", func(L) bool { return false }),
+		strF("protection_status", func(L) string { return "nonProtection" }),
 	}
+	filters = append(filters, absent[L]("default_tls_container_ref", "client_ca_tls_container_ref", "tls_ciphers_policy",
+		"member_device_id", "member_instance_id")...)
 	listQuery(w, r, "listeners", ls, filters, func(v L) string { return v.ID }, renderV3Listener)
 }
 
@@ -201,4 +210,20 @@ func (h *v3) deleteListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		return
 	}
 	noContent(w)
+}
+
+// poolMemberAddresses maps an item to the addresses of the members of its pool (pool() names
+// it), for ?member_address=. Members are read once, on the first item asked about.
+func poolMemberAddresses[T any](h *v3, sc store.Scope, pool func(T) string) func(T) []string {
+	var byPool map[string][]string
+	return func(v T) []string {
+		if byPool == nil {
+			byPool = map[string][]string{}
+			ms, _ := h.st.ListAllMembers(sc)
+			for _, m := range ms {
+				byPool[m.PoolID] = append(byPool[m.PoolID], m.Address)
+			}
+		}
+		return byPool[pool(v)]
+	}
 }

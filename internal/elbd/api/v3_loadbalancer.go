@@ -183,7 +183,14 @@ func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.
 		strF("vip_subnet_cidr_id", func(v LB) string { return v.VIPSubnetID }),
 		strF("enterprise_project_id", func(LB) string { return "0" }),
 		{key: "member_address", get: h.lbMemberAddresses(sc)},
+		intF("ip_version", func(LB) int { return 4 }),
+		boolF("deletion_protection_enable", func(LB) bool { return false }),
+		strF("elb_virsubnet_type", func(LB) string { return "ipv4" }),
+		strF("protection_status", func(LB) string { return "nonProtection" }),
 	}
+	filters = append(filters, absent[LB]("vip_port_id", "ipv6_vip_port_id", "ipv6_vip_address", "ipv6_vip_virsubnet_id",
+		"eips", "publicips", "global_eips", "availability_zone_list", "l4_flavor_id", "l4_scale_flavor_id", "l7_flavor_id",
+		"l7_scale_flavor_id", "billing_info", "member_device_id", "log_topic_id", "log_group_id")...)
 	listQuery(w, r, "loadbalancers", lbs, filters, func(v LB) string { return v.ID },
 		func(v LB) v3LoadBalancer { return renderV3LB(v, ls[v.ID], ps[v.ID]) })
 }

@@ -242,7 +242,11 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 			}
 			return memberAddrs[v.ID]
 		}},
+		strF("protection_status", func(P) string { return "nonProtection" }),
+		boolF("connection_drain", func(P) bool { return false }),
+		boolF("any_port_enable", func(P) bool { return false }),
 	}
+	filters = append(filters, absent[P]("member_device_id", "member_instance_id")...)
 	listQuery(w, r, "pools", ps, filters, func(v P) string { return v.ID }, func(v P) v3Pool { return renderV3Pool(v, rel) })
 }
 
