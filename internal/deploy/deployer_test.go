@@ -821,3 +821,37 @@ func TestStrayOwnMembersAreCleaned(t *testing.T) {
 		t.Fatalf("members %v", names)
 	}
 }
+
+// R7 member-only, race: the creator releases its emptied listener while another cluster attaches
+// and adds a member. The other cluster's member is never deleted; the listener stays for it.
+func TestReleaseMemberOnlyKeepsMemberAddedConcurrently(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	a := newDeployer(guard{ELB: f, t: t, ref: refA})
+	mustApply(t, a, desired(refA, lb.ID, 80, members(1, 2, 80))) // A creates
+	pool := poolOf(t, f, lb.ID, 80)
+	// B adds its member right after A removed its own and checked that the pool was empty, at
+	// A's first write on the way to deleting the listener.
+	added := false
+	f.OnWrite = func(op string) {
+		if added || op == "DeleteMembers" || op == "AddMembers" {
+			return
+		}
+		added = true
+		if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
+			{Name: MemberName(refB, 80), Address: "10.2.0.1", Port: 30080, Weight: 20, SubnetID: "subnet-1"}}); err != nil {
+			t.Error(err)
+		}
+	}
+	_, _ = a.Release(context.Background(), desired(refA, lb.ID, 80, nil))
+	f.OnWrite = nil
+	if !added {
+		t.Fatal("the release made no write after removing its members; the race was not exercised")
+	}
+	if ms := f.Members(pool); weightsByOwner(ms)["cluster-b"] != 20 {
+		t.Fatalf("cluster B's member was removed by A's member-only release: pool holds %+v", ms)
+	}
+	if len(f.Listeners(lb.ID)) != 1 {
+		t.Fatal("the listener holding cluster B's member was deleted")
+	}
+}

@@ -193,12 +193,12 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 				"%s belongs to %s, which is not multi-cluster; cascade does not remove it", o, o.creator())})
 			return nil
 		}
-		return d.deleteListener(ctx, api, o, res)
+		return d.deleteListener(ctx, api, o, true, res)
 	}
 	// member-only: this cluster's members of this Service, with retries that re-read the pool.
 	if o.pool == nil {
 		if o.marked && o.mark.IsService(ref) {
-			return d.deleteListener(ctx, api, o, res)
+			return d.deleteListener(ctx, api, o, false, res)
 		}
 		return nil
 	}
@@ -229,34 +229,31 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
 		}
 	}
-	// The listener's creator removes it with its pool (whoever created the pool in a race).
+	// The listener's creator removes it with its pool (whoever created the pool in a race), but
+	// only while nobody else has a member in it.
 	if !o.marked || !o.mark.IsService(ref) {
 		return nil
 	}
-	// Read again right before deleting: another cluster may have attached in the meantime.
-	left, err := api.ListMembers(ctx, o.pool.ID)
-	if err != nil {
-		return ignoreNotFound(err)
-	}
-	left = slices.DeleteFunc(left, func(m elbclient.Member) bool { return owns(ref, m) })
-	if len(left) > 0 {
-		return nil
-	}
-	return d.deleteListener(ctx, api, o, res)
+	return d.deleteListener(ctx, api, o, false, res)
 }
 
-// deleteListener removes the monitor, all members, the pool and the listener, in that order (each
+// deleteListener removes the monitor, the members, the pool and the listener, in that order (each
 // step may be refused by an ELB while the next one still depends on it). Not-found is success.
-func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *observed, res *Result) error {
+// Without force (member-only), the pool is read first and anything found in it (another cluster
+// attached meanwhile) leaves the whole listener in place: no member is ever deleted then.
+func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *observed, force bool, res *Result) error {
 	if o.pool != nil {
+		members, err := api.ListMembers(ctx, o.pool.ID)
+		if err := ignoreNotFound(err); err != nil {
+			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
+		}
+		if !force && len(members) > 0 {
+			return nil
+		}
 		if o.pool.HealthMonitorID != "" {
 			if err := ignoreNotFound(api.DeleteHealthMonitor(ctx, o.pool.HealthMonitorID)); err != nil {
 				return fmt.Errorf("delete health monitor %s of %s: %w", o.pool.HealthMonitorID, o, err)
 			}
-		}
-		members, err := api.ListMembers(ctx, o.pool.ID)
-		if err := ignoreNotFound(err); err != nil {
-			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
 		}
 		if len(members) > 0 {
 			ids := make([]string, len(members))
