@@ -277,6 +277,10 @@ func (h *v3) batchDeleteMembers(w http.ResponseWriter, r *http.Request, sc store
 	}
 	refs := make([]store.MemberRef, len(ins))
 	for i, in := range ins {
+		if in.ID != nil && (in.Address != nil || in.ProtocolPort != nil) {
+			fail(w, r, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i))
+			return
+		}
 		refs[i] = store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}
 	}
 	ids, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)

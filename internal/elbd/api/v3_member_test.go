@@ -199,6 +199,9 @@ func TestBatchMembers(t *testing.T) {
 	wantErr(t, err, 404, "ELB.8904", "members[1]", "127.99.0.1")
 	_, err = del([]model.BatchDeleteMembersOption{{Address: ptr("127.10.1.10")}})
 	wantErr(t, err, 400, "ELB.8902", "either id, or address and protocol_port")
+	// As the real API: an id with an address or port is refused, not half-honoured.
+	_, err = del([]model.BatchDeleteMembersOption{{Id: &existing.Id, Address: ptr("127.10.1.10"), ProtocolPort: ptr(int32(80))}})
+	wantErr(t, err, 400, "ELB.8902", "members[0]", "either id, or address and protocol_port, not both")
 	dr := must[*model.BatchDeleteMembersResponse](t)(del([]model.BatchDeleteMembersOption{{Id: &existing.Id}, {Address: ptr("10.0.0.5"), ProtocolPort: ptr(int32(80))}}))
 	if ds := *dr.Members; len(ds) != 2 || ds[0].Id != existing.Id || ds[0].RetStatus != "successful" || ds[1].Id != got[2].Id {
 		t.Errorf("batch delete %+v", ds)
