@@ -26,7 +26,9 @@
 //     leaving them would keep the port taken. A listener made by hand, or created by another
 //     cluster or Service, is always left in place.
 //   - cascade removes the listener, its pool, its health monitor and all members, whoever owns
-//     them, but never a listener owned by a Service without multicluster (R6).
+//     them, but never a listener owned by a Service without multicluster (R6). It applies to the
+//     listeners the ELB shows this Service bound to (created by it, or holding its members): a
+//     Service that never got a member into a listener does not reclaim it.
 //   - Not-found during deletion counts as success.
 package deploy
 

@@ -855,3 +855,26 @@ func TestReleaseMemberOnlyKeepsMemberAddedConcurrently(t *testing.T) {
 		t.Fatal("the listener holding cluster B's member was deleted")
 	}
 }
+
+// R7 cascade reclaims only what this Service is bound to on the ELB. A Service that never got a
+// member into a listener (its Apply was refused, or its bound ELB was pointed elsewhere) must
+// not wipe a listener shared by VMs and another cluster just because its port matches.
+func TestReleaseCascadeLeavesListenersItNeverBoundTo(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	_, pool := handMade(t, f, lb.ID, "TCP") // port 80, VMs vm-1 and vm-2
+	mustApply(t, newDeployer(f), desired(refB, lb.ID, 20, members(2, 2, 20)))
+
+	w := desired(refA, lb.ID, 80, nil)
+	w.Recycle = model.RecycleCascade
+	res, err := newDeployer(f).Release(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Writes != 0 || len(f.Listeners(lb.ID)) != 1 {
+		t.Fatalf("cascade release by a Service with nothing on the ELB made %d writes; listeners left %+v", res.Writes, f.Listeners(lb.ID))
+	}
+	if w := weightsByOwner(f.Members(pool)); w["cluster-b"] != 20 || w["vm-1"] != 10 || w["vm-2"] != 10 {
+		t.Fatalf("pool after A's cascade release: %v, want cluster B 20 and both VMs 10", w)
+	}
+}

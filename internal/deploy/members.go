@@ -284,9 +284,9 @@ func poolIDOf(o *observed) string {
 	return o.pool.ID
 }
 
-// Release removes this Service's binding per desired.Recycle (see the package doc). desired needs
-// Service, ELBID, Recycle and the Listeners' ports and protocols; members are ignored. An unknown
-// ELB is nothing to release.
+// Release removes this Service's binding per desired.Recycle (see the package doc): the listeners
+// this Service created or holds members in. desired needs Service, ELBID and Recycle; listeners
+// and members are ignored. An unknown ELB is nothing to release.
 func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Result, err error) {
 	var writes atomic.Int64
 	ctx = elbclient.WithWriteCounter(ctx, &writes)
@@ -322,10 +322,12 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 		if err != nil {
 			return res, err
 		}
-		mine := o.marked && o.mark.IsService(desired.Service) ||
-			slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) })
-		// cascade also reclaims the listeners of the Service's ports that it attached to (S3).
-		if mine || desired.Recycle == model.RecycleCascade && wanted(desired, l) {
+		// Only the ELB says what the Service is bound to: a listener it created, or one holding
+		// its members (also under cascade, which then takes the whole listener). A port match
+		// alone is no proof: a Service whose Apply was refused, or whose bound ELB was edited,
+		// never attached there, and cascade must not wipe other clusters' or VMs' listeners.
+		if o.marked && o.mark.IsService(desired.Service) ||
+			slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) }) {
 			targets = append(targets, o)
 		}
 	}
