@@ -53,11 +53,13 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+declare -A PID
 start() { # start NAME CMD... — runs in the background, logs to $WORK/NAME.log
 	local name=$1
 	shift
 	"$@" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
+	PID[$name]=$!
 }
 wait_http() { # wait_http URL — up to 10 s
 	for _ in $(seq 100); do
@@ -131,7 +133,9 @@ CFG
 	"$BIN/elbctl" member add --pool "$p" --address "${IPERF%:*}" --port "${IPERF#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
 	wait_http "http://$ELB_VIP:$HTTP_PORT/"
 }
+ELBD_PROC=elbd
 if ! start_elbd; then
+	ELBD_PROC=bench-lb
 	ELBD_NOTE="bin/bench-lb (same data plane, no API): bin/elbd did not forward traffic"
 	say "NOTE: $ELBD_NOTE"
 	start bench-lb "$BIN/bench-lb" \
@@ -141,38 +145,50 @@ if ! start_elbd; then
 fi
 
 # --- measurements ----------------------------------------------------------------------
+# Besides throughput, the proxy's own CPU time per request (user + system, from
+# /proc/PID/stat) is recorded: it is what the proxy costs, and it is far less
+# sensitive than req/s to what else runs on the machine.
+declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]})
+cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
+TCK=$(getconf CLK_TCK)
 declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP)
 declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT)
 MODES=(direct elbd haproxy)
-wrk_rps() { # wrk_rps URL [header] — requests/s; errors make the run fail loudly
-	local out
-	if [ $# -gt 1 ]; then
-		out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" -H "$2" "$1")
-	else
-		out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "$1")
-	fi
-	if grep -q "Socket errors\|Non-2xx" <<<"$out"; then say "wrk $1: $(grep 'Socket errors\|Non-2xx' <<<"$out")"; fi
-	awk '/Requests\/sec/{print $2}' <<<"$out"
+wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request"
+	local pid=$1 url=$2 out c0 c1
+	shift 2
+	local hdr=()
+	[ $# -gt 0 ] && hdr=(-H "$1")
+	c0=$(cpu_ticks "$pid")
+	out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "${hdr[@]}" "$url")
+	c1=$(cpu_ticks "$pid")
+	if grep -q "Socket errors\|Non-2xx" <<<"$out"; then say "wrk $url: $(grep 'Socket errors\|Non-2xx' <<<"$out")"; fi
+	awk -v c0="$c0" -v c1="$c1" -v t="$TCK" '/requests in/{n=$1} /Requests\/sec/{r=$2} END{printf "%s %.1f\n", r, (n > 0) ? (c1-c0)/t*1e6/n : 0}' <<<"$out"
 }
 iperf_gbps() { # iperf_gbps HOST:PORT — receiver Gbit/s
 	timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g | awk '/receiver/{print $(NF-2)}'
 }
 median() { sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-declare -A R
+declare -A R C
 for round in $(seq "$ROUNDS"); do
 	for m in "${MODES[@]}"; do
 		say "round $round/$ROUNDS: $m"
-		R[$m,close]+="$(wrk_rps "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close') "
-		R[$m,keepalive]+="$(wrk_rps "http://${ADDR[$m]}:$HTTP_PORT/") "
+		read -r rps cpu < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close')
+		R[$m,close]+="$rps " C[$m,close]+="$cpu "
+		read -r rps cpu < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/")
+		R[$m,keepalive]+="$rps " C[$m,keepalive]+="$cpu "
 		R[$m,bulk]+="$(iperf_gbps "${BULK[$m]}") "
 	done
 done
 
-declare -A M
+declare -A M U
 for m in "${MODES[@]}"; do
 	for k in close keepalive bulk; do
 		M[$m,$k]=$(tr ' ' '\n' <<<"${R[$m,$k]}" | grep . | median)
+	done
+	for k in close keepalive; do
+		U[$m,$k]=$(tr ' ' '\n' <<<"${C[$m,$k]:-}" | grep . | median)
 	done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
@@ -189,4 +205,9 @@ row "(a) new conn/request (req/s)" close
 row "(b) keep-alive (req/s)" keepalive
 printf '%-30s %12.1f %12.1f %12.1f %14s %14s\n' "(c) iperf3 bulk (Gbit/s)" "${M[direct,bulk]}" "${M[elbd,bulk]}" "${M[haproxy,bulk]}" \
 	"$(ratio "${M[elbd,bulk]}" "${M[haproxy,bulk]}")" "$(ratio "${M[elbd,bulk]}" "${M[direct,bulk]}")"
+for k in close keepalive; do
+	label="proxy CPU us/request ($k)"
+	printf '%-30s %12s %12.1f %12.1f %14s\n' "$label" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[haproxy,$k]}" "${U[elbd,$k]}")"
+done
+echo "(CPU rows: the ratio is haproxy/elbd: above 1.00x elbd spends less CPU per request)"
 echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c)"

@@ -75,9 +75,10 @@ func main() {
 	var listeners listenerFlags
 	flag.Var(&listeners, "listener", "VIP:PORT=MEMBER:PORT*WEIGHT,... (repeatable; prefix udp: for UDP)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address")
+	loops := flag.Int("loops", 0, "TCP event loops (default: GOMAXPROCS)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	dp := dataplane.New(dataplane.Options{Logger: log})
+	dp := dataplane.New(dataplane.Options{Logger: log, AcceptLoops: *loops})
 	if err := dp.Apply(dataplane.Config{Listeners: listeners}); err != nil {
 		log.Error("apply", "err", err)
 		os.Exit(1)
