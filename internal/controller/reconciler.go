@@ -106,6 +106,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// A typo must not release the binding; only 'false' or removing the annotation does.
 		_, err := annotations.Parse(svc.Annotations)
 		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
+	case !Managed(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterWithoutELB(&svc):
+		// R10: it asks for a cross-cluster binding but names no ELB; say so instead of ignoring it.
+		_, err := annotations.Parse(svc.Annotations)
+		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
 	case !Managed(&svc):
 		if controllerutil.ContainsFinalizer(&svc, Finalizer) {
 			// multicluster turned off, elb.id removed or type changed: release like a deletion.
@@ -137,6 +141,11 @@ func multiClusterMistyped(svc *corev1.Service) bool {
 	v, ok := svc.Annotations[annotations.MultiCluster]
 	v = strings.ToLower(strings.TrimSpace(v))
 	return ok && v != "true" && v != "false"
+}
+
+// multiClusterWithoutELB: a LoadBalancer Service with multicluster: 'true' but no kubernetes.io/elb.id.
+func multiClusterWithoutELB(svc *corev1.Service) bool {
+	return isOurLoadBalancer(svc) && annotations.IsMultiCluster(svc.Annotations) && !annotations.HasELBID(svc.Annotations)
 }
 
 // unmanagedOnELB: a LoadBalancer Service naming an ELB without multicluster; R6 applies to it.

@@ -571,3 +571,23 @@ func TestOtherLoadBalancerClassIgnored(t *testing.T) {
 		t.Fatal("spec.loadBalancerClass fleetlb.io/elb is ours")
 	}
 }
+
+// R10: a multicluster LoadBalancer Service that names no ELB is refused with a reason, not
+// silently ignored.
+func TestMultiClusterWithoutELBIDIsRefused(t *testing.T) {
+	h := newHarness(t, seedService("nginx", map[string]string{annotations.ELBID: ""}))
+	h.mustReconcile("nginx")
+	if len(h.dep.applied)+len(h.dep.released) != 0 {
+		t.Fatal("a Service without an ELB ID must not reach the ELB")
+	}
+	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, annotations.ELBID, "missing") {
+		t.Error("no Warning Event saying kubernetes.io/elb.id is missing")
+	}
+	s := h.get("nginx")
+	if c := condition(s); c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, annotations.ELBID) {
+		t.Errorf("condition %+v", c)
+	}
+	if len(s.Finalizers) != 0 {
+		t.Errorf("finalizers %v on a Service bound to nothing", s.Finalizers)
+	}
+}
