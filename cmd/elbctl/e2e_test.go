@@ -111,6 +111,13 @@ func TestScenarioS3Dedicated(t *testing.T) {
 		if m["weight"] != 10.0 || m["member_type"] != "instance" {
 			t.Fatalf("member %v", m)
 		}
+		// The API's create reply has no pool_id; the operator still sees which pool the member is in.
+		if m["pool_id"] != poolID {
+			t.Errorf("member add shows pool_id %v, want %s", m["pool_id"], poolID)
+		}
+		if shown := cli(t, e, "member", "show", "--pool", poolID, m["id"].(string)); !strings.Contains(shown, "pool_id           "+poolID) {
+			t.Errorf("member show table does not name pool %s:\n%s", poolID, shown)
+		}
 	}
 	// The table an operator reads.
 	table := cli(t, e, "member", "list", "--pool", poolID)

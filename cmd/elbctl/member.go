@@ -66,7 +66,8 @@ func memberAddCmd(g *globals, pool *string) *cobra.Command {
 			if err != nil {
 				return result{}, err
 			}
-			return result{resp.Member, memberShowFieldsV3}, nil
+			v, err := inPool(resp.Member, *pool)
+			return result{v, memberShowFieldsV3}, err
 		})
 	f := cmd.Flags()
 	f.StringVar(&address, "address", "", "backend IP address")
@@ -115,7 +116,8 @@ func memberShowCmd(g *globals, pool *string) *cobra.Command {
 			if err != nil {
 				return result{}, err
 			}
-			return result{resp.Member, memberShowFieldsV3}, nil
+			v, err := inPool(resp.Member, *pool)
+			return result{v, memberShowFieldsV3}, err
 		})
 	return cmd
 }
@@ -148,7 +150,8 @@ func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
 			if err != nil {
 				return result{}, err
 			}
-			return result{resp.Member, memberShowFieldsV3}, nil
+			v, err := inPool(resp.Member, *pool)
+			return result{v, memberShowFieldsV3}, err
 		})
 	cmd.Flags().Int32Var(&weight, "weight", 1, "new weight 0-100")
 	cmd.Flags().StringVar(&name, "name", "", "new name")
@@ -167,4 +170,14 @@ func memberDeleteCmd(g *globals, pool *string) *cobra.Command {
 			return deleted(cmd, "member", args[0], err)
 		})
 	return cmd
+}
+
+// inPool is a v3 member reply with its pool_id: the SDK's Member has no such field (the API
+// leaves it out of single-member replies), but the operator named the pool and should see it.
+func inPool(m *m3.Member, pool string) (any, error) {
+	v, err := toGeneric(m)
+	if obj, ok := v.(map[string]any); ok {
+		obj["pool_id"] = pool
+	}
+	return v, err
 }
