@@ -288,7 +288,9 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
 				"could not release ELB %s: %s; remove this cluster's members by hand", elbID, refusal.Message)
 		case err != nil:
-			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release", "releasing ELB %s failed, will retry: %v", elbID, err)
+			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
+				"releasing ELB %s failed, will retry: %v; if the ELB stays unreachable, remove the finalizer %s from the Service to let it go, then remove this cluster's members (named fleetlb/%s/%s/%s/<port>) from the ELB by hand",
+				elbID, err, Finalizer, r.Settings.ClusterID, svc.Namespace, svc.Name)
 			return ctrl.Result{}, err
 		default:
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",

@@ -591,3 +591,23 @@ func TestMultiClusterWithoutELBIDIsRefused(t *testing.T) {
 		t.Errorf("finalizers %v on a Service bound to nothing", s.Finalizers)
 	}
 }
+
+// A release that keeps failing (ELB unreachable, credentials revoked) keeps the finalizer; the
+// Warning tells the operator how to let the Service go anyway and what is then left behind.
+func TestReleaseFailureSaysHowToLetGo(t *testing.T) {
+	h := newHarness(t, seedService("nginx", nil))
+	h.mustReconcile("nginx")
+	h.events()
+	h.dep.releaseFn = func(model.Desired) (deploy.Result, error) {
+		return deploy.Result{}, errors.New("ELB v3 ListListeners: unauthorized (HTTP 401)")
+	}
+	if err := h.c.Delete(context.Background(), h.get("nginx")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reconcile("nginx"); err == nil {
+		t.Fatal("release error must be retried")
+	}
+	if !hasEvent(h.events(), "Warning "+ReasonReleaseFailed, "unauthorized", "remove the finalizer "+Finalizer, "by hand") {
+		t.Error("the ReleaseFailed Warning must say how to let the Service go (remove the finalizer) and what is left")
+	}
+}
