@@ -125,6 +125,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	ctx, cancel := context.WithTimeout(ctx, defaultStartLimit)
 	defer cancel()
 
+	// Every start is a new, empty cluster: state left by an earlier run
+	// (nodes, pods with addresses of another range) would only mislead.
+	if err := os.RemoveAll(filepath.Join(dir, "etcd")); err != nil {
+		return nil, fmt.Errorf("localk8s: cluster %s: clear old state: %w", c.Name, err)
+	}
 	for _, d := range []string{c.logs, filepath.Join(dir, "etcd")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("localk8s: cluster %s: %w", c.Name, err)

@@ -14,7 +14,8 @@ type Options struct {
 	// node names (a-node-1) and every pod's identity (a/a-node-1/pod).
 	Name string
 	// Dir holds the cluster's state: etcd data, certificates, kubeconfigs
-	// and component logs (Dir/logs). Required; created if missing.
+	// and component logs (Dir/logs). Required; created if missing. Start
+	// clears Dir/etcd: every start is a new, empty cluster.
 	Dir string
 	// Nodes is the number of simulated nodes; default 2.
 	Nodes int
