@@ -75,7 +75,7 @@ func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer
 		Provider: "vlb", Pools: refs(pools...), Listeners: refs(listeners...), OperatingStatus: "ONLINE",
 		Name: lb.Name, ProjectID: lb.ProjectID, VipSubnetCidrID: lb.VIPSubnetID, VipAddress: lb.VIPAddress,
 		Tags: []any{}, CreatedAt: ts(lb.CreatedAt), UpdatedAt: ts(lb.UpdatedAt), Guaranteed: lb.Guaranteed(),
-		VpcID: lb.VPCID, Eips: []any{}, AvailabilityZoneList: []string{}, EnterpriseProjectID: "0",
+		VpcID: lb.VPCID, Eips: []any{}, AvailabilityZoneList: append([]string{}, lb.AvailabilityZones...), EnterpriseProjectID: "0",
 		Publicips: []any{}, GlobalEips: []any{}, ElbVirsubnetIDs: []string{lb.VIPSubnetID}, ElbVirsubnetType: "ipv4",
 		IPTargetEnable: lb.IPTargetEnable,
 	}
@@ -95,6 +95,8 @@ type v3CreateLB struct {
 	IPTargetEnable  *bool   `json:"ip_target_enable"`
 	AdminStateUp    *bool   `json:"admin_state_up"`
 	ProjectID       *string `json:"project_id"`
+	// AvailabilityZoneList is required by the real API; elbd keeps it for show and list.
+	AvailabilityZoneList []string `json:"availability_zone_list"`
 }
 
 func checkBodyProject(sc store.Scope, p *string) error {
@@ -118,10 +120,17 @@ func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 		fail(w, r, apierr.Invalid("guaranteed=false asks for a shared load balancer, which the v2 API (/v2/{project_id}/elb/loadbalancers) creates; leave guaranteed out or true"))
 		return
 	}
+	for i, az := range in.AvailabilityZoneList {
+		if az == "" {
+			fail(w, r, apierr.Invalid("availability_zone_list[%d] is empty; name a zone or leave it out", i))
+			return
+		}
+	}
 	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
 		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
 		VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
 		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: orDefault(in.AdminStateUp, true),
+		AvailabilityZones: in.AvailabilityZoneList,
 	})
 	if err != nil {
 		fail(w, r, err)
@@ -187,9 +196,10 @@ func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.
 		boolF("deletion_protection_enable", func(LB) bool { return false }),
 		strF("elb_virsubnet_type", func(LB) string { return "ipv4" }),
 		strF("protection_status", func(LB) string { return "nonProtection" }),
+		{key: "availability_zone_list", get: func(v LB) []string { return v.AvailabilityZones }},
 	}
 	filters = append(filters, absent[LB]("vip_port_id", "ipv6_vip_port_id", "ipv6_vip_address", "ipv6_vip_virsubnet_id",
-		"eips", "publicips", "global_eips", "availability_zone_list", "l4_flavor_id", "l4_scale_flavor_id", "l7_flavor_id",
+		"eips", "publicips", "global_eips", "l4_flavor_id", "l4_scale_flavor_id", "l7_flavor_id",
 		"l7_scale_flavor_id", "billing_info", "member_device_id", "log_topic_id", "log_group_id")...)
 	listQuery(w, r, "loadbalancers", lbs, filters, func(v LB) string { return v.ID },
 		func(v LB) v3LoadBalancer { return renderV3LB(v, ls[v.ID], ps[v.ID]) })

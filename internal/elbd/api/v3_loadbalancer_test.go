@@ -159,3 +159,34 @@ func TestIsolationBetweenProjectsAndFamilies(t *testing.T) {
 	_, err = c1.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: shared.ID})
 	wantErr(t, err, 404, "ELB.8904")
 }
+
+// The availability zones a dedicated load balancer is created in (which the real API requires)
+// are kept: shown, listed, filtered on, and kept across an update.
+func TestLoadBalancerKeepsAvailabilityZones(t *testing.T) {
+	e := newEnv(t)
+	c := e.c1()
+	created := must[*model.CreateLoadBalancerResponse](t)(c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", "az-2"}},
+	}})).Loadbalancer
+	other := e.lb(c, false)
+	if got := created.AvailabilityZoneList; len(got) != 2 || got[0] != "az-1" || got[1] != "az-2" {
+		t.Errorf("create answers availability_zone_list %v, want [az-1 az-2]", got)
+	}
+	must[*model.UpdateLoadBalancerResponse](t)(c.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: created.Id,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{Name: ptr("renamed")}}}))
+	shown := must[*model.ShowLoadBalancerResponse](t)(c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: created.Id})).Loadbalancer
+	if got := shown.AvailabilityZoneList; len(got) != 2 || got[0] != "az-1" || got[1] != "az-2" {
+		t.Errorf("show after an update answers availability_zone_list %v, want [az-1 az-2]", got)
+	}
+	if got := other.AvailabilityZoneList; got == nil || len(got) != 0 {
+		t.Errorf("a load balancer created without zones shows availability_zone_list %#v, want []", got)
+	}
+	list := *must[*model.ListLoadBalancersResponse](t)(c.ListLoadBalancers(&model.ListLoadBalancersRequest{AvailabilityZoneList: &[]string{"az-2", "az-9"}})).Loadbalancers
+	if len(list) != 1 || list[0].Id != created.Id {
+		t.Errorf("availability_zone_list=az-2&availability_zone_list=az-9 lists %d load balancers, want only %s", len(list), created.Id)
+	}
+	_, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", ""}},
+	}})
+	wantErr(t, err, 400, "ELB.8902", "availability_zone_list[1]")
+}

@@ -89,10 +89,12 @@ type LoadBalancer struct {
 	// VPCID is the subnet's VPC, filled by the store.
 	VPCID string `json:"vpc_id"`
 	// IPTargetEnable allows IP-type (cross-VPC) members; v3 only.
-	IPTargetEnable bool      `json:"ip_target_enable"`
-	AdminStateUp   bool      `json:"admin_state_up"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	IPTargetEnable bool `json:"ip_target_enable"`
+	// AvailabilityZones is the v3 availability_zone_list, kept as given: elbd has one zone.
+	AvailabilityZones []string  `json:"availability_zones,omitempty"`
+	AdminStateUp      bool      `json:"admin_state_up"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Guaranteed is the API's "guaranteed" field: true for a dedicated (v3) load balancer.
