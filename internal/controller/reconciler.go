@@ -143,6 +143,12 @@ func multiClusterMistyped(svc *corev1.Service) bool {
 	return ok && v != "true" && v != "false"
 }
 
+// annotationInvalid reports whether err (from annotations.Parse) has a problem with annotation key.
+func annotationInvalid(err error, key string) bool {
+	var errs annotations.Errors
+	return errors.As(err, &errs) && slices.ContainsFunc(errs, func(e *annotations.FieldError) bool { return e.Annotation == key })
+}
+
 // multiClusterWithoutELB: a LoadBalancer Service with multicluster: 'true' but no kubernetes.io/elb.id.
 func multiClusterWithoutELB(svc *corev1.Service) bool {
 	return isOurLoadBalancer(svc) && annotations.IsMultiCluster(svc.Annotations) && !annotations.HasELBID(svc.Annotations)
@@ -172,25 +178,17 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}
 
 	// Record the finalizer and the ELB before the first write to it, so that nothing written can
-	// be forgotten: a Service deleted or re-pointed later still releases this ELB.
+	// be forgotten: a Service deleted or re-pointed later still releases this ELB. When
+	// kubernetes.io/elb.id was re-pointed, the old ELB stays recorded (and serving) until the new
+	// one holds the members: a typo or a refused ELB must not drain the working binding. Until
+	// then a deletion releases both (unbind).
 	bound := svc.Annotations[BoundELBAnnotation]
-	if bound != "" && bound != cfg.ELBID {
-		res, err := r.release(ctx, svc, bound, cfg.Recycle)
-		var refusal *deploy.Refusal
-		if err != nil && !errors.As(err, &refusal) {
-			return ctrl.Result{}, err
-		}
-		if refusal != nil {
-			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
-				"could not release ELB %s after kubernetes.io/elb.id changed to %s: %s; remove this cluster's members there by hand", bound, cfg.ELBID, refusal.Message)
-		} else {
-			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
-				"released ELB %s (kubernetes.io/elb.id changed to %s): %d members and %d listeners removed", bound, cfg.ELBID, res.MembersRemoved, res.ListenersDeleted)
-		}
-	}
+	moving := bound != "" && bound != cfg.ELBID
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		controllerutil.AddFinalizer(s, Finalizer)
-		setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
+		if !moving {
+			setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
+		}
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -216,6 +214,20 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonELBError, fmt.Sprintf("applying to ELB %s failed, retrying: %v", desired.ELBID, err))
 		return ctrl.Result{}, err
 	}
+	if moving {
+		old, err := r.release(ctx, svc, bound, cfg.Recycle)
+		var refusal *deploy.Refusal
+		if err != nil && !errors.As(err, &refusal) {
+			return ctrl.Result{}, err
+		}
+		if refusal != nil {
+			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
+				"could not release ELB %s after kubernetes.io/elb.id changed to %s: %s; remove this cluster's members there by hand", bound, cfg.ELBID, refusal.Message)
+		} else {
+			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
+				"released ELB %s (kubernetes.io/elb.id changed to %s): %d members and %d listeners removed", bound, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
+		}
+	}
 	var warnings []notice
 	for _, w := range res.Warnings {
 		warnings = append(warnings, notice{w.Reason, "Apply", w.Message})
@@ -239,6 +251,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 			delete(s.Annotations, annotations.ListenerPort)
 		}
 		setAnnotation(s, annotations.AppliedWeight, strconv.Itoa(desired.Weight))
+		setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -270,16 +283,21 @@ func (r *Reconciler) refuse(ctx context.Context, svc *corev1.Service, reason, ms
 // unbind releases the Service's share of the ELB per its recycle policy, then drops the
 // finalizer and what the controller wrote on the Service.
 func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting bool) (ctrl.Result, error) {
-	cfg, _ := annotations.Parse(svc.Annotations) // best effort: the Service may be half-edited
-	elbID := svc.Annotations[BoundELBAnnotation]
-	if elbID == "" {
-		elbID = cfg.ELBID
+	cfg, perr := annotations.Parse(svc.Annotations) // best effort: the Service may be half-edited
+	// The bound ELB, and the one the Service names when it was re-pointed and the new one may
+	// already hold members (see bind).
+	var elbIDs []string
+	if b := svc.Annotations[BoundELBAnnotation]; b != "" {
+		elbIDs = append(elbIDs, b)
+	}
+	if cfg.ELBID != "" && !slices.Contains(elbIDs, cfg.ELBID) && !annotationInvalid(perr, annotations.ELBID) {
+		elbIDs = append(elbIDs, cfg.ELBID)
 	}
 	policy := cfg.Recycle
 	if policy == "" {
 		policy = model.RecycleMemberOnly
 	}
-	if elbID != "" {
+	for _, elbID := range elbIDs {
 		res, err := r.release(ctx, svc, elbID, policy)
 		var refusal *deploy.Refusal
 		switch {

@@ -611,3 +611,42 @@ func TestReleaseFailureSaysHowToLetGo(t *testing.T) {
 		t.Error("the ReleaseFailed Warning must say how to let the Service go (remove the finalizer) and what is left")
 	}
 }
+
+// Re-pointing kubernetes.io/elb.id at an ELB that refuses the Service (a typo, an unknown ID, the
+// wrong class) must not drain the ELB the Service is bound to: the old binding is released only
+// after the new ELB holds the Service's members (add before remove).
+func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
+	const old = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0"
+	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
+	h.mustReconcile("nginx")
+	svc := h.get("nginx")
+	svc.Annotations[annotations.ELBID] = "5083f225-typo"
+	if err := h.c.Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	h.dep.applyErr = &deploy.Refusal{Reason: deploy.ReasonELBNotFound, Message: `ELB "5083f225-typo" does not exist`}
+	h.mustReconcile("nginx")
+	if len(h.dep.released) != 0 {
+		t.Fatalf("the bound ELB was released although the new one refused the Service: %+v", h.dep.released)
+	}
+	s := h.get("nginx")
+	if c := condition(s); c == nil || c.Reason != deploy.ReasonELBNotFound {
+		t.Errorf("condition %+v", c)
+	}
+	if got := s.Annotations[BoundELBAnnotation]; got != old {
+		t.Errorf("bound ELB %q, want the old %s kept until the new one is applied", got, old)
+	}
+
+	// Deleted in this state: both the bound ELB and the one named are released.
+	if err := h.c.Delete(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	h.mustReconcile("nginx")
+	var got []string
+	for _, d := range h.dep.released {
+		got = append(got, d.ELBID)
+	}
+	if strings.Join(got, ",") != old+",5083f225-typo" {
+		t.Errorf("released %v, want the bound ELB then the named one", got)
+	}
+}
