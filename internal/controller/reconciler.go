@@ -455,7 +455,9 @@ func (r *Reconciler) patchStatus(ctx context.Context, svc *corev1.Service, edit 
 	if equalStatus(before, svc) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, svc, client.MergeFrom(before)); err != nil {
+	// A strategic merge patch merges status.conditions by type: a condition another controller
+	// wrote since our read survives (a JSON merge patch would replace the whole list).
+	if err := r.Client.Status().Patch(ctx, svc, client.StrategicMergeFrom(before)); err != nil {
 		return fmt.Errorf("update status of Service %s/%s: %w", svc.Namespace, svc.Name, err)
 	}
 	return nil

@@ -23,6 +23,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/fleetlb/fleetlb/internal/annotations"
@@ -648,5 +649,36 @@ func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
 	}
 	if strings.Join(got, ",") != old+",5083f225-typo" {
 		t.Errorf("released %v, want the bound ELB then the named one", got)
+	}
+}
+
+// Another controller's status condition written between our read and our status patch survives
+// it: the controller owns only its own condition type.
+func TestStatusPatchKeepsOthersConditions(t *testing.T) {
+	svc := seedService("nginx", nil)
+	var once sync.Once
+	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithStatusSubresource(&corev1.Service{}).WithObjects(svc).
+		WithInterceptorFuncs(interceptor.Funcs{SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			once.Do(func() {
+				var cur corev1.Service
+				if err := c.Get(ctx, client.ObjectKeyFromObject(obj), &cur); err != nil {
+					t.Fatal(err)
+				}
+				meta.SetStatusCondition(&cur.Status.Conditions, metav1.Condition{Type: "example.com/Exposed", Status: metav1.ConditionTrue, Reason: "Other", Message: "set by another controller"})
+				if err := c.Status().Update(ctx, &cur); err != nil {
+					t.Fatal(err)
+				}
+			})
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		}}).Build()
+	h := newHarness(t)
+	h.c, h.r.Client = c, c
+	h.mustReconcile("nginx")
+	s := h.get("nginx")
+	if meta.FindStatusCondition(s.Status.Conditions, "example.com/Exposed") == nil {
+		t.Errorf("another controller's condition was overwritten: %+v", s.Status.Conditions)
+	}
+	if cond := condition(s); cond == nil || cond.Status != metav1.ConditionTrue {
+		t.Errorf("own condition %+v", cond)
 	}
 }
