@@ -17,6 +17,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/model"
 )
 
@@ -60,6 +61,11 @@ func (o *Options) Validate() error {
 	}
 	if o.DefaultWeight < 0 || o.DefaultWeight > 100 {
 		return fmt.Errorf("--default-weight is %d; set an integer from 0 to 100", o.DefaultWeight)
+	}
+	if o.ClusterID != "" {
+		if err := deploy.CheckClusterID(o.ClusterID); err != nil {
+			return fmt.Errorf("--cluster-id: %w", err)
+		}
 	}
 	if o.Deployer == nil {
 		return errors.New("no ELB deployer configured")

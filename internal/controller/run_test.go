@@ -59,3 +59,19 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A --cluster-id that cannot be written into the ELB's ownership marks stops the controller at
+// start, instead of a running controller that refuses every Service.
+func TestOptionsValidateClusterID(t *testing.T) {
+	ok := Options{RestConfig: &rest.Config{}, Deployer: &fakeDeployer{}, PodNetwork: model.PodNetworkVPC, DefaultWeight: 100, ClusterID: "prod-eu-1"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"prod/eu", "prod eu", "a=b", strings.Repeat("x", 65)} {
+		bad := ok
+		bad.ClusterID = id
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--cluster-id") {
+			t.Errorf("--cluster-id %q: got %v", id, err)
+		}
+	}
+}

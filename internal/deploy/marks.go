@@ -114,6 +114,15 @@ func ParseMemberName(name string) (ref model.ServiceRef, port int32, ok bool) {
 	return model.ServiceRef{ClusterID: parts[0], Namespace: parts[1], Name: parts[2]}, int32(p), true
 }
 
+// CheckClusterID says what is wrong with a cluster ID as a component of the ownership marks
+// (member names, descriptions), or returns nil. The controller checks --cluster-id at start.
+func CheckClusterID(id string) error {
+	if msg := validClusterID(id); msg != "" {
+		return fmt.Errorf("%s; use 1–%d characters without '/', '=' or spaces", msg, MaxClusterIDLen)
+	}
+	return nil
+}
+
 // validClusterID reports what is wrong with a cluster ID as a mark component, or "".
 func validClusterID(id string) string {
 	switch {
