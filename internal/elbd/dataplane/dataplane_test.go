@@ -239,7 +239,7 @@ func TestDrainKeepsEstablishedConnection(t *testing.T) {
 	dp := newTestDataPlane(t)
 	pool, _ := tcpPool(t, 50, "ROUND_ROBIN", 1, 1)
 	l := tcpListener("l", 50, pool)
-	l.KeepaliveTimeout = 800 * time.Millisecond
+	l.KeepaliveTimeout = 1500 * time.Millisecond
 	apply(t, dp, Config{Listeners: []Listener{l}})
 
 	// Open connections until one lands on m0.

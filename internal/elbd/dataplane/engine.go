@@ -80,6 +80,7 @@ type loop struct {
 	handlers []handler // by fd
 	gens     []int32   // by fd: generation, to drop stale events of a reused fd
 	pairs    []*pair   // established and connecting connections
+	paused   []*lsock  // listening sockets resting after accept ran out of resources
 	scratch  []byte
 	bufs     [][]byte // free pending-data buffers
 	pipes    [][2]int // free (empty) pipes
@@ -147,7 +148,7 @@ func (lp *loop) run() {
 	for {
 		// The deadline wakes the loop for connect and idle timeouts; with no
 		// connection there is nothing to time out.
-		armed := len(lp.pairs) > 0
+		armed := lp.needsTimer()
 		if armed {
 			_ = lp.file.SetReadDeadline(time.Now().Add(timerInterval))
 		} else {
@@ -164,7 +165,7 @@ func (lp *loop) run() {
 					return false // park in Go's poller until epfd is readable
 				}
 				lp.dispatch(events[:n])
-				if lp.stopping || (!armed && len(lp.pairs) > 0) {
+				if lp.stopping || (!armed && lp.needsTimer()) {
 					return true // stop, or arm the timer for new connections
 				}
 				if n < len(events) {
@@ -264,8 +265,23 @@ func (lp *loop) shutdown() {
 	_ = unix.Close(lp.evfd)
 }
 
-// scan enforces connect timeouts and idle timeouts.
+func (lp *loop) needsTimer() bool { return len(lp.pairs) > 0 || len(lp.paused) > 0 }
+
+// scan enforces connect timeouts and idle timeouts, and resumes paused
+// listening sockets.
 func (lp *loop) scan() {
+	for i := 0; i < len(lp.paused); {
+		s := lp.paused[i]
+		if lp.now < s.resumeAt {
+			i++
+			continue
+		}
+		lp.paused[i] = lp.paused[len(lp.paused)-1]
+		lp.paused = lp.paused[:len(lp.paused)-1]
+		if s.fd < len(lp.handlers) && lp.handlers[s.fd] == s {
+			_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.fd), Pad: lp.gens[s.fd]})
+		}
+	}
 	for i := 0; i < len(lp.pairs); {
 		p := lp.pairs[i]
 		switch {
@@ -324,8 +340,9 @@ func (lp *loop) putPipe(p [2]int, empty bool) {
 
 // lsock is one SO_REUSEPORT listening socket of a listener, on one loop.
 type lsock struct {
-	fd int
-	l  *listener
+	fd       int
+	l        *listener
+	resumeAt int64 // while paused
 }
 
 // listenTCP opens a non-blocking SO_REUSEPORT listening socket. TCP_NODELAY
@@ -403,8 +420,13 @@ func (s *lsock) event(lp *loop, _ uint32) {
 		if e != 0 {
 			switch e {
 			case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
-			default: // out of fds or memory: the event comes back, slow down a little
-				lp.dp.log.Warn("accept failed", "listener", s.l.id, "err", e)
+			default:
+				// Out of file descriptors or memory: the socket stays readable,
+				// so rest it for a moment instead of spinning on accept.
+				lp.dp.log.Warn("accept failed; pausing the listener for 100ms", "listener", s.l.id, "err", e)
+				_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: 0, Fd: int32(s.fd), Pad: lp.gens[s.fd]})
+				s.resumeAt = lp.now + int64(timerInterval)
+				lp.paused = append(lp.paused, s)
 			}
 			return
 		}

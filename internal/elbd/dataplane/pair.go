@@ -269,9 +269,14 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			if pp, err := lp.getPipe(); err == nil {
 				dst.pipe, dst.hasPipe = pp, true
 			}
-		} else if !src.rdhup {
+		} else if src.rdhup {
+			// The FIN was already received when the event came, so every
+			// byte before it was queued, and a short read took them all:
+			// this is the end of the stream, no need to read a 0.
+			src.eof = true
+		} else {
 			// A short read drained the socket; new data or a FIN will raise
-			// a new edge (a FIN already here shows as EPOLLRDHUP).
+			// a new edge.
 			src.readable = false
 			return true
 		}
