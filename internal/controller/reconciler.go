@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -432,8 +433,12 @@ func (r *Reconciler) event(svc *corev1.Service, typ, reason, action, note string
 	if r.Recorder == nil {
 		return
 	}
-	r.Recorder.Eventf(svc, nil, typ, reason, action, note, args...)
+	r.Recorder.Eventf(svc, nil, typ, reason, action, "%s", truncate(fmt.Sprintf(note, args...), maxEventNote))
 }
+
+// maxEventNote is the API server's limit on an events.k8s.io Event note; a longer one is
+// refused and the Event lost. The condition keeps the whole message.
+const maxEventNote = 1024
 
 // patchMeta applies edit to the Service's metadata, with an optimistic lock, when it changes
 // anything. svc is updated in place.
@@ -514,9 +519,15 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
+// truncate shortens s to at most n bytes, ending in "…" and never splitting a UTF-8 sequence.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	const more = "…"
+	cut := n - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
@@ -680,5 +681,24 @@ func TestStatusPatchKeepsOthersConditions(t *testing.T) {
 	}
 	if cond := condition(s); cond == nil || cond.Status != metav1.ConditionTrue {
 		t.Errorf("own condition %+v", cond)
+	}
+}
+
+// The API server refuses an events.k8s.io Event whose note exceeds 1024 characters, so a long
+// refusal (many problems, a long value) must be shortened, not lost.
+func TestLongEventNoteIsShortenedNotLost(t *testing.T) {
+	long := `{"protocol":"TCP","path":"/` + strings.Repeat("é", 900) + `"}`
+	h := newHarness(t, seedService("nginx", map[string]string{annotations.HealthCheckOption: long, annotations.Weight: "150", annotations.Class: "dedicated"}))
+	h.mustReconcile("nginx")
+	evs := h.events()
+	if len(evs) != 1 || !strings.HasPrefix(evs[0], "Warning "+ReasonInvalidAnnotations+" ") {
+		t.Fatalf("events %v", evs)
+	}
+	note := strings.TrimPrefix(evs[0], "Warning "+ReasonInvalidAnnotations+" ")
+	if len(note) > 1024 || !utf8.ValidString(note) || !strings.Contains(note, annotations.Class) {
+		t.Errorf("note of %d bytes (valid UTF-8: %t), must be at most 1024 and still name the first problem: %.120s", len(note), utf8.ValidString(note), note)
+	}
+	if c := condition(h.get("nginx")); c == nil || !strings.Contains(c.Message, annotations.Weight) || !utf8.ValidString(c.Message) {
+		t.Errorf("the condition keeps the whole message: %+v", c)
 	}
 }
