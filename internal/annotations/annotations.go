@@ -125,8 +125,12 @@ func Parse(ann map[string]string) (Config, error) {
 	case model.ClassPerformance:
 		cfg.Class = model.ClassPerformance
 	default:
+		problem := "the ELB type must be given"
+		if hasClass {
+			problem = "unknown ELB type"
+		}
 		add(&FieldError{Annotation: Class, Value: classVal, Missing: !hasClass,
-			Problem: "the ELB type must be given",
+			Problem: problem,
 			Fix:     "set it to 'union' (shared ELB) or 'performance' (dedicated ELB), matching the ELB's type"})
 	}
 

@@ -293,3 +293,15 @@ func TestPoolAnnotations(t *testing.T) {
 		t.Errorf("a UDP check on a TCP port must be refused, got %v", err)
 	}
 }
+
+// A class that is present but wrong is not "missing": the message says the value is unknown.
+func TestWrongClassIsNotReportedMissing(t *testing.T) {
+	_, err := Parse(with(Class, "dedicated"))
+	if err == nil || strings.Contains(err.Error(), "must be given") || !strings.Contains(err.Error(), "unknown ELB type") {
+		t.Errorf("got %v", err)
+	}
+	_, err = Parse(with(Class, "<delete>"))
+	if err == nil || !strings.Contains(err.Error(), "is missing") {
+		t.Errorf("got %v", err)
+	}
+}
