@@ -37,7 +37,8 @@ const (
 	// Finalizer keeps a bound Service until this cluster's share of the ELB is released (R7).
 	Finalizer = "fleetlb.io/elb-binding"
 	// BoundELBAnnotation records the ELB this Service's members were put on, so that a Service
-	// whose kubernetes.io/elb.id changes or disappears still releases the right ELB.
+	// whose kubernetes.io/elb.id changes or disappears still releases the right ELB. While a
+	// re-pointed elb.id is applied it lists the new ELB first, then the old ones, comma-separated.
 	BoundELBAnnotation = "fleetlb.io/bound-elb-id"
 	// ConditionBound is the status.conditions type this controller owns on a Service.
 	ConditionBound = "fleetlb.io/Bound"
@@ -144,6 +145,18 @@ func multiClusterMistyped(svc *corev1.Service) bool {
 	return ok && v != "true" && v != "false"
 }
 
+// boundELBs reads BoundELBAnnotation: the ELB the Service is bound to, then any it was bound to
+// before kubernetes.io/elb.id was re-pointed and that are not released yet, comma-separated.
+func boundELBs(svc *corev1.Service) []string {
+	var out []string
+	for _, id := range strings.Split(svc.Annotations[BoundELBAnnotation], ",") {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // annotationInvalid reports whether err (from annotations.Parse) has a problem with annotation key.
 func annotationInvalid(err error, key string) bool {
 	var errs annotations.Errors
@@ -180,16 +193,17 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 
 	// Record the finalizer and the ELB before the first write to it, so that nothing written can
 	// be forgotten: a Service deleted or re-pointed later still releases this ELB. When
-	// kubernetes.io/elb.id was re-pointed, the old ELB stays recorded (and serving) until the new
-	// one holds the members: a typo or a refused ELB must not drain the working binding. Until
-	// then a deletion releases both (unbind).
-	bound := svc.Annotations[BoundELBAnnotation]
-	moving := bound != "" && bound != cfg.ELBID
+	// kubernetes.io/elb.id was re-pointed, the ELBs bound before stay recorded (and serving) until
+	// the new one holds the members: a typo or a refused ELB must not drain the working binding.
+	var previous []string
+	for _, id := range boundELBs(svc) {
+		if id != cfg.ELBID {
+			previous = append(previous, id)
+		}
+	}
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		controllerutil.AddFinalizer(s, Finalizer)
-		if !moving {
-			setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
-		}
+		setAnnotation(s, BoundELBAnnotation, strings.Join(append([]string{cfg.ELBID}, previous...), ","))
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -215,7 +229,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonELBError, fmt.Sprintf("applying to ELB %s failed, retrying: %v", desired.ELBID, err))
 		return ctrl.Result{}, err
 	}
-	if moving {
+	for _, bound := range previous {
 		old, err := r.release(ctx, svc, bound, cfg.Recycle)
 		var refusal *deploy.Refusal
 		if err != nil && !errors.As(err, &refusal) {
@@ -285,12 +299,9 @@ func (r *Reconciler) refuse(ctx context.Context, svc *corev1.Service, reason, ms
 // finalizer and what the controller wrote on the Service.
 func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting bool) (ctrl.Result, error) {
 	cfg, perr := annotations.Parse(svc.Annotations) // best effort: the Service may be half-edited
-	// The bound ELB, and the one the Service names when it was re-pointed and the new one may
-	// already hold members (see bind).
-	var elbIDs []string
-	if b := svc.Annotations[BoundELBAnnotation]; b != "" {
-		elbIDs = append(elbIDs, b)
-	}
+	// The bound ELBs (several while a re-pointed elb.id is being applied, see bind), and the one
+	// the Service names.
+	elbIDs := boundELBs(svc)
 	if cfg.ELBID != "" && !slices.Contains(elbIDs, cfg.ELBID) && !annotationInvalid(perr, annotations.ELBID) {
 		elbIDs = append(elbIDs, cfg.ELBID)
 	}

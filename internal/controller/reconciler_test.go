@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -635,8 +636,8 @@ func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
 	if c := condition(s); c == nil || c.Reason != deploy.ReasonELBNotFound {
 		t.Errorf("condition %+v", c)
 	}
-	if got := s.Annotations[BoundELBAnnotation]; got != old {
-		t.Errorf("bound ELB %q, want the old %s kept until the new one is applied", got, old)
+	if got := boundELBs(s); !slices.Contains(got, old) {
+		t.Errorf("bound ELBs %q, want the old %s kept until the new one is applied", got, old)
 	}
 
 	// Deleted in this state: both the bound ELB and the one named are released.
@@ -648,8 +649,9 @@ func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
 	for _, d := range h.dep.released {
 		got = append(got, d.ELBID)
 	}
-	if strings.Join(got, ",") != old+",5083f225-typo" {
-		t.Errorf("released %v, want the bound ELB then the named one", got)
+	slices.Sort(got)
+	if strings.Join(got, ",") != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0,5083f225-typo" {
+		t.Errorf("released %v, want both the old bound ELB and the named one", got)
 	}
 }
 
@@ -700,5 +702,39 @@ func TestLongEventNoteIsShortenedNotLost(t *testing.T) {
 	}
 	if c := condition(h.get("nginx")); c == nil || !strings.Contains(c.Message, annotations.Weight) || !utf8.ValidString(c.Message) {
 		t.Errorf("the condition keeps the whole message: %+v", c)
+	}
+}
+
+// Re-pointed to a new ELB whose members are in place while the old ELB cannot be released yet,
+// then pointed back: the new ELB's members are released, not forgotten.
+func TestELBChangedBackReleasesTheIntermediateOne(t *testing.T) {
+	const old, next = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", "elb-next"
+	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
+	h.mustReconcile("nginx")
+	repoint := func(id string) {
+		t.Helper()
+		svc := h.get("nginx")
+		svc.Annotations[annotations.ELBID] = id
+		if err := h.c.Update(context.Background(), svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repoint(next)
+	h.dep.releaseFn = func(model.Desired) (deploy.Result, error) { return deploy.Result{}, errors.New("ELB unreachable") }
+	if _, err := h.reconcile("nginx"); err == nil {
+		t.Fatal("a failed release of the old ELB must be retried")
+	}
+	if last := h.dep.applied[len(h.dep.applied)-1]; last.ELBID != next {
+		t.Fatalf("applied to %s, want %s", last.ELBID, next)
+	}
+	h.dep.releaseFn = nil
+	h.dep.released = nil
+	repoint(old)
+	h.mustReconcile("nginx")
+	if len(h.dep.released) != 1 || h.dep.released[0].ELBID != next {
+		t.Fatalf("released %+v, want %s (it holds members applied before the Service was pointed back)", h.dep.released, next)
+	}
+	if got := h.get("nginx").Annotations[BoundELBAnnotation]; got != old {
+		t.Errorf("bound ELB %q, want %s", got, old)
 	}
 }
