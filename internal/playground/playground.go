@@ -384,8 +384,10 @@ func waitReady(ctx context.Context, c *child, what, url string) error {
 	})
 }
 
-// waitFor polls ok until it succeeds, the child exits, or timeout passes.
+// waitFor polls ok until it succeeds, the child exits, timeout passes or
+// ctx ends (Ctrl-C), and says which of these stopped it.
 func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, ok func() error) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -400,6 +402,9 @@ func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, 
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return fmt.Errorf("interrupted while waiting for %s: %w", what, parent.Err())
+			}
 			return fmt.Errorf("timed out after %s waiting for %s (last error: %v); last lines of %s:\n%s", timeout, what, last, c.logPath, c.logTail(15))
 		case <-tick.C:
 		}

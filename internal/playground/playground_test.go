@@ -1,6 +1,7 @@
 package playground
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -92,5 +93,36 @@ func TestChildPortClash(t *testing.T) {
 		}
 		c.stop(time.Second)
 		os.Remove(filepath.Join(dir, "log"))
+	}
+}
+
+// TestWaitInterrupted checks that Ctrl-C during a wait is reported as an
+// interruption, not as a time-out that would send the user to the logs.
+func TestWaitInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	c, err := startChild("sleep", "/bin/sh", []string{"-c", "sleep 30"}, nil, filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop(time.Second)
+	err = waitFor(ctx, time.Minute, c, "something", func() error { return errors.New("not yet") })
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for something") || !errors.Is(err, context.Canceled) {
+		t.Errorf("waitFor after Ctrl-C: %v, want an interruption", err)
+	}
+
+	elb, err := NewELB("http://127.0.0.1:1", Credentials{AccessKey: "AK", SecretKey: "SK", ProjectID: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Playground{ELB: elb, Owners: Owners{}}
+	_, err = p.WaitPool(ctx, PoolWait{Class: ClassPerformance, ELBID: "lb", Port: 80, Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for the pool") || !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitPool after Ctrl-C: %v, want an interruption", err)
+	}
+	_, err = p.WaitNoMembersOf(ctx, ClassPerformance, "lb", 80, "b", time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for the members of b") || !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitNoMembersOf after Ctrl-C: %v, want an interruption", err)
 	}
 }

@@ -43,7 +43,10 @@ func (p *Playground) WaitPool(ctx context.Context, w PoolWait) ([]Member, error)
 		if err := p.Exited(); err != nil {
 			return nil, err
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted while waiting for the pool behind %s ELB %s port %d (%s): %w", w.Class, w.ELBID, w.Port, last, ctx.Err())
+		}
+		if time.Now().After(deadline) {
 			var conds []string
 			for _, b := range w.Bindings {
 				conds = append(conds, fmt.Sprintf("cluster %s Service %s/%s: %s", b.Cluster.Plan.Name, b.Service.Namespace, b.Service.Name, serviceStatus(ctx, b)))
@@ -100,7 +103,10 @@ func (p *Playground) WaitNoMembersOf(ctx context.Context, class, elbID string, p
 		if err == nil && ok && len(OwnedTargets(ms, p.Owners, owner)) == 0 {
 			return ms, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted while waiting for the members of %s to leave %s ELB %s port %d: %w", owner, class, elbID, port, ctx.Err())
+		}
+		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("members of %s still behind %s ELB %s port %d after %s (err %v, listener found %v): %v",
 				owner, class, elbID, port, timeout, err, ok, OwnedTargets(ms, p.Owners, owner))
 		}
