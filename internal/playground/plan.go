@@ -99,6 +99,10 @@ func NewPlan(base int, clusters []ClusterSpec) (Plan, error) {
 		if !dnsLabel.MatchString(c.Name) {
 			return Plan{}, fmt.Errorf("cluster name %q: use a lowercase DNS label of at most 32 characters (e.g. a)", c.Name)
 		}
+		if c.Name == "elb" || c.Name == "vm" {
+			// subnet-<name> would clash with the ELB or VM subnet.
+			return Plan{}, fmt.Errorf("cluster name %q is taken by the playground's subnet-%s; choose another name", c.Name, c.Name)
+		}
 		if seen[c.Name] {
 			return Plan{}, fmt.Errorf("cluster %q is named twice", c.Name)
 		}

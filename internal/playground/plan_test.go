@@ -86,6 +86,8 @@ func TestPlanErrors(t *testing.T) {
 		{224, nil, "at least one"},
 		{224, []ClusterSpec{{Name: "A"}}, "DNS label"},
 		{224, []ClusterSpec{{Name: "a"}, {Name: "a"}}, "named twice"},
+		{224, []ClusterSpec{{Name: "a"}, {Name: "vm"}}, "choose another name"},
+		{224, []ClusterSpec{{Name: "elb"}}, "choose another name"},
 		{224, []ClusterSpec{{Name: "a", PodNetwork: "flat"}}, "use vpc or overlay"},
 		{224, []ClusterSpec{{Name: "a", VPC: 3}}, "use 1"},
 	} {
