@@ -181,11 +181,16 @@ func ParseClusters(names, podNetworks string, separateVPCs bool) ([]ClusterSpec,
 	if strings.TrimSpace(podNetworks) == "" {
 		return specs, nil
 	}
+	given := map[string]bool{}
 	for _, kv := range strings.Split(podNetworks, ",") {
 		name, mode, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok {
 			return nil, fmt.Errorf("--pod-network %q: write name=vpc or name=overlay, comma-separated (e.g. a=vpc,b=overlay)", kv)
 		}
+		if given[name] {
+			return nil, fmt.Errorf("--pod-network %s names cluster %q twice; give each cluster one mode", podNetworks, name)
+		}
+		given[name] = true
 		if mode != PodNetworkVPC && mode != PodNetworkOverlay {
 			return nil, fmt.Errorf("--pod-network %s: mode %q: use vpc or overlay", kv, mode)
 		}

@@ -114,6 +114,7 @@ func TestParseClusters(t *testing.T) {
 		{"a,b", "a:vpc", "name=vpc"},
 		{"a,b", "a=flat", "use vpc or overlay"},
 		{"a,b", "z=vpc", "not in --clusters"},
+		{"a,b", "a=vpc,a=overlay", "names cluster \"a\" twice"},
 	} {
 		if _, err := ParseClusters(tc.names, tc.nets, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseClusters(%q, %q) = %v, want %q", tc.names, tc.nets, err, tc.want)
