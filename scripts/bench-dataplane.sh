@@ -196,18 +196,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else p
 echo
 echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds"
 echo "elbd: $ELBD_NOTE; weights $W1:$W2 over two Go HTTP backends"
-printf '%-30s %12s %12s %12s %14s %14s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
+printf '%-34s %12s %12s %12s %14s %14s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
 row() {
-	printf '%-30s %12.0f %12.0f %12.0f %14s %14s\n' "$1" "${M[direct,$2]}" "${M[elbd,$2]}" "${M[haproxy,$2]}" \
+	printf '%-34s %12.0f %12.0f %12.0f %14s %14s\n' "$1" "${M[direct,$2]}" "${M[elbd,$2]}" "${M[haproxy,$2]}" \
 		"$(ratio "${M[elbd,$2]}" "${M[haproxy,$2]}")" "$(ratio "${M[elbd,$2]}" "${M[direct,$2]}")"
 }
 row "(a) new conn/request (req/s)" close
 row "(b) keep-alive (req/s)" keepalive
-printf '%-30s %12.1f %12.1f %12.1f %14s %14s\n' "(c) iperf3 bulk (Gbit/s)" "${M[direct,bulk]}" "${M[elbd,bulk]}" "${M[haproxy,bulk]}" \
+printf '%-34s %12.1f %12.1f %12.1f %14s %14s\n' "(c) iperf3 bulk (Gbit/s)" "${M[direct,bulk]}" "${M[elbd,bulk]}" "${M[haproxy,bulk]}" \
 	"$(ratio "${M[elbd,bulk]}" "${M[haproxy,bulk]}")" "$(ratio "${M[elbd,bulk]}" "${M[direct,bulk]}")"
 for k in close keepalive; do
 	label="proxy CPU us/request ($k)"
-	printf '%-30s %12s %12.1f %12.1f %14s\n' "$label" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[haproxy,$k]}" "${U[elbd,$k]}")"
+	printf '%-34s %12s %12.1f %12.1f %14s\n' "$label" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[haproxy,$k]}" "${U[elbd,$k]}")"
 done
 echo "(CPU rows: the ratio is haproxy/elbd: above 1.00x elbd spends less CPU per request)"
 echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c)"
