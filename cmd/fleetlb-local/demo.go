@@ -156,10 +156,19 @@ func (d *demo) s1(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "\n== S1: clusters a (pod network vpc: pass-through, one member per pod) and b (overlay: one member per node, node port)\n")
+	fmt.Fprintf(d.out, "\n== S1: clusters a (%s) and b (%s)\n", memberMode(d.p.Cluster("a").Plan.PodNetwork), memberMode(d.p.Cluster("b").Plan.PodNetwork))
 	fmt.Fprintf(d.out, "   share listener 80 of the dedicated ELB %s (VIP %s), weights 80 and 20\n\n", env.PerformanceELBID, env.PerformanceELBVIP)
 	d.serviceStatus(ctx)
 	return d.report(ctx, members)
+}
+
+// memberMode says how a cluster with this pod network joins the dedicated
+// ELB's pool (--pod-network can change the default a=vpc,b=overlay).
+func memberMode(podNetwork string) string {
+	if podNetwork == playground.PodNetworkVPC {
+		return "pod network vpc: pass-through, one member per pod"
+	}
+	return "pod network overlay: one member per node, node port"
 }
 
 // s3 plays scenario S3 by hand: two VMs join the same pool with elbctl.

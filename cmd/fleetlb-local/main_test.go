@@ -47,3 +47,14 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberMode checks that the demo's S1 heading follows --pod-network
+// instead of always claiming a=vpc, b=overlay.
+func TestMemberMode(t *testing.T) {
+	if got := memberMode("vpc"); !strings.Contains(got, "pass-through") {
+		t.Errorf("memberMode(vpc) = %q, want pass-through", got)
+	}
+	if got := memberMode("overlay"); strings.Contains(got, "pass-through") || !strings.Contains(got, "node port") {
+		t.Errorf("memberMode(overlay) = %q, want node-port members", got)
+	}
+}
