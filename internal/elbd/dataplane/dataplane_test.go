@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -590,4 +591,64 @@ func TestSlowClientGetsEveryByte(t *testing.T) {
 		s := dp.ListenerCounters("l")
 		return s.ActiveConnections == 0 && s.BytesOut == size
 	})
+}
+
+func TestListenerMovesToAnotherPort(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 140, "ROUND_ROBIN", 1)
+	l := tcpListener("l", 140, pool)
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	if name, err := askTCP("127.50.0.140:8080"); err != nil || name != "m0" {
+		t.Fatalf("before the move: %q, %v", name, err)
+	}
+	l.Port = 8090
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	if name, err := askTCP("127.50.0.140:8090"); err != nil || name != "m0" {
+		t.Fatalf("on the new port: %q, %v", name, err)
+	}
+	if _, err := net.DialTimeout("tcp", "127.50.0.140:8080", time.Second); err == nil {
+		t.Fatal("the old port still accepts connections")
+	}
+}
+
+func TestCloseEndsEstablishedConnections(t *testing.T) {
+	dp := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	pool, _ := tcpPool(t, 150, "ROUND_ROBIN", 1)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 150, pool)}})
+	c, err := net.Dial("tcp", "127.50.0.150:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := dp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("read data after Close")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the connection stayed open after Close")
+	}
+	if err := dp.Apply(Config{}); err == nil {
+		t.Fatal("Apply after Close succeeded")
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	ln.Close()
+	b := startTCPBackend(t, "v6", "[::1]:0")
+	dp := newTestDataPlane(t)
+	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "::1", Port: 18080, Protocol: ProtocolTCP,
+		Pool: &Pool{ID: "p", Algorithm: "SOURCE_IP", Members: []Member{{ID: "m", Address: "::1", Port: b.port(t), Weight: 1, AdminUp: true}}}}}})
+	if name, err := askTCP("[::1]:18080"); err != nil || name != "v6" {
+		t.Fatalf("through [::1]:18080: %q, %v", name, err)
+	}
 }
