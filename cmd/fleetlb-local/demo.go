@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := d.s3(ctx); err != nil {
 		return err
 	}
-	d.byHand()
+	d.byHand(*exit)
 	if *exit {
 		return nil
 	}
@@ -324,14 +324,19 @@ func (d *demo) stopVMs() {
 	d.vms = nil
 }
 
-// byHand prints how to go on from here.
-func (d *demo) byHand() {
+// byHand prints how to go on from here; with --exit the playground stops
+// right after, which the reader must know before trying the commands.
+func (d *demo) byHand(exit bool) {
 	env := d.p.Env
 	dir := d.p.StateDir
 	l, _, _ := d.p.ELB.FindListener(playground.ClassPerformance, env.PerformanceELBID, 80)
-	fmt.Fprintf(d.out, `
+	fmt.Fprint(d.out, `
 == Go on by hand (another terminal; kubectl is not part of this repository, any recent one works)
-  source %[1]s/elb.env   # ELB_ENDPOINT, credentials, ELB IDs and VIPs, subnets
+`)
+	if exit {
+		fmt.Fprintln(d.out, "  (--exit: the playground stops now; run the demo without --exit to keep it up for these)")
+	}
+	fmt.Fprintf(d.out, `  source %[1]s/elb.env   # ELB_ENDPOINT, credentials, ELB IDs and VIPs, subnets
   export PATH=%[2]s:$PATH   # elbctl, fleetlb-local
   elbctl lb list
   elbctl member list --pool %[3]s

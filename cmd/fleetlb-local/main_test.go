@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/playground"
 )
 
 // TestUsageErrors checks that every mistake on the command line is refused
@@ -56,5 +58,25 @@ func TestMemberMode(t *testing.T) {
 	}
 	if got := memberMode("overlay"); strings.Contains(got, "pass-through") || !strings.Contains(got, "node port") {
 		t.Errorf("memberMode(overlay) = %q, want node-port members", got)
+	}
+}
+
+// TestByHandAfterExit checks that with --exit the by-hand section says the
+// playground is gone, so nobody tries its commands against stopped processes.
+func TestByHandAfterExit(t *testing.T) {
+	elb, err := playground.NewELB("http://127.0.0.1:1", playground.Credentials{AccessKey: "AK", SecretKey: "SK", ProjectID: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, exit := range []bool{false, true} {
+		var out bytes.Buffer
+		d := &demo{out: &out, binDir: "/bin", p: &playground.Playground{ELB: elb, StateDir: "/state"}}
+		d.byHand(exit)
+		if !strings.Contains(out.String(), "source /state/elb.env") {
+			t.Errorf("exit=%v: no `source /state/elb.env` in\n%s", exit, out.String())
+		}
+		if said := strings.Contains(out.String(), "the playground stops now"); said != exit {
+			t.Errorf("exit=%v: says the playground stops: %v\n%s", exit, said, out.String())
+		}
 	}
 }
