@@ -137,7 +137,9 @@ func ReadyPodsByNode(ctx context.Context, cs kubernetes.Interface, ns, app strin
 }
 
 // SeedDir finds the source document's example manifests: $FLEETLB_SEED_DIR,
-// else ../shared/seed/examples beside the repository.
+// else ../shared/seed/examples beside the repository, else the repository's
+// byte-identical copy in internal/playground/seed (a fresh clone has no
+// shared/ beside it).
 func SeedDir() (string, error) {
 	if d := os.Getenv("FLEETLB_SEED_DIR"); d != "" {
 		return d, nil
@@ -146,11 +148,13 @@ func SeedDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d := filepath.Join(filepath.Dir(root), "shared", "seed", "examples")
-	if _, err := os.Stat(filepath.Join(d, "s1-cluster-a-weight-80.yaml")); err != nil {
-		return "", fmt.Errorf("the seed examples are not in %s (shared/ beside the repository); set FLEETLB_SEED_DIR to their directory", d)
+	dirs := []string{filepath.Join(filepath.Dir(root), "shared", "seed", "examples"), filepath.Join(root, "internal", "playground", "seed")}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "s1-cluster-a-weight-80.yaml")); err == nil {
+			return d, nil
+		}
 	}
-	return d, nil
+	return "", fmt.Errorf("the seed examples are in neither %s; set FLEETLB_SEED_DIR to their directory", strings.Join(dirs, " nor "))
 }
 
 // RepoRoot walks up from the working directory to the go.mod of module
