@@ -81,6 +81,8 @@ type loop struct {
 	gens     []int32   // by fd: generation, to drop stale events of a reused fd
 	pairs    []*pair   // established and connecting connections
 	paused   []*lsock  // listening sockets resting after accept ran out of resources
+	shutq    []*pair   // pairs whose client is due a FIN (see pair.flow)
+	round    int64     // batches of events dispatched
 	scratch  []byte
 	bufs     [][]byte // free pending-data buffers
 	pipes    [][2]int // free (empty) pipes
@@ -162,13 +164,16 @@ func (lp *loop) run() {
 					return true
 				}
 				if n <= 0 {
+					if len(lp.shutq) > 0 {
+						lp.flushShutdowns(-1) // nothing else to do: send the FINs now
+					}
 					return false // park in Go's poller until epfd is readable
 				}
 				lp.dispatch(events[:n])
 				if lp.stopping || (!armed && lp.needsTimer()) {
 					return true // stop, or arm the timer for new connections
 				}
-				if n < len(events) {
+				if n < len(events) && len(lp.shutq) == 0 {
 					return false
 				}
 			}
@@ -189,6 +194,8 @@ func (lp *loop) run() {
 
 func (lp *loop) dispatch(events []unix.EpollEvent) {
 	lp.now = time.Now().UnixNano()
+	lp.round++
+	defer lp.flushShutdowns(lp.round) // those queued by earlier rounds
 	for i := range events {
 		ev := &events[i]
 		fd := int(ev.Fd)

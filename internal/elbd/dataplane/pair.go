@@ -21,7 +21,9 @@ type pair struct {
 	last       int64 // last activity, for the idle timeout
 	tried      [8]int
 	ntried     int
-	idx        int // in loop.pairs; -1 when not listed
+	shutQueued bool  // in loop.shutq: the client's FIN is due
+	shutRound  int64 // the round of events that queued it
+	idx        int   // in loop.pairs; -1 when not listed
 }
 
 // side is one socket of a pair and the data waiting to be written to it.
@@ -204,11 +206,24 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 		if src.eof {
 			// Half-close: pass src's FIN on, unless dst has ended too and
 			// the pair is about to be closed anyway.
-			if !dst.shut && !dst.eof {
-				dst.shut = true
-				if err := rawShutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
-					return false
+			if dst.shut || dst.eof {
+				return true
+			}
+			if dst == &p.client {
+				// The member ended first (an HTTP server closing, say). Give
+				// the client the rest of this round of events to close on its
+				// own: then the pair just closes, without a shutdown call and
+				// without a TIME_WAIT socket on our side.
+				if !p.shutQueued {
+					p.shutQueued = true
+					p.shutRound = lp.round
+					lp.shutq = append(lp.shutq, p)
 				}
+				return true
+			}
+			dst.shut = true
+			if err := rawShutdownWrite(dst.fd); err != nil && err != unix.ENOTCONN {
+				return false
 			}
 			return true
 		}
@@ -327,4 +342,28 @@ func (p *pair) close(lp *loop, abort bool) {
 		lp.pairs = lp.pairs[:last]
 		p.idx = -1
 	}
+}
+
+// flushShutdowns passes on the FINs queued before round (all with -1).
+func (lp *loop) flushShutdowns(round int64) {
+	kept := lp.shutq[:0]
+	for _, p := range lp.shutq {
+		if round >= 0 && p.shutRound >= round {
+			kept = append(kept, p)
+			continue
+		}
+		p.shutQueued = false
+		c := &p.client
+		if p.idx < 0 || c.shut || c.eof {
+			continue // closed meanwhile, or the client closed first
+		}
+		c.shut = true
+		if err := rawShutdownWrite(c.fd); err != nil && err != unix.ENOTCONN {
+			p.close(lp, true)
+		}
+	}
+	for i := len(kept); i < len(lp.shutq); i++ {
+		lp.shutq[i] = nil
+	}
+	lp.shutq = kept
 }
