@@ -18,8 +18,9 @@ import (
 // Options tune the data plane; zero values pick the defaults.
 type Options struct {
 	Logger *slog.Logger
-	// AcceptLoops is the number of SO_REUSEPORT sockets (each with its own
-	// accept or read loop) per listener. Default: GOMAXPROCS.
+	// AcceptLoops is the number of TCP event loops, each with its own
+	// SO_REUSEPORT socket of every TCP listener, and of SO_REUSEPORT read
+	// loops per UDP listener. Default: GOMAXPROCS.
 	AcceptLoops int
 	// DialTimeout bounds one connect to a member. Default 2 s.
 	DialTimeout time.Duration
