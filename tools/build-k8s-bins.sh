@@ -6,8 +6,8 @@
 #
 # One local change: the test clusters run every pod and node on a loopback
 # address (127.0.0.0/8), and stock kube-apiserver refuses loopback addresses
-# in Endpoints and EndpointSlices (ValidateEndpointIP). kube-apiserver is built
-# from a copy of k8s.io/kubernetes (hard links into the module cache, outside
+# in Endpoints and EndpointSlices (ValidateEndpointIP). The Kubernetes binaries
+# are built from a copy of k8s.io/kubernetes (hard links into the module cache, outside
 # the work tree) that drops only that loopback check; nothing else in
 # Kubernetes is changed and the module cache is not modified.
 set -euo pipefail
@@ -18,8 +18,8 @@ mkdir -p "$dir/.stamps"
 dir="$(cd "$dir" && pwd)"
 
 k8s_version=v1.37.2
-# Bump when the overlay below changes, so kube-apiserver is rebuilt.
-apiserver_patch=loopback-endpoints-1
+# Bump when the patch below changes, so the Kubernetes binaries are rebuilt.
+k8s_patch=loopback-endpoints-1
 
 declare -A pkgs=(
 	[etcd]=github.com/fleetlb/fleetlb/tools/cmd/etcd
@@ -34,8 +34,7 @@ common="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
 stamp_of() {
 	case "$1" in
 	etcd) echo "$common-$(sha256sum <"$here/cmd/etcd/main.go" | cut -c1-16)" ;;
-	kube-apiserver) echo "$common-$apiserver_patch" ;;
-	*) echo "$common" ;;
+	*) echo "$common-$k8s_patch" ;;
 	esac
 }
 
@@ -132,12 +131,17 @@ patched_modfile() {
 
 echo "k8s-bins: building ${missing[*]} into $dir (the first build downloads modules and takes several minutes)"
 start=$(date +%s)
+modfile=""
 for b in "${missing[@]}"; do
 	t0=$(date +%s)
 	extra=()
-	if [[ "$b" == kube-apiserver ]]; then
-		go mod download k8s.io/kubernetes
-		modfile="$(patched_modfile)" || exit 1
+	if [[ "$b" == kube-* ]]; then
+		# All three from the same patched source: they then share the build
+		# cache (only kube-apiserver needs the patch).
+		if [[ -z "$modfile" ]]; then
+			go mod download k8s.io/kubernetes
+			modfile="$(patched_modfile)" || exit 1
+		fi
 		extra=(-modfile "$modfile")
 	fi
 	echo "k8s-bins: building $b (${pkgs[$b]}) ..."
