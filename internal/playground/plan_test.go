@@ -2,6 +2,9 @@ package playground
 
 import (
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -136,6 +139,47 @@ func TestEnvRender(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("elb.env lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestEnvSourcedByShell sources elb.env with a real shell and checks that
+// every variable the issue names arrives unchanged, even values with
+// spaces, quotes and dollars (a state directory may have them).
+func TestEnvSourcedByShell(t *testing.T) {
+	p, _ := NewPlan(224, []ClusterSpec{{Name: "a"}, {Name: "b"}})
+	e := Env{Endpoint: "http://127.0.0.1:9", Credentials: Credentials{"AK1", `s'k $HOME "x"`, "proj"}, Plan: p,
+		PerformanceELBID: "pid", UnionELBID: "uid", PerformanceELBVIP: "127.224.0.2", UnionELBVIP: "127.224.0.3",
+		Kubeconfigs: map[string]string{"a": "/my state/a.kubeconfig", "b": "/d/b.kubeconfig"}}
+	path := filepath.Join(t.TempDir(), "elb.env")
+	if err := os.WriteFile(path, e.Render(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, kv := range e.Vars() {
+		want[kv[0]] = kv[1]
+	}
+	for _, k := range []string{"ELB_ENDPOINT", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID",
+		"PERFORMANCE_ELB_ID", "UNION_ELB_ID", "PERFORMANCE_ELB_VIP", "UNION_ELB_VIP",
+		"VPC_1_ID", "VPC_1_CIDR", "VPC_2_ID", "VPC_2_CIDR", "SUBNET_ELB_ID", "SUBNET_ELB_CIDR", "SUBNET_VM_ID", "SUBNET_VM_CIDR",
+		"SUBNET_A_ID", "SUBNET_A_CIDR", "SUBNET_B_ID", "SUBNET_B_CIDR", "KUBECONFIG_A"} {
+		if _, ok := want[k]; !ok {
+			t.Errorf("elb.env has no %s", k)
+		}
+	}
+	out, err := exec.Command("/bin/sh", "-c", `set -eu; . "$1"; env -0`, "sh", path).Output()
+	if err != nil {
+		t.Fatalf("sh cannot source elb.env: %v\n%s", err, e.Render())
+	}
+	got := map[string]string{}
+	for _, kv := range strings.Split(string(out), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			got[k] = v
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("after sourcing elb.env, %s=%q, want %q", k, got[k], v)
 		}
 	}
 }
