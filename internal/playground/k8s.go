@@ -95,11 +95,13 @@ func ScaleDeployment(ctx context.Context, cs kubernetes.Interface, ns, name stri
 
 // WaitDeploymentReady waits until every replica of the Deployment is ready.
 func WaitDeploymentReady(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration) error {
-	var last string
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	last := "no answer yet"
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(pctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(pctx, name, metav1.GetOptions{})
 		if err != nil {
-			last = err.Error()
+			if pctx.Err() == nil { // not the deadline itself: keep the last replica count
+				last = err.Error()
+			}
 			return false, nil
 		}
 		want := int32(1)
@@ -110,6 +112,9 @@ func WaitDeploymentReady(ctx context.Context, cs kubernetes.Interface, ns, name 
 		return d.Status.ObservedGeneration >= d.Generation && d.Status.ReadyReplicas == want &&
 			d.Status.UpdatedReplicas == want && d.Status.Replicas == want, nil
 	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted while waiting for deployment %s/%s (%s): %w", ns, name, last, ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("deployment %s/%s not ready after %s (%s)", ns, name, timeout, last)
 	}
