@@ -125,10 +125,18 @@ func startPlayground(t *testing.T, specs []playground.ClusterSpec) *playground.P
 	return p
 }
 
-// dumpLogs shows the end of the controllers' and elbd's logs after a failure.
+// dumpLogs shows the end of the controllers', elbd's and the simulated
+// nodes' logs after a failure (a node agent that stopped leaves pods
+// Pending, seen only in nodes.log).
 func dumpLogs(t *testing.T, p *playground.Playground) {
-	for _, name := range []string{"controller-a.log", "controller-b.log", "elbd.log"} {
-		data, err := os.ReadFile(filepath.Join(p.LogDir, name))
+	logs := []string{filepath.Join(p.LogDir, "controller-a.log"), filepath.Join(p.LogDir, "controller-b.log"), filepath.Join(p.LogDir, "elbd.log")}
+	for _, c := range p.Clusters {
+		if c != nil && c.K8s != nil {
+			logs = append(logs, filepath.Join(c.K8s.LogDir(), "nodes.log"))
+		}
+	}
+	for _, name := range logs {
+		data, err := os.ReadFile(name)
 		if err != nil {
 			continue
 		}
