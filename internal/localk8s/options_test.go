@@ -174,11 +174,11 @@ func TestExplicitRangesWaitForTheHolder(t *testing.T) {
 		t.Fatal("got the lock while another holder still had it")
 	}
 
-	holder, err = lockRanges("holder", n.pod)
+	holder2, err := lockRanges("holder", n.pod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.release()
+	defer holder2.release()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if _, err := lockNetworks(ctx, &o, &n, false); err == nil || !strings.Contains(err.Error(), "holder") {
