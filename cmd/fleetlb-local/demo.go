@@ -37,6 +37,7 @@ type demo struct {
 	replicas int32
 	services map[string]*corev1.Service // cluster → its S1 Service
 	vms      []*exec.Cmd
+	failed   int // requests through the VIP that failed, over every split
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -99,7 +100,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	d.byHand(*exit)
 	if *exit {
-		return nil
+		return d.outcome()
+	}
+	if err := d.outcome(); err != nil {
+		fmt.Fprintf(stderr, "fleetlb-local: %v\n", err)
 	}
 	fmt.Fprintln(stderr, "fleetlb-local: the playground stays up; press Ctrl-C to stop it")
 	return waitUntilDone(ctx, p, stderr)
@@ -160,6 +164,15 @@ func (d *demo) s1(ctx context.Context) error {
 	fmt.Fprintf(d.out, "   share listener 80 of the dedicated ELB %s (VIP %s), weights 80 and 20\n\n", env.PerformanceELBID, env.PerformanceELBVIP)
 	d.serviceStatus(ctx)
 	return d.report(ctx, members)
+}
+
+// outcome fails the demo when requests through the ELB failed, so that a
+// script running it with --exit sees it in the exit status.
+func (d *demo) outcome() error {
+	if d.failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d request(s) through the ELB failed (see the report above); logs in %s", d.failed, d.p.LogDir)
 }
 
 // memberMode says how a cluster with this pod network joins the dedicated
@@ -256,6 +269,7 @@ func (d *demo) report(ctx context.Context, members []playground.Member) error {
 			req[o] = m.Weight
 		}
 	}
+	d.failed += t.Failed
 	fmt.Fprintf(d.out, "\n%d requests to %s in %.1fs, %d failed. Split:\n", t.Sent, vip, time.Since(start).Seconds(), t.Failed)
 	playground.WriteSplit(d.out, playground.Split(members, d.p.Owners, req, t))
 	for _, e := range t.Errors {

@@ -80,3 +80,16 @@ func TestByHandAfterExit(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoOutcome checks that failed requests make the demo fail, so that
+// `DEMO_FLAGS=--exit make demo` in a script exits non-zero.
+func TestDemoOutcome(t *testing.T) {
+	d := &demo{p: &playground.Playground{LogDir: "/state/logs"}}
+	if err := d.outcome(); err != nil {
+		t.Errorf("no failed request: %v", err)
+	}
+	d.failed = 3
+	if err := d.outcome(); err == nil || !strings.Contains(err.Error(), "3 request(s) through the ELB failed") || !strings.Contains(err.Error(), "/state/logs") {
+		t.Errorf("3 failed requests: %v, want an error naming them and the logs", err)
+	}
+}
