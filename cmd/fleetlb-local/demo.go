@@ -33,6 +33,7 @@ type demo struct {
 	log      io.Writer // progress
 	p        *playground.Playground
 	binDir   string
+	k8sDir   string // where the Kubernetes binaries (and kubectl, when built) are
 	requests int
 	replicas int32
 	services map[string]*corev1.Service // cluster → its S1 Service
@@ -88,6 +89,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	d.p = p
+	d.k8sDir = p.Clusters[0].K8s.Options().BinDir
 	defer stopPlayground(p, stderr)
 	defer d.stopVMs()
 	printEnvSummary(stderr, p)
@@ -344,14 +346,18 @@ func (d *demo) byHand(exit bool) {
 	env := d.p.Env
 	dir := d.p.StateDir
 	l, _, _ := d.p.ELB.FindListener(playground.ClassPerformance, env.PerformanceELBID, 80)
-	fmt.Fprint(d.out, `
-== Go on by hand (another terminal; kubectl is not part of this repository, any recent one works)
-`)
+	path, tools, kubectl := d.binDir, "elbctl, fleetlb-local", "kubectl is not part of this repository, any recent one works"
+	if fi, err := os.Stat(filepath.Join(d.k8sDir, "kubectl")); d.k8sDir != "" && err == nil && !fi.IsDir() {
+		path, tools, kubectl = path+":"+d.k8sDir, tools+", kubectl", "kubectl built by make k8s-bins"
+	}
+	fmt.Fprintf(d.out, `
+== Go on by hand (another terminal; %s)
+`, kubectl)
 	if exit {
 		fmt.Fprintln(d.out, "  (--exit: the playground stops now; run the demo without --exit to keep it up for these)")
 	}
 	fmt.Fprintf(d.out, `  source %[1]s/elb.env   # ELB_ENDPOINT, credentials, ELB IDs and VIPs, subnets
-  export PATH=%[2]s:$PATH   # elbctl, fleetlb-local
+  export PATH=%[2]s:$PATH   # %[6]s
   elbctl lb list
   elbctl member list --pool %[3]s
   kubectl --kubeconfig %[1]s/a.kubeconfig get service nginx -o wide
@@ -359,5 +365,5 @@ func (d *demo) byHand(exit bool) {
   kubectl --kubeconfig %[1]s/b.kubeconfig annotate service nginx %[4]s=50 --overwrite
   curl http://%[5]s/   # answers CLUSTER/NODE/POD or vm-N
   logs: %[1]s/logs (elbd.log, controller-a.log, controller-b.log)
-`, dir, d.binDir, l.PoolID, weightAnnotation, env.PerformanceELBVIP)
+`, dir, path, l.PoolID, weightAnnotation, env.PerformanceELBVIP, tools)
 }

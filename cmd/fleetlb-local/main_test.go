@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,5 +93,30 @@ func TestDemoOutcome(t *testing.T) {
 	d.failed = 3
 	if err := d.outcome(); err == nil || !strings.Contains(err.Error(), "3 request(s) through the ELB failed") || !strings.Contains(err.Error(), "/state/logs") {
 		t.Errorf("3 failed requests: %v, want an error naming them and the logs", err)
+	}
+}
+
+// TestByHandKubectl checks that the by-hand commands put the kubectl that
+// make k8s-bins builds on PATH when it is there (a fresh machine has none).
+func TestByHandKubectl(t *testing.T) {
+	elb, err := playground.NewELB("http://127.0.0.1:1", playground.Credentials{AccessKey: "AK", SecretKey: "SK", ProjectID: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k8s := t.TempDir()
+	run := func() string {
+		var out bytes.Buffer
+		d := &demo{out: &out, binDir: "/repo/bin", k8sDir: k8s, p: &playground.Playground{ELB: elb, StateDir: "/state"}}
+		d.byHand(false)
+		return out.String()
+	}
+	if out := run(); !strings.Contains(out, "export PATH=/repo/bin:$PATH") || !strings.Contains(out, "any recent one works") {
+		t.Errorf("without bin/k8s/kubectl:\n%s", out)
+	}
+	if err := os.WriteFile(filepath.Join(k8s, "kubectl"), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(); !strings.Contains(out, "export PATH=/repo/bin:"+k8s+":$PATH   # elbctl, fleetlb-local, kubectl") {
+		t.Errorf("with %s/kubectl, PATH should name it:\n%s", k8s, out)
 	}
 }
