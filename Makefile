@@ -13,7 +13,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-## k8s-bins: build kube-apiserver, kube-controller-manager, kube-scheduler and etcd when missing.
+## k8s-bins: build kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kubectl when missing.
 k8s-bins:
 	@./tools/build-k8s-bins.sh "$(K8S_BIN_DIR)"
 

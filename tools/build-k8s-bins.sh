@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-k8s-bins.sh DIR — build kube-apiserver, kube-controller-manager,
+# build-k8s-bins.sh DIR — build kube-apiserver, kube-controller-manager, kubectl,
 # kube-scheduler and etcd into DIR from the Go module proxy, with the versions
 # pinned in tools/go.mod. Builds only what is missing or stale (built from
 # other inputs). Needs only Go; the first build takes several minutes.
@@ -26,8 +26,10 @@ declare -A pkgs=(
 	[kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
 	[kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
 	[kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+	[kubectl]=k8s.io/kubernetes/cmd/kubectl
 )
-order=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+# kubectl is for people (the demo prints kubectl commands) and for checks by hand.
+order=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 # What each binary is built from: stale if its inputs change.
 common="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
@@ -135,8 +137,8 @@ modfile=""
 for b in "${missing[@]}"; do
 	t0=$(date +%s)
 	extra=()
-	if [[ "$b" == kube-* ]]; then
-		# All three from the same patched source: they then share the build
+	if [[ "$b" == kube* ]]; then
+		# All four from the same patched source: they then share the build
 		# cache (only kube-apiserver needs the patch).
 		if [[ -z "$modfile" ]]; then
 			go mod download k8s.io/kubernetes
