@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -396,9 +397,24 @@ func (a *Agent) registerNode(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", a.cfg.NodeName, err)
 	}
-	// Status on create is kept, but refresh it so an existing node is Ready too.
-	created.Status = a.nodeStatus(created.Status.Conditions)
-	if _, err := nodes.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+	// Status on create is kept, but refresh it so an existing node is Ready too. The
+	// node controllers (IPAM, lifecycle) write the fresh Node at the same moment, so a
+	// conflict here is expected: read it again and retry.
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		created.Status = a.nodeStatus(created.Status.Conditions)
+		updated, err := nodes.UpdateStatus(ctx, created, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if fresh, getErr := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{}); getErr == nil {
+				created = fresh
+			}
+			return err
+		}
+		if err == nil {
+			created = updated
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("register node %s: set status: %w", a.cfg.NodeName, err)
 	}
 	// The kube-node-lease namespace may not exist yet on a fresh cluster;
