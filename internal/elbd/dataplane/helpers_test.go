@@ -101,8 +101,15 @@ func (b *tcpBackend) port(t *testing.T) int {
 
 // askTCP opens a connection to addr and returns the name of the member that
 // answered.
-func askTCP(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+func askTCP(addr string) (string, error) { return askTCPFrom(addr, nil) }
+
+// askTCPFrom is askTCP from local IP from (nil: any).
+func askTCPFrom(addr string, from net.IP) (string, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if from != nil {
+		d.LocalAddr = &net.TCPAddr{IP: from}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return "", err
 	}
@@ -116,23 +123,25 @@ func askTCP(addr string) (string, error) {
 }
 
 // countTCP opens n connections with a few workers and counts the answers.
+// Each connection comes from its own client address (127.53.x.y), so that
+// the clients' TIME_WAIT sockets never exhaust one address's ports.
 func countTCP(t *testing.T, addr string, n int) map[string]int {
 	t.Helper()
 	var mu sync.Mutex
 	counts := map[string]int{}
 	var firstErr error
 	var wg sync.WaitGroup
-	jobs := make(chan struct{}, n)
+	jobs := make(chan int, n)
 	for i := 0; i < n; i++ {
-		jobs <- struct{}{}
+		jobs <- i
 	}
 	close(jobs)
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range jobs {
-				name, err := askTCP(addr)
+			for k := range jobs {
+				name, err := askTCPFrom(addr, net.IPv4(127, 53, byte(k/250%250), byte(k%250+1)))
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
