@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -65,14 +66,28 @@ func (r *Runtime) Sync() {
 	}
 }
 
+// retryInterval is how often a configuration with problems (typically a
+// VIP:port taken by another process) is applied again, so that a listener
+// comes ONLINE once its port is free, without waiting for an API write.
+var retryInterval = 5 * time.Second
+
 func (r *Runtime) loop() {
 	defer close(r.done)
+	retry := time.NewTicker(retryInterval)
+	defer retry.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
 		case <-r.kick:
 			r.apply()
+		case <-retry.C:
+			r.mu.Lock()
+			failing := r.lastErr != ""
+			r.mu.Unlock()
+			if failing {
+				r.apply()
+			}
 		}
 	}
 }

@@ -200,3 +200,30 @@ func TestUnservedListenerIsOffline(t *testing.T) {
 type staticSource struct{ snap store.Snapshot }
 
 func (s staticSource) Snapshot() (store.Snapshot, error) { return s.snap, nil }
+
+// TestTakenPortComesOnlineWhenFreed: a listener whose port is taken is
+// OFFLINE, and becomes ONLINE by itself once the port is free.
+func TestTakenPortComesOnlineWhenFreed(t *testing.T) {
+	old := retryInterval
+	retryInterval = 50 * time.Millisecond
+	defer func() { retryInterval = old }()
+	busy, err := net.Listen("tcp", "127.55.3.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	src := staticSource{snap: store.Snapshot{
+		LoadBalancers: []store.LoadBalancer{{ID: "lb", VIPAddress: "127.55.3.1", AdminStateUp: true}},
+		Listeners:     []store.Listener{{ID: "l", LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 8080, AdminStateUp: true}},
+	}}
+	rt := New(src, dataplane.New(dataplane.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer rt.Close()
+	if s := rt.ListenerStatus("l"); s != "OFFLINE" {
+		t.Fatalf("listener on a taken port: status %q, want OFFLINE", s)
+	}
+	if err := rt.ListenerError("l"); err == nil || !strings.Contains(err.Error(), "127.55.3.1:8080") {
+		t.Fatalf("ListenerError = %v, want one naming 127.55.3.1:8080", err)
+	}
+	busy.Close()
+	eventually(t, "listener ONLINE after the port was freed", func() bool { return rt.ListenerStatus("l") == "ONLINE" })
+}
