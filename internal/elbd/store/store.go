@@ -81,9 +81,25 @@ func (s *Store) Network() *config.Network { return s.net }
 
 // ---- generic bucket helpers ----
 
+// record is a stored resource; meta gives the fields every kind shares, so scoping, listing and
+// ordering are written once.
 type record interface {
 	LoadBalancer | Listener | Pool | Member | HealthMonitor
+	meta() recordMeta
 }
+
+type recordMeta struct {
+	id        string
+	family    Family
+	projectID string
+	createdAt time.Time
+}
+
+func (v LoadBalancer) meta() recordMeta  { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
+func (v Listener) meta() recordMeta      { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
+func (v Pool) meta() recordMeta          { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
+func (v Member) meta() recordMeta        { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
+func (v HealthMonitor) meta() recordMeta { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
 
 func getRec[T record](tx *bolt.Tx, bucket []byte, key string) (T, bool, error) {
 	var v T
@@ -122,31 +138,88 @@ func scanRec[T record](tx *bolt.Tx, bucket []byte, prefix string) ([]T, error) {
 
 func newID() string { return uuid.NewString() }
 
-func sortByCreated[T any](xs []T, created func(T) time.Time, id func(T) string) {
+// sortByCreated orders records oldest first, by ID among equals.
+func sortByCreated[T record](xs []T) {
 	sort.SliceStable(xs, func(i, j int) bool {
-		ci, cj := created(xs[i]), created(xs[j])
-		if !ci.Equal(cj) {
-			return ci.Before(cj)
+		a, b := xs[i].meta(), xs[j].meta()
+		if !a.createdAt.Equal(b.createdAt) {
+			return a.createdAt.Before(b.createdAt)
 		}
-		return id(xs[i]) < id(xs[j])
+		return a.id < b.id
 	})
 }
 
-func inScope(sc Scope, family Family, project string) bool {
-	return sc.Family == family && sc.ProjectID == project
+func inScope[T record](sc Scope, v T) bool {
+	m := v.meta()
+	return sc.Family == m.family && sc.ProjectID == m.projectID
+}
+
+// getScoped reads the record stored under key; 404 naming kind and id when it is missing or sc
+// cannot see it.
+func getScoped[T record](tx *bolt.Tx, bucket []byte, sc Scope, kind, key, id string) (T, error) {
+	v, ok, err := getRec[T](tx, bucket, key)
+	if err != nil {
+		return v, err
+	}
+	if !ok || !inScope(sc, v) {
+		return v, errNotFound(kind, id)
+	}
+	return v, nil
+}
+
+// view runs read in a read transaction and returns what it read.
+func view[T any](s *Store, read func(tx *bolt.Tx) (T, error)) (T, error) {
+	var out T
+	err := s.db.View(func(tx *bolt.Tx) (err error) { out, err = read(tx); return })
+	return out, err
+}
+
+// update is the read-modify-write of the Update* methods for a record stored under its ID: it
+// loads the record, lets fn edit a copy, then settle restores the fields fn may not change,
+// checks the result and stamps it; the settled copy is saved and returned.
+func update[T record](s *Store, bucket []byte, id string, load func(tx *bolt.Tx) (T, error),
+	fn func(*T) error, settle func(tx *bolt.Tx, old T, nv *T) error) (T, error) {
+	var out T
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := load(tx)
+		if err != nil {
+			return err
+		}
+		nv := old
+		if err := fn(&nv); err != nil {
+			return err
+		}
+		if err := settle(tx, old, &nv); err != nil {
+			return err
+		}
+		out = nv
+		return putRec(tx, bucket, id, nv)
+	})
+	return out, err
+}
+
+func listScoped[T record](s *Store, bucket []byte, sc Scope) ([]T, error) {
+	var out []T
+	err := s.db.View(func(tx *bolt.Tx) error {
+		all, err := scanRec[T](tx, bucket, "")
+		if err != nil {
+			return err
+		}
+		for _, v := range all {
+			if inScope(sc, v) {
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	sortByCreated(out)
+	return out, err
 }
 
 // ---- load balancers ----
 
 func (s *Store) lbTx(tx *bolt.Tx, sc Scope, id string) (LoadBalancer, error) {
-	lb, ok, err := getRec[LoadBalancer](tx, bLoadBalancers, id)
-	if err != nil {
-		return lb, err
-	}
-	if !ok || !inScope(sc, lb.Family, lb.ProjectID) {
-		return lb, errNotFound("loadbalancer", id)
-	}
-	return lb, nil
+	return getScoped[LoadBalancer](tx, bLoadBalancers, sc, "loadbalancer", id, id)
 }
 
 // CreateLoadBalancer stores a new load balancer of sc's family. It checks the fields (see
@@ -198,35 +271,23 @@ func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, err
 
 // GetLoadBalancer returns the load balancer; 404 if sc cannot see it.
 func (s *Store) GetLoadBalancer(sc Scope, id string) (LoadBalancer, error) {
-	var lb LoadBalancer
-	err := s.db.View(func(tx *bolt.Tx) (err error) { lb, err = s.lbTx(tx, sc, id); return })
-	return lb, err
+	return view(s, func(tx *bolt.Tx) (LoadBalancer, error) { return s.lbTx(tx, sc, id) })
 }
 
 // ListLoadBalancers returns sc's load balancers, oldest first.
 func (s *Store) ListLoadBalancers(sc Scope) ([]LoadBalancer, error) {
-	return listScoped[LoadBalancer](s, bLoadBalancers, sc, func(v LoadBalancer) (Family, string, time.Time, string) {
-		return v.Family, v.ProjectID, v.CreatedAt, v.ID
-	})
+	return listScoped[LoadBalancer](s, bLoadBalancers, sc)
 }
 
 // UpdateLoadBalancer applies fn to the stored load balancer and saves the result after checking
 // it. fn may change Name, Description, AdminStateUp and IPTargetEnable; other fields are kept.
 // Turning ip_target_enable off is refused (400) while the load balancer has IP-type members.
 func (s *Store) UpdateLoadBalancer(sc Scope, id string, fn func(*LoadBalancer) error) (LoadBalancer, error) {
-	var out LoadBalancer
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		old, err := s.lbTx(tx, sc, id)
-		if err != nil {
-			return err
-		}
-		nv := old
-		if err := fn(&nv); err != nil {
-			return err
-		}
+	load := func(tx *bolt.Tx) (LoadBalancer, error) { return s.lbTx(tx, sc, id) }
+	return update(s, bLoadBalancers, id, load, fn, func(tx *bolt.Tx, old LoadBalancer, nv *LoadBalancer) error {
 		nv.ID, nv.Family, nv.ProjectID, nv.VIPSubnetID, nv.VIPAddress, nv.VPCID, nv.CreatedAt =
 			old.ID, old.Family, old.ProjectID, old.VIPSubnetID, old.VIPAddress, old.VPCID, old.CreatedAt
-		if _, err := CheckLoadBalancer(nv, s.net); err != nil {
+		if _, err := CheckLoadBalancer(*nv, s.net); err != nil {
 			return err
 		}
 		if old.IPTargetEnable && !nv.IPTargetEnable {
@@ -248,10 +309,8 @@ func (s *Store) UpdateLoadBalancer(sc Scope, id string, fn func(*LoadBalancer) e
 			}
 		}
 		nv.UpdatedAt = s.now()
-		out = nv
-		return putRec(tx, bLoadBalancers, id, nv)
+		return nil
 	})
-	return out, err
 }
 
 // DeleteLoadBalancer deletes the load balancer; 409 while it has listeners or pools.
@@ -276,24 +335,6 @@ func (s *Store) DeleteLoadBalancer(sc Scope, id string) error {
 		}
 		return tx.Bucket(bLoadBalancers).Delete([]byte(id))
 	})
-}
-
-func listScoped[T record](s *Store, bucket []byte, sc Scope, meta func(T) (Family, string, time.Time, string)) ([]T, error) {
-	var out []T
-	err := s.db.View(func(tx *bolt.Tx) error {
-		all, err := scanRec[T](tx, bucket, "")
-		if err != nil {
-			return err
-		}
-		for _, v := range all {
-			if f, p, _, _ := meta(v); inScope(sc, f, p) {
-				out = append(out, v)
-			}
-		}
-		return nil
-	})
-	sortByCreated(out, func(v T) time.Time { _, _, c, _ := meta(v); return c }, func(v T) string { _, _, _, id := meta(v); return id })
-	return out, err
 }
 
 func (s *Store) listenersOfLB(tx *bolt.Tx, lbID string) ([]Listener, error) {
@@ -335,14 +376,7 @@ func (s *Store) listenerOfPool(tx *bolt.Tx, poolID string) (Listener, bool, erro
 // ---- listeners ----
 
 func (s *Store) listenerTx(tx *bolt.Tx, sc Scope, id string) (Listener, error) {
-	l, ok, err := getRec[Listener](tx, bListeners, id)
-	if err != nil {
-		return l, err
-	}
-	if !ok || !inScope(sc, l.Family, l.ProjectID) {
-		return l, errNotFound("listener", id)
-	}
-	return l, nil
+	return getScoped[Listener](tx, bListeners, sc, "listener", id, id)
 }
 
 // checkListenerTx checks l against its load balancer, the other listeners and its default pool.
@@ -405,41 +439,27 @@ func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
 
 // GetListener returns the listener; 404 if sc cannot see it.
 func (s *Store) GetListener(sc Scope, id string) (Listener, error) {
-	var l Listener
-	err := s.db.View(func(tx *bolt.Tx) (err error) { l, err = s.listenerTx(tx, sc, id); return })
-	return l, err
+	return view(s, func(tx *bolt.Tx) (Listener, error) { return s.listenerTx(tx, sc, id) })
 }
 
 // ListListeners returns sc's listeners, oldest first.
 func (s *Store) ListListeners(sc Scope) ([]Listener, error) {
-	return listScoped[Listener](s, bListeners, sc, func(v Listener) (Family, string, time.Time, string) {
-		return v.Family, v.ProjectID, v.CreatedAt, v.ID
-	})
+	return listScoped[Listener](s, bListeners, sc)
 }
 
 // UpdateListener applies fn and saves the checked result. LoadBalancerID, Protocol and
 // ProtocolPort cannot change; DefaultPoolID may be set (checked as on create) or cleared.
 func (s *Store) UpdateListener(sc Scope, id string, fn func(*Listener) error) (Listener, error) {
-	var out Listener
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		old, err := s.listenerTx(tx, sc, id)
-		if err != nil {
-			return err
-		}
-		nv := old
-		if err := fn(&nv); err != nil {
-			return err
-		}
+	load := func(tx *bolt.Tx) (Listener, error) { return s.listenerTx(tx, sc, id) }
+	return update(s, bListeners, id, load, fn, func(tx *bolt.Tx, old Listener, nv *Listener) error {
 		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.ProtocolPort, nv.CreatedAt =
 			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.ProtocolPort, old.CreatedAt
-		if err := s.checkListenerTx(tx, sc, nv); err != nil {
+		if err := s.checkListenerTx(tx, sc, *nv); err != nil {
 			return err
 		}
 		nv.UpdatedAt = s.now()
-		out = nv
-		return putRec(tx, bListeners, id, nv)
+		return nil
 	})
-	return out, err
 }
 
 // DeleteListener deletes the listener; 409 while a default pool is bound to it.
@@ -459,14 +479,7 @@ func (s *Store) DeleteListener(sc Scope, id string) error {
 // ---- pools ----
 
 func (s *Store) poolTx(tx *bolt.Tx, sc Scope, id string) (Pool, error) {
-	p, ok, err := getRec[Pool](tx, bPools, id)
-	if err != nil {
-		return p, err
-	}
-	if !ok || !inScope(sc, p.Family, p.ProjectID) {
-		return p, errNotFound("pool", id)
-	}
-	return p, nil
+	return getScoped[Pool](tx, bPools, sc, "pool", id, id)
 }
 
 // CreatePool stores a new pool. It belongs to p.LoadBalancerID, or to the load balancer of
@@ -519,16 +532,12 @@ func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 
 // GetPool returns the pool; 404 if sc cannot see it.
 func (s *Store) GetPool(sc Scope, id string) (Pool, error) {
-	var p Pool
-	err := s.db.View(func(tx *bolt.Tx) (err error) { p, err = s.poolTx(tx, sc, id); return })
-	return p, err
+	return view(s, func(tx *bolt.Tx) (Pool, error) { return s.poolTx(tx, sc, id) })
 }
 
 // ListPools returns sc's pools, oldest first.
 func (s *Store) ListPools(sc Scope) ([]Pool, error) {
-	return listScoped[Pool](s, bPools, sc, func(v Pool) (Family, string, time.Time, string) {
-		return v.Family, v.ProjectID, v.CreatedAt, v.ID
-	})
+	return listScoped[Pool](s, bPools, sc)
 }
 
 // PoolListenerID is the ID of the listener whose default pool is poolID, or "".
@@ -550,19 +559,11 @@ func (s *Store) PoolListenerID(sc Scope, poolID string) (string, error) {
 // UpdatePool applies fn and saves the checked result. LoadBalancerID, Protocol and
 // HealthMonitorID cannot change; a new Type must admit every member the pool already has.
 func (s *Store) UpdatePool(sc Scope, id string, fn func(*Pool) error) (Pool, error) {
-	var out Pool
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		old, err := s.poolTx(tx, sc, id)
-		if err != nil {
-			return err
-		}
-		nv := old
-		if err := fn(&nv); err != nil {
-			return err
-		}
+	load := func(tx *bolt.Tx) (Pool, error) { return s.poolTx(tx, sc, id) }
+	return update(s, bPools, id, load, fn, func(tx *bolt.Tx, old Pool, nv *Pool) error {
 		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.HealthMonitorID, nv.CreatedAt =
 			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.HealthMonitorID, old.CreatedAt
-		if err := CheckPool(nv); err != nil {
+		if err := CheckPool(*nv); err != nil {
 			return err
 		}
 		if nv.Type != old.Type {
@@ -571,16 +572,14 @@ func (s *Store) UpdatePool(sc Scope, id string, fn func(*Pool) error) (Pool, err
 				return err
 			}
 			for _, m := range ms {
-				if err := CheckPoolType(nv, m.MemberType()); err != nil {
+				if err := CheckPoolType(*nv, m.MemberType()); err != nil {
 					return apierr.Invalid("type cannot become %q: member %s (%s:%d) is of type %s", nv.Type, m.ID, m.Address, m.ProtocolPort, m.MemberType())
 				}
 			}
 		}
 		nv.UpdatedAt = s.now()
-		out = nv
-		return putRec(tx, bPools, id, nv)
+		return nil
 	})
-	return out, err
 }
 
 // DeletePool deletes the pool; 409 while it has members or a health monitor. A listener that
@@ -796,14 +795,7 @@ func (s *Store) memberTx(tx *bolt.Tx, sc Scope, poolID, id string) (Member, erro
 	if pid == nil || (poolID != "" && string(pid) != poolID) {
 		return Member{}, errNotFound("member", id)
 	}
-	m, ok, err := getRec[Member](tx, bMembers, string(pid)+"/"+id)
-	if err != nil {
-		return m, err
-	}
-	if !ok || !inScope(sc, m.Family, m.ProjectID) {
-		return m, errNotFound("member", id)
-	}
-	return m, nil
+	return getScoped[Member](tx, bMembers, sc, "member", string(pid)+"/"+id, id)
 }
 
 // GetMember returns member id of poolID (poolID "" finds it in any pool); 404 if sc cannot see
@@ -834,15 +826,13 @@ func (s *Store) ListMembers(sc Scope, poolID string) ([]Member, error) {
 		out, err = scanRec[Member](tx, bMembers, poolID+"/")
 		return err
 	})
-	sortByCreated(out, func(m Member) time.Time { return m.CreatedAt }, func(m Member) string { return m.ID })
+	sortByCreated(out)
 	return out, err
 }
 
 // ListAllMembers returns every member sc can see, oldest first.
 func (s *Store) ListAllMembers(sc Scope) ([]Member, error) {
-	return listScoped[Member](s, bMembers, sc, func(v Member) (Family, string, time.Time, string) {
-		return v.Family, v.ProjectID, v.CreatedAt, v.ID
-	})
+	return listScoped[Member](s, bMembers, sc)
 }
 
 // UpdateMember applies fn to member id of poolID and saves the checked result. Only Name,
@@ -994,14 +984,7 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 // ---- health monitors ----
 
 func (s *Store) monitorTx(tx *bolt.Tx, sc Scope, id string) (HealthMonitor, error) {
-	h, ok, err := getRec[HealthMonitor](tx, bHealthMonitors, id)
-	if err != nil {
-		return h, err
-	}
-	if !ok || !inScope(sc, h.Family, h.ProjectID) {
-		return h, errNotFound("healthmonitor", id)
-	}
-	return h, nil
+	return getScoped[HealthMonitor](tx, bHealthMonitors, sc, "healthmonitor", id, id)
 }
 
 // CreateHealthMonitor stores a monitor for h.PoolID after CheckHealthMonitor; 409 if the pool
@@ -1039,45 +1022,31 @@ func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, e
 
 // GetHealthMonitor returns the monitor; 404 if sc cannot see it.
 func (s *Store) GetHealthMonitor(sc Scope, id string) (HealthMonitor, error) {
-	var h HealthMonitor
-	err := s.db.View(func(tx *bolt.Tx) (err error) { h, err = s.monitorTx(tx, sc, id); return })
-	return h, err
+	return view(s, func(tx *bolt.Tx) (HealthMonitor, error) { return s.monitorTx(tx, sc, id) })
 }
 
 // ListHealthMonitors returns sc's monitors, oldest first.
 func (s *Store) ListHealthMonitors(sc Scope) ([]HealthMonitor, error) {
-	return listScoped[HealthMonitor](s, bHealthMonitors, sc, func(v HealthMonitor) (Family, string, time.Time, string) {
-		return v.Family, v.ProjectID, v.CreatedAt, v.ID
-	})
+	return listScoped[HealthMonitor](s, bHealthMonitors, sc)
 }
 
 // UpdateHealthMonitor applies fn and saves the checked result. PoolID cannot change; a new Type
 // must still suit the pool.
 func (s *Store) UpdateHealthMonitor(sc Scope, id string, fn func(*HealthMonitor) error) (HealthMonitor, error) {
-	var out HealthMonitor
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		old, err := s.monitorTx(tx, sc, id)
-		if err != nil {
-			return err
-		}
-		nv := old
-		if err := fn(&nv); err != nil {
-			return err
-		}
+	load := func(tx *bolt.Tx) (HealthMonitor, error) { return s.monitorTx(tx, sc, id) }
+	return update(s, bHealthMonitors, id, load, fn, func(tx *bolt.Tx, old HealthMonitor, nv *HealthMonitor) error {
 		nv.ID, nv.Family, nv.ProjectID, nv.PoolID, nv.LoadBalancerID, nv.CreatedAt =
 			old.ID, old.Family, old.ProjectID, old.PoolID, old.LoadBalancerID, old.CreatedAt
 		p, err := s.poolTx(tx, sc, nv.PoolID)
 		if err != nil {
 			return err
 		}
-		if err := CheckHealthMonitor(nv, p); err != nil {
+		if err := CheckHealthMonitor(*nv, p); err != nil {
 			return err
 		}
 		nv.UpdatedAt = s.now()
-		out = nv
-		return putRec(tx, bHealthMonitors, id, nv)
+		return nil
 	})
-	return out, err
 }
 
 // DeleteHealthMonitor deletes the monitor and detaches it from its pool.
@@ -1123,11 +1092,11 @@ func (s *Store) Snapshot() (Snapshot, error) {
 		snap.HealthMonitors, err = scanRec[HealthMonitor](tx, bHealthMonitors, "")
 		return err
 	})
-	sortByCreated(snap.LoadBalancers, func(v LoadBalancer) time.Time { return v.CreatedAt }, func(v LoadBalancer) string { return v.ID })
-	sortByCreated(snap.Listeners, func(v Listener) time.Time { return v.CreatedAt }, func(v Listener) string { return v.ID })
-	sortByCreated(snap.Pools, func(v Pool) time.Time { return v.CreatedAt }, func(v Pool) string { return v.ID })
-	sortByCreated(snap.Members, func(v Member) time.Time { return v.CreatedAt }, func(v Member) string { return v.ID })
-	sortByCreated(snap.HealthMonitors, func(v HealthMonitor) time.Time { return v.CreatedAt }, func(v HealthMonitor) string { return v.ID })
+	sortByCreated(snap.LoadBalancers)
+	sortByCreated(snap.Listeners)
+	sortByCreated(snap.Pools)
+	sortByCreated(snap.Members)
+	sortByCreated(snap.HealthMonitors)
 	return snap, err
 }
 
