@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fleetlb/fleetlb/internal/localk8s/childproc"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,7 +69,7 @@ type Cluster struct {
 	logs   string
 	pki    *pki
 
-	procs      []*process // start order; stopped in reverse
+	procs      []*childproc.Process // start order; stopped in reverse
 	nodeCancel context.CancelFunc
 	nodeWG     sync.WaitGroup
 	nodeErrs   chan error
@@ -184,8 +185,8 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 
 func (c *Cluster) bin(name string) string { return filepath.Join(c.opts.BinDir, name) }
 
-func (c *Cluster) start(name string, args ...string) (*process, error) {
-	p, err := startProcess(name, c.bin(name), args, c.logs)
+func (c *Cluster) start(name string, args ...string) (*childproc.Process, error) {
+	p, err := childproc.Start(name, c.bin(name), args, nil, filepath.Join(c.logs, name+".log"), 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("localk8s: cluster %s: %w", c.Name, err)
 	}
@@ -360,8 +361,8 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		default:
 		}
 		for _, p := range c.procs {
-			if p.exited() {
-				return false, p.exitError()
+			if p.Exited() {
+				return false, p.ExitError()
 			}
 		}
 		for _, n := range c.nodes {
@@ -396,13 +397,13 @@ func nodeReady(n *corev1.Node) bool {
 }
 
 // poll waits for ok, failing early with the log tail if p exits.
-func (c *Cluster) poll(ctx context.Context, p *process, what string, ok func(context.Context) bool) error {
+func (c *Cluster) poll(ctx context.Context, p *childproc.Process, what string, ok func(context.Context) bool) error {
 	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		if p.exited() {
-			if strings.Contains(p.logTail(40), "address already in use") {
-				return false, fmt.Errorf("%s: %w", p.name, errPortClash)
+		if p.Exited() {
+			if strings.Contains(p.LogTail(40), "address already in use") {
+				return false, fmt.Errorf("%s: %w", p.Name(), errPortClash)
 			}
-			return false, p.exitError()
+			return false, p.ExitError()
 		}
 		return ok(ctx), nil
 	})
@@ -410,7 +411,7 @@ func (c *Cluster) poll(ctx context.Context, p *process, what string, ok func(con
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("localk8s: cluster %s: %s waiting for %s; last lines of %s:\n%s", c.Name, stopped(ctx), what, p.logPath, p.logTail(15))
+		return fmt.Errorf("localk8s: cluster %s: %s waiting for %s; last lines of %s:\n%s", c.Name, stopped(ctx), what, p.LogPath(), p.LogTail(15))
 	}
 	return fmt.Errorf("localk8s: cluster %s: %w", c.Name, err)
 }
@@ -442,7 +443,7 @@ func retryOnPortClash(start func() error, undo func()) error {
 // dropLast stops and forgets the most recently started process.
 func (c *Cluster) dropLast() {
 	if n := len(c.procs); n > 0 {
-		c.procs[n-1].stop(controlPlaneGrace)
+		c.procs[n-1].Stop(controlPlaneGrace)
 		c.procs = c.procs[:n-1]
 	}
 }
@@ -458,10 +459,10 @@ func (c *Cluster) Stop() {
 		for i := len(c.procs) - 1; i >= 0; i-- {
 			p := c.procs[i]
 			grace := controlPlaneGrace
-			if p.name == "etcd" {
+			if p.Name() == "etcd" {
 				grace = etcdGrace
 			}
-			p.stop(grace)
+			p.Stop(grace)
 		}
 		if c.logFile != nil {
 			_ = c.logFile.Close()
@@ -489,7 +490,7 @@ func (c *Cluster) LogDir() string { return c.logs }
 func (c *Cluster) PIDs() map[string]int {
 	out := map[string]int{}
 	for _, p := range c.procs {
-		out[p.name] = p.cmd.Process.Pid
+		out[p.Name()] = p.Pid()
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fleetlb/fleetlb/internal/localk8s/childproc"
 	"io"
 	"net"
 	"net/http"
@@ -46,7 +47,7 @@ type Cluster struct {
 	Kubeconfig string // DIR/<name>.kubeconfig
 	ID         string // the kube-system namespace UID: the controller's default cluster ID
 	K8s        *localk8s.Cluster
-	controller *child
+	controller *childproc.Process
 }
 
 // Client is an admin clientset of the cluster.
@@ -62,7 +63,7 @@ type Playground struct {
 	LogDir   string
 
 	opts     Options
-	elbd     *child
+	elbd     *childproc.Process
 	lock     *os.File
 	stopOnce sync.Once
 }
@@ -244,7 +245,7 @@ func (p *Playground) startELBD(ctx context.Context) error {
 			return err
 		}
 		err = waitFor(ctx, 30*time.Second, p.elbd, "elbd's API at "+p.Env.Endpoint, func() error { return p.ELB.Ping() })
-		if err == nil || attempt == 3 || !p.elbd.portClash() {
+		if err == nil || attempt == 3 || !portClash(p.elbd) {
 			return err
 		}
 	}
@@ -325,7 +326,7 @@ func (p *Playground) startControllers(ctx context.Context) error {
 			if err == nil {
 				break
 			}
-			if attempt == 3 || !c.controller.portClash() {
+			if attempt == 3 || !portClash(c.controller) {
 				return err
 			}
 			if probes[i], err = p.startController(c); err != nil { // its probe port was taken: again on another
@@ -369,7 +370,7 @@ func (p *Playground) startController(c *Cluster) (string, error) {
 }
 
 // waitReady waits until url answers 200.
-func waitReady(ctx context.Context, c *child, what, url string) error {
+func waitReady(ctx context.Context, c *childproc.Process, what, url string) error {
 	hc := &http.Client{Timeout: time.Second}
 	return waitFor(ctx, 60*time.Second, c, what, func() error {
 		resp, err := hc.Get(url)
@@ -386,7 +387,7 @@ func waitReady(ctx context.Context, c *child, what, url string) error {
 
 // waitFor polls ok until it succeeds, the child exits, timeout passes or
 // ctx ends (Ctrl-C), and says which of these stopped it.
-func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, ok func() error) error {
+func waitFor(ctx context.Context, timeout time.Duration, c *childproc.Process, what string, ok func() error) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -394,8 +395,8 @@ func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, 
 	defer tick.Stop()
 	var last error
 	for {
-		if c.exited() {
-			return c.exitError()
+		if c.Exited() {
+			return c.ExitError()
 		}
 		if last = ok(); last == nil {
 			return nil
@@ -405,7 +406,7 @@ func waitFor(ctx context.Context, timeout time.Duration, c *child, what string, 
 			if parent.Err() != nil {
 				return fmt.Errorf("interrupted while waiting for %s: %w", what, parent.Err())
 			}
-			return fmt.Errorf("timed out after %s waiting for %s (last error: %v); last lines of %s:\n%s", timeout, what, last, c.logPath, c.logTail(15))
+			return fmt.Errorf("timed out after %s waiting for %s (last error: %v); last lines of %s:\n%s", timeout, what, last, c.LogPath(), c.LogTail(15))
 		case <-tick.C:
 		}
 	}
@@ -424,12 +425,12 @@ func (p *Playground) Cluster(name string) *Cluster {
 // Exited reports a child process (elbd or a controller) that ended on its
 // own, or nil while all run.
 func (p *Playground) Exited() error {
-	if p.elbd != nil && p.elbd.exited() {
-		return p.elbd.exitError()
+	if p.elbd != nil && p.elbd.Exited() {
+		return p.elbd.ExitError()
 	}
 	for _, c := range p.Clusters {
-		if c != nil && c.controller != nil && c.controller.exited() {
-			return c.controller.exitError()
+		if c != nil && c.controller != nil && c.controller.Exited() {
+			return c.controller.ExitError()
 		}
 	}
 	return nil
@@ -443,7 +444,7 @@ func (p *Playground) Stop() {
 		for _, c := range p.Clusters {
 			if c != nil && c.controller != nil {
 				wg.Add(1)
-				go func() { defer wg.Done(); c.controller.stop(5 * time.Second) }()
+				go func() { defer wg.Done(); c.controller.Stop(5 * time.Second) }()
 			}
 		}
 		wg.Wait()
@@ -455,7 +456,7 @@ func (p *Playground) Stop() {
 		}
 		wg.Wait()
 		if p.elbd != nil {
-			p.elbd.stop(10 * time.Second)
+			p.elbd.Stop(10 * time.Second)
 		}
 		if p.lock != nil {
 			_ = p.lock.Close() // releases the directory lock

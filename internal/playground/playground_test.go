@@ -84,14 +84,14 @@ func TestChildPortClash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-c.done
-		if got := c.portClash(); got != tc.clash {
+		<-c.Done()
+		if got := portClash(c); got != tc.clash {
 			t.Errorf("portClash after %q = %v, want %v", tc.script, got, tc.clash)
 		}
-		if !strings.Contains(c.exitError().Error(), "exited") {
-			t.Errorf("exitError %v", c.exitError())
+		if !strings.Contains(c.ExitError().Error(), "exited") {
+			t.Errorf("exitError %v", c.ExitError())
 		}
-		c.stop(time.Second)
+		c.Stop(time.Second)
 		os.Remove(filepath.Join(dir, "log"))
 	}
 }
@@ -106,7 +106,7 @@ func TestWaitInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.stop(time.Second)
+	defer c.Stop(time.Second)
 	err = waitFor(ctx, time.Minute, c, "something", func() error { return errors.New("not yet") })
 	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for something") || !errors.Is(err, context.Canceled) {
 		t.Errorf("waitFor after Ctrl-C: %v, want an interruption", err)

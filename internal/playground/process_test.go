@@ -24,7 +24,7 @@ func TestChildDiesWithKilledParent(t *testing.T) {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
-		fmt.Println(c.cmd.Process.Pid)
+		fmt.Println(c.Pid())
 		time.Sleep(2 * time.Minute) // until killed
 		return
 	}

@@ -1,4 +1,4 @@
-package localk8s
+package childproc
 
 import (
 	"os"
@@ -16,7 +16,7 @@ func TestProcessStopKillsTheWholeGroup(t *testing.T) {
 	dir := t.TempDir()
 	childPIDFile := filepath.Join(dir, "child.pid")
 	script := `trap "" TERM; sleep 60 & echo $! > ` + childPIDFile + `; echo started; wait`
-	p, err := startProcess("stubborn", "/bin/sh", []string{"-c", script}, dir)
+	p, err := Start("stubborn", "/bin/sh", []string{"-c", script}, nil, filepath.Join(dir, "stubborn.log"), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestProcessStopKillsTheWholeGroup(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for child == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the test process did not start; log:\n%s", p.logTail(5))
+			t.Fatalf("the test process did not start; log:\n%s", p.LogTail(5))
 		}
 		if b, err := os.ReadFile(childPIDFile); err == nil && strings.HasSuffix(string(b), "\n") {
 			child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
@@ -33,11 +33,11 @@ func TestProcessStopKillsTheWholeGroup(t *testing.T) {
 	}
 
 	start := time.Now()
-	p.stop(300 * time.Millisecond)
+	p.Stop(300 * time.Millisecond)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("stop took %s with a 300ms grace", took)
 	}
-	if !p.exited() {
+	if !p.Exited() {
 		t.Error("the process was not reaped")
 	}
 	// The child is not ours to reap; it is gone once it is not a live process.
@@ -48,8 +48,8 @@ func TestProcessStopKillsTheWholeGroup(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(p.logTail(5), "started") {
-		t.Errorf("the log does not hold the process output: %q", p.logTail(5))
+	if !strings.Contains(p.LogTail(5), "started") {
+		t.Errorf("the log does not hold the process output: %q", p.LogTail(5))
 	}
 }
 
