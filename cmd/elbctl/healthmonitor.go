@@ -103,35 +103,31 @@ func hmListCmd(g *globals) *cobra.Command {
 }
 
 func hmShowCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "show ID", Short: "Show one health monitor", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ShowHealthmonitors(&m2.ShowHealthmonitorsRequest{HealthmonitorId: args[0]})
+	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one health monitor", Args: cobra.ExactArgs(1)}, nil,
+		hmShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
+			resp, err := c.ShowHealthmonitors(&m2.ShowHealthmonitorsRequest{HealthmonitorId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Healthmonitor, hmShowFields}, nil
+			return resp.Healthmonitor, nil
 		},
-		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ShowHealthMonitor(&m3.ShowHealthMonitorRequest{HealthmonitorId: args[0]})
+		hmShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
+			resp, err := c.ShowHealthMonitor(&m3.ShowHealthMonitorRequest{HealthmonitorId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Healthmonitor, hmShowFields}, nil
+			return resp.Healthmonitor, nil
 		})
-	return cmd
 }
 
 func hmDeleteCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a health monitor", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			_, err := c.DeleteHealthmonitor(&m2.DeleteHealthmonitorRequest{HealthmonitorId: args[0]})
-			return deleted(cmd, "health monitor", args[0], err)
+	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a health monitor", Args: cobra.ExactArgs(1)}, nil, "health monitor",
+		func(c *elbv2.ElbClient, id string) error {
+			_, err := c.DeleteHealthmonitor(&m2.DeleteHealthmonitorRequest{HealthmonitorId: id})
+			return err
 		},
-		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			_, err := c.DeleteHealthMonitor(&m3.DeleteHealthMonitorRequest{HealthmonitorId: args[0]})
-			return deleted(cmd, "health monitor", args[0], err)
+		func(c *elbv3.ElbClient, id string) error {
+			_, err := c.DeleteHealthMonitor(&m3.DeleteHealthMonitorRequest{HealthmonitorId: id})
+			return err
 		})
-	return cmd
 }

@@ -97,35 +97,31 @@ func listenerListCmd(g *globals) *cobra.Command {
 }
 
 func listenerShowCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "show ID", Short: "Show one listener", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ShowListener(&m2.ShowListenerRequest{ListenerId: args[0]})
+	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one listener", Args: cobra.ExactArgs(1)}, nil,
+		listenerShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
+			resp, err := c.ShowListener(&m2.ShowListenerRequest{ListenerId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Listener, listenerShowFields}, nil
+			return resp.Listener, nil
 		},
-		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ShowListener(&m3.ShowListenerRequest{ListenerId: args[0]})
+		listenerShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
+			resp, err := c.ShowListener(&m3.ShowListenerRequest{ListenerId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Listener, listenerShowFields}, nil
+			return resp.Listener, nil
 		})
-	return cmd
 }
 
 func listenerDeleteCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a listener (refused while a pool is bound to it)", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			_, err := c.DeleteListener(&m2.DeleteListenerRequest{ListenerId: args[0]})
-			return deleted(cmd, "listener", args[0], err)
+	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a listener (refused while a pool is bound to it)", Args: cobra.ExactArgs(1)}, nil, "listener",
+		func(c *elbv2.ElbClient, id string) error {
+			_, err := c.DeleteListener(&m2.DeleteListenerRequest{ListenerId: id})
+			return err
 		},
-		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			_, err := c.DeleteListener(&m3.DeleteListenerRequest{ListenerId: args[0]})
-			return deleted(cmd, "listener", args[0], err)
+		func(c *elbv3.ElbClient, id string) error {
+			_, err := c.DeleteListener(&m3.DeleteListenerRequest{ListenerId: id})
+			return err
 		})
-	return cmd
 }

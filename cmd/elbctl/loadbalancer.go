@@ -97,23 +97,21 @@ func lbListCmd(g *globals) *cobra.Command {
 }
 
 func lbShowCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "show ID", Short: "Show one load balancer", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: args[0]})
+	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one load balancer", Args: cobra.ExactArgs(1)}, nil,
+		lbShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
+			resp, err := c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+			return resp.Loadbalancer, nil
 		},
-		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: args[0]})
+		lbShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
+			resp, err := c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+			return resp.Loadbalancer, nil
 		})
-	return cmd
 }
 
 func lbUpdateCmd(g *globals) *cobra.Command {
@@ -155,15 +153,13 @@ func lbUpdateCmd(g *globals) *cobra.Command {
 }
 
 func lbDeleteCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a load balancer (refused while it has listeners or pools)", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			_, err := c.DeleteLoadbalancer(&m2.DeleteLoadbalancerRequest{LoadbalancerId: args[0]})
-			return deleted(cmd, "load balancer", args[0], err)
+	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a load balancer (refused while it has listeners or pools)", Args: cobra.ExactArgs(1)}, nil, "load balancer",
+		func(c *elbv2.ElbClient, id string) error {
+			_, err := c.DeleteLoadbalancer(&m2.DeleteLoadbalancerRequest{LoadbalancerId: id})
+			return err
 		},
-		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			_, err := c.DeleteLoadBalancer(&m3.DeleteLoadBalancerRequest{LoadbalancerId: args[0]})
-			return deleted(cmd, "load balancer", args[0], err)
+		func(c *elbv3.ElbClient, id string) error {
+			_, err := c.DeleteLoadBalancer(&m3.DeleteLoadBalancerRequest{LoadbalancerId: id})
+			return err
 		})
-	return cmd
 }

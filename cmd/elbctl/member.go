@@ -102,24 +102,21 @@ func memberListCmd(g *globals, pool *string) *cobra.Command {
 }
 
 func memberShowCmd(g *globals, pool *string) *cobra.Command {
-	cmd := &cobra.Command{Use: "show --pool POOL ID", Short: "Show one member", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(needPool(),
-		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: args[0]})
+	return g.showCmd(&cobra.Command{Use: "show --pool POOL ID", Short: "Show one member", Args: cobra.ExactArgs(1)}, needPool(),
+		memberShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
+			resp, err := c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Member, memberShowFieldsV2}, nil
+			return resp.Member, nil
 		},
-		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ShowMember(&m3.ShowMemberRequest{PoolId: *pool, MemberId: args[0]})
+		memberShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
+			resp, err := c.ShowMember(&m3.ShowMemberRequest{PoolId: *pool, MemberId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			v, err := inPool(resp.Member, *pool)
-			return result{v, memberShowFieldsV3}, err
+			return inPool(resp.Member, *pool)
 		})
-	return cmd
 }
 
 func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
@@ -159,17 +156,15 @@ func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
 }
 
 func memberDeleteCmd(g *globals, pool *string) *cobra.Command {
-	cmd := &cobra.Command{Use: "delete --pool POOL ID", Aliases: []string{"remove"}, Short: "Remove a member from its pool", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(needPool(),
-		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			_, err := c.DeleteMember(&m2.DeleteMemberRequest{PoolId: *pool, MemberId: args[0]})
-			return deleted(cmd, "member", args[0], err)
+	return g.deleteCmd(&cobra.Command{Use: "delete --pool POOL ID", Aliases: []string{"remove"}, Short: "Remove a member from its pool", Args: cobra.ExactArgs(1)}, needPool(), "member",
+		func(c *elbv2.ElbClient, id string) error {
+			_, err := c.DeleteMember(&m2.DeleteMemberRequest{PoolId: *pool, MemberId: id})
+			return err
 		},
-		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			_, err := c.DeleteMember(&m3.DeleteMemberRequest{PoolId: *pool, MemberId: args[0]})
-			return deleted(cmd, "member", args[0], err)
+		func(c *elbv3.ElbClient, id string) error {
+			_, err := c.DeleteMember(&m3.DeleteMemberRequest{PoolId: *pool, MemberId: id})
+			return err
 		})
-	return cmd
 }
 
 // inPool is a v3 member reply with its pool_id: the SDK's Member has no such field (the API

@@ -103,35 +103,31 @@ func poolListCmd(g *globals) *cobra.Command {
 }
 
 func poolShowCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "show ID", Short: "Show one pool", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ShowPool(&m2.ShowPoolRequest{PoolId: args[0]})
+	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one pool", Args: cobra.ExactArgs(1)}, nil,
+		poolShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
+			resp, err := c.ShowPool(&m2.ShowPoolRequest{PoolId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Pool, poolShowFields}, nil
+			return resp.Pool, nil
 		},
-		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.ShowPool(&m3.ShowPoolRequest{PoolId: args[0]})
+		poolShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
+			resp, err := c.ShowPool(&m3.ShowPoolRequest{PoolId: id})
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
-			return result{resp.Pool, poolShowFields}, nil
+			return resp.Pool, nil
 		})
-	return cmd
 }
 
 func poolDeleteCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a pool (refused while it has members or a health monitor)", Args: cobra.ExactArgs(1)}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			_, err := c.DeletePool(&m2.DeletePoolRequest{PoolId: args[0]})
-			return deleted(cmd, "pool", args[0], err)
+	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a pool (refused while it has members or a health monitor)", Args: cobra.ExactArgs(1)}, nil, "pool",
+		func(c *elbv2.ElbClient, id string) error {
+			_, err := c.DeletePool(&m2.DeletePoolRequest{PoolId: id})
+			return err
 		},
-		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			_, err := c.DeletePool(&m3.DeletePoolRequest{PoolId: args[0]})
-			return deleted(cmd, "pool", args[0], err)
+		func(c *elbv3.ElbClient, id string) error {
+			_, err := c.DeletePool(&m3.DeletePoolRequest{PoolId: id})
+			return err
 		})
-	return cmd
 }

@@ -1,0 +1,48 @@
+package main
+
+import (
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	"github.com/spf13/cobra"
+)
+
+// The "show ID" and "delete ID" commands of every resource differ only in their SDK calls; these
+// builders hold the rest once. cmd carries the command's Use, Short and Args, check its flag
+// checks (nil for none).
+
+// showCmd makes cmd fetch the resource named by its argument with the selected family's call
+// and print it with that family's table fields.
+func (g *globals) showCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error,
+	fields2 []string, show2 func(c *elbv2.ElbClient, id string) (any, error),
+	fields3 []string, show3 func(c *elbv3.ElbClient, id string) (any, error)) *cobra.Command {
+	cmd.RunE = g.dispatch(check,
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			v, err := show2(c, args[0])
+			if err != nil {
+				return result{}, err
+			}
+			return result{v, fields2}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			v, err := show3(c, args[0])
+			if err != nil {
+				return result{}, err
+			}
+			return result{v, fields3}, nil
+		})
+	return cmd
+}
+
+// deleteCmd makes cmd delete the resource named by its argument with the selected family's call
+// and confirm it as "<kind> <id> deleted".
+func (g *globals) deleteCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error, kind string,
+	del2 func(c *elbv2.ElbClient, id string) error, del3 func(c *elbv3.ElbClient, id string) error) *cobra.Command {
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			return deleted(cmd, kind, args[0], del2(c, args[0]))
+		},
+		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			return deleted(cmd, kind, args[0], del3(c, args[0]))
+		})
+	return cmd
+}
