@@ -2,6 +2,7 @@ package localk8s
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "ku
 func FindBinDir() (string, error) {
 	dir := os.Getenv(BinDirEnv)
 	if dir == "" {
-		root, err := repoRoot()
+		root, err := RepoRoot()
 		if err != nil {
 			return "", fmt.Errorf("%w: set %s or run from inside the fleetlb repository (%v)", ErrNoBinaries, BinDirEnv, err)
 		}
@@ -43,9 +44,12 @@ func checkBinDir(dir string) error {
 	return nil
 }
 
-// repoRoot walks up from the working directory to the go.mod of module
+// ErrNotInRepo is RepoRoot's error when the working directory is outside the repository.
+var ErrNotInRepo = errors.New("no go.mod of module github.com/fleetlb/fleetlb above the working directory")
+
+// RepoRoot walks up from the working directory to the go.mod of module
 // github.com/fleetlb/fleetlb.
-func repoRoot() (string, error) {
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -56,7 +60,7 @@ func repoRoot() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module github.com/fleetlb/fleetlb above the working directory")
+			return "", ErrNotInRepo
 		}
 		dir = parent
 	}

@@ -1,7 +1,6 @@
 package playground
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fleetlb/fleetlb/internal/localk8s"
 )
 
 // AnnotationELBID is the Service annotation that names the ELB.
@@ -162,36 +163,11 @@ func SeedDir() (string, error) {
 	return "", fmt.Errorf("the seed examples are in neither %s; set FLEETLB_SEED_DIR to their directory", strings.Join(dirs, " nor "))
 }
 
-// RepoRoot walks up from the working directory to the go.mod of module
-// github.com/fleetlb/fleetlb.
+// RepoRoot is the fleetlb repository's directory (see localk8s.RepoRoot).
 func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+	root, err := localk8s.RepoRoot()
+	if errors.Is(err, localk8s.ErrNotInRepo) {
+		return "", fmt.Errorf("not inside the fleetlb repository (%v)", err)
 	}
-	for {
-		if isFleetlbModule(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the fleetlb repository (no go.mod of module github.com/fleetlb/fleetlb above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-func isFleetlbModule(goMod string) bool {
-	f, err := os.Open(goMod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if line := strings.TrimSpace(s.Text()); strings.HasPrefix(line, "module ") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "module ")) == "github.com/fleetlb/fleetlb"
-		}
-	}
-	return false
+	return root, err
 }
