@@ -89,8 +89,24 @@ func reply(w http.ResponseWriter, r *http.Request, status int, key string, v any
 	apierr.WriteJSON(w, status, map[string]any{key: v, "request_id": apierr.RequestID(r)})
 }
 
-// noContent answers a successful delete.
-func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+// deleted answers a delete: err as the error envelope, or 204 No Content.
+func deleted(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// answer answers a call that yields one resource: err as the error envelope, or v rendered
+// under key with status.
+func answer[T, W any](w http.ResponseWriter, r *http.Request, status int, key string, v T, err error, render func(T) W) {
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, status, key, render(v))
+}
 
 // fail writes err as the error envelope.
 func fail(w http.ResponseWriter, r *http.Request, err error) { apierr.Write(w, r, err) }
@@ -130,25 +146,13 @@ func orDefault[T any](p *T, def T) T {
 // The cascading deletes remove a resource with everything under it.
 
 func (h *v3) deleteLoadBalancerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")))
 }
 
 func (h *v3) deleteListenerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteListenerCascade(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteListenerCascade(sc, r.PathValue("id")))
 }
 
 func (h *v3) deletePoolCascade(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeletePoolCascade(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeletePoolCascade(sc, r.PathValue("id")))
 }

@@ -109,20 +109,12 @@ func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		KeepaliveTimeout: orDefault(in.KeepaliveTimeout, ka), ClientTimeout: orDefault(in.ClientTimeout, ct),
 		MemberTimeout: orDefault(in.MemberTimeout, mt), TransparentClientIPEnable: orDefault(in.TransparentClientIPEnable, false),
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusCreated, "listener", renderV3Listener(l))
+	answer(w, r, http.StatusCreated, "listener", l, err, renderV3Listener)
 }
 
 func (h *v3) showListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "listener", renderV3Listener(l))
+	answer(w, r, http.StatusOK, "listener", l, err, renderV3Listener)
 }
 
 func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -197,19 +189,11 @@ func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		l.TransparentClientIPEnable = orDefault(in.TransparentClientIPEnable, l.TransparentClientIPEnable)
 		return nil
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "listener", renderV3Listener(l))
+	answer(w, r, http.StatusOK, "listener", l, err, renderV3Listener)
 }
 
 func (h *v3) deleteListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteListener(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteListener(sc, r.PathValue("id")))
 }
 
 // poolMemberAddresses maps an item to the addresses of the members of its pool (pool() names

@@ -86,6 +86,20 @@ func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, er
 	return renderV3LB(lb, ls, ps), err
 }
 
+// replyLB answers a call that yields one load balancer: err, or the load balancer with its
+// listeners and pools.
+func (h *v3) replyLB(w http.ResponseWriter, r *http.Request, sc store.Scope, lb store.LoadBalancer, err error) {
+	var out v3LoadBalancer
+	if err == nil {
+		out, err = h.renderLB(sc, lb)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	reply(w, r, http.StatusOK, "loadbalancer", out)
+}
+
 type v3CreateLB struct {
 	Name            *string `json:"name"`
 	Description     *string `json:"description"`
@@ -143,16 +157,7 @@ func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 
 func (h *v3) showLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	out, err := h.renderLB(sc, lb)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "loadbalancer", out)
+	h.replyLB(w, r, sc, lb, err)
 }
 
 func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -248,22 +253,9 @@ func (h *v3) updateLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	out, err := h.renderLB(sc, lb)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "loadbalancer", out)
+	h.replyLB(w, r, sc, lb, err)
 }
 
 func (h *v3) deleteLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteLoadBalancer(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteLoadBalancer(sc, r.PathValue("id")))
 }

@@ -40,6 +40,16 @@ type v3MemberStatus struct {
 	OperatingStatus string `json:"operating_status"`
 }
 
+// replyMember answers a call that yields one member of poolID: err, or the member.
+func (h *v3) replyMember(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, poolID string, m store.Member, err error) {
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	lid, _ := h.st.PoolListenerID(sc, poolID)
+	reply(w, r, status, "member", h.renderMember(m, lid, false))
+}
+
 // renderMember fills a member response; listenerID is the listener its pool serves, if any.
 func (h *v3) renderMember(m store.Member, listenerID string, global bool) v3Member {
 	st := h.dp.MemberStatus(m.ID)
@@ -102,23 +112,14 @@ func (h *v3) createMember(w http.ResponseWriter, r *http.Request, sc store.Scope
 		return
 	}
 	poolID := r.PathValue("pool_id")
-	if m, err = h.st.CreateMember(sc, poolID, m); err != nil {
-		fail(w, r, err)
-		return
-	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
-	reply(w, r, http.StatusCreated, "member", h.renderMember(m, lid, false))
+	m, err = h.st.CreateMember(sc, poolID, m)
+	h.replyMember(w, r, sc, http.StatusCreated, poolID, m, err)
 }
 
 func (h *v3) showMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	poolID := r.PathValue("pool_id")
 	m, err := h.st.GetMember(sc, poolID, r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
-	reply(w, r, http.StatusOK, "member", h.renderMember(m, lid, false))
+	h.replyMember(w, r, sc, http.StatusOK, poolID, m, err)
 }
 
 func (h *v3) memberFilters() []filter[store.Member] {
@@ -193,20 +194,11 @@ func (h *v3) updateMember(w http.ResponseWriter, r *http.Request, sc store.Scope
 		m.AdminStateUp = orDefault(in.AdminStateUp, m.AdminStateUp)
 		return nil
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
-	reply(w, r, http.StatusOK, "member", h.renderMember(m, lid, false))
+	h.replyMember(w, r, sc, http.StatusOK, poolID, m, err)
 }
 
 func (h *v3) deleteMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id")))
 }
 
 // decodeBatch decodes {"members": [...]} and checks the batch size.

@@ -101,20 +101,12 @@ func (h *v3) createHealthMonitor(w http.ResponseWriter, r *http.Request, sc stor
 	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: 3, URLPath: "/", ExpectedCodes: "200", HTTPMethod: "GET", AdminStateUp: true}
 	in.apply(&hm)
 	hm, err := h.st.CreateHealthMonitor(sc, hm)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusCreated, "healthmonitor", renderV3Monitor(hm))
+	answer(w, r, http.StatusCreated, "healthmonitor", hm, err, renderV3Monitor)
 }
 
 func (h *v3) showHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	hm, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "healthmonitor", renderV3Monitor(hm))
+	answer(w, r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
 }
 
 func (h *v3) listHealthMonitors(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -156,17 +148,9 @@ func (h *v3) updateHealthMonitor(w http.ResponseWriter, r *http.Request, sc stor
 		in.apply(hm)
 		return nil
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, http.StatusOK, "healthmonitor", renderV3Monitor(hm))
+	answer(w, r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
 }
 
 func (h *v3) deleteHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeleteHealthMonitor(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeleteHealthMonitor(sc, r.PathValue("id")))
 }

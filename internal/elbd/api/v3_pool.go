@@ -128,7 +128,12 @@ func (h *v3) relationsOf(sc store.Scope, p store.Pool) (poolRelations, error) {
 	return rel, nil
 }
 
-func (h *v3) replyPool(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, p store.Pool) {
+// replyPool answers a call that yields one pool: err, or the pool with its relations.
+func (h *v3) replyPool(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, p store.Pool, err error) {
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
 	rel, err := h.relationsOf(sc, p)
 	if err != nil {
 		fail(w, r, err)
@@ -188,20 +193,12 @@ func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 		Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm, Type: orDefault(in.Type, store.PoolTypeAny),
 		AdminStateUp: orDefault(in.AdminStateUp, true), SessionPersistence: toStoreSP(in.SessionPersistence),
 	}, orDefault(in.ListenerID, ""))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	h.replyPool(w, r, sc, http.StatusCreated, p)
+	h.replyPool(w, r, sc, http.StatusCreated, p, err)
 }
 
 func (h *v3) showPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	h.replyPool(w, r, sc, http.StatusOK, p)
+	h.replyPool(w, r, sc, http.StatusOK, p, err)
 }
 
 func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -293,17 +290,9 @@ func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 		}
 		return nil
 	})
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	h.replyPool(w, r, sc, http.StatusOK, p)
+	h.replyPool(w, r, sc, http.StatusOK, p, err)
 }
 
 func (h *v3) deletePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	if err := h.st.DeletePool(sc, r.PathValue("id")); err != nil {
-		fail(w, r, err)
-		return
-	}
-	noContent(w)
+	deleted(w, r, h.st.DeletePool(sc, r.PathValue("id")))
 }
