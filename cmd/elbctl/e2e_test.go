@@ -2,17 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 const elbdConfig = `
@@ -31,26 +25,7 @@ vpcs:
 // elbdAPI starts elbd's real API (store, auth, router with v3 and v2) on a loopback port.
 func elbdAPI(t *testing.T) func(string) string {
 	t.Helper()
-	cfg, err := config.Parse([]byte(elbdConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir(), cfg.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := elbdtest.Start(t, elbdConfig, elbdtest.Options{V2Status: api.NopDataPlane{}})
 	return env(map[string]string{"HUAWEICLOUD_SDK_AK": "AK1", "HUAWEICLOUD_SDK_SK": "SK1-secret-value",
 		"HUAWEICLOUD_SDK_PROJECT_ID": "p1", "ELB_ENDPOINT": srv.URL})
 }

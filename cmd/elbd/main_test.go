@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 const cfgYAML = `
@@ -105,15 +106,7 @@ func startLogged(t *testing.T, cfg, dataDir string, logs *syncBuffer, extra ...s
 
 func client(t *testing.T, endpoint string) *elb.ElbClient {
 	t.Helper()
-	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-very-secret").WithProjectId("p1").SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(cred).SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return elb.NewElbClient(hc)
+	return elbdtest.V3Client(t, endpoint, "AK1", "SK1-very-secret", "p1")
 }
 
 func ptr[T any](v T) *T { return &v }

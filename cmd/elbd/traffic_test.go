@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	modelv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 // backend answers every connection with its name.
@@ -102,15 +102,7 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	}
 
 	// The v2 family is mounted: a shared LB is created there and stays invisible to v3.
-	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-very-secret").WithProjectId("p1").SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := elbv2.ElbClientBuilder().WithEndpoints([]string{ctxEndpoint}).WithCredential(cred).SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := elbv2.NewElbClient(hc).CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
+	shared, err := elbdtest.V2Client(t, ctxEndpoint, "AK1", "SK1-very-secret", "p1").CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
 		Loadbalancer: &modelv2.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,14 +10,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -49,11 +47,8 @@ vpcs:
 // env is elbd's API over real HTTP: store in a temp dir, the real SDK-HMAC verifier, the router.
 type env struct {
 	t     testing.TB
-	dir   string
-	cfg   *config.Config
 	st    *store.Store
-	srv   *httptest.Server
-	dp    api.DataPlane
+	srv   *elbdtest.Server
 	syncs *atomic.Int64
 }
 
@@ -73,52 +68,18 @@ func newEnv(t *testing.T) *env {
 // openEnv serves the store in dir; dp nil counts Sync calls and reports no statuses.
 func openEnv(t testing.TB, dir string, dp api.DataPlane) *env {
 	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(dir, cfg.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, dir: dir, cfg: cfg, st: st, syncs: &atomic.Int64{}}
-	e.dp = dp
+	syncs := &atomic.Int64{}
 	if dp == nil {
-		e.dp = countingDP{n: e.syncs}
+		dp = countingDP{n: syncs}
 	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: e.dp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(h)
-	t.Cleanup(e.close)
-	return e
-}
-
-func (e *env) close() {
-	if e.srv != nil {
-		e.srv.Close()
-		e.srv = nil
-		_ = e.st.Close()
-	}
+	srv := elbdtest.Start(t, testConfig, elbdtest.Options{Dir: dir, DataPlane: dp})
+	return &env{t: t, st: srv.Store, srv: srv, syncs: syncs}
 }
 
 // client is the official v3 SDK client for a key.
 func (e *env) client(ak, sk, project string) *elb.ElbClient {
 	e.t.Helper()
-	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return elb.NewElbClient(hc)
+	return elbdtest.V3Client(e.t, e.srv.URL, ak, sk, project)
 }
 
 func (e *env) c1() *elb.ElbClient { return e.client("AK1", "SK1-secret", "p1") }

@@ -5,26 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 const testConfig = `
@@ -56,8 +49,7 @@ func (fixedStatus) ListenerStatus(string) string { return "ONLINE" }
 // the router with its v3 API, and this package's v2 handler mounted as the router's V2.
 type env struct {
 	t   *testing.T
-	srv *httptest.Server
-	st  *store.Store
+	srv *elbdtest.Server
 }
 
 func newEnv(t *testing.T) *env {
@@ -67,8 +59,7 @@ func newEnv(t *testing.T) *env {
 
 // stop shuts the server and closes the store, as elbd does on SIGTERM.
 func (e *env) stop() {
-	e.srv.Close()
-	if err := e.st.Close(); err != nil {
+	if err := e.srv.Close(); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -76,55 +67,19 @@ func (e *env) stop() {
 // openEnv starts elbd's API on the data directory dir.
 func openEnv(t *testing.T, dir string) *env {
 	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(dir, cfg.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, DataPlane: fixedStatus{}, V2: apiv2.New(st, fixedStatus{}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, st: st}
+	return &env{t: t, srv: elbdtest.Start(t, testConfig, elbdtest.Options{Dir: dir, DataPlane: fixedStatus{}, V2Status: fixedStatus{}})}
 }
 
 func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {
 	e.t.Helper()
-	cred, err := basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithProjectId(project).SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	hc, err := elbv2.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return elbv2.NewElbClient(hc)
+	return elbdtest.V2Client(e.t, e.srv.URL, ak, sk, project)
 }
 
 func (e *env) v2() *elbv2.ElbClient { return e.v2As("AK1", "SK1-secret", "p1") }
 
 func (e *env) v3() *elbv3.ElbClient {
 	e.t.Helper()
-	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-secret").WithProjectId("p1").SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	hc, err := elbv3.ElbClientBuilder().WithEndpoints([]string{e.srv.URL}).WithCredential(cred).SafeBuild()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return elbv3.NewElbClient(hc)
+	return elbdtest.V3Client(e.t, e.srv.URL, "AK1", "SK1-secret", "p1")
 }
 
 // raw sends a request signed by the SDK's signer with a body the SDK itself would never send.
