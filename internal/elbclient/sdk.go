@@ -64,6 +64,17 @@ func New(cfg Config) (*SDK, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("ELB client: %s missing", strings.Join(missing, ", "))
 	}
+	v3, v2, err := SDKClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SDK{v3: v3, v2: v2}, nil
+}
+
+// SDKClients builds the official SDK's clients of both API families (v3 dedicated, v2 shared)
+// for cfg, as New does, but without checking cfg first. Timeout defaults to 30s, Region to
+// "local".
+func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -73,20 +84,20 @@ func New(cfg Config) (*SDK, error) {
 	endpoint := strings.TrimRight(cfg.Endpoint, "/")
 	cred, err := basic.NewCredentialsBuilder().WithAk(cfg.AK).WithSk(cfg.SK).WithProjectId(cfg.ProjectID).SafeBuild()
 	if err != nil {
-		return nil, fmt.Errorf("ELB credentials: %w", err)
+		return nil, nil, fmt.Errorf("ELB credentials: %w", err)
 	}
 	// Retries are ours (the deployer re-reads before writing again), not the SDK's.
 	httpCfg := func() *config.HttpConfig { return config.DefaultHttpConfig().WithTimeout(cfg.Timeout).WithRetries(0) }
 	reg := region.NewRegion(cfg.Region, endpoint)
 	h3, err := elbv3.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
 	if err != nil {
-		return nil, fmt.Errorf("ELB v3 client: %w", err)
+		return nil, nil, fmt.Errorf("ELB v3 client: %w", err)
 	}
 	h2, err := elbv2.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
 	if err != nil {
-		return nil, fmt.Errorf("ELB v2 client: %w", err)
+		return nil, nil, fmt.Errorf("ELB v2 client: %w", err)
 	}
-	return &SDK{v3: elbv3.NewElbClient(h3), v2: elbv2.NewElbClient(h2)}, nil
+	return elbv3.NewElbClient(h3), elbv2.NewElbClient(h2), nil
 }
 
 // Writes counts the write calls made so far.

@@ -5,12 +5,12 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbclient"
 )
 
 // ELB classes, as the kubernetes.io/elb.class annotation spells them.
@@ -32,20 +32,11 @@ func NewELB(endpoint string, c Credentials) (*ELB, error) {
 	if u, err := url.Parse(endpoint); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("ELB endpoint %q is not a URL such as http://127.0.0.1:9080", endpoint)
 	}
-	cred, err := basic.NewCredentialsBuilder().WithAk(c.AccessKey).WithSk(c.SecretKey).WithProjectId(c.ProjectID).SafeBuild()
+	v3, v2, err := elbclient.SDKClients(elbclient.Config{Endpoint: endpoint, ProjectID: c.ProjectID, AK: c.AccessKey, SK: c.SecretKey, Timeout: 15 * time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("ELB credentials: %w", err)
+		return nil, err
 	}
-	hcfg := config.DefaultHttpConfig().WithTimeout(15 * time.Second).WithRetries(0)
-	h3, err := elbv3.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(cred).WithHttpConfig(hcfg).SafeBuild()
-	if err != nil {
-		return nil, fmt.Errorf("ELB v3 client: %w", err)
-	}
-	h2, err := elbv2.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(cred).WithHttpConfig(hcfg).SafeBuild()
-	if err != nil {
-		return nil, fmt.Errorf("ELB v2 client: %w", err)
-	}
-	return &ELB{V3: elbv3.NewElbClient(h3), V2: elbv2.NewElbClient(h2)}, nil
+	return &ELB{V3: v3, V2: v2}, nil
 }
 
 // Ping makes one cheap authenticated read.
