@@ -26,18 +26,19 @@ func decodeRaw(raw json.RawMessage, key string, v any) error {
 	return nil
 }
 
-// jsonNull is a string field where an explicit null matters: set is false when the key is
-// absent; a null or "" value gives set=true, value="". (A non-pointer field, so that encoding/json
-// calls UnmarshalJSON for null too.)
-type jsonNull struct {
+// orNull is a field where an explicit null matters: set is false when the key is absent; null
+// gives set=true and the zero value (so for a string, null and "" mean the same). (A non-pointer
+// field, so that encoding/json calls UnmarshalJSON for null too.)
+type orNull[T any] struct {
 	set   bool
-	value string
+	value T
 }
 
-func (n *jsonNull) UnmarshalJSON(b []byte) error {
+func (n *orNull[T]) UnmarshalJSON(b []byte) error {
 	n.set = true
 	if string(b) == "null" {
-		n.value = ""
+		var zero T
+		n.value = zero
 		return nil
 	}
 	return json.Unmarshal(b, &n.value)
@@ -52,18 +53,3 @@ func mustJSON(v any) []byte {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// nullInt is an int field where null matters, like jsonNull.
-type nullInt struct {
-	set   bool
-	value int
-}
-
-func (n *nullInt) UnmarshalJSON(b []byte) error {
-	n.set = true
-	if string(b) == "null" {
-		n.value = 0
-		return nil
-	}
-	return json.Unmarshal(b, &n.value)
-}

@@ -154,15 +154,15 @@ func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scop
 }
 
 type v3UpdateListener struct {
-	Name                      *string  `json:"name"`
-	Description               *string  `json:"description"`
-	DefaultPoolID             jsonNull `json:"default_pool_id"`
-	AdminStateUp              *bool    `json:"admin_state_up"`
-	Http2Enable               *bool    `json:"http2_enable"`
-	KeepaliveTimeout          *int     `json:"keepalive_timeout"`
-	ClientTimeout             *int     `json:"client_timeout"`
-	MemberTimeout             *int     `json:"member_timeout"`
-	TransparentClientIPEnable *bool    `json:"transparent_client_ip_enable"`
+	Name                      *string        `json:"name"`
+	Description               *string        `json:"description"`
+	DefaultPoolID             orNull[string] `json:"default_pool_id"`
+	AdminStateUp              *bool          `json:"admin_state_up"`
+	Http2Enable               *bool          `json:"http2_enable"`
+	KeepaliveTimeout          *int           `json:"keepalive_timeout"`
+	ClientTimeout             *int           `json:"client_timeout"`
+	MemberTimeout             *int           `json:"member_timeout"`
+	TransparentClientIPEnable *bool          `json:"transparent_client_ip_enable"`
 }
 
 func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {

@@ -43,20 +43,20 @@ func renderV3Monitor(hm store.HealthMonitor) v3HealthMonitor {
 }
 
 type v3MonitorFields struct {
-	AdminStateUp   *bool   `json:"admin_state_up"`
-	Delay          *int    `json:"delay"`
-	DomainName     *string `json:"domain_name"`
-	ExpectedCodes  *string `json:"expected_codes"`
-	HTTPMethod     *string `json:"http_method"`
-	MaxRetries     *int    `json:"max_retries"`
-	MaxRetriesDown *int    `json:"max_retries_down"`
-	MonitorPort    nullInt `json:"monitor_port"`
-	Name           *string `json:"name"`
-	PoolID         *string `json:"pool_id"`
-	Timeout        *int    `json:"timeout"`
-	Type           *string `json:"type"`
-	URLPath        *string `json:"url_path"`
-	ProjectID      *string `json:"project_id"`
+	AdminStateUp   *bool       `json:"admin_state_up"`
+	Delay          *int        `json:"delay"`
+	DomainName     *string     `json:"domain_name"`
+	ExpectedCodes  *string     `json:"expected_codes"`
+	HTTPMethod     *string     `json:"http_method"`
+	MaxRetries     *int        `json:"max_retries"`
+	MaxRetriesDown *int        `json:"max_retries_down"`
+	MonitorPort    orNull[int] `json:"monitor_port"`
+	Name           *string     `json:"name"`
+	PoolID         *string     `json:"pool_id"`
+	Timeout        *int        `json:"timeout"`
+	Type           *string     `json:"type"`
+	URLPath        *string     `json:"url_path"`
+	ProjectID      *string     `json:"project_id"`
 }
 
 // apply copies the given fields onto hm.
