@@ -95,18 +95,22 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	// VPC and subnet IDs share one namespace: claimID reports an empty or taken one.
 	ids := map[string]string{}
+	claimID := func(id, where string) {
+		if id == "" {
+			add("%s.id is empty", where)
+		} else if prev, dup := ids[id]; dup {
+			add("%s.id %q is already used by %s; IDs must be unique", where, id, prev)
+		} else {
+			ids[id] = where
+		}
+	}
 	var seen []netip.Prefix
 	for i := range c.VPCs {
 		v := &c.VPCs[i]
 		where := fmt.Sprintf("vpcs[%d]", i)
-		if v.ID == "" {
-			add("%s.id is empty", where)
-		} else if prev, dup := ids[v.ID]; dup {
-			add("%s.id %q is already used by %s; IDs must be unique", where, v.ID, prev)
-		} else {
-			ids[v.ID] = where
-		}
+		claimID(v.ID, where)
 		vp, err := parsePrefix(v.CIDR)
 		if err != nil {
 			add("%s.cidr: %v", where, err)
@@ -114,13 +118,7 @@ func (c *Config) Validate() error {
 		for j := range v.Subnets {
 			s := &v.Subnets[j]
 			sw := fmt.Sprintf("%s.subnets[%d]", where, j)
-			if s.ID == "" {
-				add("%s.id is empty", sw)
-			} else if prev, dup := ids[s.ID]; dup {
-				add("%s.id %q is already used by %s; IDs must be unique", sw, s.ID, prev)
-			} else {
-				ids[s.ID] = sw
-			}
+			claimID(s.ID, sw)
 			sp, err := parsePrefix(s.CIDR)
 			if err != nil {
 				add("%s.cidr: %v", sw, err)
