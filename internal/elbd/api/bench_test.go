@@ -4,17 +4,25 @@ import (
 	"fmt"
 	"testing"
 
+	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 )
 
-// BenchmarkBatchAdd200 measures one signed batch-add of 200 members over HTTP, committed with
-// fsync, into a pool that grows by 200 each round.
-func BenchmarkBatchAdd200(b *testing.B) {
+// benchPool serves the API and creates a TCP pool of a fresh load balancer, then resets the
+// benchmark's timer.
+func benchPool(b *testing.B) (*env, *elb.ElbClient, model.Pool) {
 	e := openEnv(b, b.TempDir(), nil)
 	c := e.c1()
 	lb := e.lb(c, false)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
 	b.ResetTimer()
+	return e, c, p
+}
+
+// BenchmarkBatchAdd200 measures one signed batch-add of 200 members over HTTP, committed with
+// fsync, into a pool that grows by 200 each round.
+func BenchmarkBatchAdd200(b *testing.B) {
+	_, c, p := benchPool(b)
 	for i := 0; i < b.N; i++ {
 		ms := make([]model.BatchCreateMembersOption, 200)
 		for j := range ms {
@@ -28,11 +36,7 @@ func BenchmarkBatchAdd200(b *testing.B) {
 
 // BenchmarkCreateMember measures one signed single-member create over HTTP with fsync.
 func BenchmarkCreateMember(b *testing.B) {
-	e := openEnv(b, b.TempDir(), nil)
-	c := e.c1()
-	lb := e.lb(c, false)
-	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
-	b.ResetTimer()
+	e, c, p := benchPool(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := e.member(c, p.Id, model.CreateMemberOption{Address: "127.10.1.9", ProtocolPort: ptr(int32(1 + i%65000)), SubnetCidrId: ptr("subnet-a1")}); err != nil {
 			b.Fatal(err)
