@@ -26,44 +26,28 @@ var shareLabels = []string{"namespace", "service", "protocol", "port"}
 // NewMetrics creates the metrics and registers them with reg (controller-runtime's
 // metrics.Registry in the program, a fresh registry in tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		requested: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fleetlb_weight_requested",
-			Help: "Cluster weight W requested for a Service port (annotation, last applied, or default).",
-		}, shareLabels),
-		effective: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fleetlb_weight_effective_sum",
-			Help: "Sum of this cluster's member weights for a Service port after the integer ceilings of R2/R3.",
-		}, shareLabels),
-		distorted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fleetlb_weight_share_distorted",
-			Help: "1 when the effective weight sum differs from the requested weight, else 0.",
-		}, shareLabels),
-		members: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fleetlb_members",
-			Help: "Members this cluster wants in the pool of a Service port.",
-		}, shareLabels),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+	shareGauge := func(name, help string) *prometheus.GaugeVec {
+		return register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, shareLabels))
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}))
+	}
+	return &Metrics{
+		requested: shareGauge("fleetlb_weight_requested",
+			"Cluster weight W requested for a Service port (annotation, last applied, or default)."),
+		effective: shareGauge("fleetlb_weight_effective_sum",
+			"Sum of this cluster's member weights for a Service port after the integer ceilings of R2/R3."),
+		distorted: shareGauge("fleetlb_weight_share_distorted",
+			"1 when the effective weight sum differs from the requested weight, else 0."),
+		members: shareGauge("fleetlb_members",
+			"Members this cluster wants in the pool of a Service port."),
+		refusals: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fleetlb_refusals_total",
 			Help: "Reconciles refused with a Warning Event (the user must change something), by reason.",
-		}, []string{"reason"}),
-		writes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "fleetlb_elb_writes_total",
-			Help: "Write calls made to ELBs.",
-		}),
-		errors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "fleetlb_elb_apply_errors_total",
-			Help: "Applies that failed with an ELB error and were retried.",
-		}),
+		}, []string{"reason"})),
+		writes: counter("fleetlb_elb_writes_total", "Write calls made to ELBs."),
+		errors: counter("fleetlb_elb_apply_errors_total", "Applies that failed with an ELB error and were retried."),
 	}
-	m.requested = register(reg, m.requested)
-	m.effective = register(reg, m.effective)
-	m.distorted = register(reg, m.distorted)
-	m.members = register(reg, m.members)
-	m.refusals = register(reg, m.refusals)
-	m.writes = register(reg, m.writes)
-	m.errors = register(reg, m.errors)
-	return m
 }
 
 // register registers c, or returns the collector already registered under its name (a second
