@@ -19,31 +19,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-const testConfig = `
-credentials:
-  - accessKey: AK1
-    secretKey: SK1-secret
-    projectID: p1
-  - accessKey: AK2
-    secretKey: SK2-secret
-    projectID: p2
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-      - id: subnet-a2
-        cidr: 127.10.2.0/24
-  - id: vpc-b
-    cidr: 127.20.0.0/16
-    subnets:
-      - id: subnet-b1
-        cidr: 127.20.1.0/24
-      - id: subnet-tiny
-        cidr: 127.20.9.0/30
-`
-
 // env is elbd's API over real HTTP: store in a temp dir, the real SDK-HMAC verifier, the router.
 type env struct {
 	t     testing.TB
@@ -72,7 +47,7 @@ func openEnv(t testing.TB, dir string, dp api.DataPlane) *env {
 	if dp == nil {
 		dp = countingDP{n: syncs}
 	}
-	srv := elbdtest.Start(t, testConfig, elbdtest.Options{Dir: dir, DataPlane: dp})
+	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Dir: dir, DataPlane: dp})
 	return &env{t: t, st: srv.Store, srv: srv, syncs: syncs}
 }
 

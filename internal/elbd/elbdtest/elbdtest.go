@@ -20,6 +20,35 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
+// Config is the elbd configuration the API tests share: key AK1 (secret SK1-secret) acts in
+// project p1 and AK2 (SK2-secret) in p2; VPC vpc-a (127.10.0.0/16) has subnets subnet-a1
+// (127.10.1.0/24) and subnet-a2 (127.10.2.0/24); VPC vpc-b (127.20.0.0/16) has subnet-b1
+// (127.20.1.0/24) and subnet-tiny (127.20.9.0/30, room for one VIP, for exhaustion tests).
+const Config = `
+credentials:
+  - accessKey: AK1
+    secretKey: SK1-secret
+    projectID: p1
+  - accessKey: AK2
+    secretKey: SK2-secret
+    projectID: p2
+vpcs:
+  - id: vpc-a
+    cidr: 127.10.0.0/16
+    subnets:
+      - id: subnet-a1
+        cidr: 127.10.1.0/24
+      - id: subnet-a2
+        cidr: 127.10.2.0/24
+  - id: vpc-b
+    cidr: 127.20.0.0/16
+    subnets:
+      - id: subnet-b1
+        cidr: 127.20.1.0/24
+      - id: subnet-tiny
+        cidr: 127.20.9.0/30
+`
+
 // Options shape the served API; the zero value serves v3 only, with no data plane, on a fresh
 // temporary data directory.
 type Options struct {

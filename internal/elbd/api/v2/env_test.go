@@ -20,24 +20,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
-const testConfig = `
-credentials:
-  - accessKey: AK1
-    secretKey: SK1-secret
-    projectID: p1
-  - accessKey: AK2
-    secretKey: SK2-secret
-    projectID: p2
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-      - id: subnet-a2
-        cidr: 127.10.2.0/24
-`
-
 // fixedStatus stands in for the data plane's health view.
 type fixedStatus struct{}
 
@@ -67,7 +49,7 @@ func (e *env) stop() {
 // openEnv starts elbd's API on the data directory dir.
 func openEnv(t *testing.T, dir string) *env {
 	t.Helper()
-	return &env{t: t, srv: elbdtest.Start(t, testConfig, elbdtest.Options{Dir: dir, DataPlane: fixedStatus{}, V2Status: fixedStatus{}})}
+	return &env{t: t, srv: elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Dir: dir, DataPlane: fixedStatus{}, V2Status: fixedStatus{}})}
 }
 
 func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {
