@@ -30,7 +30,11 @@ const (
 	defaultMaxRetriesDown = 3 // v2 has no max_retries_down field; the shared ELB uses 3
 )
 
-func (h *Handler) healthMonitorBody(m store.HealthMonitor, status int) (int, any, error) {
+// healthMonitorBody answers a call that yields one health monitor: its error, or the health monitor with status.
+func (h *Handler) healthMonitorBody(m store.HealthMonitor, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
 	v := &views{status: h.status}
 	return status, map[string]any{"healthmonitor": v.healthMonitor(m)}, nil
 }
@@ -50,18 +54,12 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, defaultExpectedCodes),
 		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, defaultURLPath), HTTPMethod: or(req.HTTPMethod, defaultHTTPMethod),
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.healthMonitorBody(m, http.StatusCreated)
+	return h.healthMonitorBody(m, http.StatusCreated, err)
 }
 
 func (h *Handler) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	m, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.healthMonitorBody(m, http.StatusOK)
+	return h.healthMonitorBody(m, http.StatusOK, err)
 }
 
 func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
@@ -90,10 +88,7 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.healthMonitorBody(m, http.StatusOK)
+	return h.healthMonitorBody(m, http.StatusOK, err)
 }
 
 func (h *Handler) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {

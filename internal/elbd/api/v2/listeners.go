@@ -42,7 +42,11 @@ func checkTLS(protocol string, q *listenerReq) error {
 	return nil
 }
 
-func (h *Handler) listenerBody(l store.Listener, status int) (int, any, error) {
+// listenerBody answers a call that yields one listener: its error, or the listener with status.
+func (h *Handler) listenerBody(l store.Listener, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
 	v := &views{status: h.status}
 	return status, map[string]any{"listener": v.listener(l)}, nil
 }
@@ -68,18 +72,12 @@ func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, err
 		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
 		ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool,
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.listenerBody(l, http.StatusCreated)
+	return h.listenerBody(l, http.StatusCreated, err)
 }
 
 func (h *Handler) showListener(r *http.Request, sc store.Scope) (int, any, error) {
 	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.listenerBody(l, http.StatusOK)
+	return h.listenerBody(l, http.StatusOK, err)
 }
 
 func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
@@ -108,10 +106,7 @@ func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, err
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.listenerBody(l, http.StatusOK)
+	return h.listenerBody(l, http.StatusOK, err)
 }
 
 func (h *Handler) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {

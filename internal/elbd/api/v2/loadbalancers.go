@@ -30,7 +30,11 @@ func (h *Handler) load(sc store.Scope) (*views, error) {
 	return v, nil
 }
 
-func (h *Handler) loadBalancerBody(sc store.Scope, lb store.LoadBalancer, status int) (int, any, error) {
+// loadBalancerBody answers a call that yields one load balancer: its error, or the load balancer with status.
+func (h *Handler) loadBalancerBody(sc store.Scope, lb store.LoadBalancer, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
 	v, err := h.load(sc)
 	if err != nil {
 		return 0, nil, err
@@ -50,18 +54,12 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 		Name: or(req.Name, ""), Description: or(req.Description, ""), VIPSubnetID: *req.VIPSubnetID,
 		VIPAddress: or(req.VIPAddress, ""), AdminStateUp: or(req.AdminStateUp, true),
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.loadBalancerBody(sc, lb, http.StatusCreated)
+	return h.loadBalancerBody(sc, lb, http.StatusCreated, err)
 }
 
 func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.loadBalancerBody(sc, lb, http.StatusOK)
+	return h.loadBalancerBody(sc, lb, http.StatusOK, err)
 }
 
 func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
@@ -75,10 +73,7 @@ func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 		set(&lb.AdminStateUp, req.AdminStateUp)
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.loadBalancerBody(sc, lb, http.StatusOK)
+	return h.loadBalancerBody(sc, lb, http.StatusOK, err)
 }
 
 func (h *Handler) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {

@@ -16,7 +16,11 @@ type memberReq struct {
 	AdminStateUp *bool   `json:"admin_state_up"`
 }
 
-func (h *Handler) memberBody(m store.Member, status int) (int, any, error) {
+// memberBody answers a call that yields one member: its error, or the member with status.
+func (h *Handler) memberBody(m store.Member, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
 	v := &views{status: h.status}
 	return status, map[string]any{"member": v.member(m)}, nil
 }
@@ -34,18 +38,12 @@ func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error
 		Address: *req.Address, ProtocolPort: *req.ProtocolPort, SubnetID: or(req.SubnetID, ""),
 		Weight: or(req.Weight, 1), Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.memberBody(m, http.StatusCreated)
+	return h.memberBody(m, http.StatusCreated, err)
 }
 
 func (h *Handler) showMember(r *http.Request, sc store.Scope) (int, any, error) {
 	m, err := h.st.GetMember(sc, r.PathValue("pool_id"), r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.memberBody(m, http.StatusOK)
+	return h.memberBody(m, http.StatusOK, err)
 }
 
 func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
@@ -62,10 +60,7 @@ func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error
 		set(&m.AdminStateUp, req.AdminStateUp)
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.memberBody(m, http.StatusOK)
+	return h.memberBody(m, http.StatusOK, err)
 }
 
 func (h *Handler) deleteMember(r *http.Request, sc store.Scope) (int, any, error) {

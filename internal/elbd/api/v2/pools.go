@@ -35,7 +35,11 @@ func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 	return &store.SessionPersistence{Type: sp.Type, CookieName: or(sp.CookieName, ""), PersistenceTimeout: or(sp.PersistenceTimeout, 0)}, true, nil
 }
 
-func (h *Handler) poolBody(sc store.Scope, p store.Pool, status int) (int, any, error) {
+// poolBody answers a call that yields one pool: its error, or the pool with status.
+func (h *Handler) poolBody(sc store.Scope, p store.Pool, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
 	v, err := h.load(sc)
 	if err != nil {
 		return 0, nil, err
@@ -63,18 +67,12 @@ func (h *Handler) createPool(r *http.Request, sc store.Scope) (int, any, error) 
 		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
 		SessionPersistence: sp,
 	}, or(req.ListenerID, ""))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.poolBody(sc, p, http.StatusCreated)
+	return h.poolBody(sc, p, http.StatusCreated, err)
 }
 
 func (h *Handler) showPool(r *http.Request, sc store.Scope) (int, any, error) {
 	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.poolBody(sc, p, http.StatusOK)
+	return h.poolBody(sc, p, http.StatusOK, err)
 }
 
 func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
@@ -99,10 +97,7 @@ func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) 
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return h.poolBody(sc, p, http.StatusOK)
+	return h.poolBody(sc, p, http.StatusOK, err)
 }
 
 func (h *Handler) deletePool(r *http.Request, sc store.Scope) (int, any, error) {
