@@ -78,11 +78,7 @@ func listenerDefaults(protocol string) (keepalive, client, member int) {
 
 func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	var in v3CreateListener
-	if err := decodeWrapped(r, "listener", &in); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+	if err := decodeCreate(r, sc, "listener", &in, &in.ProjectID); err != nil {
 		fail(w, r, err)
 		return
 	}

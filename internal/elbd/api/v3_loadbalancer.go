@@ -113,6 +113,15 @@ type v3CreateLB struct {
 	AvailabilityZoneList []string `json:"availability_zone_list"`
 }
 
+// decodeCreate decodes a create's {"<key>": {...}} body into in; project points at in's
+// project_id field, which may only repeat the URL's project.
+func decodeCreate(r *http.Request, sc store.Scope, key string, in any, project **string) error {
+	if err := decodeWrapped(r, key, in); err != nil {
+		return err
+	}
+	return checkBodyProject(sc, *project)
+}
+
 func checkBodyProject(sc store.Scope, p *string) error {
 	if p != nil && *p != "" && *p != sc.ProjectID {
 		return apierr.Invalid("project_id %q in the body differs from the project %q of the URL; leave it out", *p, sc.ProjectID)
@@ -122,11 +131,7 @@ func checkBodyProject(sc store.Scope, p *string) error {
 
 func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	var in v3CreateLB
-	if err := decodeWrapped(r, "loadbalancer", &in); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+	if err := decodeCreate(r, sc, "loadbalancer", &in, &in.ProjectID); err != nil {
 		fail(w, r, err)
 		return
 	}

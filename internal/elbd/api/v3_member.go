@@ -98,11 +98,7 @@ func (in v3CreateMember) toMember(where string) (store.Member, error) {
 
 func (h *v3) createMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	var in v3CreateMember
-	if err := decodeWrapped(r, "member", &in); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+	if err := decodeCreate(r, sc, "member", &in, &in.ProjectID); err != nil {
 		fail(w, r, err)
 		return
 	}

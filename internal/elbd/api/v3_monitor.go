@@ -79,11 +79,7 @@ func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
 
 func (h *v3) createHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	var in v3MonitorFields
-	if err := decodeWrapped(r, "healthmonitor", &in); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+	if err := decodeCreate(r, sc, "healthmonitor", &in, &in.ProjectID); err != nil {
 		fail(w, r, err)
 		return
 	}

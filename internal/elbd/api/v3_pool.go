@@ -159,11 +159,7 @@ type v3CreatePool struct {
 
 func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 	var in v3CreatePool
-	if err := decodeWrapped(r, "pool", &in); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := checkBodyProject(sc, in.ProjectID); err != nil {
+	if err := decodeCreate(r, sc, "pool", &in, &in.ProjectID); err != nil {
 		fail(w, r, err)
 		return
 	}
