@@ -33,10 +33,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller"
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/localk8s"
 	"github.com/fleetlb/fleetlb/internal/localk8s/k8stest"
@@ -82,23 +79,7 @@ type elbdEnv struct {
 
 func startELBD(t *testing.T, cfgText string) *elbdEnv {
 	t.Helper()
-	cfg, err := config.Parse([]byte(cfgText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir(), cfg.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, st := elbdtest.Handler(t, cfgText)
 	e := &elbdEnv{st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -106,7 +87,7 @@ func startELBD(t *testing.T, cfgText string) *elbdEnv {
 		}
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() { e.srv.Close(); _ = st.Close() })
+	t.Cleanup(e.srv.Close)
 	e.sdk = e.client(t)
 	return e
 }

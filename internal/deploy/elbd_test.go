@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -21,10 +19,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/model"
 )
@@ -61,22 +56,7 @@ type elbd struct {
 
 func startELBD(t *testing.T) *elbd {
 	t.Helper()
-	cfg, err := config.Parse([]byte(elbdConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir(), cfg.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, st := elbdtest.Handler(t, elbdConfig)
 	e := &elbd{t: t, st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -92,10 +72,7 @@ func startELBD(t *testing.T) *elbd {
 		}
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() {
-		e.srv.Close()
-		_ = st.Close()
-	})
+	t.Cleanup(e.srv.Close)
 	return e
 }
 
