@@ -373,6 +373,16 @@ func (s *Store) listenerOfPool(tx *bolt.Tx, poolID string) (Listener, bool, erro
 	return Listener{}, false, nil
 }
 
+// unbindPool leaves the listener whose default pool is poolID, if any, without one.
+func (s *Store) unbindPool(tx *bolt.Tx, poolID string) error {
+	l, ok, err := s.listenerOfPool(tx, poolID)
+	if err != nil || !ok {
+		return err
+	}
+	l.DefaultPoolID, l.UpdatedAt = "", s.now()
+	return putRec(tx, bListeners, l.ID, l)
+}
+
 // ---- listeners ----
 
 func (s *Store) listenerTx(tx *bolt.Tx, sc Scope, id string) (Listener, error) {
@@ -597,15 +607,8 @@ func (s *Store) DeletePool(sc Scope, id string) error {
 		if p.HealthMonitorID != "" {
 			return errInUse("pool", id, "health monitor %s checks it; delete the health monitor first", p.HealthMonitorID)
 		}
-		l, ok, err := s.listenerOfPool(tx, id)
-		if err != nil {
+		if err := s.unbindPool(tx, id); err != nil {
 			return err
-		}
-		if ok {
-			l.DefaultPoolID, l.UpdatedAt = "", s.now()
-			if err := putRec(tx, bListeners, l.ID, l); err != nil {
-				return err
-			}
 		}
 		return tx.Bucket(bPools).Delete([]byte(id))
 	})
@@ -738,6 +741,15 @@ func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) 
 	return m, nil
 }
 
+// atIndex prefixes a rule violation with the batch entry it is about: "members[i]: ...".
+func atIndex(i int, err error) error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return &apierr.Error{Status: ae.Status, Code: ae.Code, Msg: fmt.Sprintf("members[%d]: %s", i, ae.Msg)}
+	}
+	return err
+}
+
 // BatchAddMembers adds members to the pool in one transaction: all are checked first and none is
 // added if any breaks a rule, or if the request names one address and port twice (400). A member
 // whose address and port the pool already has is reported Existed and left unchanged.
@@ -767,11 +779,7 @@ func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAd
 			}
 			nm, err := s.newMember(sc, pc, m, now)
 			if err != nil {
-				var ae *apierr.Error
-				if errors.As(err, &ae) {
-					return &apierr.Error{Status: ae.Status, Code: ae.Code, Msg: fmt.Sprintf("members[%d]: %s", i, ae.Msg)}
-				}
-				return err
+				return atIndex(i, err)
 			}
 			out = append(out, BatchAddResult{Member: nm})
 		}
@@ -903,11 +911,7 @@ func (s *Store) BatchUpdateMembers(sc Scope, poolID string, ups []MemberUpdate) 
 			}
 			m, err := s.applyMemberChange(tx, pc, old, nv)
 			if err != nil {
-				var ae *apierr.Error
-				if errors.As(err, &ae) {
-					return &apierr.Error{Status: ae.Status, Code: ae.Code, Msg: fmt.Sprintf("members[%d]: %s", i, ae.Msg)}
-				}
-				return err
+				return atIndex(i, err)
 			}
 			out = append(out, m)
 		}
@@ -1118,15 +1122,8 @@ func (s *Store) deletePoolTx(tx *bolt.Tx, p Pool) error {
 			return err
 		}
 	}
-	l, ok, err := s.listenerOfPool(tx, p.ID)
-	if err != nil {
+	if err := s.unbindPool(tx, p.ID); err != nil {
 		return err
-	}
-	if ok {
-		l.DefaultPoolID, l.UpdatedAt = "", s.now()
-		if err := putRec(tx, bListeners, l.ID, l); err != nil {
-			return err
-		}
 	}
 	return tx.Bucket(bPools).Delete([]byte(p.ID))
 }
