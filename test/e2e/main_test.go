@@ -196,6 +196,22 @@ func waitPool(t *testing.T, ctx context.Context, p *playground.Playground, w pla
 	return ms
 }
 
+// bindNginx runs nginx (3 replicas) in every binding's cluster, creates each
+// binding's Service there, and waits until the pool of listener 80 on elbID
+// holds the members the bindings call for.
+func bindNginx(t *testing.T, ctx context.Context, p *playground.Playground, class, elbID string, bindings []playground.Binding) []playground.Member {
+	t.Helper()
+	var clusters []string
+	for _, bd := range bindings {
+		clusters = append(clusters, bd.Cluster.Plan.Name)
+	}
+	deployNginx(t, ctx, p, 3, clusters...)
+	for _, bd := range bindings {
+		createService(t, ctx, bd.Cluster, bd.Service)
+	}
+	return waitPool(t, ctx, p, playground.PoolWait{Class: class, ELBID: elbID, Port: 80, Bindings: bindings})
+}
+
 // measure sends requests through vip and checks every owner's measured
 // share against the weights on the ELB, and that no request failed.
 func measure(t *testing.T, ctx context.Context, p *playground.Playground, vip string, members []playground.Member, requested map[string]int) []playground.Row {

@@ -38,13 +38,10 @@ func TestSameVPC(t *testing.T) {
 	s1 := []playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}}
 
 	ok := t.Run("S1 pass-through and node mode share one listener 80:20", func(t *testing.T) {
-		deployNginx(t, ctx, p, 3, "a", "b")
-		createService(t, ctx, a, svcA)
-		createService(t, ctx, b, svcB)
 		// WaitPool compares the members with the source document's rules
 		// computed here from the pods: a has one member per pod at
 		// ceil(80/3) = 27, b one per node at ceil(20·k/3).
-		ms := waitPool(t, ctx, p, playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: 80, Bindings: s1})
+		ms := bindNginx(t, ctx, p, playground.ClassPerformance, perf, s1)
 		for _, m := range playground.OwnedTargets(ms, p.Owners, "a") {
 			if m.Port != 80 || m.Weight != 27 {
 				t.Errorf("cluster a member %v: want a pod on port 80 with weight 27", m)
@@ -228,11 +225,8 @@ func TestSharedELB(t *testing.T) {
 	for _, svc := range []*corev1.Service{svcA, svcB} {
 		svc.Annotations["kubernetes.io/elb.class"] = playground.ClassUnion
 	}
-	deployNginx(t, ctx, p, 3, "a", "b")
-	createService(t, ctx, a, svcA)
-	createService(t, ctx, b, svcB)
-	ms := waitPool(t, ctx, p, playground.PoolWait{Class: playground.ClassUnion, ELBID: union, Port: 80,
-		Bindings: []playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}}})
+	ms := bindNginx(t, ctx, p, playground.ClassUnion, union,
+		[]playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}})
 	nodeA := netip.MustParsePrefix(a.Plan.NodeCIDR)
 	for _, m := range playground.OwnedTargets(ms, p.Owners, "a") {
 		if addr, err := netip.ParseAddr(m.Address); err != nil || !nodeA.Contains(addr) || m.Port == 80 {
@@ -271,12 +265,8 @@ func TestSeparateVPCs(t *testing.T) {
 	perf := p.Env.PerformanceELBID
 	svcA := seed(t, "s2-cluster-a-multivpc-weight-80.yaml", perf)
 	svcB := seed(t, "s2-cluster-b-multivpc-weight-20.yaml", perf)
-
-	deployNginx(t, ctx, p, 3, "a", "b")
-	createService(t, ctx, a, svcA)
-	createService(t, ctx, b, svcB)
-	ms := waitPool(t, ctx, p, playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: 80,
-		Bindings: []playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}}})
+	ms := bindNginx(t, ctx, p, playground.ClassPerformance, perf,
+		[]playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}})
 	vpc2 := netip.MustParsePrefix(b.Plan.Subnet.CIDR)
 	for _, m := range ms {
 		if p.Owners.Of(m) != "b" {
