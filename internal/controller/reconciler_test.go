@@ -117,6 +117,16 @@ func (h *harness) get(name string) *corev1.Service {
 	return &s
 }
 
+// update reads the Service, lets change edit it and writes it back, as a user's edit does.
+func (h *harness) update(name string, change func(*corev1.Service)) {
+	h.t.Helper()
+	s := h.get(name)
+	change(s)
+	if err := h.c.Update(context.Background(), s); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 func (h *harness) events() []string {
 	var out []string
 	for {
@@ -280,11 +290,7 @@ func TestELBErrorIsRetried(t *testing.T) {
 func TestLastAppliedWeightKeptWhenAnnotationRemoved(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
 	h.mustReconcile("nginx")
-	svc := h.get("nginx")
-	delete(svc.Annotations, annotations.Weight)
-	if err := h.c.Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	h.update("nginx", func(s *corev1.Service) { delete(s.Annotations, annotations.Weight) })
 	h.mustReconcile("nginx")
 	if n := len(h.dep.applied); n != 2 || h.dep.applied[1].Weight != 80 {
 		t.Fatalf("after removing the weight annotation W = %d, want 80 kept (R4), not the default 100", h.dep.applied[n-1].Weight)
@@ -360,16 +366,12 @@ func TestDeletionRetriesReleaseErrors(t *testing.T) {
 func TestMultiClusterTurnedOffUnbinds(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
-	svc := h.get("nginx")
-	svc.Annotations[annotations.MultiCluster] = "false"
-	if err := h.c.Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 1 || h.dep.released[0].Recycle != model.RecycleMemberOnly {
 		t.Fatalf("releases %+v", h.dep.released)
 	}
-	svc = h.get("nginx")
+	svc := h.get("nginx")
 	if len(svc.Finalizers) != 0 || svc.Annotations[annotations.ListenerPort] != "" || svc.Annotations[BoundELBAnnotation] != "" ||
 		len(svc.Status.LoadBalancer.Ingress) != 0 || condition(svc) != nil {
 		t.Errorf("unbound Service keeps controller state: %v %v %v %v", svc.Finalizers, svc.Annotations, svc.Status.LoadBalancer, svc.Status.Conditions)
@@ -379,11 +381,7 @@ func TestMultiClusterTurnedOffUnbinds(t *testing.T) {
 func TestELBChangeReleasesTheOldOne(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
-	svc := h.get("nginx")
-	svc.Annotations[annotations.ELBID] = "other-elb"
-	if err := h.c.Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "other-elb" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 1 || h.dep.released[0].ELBID != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0" {
 		t.Fatalf("releases %+v", h.dep.released)
@@ -541,11 +539,7 @@ func TestMistypedMultiClusterKeepsTheBinding(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
 	h.events()
-	svc := h.get("nginx")
-	svc.Annotations[annotations.MultiCluster] = "yes"
-	if err := h.c.Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "yes" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 0 {
 		t.Fatal("a mistyped multicluster value must not release the binding")
@@ -622,11 +616,7 @@ func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
 	const old = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0"
 	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
 	h.mustReconcile("nginx")
-	svc := h.get("nginx")
-	svc.Annotations[annotations.ELBID] = "5083f225-typo"
-	if err := h.c.Update(context.Background(), svc); err != nil {
-		t.Fatal(err)
-	}
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "5083f225-typo" })
 	h.dep.applyErr = &deploy.Refusal{Reason: deploy.ReasonELBNotFound, Message: `ELB "5083f225-typo" does not exist`}
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 0 {
@@ -713,11 +703,7 @@ func TestELBChangedBackReleasesTheIntermediateOne(t *testing.T) {
 	h.mustReconcile("nginx")
 	repoint := func(id string) {
 		t.Helper()
-		svc := h.get("nginx")
-		svc.Annotations[annotations.ELBID] = id
-		if err := h.c.Update(context.Background(), svc); err != nil {
-			t.Fatal(err)
-		}
+		h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = id })
 	}
 	repoint(next)
 	h.dep.releaseFn = func(model.Desired) (deploy.Result, error) { return deploy.Result{}, errors.New("ELB unreachable") }
