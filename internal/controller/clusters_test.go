@@ -33,7 +33,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller"
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbclient/elbdtest"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/localk8s"
 	"github.com/fleetlb/fleetlb/internal/localk8s/k8stest"
@@ -79,7 +79,7 @@ type elbdEnv struct {
 
 func startELBD(t *testing.T, cfgText string) *elbdEnv {
 	t.Helper()
-	h, st := elbdtest.Handler(t, cfgText)
+	h, st := elbtest.Handler(t, cfgText)
 	e := &elbdEnv{st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -570,22 +570,9 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("S3 attach to a hand-made listener with VMs", func(t *testing.T) {
-		ctx := context.Background()
-		api := e.sdk.API(model.ClassPerformance)
-		l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "vm-web", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-			{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
-			{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
-		}); err != nil {
-			t.Fatal(err)
-		}
+		elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web",
+			elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"})
 		a.deployment(t, "web", 2, corev1.ContainerPort{ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
 		a.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "web", lb.ID, func(s *corev1.Service) {
 			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 8080, intstr.FromInt32(8080)
@@ -972,22 +959,9 @@ func TestRealClusters(t *testing.T) {
 // listener that also holds two VMs. After every poll: no VM touched, no duplicate address:port;
 // after every round: each cluster's members are exactly what its Pods call for.
 func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
-	ctx := context.Background()
-	api := e.sdk.API(model.ClassPerformance)
-	l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "race", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-		{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
-		{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060}, "race",
+		elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+		elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"})
 	port := corev1.ContainerPort{ContainerPort: 6060, Protocol: corev1.ProtocolTCP}
 	for _, k := range []*kube{a, b} {
 		k.deployment(t, "race", 1, port)

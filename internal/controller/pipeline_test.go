@@ -13,6 +13,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/annotations"
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/elbclient/fake"
 	"github.com/fleetlb/fleetlb/internal/model"
 )
@@ -36,21 +37,9 @@ func TestPipelineTwoClustersAndVMs(t *testing.T) {
 	lb := elb.AddLoadBalancer(elbclient.LoadBalancer{ID: "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", Class: model.ClassPerformance})
 
 	// S3: an operator makes listener 80, its pool and two VM members of weight 10 by hand.
-	api := elb.API(model.ClassPerformance)
-	l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "web", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.AddMembers(ctx, pool.ID, []elbclient.MemberSpec{
-		{Name: "vm-1", Address: "192.168.9.1", Port: 80, Weight: 10, SubnetID: "subnet-vm"},
-		{Name: "vm-2", Address: "192.168.9.2", Port: 80, Weight: 10, SubnetID: "subnet-vm"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	_, poolID := elbtest.HandMade(t, elb.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
+		elbclient.MemberSpec{Name: "vm-1", Address: "192.168.9.1", Port: 80, Weight: 10, SubnetID: "subnet-vm"},
+		elbclient.MemberSpec{Name: "vm-2", Address: "192.168.9.2", Port: 80, Weight: 10, SubnetID: "subnet-vm"})
 
 	// Cluster A: Turbo-like (pass-through), weight 80, two ready Pods.
 	a := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1", "10.0.0.2"))
@@ -71,7 +60,7 @@ func TestPipelineTwoClustersAndVMs(t *testing.T) {
 		"vm-1 192.168.9.1:80 w=10",
 		"vm-2 192.168.9.2:80 w=10",
 	}
-	if got := memberSummary(elb, pool.ID); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := memberSummary(elb, poolID); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("pool members:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if n := len(elb.Listeners(lb.ID)); n != 1 {
@@ -102,7 +91,7 @@ func TestPipelineTwoClustersAndVMs(t *testing.T) {
 		"vm-1 192.168.9.1:80 w=10",
 		"vm-2 192.168.9.2:80 w=10",
 	}
-	if got := memberSummary(elb, pool.ID); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := memberSummary(elb, poolID); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after deleting cluster A's Service:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbclient"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/elbclient/fake"
 	"github.com/fleetlb/fleetlb/internal/model"
 )
@@ -232,23 +233,9 @@ func TestTwoClustersShareOneListener(t *testing.T) {
 // handMade creates, as an operator, a listener on port 80 with a pool and two VM members 10+10 (S3).
 func handMade(t *testing.T, f *fake.ELB, lbID, protocol string) (listener, pool string) {
 	t.Helper()
-	ctx := context.Background()
-	api := f.API(model.ClassPerformance)
-	l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: protocol, Port: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "vms", Protocol: protocol, Algorithm: "ROUND_ROBIN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-		{Name: "vm-1", Address: "192.168.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-1"},
-		{Name: "vm-2", Address: "192.168.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-1"},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return l.ID, p.ID
+	return elbtest.HandMade(t, f.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: protocol, Port: 80}, "vms",
+		elbclient.MemberSpec{Name: "vm-1", Address: "192.168.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-1"},
+		elbclient.MemberSpec{Name: "vm-2", Address: "192.168.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-1"})
 }
 
 // S3: a cluster attaches to a hand-made listener; the VMs stay as they were.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/deploy"
 	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbclient/elbdtest"
+	"github.com/fleetlb/fleetlb/internal/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/model"
 )
@@ -56,7 +56,7 @@ type elbd struct {
 
 func startELBD(t *testing.T) *elbd {
 	t.Helper()
-	h, st := elbdtest.Handler(t, elbdConfig)
+	h, st := elbtest.Handler(t, elbdConfig)
 	e := &elbd{t: t, st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -274,23 +274,10 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 // two VM members with weights 10 and 10. No fleetlb marks.
 func handMadeS3(t *testing.T, c elbclient.Client, lbID string) string {
 	t.Helper()
-	ctx := context.Background()
-	api := c.API(model.ClassPerformance)
-	l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: "TCP", Port: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "vm-pool", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.AddMembers(ctx, p.ID, []elbclient.MemberSpec{
-		{Name: "ecs-1", Address: "127.10.1.201", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
-		{Name: "ecs-2", Address: "127.10.1.202", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return p.ID
+	_, poolID := elbtest.HandMade(t, c.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: "TCP", Port: 80}, "vm-pool",
+		elbclient.MemberSpec{Name: "ecs-1", Address: "127.10.1.201", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
+		elbclient.MemberSpec{Name: "ecs-2", Address: "127.10.1.202", Port: 8080, Weight: 10, SubnetID: "subnet-a1"})
+	return poolID
 }
 
 // S3 and R7 member-only: a cluster attaches with 80 to a hand-made listener; VMs untouched; on

@@ -1,13 +1,16 @@
-// Package elbdtest serves elbd's real API router and store in tests of ELB clients (the
-// deployer, the controller), so that they talk to it through the official SDK over HTTP.
-package elbdtest
+// Package elbtest helps tests of ELB clients (the deployer, the controller): it serves elbd's
+// real API router and store for them to talk to through the official SDK over HTTP, and makes
+// on an ELB what an operator makes by hand.
+package elbtest
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"testing"
 
+	"github.com/fleetlb/fleetlb/internal/elbclient"
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
@@ -39,4 +42,24 @@ func Handler(t testing.TB, cfgText string) (http.Handler, *store.Store) {
 		t.Fatal(err)
 	}
 	return h, st
+}
+
+// HandMade creates through api what an operator makes by hand: listener l, its pool named pool
+// (ROUND_ROBIN, the listener's protocol) and the members vms, with no fleetlb marks. It returns
+// the listener's and the pool's IDs.
+func HandMade(t testing.TB, api elbclient.API, l elbclient.ListenerSpec, pool string, vms ...elbclient.MemberSpec) (listenerID, poolID string) {
+	t.Helper()
+	ctx := context.Background()
+	ls, err := api.CreateListener(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: ls.ID, Name: pool, Protocol: l.Protocol, Algorithm: "ROUND_ROBIN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.AddMembers(ctx, p.ID, vms); err != nil {
+		t.Fatal(err)
+	}
+	return ls.ID, p.ID
 }
