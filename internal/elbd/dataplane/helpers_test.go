@@ -127,6 +127,15 @@ func askTCPFrom(addr string, from net.IP) (string, error) {
 // the clients' TIME_WAIT sockets never exhaust one address's ports.
 func countTCP(t *testing.T, addr string, n int) map[string]int {
 	t.Helper()
+	return countAnswers(t, "connection through "+addr, n, func(k int) (string, error) {
+		return askTCPFrom(addr, net.IPv4(127, 53, byte(k/250%250), byte(k%250+1)))
+	})
+}
+
+// countAnswers runs ask(0..n-1) on a few workers and counts the names answered;
+// the first error fails the test, naming what failed.
+func countAnswers(t *testing.T, what string, n int, ask func(k int) (string, error)) map[string]int {
+	t.Helper()
 	var mu sync.Mutex
 	counts := map[string]int{}
 	var firstErr error
@@ -141,7 +150,7 @@ func countTCP(t *testing.T, addr string, n int) map[string]int {
 		go func() {
 			defer wg.Done()
 			for k := range jobs {
-				name, err := askTCPFrom(addr, net.IPv4(127, 53, byte(k/250%250), byte(k%250+1)))
+				name, err := ask(k)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -153,7 +162,7 @@ func countTCP(t *testing.T, addr string, n int) map[string]int {
 	}
 	wg.Wait()
 	if firstErr != nil {
-		t.Fatalf("connection through %s failed: %v (answers: %v)", addr, firstErr, counts)
+		t.Fatalf("%s failed: %v (answers: %v)", what, firstErr, counts)
 	}
 	return counts
 }
@@ -221,35 +230,9 @@ func askUDP(addr string, from net.IP) (string, error) {
 // that no two share a flow even when the kernel reuses a source port.
 func countUDP(t *testing.T, addr string, n int) map[string]int {
 	t.Helper()
-	var mu sync.Mutex
-	counts := map[string]int{}
-	var firstErr error
-	var wg sync.WaitGroup
-	jobs := make(chan int, n)
-	for i := 0; i < n; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range jobs {
-				name, err := askUDP(addr, net.IPv4(127, 52, byte(k/250), byte(k%250+1)))
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				counts[name]++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		t.Fatalf("flow through %s failed: %v (answers: %v)", addr, firstErr, counts)
-	}
-	return counts
+	return countAnswers(t, "flow through "+addr, n, func(k int) (string, error) {
+		return askUDP(addr, net.IPv4(127, 52, byte(k/250), byte(k%250+1)))
+	})
 }
 
 func newTestDataPlane(t *testing.T) *DataPlane {
