@@ -188,7 +188,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			if !dst.writable {
 				return true
 			}
-			n, err := rawWrite(dst.fd, dst.pend[dst.pendOff:])
+			n, err := rawSend(dst.fd, dst.pend[dst.pendOff:], false)
 			if err == unix.EAGAIN {
 				dst.writable = false
 				return true
@@ -260,9 +260,13 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			continue
 		}
 		p.count(src, n)
+		// A short read after the peer's FIN took the last bytes of the
+		// stream: send them corked (MSG_MORE) and shut down at once, so the
+		// data and the FIN leave in one segment instead of two.
+		last := n < len(lp.scratch) && src.rdhup && !dst.shut && !dst.eof
 		written := 0
 		if dst.writable {
-			w, err := rawWrite(dst.fd, lp.scratch[:n])
+			w, err := rawSend(dst.fd, lp.scratch[:n], last)
 			switch {
 			case err == unix.EAGAIN:
 				dst.writable = false
@@ -271,6 +275,11 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			default:
 				written = w
 			}
+		}
+		if last && written == n {
+			src.eof, dst.shut = true, true
+			err := rawShutdownWrite(dst.fd)
+			return err == nil || err == unix.ENOTCONN
 		}
 		if written < n {
 			// dst is slow: keep the rest, stop reading src until it drains.

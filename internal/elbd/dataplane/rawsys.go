@@ -26,10 +26,16 @@ func rawRead(fd int, b []byte) (int, error) {
 	return int(r), errno(e)
 }
 
-// rawWrite sends with send(2) rather than write(2): the socket call skips
+// rawSend sends with send(2) rather than write(2): the socket call skips
 // the VFS layer, and MSG_NOSIGNAL makes a closed peer an EPIPE error only.
-func rawWrite(fd int, b []byte) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+// With more, the data is corked (MSG_MORE) until the next send or shutdown,
+// which then carries it.
+func rawSend(fd int, b []byte, more bool) (int, error) {
+	flags := unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
+	if more {
+		flags |= unix.MSG_MORE
+	}
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(flags), 0, 0)
 	return int(r), errno(e)
 }
 
