@@ -365,6 +365,63 @@ func TestHalfCloseBothWays(t *testing.T) {
 	})
 }
 
+func TestClientFirstDataSurvivesARefusingMember(t *testing.T) {
+	// m0 refuses connections; every connection it is picked for moves on to
+	// m1 with the bytes the client sent before the connection was accepted.
+	refused, err := net.Listen("tcp", "127.50.160.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedPort := refused.Addr().(*net.TCPAddr).Port
+	refused.Close()
+	live := startTCPBackend(t, "m1", "127.50.160.2:0")
+	dp := newTestDataPlane(t)
+	pool := &Pool{ID: "p", Algorithm: "ROUND_ROBIN", Members: []Member{
+		{ID: "m0", Address: "127.50.160.1", Port: refusedPort, Weight: 1, AdminUp: true},
+		{ID: "m1", Address: "127.50.160.2", Port: live.port(t), Weight: 1, AdminUp: true},
+	}}
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 160, pool)}})
+
+	// Sizes below, at and above the engine's read buffer.
+	sizes := []int{10, scratchSize, 100 << 10}
+	var sent int64
+	for k := 0; k < 60; k++ {
+		payload := bytes.Repeat([]byte{byte('a' + k%26)}, sizes[k%len(sizes)])
+		c, err := net.Dial("tcp", "127.50.0.160:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		wrote := make(chan error, 1)
+		go func() {
+			_, err := c.Write(payload)
+			if err == nil {
+				err = c.(*net.TCPConn).CloseWrite()
+			}
+			wrote <- err
+		}()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err := <-wrote; err != nil {
+			t.Fatalf("connection %d: writing %d bytes: %v", k, len(payload), err)
+		}
+		if err != nil {
+			t.Fatalf("connection %d: %v", k, err)
+		}
+		if want := "m1\n" + string(payload); string(got) != want {
+			t.Fatalf("connection %d (%d bytes): got %d bytes back, want the member's name and the %d bytes sent", k, len(payload), len(got), len(payload))
+		}
+		sent += int64(len(payload))
+	}
+	eventually(t, 5*time.Second, "counters settle", func() bool {
+		s := dp.MemberCounters("m1")
+		return s.ActiveConnections == 0 && s.TotalConnections == 60 && s.BytesIn == sent
+	})
+	if s := dp.MemberCounters("m0"); s.FailedConnects == 0 || s.TotalConnections != 0 || s.BytesIn != 0 {
+		t.Errorf("refusing member counters %+v, want failed connects only", s)
+	}
+}
+
 func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.50.0.70:8080")
 	if err != nil {

@@ -455,7 +455,12 @@ func (lp *loop) accepted(l *listener, fd int) {
 	if p.view.needsKey {
 		p.key = peerKey(&lp.peer)
 	}
+	if !p.readEarly(lp) {
+		rejectFD(fd)
+		return
+	}
 	if err := lp.register(fd, &p.client, connEvents); err != nil {
+		p.dropEarly(lp)
 		rejectFD(fd)
 		return
 	}

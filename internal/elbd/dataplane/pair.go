@@ -21,6 +21,7 @@ type pair struct {
 	last       int64 // last activity, for the idle timeout
 	tried      [8]int
 	ntried     int
+	early      int   // bytes read at accept, counted once a member takes them
 	shutQueued bool  // in loop.shutq: the client's FIN is due
 	shutRound  int64 // the round of events that queued it
 	idx        int   // in loop.pairs; -1 when not listed
@@ -61,10 +62,45 @@ func peerKey(sa *unix.RawSockaddrAny) uint64 {
 	return balance.HashBytes(ip[:])
 }
 
+// readEarly reads what the client sent before its connection was accepted
+// (most clients speak first, and often have by then) into member.pend, so
+// that dial can send it along with the member's handshake. It returns false
+// when the client connection has failed.
+func (p *pair) readEarly(lp *loop) bool {
+	n, err := rawRead(p.client.fd, lp.scratch)
+	switch {
+	case err == unix.EAGAIN:
+	case err != nil:
+		return false
+	case n == 0:
+		p.client.eof = true
+	default:
+		buf := lp.getBuf()
+		p.member.pend = buf[:copy(buf, lp.scratch[:n])]
+		p.early = n
+		p.client.readable = n == len(lp.scratch) // a full read: more may wait
+	}
+	return true
+}
+
+func (p *pair) dropEarly(lp *loop) {
+	if p.member.pend != nil {
+		lp.putBuf(p.member.pend)
+		p.member.pend = nil
+	}
+}
+
 // dial connects to the next member the algorithm picks, skipping members
 // that failed for this connection. It returns false when none is left.
+//
+// Early client data is sent right after connect: on loopback the handshake
+// has completed inside connect, and with TCP_DEFER_ACCEPT set on the
+// connecting socket the kernel holds the handshake's last ACK back for the
+// first data, so the two leave as one segment. Without early data nothing
+// is held back: the member may be the one to speak first.
 func (p *pair) dial(lp *loop) bool {
 	attempts := min(lp.dp.attempts, len(p.tried))
+	early := p.member.pend
 	for p.ntried < attempts {
 		i := p.view.picker.Pick(p.key, p.tried[:p.ntried])
 		if i < 0 {
@@ -73,15 +109,15 @@ func (p *pair) dial(lp *loop) bool {
 		p.tried[p.ntried] = i
 		p.ntried++
 		b := p.view.usable[i]
-		if fd, ok := connectTo(b); ok {
+		if fd, ok := connectTo(b, len(early) > 0); ok {
 			p.b = b
-			p.member = side{fd: fd, p: p, peer: &p.client}
-			if err := lp.register(fd, &p.member, connEvents); err == nil {
-				p.connecting = true
-				p.deadline = lp.now + int64(lp.dp.opts.DialTimeout)
+			p.member = side{fd: fd, p: p, peer: &p.client, pend: early}
+			if err := lp.register(fd, &p.member, connEvents); err != nil {
+				lp.closeFD(fd)
+			} else if p.sendEarly(lp) {
 				return true
 			}
-			rawClose(fd)
+			p.member.fd = -1
 		}
 		b.stats.failed.Add(1)
 		p.l.stats.failed.Add(1)
@@ -89,14 +125,59 @@ func (p *pair) dial(lp *loop) bool {
 	return false
 }
 
+// sendEarly sends the early data on a member connection just started. It
+// returns false (the member fd closed) when the member refused it.
+func (p *pair) sendEarly(lp *loop) bool {
+	s := &p.member
+	if len(s.pend) > 0 {
+		n, err := rawSend(s.fd, s.pend, false)
+		switch err {
+		case nil:
+			p.connected()
+			s.pendOff = n
+			if n == len(s.pend) {
+				lp.putBuf(s.pend)
+				s.pend, s.pendOff = nil, 0
+			}
+			return true
+		case unix.EAGAIN: // not connected yet: flow sends it once connected
+		default:
+			lp.closeFD(s.fd)
+			return false
+		}
+	}
+	p.connecting = true
+	p.deadline = lp.now + int64(lp.dp.opts.DialTimeout)
+	return true
+}
+
+// connected counts a connection whose member connect completed, with the
+// early bytes it carries.
+func (p *pair) connected() {
+	p.connecting = false
+	p.counted = true
+	p.b.stats.active.Add(1)
+	p.b.stats.total.Add(1)
+	p.l.stats.active.Add(1)
+	p.l.stats.total.Add(1)
+	if p.early > 0 {
+		p.count(&p.client, p.early)
+		p.early = 0
+	}
+}
+
 // connectTo starts a non-blocking connect; loopback connects usually
-// complete (or are refused) at once.
-func connectTo(b *backend) (int, bool) {
+// complete (or are refused) at once. holdACK makes the handshake's last ACK
+// wait for the first data (TCP_DEFER_ACCEPT does that on connecting sockets).
+func connectTo(b *backend, holdACK bool) (int, bool) {
 	fd, err := rawSocket(b.raw.domain)
 	if err != nil {
 		return -1, false
 	}
 	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if holdACK {
+		rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
+	}
 	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&b.raw.buf[0])), uintptr(b.raw.len))
 	if e != 0 && e != unix.EINPROGRESS {
 		rawClose(fd)
@@ -140,12 +221,7 @@ func (s *side) event(lp *loop, ev uint32) {
 		if ev&unix.EPOLLOUT == 0 {
 			return
 		}
-		p.connecting = false
-		p.counted = true
-		p.b.stats.active.Add(1)
-		p.b.stats.total.Add(1)
-		p.l.stats.active.Add(1)
-		p.l.stats.total.Add(1)
+		p.connected()
 	}
 	p.pump(lp)
 }
