@@ -145,50 +145,62 @@ if ! start_elbd; then
 fi
 
 # --- measurements ----------------------------------------------------------------------
-# Besides throughput, the proxy's own CPU time per request (user + system, from
-# /proc/PID/stat) is recorded: it is what the proxy costs, and it is far less
-# sensitive than req/s to what else runs on the machine.
+# Besides throughput, two costs are recorded, both far less sensitive than req/s to what
+# else runs on the machine: the proxy's own CPU time per request (user + system, from
+# /proc/PID/stat), and the whole machine's busy CPU time per request or per GB moved
+# (/proc/stat: client, proxy, backends and kernel softirq work together). On a machine
+# whose cores are all busy, the second one is what decides throughput.
 declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]})
 cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 TCK=$(getconf CLK_TCK)
 declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP)
 declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT)
 MODES=(direct elbd haproxy)
-wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request"
-	local pid=$1 url=$2 out c0 c1
+wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request machine-CPU-µs/request"
+	local pid=$1 url=$2 out c0 c1 m0 m1
 	shift 2
 	local hdr=()
 	[ $# -gt 0 ] && hdr=(-H "$1")
-	c0=$(cpu_ticks "$pid")
+	c0=$(cpu_ticks "$pid") m0=$(machine_ticks)
 	out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "${hdr[@]}" "$url")
-	c1=$(cpu_ticks "$pid")
+	c1=$(cpu_ticks "$pid") m1=$(machine_ticks)
 	if grep -q "Socket errors\|Non-2xx" <<<"$out"; then say "wrk $url: $(grep 'Socket errors\|Non-2xx' <<<"$out")"; fi
-	awk -v c0="$c0" -v c1="$c1" -v t="$TCK" '/requests in/{n=$1} /Requests\/sec/{r=$2} END{printf "%s %.1f\n", r, (n > 0) ? (c1-c0)/t*1e6/n : 0}' <<<"$out"
+	awk -v c0="$c0" -v c1="$c1" -v m0="$m0" -v m1="$m1" -v t="$TCK" '/requests in/{n=$1} /Requests\/sec/{r=$2}
+		END{printf "%s %.1f %.1f\n", r, (n > 0) ? (c1-c0)/t*1e6/n : 0, (n > 0) ? (m1-m0)/t*1e6/n : 0}' <<<"$out"
 }
-iperf_gbps() { # iperf_gbps HOST:PORT — receiver Gbit/s
-	timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g | awk '/receiver/{print $(NF-2)}'
+iperf_run() { # iperf_run HOST:PORT — prints "receiver-Gbit/s machine-CPU-ms/GB"
+	local out m0 m1
+	m0=$(machine_ticks)
+	out=$(timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g)
+	m1=$(machine_ticks)
+	awk -v m0="$m0" -v m1="$m1" -v t="$TCK" -v d="$DUR" '/receiver/{g=$(NF-2)}
+		END{printf "%s %.1f\n", g, (g > 0) ? (m1-m0)/t*1e3/(g*d/8) : 0}' <<<"$out"
 }
 median() { sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-declare -A R C
+declare -A R C W
 for round in $(seq "$ROUNDS"); do
 	for m in "${MODES[@]}"; do
 		say "round $round/$ROUNDS: $m"
-		read -r rps cpu < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close')
-		R[$m,close]+="$rps " C[$m,close]+="$cpu "
-		read -r rps cpu < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/")
-		R[$m,keepalive]+="$rps " C[$m,keepalive]+="$cpu "
-		R[$m,bulk]+="$(iperf_gbps "${BULK[$m]}") "
+		read -r rps cpu mach < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close')
+		R[$m,close]+="$rps " C[$m,close]+="$cpu " W[$m,close]+="$mach "
+		read -r rps cpu mach < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/")
+		R[$m,keepalive]+="$rps " C[$m,keepalive]+="$cpu " W[$m,keepalive]+="$mach "
+		read -r gbps mach < <(iperf_run "${BULK[$m]}")
+		R[$m,bulk]+="$gbps " W[$m,bulk]+="$mach "
 	done
 done
 
-declare -A M U
+declare -A M U X
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 for m in "${MODES[@]}"; do
 	for k in close keepalive bulk; do
-		M[$m,$k]=$(tr ' ' '\n' <<<"${R[$m,$k]}" | grep . | median)
+		M[$m,$k]=$(med "${R[$m,$k]}")
+		X[$m,$k]=$(med "${W[$m,$k]}")
 	done
 	for k in close keepalive; do
-		U[$m,$k]=$(tr ' ' '\n' <<<"${C[$m,$k]:-}" | grep . | median)
+		U[$m,$k]=$(med "${C[$m,$k]:-}")
 	done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
@@ -196,18 +208,27 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else p
 echo
 echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds"
 echo "elbd: $ELBD_NOTE; weights $W1:$W2 over two Go HTTP backends"
-printf '%-34s %12s %12s %12s %14s %14s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
-row() {
-	printf '%-34s %12.0f %12.0f %12.0f %14s %14s\n' "$1" "${M[direct,$2]}" "${M[elbd,$2]}" "${M[haproxy,$2]}" \
-		"$(ratio "${M[elbd,$2]}" "${M[haproxy,$2]}")" "$(ratio "${M[elbd,$2]}" "${M[direct,$2]}")"
+printf '%-36s %10s %10s %10s %14s %12s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
+row() { # row LABEL KEY ARRAY FORMAT — the ratios compare elbd to the others
+	local -n a=$3
+	printf "%-36s %10$4 %10$4 %10$4 %14s %12s\n" "$1" "${a[direct,$2]}" "${a[elbd,$2]}" "${a[haproxy,$2]}" \
+		"$(ratio "${a[elbd,$2]}" "${a[haproxy,$2]}")" "$(ratio "${a[elbd,$2]}" "${a[direct,$2]}")"
 }
-row "(a) new conn/request (req/s)" close
-row "(b) keep-alive (req/s)" keepalive
-printf '%-34s %12.1f %12.1f %12.1f %14s %14s\n' "(c) iperf3 bulk (Gbit/s)" "${M[direct,bulk]}" "${M[elbd,bulk]}" "${M[haproxy,bulk]}" \
-	"$(ratio "${M[elbd,bulk]}" "${M[haproxy,bulk]}")" "$(ratio "${M[elbd,bulk]}" "${M[direct,bulk]}")"
+row "(a) new conn/request (req/s)" close M .0f
+row "(b) keep-alive (req/s)" keepalive M .0f
+row "(c) iperf3 bulk (Gbit/s)" bulk M .1f
+echo "costs (lower is better; the ratio is elbd/haproxy, below 1.00x elbd costs less):"
 for k in close keepalive; do
-	label="proxy CPU us/request ($k)"
-	printf '%-34s %12s %12.1f %12.1f %14s\n' "$label" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[haproxy,$k]}" "${U[elbd,$k]}")"
+	printf '%-36s %10s %10.1f %10.1f %14s\n' "proxy CPU us/request ($k)" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[elbd,$k]}" "${U[haproxy,$k]}")"
 done
-echo "(CPU rows: the ratio is haproxy/elbd: above 1.00x elbd spends less CPU per request)"
+for k in close keepalive; do
+	row "machine CPU us/request ($k)" $k X .1f
+done
+row "machine CPU ms/GB (bulk)" bulk X .1f
+# What bulk can reach at most through each proxy: every core of the machine busy at the
+# measured CPU cost per GB (the client, the proxy and the server all share these cores).
+for m in elbd haproxy; do
+	awk -v n="$NPROC" -v c="${X[$m,bulk]}" -v d="${M[direct,bulk]}" -v m="$m" 'BEGIN{ if (c > 0 && d > 0) {
+		g = n * 1000 / c * 8; printf "bulk bound for %s: all %d cores busy at %.1f ms/GB move %.1f Gbit/s = %.2fx direct\n", m, n, c, g, g / d } }'
+done
 echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c)"
