@@ -4,7 +4,7 @@
 # and keep-alive) and iperf3 (bulk throughput). Prints a table with the ratios elbd/HAProxy
 # and elbd/direct.
 #
-# Every mode is measured BENCH_ROUNDS times (default 3), interleaved, BENCH_DURATION seconds
+# Every mode is measured BENCH_ROUNDS times (default 5), interleaved, BENCH_DURATION seconds
 # each (default 6), and the median is reported: the machine is shared, and interleaving
 # gives every mode the same share of the noise.
 #
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/bin
 DUR=${BENCH_DURATION:-6}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CONNS=${BENCH_CONNECTIONS:-64}
 NPROC=$(nproc)
 
