@@ -16,6 +16,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 )
 
 // tcpPool starts one backend per weight on 127.50.<net>.<i+1> and returns
@@ -420,6 +421,122 @@ func TestClientFirstDataSurvivesARefusingMember(t *testing.T) {
 	if s := dp.MemberCounters("m0"); s.FailedConnects == 0 || s.TotalConnections != 0 || s.BytesIn != 0 {
 		t.Errorf("refusing member counters %+v, want failed connects only", s)
 	}
+}
+
+func TestUrgentBytesAndTheBytesAfterThemArrive(t *testing.T) {
+	// Each side sends a stream with an urgent (MSG_OOB) byte in it and then
+	// its FIN, all while the loops are held, so that the proxy finds data,
+	// urgent mark and FIN queued at once: a read stops at the mark, and
+	// nothing may be lost there, the urgent byte included.
+	ln, err := net.Listen("tcp", "127.50.170.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dp := newTestDataPlane(t)
+	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.170", Port: 8080, Protocol: ProtocolTCP,
+		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.170.1", Port: ln.Addr().(*net.TCPAddr).Port, Weight: 1, AdminUp: true}}}}}})
+
+	c, err := net.Dial("tcp", "127.50.0.170:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	m, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_ = m.SetDeadline(time.Now().Add(10 * time.Second))
+
+	holdLoops(t, dp, func() { sendWithUrgentByte(t, c.(*net.TCPConn), "abc", 'X', "def") })
+	got, err := io.ReadAll(m)
+	if err != nil || string(got) != "abcXdef" {
+		t.Fatalf("member got %q (%v), want %q", got, err, "abcXdef")
+	}
+	holdLoops(t, dp, func() { sendWithUrgentByte(t, m.(*net.TCPConn), "got:"+string(got), '!', "end") })
+	back, err := io.ReadAll(c)
+	if err != nil || string(back) != "got:abcXdef!end" {
+		t.Fatalf("client got %q (%v), want %q", back, err, "got:abcXdef!end")
+	}
+}
+
+func TestEarlyDataBufferIsReusedWhenNoMemberTakesIt(t *testing.T) {
+	refused, err := net.Listen("tcp", "127.50.171.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := refused.Addr().(*net.TCPAddr).Port
+	refused.Close()
+	dp := newTestDataPlane(t)
+	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.171", Port: 8080, Protocol: ProtocolTCP,
+		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.171.1", Port: port, Weight: 1, AdminUp: true}}}}}})
+	var c net.Conn
+	holdLoops(t, dp, func() { // the bytes are in before the connection is accepted
+		if c, err = net.Dial("tcp", "127.50.0.171:8080"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err == nil {
+		t.Fatal("the connection was closed gracefully, want a reset: no member can serve it")
+	}
+	free := 0
+	for _, lp := range dp.engine.loops {
+		lp.call(func() { free += len(lp.bufs) })
+	}
+	if free != 1 {
+		t.Errorf("%d buffers back in the loops' pools, want 1: the one the early bytes were read into", free)
+	}
+}
+
+// sendWithUrgentByte writes before, then urg as urgent data, then after, then
+// shuts down writing.
+func sendWithUrgentByte(t *testing.T, c *net.TCPConn, before string, urg byte, after string) {
+	t.Helper()
+	if _, err := c.Write([]byte(before)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool { serr = unix.Sendto(int(fd), []byte{urg}, unix.MSG_OOB, nil); return true }); err != nil || serr != nil {
+		t.Fatalf("sending the urgent byte: %v %v", err, serr)
+	}
+	if _, err := c.Write([]byte(after)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// holdLoops runs send while every event loop of dp is busy, so that what
+// send does is all queued when the loops look again.
+func holdLoops(t *testing.T, dp *DataPlane, send func()) {
+	t.Helper()
+	release := make(chan struct{})
+	var held, done sync.WaitGroup
+	for _, lp := range dp.engine.loops {
+		held.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			lp.call(func() { held.Done(); <-release })
+		}()
+	}
+	held.Wait()
+	send()
+	time.Sleep(20 * time.Millisecond) // loopback delivery is immediate; this is margin
+	close(release)
+	done.Wait()
 }
 
 func TestBindFailureIsReportedAndOthersServe(t *testing.T) {

@@ -352,8 +352,9 @@ type lsock struct {
 	resumeAt int64 // while paused
 }
 
-// listenTCP opens a non-blocking SO_REUSEPORT listening socket. TCP_NODELAY
-// and keepalive are set here because Linux copies them to accepted sockets.
+// listenTCP opens a non-blocking SO_REUSEPORT listening socket. TCP_NODELAY,
+// SO_OOBINLINE and keepalive are set here because Linux copies them to
+// accepted sockets.
 func listenTCP(addr netip.AddrPort) (int, error) {
 	sa, domain := sockaddr(addr)
 	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -364,6 +365,7 @@ func listenTCP(addr netip.AddrPort) (int, error) {
 		{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
 		{unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
 		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+		{unix.SOL_SOCKET, unix.SO_OOBINLINE, 1},
 	} {
 		if err = unix.SetsockoptInt(fd, o[0], o[1], o[2]); err != nil {
 			break

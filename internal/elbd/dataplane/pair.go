@@ -175,6 +175,9 @@ func connectTo(b *backend, holdACK bool) (int, bool) {
 		return -1, false
 	}
 	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	// Urgent bytes stay in the stream and are forwarded like any other
+	// (out of band they would be dropped: nothing reads them with MSG_OOB).
+	rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
 	if holdACK {
 		rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1)
 	}
@@ -335,11 +338,24 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			src.eof = true
 			continue
 		}
+		if src.rdhup && n < len(lp.scratch) {
+			// The peer's FIN is in: read on into the rest of the buffer. A 0
+			// says these are the stream's last bytes; more data says the read
+			// had stopped short (as it does at an urgent mark).
+			m, err := rawRead(src.fd, lp.scratch[n:])
+			switch {
+			case err == nil && m == 0:
+				src.eof = true
+			case err == nil:
+				n += m
+			case err != unix.EAGAIN && err != unix.EINTR:
+				return false
+			}
+		}
 		p.count(src, n)
-		// A short read after the peer's FIN took the last bytes of the
-		// stream: send them corked (MSG_MORE) and shut down at once, so the
-		// data and the FIN leave in one segment instead of two.
-		last := n < len(lp.scratch) && src.rdhup && !dst.shut && !dst.eof
+		// The stream's last bytes go corked (MSG_MORE) and the shutdown
+		// right after, so that the data and the FIN leave in one segment.
+		last := src.eof && !dst.shut && !dst.eof
 		written := 0
 		if dst.writable {
 			w, err := rawSend(dst.fd, lp.scratch[:n], last)
@@ -353,7 +369,7 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			}
 		}
 		if last && written == n {
-			src.eof, dst.shut = true, true
+			dst.shut = true
 			err := rawShutdownWrite(dst.fd)
 			return err == nil || err == unix.ENOTCONN
 		}
@@ -364,17 +380,15 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			dst.pendOff = 0
 			dst.writable = false
 		}
-		if n == len(lp.scratch) {
+		switch {
+		case n == len(lp.scratch):
 			// Bulk: splice the rest of the stream in the kernel.
 			if pp, err := lp.getPipe(); err == nil {
 				dst.pipe, dst.hasPipe = pp, true
 			}
-		} else if src.rdhup {
-			// The FIN was already received when the event came, so every
-			// byte before it was queued, and a short read took them all:
-			// this is the end of the stream, no need to read a 0.
-			src.eof = true
-		} else {
+		case src.eof || src.rdhup:
+			// Pass the FIN on, or read on to it.
+		default:
 			// A short read drained the socket; new data or a FIN will raise
 			// a new edge.
 			src.readable = false
@@ -397,14 +411,14 @@ func (p *pair) count(src *side, n int) {
 // connection that could not be served) instead of closing them gracefully.
 func (p *pair) close(lp *loop, abort bool) {
 	for _, s := range []*side{&p.client, &p.member} {
-		if s.fd < 0 {
-			continue
+		if s.fd >= 0 {
+			if abort {
+				_ = unix.SetsockoptLinger(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+			}
+			lp.closeFD(s.fd)
+			s.fd = -1
 		}
-		if abort {
-			_ = unix.SetsockoptLinger(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-		}
-		lp.closeFD(s.fd)
-		s.fd = -1
+		// Also without a socket: early client data no member took.
 		if s.pend != nil {
 			lp.putBuf(s.pend)
 			s.pend = nil
