@@ -259,10 +259,13 @@ func (dp *DataPlane) stopChecker(c *healthCell) {
 
 func (dp *DataPlane) closeListener(l *listener) {
 	dp.log.Info("listener closed", "listener", l.id, "address", l.addr.String(), "protocol", l.protocol)
+	// The sockets close now, so that a listener bound later in the same
+	// Apply can take the port; UDP read loops and flows end in the background.
+	l.closeSockets()
 	dp.bg.Add(1)
 	go func() {
 		defer dp.bg.Done()
-		l.close()
+		l.finish()
 	}()
 }
 

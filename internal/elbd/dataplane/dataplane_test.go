@@ -539,6 +539,27 @@ func holdLoops(t *testing.T, dp *DataPlane, send func()) {
 	done.Wait()
 }
 
+func TestPortMovesToARenamedListenerInOneApply(t *testing.T) {
+	// The store may replace a listener by another one on the same VIP:port
+	// (a new ID): the old sockets must be gone before the new ones bind.
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 180, "ROUND_ROBIN", 1)
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("l%d", i)
+		l := tcpListener(id, 180, pool)
+		udp := Listener{ID: id + "-udp", VIP: l.VIP, Port: l.Port, Protocol: ProtocolUDP, Pool: pool}
+		if err := dp.Apply(Config{Listeners: []Listener{l, udp}}); err != nil {
+			t.Fatalf("apply %d (listeners %s and %s on the port of the one before): %v", i, l.ID, udp.ID, err)
+		}
+		if s := dp.ListenerStatus(id); s != StatusOnline {
+			t.Fatalf("listener %s status %q, want ONLINE", id, s)
+		}
+	}
+	if name, err := askTCP("127.50.0.180:8080"); err != nil || name != "m0" {
+		t.Fatalf("through the last listener: %q, %v", name, err)
+	}
+}
+
 func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.50.0.70:8080")
 	if err != nil {

@@ -128,10 +128,10 @@ func (l *listener) closeSockets() {
 	}
 }
 
-// close stops accepting. Established TCP connections drain on their own;
-// UDP flows end with the sockets their replies go out of.
-func (l *listener) close() {
-	l.closeSockets()
+// finish ends what outlives a listener's closed sockets: its UDP read loops,
+// then its UDP flows (whose sockets the replies go out of). Established TCP
+// connections drain on their own.
+func (l *listener) finish() {
 	l.loops.Wait()
 	l.flows.closeAll()
 }
