@@ -285,6 +285,7 @@ func (lp *loop) scan() {
 		}
 		lp.paused[i] = lp.paused[len(lp.paused)-1]
 		lp.paused = lp.paused[:len(lp.paused)-1]
+		s.paused = false
 		if s.fd < len(lp.handlers) && lp.handlers[s.fd] == s {
 			_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.fd), Pad: lp.gens[s.fd]})
 		}
@@ -349,6 +350,7 @@ func (lp *loop) putPipe(p [2]int, empty bool) {
 type lsock struct {
 	fd       int
 	l        *listener
+	paused   bool  // in loop.paused, not polled
 	resumeAt int64 // while paused
 }
 
@@ -423,7 +425,7 @@ func newRawSockaddr(a netip.AddrPort) rawSockaddr {
 }
 
 func (s *lsock) event(lp *loop, _ uint32) {
-	for i := 0; i < acceptBurst; i++ {
+	for i := 0; i < acceptBurst && !s.paused; i++ {
 		alen := uint32(unix.SizeofSockaddrAny)
 		r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(s.fd), uintptr(unsafe.Pointer(&lp.peer)), uintptr(unsafe.Pointer(&alen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		if e != 0 {
@@ -433,13 +435,40 @@ func (s *lsock) event(lp *loop, _ uint32) {
 				// Out of file descriptors or memory: the socket stays readable,
 				// so rest it for a moment instead of spinning on accept.
 				lp.dp.log.Warn("accept failed; pausing the listener for 100ms", "listener", s.l.id, "err", e)
-				_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: 0, Fd: int32(s.fd), Pad: lp.gens[s.fd]})
-				s.resumeAt = lp.now + int64(timerInterval)
-				lp.paused = append(lp.paused, s)
+				lp.pause(s)
 			}
 			return
 		}
-		lp.accepted(s.l, int(r))
+		lp.accepted(s.l, int(r)) // may pause s: then the burst ends
+	}
+}
+
+// pause stops polling a listening socket until scan resumes it, one timer
+// interval later: the process is out of descriptors or memory, and the
+// connections in the backlog are better left waiting there than accepted
+// and reset. It returns false when s was paused already.
+func (lp *loop) pause(s *lsock) bool {
+	if s.paused {
+		return false
+	}
+	_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: 0, Fd: int32(s.fd), Pad: lp.gens[s.fd]})
+	s.paused = true
+	s.resumeAt = lp.now + int64(timerInterval)
+	lp.paused = append(lp.paused, s)
+	return true
+}
+
+// pauseListeners pauses all of the loop's listening sockets: err (out of
+// descriptors or memory) kept a member connection from being opened.
+func (lp *loop) pauseListeners(err error) {
+	paused := 0
+	for _, h := range lp.handlers {
+		if s, ok := h.(*lsock); ok && lp.pause(s) {
+			paused++
+		}
+	}
+	if paused > 0 {
+		lp.dp.log.Warn("cannot open member connections; pausing the listeners for 100ms", "listeners", paused, "err", err)
 	}
 }
 

@@ -109,15 +109,23 @@ func (p *pair) dial(lp *loop) bool {
 		p.tried[p.ntried] = i
 		p.ntried++
 		b := p.view.usable[i]
-		if fd, ok := connectTo(b, len(early) > 0); ok {
+		fd, err := connectTo(b, len(early) > 0)
+		if err == nil {
 			p.b = b
 			p.member = side{fd: fd, p: p, peer: &p.client, pend: early}
-			if err := lp.register(fd, &p.member, connEvents); err != nil {
+			if err = lp.register(fd, &p.member, connEvents); err != nil {
 				lp.closeFD(fd)
 			} else if p.sendEarly(lp) {
 				return true
 			}
 			p.member.fd = -1
+		}
+		if outOfResources(err) {
+			// The balancer, not the member, is short of descriptors or
+			// memory: no other member would do better, and the backlog is
+			// better left waiting than accepted and reset.
+			lp.pauseListeners(err)
+			return false
 		}
 		b.stats.failed.Add(1)
 		p.l.stats.failed.Add(1)
@@ -169,10 +177,11 @@ func (p *pair) connected() {
 // connectTo starts a non-blocking connect; loopback connects usually
 // complete (or are refused) at once. holdACK makes the handshake's last ACK
 // wait for the first data (TCP_DEFER_ACCEPT does that on connecting sockets).
-func connectTo(b *backend, holdACK bool) (int, bool) {
+// The error is the errno of socket or connect.
+func connectTo(b *backend, holdACK bool) (int, error) {
 	fd, err := rawSocket(b.raw.domain)
 	if err != nil {
-		return -1, false
+		return -1, err
 	}
 	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	// Urgent bytes stay in the stream and are forwarded like any other
@@ -184,9 +193,19 @@ func connectTo(b *backend, holdACK bool) (int, bool) {
 	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&b.raw.buf[0])), uintptr(b.raw.len))
 	if e != 0 && e != unix.EINPROGRESS {
 		rawClose(fd)
-		return -1, false
+		return -1, e
 	}
-	return fd, true
+	return fd, nil
+}
+
+// outOfResources tells the errors that say the process is out of
+// descriptors or memory, whatever the member.
+func outOfResources(err error) bool {
+	switch err {
+	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+		return true
+	}
+	return false
 }
 
 // connectFailed counts the failure and tries the next member.
@@ -283,6 +302,9 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			continue
 		}
 		if src.eof {
+			if dst.hasPipe {
+				dst.dropPipe(lp) // empty (inPipe is 0 here), and src sends no more
+			}
 			// Half-close: pass src's FIN on, unless dst has ended too and
 			// the pair is about to be closed anyway.
 			if dst.shut || dst.eof {
@@ -313,7 +335,11 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			n, err := rawSplice(src.fd, dst.pipe[1], spliceChunk)
 			switch {
 			case err == unix.EAGAIN:
+				// The burst is over and the pipe is empty (src is only read
+				// once what dst waits for is written): an idle connection
+				// keeps no pipe.
 				src.readable = false
+				dst.dropPipe(lp)
 				return true
 			case err != nil:
 				return false
@@ -395,6 +421,13 @@ func (p *pair) flow(lp *loop, src, dst *side) bool {
 			return true
 		}
 	}
+}
+
+// dropPipe gives the side's pipe, which must be empty, back to the loop;
+// the next bulk burst towards the side takes one again.
+func (s *side) dropPipe(lp *loop) {
+	lp.putPipe(s.pipe, true)
+	s.hasPipe = false
 }
 
 func (p *pair) count(src *side, n int) {
