@@ -27,6 +27,10 @@ type Options struct {
 	// ConnectAttempts is how many members a new TCP connection tries before
 	// it is closed. Default 3.
 	ConnectAttempts int
+	// MaxUDPFlows caps the live UDP flows (one socket each) of all UDP
+	// listeners; a datagram from a new client above it is dropped. Default:
+	// half of the soft RLIMIT_NOFILE, so that UDP never takes every descriptor.
+	MaxUDPFlows int
 }
 
 // DataPlane serves the listeners of the last applied Config.
@@ -35,6 +39,7 @@ type DataPlane struct {
 	opts     Options
 	engine   *engine // TCP; nil when it could not start
 	attempts int
+	udpFlows udpFlowLimit // live UDP flows, capped at opts.MaxUDPFlows
 
 	mu            sync.Mutex // guards everything below; never taken per connection
 	closed        bool
@@ -59,6 +64,9 @@ func New(opts Options) *DataPlane {
 	}
 	if opts.ConnectAttempts <= 0 {
 		opts.ConnectAttempts = 3
+	}
+	if opts.MaxUDPFlows <= 0 {
+		opts.MaxUDPFlows = defaultMaxUDPFlows()
 	}
 	dp := &DataPlane{
 		log:           opts.Logger,

@@ -2,6 +2,8 @@ package dataplane
 
 import (
 	"errors"
+	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 )
 
 // maxDatagram is the largest UDP payload.
@@ -45,24 +48,50 @@ func (l *listener) readLoop(sock *net.UDPConn) {
 			continue // e.g. a stale ICMP error; the socket still works
 		}
 		client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
-		f := l.flows.get(client)
+		l.forward(sock, client, buf[:n])
+	}
+}
+
+// forward sends one client datagram to the client's member.
+func (l *listener) forward(sock *net.UDPConn, client netip.AddrPort, payload []byte) {
+	// Two tries: a flow can end (idle, or its member went down) between
+	// finding it and writing to it; the datagram then opens a new flow.
+	for try := 0; try < 2; try++ {
+		f := l.flowFor(sock, client)
 		if f == nil {
-			if f = l.newFlow(sock, client); f == nil {
-				continue // no usable member: the datagram is dropped
-			}
+			return // no usable member, or too many flows: the datagram is dropped
 		}
 		f.last.Store(time.Now().UnixNano())
-		if _, err := f.conn.Write(buf[:n]); err != nil {
-			// The member refused (ICMP unreachable) or is gone: end the flow so
-			// that the client's next datagram picks a member again.
-			f.b.stats.failed.Add(1)
-			l.stats.failed.Add(1)
-			f.end()
+		_, err := f.conn.Write(payload)
+		if err == nil {
+			f.b.stats.bytesIn.Add(int64(len(payload)))
+			l.stats.bytesIn.Add(int64(len(payload)))
+			return
+		}
+		if errors.Is(err, net.ErrClosed) {
+			f.end() // normally done already; the flow must be forgotten before the retry
 			continue
 		}
-		f.b.stats.bytesIn.Add(int64(n))
-		l.stats.bytesIn.Add(int64(n))
+		// The member refused (ICMP unreachable) or is gone: end the flow so
+		// that the client's next datagram picks a member again.
+		f.b.stats.failed.Add(1)
+		l.stats.failed.Add(1)
+		f.end()
+		return
 	}
+}
+
+// flowFor returns the client's live flow, or opens one. A flow whose member
+// failed its health checks ends here, so that the client fails over; a member
+// that is only drained (removed, weight 0) keeps its flows until they idle.
+func (l *listener) flowFor(sock *net.UDPConn, client netip.AddrPort) *flow {
+	if f := l.flows.get(client); f != nil && !f.done.Load() {
+		if !f.b.healthDown() {
+			return f
+		}
+		f.end()
+	}
+	return l.newFlow(sock, client)
 }
 
 func (l *listener) newFlow(sock *net.UDPConn, client netip.AddrPort) *flow {
@@ -76,15 +105,22 @@ func (l *listener) newFlow(sock *net.UDPConn, client netip.AddrPort) *flow {
 		ip := client.Addr().As16()
 		key = balance.HashBytes(ip[:])
 	}
+	if !l.dp.udpFlows.acquire(l.dp.log, l.dp.opts.MaxUDPFlows) {
+		return nil
+	}
 	var triedBuf [8]int
 	tried := triedBuf[:0]
 	for attempt := 0; attempt < l.dp.attempts; attempt++ {
 		i := view.picker.Pick(key, tried)
 		if i < 0 {
-			return nil
+			break
 		}
 		b := view.usable[i]
 		conn, err := net.DialUDP("udp", nil, b.udpAddr)
+		if health.IsLocalResourceError(err) {
+			l.dp.udpFlows.noteLocalError(l.dp.log, err)
+			break // our shortage, not the member's failure: no other member would do better
+		}
 		if err != nil {
 			b.stats.failed.Add(1)
 			l.stats.failed.Add(1)
@@ -95,7 +131,7 @@ func (l *listener) newFlow(sock *net.UDPConn, client netip.AddrPort) *flow {
 		f.last.Store(time.Now().UnixNano())
 		if !l.flows.put(f) {
 			_ = conn.Close() // the listener is closing
-			return nil
+			break
 		}
 		b.stats.active.Add(1)
 		b.stats.total.Add(1)
@@ -104,6 +140,7 @@ func (l *listener) newFlow(sock *net.UDPConn, client netip.AddrPort) *flow {
 		go f.replies()
 		return f
 	}
+	l.dp.udpFlows.release()
 	return nil
 }
 
@@ -174,6 +211,7 @@ func (f *flow) end() {
 	}
 	f.l.flows.remove(f)
 	_ = f.conn.Close()
+	f.l.dp.udpFlows.release()
 	f.b.stats.active.Add(-1)
 	f.l.stats.active.Add(-1)
 }
@@ -239,6 +277,67 @@ func (t *flowTable) closeAll() {
 	for _, f := range all {
 		f.end()
 	}
+}
+
+// healthDown reports whether the member failed its health checks. Admin-down,
+// weight 0 and removal are not "down": they only stop new flows.
+func (b *backend) healthDown() bool {
+	return b.health != nil && !b.health.up.Load()
+}
+
+// udpFlowLimit caps the live UDP flows of a data plane. Each flow holds a
+// socket, and datagrams from new (possibly spoofed) client addresses are free
+// to send: without a cap they would take every descriptor of the process,
+// and health probes and TCP accepts would fail with them.
+type udpFlowLimit struct {
+	live    atomic.Int64
+	dropped atomic.Int64 // datagrams from new clients dropped at the cap
+	lastLog atomic.Int64 // unix nanoseconds of the last log line
+}
+
+// udpFlowLimitLogEvery rate-limits the log lines of a flood.
+const udpFlowLimitLogEvery = 10 * time.Second
+
+// defaultMaxUDPFlows is half of the soft RLIMIT_NOFILE at start: UDP flows
+// may use half of the descriptors, the rest stays for TCP, health probes and
+// listeners.
+func defaultMaxUDPFlows() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur < 2 {
+		return 512
+	}
+	return int(min(lim.Cur/2, math.MaxInt32))
+}
+
+// acquire takes a flow slot, or counts the datagram as dropped.
+func (u *udpFlowLimit) acquire(log *slog.Logger, limit int) bool {
+	if u.live.Add(1) <= int64(limit) {
+		return true
+	}
+	u.live.Add(-1)
+	n := u.dropped.Add(1)
+	if u.shouldLog() {
+		log.Warn("UDP flows are at their cap: datagrams from new clients are dropped; raise the descriptor limit (ulimit -n; the default cap is half of it) or dataplane.Options.MaxUDPFlows, or lower the UDP listeners' keepalive_timeout",
+			"max_udp_flows", limit, "dropped_total", n)
+	}
+	return false
+}
+
+func (u *udpFlowLimit) release() { u.live.Add(-1) }
+
+// noteLocalError logs a flow that could not get a socket for want of a local
+// resource (the member is not charged).
+func (u *udpFlowLimit) noteLocalError(log *slog.Logger, err error) {
+	if u.shouldLog() {
+		log.Warn("a UDP flow cannot be opened: this process is out of descriptors or buffers; the datagram is dropped", "err", err)
+	}
+}
+
+// shouldLog reports whether the rate limit allows a log line now.
+func (u *udpFlowLimit) shouldLog() bool {
+	now := time.Now().UnixNano()
+	last := u.lastLog.Load()
+	return now-last >= int64(udpFlowLimitLogEvery) && u.lastLog.CompareAndSwap(last, now)
 }
 
 func isTimeout(err error) bool {

@@ -2,8 +2,12 @@ package health
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -51,6 +55,9 @@ type Checker struct {
 	mu     sync.Mutex
 	up     bool
 	last   error
+	// localErrors counts probes not run for want of a local resource.
+	localErrors atomic.Int64
+	lastLog     time.Time // of a local resource error; probe goroutine only
 }
 
 // Start begins probing member at addr (the monitor's port replaces its port
@@ -70,12 +77,10 @@ func Start(m Monitor, addr netip.AddrPort, onChange func(up bool, cause error)) 
 			if ctx.Err() != nil {
 				return
 			}
-			changed := st.Observe(err == nil)
-			c.mu.Lock()
-			c.up, c.last = st.Up(), err
-			c.mu.Unlock()
-			if changed {
-				onChange(st.Up(), err)
+			if IsLocalResourceError(err) {
+				c.noteLocalError(target, err)
+			} else {
+				c.observe(st, err, onChange)
 			}
 			select {
 			case <-ctx.Done():
@@ -85,6 +90,39 @@ func Start(m Monitor, addr netip.AddrPort, onChange func(up bool, cause error)) 
 		}
 	}()
 	return c
+}
+
+// observe feeds one probe result to the state machine.
+func (c *Checker) observe(st *State, err error, onChange func(up bool, cause error)) {
+	changed := st.Observe(err == nil)
+	c.mu.Lock()
+	c.up, c.last = st.Up(), err
+	c.mu.Unlock()
+	if changed {
+		onChange(st.Up(), err)
+	}
+}
+
+// localErrorLogEvery rate-limits the log line of a checker that cannot probe.
+const localErrorLogEvery = time.Minute
+
+// noteLocalError records a probe that this process could not run: the
+// member is not to blame, so its state stays as it is.
+func (c *Checker) noteLocalError(target netip.AddrPort, err error) {
+	c.localErrors.Add(1)
+	if now := time.Now(); now.Sub(c.lastLog) >= localErrorLogEvery {
+		c.lastLog = now
+		slog.Warn("health probe not run: this process is out of a local resource (descriptors, buffers or memory); the member keeps its status",
+			"target", target.String(), "err", err, "probes_not_run", c.localErrors.Load())
+	}
+}
+
+// IsLocalResourceError reports whether err says this host or process ran out
+// of something (descriptors, socket buffers, memory) rather than that the
+// peer failed.
+func IsLocalResourceError(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // Up reports the member's state and the last probe error.
