@@ -702,8 +702,8 @@ func TestMetricsExposeCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 13 {
-		t.Fatalf("gathered %d metric families, want 13 (6 listener + 7 member)", len(families))
+	if len(families) != 15 {
+		t.Fatalf("gathered %d metric families, want 15 (6 listener + 7 member + 2 UDP flow cap)", len(families))
 	}
 	found := false
 	for _, f := range families {

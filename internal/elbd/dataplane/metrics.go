@@ -26,7 +26,9 @@ var (
 	mFailed   = descMember("failed_connects_total", "Connects to the member that failed.")
 	mUp       = descMember("up", "1 when the member can get new connections (admin-up, weight > 0, healthy or unmonitored).")
 	mWeight   = descMember("weight", "Configured weight of the member.")
-	allDescs  = []*prometheus.Desc{lActive, lTotal, lIn, lOut, lFailed, lUp, mActive, mTotal, mIn, mOut, mFailed, mUp, mWeight}
+	udpMax    = prometheus.NewDesc("elbd_udp_flows_max", "Cap on live UDP flows of all listeners (Options.MaxUDPFlows).", nil, nil)
+	udpCapped = prometheus.NewDesc("elbd_udp_flows_capped_total", "Datagrams from new UDP clients dropped because live flows were at elbd_udp_flows_max.", nil, nil)
+	allDescs  = []*prometheus.Desc{lActive, lTotal, lIn, lOut, lFailed, lUp, mActive, mTotal, mIn, mOut, mFailed, mUp, mWeight, udpMax, udpCapped}
 	gauge     = prometheus.GaugeValue
 	counterVT = prometheus.CounterValue
 )
@@ -44,6 +46,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	dp := c.dp
+	ch <- prometheus.MustNewConstMetric(udpMax, gauge, float64(dp.opts.MaxUDPFlows))
+	ch <- prometheus.MustNewConstMetric(udpCapped, counterVT, float64(dp.udpFlows.dropped.Load()))
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	for _, l := range dp.listeners {
