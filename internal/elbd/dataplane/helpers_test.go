@@ -7,10 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpBackend is a member server: on each connection it writes its name and a
@@ -291,4 +295,73 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// childTest is this test binary run again as a child process that runs only
+// one test: the child's side of a test, which a normal run skips. The
+// child's stdout lines that start with "LIMITS " reach the parent via next.
+type childTest struct {
+	stdin io.WriteCloser
+	lines chan string
+}
+
+// startChildTest starts the child running the test named run, with env
+// added, and waits for it to say READY.
+func startChildTest(t *testing.T, run string, env ...string) *childTest {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	c := &childTest{stdin: stdin, lines: make(chan string, 100)}
+	go func() {
+		defer close(c.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), "LIMITS "); ok {
+				c.lines <- line
+			}
+		}
+	}()
+	if line := c.next(t); line != "READY" {
+		t.Fatalf("child: %s", line)
+	}
+	return c
+}
+
+// next returns the child's next line; the test fails when the child ends or
+// says nothing for 10 s.
+func (c *childTest) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case line, ok := <-c.lines:
+		if !ok {
+			t.Fatal("the child process ended")
+		}
+		return line
+	case <-time.After(10 * time.Second):
+		t.Fatal("the child process says nothing")
+	}
+	return ""
+}
+
+// lowerOpenFiles sets this process's soft limit of open files to n: for
+// child processes only, never for the test binary the other tests share.
+func lowerOpenFiles(n uint64) error {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	return unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: n, Max: lim.Max})
 }

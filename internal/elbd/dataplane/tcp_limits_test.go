@@ -14,13 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const limitsChildEnv = "FLEETLB_TCP_LIMITS_CHILD"
@@ -51,7 +48,7 @@ func TestLocalResourceErrorsAreNotMemberFailures(t *testing.T) {
 	t.Run("out of descriptors", func(t *testing.T) {
 		b0 := startTCPBackend(t, "m0", "127.57.1.1:0")
 		b1 := startTCPBackend(t, "m1", "127.57.1.2:0")
-		child := startLimitsChild(t, "outOfDescriptors",
+		child := startChildTest(t, "TestTCPLimitsChild", limitsChildEnv+"=outOfDescriptors",
 			fmt.Sprintf("LIMITS_P0=%d", b0.port(t)), fmt.Sprintf("LIMITS_P1=%d", b1.port(t)))
 		// All clients connect first: the kernel queues them in the backlog.
 		const n = 10
@@ -76,7 +73,7 @@ func TestLocalResourceErrorsAreNotMemberFailures(t *testing.T) {
 				t.Logf("client from %s: %v", c.LocalAddr(), err)
 			}
 		}
-		counters := child.report(t)
+		counters := reportCounters(t, child)
 		t.Logf("served %v; child: %s", served, counters)
 		// The first client takes the last descriptor, so no member socket
 		// can be opened for it; the pause that follows frees descriptors
@@ -98,11 +95,7 @@ func TestTCPLimitsChild(t *testing.T) {
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(os.Stdout, "LIMITS "+format+"\n", a...) }
 	fail := func(what string, err error) { say("ERR %s: %v", what, err); os.Exit(2) }
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		fail("getrlimit", err)
-	}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 64, Max: lim.Max}); err != nil {
+	if err := lowerOpenFiles(64); err != nil {
 		fail("setrlimit", err)
 	}
 	var held []*os.File
@@ -160,63 +153,17 @@ func (h releaseOnPause) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
-type limitsChild struct {
-	stdin io.WriteCloser
-	lines chan string
-}
-
-func startLimitsChild(t *testing.T, mode string, env ...string) *limitsChild {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTCPLimitsChild$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), limitsChildEnv+"="+mode), env...)
-	cmd.Stderr = testWriter{t}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &limitsChild{stdin: stdin, lines: make(chan string, 100)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if l, ok := strings.CutPrefix(sc.Text(), "LIMITS "); ok {
-				c.lines <- l
-			}
-		}
-		close(c.lines)
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	c.next(t, "READY")
-	return c
-}
-
-// next returns the child's next line, which must start with prefix.
-func (c *limitsChild) next(t *testing.T, prefix string) string {
-	t.Helper()
-	select {
-	case l, ok := <-c.lines:
-		if !ok || !strings.HasPrefix(l, prefix) {
-			t.Fatalf("child: %q, want %s", l, prefix)
-		}
-		return l
-	case <-time.After(10 * time.Second):
-		t.Fatalf("child: no %s line", prefix)
-	}
-	return ""
-}
-
-func (c *limitsChild) report(t *testing.T) string {
+// reportCounters asks the child for its counters.
+func reportCounters(t *testing.T, c *childTest) string {
 	t.Helper()
 	if _, err := io.WriteString(c.stdin, "report\n"); err != nil {
 		t.Fatal(err)
 	}
-	return c.next(t, "COUNTERS")
+	line := c.next(t)
+	if !strings.HasPrefix(line, "COUNTERS") {
+		t.Fatalf("child: %q, want its COUNTERS", line)
+	}
+	return line
 }
 
 // TestIdleConnectionsGiveTheirPipesBack: a connection takes a pipe for a

@@ -7,20 +7,17 @@ package dataplane
 // RLIMIT_NOFILE is lowered; this process's limit is never touched.
 
 import (
-	"bufio"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
-	"golang.org/x/sys/unix"
 )
 
 // A datagram from a new client is dropped, not charged to a member, once the
@@ -77,7 +74,7 @@ func TestUDPFlowCapKeepsTCPAndHealth(t *testing.T) {
 	tb := startTCPBackend(t, "m0", "127.56.1.1:0")
 	ub := startUDPBackend(t, "u0", "127.56.1.2:0")
 	probes := udpProbeCounter(t, "127.56.1.1:0")
-	c := startUDPLimitsChild(t, "flood",
+	c := startChildTest(t, "TestUDPLimitsChild", udpLimitsChildEnv+"=flood",
 		fmt.Sprintf("LIMITS_TPORT=%d", tb.port(t)),
 		fmt.Sprintf("LIMITS_HPORT=%d", probes.port),
 		fmt.Sprintf("LIMITS_UPORT=%d", ub.port))
@@ -97,11 +94,11 @@ func TestUDPFlowCapKeepsTCPAndHealth(t *testing.T) {
 			u.Close()
 		}
 		// Pace the flood so that the listener's receive buffer drops nothing.
-		c.waitStatus(t, fmt.Sprintf("%d datagrams handled", sent+batch), func(s udpChildStatus) bool { return s.handled() >= sent+batch })
+		waitUDPStatus(t, c, fmt.Sprintf("%d datagrams handled", sent+batch), func(s udpChildStatus) bool { return s.handled() >= sent+batch })
 	}
 	// Let the health checker probe a few times with the flows in place.
 	seen := probes.count.Load()
-	st := c.waitStatus(t, "3 more health probes, or m0 OFFLINE", func(s udpChildStatus) bool {
+	st := waitUDPStatus(t, c, "3 more health probes, or m0 OFFLINE", func(s udpChildStatus) bool {
 		return probes.count.Load() >= seen+3 || s.m0 != StatusOnline
 	})
 	t.Logf("after %d one-datagram clients: %+v", flood, st)
@@ -300,11 +297,7 @@ func TestUDPLimitsChild(t *testing.T) {
 		fmt.Printf("LIMITS ERR "+format+"\n", a...)
 		os.Exit(2)
 	}
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		fail("getrlimit %v", err)
-	}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 160, Max: lim.Max}); err != nil {
+	if err := lowerOpenFiles(160); err != nil {
 		fail("setrlimit %v", err)
 	}
 	port := func(env string) int {
@@ -340,53 +333,8 @@ type udpChildStatus struct {
 // handled counts the datagrams that made a flow, failed one, or were capped.
 func (s udpChildStatus) handled() int { return s.total + s.failed + s.capped }
 
-type udpLimitsChild struct{ lines chan string }
-
-func startUDPLimitsChild(t *testing.T, mode string, env ...string) *udpLimitsChild {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestUDPLimitsChild$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), udpLimitsChildEnv+"="+mode), env...)
-	cmd.Stderr = testWriter{t}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	c := &udpLimitsChild{lines: make(chan string, 64)}
-	go func() {
-		defer close(c.lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if line, ok := strings.CutPrefix(sc.Text(), "LIMITS "); ok {
-				c.lines <- line
-			}
-		}
-	}()
-	if line := c.next(t); line != "READY" {
-		t.Fatalf("child: %s", line)
-	}
-	return c
-}
-
-func (c *udpLimitsChild) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case line, ok := <-c.lines:
-		if !ok {
-			t.Fatal("the child process ended")
-		}
-		return line
-	case <-time.After(10 * time.Second):
-		t.Fatal("the child process says nothing")
-	}
-	return ""
-}
-
-// waitStatus returns the first status line that satisfies cond.
-func (c *udpLimitsChild) waitStatus(t *testing.T, what string, cond func(udpChildStatus) bool) udpChildStatus {
+// waitUDPStatus returns the child's first status line that satisfies cond.
+func waitUDPStatus(t *testing.T, c *childTest, what string, cond func(udpChildStatus) bool) udpChildStatus {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
