@@ -369,12 +369,7 @@ func TestHalfCloseBothWays(t *testing.T) {
 func TestClientFirstDataSurvivesARefusingMember(t *testing.T) {
 	// m0 refuses connections; every connection it is picked for moves on to
 	// m1 with the bytes the client sent before the connection was accepted.
-	refused, err := net.Listen("tcp", "127.50.160.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refusedPort := refused.Addr().(*net.TCPAddr).Port
-	refused.Close()
+	refusedPort := refusingPort(t, "127.50.160.1")
 	live := startTCPBackend(t, "m1", "127.50.160.2:0")
 	dp := newTestDataPlane(t)
 	pool := &Pool{ID: "p", Algorithm: "ROUND_ROBIN", Members: []Member{
@@ -463,17 +458,13 @@ func TestUrgentBytesAndTheBytesAfterThemArrive(t *testing.T) {
 }
 
 func TestEarlyDataBufferIsReusedWhenNoMemberTakesIt(t *testing.T) {
-	refused, err := net.Listen("tcp", "127.50.171.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := refused.Addr().(*net.TCPAddr).Port
-	refused.Close()
+	port := refusingPort(t, "127.50.171.1")
 	dp := newTestDataPlane(t)
 	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.171", Port: 8080, Protocol: ProtocolTCP,
 		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.171.1", Port: port, Weight: 1, AdminUp: true}}}}}})
 	var c net.Conn
 	holdLoops(t, dp, func() { // the bytes are in before the connection is accepted
+		var err error
 		if c, err = net.Dial("tcp", "127.50.0.171:8080"); err != nil {
 			t.Fatal(err)
 		}

@@ -103,6 +103,18 @@ func (b *tcpBackend) port(t *testing.T) int {
 	return n
 }
 
+// refusingPort returns a TCP port on ip that nothing listens on: connecting
+// to it is refused.
+func refusingPort(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 // askTCP opens a connection to addr and returns the name of the member that
 // answered.
 func askTCP(addr string) (string, error) { return askTCPFrom(addr, nil) }
