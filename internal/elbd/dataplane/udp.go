@@ -317,7 +317,7 @@ func (u *udpFlowLimit) acquire(log *slog.Logger, limit int) bool {
 	u.live.Add(-1)
 	n := u.dropped.Add(1)
 	if u.shouldLog() {
-		log.Warn("UDP flows are at their cap: datagrams from new clients are dropped; raise the descriptor limit (ulimit -n; the default cap is half of it) or dataplane.Options.MaxUDPFlows, or lower the UDP listeners' keepalive_timeout",
+		log.Warn("UDP flows are at their cap: datagrams from new clients are dropped; raise elbd's open-files limit (ulimit -n; the cap is half of it) or lower the UDP listeners' keepalive_timeout so idle flows end sooner",
 			"max_udp_flows", limit, "dropped_total", n)
 	}
 	return false
