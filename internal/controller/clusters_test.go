@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -1083,6 +1084,9 @@ func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string)
 	if sa == nil {
 		t.Fatalf("%s has no ServiceAccount", manifest)
 	}
+	waitForRBAC(t, cs, sa, authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-system"},
+		authorizationv1.ResourceAttributes{Verb: "list", Resource: "services"},
+		authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: sa.Namespace})
 	exp := int64(3600)
 	tok, err := cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
@@ -1090,4 +1094,29 @@ func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string)
 		t.Fatal(err)
 	}
 	return tok.Status.Token
+}
+
+// waitForRBAC waits until the API server's authorizer grants sa each of
+// attrs: new roles and bindings reach it through informers, a moment after
+// they are created, and a controller started at once would be refused.
+func waitForRBAC(t *testing.T, cs kubernetes.Interface, sa *corev1.ServiceAccount, attrs ...authorizationv1.ResourceAttributes) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, a := range attrs {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:               "system:serviceaccount:" + sa.Namespace + ":" + sa.Name,
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
+			ResourceAttributes: &a,
+		}}
+		for {
+			r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
+			if err == nil && r.Status.Allowed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("service account %s/%s still may not %s %s after 30s: %v %+v", sa.Namespace, sa.Name, a.Verb, a.Resource, err, r)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
