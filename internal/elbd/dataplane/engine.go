@@ -91,6 +91,9 @@ type loop struct {
 	stopping bool
 	done     chan struct{}
 	peer     unix.RawSockaddrAny // accept4's peer address, reused
+
+	// Rate limits of the warnings while short of descriptors, memory or ports.
+	acceptShortage, memberShortage shortageLog
 }
 
 func newLoop(dp *DataPlane) (*loop, error) {
@@ -434,8 +437,9 @@ func (s *lsock) event(lp *loop, _ uint32) {
 			default:
 				// Out of file descriptors or memory: the socket stays readable,
 				// so rest it for a moment instead of spinning on accept.
-				lp.dp.log.Warn("accept failed; pausing the listener for 100ms", "listener", s.l.id, "err", e)
-				lp.pause(s)
+				if lp.pause(s) {
+					lp.acceptShortage.warn(lp, "accept failed; pausing the listener for 100ms", "listener", s.l.id, "err", e)
+				}
 			}
 			return
 		}
@@ -468,8 +472,30 @@ func (lp *loop) pauseListeners(err error) {
 		}
 	}
 	if paused > 0 {
-		lp.dp.log.Warn("cannot open member connections; pausing the listeners for 100ms", "listeners", paused, "err", err)
+		lp.memberShortage.warn(lp, "cannot open member connections; pausing the listeners for 100ms", "listeners", paused, "err", err)
 	}
+}
+
+// shortageLogEvery rate-limits a loop's warnings about running short of
+// descriptors, memory or ports: a shortage lasts, and pauses repeat every
+// timer interval while it does.
+const shortageLogEvery = 10 * time.Second
+
+// shortageLog is one kind of shortage warning of a loop.
+type shortageLog struct {
+	last    int64 // lp.now of the last warning logged
+	skipped int   // warnings left out since
+}
+
+// warn logs msg at most once per shortageLogEvery, with how many warnings
+// were left out since the last one.
+func (w *shortageLog) warn(lp *loop, msg string, args ...any) {
+	if w.last != 0 && lp.now-w.last < int64(shortageLogEvery) {
+		w.skipped++
+		return
+	}
+	lp.dp.log.Warn(msg, append(args, "similar_warnings_left_out", w.skipped)...)
+	w.last, w.skipped = lp.now, 0
 }
 
 // accepted starts forwarding a new client connection.

@@ -199,10 +199,10 @@ func connectTo(b *backend, holdACK bool) (int, error) {
 }
 
 // outOfResources tells the errors that say the process is out of
-// descriptors or memory, whatever the member.
+// descriptors, memory or local ports, whatever the member.
 func outOfResources(err error) bool {
 	switch err {
-	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.EADDRNOTAVAIL:
 		return true
 	}
 	return false
