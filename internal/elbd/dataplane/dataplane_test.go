@@ -551,6 +551,26 @@ func TestPortMovesToARenamedListenerInOneApply(t *testing.T) {
 	}
 }
 
+func TestListenerOnAStoppedEventLoopIsReported(t *testing.T) {
+	// An event loop whose epoll descriptor fails stops; a TCP listener bound
+	// afterwards must not leave a socket on it that nobody accepts on.
+	dp := newTestDataPlane(t)
+	lp := dp.engine.loops[0]
+	_ = lp.file.Close()
+	<-lp.done
+	pool, _ := tcpPool(t, 190, "ROUND_ROBIN", 1)
+	err := dp.Apply(Config{Listeners: []Listener{tcpListener("l", 190, pool)}})
+	if err == nil || !strings.Contains(err.Error(), errLoopEnded.Error()) {
+		t.Fatalf("apply: %v, want the stopped event loop reported", err)
+	}
+	if s := dp.ListenerStatus("l"); s != StatusOffline {
+		t.Fatalf("listener status %q, want OFFLINE", s)
+	}
+	if _, err := net.DialTimeout("tcp", "127.50.0.190:8080", time.Second); err == nil {
+		t.Fatal("a connection to the OFFLINE listener was accepted by the kernel")
+	}
+}
+
 func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.50.0.70:8080")
 	if err != nil {

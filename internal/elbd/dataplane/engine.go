@@ -59,6 +59,8 @@ func (e *engine) stop() {
 	for _, lp := range e.loops {
 		lp.call(func() { lp.stopping = true })
 		<-lp.done
+		// Only now: post may write to the eventfd until the loop is gone.
+		_ = unix.Close(lp.evfd)
 	}
 }
 
@@ -136,13 +138,21 @@ func (lp *loop) post(fn func()) {
 	_, _ = unix.Write(lp.evfd, one[:])
 }
 
-// call runs fn on the loop's thread and waits for it.
-func (lp *loop) call(fn func()) {
+// call runs fn on the loop's thread and waits for it. It returns false when
+// fn did not run: the loop has ended.
+func (lp *loop) call(fn func()) bool {
 	ran := make(chan struct{})
 	lp.post(func() { fn(); close(ran) })
 	select {
 	case <-ran:
+		return true
 	case <-lp.done:
+		select {
+		case <-ran:
+			return true
+		default:
+			return false
+		}
 	}
 }
 
@@ -271,8 +281,7 @@ func (lp *loop) shutdown() {
 		_ = unix.Close(p[1])
 	}
 	lp.pipes = nil
-	_ = lp.file.Close() // closes epfd
-	_ = unix.Close(lp.evfd)
+	_ = lp.file.Close() // closes epfd; evfd closes in engine.stop
 }
 
 func (lp *loop) needsTimer() bool { return len(lp.pairs) > 0 || len(lp.paused) > 0 }

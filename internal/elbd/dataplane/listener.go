@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -88,6 +89,10 @@ func probeExclusive(network, addr string) error {
 	return ln.Close()
 }
 
+// errLoopEnded is why a TCP listener cannot be bound when one of the event
+// loops has stopped (its epoll_wait failed, which the log says).
+var errLoopEnded = errors.New("a TCP event loop has stopped")
+
 // tcpSocket is a listening socket registered with one event loop.
 type tcpSocket struct {
 	lp *loop
@@ -104,7 +109,9 @@ func (l *listener) bindTCP() error {
 	for _, lp := range e.loops {
 		fd, err := listenTCP(l.addr)
 		if err == nil {
-			lp.call(func() { err = lp.register(fd, &lsock{fd: fd, l: l}, unix.EPOLLIN) })
+			if !lp.call(func() { err = lp.register(fd, &lsock{fd: fd, l: l}, unix.EPOLLIN) }) {
+				err = errLoopEnded // a socket nobody accepts on would get a share of the clients
+			}
 			if err != nil {
 				_ = unix.Close(fd)
 			}
@@ -120,6 +127,7 @@ func (l *listener) bindTCP() error {
 
 func (l *listener) closeSockets() {
 	for _, s := range l.tcp {
+		// A loop that has ended closed its listening sockets as it did.
 		s.lp.call(func() { s.lp.closeFD(s.fd) })
 	}
 	l.tcp = nil
