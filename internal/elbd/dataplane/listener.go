@@ -89,9 +89,9 @@ func probeExclusive(network, addr string) error {
 	return ln.Close()
 }
 
-// errLoopEnded is why a TCP listener cannot be bound when one of the event
-// loops has stopped (its epoll_wait failed, which the log says).
-var errLoopEnded = errors.New("a TCP event loop has stopped")
+// errLoopEnded is why a TCP listener cannot be bound when every event loop
+// has stopped (their epoll_wait failed, which the log says).
+var errLoopEnded = errors.New("every TCP event loop has stopped")
 
 // tcpSocket is a listening socket registered with one event loop.
 type tcpSocket struct {
@@ -108,19 +108,25 @@ func (l *listener) bindTCP() error {
 	}
 	for _, lp := range e.loops {
 		fd, err := listenTCP(l.addr)
-		if err == nil {
-			if !lp.call(func() { err = lp.register(fd, &lsock{fd: fd, l: l}, unix.EPOLLIN) }) {
-				err = errLoopEnded // a socket nobody accepts on would get a share of the clients
-			}
-			if err != nil {
-				_ = unix.Close(fd)
-			}
-		}
 		if err != nil {
 			l.closeSockets()
 			return fmt.Errorf("TCP %s cannot be bound: %w", l.addr, err)
 		}
+		if !lp.call(func() { err = lp.register(fd, &lsock{fd: fd, l: l}, unix.EPOLLIN) }) {
+			// The loop has stopped: a socket on it would get a share of the
+			// clients and accept none. The other loops serve.
+			_ = unix.Close(fd)
+			continue
+		}
+		if err != nil {
+			_ = unix.Close(fd)
+			l.closeSockets()
+			return fmt.Errorf("TCP %s cannot be bound: %w", l.addr, err)
+		}
 		l.tcp = append(l.tcp, tcpSocket{lp: lp, fd: fd})
+	}
+	if len(l.tcp) == 0 {
+		return fmt.Errorf("TCP %s cannot be served: %w", l.addr, errLoopEnded)
 	}
 	return nil
 }
