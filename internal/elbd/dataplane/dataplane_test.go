@@ -311,28 +311,12 @@ func TestDrainKeepsEstablishedConnection(t *testing.T) {
 
 func TestHalfCloseBothWays(t *testing.T) {
 	// The member reads the whole request until EOF, then answers its size.
-	ln, err := net.Listen("tcp", "127.50.60.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				n, _ := io.Copy(io.Discard, c)
-				fmt.Fprintf(c, "got %d bytes", n)
-			}()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := serveTCP(t, "127.50.60.1", func(c net.Conn) {
+		n, _ := io.Copy(io.Discard, c)
+		fmt.Fprintf(c, "got %d bytes", n)
+	})
 	dp := newTestDataPlane(t)
-	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.60", Port: 8080, Protocol: ProtocolTCP,
-		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.60.1", Port: port, Weight: 1, AdminUp: true}}}}}})
+	apply(t, dp, Config{Listeners: []Listener{oneMemberListener("127.50.0.60", "127.50.60.1", port)}})
 
 	// 3 MiB is spliced; 100 bytes come with their FIN in one read and leave
 	// corked with the FIN (and the member's short answer does the same).
@@ -429,8 +413,7 @@ func TestUrgentBytesAndTheBytesAfterThemArrive(t *testing.T) {
 	}
 	defer ln.Close()
 	dp := newTestDataPlane(t)
-	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.170", Port: 8080, Protocol: ProtocolTCP,
-		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.170.1", Port: ln.Addr().(*net.TCPAddr).Port, Weight: 1, AdminUp: true}}}}}})
+	apply(t, dp, Config{Listeners: []Listener{oneMemberListener("127.50.0.170", "127.50.170.1", ln.Addr().(*net.TCPAddr).Port)}})
 
 	c, err := net.Dial("tcp", "127.50.0.170:8080")
 	if err != nil {
@@ -460,8 +443,7 @@ func TestUrgentBytesAndTheBytesAfterThemArrive(t *testing.T) {
 func TestEarlyDataBufferIsReusedWhenNoMemberTakesIt(t *testing.T) {
 	port := refusingPort(t, "127.50.171.1")
 	dp := newTestDataPlane(t)
-	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.171", Port: 8080, Protocol: ProtocolTCP,
-		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.171.1", Port: port, Weight: 1, AdminUp: true}}}}}})
+	apply(t, dp, Config{Listeners: []Listener{oneMemberListener("127.50.0.171", "127.50.171.1", port)}})
 	var c net.Conn
 	holdLoops(t, dp, func() { // the bytes are in before the connection is accepted
 		var err error
@@ -757,32 +739,17 @@ func TestSlowClientGetsEveryByte(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i*7 + i>>12)
 	}
-	ln, err := net.Listen("tcp", "127.50.130.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	port := serveTCP(t, "127.50.130.1", func(c net.Conn) {
+		// A few small writes first (the read/write path), then bulk.
+		for i := 0; i < 100; i++ {
+			if _, err := c.Write(payload[i*10 : i*10+10]); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				// A few small writes first (the read/write path), then bulk.
-				for i := 0; i < 100; i++ {
-					if _, err := c.Write(payload[i*10 : i*10+10]); err != nil {
-						return
-					}
-				}
-				_, _ = c.Write(payload[1000:])
-			}()
 		}
-	}()
+		_, _ = c.Write(payload[1000:])
+	})
 	dp := newTestDataPlane(t)
-	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.50.0.130", Port: 8080, Protocol: ProtocolTCP,
-		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: "127.50.130.1", Port: ln.Addr().(*net.TCPAddr).Port, Weight: 1, AdminUp: true}}}}}})
+	apply(t, dp, Config{Listeners: []Listener{oneMemberListener("127.50.0.130", "127.50.130.1", port)}})
 	c, err := net.Dial("tcp", "127.50.0.130:8080")
 	if err != nil {
 		t.Fatal(err)

@@ -103,6 +103,37 @@ func (b *tcpBackend) port(t *testing.T) int {
 	return n
 }
 
+// serveTCP runs a member server on ip, on a port of its own, until the test
+// ends: handle gets each connection, which is closed after. It returns the port.
+func serveTCP(t *testing.T, ip string, handle func(net.Conn)) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// oneMemberListener is TCP listener "l" on vip:8080 with pool "p" of the one
+// member "m", at ip:port.
+func oneMemberListener(vip, ip string, port int) Listener {
+	return Listener{ID: "l", VIP: vip, Port: 8080, Protocol: ProtocolTCP,
+		Pool: &Pool{ID: "p", Members: []Member{{ID: "m", Address: ip, Port: port, Weight: 1, AdminUp: true}}}}
+}
+
 // refusingPort returns a TCP port on ip that nothing listens on: connecting
 // to it is refused.
 func refusingPort(t *testing.T, ip string) int {
