@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 	"golang.org/x/sys/unix"
 )
 
@@ -120,9 +121,9 @@ func (p *pair) dial(lp *loop) bool {
 			}
 			p.member.fd = -1
 		}
-		if outOfResources(err) {
-			// The balancer, not the member, is short of descriptors or
-			// memory: no other member would do better, and the backlog is
+		if health.IsLocalResourceError(err) {
+			// The balancer, not the member, is short of descriptors, memory
+			// or ports: no other member would do better, and the backlog is
 			// better left waiting than accepted and reset.
 			lp.pauseListeners(err)
 			return false
@@ -196,16 +197,6 @@ func connectTo(b *backend, holdACK bool) (int, error) {
 		return -1, e
 	}
 	return fd, nil
-}
-
-// outOfResources tells the errors that say the process is out of
-// descriptors, memory or local ports, whatever the member.
-func outOfResources(err error) bool {
-	switch err {
-	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.EADDRNOTAVAIL:
-		return true
-	}
-	return false
 }
 
 // connectFailed counts the failure and tries the next member.

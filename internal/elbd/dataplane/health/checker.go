@@ -112,17 +112,18 @@ func (c *Checker) noteLocalError(target netip.AddrPort, err error) {
 	c.localErrors.Add(1)
 	if now := time.Now(); now.Sub(c.lastLog) >= localErrorLogEvery {
 		c.lastLog = now
-		slog.Warn("health probe not run: this process is out of a local resource (descriptors, buffers or memory); the member keeps its status",
+		slog.Warn("health probe not run: this process is out of a local resource (descriptors, buffers, memory or ports); the member keeps its status",
 			"target", target.String(), "err", err, "probes_not_run", c.localErrors.Load())
 	}
 }
 
 // IsLocalResourceError reports whether err says this host or process ran out
-// of something (descriptors, socket buffers, memory) rather than that the
-// peer failed.
+// of something (descriptors, socket buffers, memory, local ports) rather than
+// that the peer failed. The data plane asks it too, of its member sockets.
 func IsLocalResourceError(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL)
 }
 
 // Up reports the member's state and the last probe error.
