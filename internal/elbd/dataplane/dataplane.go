@@ -78,6 +78,7 @@ func New(opts Options) *DataPlane {
 		memberStats:   map[string]*counters{},
 		listenerStats: map[string]*counters{},
 	}
+	dp.udpFlows.logs.Interval = udpFlowLimitLogEvery
 	e, err := newEngine(dp, opts.AcceptLoops)
 	if err != nil {
 		dp.log.Error("the TCP engine cannot start: TCP listeners will be OFFLINE", "err", err)

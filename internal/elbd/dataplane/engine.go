@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/time/rate"
 )
 
 // The TCP engine is HAProxy's design in Go: a few event loops, each with its
@@ -109,6 +110,8 @@ func newLoop(dp *DataPlane) (*loop, error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	lp := &loop{dp: dp, epfd: epfd, evfd: evfd, scratch: make([]byte, scratchSize), done: make(chan struct{})}
+	lp.acceptShortage.every.Interval = shortageLogEvery
+	lp.memberShortage.every.Interval = shortageLogEvery
 	err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)})
 	if err == nil {
 		err = unix.SetNonblock(epfd, true) // makes os.NewFile register it with the poller
@@ -492,19 +495,18 @@ const shortageLogEvery = 10 * time.Second
 
 // shortageLog is one kind of shortage warning of a loop.
 type shortageLog struct {
-	last    int64 // lp.now of the last warning logged
-	skipped int   // warnings left out since
+	every   rate.Sometimes // Interval: shortageLogEvery
+	skipped int            // warnings left out since the last one logged
 }
 
 // warn logs msg at most once per shortageLogEvery, with how many warnings
 // were left out since the last one.
 func (w *shortageLog) warn(lp *loop, msg string, args ...any) {
-	if w.last != 0 && lp.now-w.last < int64(shortageLogEvery) {
-		w.skipped++
-		return
-	}
-	lp.dp.log.Warn(msg, append(args, "similar_warnings_left_out", w.skipped)...)
-	w.last, w.skipped = lp.now, 0
+	w.skipped++
+	w.every.Do(func() {
+		lp.dp.log.Warn(msg, append(args, "similar_warnings_left_out", w.skipped-1)...)
+		w.skipped = 0
+	})
 }
 
 // accepted starts forwarding a new client connection.

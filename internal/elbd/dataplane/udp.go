@@ -13,6 +13,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+	"golang.org/x/time/rate"
 )
 
 // maxDatagram is the largest UDP payload.
@@ -291,8 +292,8 @@ func (b *backend) healthDown() bool {
 // and health probes and TCP accepts would fail with them.
 type udpFlowLimit struct {
 	live    atomic.Int64
-	dropped atomic.Int64 // datagrams from new clients dropped at the cap
-	lastLog atomic.Int64 // unix nanoseconds of the last log line
+	dropped atomic.Int64   // datagrams from new clients dropped at the cap
+	logs    rate.Sometimes // its warnings, at most one per udpFlowLimitLogEvery
 }
 
 // udpFlowLimitLogEvery rate-limits the log lines of a flood.
@@ -316,10 +317,10 @@ func (u *udpFlowLimit) acquire(log *slog.Logger, limit int) bool {
 	}
 	u.live.Add(-1)
 	n := u.dropped.Add(1)
-	if u.shouldLog() {
+	u.logs.Do(func() {
 		log.Warn("UDP flows are at their cap: datagrams from new clients are dropped; raise elbd's open-files limit (ulimit -n; the cap is half of it) or lower the UDP listeners' keepalive_timeout so idle flows end sooner",
 			"max_udp_flows", limit, "dropped_total", n)
-	}
+	})
 	return false
 }
 
@@ -328,16 +329,9 @@ func (u *udpFlowLimit) release() { u.live.Add(-1) }
 // noteLocalError logs a flow that could not get a socket for want of a local
 // resource (the member is not charged).
 func (u *udpFlowLimit) noteLocalError(log *slog.Logger, err error) {
-	if u.shouldLog() {
+	u.logs.Do(func() {
 		log.Warn("a UDP flow cannot be opened: this process is out of descriptors or buffers; the datagram is dropped", "err", err)
-	}
-}
-
-// shouldLog reports whether the rate limit allows a log line now.
-func (u *udpFlowLimit) shouldLog() bool {
-	now := time.Now().UnixNano()
-	last := u.lastLog.Load()
-	return now-last >= int64(udpFlowLimitLogEvery) && u.lastLog.CompareAndSwap(last, now)
+	})
 }
 
 func isTimeout(err error) bool {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // State is the rise/fall state machine of one member: it starts up (a new
@@ -57,7 +59,7 @@ type Checker struct {
 	last   error
 	// localErrors counts probes not run for want of a local resource.
 	localErrors atomic.Int64
-	lastLog     time.Time // of a local resource error; probe goroutine only
+	localLogs   rate.Sometimes // their warnings, one per localErrorLogEvery
 }
 
 // Start begins probing member at addr (the monitor's port replaces its port
@@ -66,6 +68,7 @@ type Checker struct {
 func Start(m Monitor, addr netip.AddrPort, onChange func(up bool, cause error)) *Checker {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Checker{cancel: cancel, done: make(chan struct{}), up: true}
+	c.localLogs.Interval = localErrorLogEvery
 	target := m.Target(addr)
 	go func() {
 		defer close(c.done)
@@ -110,11 +113,10 @@ const localErrorLogEvery = time.Minute
 // member is not to blame, so its state stays as it is.
 func (c *Checker) noteLocalError(target netip.AddrPort, err error) {
 	c.localErrors.Add(1)
-	if now := time.Now(); now.Sub(c.lastLog) >= localErrorLogEvery {
-		c.lastLog = now
+	c.localLogs.Do(func() {
 		slog.Warn("health probe not run: this process is out of a local resource (descriptors, buffers, memory or ports); the member keeps its status",
 			"target", target.String(), "err", err, "probes_not_run", c.localErrors.Load())
-	}
+	})
 }
 
 // IsLocalResourceError reports whether err says this host or process ran out
