@@ -29,12 +29,7 @@ const limitsChildEnv = "FLEETLB_TCP_LIMITS_CHILD"
 func TestLocalResourceErrorsAreNotMemberFailures(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		dp := newTestDataPlane(t)
-		closed, err := net.Listen("tcp", "127.57.2.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := closed.Addr().(*net.TCPAddr).Port
-		closed.Close()
+		port := refusingPort(t, "127.57.2.1")
 		pool := &Pool{ID: "p", Members: []Member{{ID: "m0", Address: "127.57.2.1", Port: port, Weight: 1, AdminUp: true}}}
 		apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.57.0.2", Port: 18091, Protocol: ProtocolTCP, Pool: pool}}})
 		if name, err := askTCPFrom("127.57.0.2:18091", net.IPv4(127, 57, 9, 1)); err == nil {
