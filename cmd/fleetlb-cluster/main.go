@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 )
 
 func main() {

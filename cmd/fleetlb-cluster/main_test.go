@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/localk8s/k8stest"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"

@@ -21,10 +21,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
-	"github.com/fleetlb/fleetlb/internal/controller"
-	"github.com/fleetlb/fleetlb/internal/deploy"
-	"github.com/fleetlb/fleetlb/internal/elbclient"
-	"github.com/fleetlb/fleetlb/internal/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 )
 
 func main() {
@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return controller.Run(ctx, controller.Options{
+	return reconciler.Run(ctx, reconciler.Options{
 		RestConfig:              restCfg,
 		ClusterID:               f.clusterID,
 		ClusterName:             f.clusterName,

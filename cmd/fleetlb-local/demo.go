@@ -17,7 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 const (
@@ -47,7 +47,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var u upFlags
 	u.register(fs)
 	exit := fs.Bool("exit", false, "stop everything after the report instead of staying up until Ctrl-C")
-	seedDir := fs.String("seed-dir", "", "directory of the source document's example manifests (default $FLEETLB_SEED_DIR, else ../shared/seed/examples beside the repository, else its copy in internal/playground/seed)")
+	seedDir := fs.String("seed-dir", "", "directory of the source document's example manifests (default $FLEETLB_SEED_DIR, else ../shared/seed/examples beside the repository, else its copy in internal/testbed/playground/seed)")
 	requests := fs.Int("requests", 2000, "HTTP requests to send for each split")
 	replicas := fs.Int("replicas", 3, "nginx replicas per cluster")
 	if err := fs.Parse(args); err != nil {

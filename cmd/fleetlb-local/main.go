@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 // TestUsageErrors checks that every mistake on the command line is refused

@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 // TestLocalUp runs `fleetlb-local up` as a user would: it prints exactly

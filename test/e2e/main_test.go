@@ -23,8 +23,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fleetlb/fleetlb/internal/localk8s"
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 // e2eBase is the address base of the tests' playgrounds (127.192.0.0/11):

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fleetlb/fleetlb/internal/playground"
+	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 const (

@@ -1,0 +1,213 @@
+package elbclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
+	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
+	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// Config says where the ELB API is and who calls it.
+type Config struct {
+	// Endpoint is the ELB API's base URL: https://elb.<region>.myhuaweicloud.com for the real
+	// cloud, http://127.0.0.1:PORT for elbd. Both API versions are served under it.
+	Endpoint  string
+	Region    string // e.g. cn-north-4; informational for elbd
+	ProjectID string
+	// AK and SK are the access key pair (HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK).
+	AK, SK string
+	// Timeout bounds one HTTP call. Default 30s.
+	Timeout time.Duration
+}
+
+// SDK is the Client backed by the official Huawei Cloud Go SDK.
+type SDK struct {
+	v3     *elbv3.ElbClient
+	v2     *elbv2.ElbClient
+	writes atomic.Int64
+	// poolSubnets caches v2 pool ID → the VIP subnet of its ELB (a pool never moves).
+	poolSubnets sync.Map
+}
+
+var _ Client = (*SDK)(nil)
+
+// New builds an SDK client. It makes no call; use Check to prove the endpoint and keys work.
+func New(cfg Config) (*SDK, error) {
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("ELB endpoint %q is not an http(s) URL such as https://elb.cn-north-4.myhuaweicloud.com or http://127.0.0.1:9443", cfg.Endpoint)
+	}
+	var missing []string
+	if cfg.ProjectID == "" {
+		missing = append(missing, "the project ID")
+	}
+	if cfg.AK == "" {
+		missing = append(missing, "the access key (HUAWEICLOUD_SDK_AK)")
+	}
+	if cfg.SK == "" {
+		missing = append(missing, "the secret key (HUAWEICLOUD_SDK_SK)")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("ELB client: %s missing", strings.Join(missing, ", "))
+	}
+	v3, v2, err := SDKClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SDK{v3: v3, v2: v2}, nil
+}
+
+// SDKClients builds the official SDK's clients of both API families (v3 dedicated, v2 shared)
+// for cfg, as New does, but without checking cfg first. Timeout defaults to 30s, Region to
+// "local".
+func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Region == "" {
+		cfg.Region = "local"
+	}
+	endpoint := strings.TrimRight(cfg.Endpoint, "/")
+	cred, err := basic.NewCredentialsBuilder().WithAk(cfg.AK).WithSk(cfg.SK).WithProjectId(cfg.ProjectID).SafeBuild()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ELB credentials: %w", err)
+	}
+	// Retries are ours (the deployer re-reads before writing again), not the SDK's.
+	httpCfg := func() *config.HttpConfig { return config.DefaultHttpConfig().WithTimeout(cfg.Timeout).WithRetries(0) }
+	reg := region.NewRegion(cfg.Region, endpoint)
+	h3, err := elbv3.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ELB v3 client: %w", err)
+	}
+	h2, err := elbv2.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ELB v2 client: %w", err)
+	}
+	return elbv3.NewElbClient(h3), elbv2.NewElbClient(h2), nil
+}
+
+// Writes counts the write calls made so far.
+func (c *SDK) Writes() int64 { return c.writes.Load() }
+
+// wrote counts one write call (also in the context's counter).
+func (c *SDK) wrote(ctx context.Context) {
+	c.writes.Add(1)
+	CountWrite(ctx)
+}
+
+// Check lists at most one load balancer through the v3 API: it proves the endpoint answers and the
+// keys are accepted for the project.
+func (c *SDK) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	one := int32(1)
+	_, err := c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: &one})
+	if err == nil {
+		return nil
+	}
+	err = classify("v3 ListLoadBalancers", err)
+	switch {
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrForbidden):
+		return fmt.Errorf("the ELB API refused the credentials (check HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and the project ID): %w", err)
+	case errors.Is(err, ErrUnreachable):
+		return fmt.Errorf("the ELB endpoint cannot be reached (check --elb-endpoint): %w", err)
+	}
+	return fmt.Errorf("the ELB API check failed: %w", err)
+}
+
+// GetLoadBalancer looks in the v3 API first (dedicated ELBs; guaranteed=false marks a shared
+// one where the v3 API shows those too), then in the v2 API (shared ELBs).
+func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r3, err := c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
+	if err == nil && r3.Loadbalancer != nil {
+		lb := r3.Loadbalancer
+		class := model.ClassPerformance
+		if !lb.Guaranteed {
+			class = model.ClassUnion
+		}
+		return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId}, nil
+	}
+	if err != nil {
+		if err := classify("v3 ShowLoadBalancer", err); !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	r2, err := c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
+	if err != nil {
+		return nil, classify("v2 ShowLoadbalancer", err)
+	}
+	if r2.Loadbalancer == nil {
+		return nil, &APIError{Op: "v2 ShowLoadbalancer", Kind: ErrNotFound, Message: "empty response"}
+	}
+	lb := r2.Loadbalancer
+	return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: model.ClassUnion, SubnetID: lb.VipSubnetId}, nil
+}
+
+// API returns the v3 calls for performance and the v2 calls for union.
+func (c *SDK) API(cl model.Class) API {
+	if cl == model.ClassUnion {
+		return &v2API{c: c}
+	}
+	return &v3API{c: c}
+}
+
+// pageSize is the limit of list calls; pages are followed by marker.
+const pageSize = 500
+
+// paginate calls fetch with a marker until a page is short, has no next marker, or repeats
+// (a server that ignores the marker must not make the loop endless).
+func paginate[T any](fetch func(marker *string) ([]T, *string, error), id func(T) string) ([]T, error) {
+	var out []T
+	var marker *string
+	seen := map[string]bool{}
+	for {
+		page, next, err := fetch(marker)
+		if err != nil {
+			return nil, err
+		}
+		fresh := 0
+		for _, x := range page {
+			if !seen[id(x)] {
+				seen[id(x)] = true
+				out = append(out, x)
+				fresh++
+			}
+		}
+		if fresh == 0 || len(page) < pageSize {
+			return out, nil
+		}
+		if next == nil || *next == "" {
+			last := id(page[len(page)-1])
+			next = &last
+		}
+		marker = next
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,417 @@
+// Package annotations parses and validates the kubernetes.io/elb.* annotations of a Service
+// (SPEC R1) into a typed model.ServiceConfig. Every error names the annotation, the value found and
+// what to change, because the user reads it in an Event on the Service.
+package annotations
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// Annotation keys of SPEC R1, plus the ones this controller writes itself.
+const (
+	ELBID         = "kubernetes.io/elb.id"
+	Class         = "kubernetes.io/elb.class"
+	MultiCluster  = "kubernetes.io/elb.multicluster"
+	MultiVPC      = "kubernetes.io/elb.multivpc"
+	Weight        = "kubernetes.io/elb.multicluster-loadbalancer-weight"
+	RecyclePolicy = "kubernetes.io/elb.multicluster-resource-recycle-policy"
+	// Pool settings used when this Service creates the listener (CCE's annotation names).
+	Algorithm         = "kubernetes.io/elb.lb-algorithm"
+	HealthCheckFlag   = "kubernetes.io/elb.health-check-flag"
+	HealthCheckOption = "kubernetes.io/elb.health-check-option"
+	// ListenerPort is written by the controller after the listeners exist (R8); users must not set it.
+	ListenerPort = "kubernetes.io/elb.listener-port"
+	// AppliedWeight records the cluster weight W last applied to the ELB, so that removing the
+	// weight annotation keeps the weights already configured (R4).
+	AppliedWeight = "fleetlb.io/applied-weight"
+)
+
+// MaxWeight is the largest member weight an ELB accepts, and so the largest cluster weight W.
+const MaxWeight = 100
+
+// FieldError is one problem with one annotation.
+type FieldError struct {
+	Annotation string
+	Value      string // the value found (after trimming); "" when the annotation is missing
+	Missing    bool
+	Problem    string // what is wrong
+	Fix        string // what to change
+}
+
+func (e *FieldError) Error() string {
+	if e.Missing {
+		return fmt.Sprintf("annotation %s is missing: %s; %s", e.Annotation, e.Problem, e.Fix)
+	}
+	return fmt.Sprintf("annotation %s=%s: %s; %s", e.Annotation, quote(e.Value), e.Problem, e.Fix)
+}
+
+// quote shows a value as the user wrote it: JSON values stay readable in single quotes.
+func quote(v string) string {
+	if strings.ContainsAny(v, "\"\\") && !strings.Contains(v, "'") {
+		return "'" + v + "'"
+	}
+	return strconv.Quote(v)
+}
+
+// Errors is every problem found on one Service, in a stable order.
+type Errors []*FieldError
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.As find each FieldError.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Config is the parsed configuration plus notes about system-written annotations that were
+// unreadable and therefore ignored (R8: a user edit never changes what the controller does).
+type Config struct {
+	model.ServiceConfig
+	Warnings []string
+}
+
+// HasELBID reports whether the annotations name an ELB at all. Services without it are not ours.
+func HasELBID(ann map[string]string) bool {
+	return strings.TrimSpace(ann[ELBID]) != ""
+}
+
+// IsMultiCluster reports whether kubernetes.io/elb.multicluster is 'true' (any case, trimmed),
+// without validating anything else: the controller uses it to pick which Services to reconcile.
+func IsMultiCluster(ann map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(ann[MultiCluster]), "true")
+}
+
+// Parse reads and validates a Service's annotations. All problems are reported at once, as Errors.
+func Parse(ann map[string]string) (Config, error) {
+	var cfg Config
+	var errs Errors
+	add := func(e *FieldError) { errs = append(errs, e) }
+
+	cfg.ELBID = strings.TrimSpace(ann[ELBID])
+	switch {
+	case cfg.ELBID == "":
+		add(&FieldError{Annotation: ELBID, Missing: true,
+			Problem: "the Service must name an existing ELB (ELBs are never created for a Service)",
+			Fix:     "set it to the ID of the ELB to bind"})
+	case !validID(cfg.ELBID):
+		add(&FieldError{Annotation: ELBID, Value: cfg.ELBID,
+			Problem: "an ELB ID has only letters, digits and '-' (at most 64 characters)",
+			Fix:     "copy the ELB ID exactly from the ELB console or API"})
+	}
+
+	classVal, hasClass := lookup(ann, Class)
+	switch model.Class(strings.ToLower(classVal)) {
+	case model.ClassUnion:
+		cfg.Class = model.ClassUnion
+	case model.ClassPerformance:
+		cfg.Class = model.ClassPerformance
+	default:
+		problem := "the ELB type must be given"
+		if hasClass {
+			problem = "unknown ELB type"
+		}
+		add(&FieldError{Annotation: Class, Value: classVal, Missing: !hasClass,
+			Problem: problem,
+			Fix:     "set it to 'union' (shared ELB) or 'performance' (dedicated ELB), matching the ELB's type"})
+	}
+
+	cfg.MultiCluster = parseBool(ann, MultiCluster, add,
+		"set it to 'true' to share the ELB listener across clusters, or remove it")
+	cfg.MultiVPC = parseBool(ann, MultiVPC, add,
+		"set it to 'true' for members in other VPCs (IP-type members), or remove it")
+
+	if cfg.MultiVPC {
+		if !cfg.MultiCluster {
+			add(&FieldError{Annotation: MultiVPC, Value: "true",
+				Problem: "cross-VPC backends only work on a cross-cluster Service",
+				Fix:     "also set " + MultiCluster + ": 'true', or remove " + MultiVPC})
+		}
+		if cfg.Class == model.ClassUnion {
+			add(&FieldError{Annotation: MultiVPC, Value: "true",
+				Problem: "cross-VPC (IP-type) backends need a dedicated ELB, and " + Class + " is 'union'",
+				Fix:     "use a 'performance' ELB with IP-type backends enabled, or remove " + MultiVPC})
+		}
+	}
+
+	if v, has := lookup(ann, Weight); has {
+		w, err := parseWeight(v)
+		if err != nil {
+			add(&FieldError{Annotation: Weight, Value: v, Problem: err.Error(),
+				Fix: "set an integer from 0 (drain this cluster) to 100, e.g. '80'"})
+		} else {
+			cfg.Weight = &w
+		}
+	}
+
+	cfg.Recycle = model.RecycleMemberOnly
+	if v, has := lookup(ann, RecyclePolicy); has {
+		switch model.RecyclePolicy(strings.ToLower(v)) {
+		case model.RecycleMemberOnly:
+		case model.RecycleCascade:
+			cfg.Recycle = model.RecycleCascade
+		default:
+			add(&FieldError{Annotation: RecyclePolicy, Value: v, Problem: "unknown recycle policy",
+				Fix: "set 'member-only' (remove only this cluster's members, the default) or 'cascade' (remove the listener, its pool and all members)"})
+		}
+	}
+
+	parsePool(ann, &cfg.ServiceConfig, add)
+
+	// System-written annotations: unreadable values are ignored, never acted upon.
+	if v, has := lookup(ann, AppliedWeight); has {
+		if w, err := parseWeight(v); err == nil {
+			cfg.AppliedWeight = &w
+		} else {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
+				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", AppliedWeight, v, err))
+		}
+	}
+	if v, has := lookup(ann, ListenerPort); has {
+		ports, err := ParseListenerPorts(v)
+		if err != nil {
+			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
+				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", ListenerPort, v, err))
+		} else {
+			cfg.ListenerPorts = ports
+		}
+	}
+
+	if len(errs) > 0 {
+		return cfg, errs
+	}
+	return cfg, nil
+}
+
+// ParseService parses the Service's annotations and checks them against its ports: cross-VPC
+// backends are refused on UDP ports, because the ELB's IP-type backend group must be TCP (R11).
+func ParseService(svc *corev1.Service) (Config, error) {
+	cfg, err := Parse(svc.Annotations)
+	var errs Errors
+	if err != nil {
+		errs = err.(Errors)
+	}
+	if hc := cfg.HealthCheck; hc != nil && hc.Type == "UDP_CONNECT" {
+		for _, p := range svc.Spec.Ports {
+			if p.Protocol != corev1.ProtocolUDP {
+				errs = append(errs, &FieldError{Annotation: HealthCheckOption, Value: svc.Annotations[HealthCheckOption],
+					Problem: fmt.Sprintf("a UDP health check cannot watch TCP port %s", portName(p)),
+					Fix:     `use "protocol": "TCP" or "HTTP" (UDP ports are always checked with UDP)`})
+				break
+			}
+		}
+	}
+	if cfg.MultiVPC {
+		for _, p := range svc.Spec.Ports {
+			if p.Protocol == corev1.ProtocolUDP {
+				errs = append(errs, &FieldError{Annotation: MultiVPC, Value: "true",
+					Problem: fmt.Sprintf("cross-VPC backends only work on TCP listeners, and port %s is UDP", portName(p)),
+					Fix:     "remove the UDP port from this Service (serve it from another Service), or remove " + MultiVPC})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return cfg, errs
+	}
+	return cfg, nil
+}
+
+// FormatListenerPorts renders ports the way R8's write-back stores them: sorted, comma-separated.
+func FormatListenerPorts(ports []int32) string {
+	sorted := append([]int32(nil), ports...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	parts := make([]string, 0, len(sorted))
+	for i, p := range sorted {
+		if i > 0 && p == sorted[i-1] {
+			continue
+		}
+		parts = append(parts, strconv.Itoa(int(p)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseListenerPorts reads a value written by FormatListenerPorts ("80" or "80,443").
+func ParseListenerPorts(v string) ([]int32, error) {
+	var out []int32
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		n, err := strconv.ParseInt(part, 10, 32)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q is not a port number 1-65535", part)
+		}
+		out = append(out, int32(n))
+	}
+	return out, nil
+}
+
+func portName(p corev1.ServicePort) string {
+	if p.Name != "" {
+		return fmt.Sprintf("%q (%d)", p.Name, p.Port)
+	}
+	return strconv.Itoa(int(p.Port))
+}
+
+// lookup returns the trimmed value and whether the annotation is present.
+func lookup(ann map[string]string, key string) (string, bool) {
+	v, ok := ann[key]
+	return strings.TrimSpace(v), ok
+}
+
+// parseBool accepts 'true' or 'false' (any case); an absent or invalid annotation is false.
+func parseBool(ann map[string]string, key string, add func(*FieldError), fix string) bool {
+	v, has := lookup(ann, key)
+	if !has {
+		return false
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	add(&FieldError{Annotation: key, Value: v, Problem: "the value must be 'true' or 'false'", Fix: fix})
+	return false
+}
+
+var errWeightRange = errors.New("the weight must be an integer from 0 to 100")
+
+func parseWeight(v string) (int, error) {
+	if v == "" {
+		return 0, errors.New("the weight is empty")
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, errWeightRange
+		}
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n > MaxWeight {
+		return 0, errWeightRange
+	}
+	return n, nil
+}
+
+func validID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Health check bounds of the ELB API.
+const (
+	minDelay, maxDelay     = 1, 50
+	minTimeout, maxTimeout = 1, 50
+	minRetries, maxRetries = 1, 10
+)
+
+// parsePool reads the algorithm and health check annotations.
+func parsePool(ann map[string]string, cfg *model.ServiceConfig, add func(*FieldError)) {
+	if v, has := lookup(ann, Algorithm); has {
+		switch a := strings.ToUpper(v); a {
+		case "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP":
+			cfg.Algorithm = a
+		default:
+			add(&FieldError{Annotation: Algorithm, Value: v, Problem: "unknown load-balancing algorithm",
+				Fix: "set ROUND_ROBIN (default), LEAST_CONNECTIONS or SOURCE_IP"})
+		}
+	}
+	if v, has := lookup(ann, HealthCheckFlag); has {
+		switch strings.ToLower(v) {
+		case "on":
+		case "off":
+			cfg.HealthCheckOff = true
+		default:
+			add(&FieldError{Annotation: HealthCheckFlag, Value: v, Problem: "the value must be 'on' or 'off'",
+				Fix: "set 'on' (default) to check members' health, or 'off'"})
+		}
+	}
+	v, has := lookup(ann, HealthCheckOption)
+	if !has {
+		return
+	}
+	if cfg.HealthCheckOff {
+		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: HealthCheckFlag + " is 'off'",
+			Fix: "remove " + HealthCheckOption + ", or set " + HealthCheckFlag + " to 'on'"})
+		return
+	}
+	hm, err := parseHealthCheck(v)
+	if err != nil {
+		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: err.Error(),
+			Fix: `write a JSON object such as {"protocol":"TCP","delay":"5","timeout":"10","max_retries":"3"} (protocol TCP, HTTP with "path", or UDP)`})
+		return
+	}
+	cfg.HealthCheck = hm
+}
+
+func parseHealthCheck(v string) (*model.HealthMonitor, error) {
+	var raw map[string]any
+	dec := json.NewDecoder(strings.NewReader(v))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	hm := &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 10, MaxRetries: 3}
+	for k, val := range raw {
+		s := strings.TrimSpace(fmt.Sprint(val)) // CCE writes numbers as strings; accept both
+		switch k {
+		case "protocol":
+			switch p := strings.ToUpper(s); p {
+			case "TCP", "HTTP":
+				hm.Type = p
+			case "UDP", "UDP_CONNECT":
+				hm.Type = "UDP_CONNECT"
+			default:
+				return nil, fmt.Errorf("protocol %q is not TCP, HTTP or UDP", s)
+			}
+		case "delay", "timeout", "max_retries":
+			n, err := strconv.Atoi(s)
+			lo, hi, dst := minDelay, maxDelay, &hm.Delay
+			if k == "timeout" {
+				lo, hi, dst = minTimeout, maxTimeout, &hm.Timeout
+			} else if k == "max_retries" {
+				lo, hi, dst = minRetries, maxRetries, &hm.MaxRetries
+			}
+			if err != nil || n < lo || n > hi {
+				return nil, fmt.Errorf("%s %q must be an integer from %d to %d", k, s, lo, hi)
+			}
+			*dst = int32(n)
+		case "path":
+			if !strings.HasPrefix(s, "/") {
+				return nil, fmt.Errorf("path %q must start with '/'", s)
+			}
+			hm.URLPath = s
+		default:
+			return nil, fmt.Errorf("unknown field %q (known: protocol, delay, timeout, max_retries, path)", k)
+		}
+	}
+	if hm.Type == "HTTP" && hm.URLPath == "" {
+		hm.URLPath = "/"
+	}
+	if hm.Type != "HTTP" && hm.URLPath != "" {
+		return nil, fmt.Errorf("path is only for the HTTP protocol")
+	}
+	return hm, nil
+}

@@ -1,0 +1,339 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// observed is one listener as read from the ELB, with its pool, monitor and members.
+type observed struct {
+	listener   elbclient.Listener
+	mark       Mark
+	marked     bool
+	pool       *elbclient.Pool // nil: the listener has no default pool
+	poolMark   Mark
+	poolMarked bool
+	monitor    *elbclient.HealthMonitor // nil: none (or not read)
+	members    []elbclient.Member
+}
+
+// creator describes who made a listener, for messages.
+func (o *observed) creator() string {
+	if o.marked {
+		return "Service " + o.mark.Namespace + "/" + o.mark.Service + " of cluster " + o.mark.ClusterID
+	}
+	return "someone on the ELB (no fleetlb mark)"
+}
+
+func (o *observed) String() string {
+	return fmt.Sprintf("listener %s/%d (%s)", o.listener.Protocol, o.listener.Port, o.listener.ID)
+}
+
+// owns reports whether member m was made by this cluster for Service ref (any port).
+func owns(ref model.ServiceRef, m elbclient.Member) bool {
+	r, _, ok := ParseMemberName(m.Name)
+	return ok && r == ref
+}
+
+// observe reads a listener's pool and members; withMonitor also reads the health monitor.
+func observe(ctx context.Context, api elbclient.API, l elbclient.Listener, withMonitor bool) (*observed, error) {
+	o := &observed{listener: l}
+	o.mark, o.marked = ParseMark(l.Description)
+	if l.DefaultPoolID == "" {
+		return o, nil
+	}
+	pool, err := api.GetPool(ctx, l.DefaultPoolID)
+	if errors.Is(err, elbclient.ErrNotFound) {
+		return o, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pool %s of %s: %w", l.DefaultPoolID, o, err)
+	}
+	o.pool = pool
+	o.poolMark, o.poolMarked = ParseMark(pool.Description)
+	if o.members, err = api.ListMembers(ctx, pool.ID); err != nil {
+		return nil, fmt.Errorf("list members of pool %s: %w", pool.ID, err)
+	}
+	if withMonitor && pool.HealthMonitorID != "" {
+		hm, err := api.GetHealthMonitor(ctx, pool.HealthMonitorID)
+		if err != nil && !errors.Is(err, elbclient.ErrNotFound) {
+			return nil, fmt.Errorf("read health monitor %s of pool %s: %w", pool.HealthMonitorID, pool.ID, err)
+		}
+		o.monitor = hm
+	}
+	return o, nil
+}
+
+// portPlan is one desired listener and what the ELB has for it (obs nil: nothing yet).
+type portPlan struct {
+	want model.Listener
+	obs  *observed
+}
+
+// Apply makes the ELB hold desired: listeners (created when absent), and exactly this cluster's
+// desired members for this Service on each port; this cluster's members of this Service on ports
+// no longer desired are removed (and their listener, per desired.Recycle, see the package doc).
+// A *Refusal means nothing was written.
+func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result, err error) {
+	var writes atomic.Int64
+	ctx = elbclient.WithWriteCounter(ctx, &writes)
+	defer func() { res.Writes = int(writes.Load()) }()
+
+	if r := validateDesired(desired); r != nil {
+		return res, r
+	}
+	lb, err := d.loadBalancer(ctx, desired)
+	if err != nil {
+		return res, err
+	}
+	res.VIP = lb.VIP
+	api := d.client.API(lb.Class)
+	listeners, err := api.ListListeners(ctx, lb.ID)
+	if err != nil {
+		return res, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+	}
+
+	// Read and check every port before the first write.
+	plans := make([]portPlan, 0, len(desired.Listeners))
+	for _, want := range desired.Listeners {
+		p, err := d.planPort(ctx, api, lb, desired, want, listeners)
+		if err != nil {
+			return res, err
+		}
+		plans = append(plans, p)
+	}
+	stale, err := d.staleListeners(ctx, api, desired, listeners)
+	if err != nil {
+		return res, err
+	}
+
+	for _, p := range plans {
+		err := d.applyPort(ctx, api, lb, desired, p, &res)
+		var race *listenerRace
+		if errors.As(err, &race) {
+			// Another cluster created the listener between our read and our write: read again
+			// and attach to it, with the same checks as any existing listener.
+			d.opts.Logger.Info("listener appeared concurrently, attaching", "elb", lb.ID, "port", p.want.Port)
+			if p, err = d.replanPort(ctx, api, lb, desired, p.want); err == nil {
+				err = d.applyPort(ctx, api, lb, desired, p, &res)
+			}
+		}
+		if err != nil {
+			return res, err
+		}
+		res.ListenerPorts = append(res.ListenerPorts, p.want.Port)
+	}
+	slices.Sort(res.ListenerPorts)
+	for _, o := range stale {
+		if err := d.releaseListener(ctx, api, desired.Service, desired.Recycle, o, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// planPort finds the listener for want and refuses what must not be touched (R6, R9, R11).
+func (d *Deployer) planPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, want model.Listener, listeners []elbclient.Listener) (portPlan, error) {
+	p := portPlan{want: want}
+	var match *elbclient.Listener
+	for i, l := range listeners {
+		if l.Port != want.Port {
+			continue
+		}
+		if !strings.EqualFold(l.Protocol, want.Protocol) {
+			return p, refuse(ReasonProtocolConflict, "port %d of ELB %s already has a %s listener (%s), but the Service asks for %s; change the Service port or its protocol, or remove that listener from the ELB",
+				want.Port, lb.ID, l.Protocol, l.ID, want.Protocol)
+		}
+		match = &listeners[i]
+	}
+	if match == nil {
+		return p, nil
+	}
+	o, err := observe(ctx, api, *match, true)
+	if err != nil {
+		return p, err
+	}
+	if (o.marked && !o.mark.MultiCluster) || (o.poolMarked && !o.poolMark.MultiCluster) {
+		owner := o.mark
+		if !o.marked {
+			owner = o.poolMark
+		}
+		return p, refuse(ReasonListenerNotShared, "%s of ELB %s belongs to Service %s/%s of cluster %s, which is not multi-cluster; only listeners of Services with %s: 'true' (or made by hand) can be shared, so use another port or ELB, or set %s: 'true' on that Service",
+			o, lb.ID, owner.Namespace, owner.Service, owner.ClusterID, annMulti, annMulti)
+	}
+	if o.pool != nil {
+		if desired.MultiVPC && o.pool.Type == "instance" {
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only instance-type (same-VPC) members, but %s adds IP-type members; remove %s or use another port", o.pool.ID, o, annMultiVPC, annMultiVPC)
+		}
+		if desired.MultiVPC && !strings.EqualFold(o.pool.Protocol, "TCP") {
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s is %s, but %s needs a TCP backend group; remove %s or use another port", o.pool.ID, o, o.pool.Protocol, annMultiVPC, annMultiVPC)
+		}
+		if !desired.MultiVPC && o.pool.Type == "ip" {
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only IP-type members; set %s: 'true' to add this cluster's members as IP-type members", o.pool.ID, o, annMultiVPC)
+		}
+	}
+	p.obs = o
+	return p, nil
+}
+
+// listenerRace: creating a listener failed with 409, most likely because another cluster created
+// one on the same port first.
+type listenerRace struct{ err error }
+
+func (r *listenerRace) Error() string { return r.err.Error() }
+func (r *listenerRace) Unwrap() error { return r.err }
+
+// replanPort reads the listeners again and plans want against what is there now.
+func (d *Deployer) replanPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, want model.Listener) (portPlan, error) {
+	listeners, err := api.ListListeners(ctx, lb.ID)
+	if err != nil {
+		return portPlan{}, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+	}
+	p, err := d.planPort(ctx, api, lb, desired, want, listeners)
+	if err == nil && p.obs == nil {
+		return p, fmt.Errorf("ELB %s refused a %s listener on port %d as a conflict, but has none there; will retry", lb.ID, want.Protocol, want.Port)
+	}
+	return p, err
+}
+
+// staleListeners are listeners on ports the Service no longer has that still hold this cluster's
+// members of the Service, or were created by it.
+func (d *Deployer) staleListeners(ctx context.Context, api elbclient.API, desired model.Desired, listeners []elbclient.Listener) ([]*observed, error) {
+	var out []*observed
+	for _, l := range listeners {
+		if wanted(desired, l) {
+			continue
+		}
+		o, err := observe(ctx, api, l, false)
+		if err != nil {
+			return nil, err
+		}
+		if o.marked && o.mark.IsService(desired.Service) || slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) }) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func wanted(desired model.Desired, l elbclient.Listener) bool {
+	for _, w := range desired.Listeners {
+		if w.Port == l.Port && strings.EqualFold(w.Protocol, l.Protocol) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, p portPlan, res *Result) error {
+	ref := desired.Service
+	mark := FormatMark(MarkFor(ref))
+	o := p.obs
+	if o == nil {
+		l, err := api.CreateListener(ctx, elbclient.ListenerSpec{
+			LoadBalancerID: lb.ID,
+			Name:           resourceName(ref, p.want.Port),
+			Description:    mark,
+			Protocol:       p.want.Protocol,
+			Port:           p.want.Port,
+		})
+		if err != nil {
+			err = fmt.Errorf("create %s listener on port %d of ELB %s: %w", p.want.Protocol, p.want.Port, lb.ID, err)
+			if errors.Is(err, elbclient.ErrConflict) {
+				return &listenerRace{err}
+			}
+			return err
+		}
+		d.opts.Logger.Info("created listener", "elb", lb.ID, "listener", l.ID, "port", l.Port, "protocol", l.Protocol)
+		res.ListenersCreated++
+		o = &observed{listener: *l, mark: MarkFor(ref), marked: true}
+	}
+	if o.pool == nil {
+		pool, err := api.CreatePool(ctx, elbclient.PoolSpec{
+			ListenerID:  o.listener.ID,
+			Name:        resourceName(ref, p.want.Port),
+			Description: mark,
+			Protocol:    p.want.Protocol,
+			Algorithm:   algorithm(p.want.Pool),
+		})
+		if err != nil {
+			return fmt.Errorf("create pool for %s: %w", o, err)
+		}
+		d.opts.Logger.Info("created pool", "elb", lb.ID, "listener", o.listener.ID, "pool", pool.ID)
+		o.pool, o.poolMark, o.poolMarked = pool, MarkFor(ref), true
+	}
+	// A monitor is created for a pool this Service created (also when an earlier Apply stopped
+	// between pool and monitor); anyone else's pool keeps its configuration (R5).
+	if o.poolMarked && o.poolMark.IsService(ref) && o.pool.HealthMonitorID == "" && p.want.Pool.HealthMonitor != nil {
+		hm := p.want.Pool.HealthMonitor
+		created, err := api.CreateHealthMonitor(ctx, elbclient.HealthMonitorSpec{
+			PoolID: o.pool.ID, Name: resourceName(ref, p.want.Port),
+			Type: hm.Type, Delay: hm.Delay, Timeout: hm.Timeout, MaxRetries: hm.MaxRetries, URLPath: hm.URLPath,
+		})
+		if err != nil {
+			return fmt.Errorf("create health monitor for pool %s: %w", o.pool.ID, err)
+		}
+		o.pool.HealthMonitorID, o.monitor = created.ID, created
+	} else if diffs := configDiffs(p.want, o); len(diffs) > 0 {
+		res.Warnings = append(res.Warnings, Warning{Reason: WarnConfigDiffers, Message: fmt.Sprintf(
+			"%s keeps the configuration of its creator, %s (R5): %s; this Service's wishes are not applied — align the Service's annotations or change the pool on the ELB",
+			o, o.creator(), strings.Join(diffs, "; "))})
+	}
+	return d.syncMembers(ctx, api, lb, ref, p.want, o, res)
+}
+
+// configDiffs lists how the pool differs from what the Service would have created.
+func configDiffs(want model.Listener, o *observed) []string {
+	var out []string
+	if got, w := o.pool.Algorithm, algorithm(want.Pool); !strings.EqualFold(got, w) {
+		out = append(out, fmt.Sprintf("algorithm is %s, this Service asks for %s", got, w))
+	}
+	if !strings.EqualFold(o.pool.Protocol, want.Protocol) {
+		out = append(out, fmt.Sprintf("pool protocol is %s, this Service asks for %s", o.pool.Protocol, want.Protocol))
+	}
+	w, got := want.Pool.HealthMonitor, o.monitor
+	switch {
+	case w == nil && got != nil:
+		out = append(out, fmt.Sprintf("the pool has a %s health check, this Service asks for none", got.Type))
+	case w != nil && got == nil:
+		out = append(out, fmt.Sprintf("the pool has no health check, this Service asks for %s", describeMonitor(w.Type, w.Delay, w.Timeout, w.MaxRetries, w.URLPath)))
+	case w != nil && got != nil:
+		if !strings.EqualFold(w.Type, got.Type) || w.Delay != got.Delay || w.Timeout != got.Timeout || w.MaxRetries != got.MaxRetries ||
+			(strings.EqualFold(w.Type, "HTTP") && w.URLPath != got.URLPath) {
+			out = append(out, fmt.Sprintf("health check is %s, this Service asks for %s",
+				describeMonitor(got.Type, got.Delay, got.Timeout, got.MaxRetries, got.URLPath),
+				describeMonitor(w.Type, w.Delay, w.Timeout, w.MaxRetries, w.URLPath)))
+		}
+	}
+	return out
+}
+
+func describeMonitor(typ string, delay, timeout, retries int32, path string) string {
+	s := fmt.Sprintf("%s every %ds, timeout %ds, %d retries", typ, delay, timeout, retries)
+	if strings.EqualFold(typ, "HTTP") {
+		s += ", path " + path
+	}
+	return s
+}
+
+func algorithm(p model.Pool) string {
+	if p.Algorithm == "" {
+		return "ROUND_ROBIN"
+	}
+	return p.Algorithm
+}
+
+// resourceName is a listener's or pool's name: for people; the description carries the mark.
+func resourceName(ref model.ServiceRef, port int32) string {
+	n := fmt.Sprintf("fleetlb-%s-%s-%d", ref.Namespace, ref.Name, port)
+	if len(n) > 255 {
+		n = n[:255]
+	}
+	return n
+}

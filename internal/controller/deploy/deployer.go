@@ -1,0 +1,141 @@
+// Package deploy applies one Service's desired ELB state (model.Desired) to an ELB as a diff, touching
+// only what this cluster owns.
+//
+// Rules (SPEC R5–R11, R13):
+//
+//   - Validate first, write after. The ELB must exist and be of the Service's class; multivpc needs
+//     a performance ELB with IP-type backends and TCP; a listener on the port with another protocol,
+//     or one owned by a Service without multicluster, is refused. All ports are checked before any
+//     write, so a refused Service leaves the ELB unchanged (a *Refusal is returned).
+//   - Ownership lives on the ELB. Members this cluster creates are named
+//     fleetlb/<cluster-id>/<namespace>/<service>/<port>; listeners and pools fleetlb creates carry
+//     a mark in their description (see marks.go). A listener without any mark (made by hand, S3)
+//     is attached to. A member without this cluster's mark for this Service is never changed or
+//     removed.
+//   - The listener and pool keep the configuration of their first creator (R5): when this Service
+//     wants another algorithm or health check, Apply returns a Warning and changes nothing there.
+//   - Writes are diffs: an Apply that finds everything in place makes zero write calls. Members are
+//     added before stale ones are removed. After an ambiguous failure (409, 5xx, timeout) the pool is
+//     read again before anything is re-added, so retries never create duplicates.
+//
+// Release and ports removed from a Service:
+//
+//   - member-only (default) removes this cluster's members of the Service. When the pool is then
+//     empty AND the listener was created by this very Service (its mark names this cluster and
+//     Service), the health monitor, pool and listener are removed too: nobody else uses them, and
+//     leaving them would keep the port taken. A listener made by hand, or created by another
+//     cluster or Service, is always left in place.
+//   - cascade removes the listener, its pool, its health monitor and all members, whoever owns
+//     them, but never a listener owned by a Service without multicluster (R6). It applies to the
+//     listeners the ELB shows this Service bound to (created by it, or holding its members): a
+//     Service that never got a member into a listener does not reclaim it.
+//   - Not-found during deletion counts as success.
+package deploy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+)
+
+// Options tune a Deployer.
+type Options struct {
+	// Logger receives one line per write. Zero value: discard.
+	Logger logr.Logger
+	// Attempts is how many times a member write is tried when the ELB answers 409/429/5xx or
+	// times out; the pool is re-read between attempts. Default 3.
+	Attempts int
+	// Backoff is the pause before the second attempt; it doubles for each further attempt.
+	// Default 200ms.
+	Backoff time.Duration
+}
+
+// Deployer applies desired states through one elbclient.Client. It is safe for concurrent use by
+// several reconciles (of different Services).
+type Deployer struct {
+	client elbclient.Client
+	opts   Options
+}
+
+// New returns a Deployer.
+func New(client elbclient.Client, opts Options) *Deployer {
+	if opts.Attempts <= 0 {
+		opts.Attempts = 3
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 200 * time.Millisecond
+	}
+	if opts.Logger.GetSink() == nil {
+		opts.Logger = logr.Discard()
+	}
+	return &Deployer{client: client, opts: opts}
+}
+
+// Result says what an Apply or Release did and saw.
+type Result struct {
+	// VIP is the ELB's VIP address (status.loadBalancer.ingress).
+	VIP string
+	// ListenerPorts are the desired ports whose listener exists after Apply (for the
+	// kubernetes.io/elb.listener-port write-back), ascending.
+	ListenerPorts []int32
+	// Warnings are things the user should know that did not stop the Apply (R5 differences,
+	// an address already in the pool under another owner, ...). One Event each.
+	Warnings []Warning
+	// Writes is the number of write calls made to the ELB.
+	Writes int
+	// MembersAdded, MembersUpdated, MembersRemoved count this cluster's member changes.
+	MembersAdded, MembersUpdated, MembersRemoved int
+	// ListenersCreated and ListenersDeleted count listener changes.
+	ListenersCreated, ListenersDeleted int
+}
+
+// Warning is a condition worth an Event of type Warning.
+type Warning struct {
+	Reason  string // CamelCase, for the Event reason
+	Message string
+}
+
+func (w Warning) String() string { return w.Reason + ": " + w.Message }
+
+// Refusal is a conflict the user must fix (an annotation, the ELB). When Apply returns a
+// *Refusal, the ELB was not changed. Reason is CamelCase for Events and conditions; Message names
+// the annotation or resource and what to change.
+type Refusal struct {
+	Reason  string
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Reason + ": " + r.Message }
+
+// Refusal reasons.
+const (
+	ReasonELBNotFound       = "ELBNotFound"       // R10
+	ReasonELBClassMismatch  = "ELBClassMismatch"  // kubernetes.io/elb.class vs the ELB's type
+	ReasonMultiVPCInvalid   = "MultiVPCInvalid"   // R11
+	ReasonProtocolConflict  = "ProtocolConflict"  // R9
+	ReasonListenerNotShared = "ListenerNotShared" // R6
+	ReasonInvalidDesired    = "InvalidSpec"       // weight out of range, unknown recycle policy, ...
+)
+
+// Warning reasons.
+const (
+	WarnConfigDiffers   = "ListenerConfigFromCreator" // R5
+	WarnAddressTaken    = "MemberAddressTaken"        // address:port in the pool under another name
+	WarnListenerSkipped = "ListenerNotReleased"       // release left a listener it may not remove
+)
+
+// SharedListener is a listener on the ELB that fleetlb marks multi-cluster.
+type SharedListener struct {
+	Port       int32
+	Protocol   string
+	ListenerID string
+	// Creator is "<cluster-id>/<namespace>/<service>" of the Service that created it.
+	Creator string
+}
+
+func (s SharedListener) String() string {
+	return fmt.Sprintf("%s/%d (listener %s, created by %s)", s.Protocol, s.Port, s.ListenerID, s.Creator)
+}

@@ -1,0 +1,394 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// memberPlan is the member writes that take a pool from what it has to what this cluster wants.
+type memberPlan struct {
+	add    []elbclient.MemberSpec
+	update []elbclient.WeightUpdate
+	remove []string
+	// readd are members whose subnet must change: the ELB cannot change it in place, so the old
+	// member goes first and the new one is added after.
+	readd    []elbclient.MemberSpec
+	warnings []Warning
+}
+
+func memberKey(addr string, port int32) string { return addr + "|" + strconv.Itoa(int(port)) }
+
+// diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
+// Only members named MemberName(ref, port) (or named for ref on another port) are ever changed.
+func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
+	var p memberPlan
+	name := MemberName(ref, port)
+	servicePrefix := memberPrefix + ref.ClusterID + "/" + ref.Namespace + "/" + ref.Name + "/"
+	ours := map[string][]elbclient.Member{}
+	others := map[string]elbclient.Member{}
+	for _, m := range have {
+		switch {
+		case m.Name == name:
+			k := memberKey(m.Address, m.Port)
+			ours[k] = append(ours[k], m)
+		case strings.HasPrefix(m.Name, servicePrefix) && owns(ref, m):
+			// Ours, but named for another port of the Service: it does not belong in this pool.
+			p.remove = append(p.remove, m.ID)
+		default:
+			others[memberKey(m.Address, m.Port)] = m
+		}
+	}
+	seen := map[string]bool{}
+	for _, w := range want {
+		k := memberKey(w.Address, w.Port)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		spec := elbclient.MemberSpec{Name: name, Address: w.Address, Port: w.Port, Weight: w.Weight, SubnetID: w.SubnetID}
+		cur := ours[k]
+		if len(cur) == 0 {
+			if o, taken := others[k]; taken {
+				p.warnings = append(p.warnings, Warning{Reason: WarnAddressTaken, Message: fmt.Sprintf(
+					"backend %s:%d is already in pool %s as member %q (%s), which this cluster does not own; it is left alone and not added again",
+					w.Address, w.Port, poolID, o.Name, o.ID)})
+				continue
+			}
+			p.add = append(p.add, spec)
+			continue
+		}
+		keep := cur[0]
+		for _, extra := range cur[1:] {
+			p.remove = append(p.remove, extra.ID)
+		}
+		if subnetChanged(class, w.SubnetID, keep.SubnetID) {
+			p.remove = append(p.remove, keep.ID)
+			p.readd = append(p.readd, spec)
+			continue
+		}
+		if keep.Weight != w.Weight {
+			p.update = append(p.update, elbclient.WeightUpdate{MemberID: keep.ID, Weight: w.Weight})
+		}
+	}
+	for k, cur := range ours {
+		if !seen[k] {
+			for _, m := range cur {
+				p.remove = append(p.remove, m.ID)
+			}
+		}
+	}
+	slices.Sort(p.remove)
+	return p
+}
+
+// subnetChanged: on union the client fills in the ELB's subnet when want is "", so "" matches any.
+func subnetChanged(class model.Class, want, have string) bool {
+	if want == "" {
+		return class == model.ClassPerformance && have != ""
+	}
+	return want != have
+}
+
+// syncMembers makes this cluster's members in o's pool match want.Members. After an ambiguous
+// failure, or when the ELB says a member already existed, it re-reads the pool and plans again, so
+// a retry never adds a member twice.
+func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
+	have := o.members
+	poolID := o.pool.ID
+	for attempt := 1; ; attempt++ {
+		plan := diffMembers(ref, want.Port, lb.Class, poolID, want.Members, have)
+		again, err := d.execMembers(ctx, api, poolID, plan, res)
+		if err == nil && (!again || attempt >= d.opts.Attempts) {
+			res.Warnings = append(res.Warnings, plan.warnings...)
+			return nil
+		}
+		if err != nil {
+			if !(elbclient.Retryable(err) || errors.Is(err, elbclient.ErrNotFound)) || attempt >= d.opts.Attempts {
+				return fmt.Errorf("update members of pool %s (%s): %w", poolID, o, err)
+			}
+			d.opts.Logger.Info("member write failed, re-reading the pool before retrying", "pool", poolID, "attempt", attempt, "error", err.Error())
+			if err := sleep(ctx, d.opts.Backoff<<(attempt-1)); err != nil {
+				return err
+			}
+		}
+		if have, err = api.ListMembers(ctx, poolID); err != nil {
+			return fmt.Errorf("list members of pool %s: %w", poolID, err)
+		}
+	}
+}
+
+// execMembers runs plan: add, update, remove, then re-adds. again reports that the ELB said some
+// added member already existed, so the pool should be read again.
+func (d *Deployer) execMembers(ctx context.Context, api elbclient.API, poolID string, plan memberPlan, res *Result) (again bool, err error) {
+	add := func(specs []elbclient.MemberSpec) error {
+		if len(specs) == 0 {
+			return nil
+		}
+		added, err := api.AddMembers(ctx, poolID, specs)
+		if err != nil {
+			return err
+		}
+		for _, a := range added {
+			if a.Existed {
+				again = true
+				continue
+			}
+			res.MembersAdded++
+		}
+		d.opts.Logger.Info("added members", "pool", poolID, "count", len(specs))
+		return nil
+	}
+	if err := add(plan.add); err != nil {
+		return again, err
+	}
+	if len(plan.update) > 0 {
+		if err := api.UpdateMemberWeights(ctx, poolID, plan.update); err != nil {
+			return again, err
+		}
+		res.MembersUpdated += len(plan.update)
+		d.opts.Logger.Info("updated member weights", "pool", poolID, "count", len(plan.update))
+	}
+	if len(plan.remove) > 0 {
+		if err := api.DeleteMembers(ctx, poolID, plan.remove); err != nil {
+			return again, err
+		}
+		res.MembersRemoved += len(plan.remove)
+		d.opts.Logger.Info("removed members", "pool", poolID, "count", len(plan.remove))
+	}
+	return again, add(plan.readd)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, elbclient.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// releaseListener removes this Service's binding to one listener per policy (package doc).
+func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref model.ServiceRef, policy model.RecyclePolicy, o *observed, res *Result) error {
+	if policy == model.RecycleCascade {
+		if o.marked && !o.mark.MultiCluster && !o.mark.IsService(ref) {
+			res.Warnings = append(res.Warnings, Warning{Reason: WarnListenerSkipped, Message: fmt.Sprintf(
+				"%s belongs to %s, which is not multi-cluster; cascade does not remove it", o, o.creator())})
+			return nil
+		}
+		return d.deleteListener(ctx, api, o, true, res)
+	}
+	// member-only: this cluster's members of this Service, with retries that re-read the pool.
+	if o.pool == nil {
+		if o.marked && o.mark.IsService(ref) {
+			return d.deleteListener(ctx, api, o, false, res)
+		}
+		return nil
+	}
+	members := o.members
+	for attempt := 1; ; attempt++ {
+		var ids []string
+		for _, m := range members {
+			if owns(ref, m) {
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(ids) == 0 {
+			break
+		}
+		err := api.DeleteMembers(ctx, o.pool.ID, ids)
+		if err == nil {
+			res.MembersRemoved += len(ids)
+			d.opts.Logger.Info("removed members", "pool", o.pool.ID, "count", len(ids))
+			break
+		}
+		if !(elbclient.Retryable(err) || errors.Is(err, elbclient.ErrNotFound)) || attempt >= d.opts.Attempts {
+			return fmt.Errorf("remove this cluster's members from pool %s (%s): %w", o.pool.ID, o, err)
+		}
+		if err := sleep(ctx, d.opts.Backoff<<(attempt-1)); err != nil {
+			return err
+		}
+		if members, err = api.ListMembers(ctx, o.pool.ID); err != nil {
+			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
+		}
+	}
+	// The listener's creator removes it with its pool (whoever created the pool in a race), but
+	// only while nobody else has a member in it.
+	if !o.marked || !o.mark.IsService(ref) {
+		return nil
+	}
+	return d.deleteListener(ctx, api, o, false, res)
+}
+
+// deleteListener removes the monitor, the members, the pool and the listener, in that order (each
+// step may be refused by an ELB while the next one still depends on it). Not-found is success.
+// Without force (member-only), the pool is read first and anything found in it (another cluster
+// attached meanwhile) leaves the whole listener in place: no member is ever deleted then.
+func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *observed, force bool, res *Result) error {
+	if o.pool != nil {
+		members, err := api.ListMembers(ctx, o.pool.ID)
+		if err := ignoreNotFound(err); err != nil {
+			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
+		}
+		if !force && len(members) > 0 {
+			return nil
+		}
+		if o.pool.HealthMonitorID != "" {
+			if err := ignoreNotFound(api.DeleteHealthMonitor(ctx, o.pool.HealthMonitorID)); err != nil {
+				return fmt.Errorf("delete health monitor %s of %s: %w", o.pool.HealthMonitorID, o, err)
+			}
+		}
+		if len(members) > 0 {
+			ids := make([]string, len(members))
+			for i, m := range members {
+				ids[i] = m.ID
+			}
+			if err := ignoreNotFound(api.DeleteMembers(ctx, o.pool.ID, ids)); err != nil {
+				return fmt.Errorf("delete members of pool %s (%s): %w", o.pool.ID, o, err)
+			}
+			res.MembersRemoved += len(ids)
+		}
+		if err := ignoreNotFound(api.DeletePool(ctx, o.pool.ID)); err != nil {
+			return fmt.Errorf("delete pool %s of %s: %w", o.pool.ID, o, err)
+		}
+	}
+	if err := ignoreNotFound(api.DeleteListener(ctx, o.listener.ID)); err != nil {
+		return fmt.Errorf("delete %s: %w", o, err)
+	}
+	res.ListenersDeleted++
+	d.opts.Logger.Info("deleted listener", "listener", o.listener.ID, "port", o.listener.Port, "pool", poolIDOf(o))
+	return nil
+}
+
+func poolIDOf(o *observed) string {
+	if o.pool == nil {
+		return ""
+	}
+	return o.pool.ID
+}
+
+// Release removes this Service's binding per desired.Recycle (see the package doc): the listeners
+// this Service created or holds members in. desired needs Service, ELBID and Recycle; listeners
+// and members are ignored. An unknown ELB is nothing to release.
+func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Result, err error) {
+	var writes atomic.Int64
+	ctx = elbclient.WithWriteCounter(ctx, &writes)
+	defer func() { res.Writes = int(writes.Load()) }()
+
+	if r := validateRef(desired.Service); r != nil {
+		return res, r
+	}
+	switch desired.Recycle {
+	case "", model.RecycleMemberOnly, model.RecycleCascade:
+	default:
+		return res, refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", annRecycle, desired.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
+	}
+	if desired.ELBID == "" {
+		return res, nil
+	}
+	lb, err := d.client.GetLoadBalancer(ctx, desired.ELBID)
+	if errors.Is(err, elbclient.ErrNotFound) {
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("read ELB %s: %w", desired.ELBID, err)
+	}
+	res.VIP = lb.VIP
+	api := d.client.API(lb.Class)
+	listeners, err := api.ListListeners(ctx, lb.ID)
+	if err != nil {
+		return res, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+	}
+	var targets []*observed
+	for _, l := range listeners {
+		o, err := observe(ctx, api, l, false)
+		if err != nil {
+			return res, err
+		}
+		// Only the ELB says what the Service is bound to: a listener it created, or one holding
+		// its members (also under cascade, which then takes the whole listener). A port match
+		// alone is no proof: a Service whose Apply was refused, or whose bound ELB was edited,
+		// never attached there, and cascade must not wipe other clusters' or VMs' listeners.
+		if o.marked && o.mark.IsService(desired.Service) ||
+			slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) }) {
+			targets = append(targets, o)
+		}
+	}
+	for _, o := range targets {
+		if err := d.releaseListener(ctx, api, desired.Service, desired.Recycle, o, &res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// SharedListeners is a read-only check for a Service WITHOUT multicluster that names an ELB
+// (kubernetes.io/elb.id): it returns those of ports that land on a listener fleetlb marks
+// multi-cluster, or whose pool holds fleetlb members (R6), so that the controller reports the
+// conflict instead of letting the Service take the listener over. An unknown ELB returns (nil, nil).
+func (d *Deployer) SharedListeners(ctx context.Context, elbID string, ports []int32) ([]SharedListener, error) {
+	if elbID == "" || len(ports) == 0 {
+		return nil, nil
+	}
+	lb, err := d.client.GetLoadBalancer(ctx, elbID)
+	if errors.Is(err, elbclient.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ELB %s: %w", elbID, err)
+	}
+	api := d.client.API(lb.Class)
+	listeners, err := api.ListListeners(ctx, lb.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+	}
+	var out []SharedListener
+	for _, l := range listeners {
+		if !slices.Contains(ports, l.Port) {
+			continue
+		}
+		mark, marked := ParseMark(l.Description)
+		if marked && !mark.MultiCluster {
+			continue
+		}
+		s := SharedListener{Port: l.Port, Protocol: l.Protocol, ListenerID: l.ID}
+		if marked {
+			s.Creator = mark.Creator()
+			out = append(out, s)
+			continue
+		}
+		o, err := observe(ctx, api, l, false)
+		if err != nil {
+			return nil, err
+		}
+		var holders []string
+		for _, m := range o.members {
+			if r, _, ok := ParseMemberName(m.Name); ok && !slices.Contains(holders, r.ClusterID) {
+				holders = append(holders, r.ClusterID)
+			}
+		}
+		if len(holders) > 0 {
+			s.Creator = "made on the ELB; members of cluster(s) " + strings.Join(holders, ", ")
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b SharedListener) int { return int(a.Port - b.Port) })
+	return out, nil
+}

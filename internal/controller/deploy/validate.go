@@ -1,0 +1,110 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// Annotation keys named in refusal messages.
+const (
+	annELBID    = "kubernetes.io/elb.id"
+	annClass    = "kubernetes.io/elb.class"
+	annMultiVPC = "kubernetes.io/elb.multivpc"
+	annWeight   = "kubernetes.io/elb.multicluster-loadbalancer-weight"
+	annRecycle  = "kubernetes.io/elb.multicluster-resource-recycle-policy"
+	annMulti    = "kubernetes.io/elb.multicluster"
+)
+
+func refuse(reason, format string, args ...any) *Refusal {
+	return &Refusal{Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// validateRef checks what the marks are made of.
+func validateRef(ref model.ServiceRef) *Refusal {
+	if msg := validClusterID(ref.ClusterID); msg != "" {
+		return refuse(ReasonInvalidDesired, "%s; start the controller with a --cluster-id of 1–%d characters without '/', '=' or spaces", msg, MaxClusterIDLen)
+	}
+	if ref.Namespace == "" || ref.Name == "" || strings.ContainsAny(ref.Namespace+ref.Name, "/ ") {
+		return refuse(ReasonInvalidDesired, "invalid Service reference %q/%q", ref.Namespace, ref.Name)
+	}
+	return nil
+}
+
+// validateDesired checks desired on its own, before the ELB is read.
+func validateDesired(d model.Desired) *Refusal {
+	if r := validateRef(d.Service); r != nil {
+		return r
+	}
+	if d.ELBID == "" {
+		return refuse(ReasonELBNotFound, "%s is missing; set it to the ID of an existing ELB (fleetlb never creates ELBs)", annELBID)
+	}
+	if d.Class != model.ClassPerformance && d.Class != model.ClassUnion {
+		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", annClass, d.Class, model.ClassPerformance, model.ClassUnion)
+	}
+	if d.Weight < 0 || d.Weight > 100 {
+		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from 0 to 100", annWeight, d.Weight)
+	}
+	switch d.Recycle {
+	case "", model.RecycleMemberOnly, model.RecycleCascade:
+	default:
+		return refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", annRecycle, d.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
+	}
+	if d.MultiVPC && d.Class != model.ClassPerformance {
+		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", annMultiVPC, annClass, model.ClassPerformance, annMultiVPC)
+	}
+	ports := map[int32]string{}
+	for _, l := range d.Listeners {
+		if l.Port < 1 || l.Port > 65535 {
+			return refuse(ReasonInvalidDesired, "Service port %d is outside 1–65535", l.Port)
+		}
+		if l.Protocol != "TCP" && l.Protocol != "UDP" {
+			return refuse(ReasonInvalidDesired, "Service port %d has protocol %q; an ELB listener here can be TCP or UDP", l.Port, l.Protocol)
+		}
+		if prev, dup := ports[l.Port]; dup {
+			return refuse(ReasonInvalidDesired, "Service ports %s/%d and %s/%d would share ELB listener port %d; give them different ports", prev, l.Port, l.Protocol, l.Port, l.Port)
+		}
+		ports[l.Port] = l.Protocol
+		if d.MultiVPC && l.Protocol != "TCP" {
+			return refuse(ReasonMultiVPCInvalid, "%s works only for TCP (the backend group must be TCP), but port %d is %s; remove %s or the %s port", annMultiVPC, l.Port, l.Protocol, annMultiVPC, l.Protocol)
+		}
+		for _, m := range l.Members {
+			if m.Weight < 0 || m.Weight > 100 {
+				return refuse(ReasonInvalidDesired, "member %s:%d of port %d has weight %d; member weights are 0–100", m.Address, m.Port, l.Port, m.Weight)
+			}
+			if m.Address == "" || m.Port < 1 || m.Port > 65535 {
+				return refuse(ReasonInvalidDesired, "member %q:%d of port %d has no valid address or port", m.Address, m.Port, l.Port)
+			}
+		}
+	}
+	return nil
+}
+
+func classWord(c model.Class) string {
+	if c == model.ClassPerformance {
+		return "dedicated"
+	}
+	return "shared"
+}
+
+// loadBalancer reads the ELB and checks it against desired (R10, class, R11).
+func (d *Deployer) loadBalancer(ctx context.Context, desired model.Desired) (*elbclient.LoadBalancer, error) {
+	lb, err := d.client.GetLoadBalancer(ctx, desired.ELBID)
+	if errors.Is(err, elbclient.ErrNotFound) {
+		return nil, refuse(ReasonELBNotFound, "ELB %q named by %s does not exist in this project and region; set %s to the ID of an existing ELB (fleetlb never creates ELBs)", desired.ELBID, annELBID, annELBID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ELB %s: %w", desired.ELBID, err)
+	}
+	if lb.Class != desired.Class {
+		return nil, refuse(ReasonELBClassMismatch, "ELB %s is a %s ELB but %s is %q; set %s to %q", lb.ID, classWord(lb.Class), annClass, desired.Class, annClass, lb.Class)
+	}
+	if desired.MultiVPC && !lb.IPTargetEnable {
+		return nil, refuse(ReasonMultiVPCInvalid, "ELB %s does not have IP-type backends enabled, which %s needs; enable IP-type backends (ip_target_enable) on the ELB or remove %s", lb.ID, annMultiVPC, annMultiVPC)
+	}
+	return lb, nil
+}

@@ -1,0 +1,1122 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/controller/annotations"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
+)
+
+// Real API servers (localk8s: etcd, kube-apiserver, kube-controller-manager, scheduler, simulated
+// nodes running real pod servers) and elbd's real API over HTTP, driven through the official SDK.
+// Cluster A has VPC pod addresses (pass-through), cluster B an overlay (node mode).
+
+const (
+	project = "proj-1"
+	ak, sk  = "AK-FLEETLB-TEST", "SK-fleetlb-test-secret"
+)
+
+// elbdConfig describes one VPC holding both clusters' node and pod ranges (whatever free ranges
+// localk8s picked), the VIP subnet and a subnet for hand-made VM members.
+func elbdConfig(a, b localk8s.Options) string {
+	return fmt.Sprintf(`
+credentials:
+  - accessKey: %s
+    secretKey: %s
+    projectID: %s
+vpcs:
+  - id: vpc-1
+    cidr: 127.0.0.0/8
+    subnets:
+      - {id: subnet-a-pods, cidr: %s}
+      - {id: subnet-a-nodes, cidr: %s}
+      - {id: subnet-b-nodes, cidr: %s}
+      - {id: subnet-b-pods, cidr: %s}
+      - {id: subnet-vip, cidr: 127.250.0.0/24}
+      - {id: subnet-vm, cidr: 127.251.0.0/24}
+`, ak, sk, project, a.PodCIDR, a.NodeCIDR, b.NodeCIDR, b.PodCIDR)
+}
+
+type elbdEnv struct {
+	srv    *httptest.Server
+	st     *store.Store
+	writes atomic.Int64 // non-GET requests answered, counted at elbd
+	sdk    *elbclient.SDK
+}
+
+func startELBD(t *testing.T, cfgText string) *elbdEnv {
+	t.Helper()
+	h, st := elbtest.Handler(t, cfgText)
+	e := &elbdEnv{st: st}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			e.writes.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.srv.Close)
+	e.sdk = e.client(t)
+	return e
+}
+
+func (e *elbdEnv) client(t *testing.T) *elbclient.SDK {
+	t.Helper()
+	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// lb creates a dedicated ELB as an operator would (ELBs are never created by the controller, R10).
+func (e *elbdEnv) lb(t *testing.T, name string, ipTargets bool) store.LoadBalancer {
+	return e.lbOf(t, store.FamilyV3, name, ipTargets)
+}
+
+func (e *elbdEnv) lbOf(t *testing.T, family store.Family, name string, ipTargets bool) store.LoadBalancer {
+	t.Helper()
+	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: family, ProjectID: project},
+		store.LoadBalancer{Name: name, VIPSubnetID: "subnet-vip", IPTargetEnable: ipTargets, AdminStateUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lb
+}
+
+// pool reads, through the SDK, the members of the pool behind listener port on lbID.
+func (e *elbdEnv) pool(ctx context.Context, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
+	return e.poolOf(ctx, model.ClassPerformance, lbID, port)
+}
+
+func (e *elbdEnv) poolOf(ctx context.Context, class model.Class, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
+	a := e.sdk.API(class)
+	ls, err := a.ListListeners(ctx, lbID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range ls {
+		if l.Port != port {
+			continue
+		}
+		if l.DefaultPoolID == "" {
+			return &l, nil, nil
+		}
+		ms, err := a.ListMembers(ctx, l.DefaultPoolID)
+		return &l, ms, err
+	}
+	return nil, nil, nil
+}
+
+// summary renders members as "owner address:port w=N", sorted; owner is the cluster ID or the name.
+func summary(ms []elbclient.Member) string {
+	var out []string
+	for _, m := range ms {
+		owner := m.Name
+		if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+			owner = ref.ClusterID
+		}
+		sub := ""
+		if m.SubnetID == "" {
+			sub = " ip-type"
+		}
+		out = append(out, fmt.Sprintf("%s %s:%d w=%d%s", owner, m.Address, m.Port, m.Weight, sub))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+type kube struct {
+	name string
+	c    *localk8s.Cluster
+	cs   kubernetes.Interface
+	id   string
+	stop context.CancelFunc
+	done chan struct{}
+	top  *testing.T // the whole test: controllers outlive the subtest that (re)starts them
+}
+
+func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, subnet string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := e.client(t)
+	mgr, err := reconciler.NewManager(ctx, reconciler.Options{
+		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
+		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
+		PodNetwork: net, SubnetID: subnet, DefaultWeight: 100, Resync: 2 * time.Second,
+		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
+		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("controller of cluster %s: %v", k.name, err)
+	}
+	k.stop, k.done = cancel, make(chan struct{})
+	go func() {
+		defer close(k.done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("controller of cluster %s stopped: %v", k.name, err)
+		}
+	}()
+	k.top.Cleanup(k.stopController)
+}
+
+func (k *kube) stopController() {
+	if k.stop != nil {
+		k.stop()
+		<-k.done
+		k.stop = nil
+	}
+}
+
+const ns = "default"
+
+func (k *kube) deployment(t *testing.T, name string, replicas int32, ports ...corev1.ContainerPort) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx", Ports: ports}}},
+			},
+		},
+	}
+	if _, err := k.cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (k *kube) scale(t *testing.T, name string, replicas int32) {
+	t.Helper()
+	for range 10 {
+		s, err := k.cs.AppsV1().Deployments(ns).GetScale(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Spec.Replicas = replicas
+		_, err = k.cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("scaling %s kept conflicting", name)
+}
+
+// seedService is one of the source document's manifests (testdata of internal/controller/annotations) with
+// the real ELB ID, a name and its app selector.
+func seedService(t *testing.T, file, name, elbID string, edit func(*corev1.Service)) *corev1.Service {
+	t.Helper()
+	raw, err := os.ReadFile("../annotations/testdata/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc corev1.Service
+	if err := yaml.Unmarshal(raw, &svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Name, svc.Namespace = name, ns
+	svc.Spec.Selector = map[string]string{"app": name}
+	svc.Annotations[annotations.ELBID] = elbID
+	if edit != nil {
+		edit(&svc)
+	}
+	return &svc
+}
+
+func (k *kube) create(t *testing.T, svc *corev1.Service) {
+	t.Helper()
+	if _, err := k.cs.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (k *kube) update(t *testing.T, name string, edit func(*corev1.Service)) {
+	t.Helper()
+	for range 10 {
+		s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(s)
+		_, err = k.cs.CoreV1().Services(ns).Update(context.Background(), s, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("update of Service %s kept conflicting", name)
+}
+
+func (k *kube) get(t *testing.T, name string) *corev1.Service {
+	t.Helper()
+	s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// eventually polls check until it returns nil, failing the test with the last error after limit.
+func eventually(t *testing.T, limit time.Duration, what string, check func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var last error
+	for {
+		if last = check(ctx); last == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not reached within %s: %v", what, limit, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func wantPool(e *elbdEnv, lbID string, port int32, want string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, ms, err := e.pool(ctx, lbID, port)
+		if err != nil {
+			return err
+		}
+		if got := summary(ms); got != want {
+			return fmt.Errorf("pool of port %d:\n%s\nwant:\n%s", port, got, want)
+		}
+		return nil
+	}
+}
+
+func wantCondition(k *kube, name, reason string, words ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		s, err := k.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(s.Status.Conditions, reconciler.ConditionBound)
+		if c == nil || c.Reason != reason {
+			return fmt.Errorf("condition %+v, want reason %s", c, reason)
+		}
+		for _, w := range words {
+			if !strings.Contains(c.Message, w) {
+				return fmt.Errorf("condition message %q lacks %q", c.Message, w)
+			}
+		}
+		return nil
+	}
+}
+
+func wantEvent(k *kube, name, reason string, words ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		evs, err := k.cs.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name != name {
+				continue
+			}
+			seen = append(seen, ev.Reason)
+			if ev.Reason != reason {
+				continue
+			}
+			ok := true
+			for _, w := range words {
+				ok = ok && strings.Contains(ev.Note, w)
+			}
+			if ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s Event on %s mentioning %q (events: %v)", reason, name, words, seen)
+	}
+}
+
+func podIPs(t *testing.T, k *kube, app string) []string {
+	t.Helper()
+	pods, err := k.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ips []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil && p.Status.PodIP != "" {
+			ips = append(ips, p.Status.PodIP)
+		}
+	}
+	sort.Strings(ips)
+	return ips
+}
+
+func lines(ls ...string) string {
+	sort.Strings(ls)
+	return strings.Join(ls, "\n")
+}
+
+func TestRealClusters(t *testing.T) {
+	// Free address ranges are picked by localk8s; elbd's subnets follow them.
+	cs := k8stest.StartMany(t, localk8s.Options{Name: "a", Nodes: 2}, localk8s.Options{Name: "b", Nodes: 2})
+	e := startELBD(t, elbdConfig(cs[0].Options(), cs[1].Options()))
+	nodeNetB := netip.MustParsePrefix(cs[1].Options().NodeCIDR)
+	lb := e.lb(t, "shared", true)
+	noIP := e.lb(t, "no-ip-targets", false)
+
+	a := &kube{name: "a", c: cs[0], cs: cs[0].Client(), id: "cluster-a", top: t}
+	b := &kube{name: "b", c: cs[1], cs: cs[1].Client(), top: t} // default ID: kube-system UID
+	ksys, err := b.cs.CoreV1().Namespaces().Get(context.Background(), "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.startController(t, e, model.PodNetworkVPC, "subnet-a-pods")
+	b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+	b.id = string(ksys.UID)
+	http80 := corev1.ContainerPort{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}
+	const wait = 60 * time.Second
+
+	a.deployment(t, "nginx", 2, http80)
+	b.deployment(t, "nginx", 1, http80)
+	a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "nginx", lb.ID, nil))
+	b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "nginx", lb.ID, nil))
+
+	var bMember string // cluster B's node member, "id addr:port w=20"
+	t.Run("S1 80:20, pass-through and node mode", func(t *testing.T) {
+		eventually(t, wait, "cluster B's node member", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == b.id {
+					bMember = fmt.Sprintf("%s %s:%d w=%d", b.id, m.Address, m.Port, m.Weight)
+				}
+			}
+			if bMember == "" {
+				return fmt.Errorf("no member of cluster B yet: %s", summary(ms))
+			}
+			return nil
+		})
+		svcB := b.get(t, "nginx")
+		addr, _, _ := strings.Cut(strings.Fields(bMember)[1], ":")
+		if !strings.Contains(bMember, fmt.Sprintf(":%d w=20", svcB.Spec.Ports[0].NodePort)) || !nodeNetB.Contains(netip.MustParseAddr(addr)) {
+			t.Errorf("cluster B (overlay) member %q: want its node InternalIP : node port %d with weight 20", bMember, svcB.Spec.Ports[0].NodePort)
+		}
+		eventually(t, wait, "S1 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "nginx")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods of A: %v", ips)
+			}
+			return wantPool(e, lb.ID, 80, lines("cluster-a "+ips[0]+":80 w=40", "cluster-a "+ips[1]+":80 w=40", bMember))(ctx)
+		})
+	})
+
+	t.Run("R8 write-back and status", func(t *testing.T) {
+		for _, k := range []*kube{a, b} {
+			eventually(t, wait, "write-back on "+k.name, func(ctx context.Context) error {
+				s := k.get(t, "nginx")
+				if s.Annotations[annotations.ListenerPort] != "80" {
+					return fmt.Errorf("listener-port %q", s.Annotations[annotations.ListenerPort])
+				}
+				if ing := s.Status.LoadBalancer.Ingress; len(ing) != 1 || ing[0].IP != lb.VIPAddress {
+					return fmt.Errorf("ingress %v, want VIP %s", ing, lb.VIPAddress)
+				}
+				return wantCondition(k, "nginx", reconciler.ReasonBound, "listener port(s) 80")(ctx)
+			})
+		}
+		// A user edit of the annotation moves nothing: the ELB's marks decide.
+		a.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.ListenerPort] = "8081" })
+		eventually(t, wait, "listener-port restored", func(ctx context.Context) error {
+			if v := a.get(t, "nginx").Annotations[annotations.ListenerPort]; v != "80" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		l, _, err := e.pool(context.Background(), lb.ID, 8081)
+		if err != nil || l != nil {
+			t.Errorf("a listener appeared on the user-written port: %v %v", l, err)
+		}
+	})
+
+	t.Run("scaling 2 to 3 to 5 to 0", func(t *testing.T) {
+		for _, step := range []struct {
+			replicas int32
+			weight   int
+		}{{3, 27}, {5, 16}, {0, 0}} {
+			a.scale(t, "nginx", step.replicas)
+			eventually(t, wait, fmt.Sprintf("%d replicas", step.replicas), func(ctx context.Context) error {
+				ips := podIPs(t, a, "nginx")
+				if len(ips) != int(step.replicas) {
+					return fmt.Errorf("pods %v", ips)
+				}
+				want := []string{bMember}
+				for _, ip := range ips {
+					want = append(want, fmt.Sprintf("cluster-a %s:80 w=%d", ip, step.weight))
+				}
+				return wantPool(e, lb.ID, 80, lines(want...))(ctx)
+			})
+		}
+		a.scale(t, "nginx", 2)
+	})
+
+	t.Run("R4 removing the weight keeps it", func(t *testing.T) {
+		a.update(t, "nginx", func(s *corev1.Service) { delete(s.Annotations, annotations.Weight) })
+		eventually(t, wait, "A back at 2 pods, weight 80 kept", func(ctx context.Context) error {
+			ips := podIPs(t, a, "nginx")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return wantPool(e, lb.ID, 80, lines("cluster-a "+ips[0]+":80 w=40", "cluster-a "+ips[1]+":80 w=40", bMember))(ctx)
+		})
+		if v := a.get(t, "nginx").Annotations[annotations.AppliedWeight]; v != "80" {
+			t.Errorf("applied weight %q", v)
+		}
+	})
+
+	t.Run("no-op resync makes zero writes", func(t *testing.T) {
+		before := e.writes.Load()
+		time.Sleep(5 * time.Second) // more than two resync periods of both controllers
+		if n := e.writes.Load() - before; n != 0 {
+			t.Errorf("%d write calls reached elbd while nothing changed", n)
+		}
+	})
+
+	t.Run("resync repairs drift made by hand", func(t *testing.T) {
+		ctx := context.Background()
+		l, ms, err := e.pool(ctx, lb.ID, 80)
+		if err != nil || l == nil {
+			t.Fatalf("listener 80: %v", err)
+		}
+		want := summary(ms)
+		api := e.sdk.API(model.ClassPerformance)
+		var drop string
+		var bump []elbclient.WeightUpdate
+		for _, m := range ms {
+			if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == "cluster-a" && drop == "" {
+				drop = m.ID
+			} else {
+				bump = append(bump, elbclient.WeightUpdate{MemberID: m.ID, Weight: 99})
+			}
+		}
+		if err := api.DeleteMembers(ctx, l.DefaultPoolID, []string{drop}); err != nil {
+			t.Fatal(err)
+		}
+		if err := api.UpdateMemberWeights(ctx, l.DefaultPoolID, bump); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "drift repaired by the periodic resync", wantPool(e, lb.ID, 80, want))
+	})
+
+	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
+		before := e.writes.Load()
+		b.deployment(t, "dns", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolUDP})
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "dns", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Protocol = corev1.ProtocolUDP
+		}))
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "lost", "00000000-0000-0000-0000-000000000000", nil))
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "legacy", lb.ID, func(s *corev1.Service) {
+			delete(s.Annotations, annotations.MultiCluster)
+		}))
+		eventually(t, wait, "R9", wantCondition(b, "dns", deploy.ReasonProtocolConflict, "80"))
+		eventually(t, wait, "R9 event", wantEvent(b, "dns", deploy.ReasonProtocolConflict))
+		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, annotations.ELBID))
+		eventually(t, wait, "R6", wantEvent(a, "legacy", reconciler.ReasonNotMultiCluster, annotations.MultiCluster))
+		if n := e.writes.Load() - before; n != 0 {
+			t.Errorf("refused Services made %d writes", n)
+		}
+		if fs := a.get(t, "legacy").Finalizers; len(fs) != 0 {
+			t.Errorf("a Service without multicluster got finalizers %v", fs)
+		}
+	})
+
+	t.Run("S3 attach to a hand-made listener with VMs", func(t *testing.T) {
+		elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web",
+			elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"})
+		a.deployment(t, "web", 2, corev1.ContainerPort{ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+		a.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "web", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 8080, intstr.FromInt32(8080)
+		}))
+		eventually(t, wait, "S3 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "web")
+			if len(ips) != 2 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return wantPool(e, lb.ID, 8080, lines("cluster-a "+ips[0]+":8080 w=40", "cluster-a "+ips[1]+":8080 w=40",
+				"ecs-1 127.251.0.11:8080 w=10", "ecs-2 127.251.0.12:8080 w=10"))(ctx)
+		})
+		// R5: the hand-made pool has no health check; the Service is told, the pool is left alone.
+		eventually(t, wait, "R5 event", wantEvent(a, "web", deploy.WarnConfigDiffers, "health check"))
+	})
+
+	t.Run("union ELB through the v2 API, class checked", func(t *testing.T) {
+		union := e.lbOf(t, store.FamilyV2, "shared-union", false)
+		b.deployment(t, "classic", 1, http80)
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "classic", union.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Class] = "union"
+			s.Annotations[annotations.Weight] = "30"
+			s.Spec.Ports[0].Port = 5050
+		}))
+		eventually(t, wait, "union pool", func(ctx context.Context) error {
+			_, ms, err := e.poolOf(ctx, model.ClassUnion, union.ID, 5050)
+			if err != nil {
+				return err
+			}
+			svc := b.get(t, "classic")
+			if len(ms) != 1 || ms[0].Weight != 30 || ms[0].Port != svc.Spec.Ports[0].NodePort || ms[0].SubnetID != "subnet-b-nodes" {
+				return fmt.Errorf("union pool %s", summary(ms))
+			}
+			return nil
+		})
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "wrong-class", union.ID, nil))
+		eventually(t, wait, "class mismatch", wantCondition(a, "wrong-class", deploy.ReasonELBClassMismatch, annotations.Class))
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc-union", union.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Class] = "union"
+		}))
+		eventually(t, wait, "multivpc on union", wantCondition(a, "xvpc-union", reconciler.ReasonInvalidAnnotations, annotations.MultiVPC, "performance"))
+	})
+
+	t.Run("distorted share is reported", func(t *testing.T) {
+		a.deployment(t, "tiny", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tiny", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "1"
+			s.Spec.Ports[0].Port = 4040
+		}))
+		eventually(t, wait, "distortion event", wantEvent(a, "tiny", reconciler.ReasonWeightDistorted, "requested weight 1, effective sum 2"))
+	})
+
+	t.Run("pool settings from the creator's annotations, R5 for the next", func(t *testing.T) {
+		a.deployment(t, "tuned", 1, http80)
+		b.deployment(t, "tuned", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tuned", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Algorithm] = "SOURCE_IP"
+			s.Annotations[annotations.HealthCheckOption] = `{"protocol":"HTTP","delay":"4","timeout":"3","max_retries":"2","path":"/healthz"}`
+			s.Spec.Ports[0].Port = 1010
+		}))
+		var poolID string
+		eventually(t, wait, "creator's pool", func(ctx context.Context) error {
+			l, ms, err := e.pool(ctx, lb.ID, 1010)
+			if err != nil || l == nil || len(ms) != 1 {
+				return fmt.Errorf("listener 1010: %v %s", err, summary(ms))
+			}
+			poolID = l.DefaultPoolID
+			return nil
+		})
+		api := e.sdk.API(model.ClassPerformance)
+		p, err := api.GetPool(context.Background(), poolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hm, err := api.GetHealthMonitor(context.Background(), p.HealthMonitorID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Algorithm != "SOURCE_IP" || hm.Type != "HTTP" || hm.URLPath != "/healthz" || hm.Delay != 4 || hm.Timeout != 3 || hm.MaxRetries != 2 {
+			t.Errorf("pool %+v monitor %+v", p, hm)
+		}
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "tuned", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 1010 }))
+		eventually(t, wait, "R5 event on the second Service", wantEvent(b, "tuned", deploy.WarnConfigDiffers, "SOURCE_IP"))
+		eventually(t, wait, "both clusters in the pool", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 1010)
+			if err != nil || len(ms) != 2 {
+				return fmt.Errorf("pool %s (%v)", summary(ms), err)
+			}
+			return nil
+		})
+		if p2, err := api.GetPool(context.Background(), poolID); err != nil || p2.Algorithm != "SOURCE_IP" {
+			t.Errorf("the creator's algorithm was changed: %+v %v", p2, err)
+		}
+	})
+
+	t.Run("a port added and removed, multicluster turned off", func(t *testing.T) {
+		a.update(t, "tiny", func(s *corev1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "extra", Port: 4041, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(80)})
+		})
+		eventually(t, wait, "second listener", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 4041)
+			if err != nil || len(ms) != 2 {
+				return fmt.Errorf("pool of 4041: %s %v", summary(ms), err)
+			}
+			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040,4041" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		a.update(t, "tiny", func(s *corev1.Service) { s.Spec.Ports = s.Spec.Ports[:1] })
+		gone := func(port int32) func(context.Context) error {
+			return func(ctx context.Context) error {
+				if l, _, err := e.pool(ctx, lb.ID, port); err != nil || l != nil {
+					return fmt.Errorf("listener %d still there (%v)", port, err)
+				}
+				return nil
+			}
+		}
+		// The Service created that listener and nobody else uses it: member-only removes it too.
+		eventually(t, wait, "listener of the removed port", gone(4041))
+		eventually(t, wait, "listener-port", func(ctx context.Context) error {
+			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040" {
+				return fmt.Errorf("listener-port %q", v)
+			}
+			return nil
+		})
+		a.update(t, "tiny", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+		eventually(t, wait, "unbound", gone(4040))
+		eventually(t, wait, "controller state removed", func(ctx context.Context) error {
+			s := a.get(t, "tiny")
+			if len(s.Finalizers) != 0 || s.Annotations[annotations.ListenerPort] != "" || len(s.Status.LoadBalancer.Ingress) != 0 {
+				return fmt.Errorf("finalizers %v, annotations %v, ingress %v", s.Finalizers, s.Annotations, s.Status.LoadBalancer.Ingress)
+			}
+			return nil
+		})
+	})
+
+	t.Run("start refused with wrong ELB credentials", func(t *testing.T) {
+		bad, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: "not-the-secret", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = reconciler.NewManager(context.Background(), reconciler.Options{
+			RestConfig: a.c.RESTConfig(), ClusterID: "cluster-a", Deployer: deploy.New(bad, deploy.Options{}), CheckELB: bad.Check,
+			PodNetwork: model.PodNetworkVPC, DefaultWeight: 100, MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
+		})
+		if err == nil || !strings.Contains(err.Error(), "HUAWEICLOUD_SDK_SK") {
+			t.Errorf("want a start-up refusal naming the credentials, got %v", err)
+		}
+	})
+
+	t.Run("leader election", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := e.client(t)
+		mgr, err := reconciler.NewManager(ctx, reconciler.Options{
+			RestConfig: a.c.RESTConfig(), ClusterID: "cluster-a", Deployer: deploy.New(c, deploy.Options{}), CheckELB: c.Check,
+			PodNetwork: model.PodNetworkVPC, SubnetID: "subnet-a-pods", DefaultWeight: 100, MetricsBindAddress: "0",
+			Registry: prometheus.NewRegistry(), LeaderElection: true, LeaderElectionID: "fleetlb-test-election",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(ctx) }()
+		eventually(t, wait, "lease held", func(ctx context.Context) error {
+			l, err := a.cs.CoordinationV1().Leases("kube-system").Get(ctx, "fleetlb-test-election", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+				return fmt.Errorf("lease has no holder")
+			}
+			return nil
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
+	})
+
+	t.Run("a node drained", func(t *testing.T) {
+		ctx := context.Background()
+		b.deployment(t, "drain", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "drain", lb.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "40"
+			s.Spec.Ports[0].Port = 3030
+		}))
+		var node string
+		eventually(t, wait, "drain members", func(ctx context.Context) error {
+			pods, err := b.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=drain"})
+			if err != nil || len(pods.Items) != 2 || pods.Items[0].Spec.NodeName == "" {
+				return fmt.Errorf("pods not placed yet (%v)", err)
+			}
+			node = pods.Items[0].Spec.NodeName
+			_, ms, err := e.pool(ctx, lb.ID, 3030)
+			if err != nil {
+				return err
+			}
+			sum := 0
+			for _, m := range ms {
+				sum += m.Weight
+			}
+			if sum != 40 {
+				return fmt.Errorf("pool %s", summary(ms))
+			}
+			return nil
+		})
+		var nodeIP string
+		for _, n := range b.c.Nodes() {
+			if n.Name == node {
+				nodeIP = n.IP.String()
+			}
+		}
+		// kubectl drain: cordon, then evict the node's pods; the ReplicaSet places them elsewhere.
+		n, err := b.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Spec.Unschedulable = true
+		if _, err := b.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if n, err := b.cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+				n.Spec.Unschedulable = false
+				_, _ = b.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+			}
+		})
+		if err := b.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: "app=drain", FieldSelector: "spec.nodeName=" + node}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "members off the drained node", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 3030)
+			if err != nil {
+				return err
+			}
+			if len(ms) != 1 || ms[0].Weight != 40 || ms[0].Address == nodeIP {
+				return fmt.Errorf("pool %s (drained node %s)", summary(ms), nodeIP)
+			}
+			return nil
+		})
+	})
+
+	t.Run("two controllers on one pool, 50 rounds", func(t *testing.T) {
+		raceRounds(t, e, lb.ID, a, b)
+	})
+
+	t.Run("S2 multivpc IP-type members, refused without IP targets", func(t *testing.T) {
+		a.deployment(t, "xvpc", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		b.deployment(t, "xvpc", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
+		port := func(s *corev1.Service) { s.Spec.Ports[0].Port = 7070 }
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc", lb.ID, port))
+		b.create(t, seedService(t, "s2-cluster-b-multivpc-weight-20.yaml", "xvpc", lb.ID, port))
+		eventually(t, wait, "S2 pool", func(ctx context.Context) error {
+			ips := podIPs(t, a, "xvpc")
+			if len(ips) != 1 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			_, ms, err := e.pool(ctx, lb.ID, 7070)
+			if err != nil {
+				return err
+			}
+			got := summary(ms)
+			if !strings.Contains(got, "cluster-a "+ips[0]+":80 w=80 ip-type") || !strings.Contains(got, " w=20 ip-type") || len(ms) != 2 {
+				return fmt.Errorf("pool of 7070:\n%s", got)
+			}
+			return nil
+		})
+		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc-refused", noIP.ID, port))
+		eventually(t, wait, "R11", wantCondition(a, "xvpc-refused", deploy.ReasonMultiVPCInvalid, "IP-type"))
+	})
+
+	t.Run("R7 member-only keeps the other cluster and VMs", func(t *testing.T) {
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "nginx", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "A's members gone", wantPool(e, lb.ID, 80, bMember))
+		eventually(t, wait, "Service gone", func(ctx context.Context) error {
+			_, err := a.cs.CoreV1().Services(ns).Get(ctx, "nginx", metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				return fmt.Errorf("Service still there: %v", err)
+			}
+			return nil
+		})
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "VMs stay", wantPool(e, lb.ID, 8080, lines("ecs-1 127.251.0.11:8080 w=10", "ecs-2 127.251.0.12:8080 w=10")))
+	})
+
+	t.Run("controller restart converges", func(t *testing.T) {
+		b.stopController()
+		b.scale(t, "nginx", 0)
+		eventually(t, wait, "B scaled to 0", func(ctx context.Context) error {
+			if ips := podIPs(t, b, "nginx"); len(ips) != 0 {
+				return fmt.Errorf("pods %v", ips)
+			}
+			return nil
+		})
+		time.Sleep(2 * time.Second)
+		if err := wantPool(e, lb.ID, 80, bMember)(context.Background()); err != nil {
+			t.Fatalf("with B's controller stopped its member must stay: %v", err)
+		}
+		b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+		eventually(t, wait, "B's member removed after restart", wantPool(e, lb.ID, 80, ""))
+		b.scale(t, "nginx", 1)
+		eventually(t, wait, "B's member back", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			if len(ms) != 1 || ms[0].Weight != 20 {
+				return fmt.Errorf("pool %s", summary(ms))
+			}
+			return nil
+		})
+	})
+
+	t.Run("R7 cascade removes the listener", func(t *testing.T) {
+		b.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.RecyclePolicy] = "cascade" })
+		if err := b.cs.CoreV1().Services(ns).Delete(context.Background(), "nginx", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "listener 80 gone", func(ctx context.Context) error {
+			l, _, err := e.pool(ctx, lb.ID, 80)
+			if err != nil {
+				return err
+			}
+			if l != nil {
+				return fmt.Errorf("listener 80 still there")
+			}
+			return nil
+		})
+	})
+
+	t.Run("runs with only the RBAC of manifests/rbac.yaml", func(t *testing.T) {
+		a.stopController()
+		cfg := a.c.RESTConfig()
+		cfg.BearerToken = serviceAccountToken(t, a.cs, "../../../cmd/fleetlb-controller/manifests/rbac.yaml")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := e.client(t)
+		mgr, err := reconciler.NewManager(ctx, reconciler.Options{
+			RestConfig: cfg, Deployer: deploy.New(c, deploy.Options{}), CheckELB: c.Check, // default cluster ID: needs namespaces get
+			PodNetwork: model.PodNetworkVPC, SubnetID: "subnet-a-pods", DefaultWeight: 100, MetricsBindAddress: "0",
+			Registry: prometheus.NewRegistry(), LeaderElection: true, Resync: 2 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(ctx) }()
+		a.deployment(t, "rbac", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "rbac", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 2020 }))
+		eventually(t, wait, "bound by the restricted controller", func(ctx context.Context) error {
+			if err := wantCondition(a, "rbac", reconciler.ReasonBound, "2020")(ctx); err != nil {
+				return err
+			}
+			_, ms, err := e.pool(ctx, lb.ID, 2020)
+			if err != nil || len(ms) != 1 || ms[0].Weight != 80 {
+				return fmt.Errorf("pool of 2020: %s (%v)", summary(ms), err)
+			}
+			return wantEvent(a, "rbac", reconciler.ReasonApplied)(ctx)
+		})
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "rbac", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "released by the restricted controller", func(ctx context.Context) error {
+			if l, _, err := e.pool(ctx, lb.ID, 2020); err != nil || l != nil {
+				return fmt.Errorf("listener 2020 still there (%v)", err)
+			}
+			return nil
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with %v", err)
+		}
+	})
+}
+
+// raceRounds scales a Service in each cluster at the same time, 50 times, on one hand-made
+// listener that also holds two VMs. After every poll: no VM touched, no duplicate address:port;
+// after every round: each cluster's members are exactly what its Pods call for.
+func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
+	elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060}, "race",
+		elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
+		elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"})
+	port := corev1.ContainerPort{ContainerPort: 6060, Protocol: corev1.ProtocolTCP}
+	for _, k := range []*kube{a, b} {
+		k.deployment(t, "race", 1, port)
+		k.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "race", lbID, func(s *corev1.Service) {
+			s.Annotations[annotations.Weight] = "50"
+			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 6060, intstr.FromInt32(6060)
+		}))
+	}
+	nodeIPs := map[string]string{}
+	for _, n := range b.c.Nodes() {
+		nodeIPs[n.Name] = n.IP.String()
+	}
+	nodePort := b.get(t, "race").Spec.Ports[0].NodePort
+	ceil := func(w, k, n int) int { return (w*k + n - 1) / n }
+
+	// expected renders what the Pods of both clusters call for, or an error while Pods settle.
+	expected := func(ctx context.Context, ra, rb int) (string, error) {
+		want := []string{"ecs-1 127.251.0.21:6060 w=10", "ecs-2 127.251.0.22:6060 w=10"}
+		ips := podIPs(t, a, "race")
+		if len(ips) != ra {
+			return "", fmt.Errorf("A has %d pods, want %d", len(ips), ra)
+		}
+		for _, ip := range ips {
+			want = append(want, fmt.Sprintf("cluster-a %s:6060 w=%d", ip, ceil(50, 1, ra)))
+		}
+		pods, err := b.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=race"})
+		if err != nil {
+			return "", err
+		}
+		perNode := map[string]int{}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil || p.Status.PodIP == "" {
+				continue
+			}
+			perNode[p.Spec.NodeName]++
+		}
+		total := 0
+		for _, k := range perNode {
+			total += k
+		}
+		if total != rb {
+			return "", fmt.Errorf("B has %d pods, want %d", total, rb)
+		}
+		for node, k := range perNode {
+			want = append(want, fmt.Sprintf("%s %s:%d w=%d", b.id, nodeIPs[node], nodePort, ceil(50, k, rb)))
+		}
+		return lines(want...), nil
+	}
+
+	sizes := []int{1, 3, 2, 0, 2, 1, 3}
+	for round := range 50 {
+		ra, rb := sizes[round%len(sizes)], sizes[(round*3+1)%len(sizes)]
+		a.scale(t, "race", int32(ra))
+		b.scale(t, "race", int32(rb))
+		eventually(t, 90*time.Second, fmt.Sprintf("round %d (A %d pods, B %d pods)", round, ra, rb), func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lbID, 6060)
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			vms := 0
+			for _, m := range ms {
+				key := fmt.Sprintf("%s:%d", m.Address, m.Port)
+				if seen[key] {
+					t.Fatalf("round %d: duplicate member %s in %s", round, key, summary(ms))
+				}
+				seen[key] = true
+				if strings.HasPrefix(m.Name, "ecs-") && m.Weight == 10 {
+					vms++
+				}
+			}
+			if vms != 2 {
+				t.Fatalf("round %d: a VM member was changed or removed: %s", round, summary(ms))
+			}
+			want, err := expected(ctx, ra, rb)
+			if err != nil {
+				return err
+			}
+			if got := summary(ms); got != want {
+				return fmt.Errorf("pool:\n%s\nwant:\n%s", got, want)
+			}
+			return nil
+		})
+	}
+}
+
+// serviceAccountToken applies the RBAC manifest and returns a token of its ServiceAccount.
+func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string) string {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sa *corev1.ServiceAccount
+	for _, doc := range strings.Split(string(raw), "\n---") {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", manifest, err)
+		}
+		switch o := obj.(type) {
+		case *corev1.ServiceAccount:
+			sa, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRole:
+			_, err = cs.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRoleBinding:
+			_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("%s: unexpected %T", manifest, obj)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sa == nil {
+		t.Fatalf("%s has no ServiceAccount", manifest)
+	}
+	waitForRBAC(t, cs, sa, authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-system"},
+		authorizationv1.ResourceAttributes{Verb: "list", Resource: "services"},
+		authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: sa.Namespace})
+	exp := int64(3600)
+	tok, err := cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Status.Token
+}
+
+// waitForRBAC waits until the API server's authorizer grants sa each of
+// attrs: new roles and bindings reach it through informers, a moment after
+// they are created, and a controller started at once would be refused.
+func waitForRBAC(t *testing.T, cs kubernetes.Interface, sa *corev1.ServiceAccount, attrs ...authorizationv1.ResourceAttributes) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, a := range attrs {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:               "system:serviceaccount:" + sa.Namespace + ":" + sa.Name,
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
+			ResourceAttributes: &a,
+		}}
+		for {
+			r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
+			if err == nil && r.Status.Allowed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("service account %s/%s still may not %s %s after 30s: %v %+v", sa.Namespace, sa.Name, a.Verb, a.Resource, err, r)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// Options configure one controller for one cluster. The program fills them from flags; tests fill
+// them directly to run several clusters' controllers in one process.
+type Options struct {
+	RestConfig  *rest.Config
+	ClusterID   string // "" = the kube-system namespace UID
+	ClusterName string // for people: logs and Events
+	Deployer    Deployer
+	// CheckELB proves the ELB endpoint and credentials work (elbclient.Client.Check); nil skips it.
+	CheckELB func(context.Context) error
+
+	PodNetwork    model.PodNetwork
+	SubnetID      string
+	DefaultWeight int
+	Resync        time.Duration // default 5 minutes
+
+	LeaderElection          bool
+	LeaderElectionNamespace string // default kube-system
+	LeaderElectionID        string // default fleetlb-controller.fleetlb.io
+	MetricsBindAddress      string // "0" disables
+	HealthProbeBindAddress  string // "" or "0" disables
+	MaxConcurrentReconciles int    // default 4
+
+	// Registry receives the controller's metrics; nil = controller-runtime's registry, served on
+	// MetricsBindAddress.
+	Registry prometheus.Registerer
+	Logger   logr.Logger
+}
+
+// ErrTooOld is returned (wrapped) when the API server is older than v1.23 (R12).
+var ErrTooOld = errors.New("API server too old")
+
+// Validate checks the settings a user passes as flags.
+func (o *Options) Validate() error {
+	switch o.PodNetwork {
+	case model.PodNetworkVPC, model.PodNetworkOverlay:
+	default:
+		return fmt.Errorf("--pod-network is %q; set 'vpc' (Pods have VPC addresses, like CCE Turbo: pass-through members with performance ELBs) or 'overlay' (node-port members)", o.PodNetwork)
+	}
+	if o.DefaultWeight < 0 || o.DefaultWeight > 100 {
+		return fmt.Errorf("--default-weight is %d; set an integer from 0 to 100", o.DefaultWeight)
+	}
+	if o.ClusterID != "" {
+		if err := deploy.CheckClusterID(o.ClusterID); err != nil {
+			return fmt.Errorf("--cluster-id: %w", err)
+		}
+	}
+	if o.Deployer == nil {
+		return errors.New("no ELB deployer configured")
+	}
+	if o.RestConfig == nil {
+		return errors.New("no Kubernetes configuration; pass --kubeconfig or run in a cluster")
+	}
+	return nil
+}
+
+// Run checks the cluster (R12) and the ELB, then runs the controller until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	mgr, err := NewManager(ctx, o)
+	if err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// NewManager checks the API server version (R12), resolves the cluster ID, checks the ELB, and
+// returns a manager with the reconciler registered, not yet started.
+func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log.GetSink() == nil {
+		log = logr.Discard()
+	}
+	cs, err := kubernetes.NewForConfig(o.RestConfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	ver, err := CheckServerVersion(cs.Discovery())
+	if err != nil {
+		if ver != "" {
+			return nil, fmt.Errorf("%w: %v", ErrTooOld, err)
+		}
+		return nil, err
+	}
+	if o.ClusterID == "" {
+		if o.ClusterID, err = DefaultClusterID(ctx, cs); err != nil {
+			return nil, err
+		}
+	}
+	if o.CheckELB != nil {
+		if err := o.CheckELB(ctx); err != nil {
+			return nil, fmt.Errorf("the ELB API does not answer as expected; check --elb-endpoint, --project-id, --region and HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK: %w", err)
+		}
+	}
+	log = log.WithValues("cluster", o.ClusterName, "clusterID", o.ClusterID)
+	log.Info("starting", "apiServer", ver, "podNetwork", o.PodNetwork)
+
+	if o.Resync == 0 {
+		o.Resync = 5 * time.Minute
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = "kube-system"
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = "fleetlb-controller.fleetlb.io"
+	}
+	if o.MetricsBindAddress == "" {
+		o.MetricsBindAddress = "0"
+	}
+	if o.HealthProbeBindAddress == "0" {
+		o.HealthProbeBindAddress = ""
+	}
+	if o.MaxConcurrentReconciles == 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = crmetrics.Registry
+	}
+	skip := true // several clusters' controllers may run in one process (tests, demo)
+	mgr, err := ctrl.NewManager(o.RestConfig, ctrl.Options{
+		Logger:                        log,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		LeaderElection:                o.LeaderElection,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionReleaseOnCancel: true,
+		Controller:                    ctrlConfig(skip),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	r := &Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder(ControllerName),
+		Deployer: o.Deployer,
+		Settings: model.Settings{ClusterID: o.ClusterID, PodNetwork: o.PodNetwork, SubnetID: o.SubnetID, DefaultWeight: o.DefaultWeight},
+		Resync:   o.Resync,
+		Metrics:  NewMetrics(reg),
+		Log:      log.WithName("reconciler"),
+	}
+	if err := r.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
+		return nil, fmt.Errorf("set up reconciler: %w", err)
+	}
+	return mgr, nil
+}
+
+func ctrlConfig(skipNameValidation bool) config.Controller {
+	return config.Controller{SkipNameValidation: &skipNameValidation}
+}

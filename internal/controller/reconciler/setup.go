@@ -1,0 +1,90 @@
+package reconciler
+
+import (
+	"context"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// ControllerName names the controller in logs, metrics and Events.
+const ControllerName = "fleetlb-controller"
+
+// SetupWithManager registers the reconciler: Services (LoadBalancer ones and those still holding
+// the finalizer), their EndpointSlices, and Nodes (node mode members are node addresses).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(interesting))).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.nodeToServices),
+			builder.WithPredicates(nodeChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(maxConcurrent, 1)}).
+		Complete(r)
+}
+
+// interesting: Services this controller binds, warns about (R6), or must still release.
+func interesting(o client.Object) bool {
+	svc, ok := o.(*corev1.Service)
+	if !ok {
+		return false
+	}
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer || controllerutil.ContainsFinalizer(svc, Finalizer)
+}
+
+func sliceToService(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// nodeToServices enqueues every bound Service: any of them may have members on the node.
+func (r *Reconciler) nodeToServices(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list corev1.ServiceList
+	if err := r.Client.List(ctx, &list); err != nil {
+		r.Log.Error(err, "list Services for a Node change")
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if Managed(&list.Items[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
+}
+
+// nodeChanged passes Node events that can change members: a node added or removed, or its
+// InternalIP changed. Heartbeat status updates are ignored.
+func nodeChanged() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			a, okA := e.ObjectOld.(*corev1.Node)
+			b, okB := e.ObjectNew.(*corev1.Node)
+			return !okA || !okB || !slices.Equal(internalIPs(a), internalIPs(b))
+		},
+	}
+}
+
+func internalIPs(n *corev1.Node) []string {
+	var out []string
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			out = append(out, a.Address)
+		}
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+// Package k8stest starts localk8s clusters from tests.
+//
+// Tests that need real clusters call Start (or BinDir). When the Kubernetes
+// binaries are missing the test is skipped, unless FLEETLB_REQUIRE_K8S=1
+// (set by `make test`), when it fails. With -short it is skipped.
+package k8stest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+)
+
+// RequireEnv names the variable that turns missing binaries into a failure.
+const RequireEnv = "FLEETLB_REQUIRE_K8S"
+
+// StartTimeout bounds the start-up of clusters in tests: a wait for address
+// blocks held by clusters of other test packages, then the start-up itself.
+const StartTimeout = localk8s.RangeWait + 60*time.Second
+
+// BinDir returns the Kubernetes binaries' directory, or skips (or fails,
+// under FLEETLB_REQUIRE_K8S=1) the test when they are missing.
+func BinDir(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real Kubernetes clusters do not run with -short")
+	}
+	dir, err := localk8s.FindBinDir()
+	if err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%v (%s=1 requires them)", err, RequireEnv)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	return dir
+}
+
+// Start starts a cluster for the test and stops it at the end of the test,
+// also when it fails. opts.Dir defaults to a fresh t.TempDir() and
+// opts.BinDir to BinDir(t). When the test fails, the end of each
+// component's log is written to the test log.
+func Start(t testing.TB, opts localk8s.Options) *localk8s.Cluster {
+	t.Helper()
+	if opts.BinDir == "" {
+		opts.BinDir = BinDir(t)
+	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	c, err := localk8s.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start cluster %s: %v", opts.Name, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, c)
+		}
+		c.Stop()
+	})
+	return c
+}
+
+// StartMany starts several clusters in parallel (each as by Start).
+func StartMany(t testing.TB, opts ...localk8s.Options) []*localk8s.Cluster {
+	t.Helper()
+	bin := ""
+	out := make([]*localk8s.Cluster, len(opts))
+	errs := make([]error, len(opts))
+	done := make(chan int, len(opts))
+	for i := range opts {
+		if opts[i].BinDir == "" {
+			if bin == "" {
+				bin = BinDir(t)
+			}
+			opts[i].BinDir = bin
+		}
+		if opts[i].Dir == "" {
+			opts[i].Dir = t.TempDir()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	for i := range opts {
+		go func() {
+			out[i], errs[i] = localk8s.Start(ctx, opts[i])
+			done <- i
+		}()
+	}
+	for range opts {
+		<-done
+	}
+	for _, c := range out {
+		if c != nil {
+			t.Cleanup(func() {
+				if t.Failed() {
+					dumpLogs(t, c)
+				}
+				c.Stop()
+			})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("start clusters: %v", err)
+	}
+	return out
+}
+
+func dumpLogs(t testing.TB, c *localk8s.Cluster) {
+	entries, err := os.ReadDir(c.LogDir())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(c.LogDir(), e.Name()))
+		if err != nil {
+			continue
+		}
+		const max = 3000
+		if len(data) > max {
+			data = data[len(data)-max:]
+		}
+		t.Logf("cluster %s: end of %s:\n%s", c.Name, e.Name(), data)
+	}
+}
