@@ -16,7 +16,8 @@ type Authenticator interface {
 type DataPlane interface {
 	// Sync is called after every committed write (and once at start), so traffic follows the API within 100 ms.
 	Sync()
-	// MemberStatus is a member's operating_status: ONLINE, OFFLINE or NO_MONITOR.
+	// MemberStatus is a member's operating_status (E4): NO_MONITOR, INITIAL, ONLINE, OFFLINE or
+	// UNKNOWN, as documented in services/elb/v3/model/model_member.go.
 	MemberStatus(memberID string) string
 	// ListenerStatus is ONLINE, or OFFLINE when its VIP:port cannot be served.
 	ListenerStatus(listenerID string) string

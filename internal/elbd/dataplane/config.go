@@ -32,11 +32,16 @@ const (
 	ProtocolUDP = "UDP"
 )
 
-// Operating statuses, as the ELB API reports them.
+// Operating statuses, as the ELB API reports them (E4; the values of
+// operating_status in services/elb/v3/model/model_member.go).
 const (
 	StatusOnline    = "ONLINE"
 	StatusOffline   = "OFFLINE"
 	StatusNoMonitor = "NO_MONITOR"
+	// StatusInitial: the pool has a monitor, the member no check result yet.
+	StatusInitial = "INITIAL"
+	// StatusUnknown: the member's pool is used by no listener.
+	StatusUnknown = "UNKNOWN"
 )
 
 // DefaultIdleTimeout applies when a listener's KeepaliveTimeout is zero

@@ -45,6 +45,7 @@ type DataPlane struct {
 	closed        bool
 	listeners     map[string]*listener
 	pools         map[string]*pool
+	usedPools     map[string]bool // pools some listener forwards to
 	cells         map[string]*healthCell
 	memberStats   map[string]*counters
 	listenerStats map[string]*counters
@@ -127,6 +128,12 @@ func (dp *DataPlane) Apply(cfg Config) error {
 		}
 	}
 	dp.pools, dp.cells, dp.memberStats = pools, cells, memberStats
+	dp.usedPools = map[string]bool{}
+	for _, l := range cfg.Listeners {
+		if l.Pool != nil {
+			dp.usedPools[l.Pool.ID] = true
+		}
+	}
 
 	// Listeners: close removed or re-addressed ones first, so that a port
 	// moving from one listener to another can be bound in the same Apply.
@@ -326,9 +333,10 @@ func (dp *DataPlane) ListenerError(id string) error {
 	return nil
 }
 
-// MemberStatus is the operating status of a member: NO_MONITOR when its pool
-// has no health monitor, OFFLINE when it is admin-down or failing its health
-// checks, ONLINE otherwise, and "" for an unknown member.
+// MemberStatus is the operating status of a member (E4): UNKNOWN when no
+// listener uses its pool, OFFLINE when it is admin-down, NO_MONITOR when its
+// pool has no health monitor, INITIAL until its first check result, then
+// ONLINE or OFFLINE; "" for an unknown member.
 func (dp *DataPlane) MemberStatus(id string) string {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
@@ -338,10 +346,14 @@ func (dp *DataPlane) MemberStatus(id string) string {
 				continue
 			}
 			switch {
+			case !dp.usedPools[p.id]:
+				return StatusUnknown
 			case !b.adminUp:
 				return StatusOffline
 			case b.health == nil:
 				return StatusNoMonitor
+			case !b.health.checker.Checked():
+				return StatusInitial
 			case b.health.up.Load():
 				return StatusOnline
 			}

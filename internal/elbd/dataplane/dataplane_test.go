@@ -167,9 +167,7 @@ func TestFailoverAndRejoin(t *testing.T) {
 	pool.Monitor = mon
 	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 40, pool)}})
 	for _, m := range []string{"m0", "m1", "m2"} {
-		if s := dp.MemberStatus(m); s != StatusOnline {
-			t.Fatalf("member %s status %q, want ONLINE", m, s)
-		}
+		eventually(t, 5*time.Second, "member "+m+" ONLINE after its first check", func() bool { return dp.MemberStatus(m) == StatusOnline })
 	}
 
 	// Clients keep connecting during the whole test; none may fail.

@@ -39,7 +39,7 @@ type Runtime struct {
 	closeOnce sync.Once
 }
 
-type memberInfo struct{ adminUp, monitored bool }
+type memberInfo struct{ adminUp, monitored, used bool }
 
 // New returns a runtime over src and dp and applies the store's current
 // state before it returns, so statuses are right from the first request.
@@ -108,8 +108,14 @@ func (r *Runtime) apply() {
 	for _, p := range snap.Pools {
 		adminUpPools[p.ID] = p.AdminStateUp
 	}
+	usedPools := map[string]bool{}
+	for _, l := range cfg.Listeners {
+		if l.Pool != nil {
+			usedPools[l.Pool.ID] = true
+		}
+	}
 	for _, m := range snap.Members {
-		members[m.ID] = memberInfo{adminUp: m.AdminStateUp && adminUpPools[m.PoolID], monitored: monitored[m.PoolID]}
+		members[m.ID] = memberInfo{adminUp: m.AdminStateUp && adminUpPools[m.PoolID], monitored: monitored[m.PoolID], used: usedPools[m.PoolID]}
 	}
 	applyErr := r.dp.Apply(cfg)
 
@@ -137,9 +143,10 @@ func unwrapJoined(err error) []error {
 	return []error{err}
 }
 
-// MemberStatus is the member's operating_status: NO_MONITOR when its pool has
-// no (admin-up) health monitor, OFFLINE when it is admin-down or fails its
-// health checks, ONLINE when it passes them.
+// MemberStatus is the member's operating_status (E4): UNKNOWN when no
+// listener uses its pool, NO_MONITOR when its pool has no (admin-up) health
+// monitor, INITIAL until its first check result, OFFLINE when it is
+// admin-down or fails its health checks, ONLINE when it passes them.
 func (r *Runtime) MemberStatus(memberID string) string {
 	if s := r.dp.MemberStatus(memberID); s != "" {
 		return s
@@ -149,10 +156,14 @@ func (r *Runtime) MemberStatus(memberID string) string {
 	info, ok := r.members[memberID]
 	r.mu.Unlock()
 	switch {
-	case ok && !info.adminUp:
+	case !ok:
+		return dataplane.StatusNoMonitor
+	case !info.used:
+		return dataplane.StatusUnknown
+	case !info.adminUp:
 		return dataplane.StatusOffline
-	case ok && info.monitored:
-		return dataplane.StatusOnline // health starts optimistic, as in the data plane
+	case info.monitored:
+		return dataplane.StatusInitial // no check has run yet
 	}
 	return dataplane.StatusNoMonitor
 }

@@ -57,6 +57,9 @@ type Checker struct {
 	mu     sync.Mutex
 	up     bool
 	last   error
+	// checked is set by the first probe result (a probe this process could
+	// not run is no result): until then the member's status is INITIAL.
+	checked atomic.Bool
 	// localErrors counts probes not run for want of a local resource.
 	localErrors atomic.Int64
 	localLogs   rate.Sometimes // their warnings, one per localErrorLogEvery
@@ -101,6 +104,7 @@ func (c *Checker) observe(st *State, err error, onChange func(up bool, cause err
 	c.mu.Lock()
 	c.up, c.last = st.Up(), err
 	c.mu.Unlock()
+	c.checked.Store(true)
 	if changed {
 		onChange(st.Up(), err)
 	}
@@ -134,6 +138,9 @@ func (c *Checker) Up() (bool, error) {
 	defer c.mu.Unlock()
 	return c.up, c.last
 }
+
+// Checked reports whether a probe has given a result yet.
+func (c *Checker) Checked() bool { return c.checked.Load() }
 
 // Stop ends probing and waits for the probe goroutine.
 func (c *Checker) Stop() {
