@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
@@ -25,7 +24,7 @@ vpcs:
 // elbdAPI starts elbd's real API (store, auth, router with v3 and v2) on a loopback port.
 func elbdAPI(t *testing.T) func(string) string {
 	t.Helper()
-	srv := elbdtest.Start(t, elbdConfig, elbdtest.Options{V2Status: api.NopDataPlane{}})
+	srv := elbdtest.Start(t, elbdConfig, elbdtest.Options{})
 	return env(map[string]string{"HUAWEICLOUD_SDK_AK": "AK1", "HUAWEICLOUD_SDK_SK": "SK1-secret-value",
 		"HUAWEICLOUD_SDK_PROJECT_ID": "p1", "ELB_ENDPOINT": srv.URL})
 }

@@ -15,16 +15,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/elbd/server"
 )
 
 func main() {
@@ -87,75 +83,34 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(f.dataDir, cfg.Network())
+	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := st.Close(); err != nil {
-			log.Error("closing store", "err", err)
+		if err := srv.Close(); err != nil {
+			log.Error("closing", "err", err)
 		}
 	}()
-	verifier, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", f.config, err)
-	}
-	dp, closeDP, err := newDataPlane(st, log)
-	if err != nil {
-		return err
-	}
-	defer closeDP()
-
-	handler, err := api.NewRouter(api.Options{Store: st, Auth: verifier, DataPlane: dp, V2: newV2(st, dp), Logger: log})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", f.apiAddress)
 	if err != nil {
 		return fmt.Errorf("--api-address %s: %w", f.apiAddress, err)
 	}
-	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	servers := []*http.Server{{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
-	listeners := []net.Listener{ln}
+	var mln net.Listener
 	if f.metrics != "" {
-		mln, err := net.Listen("tcp", f.metrics)
-		if err != nil {
+		if mln, err = net.Listen("tcp", f.metrics); err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("--metrics-address %s: %w", f.metrics, err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", dp.MetricsHandler())
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
-		listeners = append(listeners, mln)
 		log.Info("metrics serving", "address", "http://"+mln.Addr().String()+"/metrics")
 	}
-	dp.Sync() // traffic follows the stored state from the start
 	log.Info("elbd serving", "api", "http://"+ln.Addr().String(), "data_dir", f.dataDir,
 		"credentials", len(cfg.Credentials), "vpcs", len(cfg.VPCs))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-
-	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
-	}
-	var serveErr error
-	select {
-	case err := <-errc:
-		serveErr = fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("elbd stopping")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
-			serveErr = fmt.Errorf("stopping: %w", err)
-		}
-	}
-	if serveErr != nil {
-		return serveErr
+	if err := srv.Serve(ctx, ln, mln); err != nil {
+		return err
 	}
 	log.Info("elbd stopped")
 	return nil

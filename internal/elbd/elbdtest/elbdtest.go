@@ -1,11 +1,8 @@
-// Package elbdtest serves elbd's real API to tests, over HTTP on a loopback port: a bbolt store in
-// a data directory, the SDK-HMAC verifier over the configuration's credentials and the router;
-// and it builds the official SDK clients that sign their calls to it.
+// Package elbdtest serves elbd to tests, built by internal/elbd/server as cmd/elbd builds it, over
+// HTTP on a loopback port; and it builds the official SDK clients that sign their calls to it.
 package elbdtest
 
 import (
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 
@@ -14,9 +11,8 @@ import (
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/server"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -49,72 +45,59 @@ vpcs:
         cidr: 127.20.9.0/30
 `
 
-// Options shape the served API; the zero value serves v3 only, with no data plane, on a fresh
+// Options shape the served elbd; the zero value serves it with no data plane, on a fresh
 // temporary data directory.
 type Options struct {
 	// Dir is the data directory; "" means a new temporary one.
 	Dir string
-	// DataPlane is told about writes and asked for statuses; nil means api.NopDataPlane.
+	// DataPlane is told about writes and answers the operating statuses of v3 and v2; nil means
+	// api.NopDataPlane (no traffic served).
 	DataPlane api.DataPlane
-	// V2Status, when set, mounts the v2 API with it as the source of operating statuses.
-	V2Status apiv2.StatusSource
 }
 
-// Server is elbd's API served over HTTP. The test's cleanup closes it.
+// Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
 type Server struct {
 	// URL is the endpoint SDK clients call, http://127.0.0.1:port.
 	URL    string
 	Config *config.Config
 	Store  *store.Store
+	elbd   *server.Server
 	srv    *httptest.Server
 	closed bool
 }
 
-// Start parses configYAML (an elbd configuration), opens the store and serves the router.
+// Start parses configYAML (an elbd configuration) and serves elbd built by server.New on it.
 func Start(t testing.TB, configYAML string, o Options) *Server {
 	t.Helper()
 	cfg, err := config.Parse([]byte(configYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := o.Dir
-	if dir == "" {
-		dir = t.TempDir()
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
 	}
-	st, err := store.Open(dir, cfg.Network())
+	if o.DataPlane == nil {
+		o.DataPlane = api.NopDataPlane{}
+	}
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Config: cfg, Store: st}
-	t.Cleanup(func() { _ = s.Close() })
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := api.Options{Store: st, Auth: v, DataPlane: o.DataPlane, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if o.V2Status != nil {
-		opts.V2 = apiv2.New(st, o.V2Status)
-	}
-	h, err := api.NewRouter(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.srv = httptest.NewServer(h)
+	s := &Server{Config: cfg, Store: elbd.Store, elbd: elbd, srv: httptest.NewServer(elbd.Handler())}
 	s.URL = s.srv.URL
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
-// Close stops serving and then closes the store, as elbd does on SIGTERM, and returns the
-// store's close error; later calls do nothing.
+// Close stops serving and then closes elbd (its store), as elbd does on SIGTERM, and returns
+// the close error; later calls do nothing.
 func (s *Server) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	if s.srv != nil {
-		s.srv.Close()
-	}
-	return s.Store.Close()
+	s.srv.Close()
+	return s.elbd.Close()
 }
 
 // V3Client is the official v3 SDK client calling endpoint, signing with ak and sk for project.

@@ -5,43 +5,32 @@ package elbtest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
-	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/server"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// Handler returns elbd's API (v3 and v2, no data plane, logs discarded) over a fresh store in
-// t.TempDir(), with the credentials and networks of the elbd configuration cfgText, and the
-// store to read back or seed. The store is closed when the test ends.
+// Handler returns elbd's API (built by internal/elbd/server as cmd/elbd builds it, with no data
+// plane and logs discarded) over a fresh store in t.TempDir(), with the credentials and networks
+// of the elbd configuration cfgText, and the store to read back or seed. The store is closed when
+// the test ends.
 func Handler(t testing.TB, cfgText string) (http.Handler, *store.Store) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(t.TempDir(), cfg.Network())
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	v, err := auth.NewVerifier(cfg.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.NewRouter(api.Options{Store: st, Auth: v, V2: apiv2.New(st, api.NopDataPlane{}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, st
+	t.Cleanup(func() { _ = elbd.Close() })
+	return elbd.Handler(), elbd.Store
 }
 
 // HandMade creates through api what an operator makes by hand: listener l, its pool named pool

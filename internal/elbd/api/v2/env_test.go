@@ -49,7 +49,7 @@ func (e *env) stop() {
 // openEnv starts elbd's API on the data directory dir.
 func openEnv(t *testing.T, dir string) *env {
 	t.Helper()
-	return &env{t: t, srv: elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Dir: dir, DataPlane: fixedStatus{}, V2Status: fixedStatus{}})}
+	return &env{t: t, srv: elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Dir: dir, DataPlane: fixedStatus{}})}
 }
 
 func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {

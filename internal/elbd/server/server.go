@@ -1,0 +1,146 @@
+// Package server builds one elbd: the store in its data directory, the SDK-HMAC verifier over the
+// configuration's credentials, the v3 and v2 API routers and the data plane kept in step with the
+// store. cmd/elbd, the tests (internal/elbd/elbdtest, internal/common/elbclient/elbtest) and so
+// the playground (which runs cmd/elbd) all build elbd through New, so they serve the same thing.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
+	"github.com/fleetlb/fleetlb/internal/elbd/auth"
+	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
+	"github.com/fleetlb/fleetlb/internal/elbd/runtime"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// Options is everything that shapes one elbd.
+type Options struct {
+	// Config holds the credentials and the VPCs; required.
+	Config *config.Config
+	// DataDir is the directory of the store file (created if missing); required.
+	DataDir string
+	// Logger receives elbd's logs, one line per request among them; nil discards them.
+	Logger *slog.Logger
+	// DataPlane, when set, stands in for the real data plane: it is told about every write and
+	// answers the operating statuses of both API versions (tests pass api.NopDataPlane{} or a
+	// fake). nil runs the real one: internal/elbd/dataplane kept in step with the store by
+	// internal/elbd/runtime.
+	DataPlane api.DataPlane
+}
+
+// Server is one elbd: its state and its HTTP API. Close it when done.
+type Server struct {
+	Config *config.Config
+	Store  *store.Store
+	// Runtime is the real data plane; nil when Options.DataPlane stood in for it.
+	Runtime *runtime.Runtime
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New opens the store in o.DataDir and wires the API over it. With the real data plane, traffic
+// follows the stored state before New returns.
+func New(o Options) (*Server, error) {
+	if o.Config == nil {
+		return nil, errors.New("elbd: Options.Config is required")
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("elbd: Options.DataDir is required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	// The verifier first: a configuration it refuses leaves no store file behind.
+	verifier, err := auth.NewVerifier(o.Config.Credentials)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	st, err := store.Open(o.DataDir, o.Config.Network())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: o.Config, Store: st, log: log}
+	dp := o.DataPlane
+	if dp == nil {
+		// runtime.New applies the stored state before it returns: traffic follows it from the start.
+		s.Runtime = runtime.New(st, dataplane.New(dataplane.Options{Logger: log}), log)
+		dp = s.Runtime
+	}
+	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: verifier, DataPlane: dp, V2: apiv2.New(st, dp), Logger: log})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler is the whole HTTP API: /v3/{project_id}/elb/... and /v2/{project_id}/elb/....
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// shutdownTimeout is how long Serve lets running requests finish once asked to stop.
+const shutdownTimeout = 10 * time.Second
+
+// Serve serves the API on apiLn and, when metricsLn is not nil, Prometheus metrics at /metrics
+// on it, until ctx is done or serving fails. Then it stops accepting requests and lets running
+// ones finish. It closes the listeners, not the server.
+func (s *Server) Serve(ctx context.Context, apiLn, metricsLn net.Listener) error {
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	servers := []*http.Server{{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
+	listeners := []net.Listener{apiLn}
+	if metricsLn != nil {
+		if s.Runtime == nil {
+			_ = apiLn.Close()
+			_ = metricsLn.Close()
+			return errors.New("elbd: metrics need the real data plane (Options.DataPlane is set)")
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.Runtime.MetricsHandler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
+		listeners = append(listeners, metricsLn)
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("elbd stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("stopping: %w", err)
+		}
+	}
+	return serveErr
+}
+
+// Close stops the data plane (its listeners, health checks and connections), then closes the
+// store. Stop serving first.
+func (s *Server) Close() error {
+	var errs []error
+	if s.Runtime != nil {
+		if err := s.Runtime.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing data plane: %w", err))
+		}
+	}
+	if err := s.Store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing store: %w", err))
+	}
+	return errors.Join(errs...)
+}
