@@ -92,7 +92,9 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	// /{v2|v3}/{project_id}/elb/...
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
-	if len(parts) < 4 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || parts[2] != "elb" {
+	// The v3 tag APIs have no /elb/: /v3/{project_id}/{loadbalancers|listeners}/...
+	tagAPI := len(parts) >= 3 && parts[0] == "v3" && isTagPath(parts[2])
+	if len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI) {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
 			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/... and /v2/{project_id}/elb/..."})
 		return

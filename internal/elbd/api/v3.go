@@ -19,6 +19,7 @@ func newV3(st *store.Store, dp DataPlane) *http.ServeMux {
 	h := &v3{st: st, dp: dp}
 	mux := http.NewServeMux()
 	h.routes(mux)
+	h.tagRoutes(mux)
 	return mux
 }
 

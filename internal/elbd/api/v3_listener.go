@@ -26,7 +26,7 @@ type v3Listener struct {
 	ProtocolPort              int                 `json:"protocol_port"`
 	SniContainerRefs          []string            `json:"sni_container_refs"`
 	SniMatchAlgo              string              `json:"sni_match_algo"`
-	Tags                      []any               `json:"tags"`
+	Tags                      []store.Tag         `json:"tags"`
 	UpdatedAt                 string              `json:"updated_at"`
 	TLSCiphersPolicy          string              `json:"tls_ciphers_policy"`
 	SecurityPolicyID          string              `json:"security_policy_id"`
@@ -43,26 +43,27 @@ func renderV3Listener(l store.Listener) v3Listener {
 		AdminStateUp: l.AdminStateUp, ConnectionLimit: -1, CreatedAt: ts(l.CreatedAt), DefaultPoolID: l.DefaultPoolID,
 		Description: l.Description, Http2Enable: l.Http2Enable, ID: l.ID, Loadbalancers: refs(l.LoadBalancerID),
 		Name: l.Name, ProjectID: l.ProjectID, EnterpriseProjectID: "0", Protocol: l.Protocol, ProtocolPort: l.ProtocolPort,
-		SniContainerRefs: []string{}, Tags: []any{}, UpdatedAt: ts(l.UpdatedAt), EnableMemberRetry: true,
+		SniContainerRefs: []string{}, Tags: append([]store.Tag{}, l.Tags...), UpdatedAt: ts(l.UpdatedAt), EnableMemberRetry: true,
 		KeepaliveTimeout: l.KeepaliveTimeout, ClientTimeout: l.ClientTimeout, MemberTimeout: l.MemberTimeout,
 		TransparentClientIPEnable: l.TransparentClientIPEnable,
 	}
 }
 
 type v3CreateListener struct {
-	LoadbalancerID            *string `json:"loadbalancer_id"`
-	Protocol                  *string `json:"protocol"`
-	ProtocolPort              *int    `json:"protocol_port"`
-	Name                      *string `json:"name"`
-	Description               *string `json:"description"`
-	DefaultPoolID             *string `json:"default_pool_id"`
-	AdminStateUp              *bool   `json:"admin_state_up"`
-	Http2Enable               *bool   `json:"http2_enable"`
-	KeepaliveTimeout          *int    `json:"keepalive_timeout"`
-	ClientTimeout             *int    `json:"client_timeout"`
-	MemberTimeout             *int    `json:"member_timeout"`
-	TransparentClientIPEnable *bool   `json:"transparent_client_ip_enable"`
-	ProjectID                 *string `json:"project_id"`
+	Tags                      []store.Tag `json:"tags"`
+	LoadbalancerID            *string     `json:"loadbalancer_id"`
+	Protocol                  *string     `json:"protocol"`
+	ProtocolPort              *int        `json:"protocol_port"`
+	Name                      *string     `json:"name"`
+	Description               *string     `json:"description"`
+	DefaultPoolID             *string     `json:"default_pool_id"`
+	AdminStateUp              *bool       `json:"admin_state_up"`
+	Http2Enable               *bool       `json:"http2_enable"`
+	KeepaliveTimeout          *int        `json:"keepalive_timeout"`
+	ClientTimeout             *int        `json:"client_timeout"`
+	MemberTimeout             *int        `json:"member_timeout"`
+	TransparentClientIPEnable *bool       `json:"transparent_client_ip_enable"`
+	ProjectID                 *string     `json:"project_id"`
 }
 
 // listenerDefaults are the real API's timeouts: keepalive 300 s for TCP/UDP, 60 s for HTTP(S);
@@ -104,6 +105,7 @@ func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		AdminStateUp: orDefault(in.AdminStateUp, true), ConnectionLimit: -1, Http2Enable: orDefault(in.Http2Enable, false),
 		KeepaliveTimeout: orDefault(in.KeepaliveTimeout, ka), ClientTimeout: orDefault(in.ClientTimeout, ct),
 		MemberTimeout: orDefault(in.MemberTimeout, mt), TransparentClientIPEnable: orDefault(in.TransparentClientIPEnable, false),
+		Tags: in.Tags,
 	})
 	answer(w, r, http.StatusCreated, "listener", l, err, renderV3Listener)
 }

@@ -22,7 +22,7 @@ type v3LoadBalancer struct {
 	VipSubnetCidrID      string              `json:"vip_subnet_cidr_id"`
 	VipAddress           string              `json:"vip_address"`
 	VipPortID            string              `json:"vip_port_id"`
-	Tags                 []any               `json:"tags"`
+	Tags                 []store.Tag         `json:"tags"`
 	CreatedAt            string              `json:"created_at"`
 	UpdatedAt            string              `json:"updated_at"`
 	Guaranteed           bool                `json:"guaranteed"`
@@ -74,7 +74,7 @@ func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer
 		ID: lb.ID, Description: lb.Description, ProvisioningStatus: "ACTIVE", AdminStateUp: lb.AdminStateUp,
 		Provider: "vlb", Pools: refs(pools...), Listeners: refs(listeners...), OperatingStatus: "ONLINE",
 		Name: lb.Name, ProjectID: lb.ProjectID, VipSubnetCidrID: lb.VIPSubnetID, VipAddress: lb.VIPAddress,
-		Tags: []any{}, CreatedAt: ts(lb.CreatedAt), UpdatedAt: ts(lb.UpdatedAt), Guaranteed: lb.Guaranteed(),
+		Tags: append([]store.Tag{}, lb.Tags...), CreatedAt: ts(lb.CreatedAt), UpdatedAt: ts(lb.UpdatedAt), Guaranteed: lb.Guaranteed(),
 		VpcID: lb.VPCID, Eips: []any{}, AvailabilityZoneList: append([]string{}, lb.AvailabilityZones...), EnterpriseProjectID: "0",
 		Publicips: []any{}, GlobalEips: []any{}, ElbVirsubnetIDs: []string{lb.VIPSubnetID}, ElbVirsubnetType: "ipv4",
 		IPTargetEnable: lb.IPTargetEnable,
@@ -101,14 +101,15 @@ func (h *v3) replyLB(w http.ResponseWriter, r *http.Request, sc store.Scope, lb 
 }
 
 type v3CreateLB struct {
-	Name            *string `json:"name"`
-	Description     *string `json:"description"`
-	VipSubnetCidrID *string `json:"vip_subnet_cidr_id"`
-	VipAddress      *string `json:"vip_address"`
-	Guaranteed      *bool   `json:"guaranteed"`
-	IPTargetEnable  *bool   `json:"ip_target_enable"`
-	AdminStateUp    *bool   `json:"admin_state_up"`
-	ProjectID       *string `json:"project_id"`
+	Tags            []store.Tag `json:"tags"`
+	Name            *string     `json:"name"`
+	Description     *string     `json:"description"`
+	VipSubnetCidrID *string     `json:"vip_subnet_cidr_id"`
+	VipAddress      *string     `json:"vip_address"`
+	Guaranteed      *bool       `json:"guaranteed"`
+	IPTargetEnable  *bool       `json:"ip_target_enable"`
+	AdminStateUp    *bool       `json:"admin_state_up"`
+	ProjectID       *string     `json:"project_id"`
 	// AvailabilityZoneList is required by the real API; elbd keeps it for show and list.
 	AvailabilityZoneList []string `json:"availability_zone_list"`
 }
@@ -149,7 +150,7 @@ func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
 		VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
 		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: orDefault(in.AdminStateUp, true),
-		AvailabilityZones: in.AvailabilityZoneList,
+		AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags,
 	})
 	if err != nil {
 		fail(w, r, err)

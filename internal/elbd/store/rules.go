@@ -145,6 +145,9 @@ func CheckListener(l Listener) error {
 	if err := CheckText("description", l.Description, MaxDescriptionLen); err != nil {
 		return err
 	}
+	if err := CheckTags(l.Tags); err != nil {
+		return err
+	}
 	if l.ConnectionLimit < -1 {
 		return apierr.Invalid("connection_limit %d is invalid; use -1 (unlimited) or a positive number", l.ConnectionLimit)
 	}
@@ -355,6 +358,9 @@ func CheckLoadBalancer(lb LoadBalancer, net *config.Network) (config.Subnet, err
 		return config.Subnet{}, err
 	}
 	if err := CheckText("description", lb.Description, MaxDescriptionLen); err != nil {
+		return config.Subnet{}, err
+	}
+	if err := CheckTags(lb.Tags); err != nil {
 		return config.Subnet{}, err
 	}
 	if lb.VIPSubnetID == "" {

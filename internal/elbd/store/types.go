@@ -91,10 +91,12 @@ type LoadBalancer struct {
 	// IPTargetEnable allows IP-type (cross-VPC) members; v3 only.
 	IPTargetEnable bool `json:"ip_target_enable"`
 	// AvailabilityZones is the v3 availability_zone_list, kept as given: elbd has one zone.
-	AvailabilityZones []string  `json:"availability_zones,omitempty"`
-	AdminStateUp      bool      `json:"admin_state_up"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	AvailabilityZones []string `json:"availability_zones,omitempty"`
+	// Tags are the v3 tags (E9; see tags.go).
+	Tags         []Tag     `json:"tags,omitempty"`
+	AdminStateUp bool      `json:"admin_state_up"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Guaranteed is the API's "guaranteed" field: true for a dedicated (v3) load balancer.
@@ -118,12 +120,14 @@ type Listener struct {
 	ConnectionLimit int  `json:"connection_limit"`
 	Http2Enable     bool `json:"http2_enable"`
 	// Timeouts in seconds (v3); 0 means the protocol's default.
-	KeepaliveTimeout          int       `json:"keepalive_timeout"`
-	ClientTimeout             int       `json:"client_timeout"`
-	MemberTimeout             int       `json:"member_timeout"`
-	TransparentClientIPEnable bool      `json:"transparent_client_ip_enable"`
-	CreatedAt                 time.Time `json:"created_at"`
-	UpdatedAt                 time.Time `json:"updated_at"`
+	KeepaliveTimeout          int  `json:"keepalive_timeout"`
+	ClientTimeout             int  `json:"client_timeout"`
+	MemberTimeout             int  `json:"member_timeout"`
+	TransparentClientIPEnable bool `json:"transparent_client_ip_enable"`
+	// Tags are the v3 tags (E9; see tags.go).
+	Tags      []Tag     `json:"tags,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SessionPersistence is a pool's stickiness setting.
