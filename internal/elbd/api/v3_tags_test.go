@@ -29,7 +29,9 @@ func TestTagsOfLoadBalancersAndListeners(t *testing.T) {
 			Body: &model.ChangeListenerTagsRequestBody{Action: lCreate, Tags: tags}})
 		return err
 	}
-	tag := func(k, v string) model.ChangeResourceTagOption { return model.ChangeResourceTagOption{Key: k, Value: v} }
+	tag := func(k, v string) model.ChangeResourceTagOption {
+		return model.ChangeResourceTagOption{Key: k, Value: v}
+	}
 	showLB := func() map[string]string {
 		t.Helper()
 		resp := must[*model.ShowLoadbalancerTagsResponse](t)(c.ShowLoadbalancerTags(&model.ShowLoadbalancerTagsRequest{LoadbalancerId: lb.Id}))
