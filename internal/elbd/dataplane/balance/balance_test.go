@@ -138,7 +138,9 @@ func clientKey(k int) uint64 {
 	return HashBytes(b[:])
 }
 
-func TestSourceIPIsStickyWeightedAndMovesFew(t *testing.T) {
+// E6a: with SOURCE_IP, weights other than 0 have no effect (model_create_pool_option.go
+// lb_algorithm): members of weights 50, 30 and 20 get a third of the sources each.
+func TestSourceIPIsStickyEqualAndMovesFew(t *testing.T) {
 	const clients = 20000
 	ms := members(50, 30, 20)
 	p, _ := New(SourceIP, ms)
@@ -153,13 +155,13 @@ func TestSourceIPIsStickyWeightedAndMovesFew(t *testing.T) {
 	}
 	for i, w := range []int{50, 30, 20} {
 		share := 100 * float64(counts[i]) / clients
-		if share < float64(w)-2 || share > float64(w)+2 {
-			t.Fatalf("member %d got %.1f%% of clients, want %d%% ± 2", i, share, w)
+		if share < 100.0/3-2 || share > 100.0/3+2 {
+			t.Fatalf("member %d (weight %d) got %.1f%% of clients, want 33.3%% ± 2: weights do not count with SOURCE_IP", i, w, share)
 		}
 	}
-	// Add a fourth member of weight 25 (20% of the new total): about 20% move,
+	// Add a fourth member (of weight 1): about a quarter of the clients move,
 	// and every client that moves goes to the new member.
-	ms2 := append(members(50, 30, 20), Member{Key: "member-new", Weight: 25})
+	ms2 := append(members(50, 30, 20), Member{Key: "member-new", Weight: 1})
 	p2, _ := New(SourceIP, ms2)
 	moved := 0
 	for k := range before {
@@ -171,8 +173,8 @@ func TestSourceIPIsStickyWeightedAndMovesFew(t *testing.T) {
 			}
 		}
 	}
-	if share := 100 * float64(moved) / clients; share < 17 || share > 23 {
-		t.Fatalf("%.1f%% of clients moved after adding a 20%% member, want about 20%%", share)
+	if share := 100 * float64(moved) / clients; share < 23 || share > 27 {
+		t.Fatalf("%.1f%% of clients moved after adding a fourth member, want about 25%%", share)
 	}
 	// Removing member 2: only its clients move.
 	p3, _ := New(SourceIP, members(50, 30))

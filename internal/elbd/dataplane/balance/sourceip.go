@@ -1,15 +1,19 @@
 package balance
 
-import "math"
-
-// sourceIP is weighted rendezvous (highest random weight) hashing: every
-// member scores -weight/ln(u) where u is a uniform hash of (client, member),
-// and the highest score wins. A client moves only when its member leaves or a
-// new member outscores it, so a change of n members moves about 1/n of the
-// clients, and a member's share of clients is proportional to its weight.
+// sourceIP is rendezvous (highest random weight) hashing over the members,
+// all counted equally: every member scores a uniform hash of (client,
+// member) and the highest score wins. A client moves only when its member
+// leaves or a new member outscores it, so a change of n members moves about
+// 1/n of the clients.
+//
+// Weights other than 0 have no effect with SOURCE_IP (E6a): the API
+// reference says so of lb_algorithm (services/elb/v3/model/
+// model_create_pool_option.go: "当该字段的取值为SOURCE_IP…weight字段无效") and the
+// user guide ("Configuring Weights for Backend Servers") says a member of
+// weight 0 gets no new connections; members of weight 0 never reach a picker
+// (see pool.rebuild), so each member here gets an equal share of sources.
 type sourceIP struct {
-	members []Member
-	keys    []uint64
+	keys []uint64
 }
 
 func newSourceIP(members []Member) Picker {
@@ -17,26 +21,22 @@ func newSourceIP(members []Member) Picker {
 	for i, m := range members {
 		keys[i] = HashString(m.Key)
 	}
-	return &sourceIP{members: members, keys: keys}
+	return &sourceIP{keys: keys}
 }
 
 func (s *sourceIP) Pick(clientKey uint64, tried []int) int {
 	best := -1
-	bestScore := 0.0
+	var bestScore uint64
 	for i, mk := range s.keys {
 		if contains(tried, i) {
 			continue
 		}
-		h := mix64(clientKey ^ mk)
-		u := (float64(h>>11) + 0.5) / (1 << 53) // uniform in (0, 1)
-		score := -float64(s.members[i].Weight) / math.Log(u)
-		if best < 0 || score > bestScore {
+		if score := mix64(clientKey ^ mk); best < 0 || score > bestScore {
 			best, bestScore = i, score
 		}
 	}
 	return best
 }
-
 // mix64 is the splitmix64 finalizer: it spreads the bits of x evenly.
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
