@@ -37,6 +37,7 @@ func (s *sourceIP) Pick(clientKey uint64, tried []int) int {
 	}
 	return best
 }
+
 // mix64 is the splitmix64 finalizer: it spreads the bits of x evenly.
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
