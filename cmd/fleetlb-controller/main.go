@@ -42,6 +42,7 @@ type flags struct {
 	kubeconfig, clusterID, clusterName string
 	elbEndpoint, projectID, region     string
 	podNetwork, subnetID               string
+	loadBalancerClass, ingressIPMode   string
 	defaultWeight                      int
 	leaderElect                        bool
 	leaderElectionNamespace            string
@@ -63,6 +64,8 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
 	fs.StringVar(&f.podNetwork, "pod-network", "overlay", "vpc: Pods have VPC addresses (like CCE Turbo; pass-through members on performance ELBs); overlay: members are nodes on the node port")
 	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of this cluster's instance-type members (required unless every Service uses kubernetes.io/elb.multivpc)")
+	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or fleetlb.io/elb). A Service naming another class is never touched")
+	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
 	fs.IntVar(&f.defaultWeight, "default-weight", 100, "cluster weight W for a Service that never had kubernetes.io/elb.multicluster-loadbalancer-weight (0-100)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
@@ -120,6 +123,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ClusterName:             f.clusterName,
 		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy")}),
 		CheckELB:                client.Check,
+		LoadBalancerClass:       f.loadBalancerClass,
+		IngressIPMode:           f.ingressIPMode,
 		PodNetwork:              model.PodNetwork(f.podNetwork),
 		SubnetID:                f.subnetID,
 		DefaultWeight:           f.defaultWeight,

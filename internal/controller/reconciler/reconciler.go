@@ -79,6 +79,11 @@ type Reconciler struct {
 	Resync  time.Duration
 	Metrics *Metrics // nil: no metrics
 	Log     logr.Logger
+	// Class is --load-balancer-class: "" handles Services without spec.loadBalancerClass (or
+	// with LoadBalancerClass); a name handles only Services of that class (C8).
+	Class string
+	// IngressIPMode is written into status.loadBalancer.ingress[].ipMode; nil leaves it out (C9).
+	IngressIPMode *corev1.LoadBalancerIPMode
 
 	notices noticeBook
 }
@@ -98,21 +103,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
+	if !r.ourClass(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) {
+		return ctrl.Result{}, nil // another controller's Service (C8): never touched
+	}
 	switch {
 	case !svc.DeletionTimestamp.IsZero():
 		if !controllerutil.ContainsFinalizer(&svc, Finalizer) {
 			return ctrl.Result{}, nil
 		}
 		return r.unbind(ctx, &svc, true)
-	case !Managed(&svc) && controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterMistyped(&svc):
+	case !r.managed(&svc) && controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterMistyped(&svc):
 		// A typo must not release the binding; only 'false' or removing the annotation does.
 		_, err := annotations.Parse(svc.Annotations)
 		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
-	case !Managed(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterWithoutELB(&svc):
+	case !r.managed(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) && r.multiClusterWithoutELB(&svc):
 		// R10: it asks for a cross-cluster binding but names no ELB; say so instead of ignoring it.
 		_, err := annotations.Parse(svc.Annotations)
 		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
-	case !Managed(&svc):
+	case !r.managed(&svc):
 		if controllerutil.ContainsFinalizer(&svc, Finalizer) {
 			// multicluster turned off, elb.id removed or type changed: release like a deletion.
 			return r.unbind(ctx, &svc, false)
@@ -122,20 +130,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return r.bind(ctx, &svc)
 }
 
-// LoadBalancerClass is the spec.loadBalancerClass this controller answers to besides none.
+// LoadBalancerClass is the spec.loadBalancerClass this controller answers to besides none when
+// it runs without --load-balancer-class.
 const LoadBalancerClass = "fleetlb.io/elb"
 
-// Managed reports whether the controller binds this Service: type LoadBalancer (without
-// another implementation's spec.loadBalancerClass), naming an ELB, with
-// kubernetes.io/elb.multicluster: 'true'.
-func Managed(svc *corev1.Service) bool {
-	return isOurLoadBalancer(svc) &&
+// managed reports whether the controller binds this Service: type LoadBalancer of our class,
+// naming an ELB, with kubernetes.io/elb.multicluster: 'true'.
+func (r *Reconciler) managed(svc *corev1.Service) bool {
+	return r.isOurLoadBalancer(svc) &&
 		annotations.HasELBID(svc.Annotations) && annotations.IsMultiCluster(svc.Annotations)
 }
 
-func isOurLoadBalancer(svc *corev1.Service) bool {
+func (r *Reconciler) isOurLoadBalancer(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && r.ourClass(svc)
+}
+
+// ourClass (C8): with --load-balancer-class NAME only Services of class NAME are ours; without
+// it, Services with no class (the source document's annotations alone) or LoadBalancerClass.
+// A class naming another controller (CCE's own, say) is never ours.
+func (r *Reconciler) ourClass(svc *corev1.Service) bool {
 	c := svc.Spec.LoadBalancerClass
-	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && (c == nil || *c == LoadBalancerClass)
+	if r.Class != "" {
+		return c != nil && *c == r.Class
+	}
+	return c == nil || *c == LoadBalancerClass
 }
 
 // multiClusterMistyped: kubernetes.io/elb.multicluster is present with a value other than true/false.
@@ -164,13 +182,13 @@ func annotationInvalid(err error, key string) bool {
 }
 
 // multiClusterWithoutELB: a LoadBalancer Service with multicluster: 'true' but no kubernetes.io/elb.id.
-func multiClusterWithoutELB(svc *corev1.Service) bool {
-	return isOurLoadBalancer(svc) && annotations.IsMultiCluster(svc.Annotations) && !annotations.HasELBID(svc.Annotations)
+func (r *Reconciler) multiClusterWithoutELB(svc *corev1.Service) bool {
+	return r.isOurLoadBalancer(svc) && annotations.IsMultiCluster(svc.Annotations) && !annotations.HasELBID(svc.Annotations)
 }
 
 // unmanagedOnELB: a LoadBalancer Service naming an ELB without multicluster; R6 applies to it.
-func unmanagedOnELB(svc *corev1.Service) bool {
-	return isOurLoadBalancer(svc) &&
+func (r *Reconciler) unmanagedOnELB(svc *corev1.Service) bool {
+	return r.isOurLoadBalancer(svc) &&
 		annotations.HasELBID(svc.Annotations) && !annotations.IsMultiCluster(svc.Annotations)
 }
 
@@ -274,7 +292,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		desired.ELBID, annotations.FormatListenerPorts(res.ListenerPorts), desired.Weight, desired.Mode)
 	if err := r.patchStatus(ctx, svc, func(s *corev1.Service) {
 		if res.VIP != "" {
-			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: res.VIP}}
+			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: res.VIP, IPMode: r.IngressIPMode}}
 		}
 		setCondition(s, metav1.ConditionTrue, ReasonBound, msg)
 	}); err != nil {
@@ -371,7 +389,7 @@ func (r *Reconciler) release(ctx context.Context, svc *corev1.Service, elbID str
 // listener shared across clusters (R6). It never writes to the ELB.
 func (r *Reconciler) checkUnmanaged(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
 	hasCond := meta.FindStatusCondition(svc.Status.Conditions, ConditionBound) != nil
-	if !unmanagedOnELB(svc) {
+	if !r.unmanagedOnELB(svc) {
 		if hasCond {
 			return ctrl.Result{}, r.patchStatus(ctx, svc, func(s *corev1.Service) {
 				meta.RemoveStatusCondition(&s.Status.Conditions, ConditionBound)

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +34,11 @@ type Options struct {
 	Deployer    Deployer
 	// CheckELB proves the ELB endpoint and credentials work (elbclient.Client.Check); nil skips it.
 	CheckELB func(context.Context) error
+
+	// LoadBalancerClass is --load-balancer-class (C8): "" handles Services without a class.
+	LoadBalancerClass string
+	// IngressIPMode is --ingress-ip-mode (C9): "Proxy" (default) or "VIP".
+	IngressIPMode string
 
 	PodNetwork    model.PodNetwork
 	SubnetID      string
@@ -58,6 +67,16 @@ func (o *Options) Validate() error {
 	case model.PodNetworkVPC, model.PodNetworkOverlay:
 	default:
 		return fmt.Errorf("--pod-network is %q; set 'vpc' (Pods have VPC addresses, like CCE Turbo: pass-through members with performance ELBs) or 'overlay' (node-port members)", o.PodNetwork)
+	}
+	switch corev1.LoadBalancerIPMode(o.IngressIPMode) {
+	case "", corev1.LoadBalancerIPModeProxy, corev1.LoadBalancerIPModeVIP:
+	default:
+		return fmt.Errorf("--ingress-ip-mode is %q; set %q (in-cluster clients go through the ELB and its weights) or %q (kube-proxy sends them straight to local Pods)", o.IngressIPMode, corev1.LoadBalancerIPModeProxy, corev1.LoadBalancerIPModeVIP)
+	}
+	if o.LoadBalancerClass != "" {
+		if errs := validation.IsQualifiedName(o.LoadBalancerClass); len(errs) > 0 {
+			return fmt.Errorf("--load-balancer-class %q is not a valid spec.loadBalancerClass (%s); use a name such as example.com/fleetlb", o.LoadBalancerClass, strings.Join(errs, "; "))
+		}
 	}
 	if o.DefaultWeight < 0 || o.DefaultWeight > 100 {
 		return fmt.Errorf("--default-weight is %d; set an integer from 0 to 100", o.DefaultWeight)
@@ -161,6 +180,10 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
+	ipMode := ingressIPMode(o.IngressIPMode, ver)
+	if ipMode == nil {
+		log.Info("status.loadBalancer.ingress[].ipMode is left out: the API server is older than v1.30, which ignores it; kube-proxy sends in-cluster traffic for the VIP straight to local Pods", "apiServer", ver)
+	}
 	r := &Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder(ControllerName),
@@ -169,11 +192,32 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		Resync:   o.Resync,
 		Metrics:  NewMetrics(reg),
 		Log:      log.WithName("reconciler"),
+		Class:    o.LoadBalancerClass,
+
+		IngressIPMode: ipMode,
 	}
 	if err := r.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
 	return mgr, nil
+}
+
+// ipModeMinor is the first Kubernetes minor version whose API servers keep
+// status.loadBalancer.ingress[].ipMode by default (the LoadBalancerIPMode feature is beta, on,
+// from v1.30); older ones drop it, and writing it there would only make every status patch differ.
+const ipModeMinor = 30
+
+// ingressIPMode is the ipMode written for mode ("" means Proxy, C9) on an API server of version
+// ver (GitVersion): nil where the API server would drop it.
+func ingressIPMode(mode, ver string) *corev1.LoadBalancerIPMode {
+	m := corev1.LoadBalancerIPMode(mode)
+	if m == "" {
+		m = corev1.LoadBalancerIPModeProxy
+	}
+	if v, err := utilversion.ParseGeneric(ver); err == nil && v.LessThan(utilversion.MajorMinor(1, ipModeMinor)) {
+		return nil
+	}
+	return &m
 }
 
 func ctrlConfig(skipNameValidation bool) config.Controller {

@@ -54,6 +54,16 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 	bad = ok
+	bad.IngressIPMode = "proxy"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--ingress-ip-mode") {
+		t.Errorf("got %v", err)
+	}
+	bad = ok
+	bad.LoadBalancerClass = "not a class!"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--load-balancer-class") {
+		t.Errorf("got %v", err)
+	}
+	bad = ok
 	bad.DefaultWeight = 101
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--default-weight") {
 		t.Errorf("got %v", err)
@@ -72,6 +82,21 @@ func TestOptionsValidateClusterID(t *testing.T) {
 		bad.ClusterID = id
 		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--cluster-id") {
 			t.Errorf("--cluster-id %q: got %v", id, err)
+		}
+	}
+}
+
+// C9: ipMode is written where the API server keeps it (v1.30 and later), Proxy by default.
+func TestIngressIPModeByServerVersion(t *testing.T) {
+	for _, c := range []struct{ mode, ver, want string }{
+		{"", "v1.37.2", "Proxy"}, {"VIP", "v1.30.0", "VIP"}, {"Proxy", "v1.29.9", "<nil>"}, {"", "v1.23.17-eks-1", "<nil>"},
+	} {
+		got := "<nil>"
+		if m := ingressIPMode(c.mode, c.ver); m != nil {
+			got = string(*m)
+		}
+		if got != c.want {
+			t.Errorf("mode %q on %s: got %s, want %s", c.mode, c.ver, got, c.want)
 		}
 	}
 }

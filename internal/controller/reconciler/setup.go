@@ -26,7 +26,7 @@ const ControllerName = "fleetlb-controller"
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(interesting))).
+		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.interesting))).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.nodeToServices),
 			builder.WithPredicates(nodeChanged())).
@@ -34,13 +34,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error
 		Complete(r)
 }
 
-// interesting: Services this controller binds, warns about (R6), or must still release.
-func interesting(o client.Object) bool {
+// interesting: Services this controller binds, warns about (R6), or must still release; never
+// another controller's class (C8).
+func (r *Reconciler) interesting(o client.Object) bool {
 	svc, ok := o.(*corev1.Service)
 	if !ok {
 		return false
 	}
-	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer || controllerutil.ContainsFinalizer(svc, Finalizer)
+	return r.isOurLoadBalancer(svc) || controllerutil.ContainsFinalizer(svc, Finalizer)
 }
 
 func sliceToService(_ context.Context, o client.Object) []reconcile.Request {
@@ -60,7 +61,7 @@ func (r *Reconciler) nodeToServices(ctx context.Context, _ client.Object) []reco
 	}
 	var out []reconcile.Request
 	for i := range list.Items {
-		if Managed(&list.Items[i]) {
+		if r.managed(&list.Items[i]) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 	}

@@ -1,0 +1,196 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fleetlb/fleetlb/internal/controller/annotations"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
+)
+
+// Issue "fleetlb-controller is safe on a real cloud" (C5, C7-C10, C12): one real cluster, elbd's
+// API over HTTP through the official SDK, one subtest per point, named after it.
+
+// cloudConfig is elbd's configuration for one cluster: its node range, each node's Pod range as
+// a subnet of its own (so that pass-through members of one Service span several subnets, C7),
+// the VIP subnet and a subnet for VMs.
+func cloudConfig(nodeCIDR string, podCIDRs []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
+credentials:
+  - accessKey: %s
+    secretKey: %s
+    projectID: %s
+vpcs:
+  - id: vpc-1
+    cidr: 127.0.0.0/8
+    subnets:
+      - {id: subnet-nodes, cidr: %s}
+      - {id: subnet-vip, cidr: 127.250.0.0/24}
+      - {id: subnet-vm, cidr: 127.251.0.0/24}
+`, ak, sk, project, nodeCIDR)
+	for i, c := range podCIDRs {
+		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
+	}
+	return b.String()
+}
+
+// startWith runs a controller for k with the test defaults changed by edit.
+func (k *kube) startWith(t *testing.T, e *elbdEnv, edit func(*reconciler.Options)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := e.client(t)
+	o := reconciler.Options{
+		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
+		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
+		PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
+		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
+		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	mgr, err := reconciler.NewManager(ctx, o)
+	if err != nil {
+		cancel()
+		t.Fatalf("controller %s: %v", k.name, err)
+	}
+	k.stop, k.done = cancel, make(chan struct{})
+	go func() {
+		defer close(k.done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("controller %s stopped: %v", k.name, err)
+		}
+	}()
+	k.top.Cleanup(k.stopController)
+}
+
+// podCIDRs are the Pod ranges the cluster gave its nodes, in node order.
+func podCIDRs(t *testing.T, k *kube) []string {
+	t.Helper()
+	nodes, err := k.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range nodes.Items {
+		if n.Spec.PodCIDR == "" {
+			t.Fatalf("node %s has no Pod range", n.Name)
+		}
+		out = append(out, n.Spec.PodCIDR)
+	}
+	return out
+}
+
+// noMark checks that the Service carries nothing of this controller: no finalizer, no
+// condition, no ingress, no written annotation.
+func noMark(k *kube, name string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		s, err := k.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, c := range s.Status.Conditions {
+			if c.Type == reconciler.ConditionBound {
+				return fmt.Errorf("condition %+v", c)
+			}
+		}
+		if len(s.Finalizers) != 0 || len(s.Status.LoadBalancer.Ingress) != 0 || s.Annotations[annotations.ListenerPort] != "" {
+			return fmt.Errorf("finalizers %v, ingress %v, listener-port %q", s.Finalizers, s.Status.LoadBalancer.Ingress, s.Annotations[annotations.ListenerPort])
+		}
+		return nil
+	}
+}
+
+func TestSafeOnARealCloud(t *testing.T) {
+	c := k8stest.StartMany(t, localk8s.Options{Name: "cloud", Nodes: 2})[0]
+	// Two controllers on one cluster: "plain" runs as the source document has it (no class),
+	// "classy" with --load-balancer-class and --ingress-ip-mode=VIP.
+	plain := &kube{name: "plain", c: c, cs: c.Client(), id: "cluster-plain", top: t}
+	classy := &kube{name: "classy", c: c, cs: c.Client(), id: "cluster-classy", top: t}
+	e := startELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
+	lb := e.lb(t, "cloud", true)
+	const class = "example.com/fleetlb"
+	plain.startWith(t, e, nil)
+	classy.startWith(t, e, func(o *reconciler.Options) { o.LoadBalancerClass, o.IngressIPMode = class, "VIP" })
+	http80 := corev1.ContainerPort{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}
+	const wait = 60 * time.Second
+	plain.deployment(t, "web", 2, http80)
+
+	owners := func(port int32, want ...string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, port)
+			if err != nil {
+				return err
+			}
+			var got []string
+			for _, m := range ms {
+				if ref, _, ok := deploy.ParseMemberName(m.Name); ok && !strings.Contains(strings.Join(got, " "), ref.ClusterID) {
+					got = append(got, ref.ClusterID)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				return fmt.Errorf("port %d has members of %v, want %v (%s)", port, got, want, summary(ms))
+			}
+			return nil
+		}
+	}
+
+	t.Run("C8 a Service of another load balancer class is never touched", func(t *testing.T) {
+		other := "cce.io/elb" // the cloud's own controller
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "web", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 81 }))
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "web-classy", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.LoadBalancerClass = 82, ptrTo(class)
+			s.Spec.Selector = map[string]string{"app": "web"}
+		}))
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "web-cce", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.LoadBalancerClass = 83, &other
+			s.Spec.Selector = map[string]string{"app": "web"}
+		}))
+		// No class: the controller without --load-balancer-class binds it, the other never.
+		eventually(t, wait, "no class: plain only", owners(81, "cluster-plain"))
+		// Its class: only the controller started with --load-balancer-class binds it.
+		eventually(t, wait, "class "+class+": classy only", owners(82, "cluster-classy"))
+		eventually(t, wait, "bound by classy", wantCondition(plain, "web-classy", reconciler.ReasonBound))
+		// Another controller's class: nobody touches the ELB or the Service.
+		time.Sleep(3 * time.Second) // more than one resync of both controllers
+		if l, _, err := e.pool(context.Background(), lb.ID, 83); err != nil || l != nil {
+			t.Errorf("a listener was made for a Service of class %s: %+v %v", other, l, err)
+		}
+		eventually(t, wait, "nothing written on the "+other+" Service", noMark(plain, "web-cce"))
+	})
+
+	t.Run("C9 ipMode Proxy so in-cluster clients go through the ELB", func(t *testing.T) {
+		ingress := func(name string, mode corev1.LoadBalancerIPMode) func(context.Context) error {
+			return func(ctx context.Context) error {
+				s, err := plain.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				ing := s.Status.LoadBalancer.Ingress
+				if len(ing) != 1 || ing[0].IP != lb.VIPAddress || ing[0].IPMode == nil || *ing[0].IPMode != mode {
+					return fmt.Errorf("ingress %+v, want VIP %s with ipMode %s", ing, lb.VIPAddress, mode)
+				}
+				return nil
+			}
+		}
+		eventually(t, wait, "default Proxy", ingress("web", corev1.LoadBalancerIPModeProxy))
+		eventually(t, wait, "--ingress-ip-mode=VIP", ingress("web-classy", corev1.LoadBalancerIPModeVIP))
+	})
+}
+
+func ptrTo[T any](v T) *T { return &v }
