@@ -118,7 +118,7 @@ func startElbd(t *testing.T, e Elbd) *Target {
 	if cfg == "" {
 		cfg = elbdtest.Config
 	}
-	srv := elbdtest.Start(t, cfg, elbdtest.Options{V2Status: nopStatus{}})
+	srv := elbdtest.Start(t, cfg, elbdtest.Options{})
 	return &Target{
 		Name: "elbd", ProjectID: "p1", VPCID: "vpc-a", SubnetID: "subnet-a1", Elbd: srv, t: t,
 		V3:     elbdtest.V3Client(t, srv.URL, "AK1", "SK1-secret", "p1"),
@@ -126,12 +126,6 @@ func startElbd(t *testing.T, e Elbd) *Target {
 		subnet: netip.MustParsePrefix("127.10.1.0/24"),
 	}
 }
-
-// nopStatus reports what elbd reports without a data plane.
-type nopStatus struct{}
-
-func (nopStatus) MemberStatus(string) string   { return "NO_MONITOR" }
-func (nopStatus) ListenerStatus(string) string { return "ONLINE" }
 
 func openReal(t *testing.T) *Target {
 	t.Helper()
