@@ -69,6 +69,9 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle("GET healthmonitors/{id}", h.showHealthMonitor)
 	handle("PUT healthmonitors/{id}", h.updateHealthMonitor)
 	handle("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
+
+	handle("GET quotas", h.showQuota)
+	handle("GET quotas/details", h.listQuotaDetails)
 }
 
 func cut(pattern string) (method, path string, ok bool) {

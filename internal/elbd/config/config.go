@@ -41,6 +41,11 @@ type Subnet struct {
 type Config struct {
 	Credentials []Credential `json:"credentials"`
 	VPCs        []VPC        `json:"vpcs"`
+	// Quotas apply to every project (keys as the quota API's fields, -1 unlimited); keys left
+	// out keep the real cloud's defaults (DefaultQuotas).
+	Quotas Quotas `json:"quotas"`
+	// Projects holds per-project settings: a project's quotas override Quotas key by key.
+	Projects []Project `json:"projects"`
 }
 
 // Load reads and validates the YAML file at path.
@@ -136,6 +141,7 @@ func (c *Config) Validate() error {
 			seen = append(seen, sp)
 		}
 	}
+	c.validateProjects(add)
 	return errors.Join(errs...)
 }
 

@@ -66,7 +66,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	st, err := store.Open(o.DataDir, o.Config.Network())
+	st, err := store.Open(o.DataDir, o.Config.Network(), store.WithQuotas(o.Config.QuotaPlan()))
 	if err != nil {
 		return nil, err
 	}

@@ -38,15 +38,16 @@ const FileName = "elbd.db"
 
 // Store is the persistent state. Create it with Open; Close it when done.
 type Store struct {
-	db  *bolt.DB
-	net *config.Network
-	now func() time.Time
+	db     *bolt.DB
+	net    *config.Network
+	quotas *config.QuotaPlan // nil: the real cloud's defaults
+	now    func() time.Time
 }
 
 // Open opens (creating if needed) the store in dataDir. net is the address plan that VIPs and
 // member addresses are checked against. Opening fails after a second if another process holds
 // the file.
-func Open(dataDir string, net *config.Network) (*Store, error) {
+func Open(dataDir string, net *config.Network, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -70,7 +71,11 @@ func Open(dataDir string, net *config.Network) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("initialising %s: %w", path, err)
 	}
-	return &Store{db: db, net: net, now: func() time.Time { return time.Now().UTC() }}, nil
+	s := &Store{db: db, net: net, now: func() time.Time { return time.Now().UTC() }}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Close closes the file.
@@ -241,6 +246,15 @@ func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, err
 		lb.VPCID = subnet.VPCID
 		all, err := scanRec[LoadBalancer](tx, bLoadBalancers, "")
 		if err != nil {
+			return err
+		}
+		mine := 0
+		for _, o := range all {
+			if o.ProjectID == lb.ProjectID {
+				mine++
+			}
+		}
+		if err := s.checkQuota(lb.ProjectID, QuotaLoadBalancer, " of project "+lb.ProjectID, mine, 1); err != nil {
 			return err
 		}
 		used := map[netip.Addr]string{}
@@ -439,6 +453,9 @@ func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
 		if err := s.checkListenerTx(tx, sc, l); err != nil {
 			return err
 		}
+		if err := s.checkListenerQuotas(tx, l); err != nil {
+			return err
+		}
 		return putRec(tx, bListeners, l.ID, l)
 	})
 	if err != nil {
@@ -524,6 +541,13 @@ func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 			return apierr.Invalid("one of loadbalancer_id and listener_id is required")
 		}
 		if _, err := s.lbTx(tx, sc, p.LoadBalancerID); err != nil {
+			return err
+		}
+		used, err := countProject[Pool](tx, bPools, p.ProjectID, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.checkQuota(p.ProjectID, QuotaPool, " of project "+p.ProjectID, used, 1); err != nil {
 			return err
 		}
 		if listenerID != "" {
@@ -733,6 +757,9 @@ func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) 
 		if dup {
 			return apierr.Conflict("pool %s already has member %s with address %s and port %d", poolID, o.ID, m.Address, m.ProtocolPort)
 		}
+		if err := s.checkMemberQuotas(tx, pc.pool, 1); err != nil {
+			return err
+		}
 		return s.putMember(tx, m)
 	})
 	if err != nil {
@@ -782,6 +809,16 @@ func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAd
 				return atIndex(i, err)
 			}
 			out = append(out, BatchAddResult{Member: nm})
+		}
+		added := 0
+		for _, r := range out {
+			if !r.Existed {
+				added++
+			}
+		}
+		// A batch over a quota adds nobody (E1).
+		if err := s.checkMemberQuotas(tx, pc.pool, added); err != nil {
+			return err
 		}
 		for _, r := range out {
 			if !r.Existed {
@@ -1009,6 +1046,13 @@ func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, e
 			return apierr.Conflict("pool %s already has health monitor %s; update that one or delete it first", p.ID, p.HealthMonitorID)
 		}
 		if err := CheckHealthMonitor(h, p); err != nil {
+			return err
+		}
+		used, err := countProject[HealthMonitor](tx, bHealthMonitors, h.ProjectID, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.checkQuota(h.ProjectID, QuotaHealthMonitor, " of project "+h.ProjectID, used, 1); err != nil {
 			return err
 		}
 		h.LoadBalancerID = p.LoadBalancerID
