@@ -47,7 +47,7 @@ func TestSeedDirFreshClone(t *testing.T) {
 	t.Setenv("FLEETLB_SEED_DIR", "")
 	top := t.TempDir()
 	repo := filepath.Join(top, "fleetlb")
-	copyDir := filepath.Join(repo, "internal", "playground", "seed")
+	copyDir := filepath.Join(repo, "internal", "testbed", "playground", "seed")
 	shared := filepath.Join(top, "shared", "seed", "examples")
 	for _, d := range []string{copyDir, filepath.Join(repo, "cmd")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
