@@ -8,6 +8,8 @@ import (
 
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // ifSet returns &v when the flag was given on the command line, else nil, so
@@ -68,8 +70,8 @@ func checkPort(flag string, port int32) error {
 }
 
 func checkWeight(weight int32) error {
-	if weight < 0 || weight > 100 {
-		return fmt.Errorf("--weight %d: a weight is 0-100", weight)
+	if !elbrules.ValidWeight(int(weight)) {
+		return fmt.Errorf("--weight %d: a weight is %d-%d", weight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	return nil
 }

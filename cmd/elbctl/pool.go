@@ -1,11 +1,15 @@
 package main
 
 import (
+	"strings"
+
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 var (
@@ -37,7 +41,7 @@ func poolCreateCmd(g *globals) *cobra.Command {
 		if protocol, err = oneOf("protocol", protocol, "TCP", "UDP", "HTTP"); err != nil {
 			return err
 		}
-		if algorithm, err = oneOf("algorithm", algorithm, "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP"); err != nil {
+		if algorithm, err = oneOf("algorithm", algorithm, elbrules.Algorithms...); err != nil {
 			return err
 		}
 		return g.v3Only(cmd, "type")
@@ -66,7 +70,7 @@ func poolCreateCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&listener, "listener", "", "listener whose default pool this becomes")
 	f.StringVar(&lb, "lb", "", "load balancer (when not bound to a listener yet)")
-	f.StringVar(&algorithm, "algorithm", "ROUND_ROBIN", "ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP")
+	f.StringVar(&algorithm, "algorithm", elbrules.AlgorithmRoundRobin, strings.Join(elbrules.Algorithms, ", "))
 	f.StringVar(&protocol, "protocol", "", "TCP or UDP; must match the listener's")
 	f.StringVar(&name, "name", "", "name")
 	f.StringVar(&desc, "description", "", "description")

@@ -17,14 +17,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
 const (
-	weightAnnotation       = "kubernetes.io/elb.multicluster-loadbalancer-weight"
-	listenerPortAnnotation = "kubernetes.io/elb.listener-port"
-	demoNamespace          = "default"
-	vmWeight               = 10
+	demoNamespace = "default"
+	vmWeight      = 10
 )
 
 // demo is one run of `fleetlb-local demo`.
@@ -118,7 +117,7 @@ func (d *demo) progress(format string, a ...any) {
 func (d *demo) bindings() []playground.Binding {
 	var out []playground.Binding
 	for _, name := range []string{"a", "b"} {
-		w, _ := strconv.Atoi(d.services[name].Annotations[weightAnnotation])
+		w, _ := strconv.Atoi(d.services[name].Annotations[model.AnnotationWeight])
 		out = append(out, playground.Binding{Cluster: d.p.Cluster(name), Service: d.services[name], Weight: w})
 	}
 	return out
@@ -139,10 +138,10 @@ func (d *demo) s1(ctx context.Context) error {
 	for _, name := range []string{"a", "b"} {
 		c := d.p.Cluster(name)
 		svc := d.services[name]
-		svc.Annotations[playground.AnnotationELBID] = env.PerformanceELBID
+		svc.Annotations[model.AnnotationELBID] = env.PerformanceELBID
 		svc.Namespace = demoNamespace
 		d.progress("cluster %s: Deployment nginx (%d replicas, containerPort 80) and Service nginx from the seed example (weight %s, elb.id %s)",
-			name, d.replicas, svc.Annotations[weightAnnotation], env.PerformanceELBID)
+			name, d.replicas, svc.Annotations[model.AnnotationWeight], env.PerformanceELBID)
 		if err := playground.ApplyDeployment(ctx, c.Client(), demoNamespace, playground.Nginx(d.replicas)); err != nil {
 			return fmt.Errorf("cluster %s: %w", name, err)
 		}
@@ -250,7 +249,7 @@ func (d *demo) serviceStatus(ctx context.Context) {
 			}
 		}
 		fmt.Fprintf(d.out, "  cluster %s: Service %s/%s ingress %s, %s=%q\n    %s\n", name, svc.Namespace, svc.Name,
-			strings.Join(ingress, ","), listenerPortAnnotation, svc.Annotations[listenerPortAnnotation], bound)
+			strings.Join(ingress, ","), model.AnnotationListenerPort, svc.Annotations[model.AnnotationListenerPort], bound)
 	}
 	fmt.Fprintln(d.out)
 }
@@ -365,5 +364,5 @@ func (d *demo) byHand(exit bool) {
   kubectl --kubeconfig %[1]s/b.kubeconfig annotate service nginx %[4]s=50 --overwrite
   curl http://%[5]s/   # answers CLUSTER/NODE/POD or vm-N
   logs: %[1]s/logs (elbd.log, controller-a.log, controller-b.log)
-`, dir, path, l.PoolID, weightAnnotation, env.PerformanceELBVIP, tools)
+`, dir, path, l.PoolID, model.AnnotationWeight, env.PerformanceELBVIP, tools)
 }

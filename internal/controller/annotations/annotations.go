@@ -1,5 +1,5 @@
 // Package annotations parses and validates the kubernetes.io/elb.* annotations of a Service
-// (SPEC R1) into a typed model.ServiceConfig. Every error names the annotation, the value found and
+// (R1) into a typed model.ServiceConfig. Every error names the annotation, the value found and
 // what to change, because the user reads it in an Event on the Service.
 package annotations
 
@@ -7,36 +7,32 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
-// Annotation keys of SPEC R1, plus the ones this controller writes itself.
+// Annotation keys (R1), defined in model beside the configuration they fill; these are the names
+// the rest of the controller uses.
 const (
-	ELBID         = "kubernetes.io/elb.id"
-	Class         = "kubernetes.io/elb.class"
-	MultiCluster  = "kubernetes.io/elb.multicluster"
-	MultiVPC      = "kubernetes.io/elb.multivpc"
-	Weight        = "kubernetes.io/elb.multicluster-loadbalancer-weight"
-	RecyclePolicy = "kubernetes.io/elb.multicluster-resource-recycle-policy"
-	// Pool settings used when this Service creates the listener (CCE's annotation names).
-	Algorithm         = "kubernetes.io/elb.lb-algorithm"
-	HealthCheckFlag   = "kubernetes.io/elb.health-check-flag"
-	HealthCheckOption = "kubernetes.io/elb.health-check-option"
-	// ListenerPort is written by the controller after the listeners exist (R8); users must not set it.
-	ListenerPort = "kubernetes.io/elb.listener-port"
-	// AppliedWeight records the cluster weight W last applied to the ELB, so that removing the
-	// weight annotation keeps the weights already configured (R4).
-	AppliedWeight = "fleetlb.io/applied-weight"
+	ELBID             = model.AnnotationELBID
+	Class             = model.AnnotationClass
+	MultiCluster      = model.AnnotationMultiCluster
+	MultiVPC          = model.AnnotationMultiVPC
+	Weight            = model.AnnotationWeight
+	RecyclePolicy     = model.AnnotationRecyclePolicy
+	Algorithm         = model.AnnotationAlgorithm
+	HealthCheckFlag   = model.AnnotationHealthCheckFlag
+	HealthCheckOption = model.AnnotationHealthCheckOption
+	ListenerPort      = model.AnnotationListenerPort
+	AppliedWeight     = model.AnnotationAppliedWeight
 )
-
-// MaxWeight is the largest member weight an ELB accepts, and so the largest cluster weight W.
-const MaxWeight = 100
 
 // FieldError is one problem with one annotation.
 type FieldError struct {
@@ -156,7 +152,7 @@ func Parse(ann map[string]string) (Config, error) {
 		w, err := parseWeight(v)
 		if err != nil {
 			add(&FieldError{Annotation: Weight, Value: v, Problem: err.Error(),
-				Fix: "set an integer from 0 (drain this cluster) to 100, e.g. '80'"})
+				Fix: fmt.Sprintf("set an integer from %d (drain this cluster) to %d, e.g. '80'", elbrules.MinWeight, elbrules.MaxWeight)})
 		} else {
 			cfg.Weight = &w
 		}
@@ -209,7 +205,7 @@ func ParseService(svc *corev1.Service) (Config, error) {
 	if err != nil {
 		errs = err.(Errors)
 	}
-	if hc := cfg.HealthCheck; hc != nil && hc.Type == "UDP_CONNECT" {
+	if hc := cfg.HealthCheck; hc != nil && hc.Type == model.MonitorUDPConnect {
 		for _, p := range svc.Spec.Ports {
 			if p.Protocol != corev1.ProtocolUDP {
 				errs = append(errs, &FieldError{Annotation: HealthCheckOption, Value: svc.Annotations[HealthCheckOption],
@@ -291,7 +287,8 @@ func parseBool(ann map[string]string, key string, add func(*FieldError), fix str
 	return false
 }
 
-var errWeightRange = errors.New("the weight must be an integer from 0 to 100")
+// The cluster weight W has the member weight's range: a member standing for every Pod gets W.
+var errWeightRange = fmt.Errorf("the weight must be an integer from %d to %d", elbrules.MinWeight, elbrules.MaxWeight)
 
 func parseWeight(v string) (int, error) {
 	if v == "" {
@@ -303,7 +300,7 @@ func parseWeight(v string) (int, error) {
 		}
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n > MaxWeight {
+	if err != nil || !elbrules.ValidWeight(n) {
 		return 0, errWeightRange
 	}
 	return n, nil
@@ -321,22 +318,14 @@ func validID(id string) bool {
 	return true
 }
 
-// Health check bounds of the ELB API.
-const (
-	minDelay, maxDelay     = 1, 50
-	minTimeout, maxTimeout = 1, 50
-	minRetries, maxRetries = 1, 10
-)
-
 // parsePool reads the algorithm and health check annotations.
 func parsePool(ann map[string]string, cfg *model.ServiceConfig, add func(*FieldError)) {
 	if v, has := lookup(ann, Algorithm); has {
-		switch a := strings.ToUpper(v); a {
-		case "ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP":
+		if a := strings.ToUpper(v); slices.Contains(elbrules.Algorithms, a) {
 			cfg.Algorithm = a
-		default:
+		} else {
 			add(&FieldError{Annotation: Algorithm, Value: v, Problem: "unknown load-balancing algorithm",
-				Fix: "set ROUND_ROBIN (default), LEAST_CONNECTIONS or SOURCE_IP"})
+				Fix: "set " + strings.Join(elbrules.Algorithms, ", ") + " (" + model.DefaultAlgorithm + " is the default)"})
 		}
 	}
 	if v, has := lookup(ann, HealthCheckFlag); has {
@@ -361,7 +350,7 @@ func parsePool(ann map[string]string, cfg *model.ServiceConfig, add func(*FieldE
 	hm, err := parseHealthCheck(v)
 	if err != nil {
 		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: err.Error(),
-			Fix: `write a JSON object such as {"protocol":"TCP","delay":"5","timeout":"10","max_retries":"3"} (protocol TCP, HTTP with "path", or UDP)`})
+			Fix: `write a JSON object such as {"protocol":"TCP","delay":"5","timeout":"3","max_retries":"3"} (protocol TCP, HTTP with "path", or UDP; a field left out keeps its default)`})
 		return
 	}
 	cfg.HealthCheck = hm
@@ -373,29 +362,29 @@ func parseHealthCheck(v string) (*model.HealthMonitor, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("not a JSON object (%v)", err)
 	}
-	hm := &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 10, MaxRetries: 3}
+	hm := model.DefaultHealthMonitor() // fields the option leaves out keep the defaults
 	for k, val := range raw {
 		s := strings.TrimSpace(fmt.Sprint(val)) // CCE writes numbers as strings; accept both
 		switch k {
 		case "protocol":
 			switch p := strings.ToUpper(s); p {
-			case "TCP", "HTTP":
+			case model.MonitorTCP, model.MonitorHTTP:
 				hm.Type = p
-			case "UDP", "UDP_CONNECT":
-				hm.Type = "UDP_CONNECT"
+			case "UDP", model.MonitorUDPConnect:
+				hm.Type = model.MonitorUDPConnect
 			default:
 				return nil, fmt.Errorf("protocol %q is not TCP, HTTP or UDP", s)
 			}
 		case "delay", "timeout", "max_retries":
 			n, err := strconv.Atoi(s)
-			lo, hi, dst := minDelay, maxDelay, &hm.Delay
+			r, dst := elbrules.MonitorDelay, &hm.Delay
 			if k == "timeout" {
-				lo, hi, dst = minTimeout, maxTimeout, &hm.Timeout
+				r, dst = elbrules.MonitorTimeout, &hm.Timeout
 			} else if k == "max_retries" {
-				lo, hi, dst = minRetries, maxRetries, &hm.MaxRetries
+				r, dst = elbrules.MonitorMaxRetries, &hm.MaxRetries
 			}
-			if err != nil || n < lo || n > hi {
-				return nil, fmt.Errorf("%s %q must be an integer from %d to %d", k, s, lo, hi)
+			if err != nil || !r.Contains(n) {
+				return nil, fmt.Errorf("%s %q must be an integer from %d to %d", k, s, r.Min, r.Max)
 			}
 			*dst = int32(n)
 		case "path":
@@ -407,11 +396,11 @@ func parseHealthCheck(v string) (*model.HealthMonitor, error) {
 			return nil, fmt.Errorf("unknown field %q (known: protocol, delay, timeout, max_retries, path)", k)
 		}
 	}
-	if hm.Type == "HTTP" && hm.URLPath == "" {
+	if hm.Type == model.MonitorHTTP && hm.URLPath == "" {
 		hm.URLPath = "/"
 	}
-	if hm.Type != "HTTP" && hm.URLPath != "" {
+	if hm.Type != model.MonitorHTTP && hm.URLPath != "" {
 		return nil, fmt.Errorf("path is only for the HTTP protocol")
 	}
-	return hm, nil
+	return &hm, nil
 }

@@ -294,6 +294,26 @@ func TestPoolAnnotations(t *testing.T) {
 	}
 }
 
+// The fields a health-check-option leaves out take the same defaults as a Service with no option
+// at all (TCP every 5 s, timeout 3 s below the delay, 3 retries): one set of defaults, not two.
+func TestHealthCheckOptionDefaultsMatchNoOption(t *testing.T) {
+	c, err := Parse(with(HealthCheckOption, `{"protocol":"TCP"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}
+	if c.HealthCheck == nil || *c.HealthCheck != want {
+		t.Errorf("option with only a protocol: %+v, want %+v", c.HealthCheck, want)
+	}
+	if got := model.DefaultHealthMonitor(); got != want {
+		t.Errorf("no option: %+v, want %+v", got, want)
+	}
+	c, err = Parse(with(HealthCheckOption, `{"delay":"2"}`))
+	if err != nil || c.HealthCheck.Delay != 2 || c.HealthCheck.Timeout != 3 || c.HealthCheck.MaxRetries != 3 {
+		t.Errorf("delay only: %+v %v", c.HealthCheck, err)
+	}
+}
+
 // A class that is present but wrong is not "missing": the message says the value is unknown.
 func TestWrongClassIsNotReportedMissing(t *testing.T) {
 	_, err := Parse(with(Class, "dedicated"))

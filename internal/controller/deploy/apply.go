@@ -324,7 +324,7 @@ func describeMonitor(typ string, delay, timeout, retries int32, path string) str
 
 func algorithm(p model.Pool) string {
 	if p.Algorithm == "" {
-		return "ROUND_ROBIN"
+		return model.DefaultAlgorithm
 	}
 	return p.Algorithm
 }

@@ -1,7 +1,7 @@
 // Package deploy applies one Service's desired ELB state (model.Desired) to an ELB as a diff, touching
 // only what this cluster owns.
 //
-// Rules (SPEC R5–R11, R13):
+// Rules (R5–R11, R13):
 //
 //   - Validate first, write after. The ELB must exist and be of the Service's class; multivpc needs
 //     a performance ELB with IP-type backends and TCP; a listener on the port with another protocol,

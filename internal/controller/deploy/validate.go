@@ -7,17 +7,18 @@ import (
 	"strings"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 // Annotation keys named in refusal messages.
 const (
-	annELBID    = "kubernetes.io/elb.id"
-	annClass    = "kubernetes.io/elb.class"
-	annMultiVPC = "kubernetes.io/elb.multivpc"
-	annWeight   = "kubernetes.io/elb.multicluster-loadbalancer-weight"
-	annRecycle  = "kubernetes.io/elb.multicluster-resource-recycle-policy"
-	annMulti    = "kubernetes.io/elb.multicluster"
+	annELBID    = model.AnnotationELBID
+	annClass    = model.AnnotationClass
+	annMultiVPC = model.AnnotationMultiVPC
+	annWeight   = model.AnnotationWeight
+	annRecycle  = model.AnnotationRecyclePolicy
+	annMulti    = model.AnnotationMultiCluster
 )
 
 func refuse(reason, format string, args ...any) *Refusal {
@@ -46,8 +47,8 @@ func validateDesired(d model.Desired) *Refusal {
 	if d.Class != model.ClassPerformance && d.Class != model.ClassUnion {
 		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", annClass, d.Class, model.ClassPerformance, model.ClassUnion)
 	}
-	if d.Weight < 0 || d.Weight > 100 {
-		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from 0 to 100", annWeight, d.Weight)
+	if !elbrules.ValidWeight(d.Weight) {
+		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from %d to %d", annWeight, d.Weight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	switch d.Recycle {
 	case "", model.RecycleMemberOnly, model.RecycleCascade:
@@ -73,8 +74,8 @@ func validateDesired(d model.Desired) *Refusal {
 			return refuse(ReasonMultiVPCInvalid, "%s works only for TCP (the backend group must be TCP), but port %d is %s; remove %s or the %s port", annMultiVPC, l.Port, l.Protocol, annMultiVPC, l.Protocol)
 		}
 		for _, m := range l.Members {
-			if m.Weight < 0 || m.Weight > 100 {
-				return refuse(ReasonInvalidDesired, "member %s:%d of port %d has weight %d; member weights are 0–100", m.Address, m.Port, l.Port, m.Weight)
+			if !elbrules.ValidWeight(m.Weight) {
+				return refuse(ReasonInvalidDesired, "member %s:%d of port %d has weight %d; member weights are %d–%d", m.Address, m.Port, l.Port, m.Weight, elbrules.MinWeight, elbrules.MaxWeight)
 			}
 			if m.Address == "" || m.Port < 1 || m.Port > 65535 {
 				return refuse(ReasonInvalidDesired, "member %q:%d of port %d has no valid address or port", m.Address, m.Port, l.Port)

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/weights"
 )
 
@@ -39,17 +40,36 @@ type Input struct {
 	Settings       Settings
 }
 
-// Default pool settings for a listener this Service creates. Later Services attach and keep the
-// creator's settings (R5).
+// Health monitor types the controller creates.
 const (
-	DefaultAlgorithm         = "ROUND_ROBIN"
-	defaultMonitorDelay      = 5
-	defaultMonitorTimeout    = 3
-	defaultMonitorRetries    = 3
-	monitorTypeTCP           = "TCP"
-	monitorTypeUDPConnect    = "UDP_CONNECT"
-	protocolTCP, protocolUDP = "TCP", "UDP"
+	MonitorTCP        = "TCP"
+	MonitorHTTP       = "HTTP"
+	MonitorUDPConnect = "UDP_CONNECT" // the ELB's name for a UDP check
 )
+
+// Default pool settings for a listener this Service creates, when its annotations ask for nothing
+// else. Later Services attach and keep the creator's settings (R5).
+//
+// The health check probes every 5 s, waits 3 s for an answer and takes 3 successes to mark a
+// member up. The timeout stays below the delay, as the API reference asks (services/elb/v3/model/
+// model_create_health_monitor_option.go, Timeout: 建议该值小于delay的值), so one probe ends
+// before the next starts. CCE documents 10 s for its health-check-option timeout, longer than its
+// own 5 s delay; fleetlb keeps the API's advice.
+const (
+	DefaultAlgorithm      = elbrules.AlgorithmRoundRobin
+	defaultMonitorDelay   = 5
+	defaultMonitorTimeout = 3
+	defaultMonitorRetries = 3
+)
+
+// DefaultHealthMonitor is the health check a pool this Service creates gets when the Service
+// sets no kubernetes.io/elb.health-check-option (UDP listeners use MonitorUDPConnect instead of
+// TCP); the fields an option leaves out keep these values too.
+func DefaultHealthMonitor() HealthMonitor {
+	return HealthMonitor{Type: MonitorTCP, Delay: defaultMonitorDelay, Timeout: defaultMonitorTimeout, MaxRetries: defaultMonitorRetries}
+}
+
+const protocolTCP, protocolUDP = "TCP", "UDP"
 
 // Build computes what this cluster wants on the ELB for one Service. It returns an error the user
 // can act on when the Service cannot be expressed on an ELB (a port protocol, a missing node port,
@@ -88,7 +108,7 @@ func Build(in Input) (Desired, error) {
 	if cfg.MultiVPC {
 		subnet = "" // IP-type members (S2)
 	} else if subnet == "" {
-		return Desired{}, fmt.Errorf("members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set kubernetes.io/elb.multivpc: 'true' on a performance ELB for IP-type members")
+		return Desired{}, fmt.Errorf("members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set %s: 'true' on a performance ELB for IP-type members", AnnotationMultiVPC)
 	}
 
 	pods := readyPods(in.EndpointSlices)
@@ -130,17 +150,17 @@ func Build(in Input) (Desired, error) {
 
 // clusterWeight picks W: the annotation, else the last applied W (R4), else the default.
 func clusterWeight(cfg ServiceConfig, set Settings) (int, error) {
-	src, w := "kubernetes.io/elb.multicluster-loadbalancer-weight", 0
+	src, w := AnnotationWeight, 0
 	switch {
 	case cfg.Weight != nil:
 		w = *cfg.Weight
 	case cfg.AppliedWeight != nil:
-		src, w = "the last applied weight (fleetlb.io/applied-weight)", *cfg.AppliedWeight
+		src, w = "the last applied weight ("+AnnotationAppliedWeight+")", *cfg.AppliedWeight
 	default:
 		src, w = "--default-weight", set.DefaultWeight
 	}
-	if w < 0 || w > weights.MaxMemberWeight {
-		return 0, fmt.Errorf("weight %d from %s is outside 0-%d; set an integer from 0 to %d", w, src, weights.MaxMemberWeight, weights.MaxMemberWeight)
+	if !elbrules.ValidWeight(w) {
+		return 0, fmt.Errorf("weight %d from %s is outside %d-%d; set an integer from %d to %d", w, src, elbrules.MinWeight, elbrules.MaxWeight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	return w, nil
 }
@@ -152,7 +172,7 @@ func listenerProtocol(sp corev1.ServicePort) (string, error) {
 	case corev1.ProtocolUDP:
 		return protocolUDP, nil
 	}
-	return "", fmt.Errorf("port %s of the Service uses protocol %s, but ELB listeners are TCP or UDP only; change its protocol or move it to a Service without kubernetes.io/elb.id", portLabel(sp), sp.Protocol)
+	return "", fmt.Errorf("port %s of the Service uses protocol %s, but ELB listeners are TCP or UDP only; change its protocol or move it to a Service without %s", portLabel(sp), sp.Protocol, AnnotationELBID)
 }
 
 // poolFor is the pool a listener of protocol proto gets when this Service creates it: the
@@ -166,12 +186,12 @@ func poolFor(cfg ServiceConfig, proto string) Pool {
 	if cfg.HealthCheckOff {
 		return p
 	}
-	hm := HealthMonitor{Type: monitorTypeTCP, Delay: defaultMonitorDelay, Timeout: defaultMonitorTimeout, MaxRetries: defaultMonitorRetries}
+	hm := DefaultHealthMonitor()
 	if cfg.HealthCheck != nil {
 		hm = *cfg.HealthCheck
 	}
 	if proto == protocolUDP {
-		hm.Type, hm.URLPath = monitorTypeUDPConnect, ""
+		hm.Type, hm.URLPath = MonitorUDPConnect, ""
 	}
 	p.HealthMonitor = &hm
 	return p
@@ -334,7 +354,7 @@ func nodeMembers(sp corev1.ServicePort, pods []*readyPod, nodeIPs map[string]str
 	for i, n := range names {
 		addr := nodeIPs[n]
 		if j, ok := byAddr[addr]; ok {
-			members[j].Weight = min(members[j].Weight+ws[i], weights.MaxMemberWeight)
+			members[j].Weight = min(members[j].Weight+ws[i], elbrules.MaxWeight)
 			members[j].Pods += podsPer[i]
 			continue
 		}

@@ -1,5 +1,28 @@
 package model
 
+// The Service annotations a ServiceConfig is read from (the source document's R1, and CCE's names
+// for the pool settings), and the ones the controller writes back. This is their one definition:
+// internal/controller/annotations parses them, and every message that tells a user what to set
+// names them from here.
+const (
+	AnnotationELBID         = "kubernetes.io/elb.id"
+	AnnotationClass         = "kubernetes.io/elb.class"
+	AnnotationMultiCluster  = "kubernetes.io/elb.multicluster"
+	AnnotationMultiVPC      = "kubernetes.io/elb.multivpc"
+	AnnotationWeight        = "kubernetes.io/elb.multicluster-loadbalancer-weight"
+	AnnotationRecyclePolicy = "kubernetes.io/elb.multicluster-resource-recycle-policy"
+	// Pool settings used when this Service creates the listener (CCE's annotation names).
+	AnnotationAlgorithm         = "kubernetes.io/elb.lb-algorithm"
+	AnnotationHealthCheckFlag   = "kubernetes.io/elb.health-check-flag"
+	AnnotationHealthCheckOption = "kubernetes.io/elb.health-check-option"
+	// AnnotationListenerPort is written by the controller after the listeners exist (R8); users
+	// must not set it.
+	AnnotationListenerPort = "kubernetes.io/elb.listener-port"
+	// AnnotationAppliedWeight records the cluster weight W last applied to the ELB, so that
+	// removing the weight annotation keeps the weights already configured (R4).
+	AnnotationAppliedWeight = "fleetlb.io/applied-weight"
+)
+
 // ServiceConfig is what a Service's annotations ask for, parsed and validated
 // (internal/controller/annotations produces it). It is defined here, beside the desired-state types, so that
 // Build can take it without the model depending on how annotations are spelled.
@@ -15,7 +38,7 @@ type ServiceConfig struct {
 	// when they ask for something else).
 	Algorithm      string         // kubernetes.io/elb.lb-algorithm; "" = ROUND_ROBIN
 	HealthCheckOff bool           // kubernetes.io/elb.health-check-flag: 'off'
-	HealthCheck    *HealthMonitor // kubernetes.io/elb.health-check-option; nil = TCP / UDP_CONNECT defaults
+	HealthCheck    *HealthMonitor // kubernetes.io/elb.health-check-option; nil = DefaultHealthMonitor
 
 	// Written by the controller, never by users.
 	AppliedWeight *int    // last W applied to the ELB (R4); nil when never applied

@@ -1,6 +1,6 @@
 // Package model turns a Service, its EndpointSlices and the cluster's Nodes into the ELB state this
 // cluster wants: one listener per Service port, its pool, and this cluster's members with their
-// weights. It is pure: no I/O, so every rule of SPEC.md R2–R4 is unit-testable.
+// weights. It is pure: no I/O, so every rule of R2–R4 is unit-testable.
 package model
 
 // Class is the ELB family a Service asks for (kubernetes.io/elb.class).
@@ -46,7 +46,7 @@ type Desired struct {
 	MultiVPC  bool // members are IP-type (no subnet), S2 / R11
 	Mode      Mode
 	Recycle   RecyclePolicy
-	Weight    int // the cluster weight W actually applied (0–100)
+	Weight    int // the cluster weight W actually applied (elbrules.MinWeight–MaxWeight)
 	Listeners []Listener
 }
 
@@ -69,7 +69,7 @@ type Pool struct {
 
 // HealthMonitor is the health check a new pool gets.
 type HealthMonitor struct {
-	Type       string // TCP, UDP_CONNECT, HTTP
+	Type       string // MonitorTCP, MonitorUDPConnect, MonitorHTTP
 	Delay      int32  // seconds between probes
 	Timeout    int32  // seconds
 	MaxRetries int32  // successes to mark up
@@ -80,7 +80,7 @@ type HealthMonitor struct {
 type Member struct {
 	Address  string // pod IP (pass-through) or node InternalIP (node mode)
 	Port     int32  // targetPort or nodePort
-	Weight   int    // 0–100
+	Weight   int    // elbrules.MinWeight–MaxWeight
 	SubnetID string // "" for IP-type members (multivpc)
 	NodeName string // for reports and events
 	Pods     int    // ready target Pods this member stands for

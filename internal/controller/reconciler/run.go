@@ -21,6 +21,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -78,8 +79,8 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--load-balancer-class %q is not a valid spec.loadBalancerClass (%s); use a name such as example.com/fleetlb", o.LoadBalancerClass, strings.Join(errs, "; "))
 		}
 	}
-	if o.DefaultWeight < 0 || o.DefaultWeight > 100 {
-		return fmt.Errorf("--default-weight is %d; set an integer from 0 to 100", o.DefaultWeight)
+	if !elbrules.ValidWeight(o.DefaultWeight) {
+		return fmt.Errorf("--default-weight is %d; set an integer from %d to %d", o.DefaultWeight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	if o.ClusterID != "" {
 		if err := deploy.CheckClusterID(o.ClusterID); err != nil {

@@ -1,4 +1,4 @@
-// Package weights spreads one cluster's weight W over that cluster's backends (SPEC R2, R3) with
+// Package weights spreads one cluster's weight W over that cluster's backends (R2, R3) with
 // exact integer ceilings, and reports when those ceilings distort the requested share.
 //
 // Both rules are one formula. A backend that stands for k of the cluster's n ready target Pods gets
@@ -8,13 +8,14 @@
 //
 // Cap: an ELB member weight is at most 100. With 0 ≤ W ≤ 100 and k ≤ n, ceil(W×k/n) ≤ W ≤ 100, so
 // the cap never changes a valid result; Spread refuses inputs outside those bounds instead of
-// silently capping them, and clamps to MaxMemberWeight only as a last guard.
+// silently capping them, and clamps to elbrules.MaxWeight only as a last guard.
 package weights
 
-import "fmt"
+import (
+	"fmt"
 
-// MaxMemberWeight is the largest weight an ELB member can have.
-const MaxMemberWeight = 100
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+)
 
 // Ceil returns ceil(w × k / n) for w, k ≥ 0 and n > 0, in exact integer arithmetic.
 func Ceil(w, k, n int) int {
@@ -43,8 +44,8 @@ func Node(w, k, n int) (int, error) {
 // Spread returns the weight of each backend, where podsPer[i] is how many of the n ready target
 // Pods backend i stands for. n is passed separately because a caller may place only some Pods.
 func Spread(w int, podsPer []int, n int) ([]int, error) {
-	if w < 0 || w > MaxMemberWeight {
-		return nil, fmt.Errorf("cluster weight %d is outside 0-%d", w, MaxMemberWeight)
+	if !elbrules.ValidWeight(w) {
+		return nil, fmt.Errorf("cluster weight %d is outside %d-%d", w, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	if n <= 0 {
 		if len(podsPer) == 0 {
@@ -59,7 +60,7 @@ func Spread(w int, podsPer []int, n int) ([]int, error) {
 			return nil, fmt.Errorf("backend %d stands for %d Pods", i, k)
 		}
 		placed += k
-		out[i] = min(Ceil(w, k, n), MaxMemberWeight)
+		out[i] = min(Ceil(w, k, n), elbrules.MaxWeight)
 	}
 	if placed > n {
 		return nil, fmt.Errorf("backends stand for %d Pods but only %d are ready target Pods", placed, n)

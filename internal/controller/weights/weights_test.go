@@ -4,6 +4,8 @@ import (
 	"math/big"
 	"reflect"
 	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 func TestPassThroughTable(t *testing.T) {
@@ -151,7 +153,7 @@ func FuzzSpreadEqualsRationalCeiling(f *testing.F) {
 	f.Add(80, 3, 2, 7)
 	f.Add(0, 1, 1, 1)
 	f.Fuzz(func(t *testing.T, w, n, seed, nodes int) {
-		w = abs(w) % (MaxMemberWeight + 1)
+		w = abs(w) % (elbrules.MaxWeight + 1)
 		n = abs(n)%100000 + 1
 		nodes = abs(nodes)%50 + 1
 		// Distribute n pods over the nodes deterministically from seed.
@@ -176,7 +178,7 @@ func FuzzSpreadEqualsRationalCeiling(f *testing.F) {
 			if want := ratCeil(w, k, n); got[i] != want {
 				t.Fatalf("backend with %d of %d pods at W=%d: %d, exact ceiling %d", k, n, w, got[i], want)
 			}
-			if got[i] > MaxMemberWeight {
+			if got[i] > elbrules.MaxWeight {
 				t.Fatalf("weight %d above the ELB maximum", got[i])
 			}
 			sum += got[i]

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 )
@@ -16,8 +17,8 @@ import (
 
 // MaxNameLen and MaxDescriptionLen bound free-text fields, as the real API does.
 const (
-	MaxNameLen        = 255
-	MaxDescriptionLen = 255
+	MaxNameLen        = elbrules.MaxNameLen
+	MaxDescriptionLen = elbrules.MaxDescriptionLen
 )
 
 // CheckText checks a name or description field.
@@ -36,10 +37,10 @@ func CheckPort(field string, p int) error {
 	return nil
 }
 
-// CheckWeight checks a member weight (0..100).
+// CheckWeight checks a member weight (elbrules.MinWeight..MaxWeight).
 func CheckWeight(w int) error {
-	if w < 0 || w > 100 {
-		return apierr.Invalid("weight %d is out of range; use 0-100 (0 stops new traffic to the member)", w)
+	if !elbrules.ValidWeight(w) {
+		return apierr.Invalid("weight %d is out of range; use %d-%d (0 stops new traffic to the member)", w, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	return nil
 }
@@ -164,7 +165,7 @@ func CheckListener(l Listener) error {
 }
 
 // Algorithms are the pool lb_algorithm values.
-var Algorithms = []string{AlgRoundRobin, AlgLeastConnections, AlgSourceIP}
+var Algorithms = elbrules.Algorithms
 
 // CheckPool checks a pool's own fields for its family.
 func CheckPool(p Pool) error {
@@ -290,13 +291,14 @@ func CheckHealthMonitor(h HealthMonitor, p Pool) error {
 		return apierr.Invalid("health monitor type UDP_CONNECT checks UDP pools only; pool %s is %s, use TCP or HTTP", p.ID, p.Protocol)
 	}
 	ranges := []struct {
-		name     string
-		v        int
-		min, max int
-	}{{"delay", h.Delay, 1, 50}, {"timeout", h.Timeout, 1, 50}, {"max_retries", h.MaxRetries, 1, 10}, {"max_retries_down", h.MaxRetriesDown, 1, 10}}
+		name string
+		v    int
+		r    elbrules.Range
+	}{{"delay", h.Delay, elbrules.MonitorDelay}, {"timeout", h.Timeout, elbrules.MonitorTimeout},
+		{"max_retries", h.MaxRetries, elbrules.MonitorMaxRetries}, {"max_retries_down", h.MaxRetriesDown, elbrules.MonitorMaxRetriesDown}}
 	for _, r := range ranges {
-		if r.v < r.min || r.v > r.max {
-			return apierr.Invalid("%s %d is out of range; use %d-%d", r.name, r.v, r.min, r.max)
+		if !r.r.Contains(r.v) {
+			return apierr.Invalid("%s %d is out of range; use %d-%d", r.name, r.v, r.r.Min, r.r.Max)
 		}
 	}
 	if h.MonitorPort != 0 {

@@ -13,6 +13,7 @@ package store
 import (
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 )
 
@@ -50,9 +51,9 @@ const (
 
 // Pool load-balancing algorithms.
 const (
-	AlgRoundRobin       = "ROUND_ROBIN"
-	AlgLeastConnections = "LEAST_CONNECTIONS"
-	AlgSourceIP         = "SOURCE_IP"
+	AlgRoundRobin       = elbrules.AlgorithmRoundRobin
+	AlgLeastConnections = elbrules.AlgorithmLeastConnections
+	AlgSourceIP         = elbrules.AlgorithmSourceIP
 )
 
 // Pool types (v3). PoolTypeAny ("") takes both kinds of member.

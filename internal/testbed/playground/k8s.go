@@ -17,11 +17,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 )
-
-// AnnotationELBID is the Service annotation that names the ELB.
-const AnnotationELBID = "kubernetes.io/elb.id"
 
 // Nginx is the Deployment the demo runs in every cluster: label app: nginx,
 // containerPort 80 (the simulated nodes answer on it with CLUSTER/NODE/POD).
@@ -57,10 +55,10 @@ func LoadService(path, elbID string) (*corev1.Service, error) {
 	if svc.Kind != "Service" {
 		return nil, fmt.Errorf("%s holds a %q, not a Service", path, svc.Kind)
 	}
-	if _, ok := svc.Annotations[AnnotationELBID]; !ok {
-		return nil, fmt.Errorf("%s has no %s annotation to fill in", path, AnnotationELBID)
+	if _, ok := svc.Annotations[model.AnnotationELBID]; !ok {
+		return nil, fmt.Errorf("%s has no %s annotation to fill in", path, model.AnnotationELBID)
 	}
-	svc.Annotations[AnnotationELBID] = elbID
+	svc.Annotations[model.AnnotationELBID] = elbID
 	return &svc, nil
 }
 

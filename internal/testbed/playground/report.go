@@ -5,8 +5,9 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"strings"
 	"text/tabwriter"
+
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 )
 
 // Owners names the owner of each member: a cluster's name for the members a
@@ -16,12 +17,11 @@ type Owners map[string]string // cluster ID → cluster name
 
 // Of returns the owner of m.
 func (o Owners) Of(m Member) string {
-	if rest, ok := strings.CutPrefix(m.Name, "fleetlb/"); ok {
-		id, _, _ := strings.Cut(rest, "/")
-		if name, ok := o[id]; ok {
+	if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+		if name, ok := o[ref.ClusterID]; ok {
 			return name
 		}
-		return "cluster " + id
+		return "cluster " + ref.ClusterID
 	}
 	if m.Name != "" {
 		return m.Name

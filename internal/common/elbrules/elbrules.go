@@ -1,0 +1,52 @@
+// Package elbrules holds the ELB API's field rules that more than one program applies: the
+// controller checks what it is about to send, elbctl what an operator typed, and elbd what it
+// receives. Each rule cites the official SDK's model file that carries the API reference's text
+// (github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/{v3,v2}/model).
+package elbrules
+
+// Member weight. services/elb/v3/model/model_create_member_option.go, Weight: 取值范围 0-100; a
+// member of weight 0 takes no new connections (权重为0的后端不再接受新的请求). The v2 model
+// (model_create_member_req.go) says the same.
+const (
+	MinWeight = 0
+	MaxWeight = 100
+)
+
+// ValidWeight reports whether w is a member weight the ELB accepts.
+func ValidWeight(w int) bool { return w >= MinWeight && w <= MaxWeight }
+
+// Range is an inclusive range of integers.
+type Range struct{ Min, Max int }
+
+// Contains reports whether v lies in r.
+func (r Range) Contains(v int) bool { return v >= r.Min && v <= r.Max }
+
+// Health monitor fields. services/elb/v3/model/model_create_health_monitor_option.go: delay
+// 取值范围 1-50 (seconds), max_retries and max_retries_down 1-10; timeout has no range there
+// (建议该值小于delay的值: it should be below delay), so it takes delay's 1-50, as CCE's
+// health-check-option documents.
+var (
+	MonitorDelay          = Range{1, 50}
+	MonitorTimeout        = Range{1, 50}
+	MonitorMaxRetries     = Range{1, 10}
+	MonitorMaxRetriesDown = Range{1, 10}
+)
+
+// Pool algorithms served here. services/elb/v3/model/model_create_pool_option.go, LbAlgorithm
+// (QUIC_CID and the tuple hashes are for QUIC and IP pools, which nothing here uses).
+const (
+	AlgorithmRoundRobin       = "ROUND_ROBIN"
+	AlgorithmLeastConnections = "LEAST_CONNECTIONS"
+	AlgorithmSourceIP         = "SOURCE_IP"
+)
+
+// Algorithms lists the pool algorithms in the order messages name them.
+var Algorithms = []string{AlgorithmRoundRobin, AlgorithmLeastConnections, AlgorithmSourceIP}
+
+// MaxNameLen and MaxDescriptionLen bound names and descriptions (in characters).
+// services/elb/v3/model/model_create_load_balancer_option.go, Name and Description: 长度为[0-255]个字符;
+// model_create_listener_option.go, Name: 长度为0-255个字符.
+const (
+	MaxNameLen        = 255
+	MaxDescriptionLen = 255
+)
