@@ -2,16 +2,28 @@ package api_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/api"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
+
+// benchQuotas lifts the member quotas, so a pool grows past the default 500 members per round.
+const benchQuotas = `
+quotas:
+  member: -1
+  members_per_pool: -1
+`
 
 // benchPool serves the API and creates a TCP pool of a fresh load balancer, then resets the
 // benchmark's timer.
 func benchPool(b *testing.B) (*env, *elb.ElbClient, model.Pool) {
-	e := openEnv(b, b.TempDir(), nil)
+	srv := elbdtest.Start(b, elbdtest.Config+benchQuotas, elbdtest.Options{Dir: b.TempDir(), DataPlane: api.NopDataPlane{}})
+	e := &env{t: b, st: srv.Store, srv: srv, syncs: &atomic.Int64{}}
 	c := e.c1()
 	lb := e.lb(c, false)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})

@@ -91,3 +91,26 @@ func TestAllocateVIP(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotas(t *testing.T) {
+	c, err := Parse([]byte(good + "quotas:\n  member: 10\n  pool: -1\nprojects:\n  - id: p1\n    quotas:\n      member: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := c.QuotaPlan()
+	if q := plan.For("p1"); q["member"] != 3 || q["pool"] != -1 || q["loadbalancer"] != 50 {
+		t.Errorf("p1: member %d pool %d loadbalancer %d; want 3 (its own), -1 (quotas:), 50 (default)", q["member"], q["pool"], q["loadbalancer"])
+	}
+	if q := plan.For("p2"); q["member"] != 10 || len(q) != len(DefaultQuotas) {
+		t.Errorf("p2: member %d, %d keys; want 10 and every key", q["member"], len(q))
+	}
+	if DefaultQuotas["member"] != 500 {
+		t.Error("the defaults were changed through a plan")
+	}
+	_, err = Parse([]byte(good + "quotas:\n  members: 10\n  pool: -2\nprojects:\n  - id: p1\n  - id: p1\n    quotas:\n      listener: -3\n  - quotas: {}\n"))
+	for _, want := range []string{"quotas.members is not a quota", "quotas.pool is -2", "projects[1].id \"p1\" appears twice", "projects[1].quotas.listener is -3", "projects[2].id is empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
