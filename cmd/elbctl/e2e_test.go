@@ -110,8 +110,8 @@ func TestScenarioS3Dedicated(t *testing.T) {
 		t.Fatalf("IP-type member %v", ipm)
 	}
 	stderr := cliFails(t, e, "lb", "update", lbID, "--ip-target-enable=false")
-	if !strings.Contains(stderr, "HTTP 400") || !strings.Contains(stderr, "IP-type member") {
-		t.Fatalf("turning IP-type backends off with an IP member: %s", stderr)
+	if !strings.Contains(stderr, "HTTP 400") || !strings.Contains(stderr, "cannot be turned off once it is on") {
+		t.Fatalf("turning IP-type backends off: %s", stderr)
 	}
 	cli(t, e, "member", "delete", "--pool", poolID, ipm["id"].(string))
 

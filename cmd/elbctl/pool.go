@@ -25,7 +25,7 @@ func newPoolCmd(g *globals) *cobra.Command {
 }
 
 func poolCreateCmd(g *globals) *cobra.Command {
-	var listener, lb, algorithm, protocol, name, desc, poolType string
+	var listener, lb, algorithm, protocol, name, desc, poolType, vpcID string
 	cmd := &cobra.Command{
 		Use:   "create (--listener L | --lb LB) --protocol TCP|UDP [--algorithm ROUND_ROBIN] [--name N] [--type ip|instance]",
 		Short: "Create a pool; with --listener it becomes that listener's default pool",
@@ -44,7 +44,7 @@ func poolCreateCmd(g *globals) *cobra.Command {
 		if algorithm, err = oneOf("algorithm", algorithm, elbrules.Algorithms...); err != nil {
 			return err
 		}
-		return g.v3Only(cmd, "type")
+		return g.v3Only(cmd, "type", "vpc-id")
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
@@ -61,7 +61,8 @@ func poolCreateCmd(g *globals) *cobra.Command {
 			resp, err := c.CreatePool(&m3.CreatePoolRequest{Body: &m3.CreatePoolRequestBody{Pool: &m3.CreatePoolOption{
 				Protocol: protocol, LbAlgorithm: algorithm,
 				ListenerId: ifSet(cmd, "listener", listener), LoadbalancerId: ifSet(cmd, "lb", lb),
-				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), Type: ifSet(cmd, "type", poolType)}}})
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), Type: ifSet(cmd, "type", poolType),
+				VpcId: ifSet(cmd, "vpc-id", vpcID)}}})
 			if err != nil {
 				return result{}, err
 			}
@@ -75,6 +76,7 @@ func poolCreateCmd(g *globals) *cobra.Command {
 	f.StringVar(&name, "name", "", "name")
 	f.StringVar(&desc, "description", "", "description")
 	f.StringVar(&poolType, "type", "", "ip (IP-type members only), instance (subnet members only) or empty for both (v3 only)")
+	f.StringVar(&vpcID, "vpc-id", "", "VPC of the load balancer; required with --type instance, refused with --type ip (v3 only)")
 	return cmd
 }
 

@@ -109,13 +109,18 @@ next:
 // before it. page_info.previous_marker is the page's first ID, next_marker its last ID, given
 // only when more items lie beyond the page in the paging direction.
 func paginate[T any](q url.Values, items []T, id func(T) string) ([]T, pageInfo, error) {
+	// limit takes 0-2000, default 2000 (model_list_pools_request.go and the other v3 List*Request
+	// models; E6j). 0 is answered like the default, as OpenStack Neutron, which the v3 API follows,
+	// reads limit=0: a page of no items would stop every pager at once.
 	limit := MaxPageLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPageLimit {
-			return nil, pageInfo{}, apierr.Invalid("limit %q is invalid; use 1-%d", v, MaxPageLimit)
+		if err != nil || n < 0 || n > MaxPageLimit {
+			return nil, pageInfo{}, apierr.Invalid("limit %q is invalid; use 0-%d (0 or none: %d)", v, MaxPageLimit, MaxPageLimit)
 		}
-		limit = n
+		if n > 0 {
+			limit = n
+		}
 	}
 	reverse := false
 	if v := q.Get("page_reverse"); v != "" {

@@ -49,20 +49,21 @@ func TestCascadingDeletes(t *testing.T) {
 		t.Errorf("listener still bound to %s", l.Listener.DefaultPoolId)
 	}
 
-	// Listener force: the listener, its pool, members and monitor go; other listeners stay.
+	// Listener force (E6b): the listener goes and its pool is unbound; the pool, its members and
+	// monitor stay ("解绑后端服务器组", elb_client.go DeleteListenerForce); other listeners stay.
 	l2, p2, hm2, m2 := e.tree(lb.Id, 82)
 	if d := must[*model.DeleteListenerForceResponse](t)(c.DeleteListenerForce(&model.DeleteListenerForceRequest{ListenerId: l2})); d.HttpStatusCode != 204 {
 		t.Errorf("force status %d", d.HttpStatusCode)
 	}
 	_, err = c.ShowListener(&model.ShowListenerRequest{ListenerId: l2})
 	gone(err)
-	_, err = c.ShowPool(&model.ShowPoolRequest{PoolId: p2})
-	gone(err)
-	_, err = c.ShowHealthMonitor(&model.ShowHealthMonitorRequest{HealthmonitorId: hm2})
-	gone(err)
+	if p := must[*model.ShowPoolResponse](t)(c.ShowPool(&model.ShowPoolRequest{PoolId: p2})); len(p.Pool.Listeners) != 0 || p.Pool.HealthmonitorId != hm2 {
+		t.Errorf("pool after listener force: listeners %v, monitor %q; want unbound, monitor %s", p.Pool.Listeners, p.Pool.HealthmonitorId, hm2)
+	}
+	must[*model.ShowHealthMonitorResponse](t)(c.ShowHealthMonitor(&model.ShowHealthMonitorRequest{HealthmonitorId: hm2}))
 	all := must[*model.ListAllMembersResponse](t)(c.ListAllMembers(&model.ListAllMembersRequest{Id: &[]string{m2[0], m2[1]}}))
-	if len(*all.Members) != 0 {
-		t.Errorf("members of the deleted pool remain: %+v", *all.Members)
+	if len(*all.Members) != 2 {
+		t.Errorf("members of the unbound pool: %+v, want both kept", *all.Members)
 	}
 	must[*model.ShowListenerResponse](t)(c.ShowListener(&model.ShowListenerRequest{ListenerId: l1}))
 

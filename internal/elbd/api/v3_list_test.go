@@ -64,10 +64,14 @@ func TestListPaginationAndFilters(t *testing.T) {
 	}
 	_, err := c.ListListeners(&model.ListListenersRequest{Marker: ptr("not-an-id")})
 	wantErr(t, err, 400, "ELB.8902", "marker not-an-id")
-	_, err = c.ListListeners(&model.ListListenersRequest{Limit: ptr(int32(0))})
-	wantErr(t, err, 400, "ELB.8902", "limit")
+	// limit takes 0-2000 (E6j); 0 answers like the default.
+	if r := must[*model.ListListenersResponse](t)(c.ListListeners(&model.ListListenersRequest{Limit: ptr(int32(0))})); len(*r.Listeners) != len(ids) {
+		t.Errorf("limit=0 listed %d listeners, want all %d", len(*r.Listeners), len(ids))
+	}
 	_, err = c.ListListeners(&model.ListListenersRequest{Limit: ptr(int32(2001))})
-	wantErr(t, err, 400, "ELB.8902", "1-2000")
+	wantErr(t, err, 400, "ELB.8902", "0-2000")
+	_, err = c.ListListeners(&model.ListListenersRequest{Limit: ptr(int32(-1))})
+	wantErr(t, err, 400, "ELB.8902", "0-2000")
 
 	// Repeated keys: protocol_port=80&protocol_port=83 (an OR), combined with another filter (an AND).
 	r = must[*model.ListListenersResponse](t)(c.ListListeners(&model.ListListenersRequest{ProtocolPort: &[]string{"80", "83", "85"}}))

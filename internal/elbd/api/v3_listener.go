@@ -95,6 +95,12 @@ func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		return
 	}
 	ka, ct, mt := listenerDefaults(*in.Protocol)
+	if in.KeepaliveTimeout != nil {
+		if err := store.CheckKeepaliveTimeout(*in.Protocol, *in.KeepaliveTimeout); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
 	if *in.Protocol != store.ProtocolHTTP && *in.Protocol != store.ProtocolHTTPS && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
 		fail(w, r, apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for %s", *in.Protocol))
 		return
@@ -181,6 +187,11 @@ func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		}
 		l.AdminStateUp = orDefault(in.AdminStateUp, l.AdminStateUp)
 		l.Http2Enable = orDefault(in.Http2Enable, l.Http2Enable)
+		if in.KeepaliveTimeout != nil {
+			if err := store.CheckKeepaliveTimeout(l.Protocol, *in.KeepaliveTimeout); err != nil {
+				return err
+			}
+		}
 		l.KeepaliveTimeout = orDefault(in.KeepaliveTimeout, l.KeepaliveTimeout)
 		l.ClientTimeout = orDefault(in.ClientTimeout, l.ClientTimeout)
 		l.MemberTimeout = orDefault(in.MemberTimeout, l.MemberTimeout)

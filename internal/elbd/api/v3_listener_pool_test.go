@@ -93,7 +93,7 @@ func TestPoolLifecycleAndRules(t *testing.T) {
 	u := e.listener(c, lb.Id, "UDP", 53)
 
 	resp := must[*model.CreatePoolResponse](t)(c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolOption{
-		LbAlgorithm: "LEAST_CONNECTIONS", Protocol: "TCP", ListenerId: &l.Id, Name: ptr("shared"), Type: ptr("instance"),
+		LbAlgorithm: "LEAST_CONNECTIONS", Protocol: "TCP", ListenerId: &l.Id, Name: ptr("shared"), Type: ptr("instance"), VpcId: &lb.VpcId,
 		SessionPersistence: &model.CreatePoolSessionPersistenceOption{Type: model.GetCreatePoolSessionPersistenceOptionTypeEnum().SOURCE_IP},
 	}}}))
 	p := resp.Pool
@@ -123,7 +123,7 @@ func TestPoolLifecycleAndRules(t *testing.T) {
 	wantErr(t, create(model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &other.Id, ListenerId: &u.Id}), 400, "ELB.8902", "belongs to load balancer")
 	wantErr(t, create(model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id, VpcId: ptr("vpc-b")}), 400, "ELB.8902", "vpc_id vpc-b differs")
 
-	// Update: algorithm, name, stickiness off; type change checked against members.
+	// Update: algorithm, name, stickiness off; a set type cannot change (E6h).
 	up := must[*model.UpdatePoolResponse](t)(c.UpdatePool(&model.UpdatePoolRequest{PoolId: p.Id, Body: &model.UpdatePoolRequestBody{
 		Pool: &model.UpdatePoolOption{LbAlgorithm: ptr("SOURCE_IP"), Name: ptr("renamed")}}}))
 	if up.Pool.LbAlgorithm != "SOURCE_IP" || up.Pool.Name != "renamed" || up.Pool.Protocol != "TCP" {
@@ -131,7 +131,7 @@ func TestPoolLifecycleAndRules(t *testing.T) {
 	}
 	m := must[*model.Member](t)(e.member(c, p.Id, model.CreateMemberOption{Address: "127.10.1.20", ProtocolPort: ptr(int32(8080)), SubnetCidrId: ptr("subnet-a1")}))
 	_, err := c.UpdatePool(&model.UpdatePoolRequest{PoolId: p.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{Type: ptr("ip")}}})
-	wantErr(t, err, 400, "ELB.8902", `type cannot become "ip"`, m.Id)
+	wantErr(t, err, 400, "ELB.8902", "is of type instance", "can be set only while it is empty")
 
 	// Delete refused while it has members, then while it has a monitor.
 	_, err = c.DeletePool(&model.DeletePoolRequest{PoolId: p.Id})

@@ -115,7 +115,9 @@ func TestLoadBalancerDeleteRefusedWhileInUse(t *testing.T) {
 	must[*model.DeleteLoadBalancerResponse](t)(c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id}))
 }
 
-func TestIPTargetCannotBeTurnedOffWithIPMembers(t *testing.T) {
+// E6d: ip_target_enable cannot be turned off once on, with or without IP-type members ("开启后不能关闭",
+// services/elb/v3/model/model_create_load_balancer_option.go); turning it on later is allowed.
+func TestIPTargetCannotBeTurnedOff(t *testing.T) {
 	e := newEnv(t)
 	c := e.c1()
 	lb := e.lb(c, true)
@@ -124,10 +126,18 @@ func TestIPTargetCannotBeTurnedOffWithIPMembers(t *testing.T) {
 	off := &model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id,
 		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{IpTargetEnable: ptr(false)}}}
 	_, err := c.UpdateLoadBalancer(off)
-	wantErr(t, err, 400, "ELB.8902", "ip_target_enable cannot be turned off", m.Id)
+	wantErr(t, err, 400, "ELB.8902", "ip_target_enable cannot be turned off once it is on", lb.Id)
 	must[*model.DeleteMemberResponse](t)(c.DeleteMember(&model.DeleteMemberRequest{PoolId: p.Id, MemberId: m.Id}))
-	if up := must[*model.UpdateLoadBalancerResponse](t)(c.UpdateLoadBalancer(off)); up.Loadbalancer.IpTargetEnable {
-		t.Error("ip_target_enable still on")
+	_, err = c.UpdateLoadBalancer(off)
+	wantErr(t, err, 400, "ELB.8902", "ip_target_enable cannot be turned off once it is on")
+	if lb := must[*model.ShowLoadBalancerResponse](t)(c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id})); !lb.Loadbalancer.IpTargetEnable {
+		t.Error("a refused update turned ip_target_enable off")
+	}
+	plain := e.lb(c, false)
+	on := &model.UpdateLoadBalancerRequest{LoadbalancerId: plain.Id,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{IpTargetEnable: ptr(true)}}}
+	if up := must[*model.UpdateLoadBalancerResponse](t)(c.UpdateLoadBalancer(on)); !up.Loadbalancer.IpTargetEnable {
+		t.Error("ip_target_enable could not be turned on")
 	}
 }
 

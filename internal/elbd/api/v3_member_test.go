@@ -64,7 +64,7 @@ func TestMemberRules(t *testing.T) {
 	ipTCP := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &ipLB.Id})
 	ipUDP := e.pool(c, model.CreatePoolOption{Protocol: "UDP", LoadbalancerId: &ipLB.Id})
 	ipOnly := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &ipLB.Id, Type: ptr("ip")})
-	instOnly := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &ipLB.Id, Type: ptr("instance")})
+	instOnly := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &ipLB.Id, Type: ptr("instance"), VpcId: &ipLB.VpcId})
 	port := ptr(int32(80))
 
 	for _, tc := range []struct {

@@ -9,25 +9,27 @@ import (
 
 // v3Pool is the SDK's model.Pool as elbd fills it.
 type v3Pool struct {
-	AdminStateUp                   bool                `json:"admin_state_up"`
-	Description                    string              `json:"description"`
-	HealthmonitorID                string              `json:"healthmonitor_id"`
-	ID                             string              `json:"id"`
-	LbAlgorithm                    string              `json:"lb_algorithm"`
-	Listeners                      []map[string]string `json:"listeners"`
-	Loadbalancers                  []map[string]string `json:"loadbalancers"`
-	Members                        []map[string]string `json:"members"`
-	Name                           string              `json:"name"`
-	ProjectID                      string              `json:"project_id"`
-	Protocol                       string              `json:"protocol"`
-	SessionPersistence             *v3SessionPersist   `json:"session_persistence"`
-	IPVersion                      string              `json:"ip_version"`
-	SlowStart                      map[string]any      `json:"slow_start"`
-	MemberDeletionProtectionEnable bool                `json:"member_deletion_protection_enable"`
-	CreatedAt                      string              `json:"created_at"`
-	UpdatedAt                      string              `json:"updated_at"`
-	VpcID                          string              `json:"vpc_id"`
-	Type                           string              `json:"type"`
+	AdminStateUp                   bool                  `json:"admin_state_up"`
+	Description                    string                `json:"description"`
+	HealthmonitorID                string                `json:"healthmonitor_id"`
+	ID                             string                `json:"id"`
+	LbAlgorithm                    string                `json:"lb_algorithm"`
+	Listeners                      []map[string]string   `json:"listeners"`
+	Loadbalancers                  []map[string]string   `json:"loadbalancers"`
+	Members                        []map[string]string   `json:"members"`
+	Name                           string                `json:"name"`
+	ProjectID                      string                `json:"project_id"`
+	Protocol                       string                `json:"protocol"`
+	SessionPersistence             *v3SessionPersist     `json:"session_persistence"`
+	IPVersion                      string                `json:"ip_version"`
+	SlowStart                      map[string]any        `json:"slow_start"`
+	MemberDeletionProtectionEnable bool                  `json:"member_deletion_protection_enable"`
+	CreatedAt                      string                `json:"created_at"`
+	UpdatedAt                      string                `json:"updated_at"`
+	VpcID                          string                `json:"vpc_id"`
+	Type                           string                `json:"type"`
+	AnyPortEnable                  bool                  `json:"any_port_enable"`
+	ConnectionDrain                store.ConnectionDrain `json:"connection_drain"`
 }
 
 type v3SessionPersist struct {
@@ -100,8 +102,53 @@ func renderV3Pool(p store.Pool, rel poolRelations) v3Pool {
 		LbAlgorithm: p.LBAlgorithm, Listeners: refs(rel.listener[p.ID]), Loadbalancers: refs(p.LoadBalancerID),
 		Members: refs(rel.members[p.ID]...), Name: p.Name, ProjectID: p.ProjectID, Protocol: p.Protocol,
 		SessionPersistence: fromStoreSP(p.SessionPersistence), IPVersion: "v4",
-		SlowStart: map[string]any{"enable": false, "duration": 30}, CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
+		SlowStart: slowStartOf(p), MemberDeletionProtectionEnable: p.MemberDeletionProtection,
+		AnyPortEnable: p.AnyPortEnable, ConnectionDrain: drainOf(p), CreatedAt: ts(p.CreatedAt), UpdatedAt: ts(p.UpdatedAt),
 		VpcID: rel.vpc[p.LoadBalancerID], Type: p.Type,
+	}
+}
+
+// slowStartOf is the pool's slow_start as the API shows it: off, 30 s, unless set.
+func slowStartOf(p store.Pool) map[string]any {
+	if p.SlowStart == nil {
+		return map[string]any{"enable": false, "duration": 30}
+	}
+	return map[string]any{"enable": p.SlowStart.Enable, "duration": p.SlowStart.Duration}
+}
+
+// drainOf is the pool's connection_drain as the API shows it.
+func drainOf(p store.Pool) store.ConnectionDrain {
+	if p.ConnectionDrain == nil {
+		return store.ConnectionDrain{}
+	}
+	return *p.ConnectionDrain
+}
+
+// v3PoolOptions are the options of CreatePoolOption and UpdatePoolOption that elbd stores beside
+// the basic fields (E6, E7).
+type v3PoolOptions struct {
+	SlowStart                      *v3SlowStart           `json:"slow_start"`
+	MemberDeletionProtectionEnable *bool                  `json:"member_deletion_protection_enable"`
+	AnyPortEnable                  *bool                  `json:"any_port_enable"`
+	ConnectionDrain                *store.ConnectionDrain `json:"connection_drain"`
+}
+
+type v3SlowStart struct {
+	Enable   *bool `json:"enable"`
+	Duration *int  `json:"duration"`
+}
+
+// apply sets the options given on p; those not given stay as they are.
+func (o v3PoolOptions) apply(p *store.Pool) {
+	if o.SlowStart != nil {
+		cur := slowStartOf(*p)
+		p.SlowStart = &store.SlowStart{Enable: orDefault(o.SlowStart.Enable, cur["enable"].(bool)), Duration: orDefault(o.SlowStart.Duration, cur["duration"].(int))}
+	}
+	p.MemberDeletionProtection = orDefault(o.MemberDeletionProtectionEnable, p.MemberDeletionProtection)
+	p.AnyPortEnable = orDefault(o.AnyPortEnable, p.AnyPortEnable)
+	if o.ConnectionDrain != nil {
+		cd := *o.ConnectionDrain
+		p.ConnectionDrain = &cd
 	}
 }
 
@@ -155,6 +202,7 @@ type v3CreatePool struct {
 	VpcID              *string           `json:"vpc_id"`
 	IPVersion          *string           `json:"ip_version"`
 	ProjectID          *string           `json:"project_id"`
+	v3PoolOptions
 }
 
 func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -177,6 +225,15 @@ func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 		fail(w, r, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion))
 		return
 	}
+	// type instance needs vpc_id, type ip forbids it (model_create_pool_option.go type). E6h.
+	switch vpc := orDefault(in.VpcID, ""); {
+	case orDefault(in.Type, "") == store.PoolTypeInstance && vpc == "":
+		fail(w, r, apierr.Invalid("a pool of type instance needs vpc_id: give the VPC of its load balancer"))
+		return
+	case orDefault(in.Type, "") == store.PoolTypeIP && vpc != "":
+		fail(w, r, apierr.Invalid("a pool of type ip takes no vpc_id; leave vpc_id out"))
+		return
+	}
 	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadbalancerID, "") != "" {
 		lb, err := h.st.GetLoadBalancer(sc, *in.LoadbalancerID)
 		if err == nil && lb.VPCID != *in.VpcID {
@@ -184,11 +241,13 @@ func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 			return
 		}
 	}
-	p, err := h.st.CreatePool(sc, store.Pool{
+	np := store.Pool{
 		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
 		Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm, Type: orDefault(in.Type, store.PoolTypeAny),
 		AdminStateUp: orDefault(in.AdminStateUp, true), SessionPersistence: toStoreSP(in.SessionPersistence),
-	}, orDefault(in.ListenerID, ""))
+	}
+	in.v3PoolOptions.apply(&np)
+	p, err := h.st.CreatePool(sc, np, orDefault(in.ListenerID, ""))
 	h.replyPool(w, r, sc, http.StatusCreated, p, err)
 }
 
@@ -224,7 +283,7 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 		strF("vpc_id", func(v P) string { return rel.vpc[v.LoadBalancerID] }),
 		strF("ip_version", func(P) string { return "v4" }),
 		strF("enterprise_project_id", func(P) string { return "0" }),
-		boolF("member_deletion_protection_enable", func(P) bool { return false }),
+		boolF("member_deletion_protection_enable", func(v P) bool { return v.MemberDeletionProtection }),
 		{key: "member_address", get: func(v P) []string {
 			if memberAddrs == nil {
 				memberAddrs = map[string][]string{}
@@ -236,8 +295,8 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 			return memberAddrs[v.ID]
 		}},
 		strF("protection_status", func(P) string { return "nonProtection" }),
-		boolF("connection_drain", func(P) bool { return false }),
-		boolF("any_port_enable", func(P) bool { return false }),
+		boolF("connection_drain", func(v P) bool { return v.ConnectionDrain != nil && v.ConnectionDrain.Enable }),
+		boolF("any_port_enable", func(v P) bool { return v.AnyPortEnable }),
 	}
 	filters = append(filters, absent[P]("member_device_id", "member_instance_id")...)
 	listQuery(w, r, "pools", ps, filters, func(v P) string { return v.ID }, func(v P) v3Pool { return renderV3Pool(v, rel) })
@@ -250,7 +309,8 @@ type v3UpdatePool struct {
 	LbAlgorithm        *string           `json:"lb_algorithm"`
 	SessionPersistence *v3SessionPersist `json:"session_persistence"`
 	Type               *string           `json:"type"`
-	clearSP            bool
+	v3PoolOptions
+	clearSP bool
 }
 
 func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
@@ -279,6 +339,7 @@ func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 		p.AdminStateUp = orDefault(in.AdminStateUp, p.AdminStateUp)
 		p.LBAlgorithm = orDefault(in.LbAlgorithm, p.LBAlgorithm)
 		p.Type = orDefault(in.Type, p.Type)
+		in.v3PoolOptions.apply(p)
 		if in.SessionPersistence != nil {
 			p.SessionPersistence = toStoreSP(in.SessionPersistence)
 		} else if in.clearSP {

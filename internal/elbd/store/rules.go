@@ -149,6 +149,11 @@ func CheckListener(l Listener) error {
 	if err := CheckTags(l.Tags); err != nil {
 		return err
 	}
+	if l.Family == FamilyV3 && l.KeepaliveTimeout != 0 { // 0: the protocol's default
+		if err := CheckKeepaliveTimeout(l.Protocol, l.KeepaliveTimeout); err != nil {
+			return err
+		}
+	}
 	if l.ConnectionLimit < -1 {
 		return apierr.Invalid("connection_limit %d is invalid; use -1 (unlimited) or a positive number", l.ConnectionLimit)
 	}
@@ -160,6 +165,20 @@ func CheckListener(l Listener) error {
 		if t.v < 0 || t.v > t.max {
 			return apierr.Invalid("%s %d is out of range; use 0-%d seconds", t.name, t.v, t.max)
 		}
+	}
+	return nil
+}
+
+// CheckKeepaliveTimeout checks a keepalive_timeout given for a v3 listener: TCP and UDP
+// listeners take 10-4000 s (default 300), HTTP and HTTPS 0-4000 s (default 60)
+// (services/elb/v3/model/model_create_listener_option.go keepalive_timeout). E6i.
+func CheckKeepaliveTimeout(protocol string, v int) error {
+	lo := 0
+	if protocol == ProtocolTCP || protocol == ProtocolUDP {
+		lo = 10
+	}
+	if v < lo || v > 4000 {
+		return apierr.Invalid("keepalive_timeout %d is out of range for a %s listener; use %d-4000 seconds", v, protocol, lo)
 	}
 	return nil
 }
@@ -186,6 +205,24 @@ func CheckPool(p Pool) error {
 	}
 	if err := CheckText("description", p.Description, MaxDescriptionLen); err != nil {
 		return err
+	}
+	// slow_start: HTTP/HTTPS/GRPC pools only, "其他协议传入该字段将报错"; duration 30-1200
+	// (services/elb/v3/model/model_create_pool_slow_start_option.go). E6e.
+	if ss := p.SlowStart; ss != nil {
+		if p.Protocol != ProtocolHTTP && p.Protocol != ProtocolHTTPS {
+			return apierr.Invalid("slow_start is supported by HTTP and HTTPS pools only; pool protocol is %s: leave slow_start out", p.Protocol)
+		}
+		if ss.Duration < 30 || ss.Duration > 1200 {
+			return apierr.Invalid("slow_start.duration %d is out of range; use 30-1200 seconds", ss.Duration)
+		}
+	}
+	// any_port_enable: "仅QUIC,TCP,UDP的pool支持" (model_create_pool_option.go). E6g.
+	if p.AnyPortEnable && p.Protocol != ProtocolTCP && p.Protocol != ProtocolUDP && p.Protocol != ProtocolQUIC {
+		return apierr.Invalid("any_port_enable is supported by TCP, UDP and QUIC pools only; pool protocol is %s", p.Protocol)
+	}
+	// connection_drain.timeout: 10~4000 s (model_connection_drain.go). E7.
+	if cd := p.ConnectionDrain; cd != nil && cd.Enable && (cd.Timeout < 10 || cd.Timeout > 4000) {
+		return apierr.Invalid("connection_drain.timeout %d is out of range; use 10-4000 seconds", cd.Timeout)
 	}
 	if sp := p.SessionPersistence; sp != nil {
 		if err := CheckOneOf("session_persistence.type", sp.Type, []string{"SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"}); err != nil {
@@ -386,6 +423,35 @@ func CheckLoadBalancer(lb LoadBalancer, net *config.Network) (config.Subnet, err
 		}
 	}
 	return s, nil
+}
+
+// CheckPoolChange checks what an update may not do to a pool: type may be set only while it is
+// empty, never changed or cleared ("只有type为空时允许更新，不允许从非空更新为空",
+// services/elb/v3/model/model_update_pool_option.go). E6h.
+func CheckPoolChange(old, nv Pool) error {
+	if old.Type != PoolTypeAny && nv.Type != old.Type {
+		return apierr.Invalid("pool %s is of type %s; a pool's type can be set only while it is empty, and not changed after", old.ID, old.Type)
+	}
+	return nil
+}
+
+// CheckMemberRemoval refuses a call that would remove members of a pool with
+// member_deletion_protection_enable (model_create_pool_option.go: member delete, batch delete,
+// pool cascade, listener force, load balancer force are all refused). E6c.
+func CheckMemberRemoval(p Pool, call string) error {
+	if p.MemberDeletionProtection {
+		return apierr.Conflict("pool %s has member_deletion_protection_enable, which refuses %s; turn the protection off on the pool first", p.ID, call)
+	}
+	return nil
+}
+
+// CheckIPTargetChange refuses turning ip_target_enable off once it is on (E6d; "开启后不能关闭",
+// services/elb/v3/model/model_create_load_balancer_option.go ip_target_enable).
+func CheckIPTargetChange(old, nv LoadBalancer) error {
+	if old.IPTargetEnable && !nv.IPTargetEnable {
+		return apierr.Invalid("ip_target_enable cannot be turned off once it is on (load balancer %s); leave it true", old.ID)
+	}
+	return nil
 }
 
 func errNotFound(kind, id string) error {

@@ -304,23 +304,8 @@ func (s *Store) UpdateLoadBalancer(sc Scope, id string, fn func(*LoadBalancer) e
 		if _, err := CheckLoadBalancer(*nv, s.net); err != nil {
 			return err
 		}
-		if old.IPTargetEnable && !nv.IPTargetEnable {
-			pools, err := s.poolsOfLB(tx, id)
-			if err != nil {
-				return err
-			}
-			for _, p := range pools {
-				ms, err := scanRec[Member](tx, bMembers, p.ID+"/")
-				if err != nil {
-					return err
-				}
-				for _, m := range ms {
-					if m.SubnetID == "" {
-						return apierr.Invalid("ip_target_enable cannot be turned off: pool %s still has IP-type member %s (%s:%d); remove the IP-type members first",
-							p.ID, m.ID, m.Address, m.ProtocolPort)
-					}
-				}
-			}
+		if err := CheckIPTargetChange(old, *nv); err != nil {
+			return err
 		}
 		nv.UpdatedAt = s.now()
 		return nil
@@ -598,6 +583,9 @@ func (s *Store) UpdatePool(sc Scope, id string, fn func(*Pool) error) (Pool, err
 		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.HealthMonitorID, nv.CreatedAt =
 			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.HealthMonitorID, old.CreatedAt
 		if err := CheckPool(*nv); err != nil {
+			return err
+		}
+		if err := CheckPoolChange(old, *nv); err != nil {
 			return err
 		}
 		if nv.Type != old.Type {
@@ -963,11 +951,15 @@ func (s *Store) BatchUpdateMembers(sc Scope, poolID string, ups []MemberUpdate) 
 // DeleteMember deletes member id of poolID.
 func (s *Store) DeleteMember(sc Scope, poolID, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if _, err := s.poolTx(tx, sc, poolID); err != nil {
+		p, err := s.poolTx(tx, sc, poolID)
+		if err != nil {
 			return err
 		}
 		m, err := s.memberTx(tx, sc, poolID, id)
 		if err != nil {
+			return err
+		}
+		if err := CheckMemberRemoval(p, "deleting member "+id); err != nil {
 			return err
 		}
 		return s.deleteMember(tx, m)
@@ -981,7 +973,11 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 	var out []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
-		if _, err := s.poolTx(tx, sc, poolID); err != nil {
+		p, err := s.poolTx(tx, sc, poolID)
+		if err != nil {
+			return err
+		}
+		if err := CheckMemberRemoval(p, "a batch delete of its members"); err != nil {
 			return err
 		}
 		done := map[string]bool{}
@@ -1151,7 +1147,19 @@ func (s *Store) Snapshot() (Snapshot, error) {
 // ---- cascading deletes ----
 
 // deletePoolTx deletes a pool with its members and health monitor, and unbinds it from its listener.
-func (s *Store) deletePoolTx(tx *bolt.Tx, p Pool) error {
+// checkRemovalTx is CheckMemberRemoval for a call that removes p's members, if it has any.
+func (s *Store) checkRemovalTx(tx *bolt.Tx, p Pool, call string) error {
+	k, _ := tx.Bucket(bMembers).Cursor().Seek([]byte(p.ID + "/"))
+	if k == nil || !strings.HasPrefix(string(k), p.ID+"/") {
+		return nil
+	}
+	return CheckMemberRemoval(p, call)
+}
+
+func (s *Store) deletePoolTx(tx *bolt.Tx, p Pool, call string) error {
+	if err := s.checkRemovalTx(tx, p, call); err != nil {
+		return err
+	}
 	ms, err := scanRec[Member](tx, bMembers, p.ID+"/")
 	if err != nil {
 		return err
@@ -1180,12 +1188,15 @@ func (s *Store) DeletePoolCascade(sc Scope, id string) error {
 		if err != nil {
 			return err
 		}
-		return s.deletePoolTx(tx, p)
+		return s.deletePoolTx(tx, p, "the cascade delete of the pool")
 	})
 }
 
-// DeleteListenerCascade deletes the listener together with its default pool, that pool's
-// members and health monitor (the v3 force-delete call).
+// DeleteListenerCascade deletes the listener and unbinds its default pool; the pool, its members
+// and health monitor stay (the v3 force-delete call: "删除监听器且级联删除其下子资源（删除监听器、转发
+// 策略等，解绑后端服务器组）", services/elb/v3/elb_client.go DeleteListenerForce; E6b). It is
+// refused while that pool has members and member_deletion_protection_enable, which names this
+// call among those it blocks (model_create_pool_option.go; E6c).
 func (s *Store) DeleteListenerCascade(sc Scope, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		l, err := s.listenerTx(tx, sc, id)
@@ -1198,7 +1209,7 @@ func (s *Store) DeleteListenerCascade(sc Scope, id string) error {
 				return err
 			}
 			if ok {
-				if err := s.deletePoolTx(tx, p); err != nil {
+				if err := s.checkRemovalTx(tx, p, "the force delete of listener "+id); err != nil {
 					return err
 				}
 			}
@@ -1219,7 +1230,7 @@ func (s *Store) DeleteLoadBalancerCascade(sc Scope, id string) error {
 			return err
 		}
 		for _, p := range ps {
-			if err := s.deletePoolTx(tx, p); err != nil {
+			if err := s.deletePoolTx(tx, p, "the force delete of load balancer "+id); err != nil {
 				return err
 			}
 		}

@@ -153,9 +153,27 @@ type Pool struct {
 	AdminStateUp       bool                `json:"admin_state_up"`
 	SessionPersistence *SessionPersistence `json:"session_persistence,omitempty"`
 	// HealthMonitorID is the pool's monitor, "" for none (kept by the store).
-	HealthMonitorID string    `json:"healthmonitor_id"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	HealthMonitorID string `json:"healthmonitor_id"`
+	// v3 options; see CheckPool (E6) and the data plane (E7).
+	SlowStart                *SlowStart       `json:"slow_start,omitempty"` // nil: not given
+	MemberDeletionProtection bool             `json:"member_deletion_protection_enable,omitempty"`
+	AnyPortEnable            bool             `json:"any_port_enable,omitempty"`
+	ConnectionDrain          *ConnectionDrain `json:"connection_drain,omitempty"` // nil: off
+	CreatedAt                time.Time        `json:"created_at"`
+	UpdatedAt                time.Time        `json:"updated_at"`
+}
+
+// SlowStart is a pool's slow_start (model_create_pool_slow_start_option.go).
+type SlowStart struct {
+	Enable   bool `json:"enable"`
+	Duration int  `json:"duration"` // seconds, 30-1200
+}
+
+// ConnectionDrain is a pool's connection_drain (model_connection_drain.go): when enabled, a
+// removed or unhealthy member keeps its established connections for Timeout seconds.
+type ConnectionDrain struct {
+	Enable  bool `json:"enable"`
+	Timeout int  `json:"timeout"` // seconds, 10-4000
 }
 
 // Member is a backend server of a pool.
