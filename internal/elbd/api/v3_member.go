@@ -271,18 +271,23 @@ func (h *v3) batchDeleteMembers(w http.ResponseWriter, r *http.Request, sc store
 		}
 		refs[i] = store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}
 	}
-	ids, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)
+	res, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
+	// The SDK's model_batch_delete_members_state.go: ret_status "successful" or "not found" (E5).
 	type state struct {
 		ID        string `json:"id"`
 		RetStatus string `json:"ret_status"`
 	}
-	out := make([]state, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, state{ID: id, RetStatus: "successful"})
+	out := make([]state, 0, len(res))
+	for _, d := range res {
+		st := state{ID: d.ID, RetStatus: "successful"}
+		if d.NotFound {
+			st.RetStatus = "not found"
+		}
+		out = append(out, st)
 	}
 	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
 }

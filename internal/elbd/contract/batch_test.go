@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 )
 
@@ -41,6 +42,54 @@ func TestBatchCreateMembersAnswersEachMember(t *testing.T) {
 		}
 		if m := byAddr[tg.MemberAddress(1)]; m.RetStatus != "successful" || m.Id == "" {
 			t.Errorf("the new member: ret_status %q id %q; want successful with an id", m.RetStatus, m.Id)
+		}
+	})
+}
+
+// E5. Source: the SDK's services/elb/v3/model/model_batch_delete_members_state.go (ret_status:
+// "successful" 删除成功, "not found" member不存在) and model_batch_delete_members_option.go (a member
+// named by id, or by address and protocol_port).
+func TestBatchDeleteMembersAnswersEachMember(t *testing.T) {
+	Run(t, func(t *testing.T, tg *Target) {
+		_, _, p := tg.V3Stack()
+		m0, err := tg.V3Member(p.Id, 0, 8080)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tg.V3Member(p.Id, 1, 8080); err != nil {
+			t.Fatal(err)
+		}
+		unknown := uuid.NewString()
+		resp, err := tg.V3.BatchDeleteMembers(&model.BatchDeleteMembersRequest{PoolId: p.Id, Body: &model.BatchDeleteMembersRequestBody{
+			Members: []model.BatchDeleteMembersOption{
+				{Id: Ptr(m0.Id)},
+				{Id: Ptr(unknown)},
+				{Address: Ptr(tg.MemberAddress(1)), ProtocolPort: Ptr(int32(8080))},
+				{Address: Ptr(tg.MemberAddress(2)), ProtocolPort: Ptr(int32(8080))},
+			},
+		}})
+		if err != nil {
+			t.Fatalf("a batch delete naming members that are not there failed as a whole: %v", err)
+		}
+		got := *resp.Members
+		want := []string{"successful", "not found", "successful", "not found"}
+		if len(got) != len(want) {
+			t.Fatalf("%d answers, want %d: %v", len(got), len(want), got)
+		}
+		for i, w := range want {
+			if got[i].RetStatus != w {
+				t.Errorf("members[%d]: ret_status %q, want %q", i, got[i].RetStatus, w)
+			}
+		}
+		if got[0].Id != m0.Id || got[1].Id != unknown {
+			t.Errorf("ids %q, %q; want %s (deleted) and %s (not found)", got[0].Id, got[1].Id, m0.Id, unknown)
+		}
+		ms, err := tg.V3.ListMembers(&model.ListMembersRequest{PoolId: p.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(*ms.Members); n != 0 {
+			t.Errorf("%d members left after deleting both", n)
 		}
 	})
 }

@@ -966,11 +966,13 @@ func (s *Store) DeleteMember(sc Scope, poolID, id string) error {
 	})
 }
 
-// BatchDeleteMembers deletes the named members of the pool in one transaction and returns their
-// IDs in request order. A ref names a member by ID, or by Address and ProtocolPort; nothing is
-// deleted if any ref matches no member of the pool (404) or is incomplete (400).
-func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([]string, error) {
-	var out []string
+// BatchDeleteMembers deletes the named members of the pool in one transaction and answers each
+// ref in request order (E5): its member's ID, or NotFound when no member of the pool matches (the
+// others are still deleted, as the real API answers "not found" per member). A ref names a member
+// by ID, or by Address and ProtocolPort; an incomplete ref, or one member named twice, is a 400
+// and nothing is deleted.
+func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([]BatchDeleteResult, error) {
+	var out []BatchDeleteResult
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
 		p, err := s.poolTx(tx, sc, poolID)
@@ -987,19 +989,19 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 			switch {
 			case r.ID != "":
 				var err error
-				if m, err = s.memberTx(tx, sc, poolID, r.ID); err != nil {
-					return apierr.NotFound("members[%d]: member %s could not be found in pool %s", i, r.ID, poolID)
-				}
+				m, err = s.memberTx(tx, sc, poolID, r.ID)
+				ok = err == nil
 			case r.Address != "" && r.ProtocolPort != 0:
 				var err error
 				if m, ok, err = s.memberAt(tx, poolID, r.Address, r.ProtocolPort); err != nil {
 					return err
 				}
-				if !ok {
-					return apierr.NotFound("members[%d]: pool %s has no member with address %s and port %d", i, poolID, r.Address, r.ProtocolPort)
-				}
 			default:
 				return apierr.Invalid("members[%d]: give either id, or address and protocol_port", i)
+			}
+			if !ok {
+				out = append(out, BatchDeleteResult{ID: r.ID, NotFound: true})
+				continue
 			}
 			if done[m.ID] {
 				return apierr.Invalid("members[%d]: member %s is named twice; name each member once", i, m.ID)
@@ -1008,7 +1010,7 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 			if err := s.deleteMember(tx, m); err != nil {
 				return err
 			}
-			out = append(out, m.ID)
+			out = append(out, BatchDeleteResult{ID: m.ID})
 		}
 		return nil
 	})

@@ -119,7 +119,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 	_, err = s.CreateMember(v3, p.ID, Member{Address: "127.20.1.7", ProtocolPort: 53, Weight: 1, SubnetID: "s2"})
 	wantCode(t, err, 409, "already has member "+m.ID)
 	ids, err := s.BatchDeleteMembers(v3, p.ID, []MemberRef{{Address: "127.20.1.7", ProtocolPort: 53}})
-	if err != nil || len(ids) != 1 || ids[0] != m.ID {
+	if err != nil || len(ids) != 1 || ids[0] != (BatchDeleteResult{ID: m.ID}) {
 		t.Fatalf("delete by address after reopen: %v %v", err, ids)
 	}
 }

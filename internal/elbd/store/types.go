@@ -253,6 +253,13 @@ type BatchAddResult struct {
 	Existed bool
 }
 
+// BatchDeleteResult is one ref of a batch delete: the deleted member's ID, or NotFound when the
+// pool had no such member (ID is then the ref's ID, "" for a ref by address).
+type BatchDeleteResult struct {
+	ID       string
+	NotFound bool
+}
+
 // MemberUpdate is one member's change in a batch update; nil fields stay as they are.
 type MemberUpdate struct {
 	ID           string
