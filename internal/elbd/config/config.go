@@ -17,6 +17,8 @@ type Credential struct {
 	AccessKey string `json:"accessKey"`
 	SecretKey string `json:"secretKey"`
 	ProjectID string `json:"projectID"`
+	// RateLimit, when set, overrides the top-level rateLimit for this key.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // VPC is a virtual network: a CIDR and the subnets cut from it.
@@ -46,6 +48,9 @@ type Config struct {
 	Quotas Quotas `json:"quotas"`
 	// Projects holds per-project settings: a project's quotas override Quotas key by key.
 	Projects []Project `json:"projects"`
+	// RateLimit, when set, limits each access key to this request rate (E3); nil, the default,
+	// sets no limit.
+	RateLimit *RateLimit `json:"rateLimit"`
 }
 
 // Load reads and validates the YAML file at path.
@@ -142,6 +147,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateProjects(add)
+	c.validateRateLimits(add)
 	return errors.Join(errs...)
 }
 

@@ -114,3 +114,33 @@ func TestQuotas(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	c, err := Parse([]byte(good + "rateLimit:\n  requestsPerSecond: 2.5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rl := c.RateLimitFor("AK1"); rl == nil || rl.RequestsPerSecond != 2.5 || rl.BurstOrDefault() != 3 {
+		t.Errorf("AK1's rate %+v; want the top-level 2.5/s with burst 3", rl)
+	}
+	c, err = Parse([]byte(good))
+	if err != nil || c.RateLimitFor("AK1") != nil {
+		t.Errorf("without rateLimit: %v %+v; want no limit", err, c.RateLimitFor("AK1"))
+	}
+	_, err = Parse([]byte(`
+rateLimit:
+  requestsPerSecond: 0
+credentials:
+  - accessKey: AK1
+    secretKey: SK1
+    projectID: p1
+    rateLimit:
+      requestsPerSecond: 1
+      burst: -1
+`))
+	for _, want := range []string{"rateLimit.requestsPerSecond is 0", "credentials[0].rateLimit.burst is -1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}

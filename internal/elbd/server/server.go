@@ -21,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
 	"github.com/fleetlb/fleetlb/internal/elbd/runtime"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/elbd/throttle"
 )
 
 // Options is everything that shapes one elbd.
@@ -77,7 +78,9 @@ func New(o Options) (*Server, error) {
 		s.Runtime = runtime.New(st, dataplane.New(dataplane.Options{Logger: log}), log)
 		dp = s.Runtime
 	}
-	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: verifier, DataPlane: dp, V2: apiv2.New(st, dp), Logger: log})
+	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
+	authn := throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
+	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp), Logger: log})
 	if err != nil {
 		_ = s.Close()
 		return nil, err
