@@ -203,9 +203,12 @@ func TestSharedFamily(t *testing.T) {
 	if got := cliJSON[[]obj](t, e, v2("member", "list", "--pool", poolID)...); len(got) != 1 {
 		t.Fatalf("shared members %v", got)
 	}
-	// The dedicated family does not see the shared load balancer.
-	if stderr := cliFails(t, e, "lb", "show", lbID); !strings.Contains(stderr, "HTTP 404 ELB.8904") {
-		t.Fatalf("v3 show of a v2 LB: %s", stderr)
+	// The dedicated family shows the shared load balancer as guaranteed=false (E8) and refuses to change it.
+	if shown := cli(t, e, "lb", "show", lbID); !strings.Contains(shown, "guaranteed           false") {
+		t.Fatalf("v3 show of a v2 LB:\n%s", shown)
+	}
+	if stderr := cliFails(t, e, "lb", "delete", lbID); !strings.Contains(stderr, "HTTP 400") || !strings.Contains(stderr, "shared load balancer") {
+		t.Fatalf("v3 delete of a v2 LB: %s", stderr)
 	}
 	cli(t, e, v2("hm", "delete", hm["id"].(string))...)
 	cli(t, e, v2("member", "delete", "--pool", poolID, m["id"].(string))...)

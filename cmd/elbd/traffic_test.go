@@ -101,14 +101,14 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 		t.Errorf("listener %s, want ONLINE", s)
 	}
 
-	// The v2 family is mounted: a shared LB is created there and stays invisible to v3.
+	// The v2 family is mounted: a shared LB is created there; v3 shows it as guaranteed=false (E8).
 	shared, err := elbdtest.V2Client(t, ctxEndpoint, "AK1", "SK1-very-secret", "p1").CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
 		Loadbalancer: &modelv2.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.Loadbalancer.Id}); err == nil {
-		t.Error("v3 shows the shared LB")
+	if got, err := c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.Loadbalancer.Id}); err != nil || got.Loadbalancer.Guaranteed {
+		t.Errorf("v3 show of the shared LB: %v; want it with guaranteed=false", err)
 	}
 
 	resp, err := http.Get("http://" + metrics + "/metrics")

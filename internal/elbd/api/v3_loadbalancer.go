@@ -82,7 +82,8 @@ func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer
 }
 
 func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, error) {
-	ls, ps, err := h.lbChildren(sc, lb.ID)
+	// A shared load balancer's children are in the v2 family (E8).
+	ls, ps, err := h.lbChildren(store.Scope{Family: lb.Family, ProjectID: sc.ProjectID}, lb.ID)
 	return renderV3LB(lb, ls, ps), err
 }
 
@@ -162,32 +163,37 @@ func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 }
 
 func (h *v3) showLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	// The v3 API shows the project's shared load balancers too, with guaranteed=false (E8).
+	lb, err := h.st.LoadBalancerSeenFromV3(sc, r.PathValue("id"))
 	h.replyLB(w, r, sc, lb, err)
 }
 
 func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	lbs, err := h.st.ListLoadBalancers(sc)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	listeners, err := h.st.ListListeners(sc)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	pools, err := h.st.ListPools(sc)
+	// The v3 list includes the project's shared load balancers, guaranteed=false (E8).
+	lbs, err := h.st.LoadBalancersSeenFromV3(sc)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
 	ls, ps := map[string][]string{}, map[string][]string{}
-	for _, l := range listeners {
-		ls[l.LoadBalancerID] = append(ls[l.LoadBalancerID], l.ID)
-	}
-	for _, p := range pools {
-		ps[p.LoadBalancerID] = append(ps[p.LoadBalancerID], p.ID)
+	for _, fam := range []store.Family{store.FamilyV3, store.FamilyV2} {
+		fsc := store.Scope{Family: fam, ProjectID: sc.ProjectID}
+		listeners, err := h.st.ListListeners(fsc)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		pools, err := h.st.ListPools(fsc)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		for _, l := range listeners {
+			ls[l.LoadBalancerID] = append(ls[l.LoadBalancerID], l.ID)
+		}
+		for _, p := range pools {
+			ps[p.LoadBalancerID] = append(ps[p.LoadBalancerID], p.ID)
+		}
 	}
 	type LB = store.LoadBalancer
 	filters := []filter[LB]{
@@ -222,9 +228,11 @@ func (h *v3) lbMemberAddresses(sc store.Scope) func(store.LoadBalancer) []string
 	return func(lb store.LoadBalancer) []string {
 		if byLB == nil {
 			byLB = map[string][]string{}
-			ms, _ := h.st.ListAllMembers(sc)
-			for _, m := range ms {
-				byLB[m.LoadBalancerID] = append(byLB[m.LoadBalancerID], m.Address)
+			for _, fam := range []store.Family{store.FamilyV3, store.FamilyV2} {
+				ms, _ := h.st.ListAllMembers(store.Scope{Family: fam, ProjectID: sc.ProjectID})
+				for _, m := range ms {
+					byLB[m.LoadBalancerID] = append(byLB[m.LoadBalancerID], m.Address)
+				}
 			}
 		}
 		return byLB[lb.ID]

@@ -141,7 +141,8 @@ func TestIPTargetCannotBeTurnedOff(t *testing.T) {
 	}
 }
 
-// Each project, and each API family, sees only its own load balancers and what is under them.
+// Each project sees only its own load balancers and what is under them; the v3 API shows the
+// project's shared load balancers too (E8) but changes neither them nor anything under them.
 func TestIsolationBetweenProjectsAndFamilies(t *testing.T) {
 	e := newEnv(t)
 	lb := e.lb(e.c1(), false)
@@ -160,13 +161,38 @@ func TestIsolationBetweenProjectsAndFamilies(t *testing.T) {
 	wantErr(t, err, 404, "ELB.8904", lb.Id)
 
 	c1 := e.c1()
-	_, err = c1.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.ID})
-	wantErr(t, err, 404, "ELB.8904")
+	// E8: the v3 list and show include the shared load balancer with guaranteed=false, as the
+	// real API does (model_load_balancer.go guaranteed); the dedicated one has guaranteed=true.
 	l := must[*model.ListLoadBalancersResponse](t)(c1.ListLoadBalancers(&model.ListLoadBalancersRequest{}))
-	if len(*l.Loadbalancers) != 1 || (*l.Loadbalancers)[0].Id != lb.Id {
-		t.Errorf("v3 list shows %+v, want only the dedicated LB", *l.Loadbalancers)
+	if len(*l.Loadbalancers) != 2 || (*l.Loadbalancers)[0].Id != lb.Id || !(*l.Loadbalancers)[0].Guaranteed ||
+		(*l.Loadbalancers)[1].Id != shared.ID || (*l.Loadbalancers)[1].Guaranteed {
+		t.Errorf("v3 list shows %+v, want the dedicated LB (guaranteed) then the shared one (not guaranteed)", *l.Loadbalancers)
 	}
+	ded := must[*model.ListLoadBalancersResponse](t)(c1.ListLoadBalancers(&model.ListLoadBalancersRequest{Guaranteed: ptr(true)}))
+	if len(*ded.Loadbalancers) != 1 || (*ded.Loadbalancers)[0].Id != lb.Id {
+		t.Errorf("guaranteed=true lists %+v, want only the dedicated LB", *ded.Loadbalancers)
+	}
+	s := must[*model.ShowLoadBalancerResponse](t)(c1.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.ID}))
+	if s.Loadbalancer.Guaranteed || s.Loadbalancer.Name != "shared" {
+		t.Errorf("v3 show of the shared LB: %+v, want guaranteed=false", s.Loadbalancer)
+	}
+	// v3 writes to it, or under it, are refused with the reason; nothing changes.
 	_, err = c1.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: shared.ID})
+	wantErr(t, err, 400, "ELB.8902", "shared load balancer", "v2 API")
+	_, err = c1.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: shared.ID,
+		Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{Name: ptr("x")}}})
+	wantErr(t, err, 400, "ELB.8902", "shared load balancer")
+	_, err = c1.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: shared.ID, Protocol: "TCP", ProtocolPort: ptr(int32(80))}}})
+	wantErr(t, err, 400, "ELB.8902", "shared load balancer")
+	_, err = c1.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolOption{
+		LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", LoadbalancerId: &shared.ID}}})
+	wantErr(t, err, 400, "ELB.8902", "shared load balancer")
+	if got, _ := e.st.GetLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "p1"}, shared.ID); got.Name != "shared" {
+		t.Errorf("the shared LB changed: %+v", got)
+	}
+	// Another project sees neither.
+	_, err = c2.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: shared.ID})
 	wantErr(t, err, 404, "ELB.8904")
 }
 

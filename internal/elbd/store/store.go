@@ -224,7 +224,48 @@ func listScoped[T record](s *Store, bucket []byte, sc Scope) ([]T, error) {
 // ---- load balancers ----
 
 func (s *Store) lbTx(tx *bolt.Tx, sc Scope, id string) (LoadBalancer, error) {
-	return getScoped[LoadBalancer](tx, bLoadBalancers, sc, "loadbalancer", id, id)
+	lb, err := getScoped[LoadBalancer](tx, bLoadBalancers, sc, "loadbalancer", id, id)
+	if err != nil && sc.Family == FamilyV3 {
+		// The v3 API shows the project's shared load balancers (E8) but never changes them or
+		// what is under them: say so rather than "not found".
+		if other, ok, _ := getRec[LoadBalancer](tx, bLoadBalancers, id); ok && other.ProjectID == sc.ProjectID && other.Family == FamilyV2 {
+			return lb, errSharedFromV3(id)
+		}
+	}
+	return lb, err
+}
+
+func errSharedFromV3(id string) error {
+	return apierr.Invalid("load balancer %s is a shared load balancer (guaranteed=false); the v3 API lists and shows it but does not change it or what is under it: use the v2 API (/v2/{project_id}/elb/...)", id)
+}
+
+// LoadBalancersSeenFromV3 lists what the v3 API lists: sc's dedicated load balancers and the
+// project's shared (v2) ones, told apart by Guaranteed (E8; the v3 API's guaranteed field,
+// services/elb/v3/model/model_load_balancer.go), oldest first.
+func (s *Store) LoadBalancersSeenFromV3(sc Scope) ([]LoadBalancer, error) {
+	v3, err := listScoped[LoadBalancer](s, bLoadBalancers, Scope{Family: FamilyV3, ProjectID: sc.ProjectID})
+	if err != nil {
+		return nil, err
+	}
+	v2, err := listScoped[LoadBalancer](s, bLoadBalancers, Scope{Family: FamilyV2, ProjectID: sc.ProjectID})
+	if err != nil {
+		return nil, err
+	}
+	all := append(v3, v2...)
+	sortByCreated(all)
+	return all, nil
+}
+
+// LoadBalancerSeenFromV3 is the load balancer as the v3 API shows it: a dedicated one of sc, or a
+// shared one of sc's project (E8).
+func (s *Store) LoadBalancerSeenFromV3(sc Scope, id string) (LoadBalancer, error) {
+	return view(s, func(tx *bolt.Tx) (LoadBalancer, error) {
+		lb, err := getScoped[LoadBalancer](tx, bLoadBalancers, Scope{Family: FamilyV3, ProjectID: sc.ProjectID}, "loadbalancer", id, id)
+		if err != nil {
+			return getScoped[LoadBalancer](tx, bLoadBalancers, Scope{Family: FamilyV2, ProjectID: sc.ProjectID}, "loadbalancer", id, id)
+		}
+		return lb, nil
+	})
 }
 
 // CreateLoadBalancer stores a new load balancer of sc's family. It checks the fields (see

@@ -39,10 +39,10 @@ func TestFamiliesAndProjectsAreIsolated(t *testing.T) {
 		t.Fatalf("v2 list: %+v, %v", lbs, err)
 	}
 
-	// v3 cannot see the shared one or its children.
+	// v3 shows the shared one as guaranteed=false (E8), but not its children.
 	v3 := e.v3()
-	if _, err := v3.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: s.lb.Id}); err == nil {
-		t.Fatal("v3 sees a v2 load balancer")
+	if got, err := v3.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: s.lb.Id}); err != nil || got.Loadbalancer.Guaranteed {
+		t.Fatalf("v3 show of the shared load balancer: %+v, %v; want it with guaranteed=false", got, err)
 	}
 	if _, err := v3.ShowPool(&m3.ShowPoolRequest{PoolId: s.pool.Id}); err == nil {
 		t.Fatal("v3 sees a v2 pool")
@@ -51,8 +51,13 @@ func TestFamiliesAndProjectsAreIsolated(t *testing.T) {
 		t.Fatal("v3 sees a v2 member")
 	}
 	l3, err := v3.ListLoadBalancers(&m3.ListLoadBalancersRequest{})
-	if err != nil || len(*l3.Loadbalancers) != 1 || (*l3.Loadbalancers)[0].Id != dedicated.Loadbalancer.Id {
-		t.Fatalf("v3 list: %+v, %v", l3, err)
+	if err != nil || len(*l3.Loadbalancers) != 2 {
+		t.Fatalf("v3 list: %+v, %v; want the dedicated and the shared load balancer", l3, err)
+	}
+	for _, lb := range *l3.Loadbalancers {
+		if lb.Guaranteed != (lb.Id == dedicated.Loadbalancer.Id) {
+			t.Errorf("v3 list: %s guaranteed=%v", lb.Id, lb.Guaranteed)
+		}
 	}
 
 	// Another project sees nothing of p1, and a key cannot act in another project.
