@@ -48,6 +48,8 @@ type flags struct {
 	leaderElectionNamespace            string
 	metricsAddr, probeAddr             string
 	resync, elbTimeout                 time.Duration
+	elbQPS                             float64
+	elbBurst                           int
 	concurrency                        int
 	devLogs                            bool
 }
@@ -73,6 +75,8 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz (use :8081 in a Pod); 0 disables them")
 	fs.DurationVar(&f.resync, "resync-period", 5*time.Minute, "how often every bound Service is reconciled again to repair drift made by hand on the ELB")
 	fs.DurationVar(&f.elbTimeout, "elb-timeout", 30*time.Second, "timeout of one ELB API call")
+	fs.Float64Var(&f.elbQPS, "elb-qps", elbclient.DefaultQPS, "client-side limit of ELB API calls per second (all calls, reads included), so that a fleet of controllers stays under the API's limits")
+	fs.IntVar(&f.elbBurst, "elb-burst", elbclient.DefaultBurst, "ELB API calls allowed at once above --elb-qps")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "Services reconciled in parallel")
 	fs.BoolVar(&f.devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +113,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	client, err := elbclient.New(elbclient.Config{
 		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
 		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
+		QPS: f.elbQPS, Burst: f.elbBurst,
 	})
 	if err != nil {
 		return err

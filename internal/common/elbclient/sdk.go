@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
@@ -32,6 +34,12 @@ type Config struct {
 	AK, SK string
 	// Timeout bounds one HTTP call. Default 30s.
 	Timeout time.Duration
+	// QPS and Burst limit all calls of this client (--elb-qps, --elb-burst). Defaults DefaultQPS
+	// and DefaultBurst.
+	QPS   float64
+	Burst int
+	// Retry bounds the repeats of a busy, throttled or failed call (see retry.go).
+	Retry Retry
 }
 
 // SDK is the Client backed by the official Huawei Cloud Go SDK.
@@ -39,6 +47,10 @@ type SDK struct {
 	v3     *elbv3.ElbClient
 	v2     *elbv2.ElbClient
 	writes atomic.Int64
+	// retries counts calls repeated after a 409, 429, 5xx or transport failure.
+	retries atomic.Int64
+	limiter *rate.Limiter
+	retry   Retry
 	// poolSubnets caches v2 pool ID → the VIP subnet of its ELB (a pool never moves).
 	poolSubnets sync.Map
 }
@@ -68,7 +80,10 @@ func New(cfg Config) (*SDK, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SDK{v3: v3, v2: v2}, nil
+	if cfg.QPS < 0 || cfg.Burst < 0 {
+		return nil, fmt.Errorf("ELB client: the rate limit (--elb-qps %v, --elb-burst %d) must not be negative", cfg.QPS, cfg.Burst)
+	}
+	return &SDK{v3: v3, v2: v2, limiter: newLimiter(cfg.QPS, cfg.Burst), retry: cfg.Retry.withDefaults()}, nil
 }
 
 // SDKClients builds the official SDK's clients of both API families (v3 dedicated, v2 shared)
@@ -100,6 +115,9 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 	return elbv3.NewElbClient(h3), elbv2.NewElbClient(h2), nil
 }
 
+// Retries counts the calls repeated so far after a busy 409, a 429, a 5xx or a transport failure.
+func (c *SDK) Retries() int64 { return c.retries.Load() }
+
 // Writes counts the write calls made so far.
 func (c *SDK) Writes() int64 { return c.writes.Load() }
 
@@ -116,11 +134,14 @@ func (c *SDK) Check(ctx context.Context) error {
 		return err
 	}
 	one := int32(1)
+	// A start-up check answers at once: no repeats.
+	if err := c.limiter.Wait(ctx); err != nil {
+		return err
+	}
 	_, err := c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: &one})
-	if err == nil {
+	if err = classify("v3 ListLoadBalancers", err); err == nil {
 		return nil
 	}
-	err = classify("v3 ListLoadBalancers", err)
 	switch {
 	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrForbidden):
 		return fmt.Errorf("the ELB API refused the credentials (check HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and the project ID): %w", err)
@@ -136,7 +157,11 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r3, err := c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
+	var r3 *v3model.ShowLoadBalancerResponse
+	err := c.call(ctx, false, "v3 ShowLoadBalancer", kindRead, id, func() (err error) {
+		r3, err = c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
+		return err
+	}, nil)
 	if err == nil && r3.Loadbalancer != nil {
 		lb := r3.Loadbalancer
 		class := model.ClassPerformance
@@ -145,14 +170,15 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 		}
 		return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId}, nil
 	}
-	if err != nil {
-		if err := classify("v3 ShowLoadBalancer", err); !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
 	}
-	r2, err := c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
-	if err != nil {
-		return nil, classify("v2 ShowLoadbalancer", err)
+	var r2 *v2model.ShowLoadbalancerResponse
+	if err := c.call(ctx, true, "v2 ShowLoadbalancer", kindRead, id, func() (err error) {
+		r2, err = c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
+		return err
+	}, nil); err != nil {
+		return nil, err
 	}
 	if r2.Loadbalancer == nil {
 		return nil, &APIError{Op: "v2 ShowLoadbalancer", Kind: ErrNotFound, Message: "empty response"}

@@ -15,7 +15,8 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
-// scripted answers every request with fn, and records the requests.
+// scripted answers every request with fn, and records the requests. Its client makes each call
+// once (Retry.Attempts 1): these tests are about one call; retry_test.go is about repeats.
 type scripted struct {
 	mu   sync.Mutex
 	reqs []string
@@ -33,7 +34,7 @@ func newScripted(t *testing.T, fn func(w http.ResponseWriter, r *http.Request)) 
 		fn(w, r)
 	}))
 	t.Cleanup(s.srv.Close)
-	c, err := New(Config{Endpoint: s.srv.URL, ProjectID: "p1", AK: "ak", SK: "sk", Timeout: 300 * time.Millisecond})
+	c, err := New(Config{Endpoint: s.srv.URL, ProjectID: "p1", AK: "ak", SK: "sk", Timeout: 300 * time.Millisecond, Retry: Retry{Attempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

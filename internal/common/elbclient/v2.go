@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 )
@@ -30,9 +31,12 @@ func (a *v2API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 		return nil, err
 	}
 	ls, err := paginate(func(marker *string) ([]v2model.ListenerResp, *string, error) {
-		r, err := a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v2 ListListeners", err)
+		var r *v2model.ListListenersResponse
+		if err := a.c.call(ctx, true, "v2 ListListeners", kindRead, lbID, func() (err error) {
+			r, err = a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		return deref(r.Listeners), nil, nil
 	}, func(l v2model.ListenerResp) string { return l.Id })
@@ -61,17 +65,36 @@ func (a *v2API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listene
 	if err != nil {
 		return nil, fmt.Errorf("listener protocol %q: %w", spec.Protocol, err)
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v2.CreateListener(&v2model.CreateListenerRequest{Body: &v2model.CreateListenerRequestBody{Listener: &v2model.CreateListenerReq{
-		LoadbalancerId: spec.LoadBalancerID, Protocol: proto, ProtocolPort: spec.Port, Name: ptr(spec.Name), Description: ptr(spec.Description),
-	}}})
+	var made *v2model.ListenerResp
+	err = a.c.call(ctx, true, "v2 CreateListener", kindCreate, spec.LoadBalancerID, func() error {
+		r, err := a.c.v2.CreateListener(&v2model.CreateListenerRequest{Body: &v2model.CreateListenerRequestBody{Listener: &v2model.CreateListenerReq{
+			LoadbalancerId: spec.LoadBalancerID, Protocol: proto, ProtocolPort: spec.Port, Name: ptr(spec.Name), Description: ptr(spec.Description),
+		}}})
+		if err == nil && r.Listener == nil {
+			return &APIError{Op: "v2 CreateListener", Kind: ErrServer, Message: "response without a listener"}
+		}
+		if err == nil {
+			made = r.Listener
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the listener: it is there, with our name and mark.
+		r, err := a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &spec.LoadBalancerID, ProtocolPort: ptr(spec.Port)})
+		if err != nil {
+			return false, classify("v2 ListListeners", err)
+		}
+		for _, l := range deref(r.Listeners) {
+			if l.ProtocolPort == spec.Port && strings.EqualFold(l.Protocol.Value(), spec.Protocol) && l.Name == spec.Name && l.Description == spec.Description {
+				made = &l
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if err != nil {
-		return nil, classify("v2 CreateListener", err)
+		return nil, err
 	}
-	if r.Listener == nil {
-		return nil, &APIError{Op: "v2 CreateListener", Kind: ErrServer, Message: "response without a listener"}
-	}
-	l := listenerFromV2(*r.Listener, spec.LoadBalancerID)
+	l := listenerFromV2(*made, spec.LoadBalancerID)
 	return &l, nil
 }
 
@@ -79,9 +102,10 @@ func (a *v2API) DeleteListener(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: id})
-	return classify("v2 DeleteListener", err)
+	return a.c.call(ctx, true, "v2 DeleteListener", kindDelete, "", func() error {
+		_, err := a.c.v2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: id})
+		return err
+	}, nil)
 }
 
 func poolFromV2(p v2model.PoolResp) *Pool {
@@ -92,9 +116,12 @@ func (a *v2API) GetPool(ctx context.Context, id string) (*Pool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, err := a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: id})
-	if err != nil {
-		return nil, classify("v2 ShowPool", err)
+	var r *v2model.ShowPoolResponse
+	if err := a.c.call(ctx, true, "v2 ShowPool", kindRead, "", func() (err error) {
+		r, err = a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: id})
+		return err
+	}, nil); err != nil {
+		return nil, err
 	}
 	if r.Pool == nil {
 		return nil, &APIError{Op: "v2 ShowPool", Kind: ErrNotFound, Message: "response without a pool"}
@@ -110,29 +137,55 @@ func (a *v2API) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pool protocol %q: %w", spec.Protocol, err)
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v2.CreatePool(&v2model.CreatePoolRequest{Body: &v2model.CreatePoolRequestBody{Pool: &v2model.CreatePoolReq{
-		Protocol: proto, LbAlgorithm: spec.Algorithm, ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
-	}}})
+	var made *v2model.PoolResp
+	err = a.c.call(ctx, true, "v2 CreatePool", kindCreate, "", func() error {
+		r, err := a.c.v2.CreatePool(&v2model.CreatePoolRequest{Body: &v2model.CreatePoolRequestBody{Pool: &v2model.CreatePoolReq{
+			Protocol: proto, LbAlgorithm: spec.Algorithm, ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
+		}}})
+		if err == nil && r.Pool == nil {
+			return &APIError{Op: "v2 CreatePool", Kind: ErrServer, Message: "response without a pool"}
+		}
+		if err == nil {
+			made = r.Pool
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the pool: the listener's default pool, with our name and mark.
+		l, err := a.c.v2.ShowListener(&v2model.ShowListenerRequest{ListenerId: spec.ListenerID})
+		if err != nil {
+			return false, classify("v2 ShowListener", err)
+		}
+		if l.Listener == nil || l.Listener.DefaultPoolId == "" {
+			return false, nil
+		}
+		p, err := a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: l.Listener.DefaultPoolId})
+		if err != nil {
+			return false, classify("v2 ShowPool", err)
+		}
+		if p.Pool != nil && p.Pool.Name == spec.Name && p.Pool.Description == spec.Description {
+			made = p.Pool
+			return true, nil
+		}
+		return false, nil
+	})
 	if err != nil {
-		return nil, classify("v2 CreatePool", err)
+		return nil, err
 	}
-	if r.Pool == nil {
-		return nil, &APIError{Op: "v2 CreatePool", Kind: ErrServer, Message: "response without a pool"}
-	}
-	return poolFromV2(*r.Pool), nil
+	return poolFromV2(*made), nil
 }
 
 func (a *v2API) DeletePool(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.DeletePool(&v2model.DeletePoolRequest{PoolId: id})
+	err := a.c.call(ctx, true, "v2 DeletePool", kindDelete, "", func() error {
+		_, err := a.c.v2.DeletePool(&v2model.DeletePoolRequest{PoolId: id})
+		return err
+	}, nil)
 	if err == nil {
 		a.c.poolSubnets.Delete(id)
 	}
-	return classify("v2 DeletePool", err)
+	return err
 }
 
 func (a *v2API) ListMembers(ctx context.Context, poolID string) ([]Member, error) {
@@ -140,9 +193,12 @@ func (a *v2API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v2model.MemberResp, *string, error) {
-		r, err := a.c.v2.ListMembers(&v2model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v2 ListMembers", err)
+		var r *v2model.ListMembersResponse
+		if err := a.c.call(ctx, true, "v2 ListMembers", kindRead, "", func() (err error) {
+			r, err = a.c.v2.ListMembers(&v2model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		return deref(r.Members), nil, nil
 	}, func(m v2model.MemberResp) string { return m.Id })
@@ -161,21 +217,27 @@ func memberFromV2(m v2model.MemberResp) Member {
 }
 
 // subnetOf is the VIP subnet of the ELB that pool belongs to.
-func (a *v2API) subnetOf(poolID string) (string, error) {
+func (a *v2API) subnetOf(ctx context.Context, poolID string) (string, error) {
 	if s, ok := a.c.poolSubnets.Load(poolID); ok {
 		return s.(string), nil
 	}
-	r, err := a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: poolID})
-	if err != nil {
-		return "", classify("v2 ShowPool", err)
+	var r *v2model.ShowPoolResponse
+	if err := a.c.call(ctx, true, "v2 ShowPool", kindRead, "", func() (err error) {
+		r, err = a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: poolID})
+		return err
+	}, nil); err != nil {
+		return "", err
 	}
 	var lbID string
 	if r.Pool != nil && len(r.Pool.Loadbalancers) > 0 {
 		lbID = r.Pool.Loadbalancers[0].Id
 	} else if r.Pool != nil && len(r.Pool.Listeners) > 0 {
-		l, err := a.c.v2.ShowListener(&v2model.ShowListenerRequest{ListenerId: r.Pool.Listeners[0].Id})
-		if err != nil {
-			return "", classify("v2 ShowListener", err)
+		var l *v2model.ShowListenerResponse
+		if err := a.c.call(ctx, true, "v2 ShowListener", kindRead, "", func() (err error) {
+			l, err = a.c.v2.ShowListener(&v2model.ShowListenerRequest{ListenerId: r.Pool.Listeners[0].Id})
+			return err
+		}, nil); err != nil {
+			return "", err
 		}
 		if l.Listener != nil && len(l.Listener.Loadbalancers) > 0 {
 			lbID = l.Listener.Loadbalancers[0].Id
@@ -184,9 +246,12 @@ func (a *v2API) subnetOf(poolID string) (string, error) {
 	if lbID == "" {
 		return "", fmt.Errorf("pool %s: cannot find its load balancer to choose the members' subnet", poolID)
 	}
-	lb, err := a.c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: lbID})
-	if err != nil {
-		return "", classify("v2 ShowLoadbalancer", err)
+	var lb *v2model.ShowLoadbalancerResponse
+	if err := a.c.call(ctx, true, "v2 ShowLoadbalancer", kindRead, "", func() (err error) {
+		lb, err = a.c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: lbID})
+		return err
+	}, nil); err != nil {
+		return "", err
 	}
 	if lb.Loadbalancer == nil || lb.Loadbalancer.VipSubnetId == "" {
 		return "", fmt.Errorf("load balancer %s has no VIP subnet to put members in", lbID)
@@ -206,28 +271,40 @@ func (a *v2API) AddMembers(ctx context.Context, poolID string, specs []MemberSpe
 		subnet := s.SubnetID
 		if subnet == "" {
 			var err error
-			if subnet, err = a.subnetOf(poolID); err != nil {
+			if subnet, err = a.subnetOf(ctx, poolID); err != nil {
 				return out, err
 			}
 		}
-		a.c.wrote(ctx)
-		r, err := a.c.v2.CreateMember(&v2model.CreateMemberRequest{PoolId: poolID, Body: &v2model.CreateMemberRequestBody{Member: &v2model.CreateMemberReq{
-			Name: ptr(s.Name), Address: s.Address, ProtocolPort: s.Port, SubnetId: subnet, Weight: ptr(int32(s.Weight)),
-		}}})
-		if err != nil {
-			err = classify("v2 CreateMember", err)
-			if errors.Is(err, ErrConflict) {
-				if m, found := a.findMember(ctx, poolID, s.Address, s.Port); found {
-					out = append(out, AddedMember{Member: m, Existed: true})
-					continue
-				}
+		var added *AddedMember
+		err := a.c.call(ctx, true, "v2 CreateMember", kindCreate, "", func() error {
+			r, err := a.c.v2.CreateMember(&v2model.CreateMemberRequest{PoolId: poolID, Body: &v2model.CreateMemberRequestBody{Member: &v2model.CreateMemberReq{
+				Name: ptr(s.Name), Address: s.Address, ProtocolPort: s.Port, SubnetId: subnet, Weight: ptr(int32(s.Weight)),
+			}}})
+			if err == nil && r.Member == nil {
+				return &APIError{Op: "v2 CreateMember", Kind: ErrServer, Message: "response without a member"}
 			}
+			if err == nil {
+				added = &AddedMember{Member: memberFromV2(*r.Member)}
+			}
+			return err
+		}, func() (bool, error) {
+			// A reply lost after the ELB added the member: it is there by address and port.
+			m, ok := a.findMember(ctx, poolID, s.Address, s.Port)
+			if ok {
+				added = &AddedMember{Member: m, Existed: true}
+			}
+			return ok, nil
+		})
+		if err != nil && errors.Is(err, ErrConflict) {
+			if m, found := a.findMember(ctx, poolID, s.Address, s.Port); found {
+				out = append(out, AddedMember{Member: m, Existed: true})
+				continue
+			}
+		}
+		if err != nil {
 			return out, err
 		}
-		if r.Member == nil {
-			return out, &APIError{Op: "v2 CreateMember", Kind: ErrServer, Message: "response without a member"}
-		}
-		out = append(out, AddedMember{Member: memberFromV2(*r.Member)})
+		out = append(out, *added)
 	}
 	return out, nil
 }
@@ -250,10 +327,11 @@ func (a *v2API) UpdateMemberWeights(ctx context.Context, poolID string, updates 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		a.c.wrote(ctx)
-		_, err := a.c.v2.UpdateMember(&v2model.UpdateMemberRequest{PoolId: poolID, MemberId: u.MemberID, Body: &v2model.UpdateMemberRequestBody{Member: &v2model.UpdateMemberReq{Weight: ptr(int32(u.Weight))}}})
-		if err != nil {
-			return classify("v2 UpdateMember", err)
+		if err := a.c.call(ctx, true, "v2 UpdateMember", kindUpdate, "", func() error {
+			_, err := a.c.v2.UpdateMember(&v2model.UpdateMemberRequest{PoolId: poolID, MemberId: u.MemberID, Body: &v2model.UpdateMemberRequestBody{Member: &v2model.UpdateMemberReq{Weight: ptr(int32(u.Weight))}}})
+			return err
+		}, nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -265,9 +343,11 @@ func (a *v2API) DeleteMembers(ctx context.Context, poolID string, ids []string) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		a.c.wrote(ctx)
-		_, err := a.c.v2.DeleteMember(&v2model.DeleteMemberRequest{PoolId: poolID, MemberId: id})
-		if err := classify("v2 DeleteMember", err); err != nil && !errors.Is(err, ErrNotFound) {
+		err := a.c.call(ctx, true, "v2 DeleteMember", kindDelete, "", func() error {
+			_, err := a.c.v2.DeleteMember(&v2model.DeleteMemberRequest{PoolId: poolID, MemberId: id})
+			return err
+		}, nil)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
@@ -278,9 +358,12 @@ func (a *v2API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, err := a.c.v2.ShowHealthmonitors(&v2model.ShowHealthmonitorsRequest{HealthmonitorId: id})
-	if err != nil {
-		return nil, classify("v2 ShowHealthmonitors", err)
+	var r *v2model.ShowHealthmonitorsResponse
+	if err := a.c.call(ctx, true, "v2 ShowHealthmonitors", kindRead, "", func() (err error) {
+		r, err = a.c.v2.ShowHealthmonitors(&v2model.ShowHealthmonitorsRequest{HealthmonitorId: id})
+		return err
+	}, nil); err != nil {
+		return nil, err
 	}
 	if r.Healthmonitor == nil {
 		return nil, &APIError{Op: "v2 ShowHealthmonitors", Kind: ErrNotFound, Message: "response without a health monitor"}
@@ -308,15 +391,36 @@ func (a *v2API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec)
 	if spec.URLPath != "" {
 		req.UrlPath = ptr(spec.URLPath)
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v2.CreateHealthmonitor(&v2model.CreateHealthmonitorRequest{Body: &v2model.CreateHealthmonitorRequestBody{Healthmonitor: req}})
+	var made *v2model.HealthmonitorResp
+	err = a.c.call(ctx, true, "v2 CreateHealthmonitor", kindCreate, "", func() error {
+		r, err := a.c.v2.CreateHealthmonitor(&v2model.CreateHealthmonitorRequest{Body: &v2model.CreateHealthmonitorRequestBody{Healthmonitor: req}})
+		if err == nil && r.Healthmonitor == nil {
+			return &APIError{Op: "v2 CreateHealthmonitor", Kind: ErrServer, Message: "response without a health monitor"}
+		}
+		if err == nil {
+			made = r.Healthmonitor
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the monitor: the pool has one now.
+		p, err := a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: spec.PoolID})
+		if err != nil {
+			return false, classify("v2 ShowPool", err)
+		}
+		if p.Pool == nil || p.Pool.HealthmonitorId == "" {
+			return false, nil
+		}
+		r, err := a.c.v2.ShowHealthmonitors(&v2model.ShowHealthmonitorsRequest{HealthmonitorId: p.Pool.HealthmonitorId})
+		if err != nil || r.Healthmonitor == nil {
+			return false, classify("v2 ShowHealthmonitors", err)
+		}
+		made = r.Healthmonitor
+		return true, nil
+	})
 	if err != nil {
-		return nil, classify("v2 CreateHealthmonitor", err)
+		return nil, err
 	}
-	if r.Healthmonitor == nil {
-		return nil, &APIError{Op: "v2 CreateHealthmonitor", Kind: ErrServer, Message: "response without a health monitor"}
-	}
-	hm := monitorFromV2(*r.Healthmonitor)
+	hm := monitorFromV2(*made)
 	hm.PoolID = spec.PoolID
 	return hm, nil
 }
@@ -325,7 +429,8 @@ func (a *v2API) DeleteHealthMonitor(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.DeleteHealthmonitor(&v2model.DeleteHealthmonitorRequest{HealthmonitorId: id})
-	return classify("v2 DeleteHealthmonitor", err)
+	return a.c.call(ctx, true, "v2 DeleteHealthmonitor", kindDelete, "", func() error {
+		_, err := a.c.v2.DeleteHealthmonitor(&v2model.DeleteHealthmonitorRequest{HealthmonitorId: id})
+		return err
+	}, nil)
 }

@@ -3,6 +3,8 @@ package elbclient
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 )
@@ -15,9 +17,12 @@ func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 		return nil, err
 	}
 	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
-		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v3 ListListeners", err)
+		var r *v3model.ListListenersResponse
+		if err := a.c.call(ctx, false, "v3 ListListeners", kindRead, lbID, func() (err error) {
+			r, err = a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		var next *string
 		if r.PageInfo != nil {
@@ -46,18 +51,37 @@ func (a *v3API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listene
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v3.CreateListener(&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{Listener: &v3model.CreateListenerOption{
-		LoadbalancerId: spec.LoadBalancerID, Name: ptr(spec.Name), Description: ptr(spec.Description),
-		Protocol: spec.Protocol, ProtocolPort: ptr(spec.Port),
-	}}})
+	var made *v3model.Listener
+	err := a.c.call(ctx, false, "v3 CreateListener", kindCreate, spec.LoadBalancerID, func() error {
+		r, err := a.c.v3.CreateListener(&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{Listener: &v3model.CreateListenerOption{
+			LoadbalancerId: spec.LoadBalancerID, Name: ptr(spec.Name), Description: ptr(spec.Description),
+			Protocol: spec.Protocol, ProtocolPort: ptr(spec.Port),
+		}}})
+		if err == nil && r.Listener == nil {
+			return &APIError{Op: "v3 CreateListener", Kind: ErrServer, Message: "response without a listener"}
+		}
+		if err == nil {
+			made = r.Listener
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the listener: it is there, with our name and mark.
+		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{spec.LoadBalancerID}, ProtocolPort: &[]string{strconv.Itoa(int(spec.Port))}})
+		if err != nil {
+			return false, classify("v3 ListListeners", err)
+		}
+		for _, l := range deref(r.Listeners) {
+			if l.ProtocolPort == spec.Port && strings.EqualFold(l.Protocol, spec.Protocol) && l.Name == spec.Name && l.Description == spec.Description {
+				made = &l
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if err != nil {
-		return nil, classify("v3 CreateListener", err)
+		return nil, err
 	}
-	if r.Listener == nil {
-		return nil, &APIError{Op: "v3 CreateListener", Kind: ErrServer, Message: "response without a listener"}
-	}
-	l := listenerFromV3(*r.Listener, spec.LoadBalancerID)
+	l := listenerFromV3(*made, spec.LoadBalancerID)
 	return &l, nil
 }
 
@@ -65,9 +89,10 @@ func (a *v3API) DeleteListener(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: id})
-	return classify("v3 DeleteListener", err)
+	return a.c.call(ctx, false, "v3 DeleteListener", kindDelete, "", func() error {
+		_, err := a.c.v3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: id})
+		return err
+	}, nil)
 }
 
 func poolFromV3(p v3model.Pool) *Pool {
@@ -78,9 +103,12 @@ func (a *v3API) GetPool(ctx context.Context, id string) (*Pool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, err := a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
-	if err != nil {
-		return nil, classify("v3 ShowPool", err)
+	var r *v3model.ShowPoolResponse
+	if err := a.c.call(ctx, false, "v3 ShowPool", kindRead, "", func() (err error) {
+		r, err = a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
+		return err
+	}, nil); err != nil {
+		return nil, err
 	}
 	if r.Pool == nil {
 		return nil, &APIError{Op: "v3 ShowPool", Kind: ErrNotFound, Message: "response without a pool"}
@@ -92,27 +120,47 @@ func (a *v3API) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: &v3model.CreatePoolOption{
-		ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
-		Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
-	}}})
+	var made *v3model.Pool
+	err := a.c.call(ctx, false, "v3 CreatePool", kindCreate, "", func() error {
+		r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: &v3model.CreatePoolOption{
+			ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
+			Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
+		}}})
+		if err == nil && r.Pool == nil {
+			return &APIError{Op: "v3 CreatePool", Kind: ErrServer, Message: "response without a pool"}
+		}
+		if err == nil {
+			made = r.Pool
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the pool: the listener's pool, with our name and mark.
+		r, err := a.c.v3.ListPools(&v3model.ListPoolsRequest{ListenerId: &[]string{spec.ListenerID}})
+		if err != nil {
+			return false, classify("v3 ListPools", err)
+		}
+		for _, p := range deref(r.Pools) {
+			if p.Name == spec.Name && p.Description == spec.Description {
+				made = &p
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if err != nil {
-		return nil, classify("v3 CreatePool", err)
+		return nil, err
 	}
-	if r.Pool == nil {
-		return nil, &APIError{Op: "v3 CreatePool", Kind: ErrServer, Message: "response without a pool"}
-	}
-	return poolFromV3(*r.Pool), nil
+	return poolFromV3(*made), nil
 }
 
 func (a *v3API) DeletePool(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.DeletePool(&v3model.DeletePoolRequest{PoolId: id})
-	return classify("v3 DeletePool", err)
+	return a.c.call(ctx, false, "v3 DeletePool", kindDelete, "", func() error {
+		_, err := a.c.v3.DeletePool(&v3model.DeletePoolRequest{PoolId: id})
+		return err
+	}, nil)
 }
 
 func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error) {
@@ -120,9 +168,12 @@ func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v3model.Member, *string, error) {
-		r, err := a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v3 ListMembers", err)
+		var r *v3model.ListMembersResponse
+		if err := a.c.call(ctx, false, "v3 ListMembers", kindRead, "", func() (err error) {
+			r, err = a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		var next *string
 		if r.PageInfo != nil {
@@ -154,17 +205,32 @@ func (a *v3API) AddMembers(ctx context.Context, poolID string, specs []MemberSpe
 		}
 		opts = append(opts, o)
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v3.BatchCreateMembers(&v3model.BatchCreateMembersRequest{PoolId: poolID, Body: &v3model.BatchCreateMembersRequestBody{Members: opts}})
-	if err != nil {
-		return nil, classify("v3 BatchCreateMembers", err)
-	}
 	var out []AddedMember
-	for _, m := range deref(r.Members) {
-		out = append(out, AddedMember{
-			Member:  Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)},
-			Existed: m.RetStatus == "existed",
-		})
+	err := a.c.call(ctx, false, "v3 BatchCreateMembers", kindCreate, "", func() error {
+		r, err := a.c.v3.BatchCreateMembers(&v3model.BatchCreateMembersRequest{PoolId: poolID, Body: &v3model.BatchCreateMembersRequestBody{Members: opts}})
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, m := range deref(r.Members) {
+			out = append(out, AddedMember{
+				Member:  Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)},
+				Existed: m.RetStatus == "existed", // model_batch_member.go ret_status: successful | existed
+			})
+		}
+		return nil
+	}, func() (bool, error) {
+		// A reply lost after the ELB added the batch: every member is there by address and port.
+		// Otherwise the batch is sent again, and those there come back "existed".
+		have, err := a.ListMembers(ctx, poolID)
+		if err != nil {
+			return false, err
+		}
+		out = existingMembers(specs, have)
+		return len(out) == len(specs), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -177,9 +243,10 @@ func (a *v3API) UpdateMemberWeights(ctx context.Context, poolID string, updates 
 	for _, u := range updates {
 		opts = append(opts, v3model.BatchUpdateMembersOption{Id: u.MemberID, Weight: ptr(int32(u.Weight))})
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
-	return classify("v3 BatchUpdateMembers", err)
+	return a.c.call(ctx, false, "v3 BatchUpdateMembers", kindUpdate, "", func() error {
+		_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
+		return err
+	}, nil)
 }
 
 // DeleteMembers is one BatchDeleteMembers call. A member the ELB reports as not deleted (other
@@ -192,10 +259,12 @@ func (a *v3API) DeleteMembers(ctx context.Context, poolID string, ids []string) 
 	for _, id := range ids {
 		opts = append(opts, v3model.BatchDeleteMembersOption{Id: ptr(id)})
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v3.BatchDeleteMembers(&v3model.BatchDeleteMembersRequest{PoolId: poolID, Body: &v3model.BatchDeleteMembersRequestBody{Members: opts}})
-	if err != nil {
-		return classify("v3 BatchDeleteMembers", err)
+	var r *v3model.BatchDeleteMembersResponse
+	if err := a.c.call(ctx, false, "v3 BatchDeleteMembers", kindDelete, "", func() (err error) {
+		r, err = a.c.v3.BatchDeleteMembers(&v3model.BatchDeleteMembersRequest{PoolId: poolID, Body: &v3model.BatchDeleteMembersRequestBody{Members: opts}})
+		return err
+	}, nil); err != nil || r == nil {
+		return err
 	}
 	for _, st := range deref(r.Members) {
 		switch st.RetStatus {
@@ -211,9 +280,12 @@ func (a *v3API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, err := a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
-	if err != nil {
-		return nil, classify("v3 ShowHealthMonitor", err)
+	var r *v3model.ShowHealthMonitorResponse
+	if err := a.c.call(ctx, false, "v3 ShowHealthMonitor", kindRead, "", func() (err error) {
+		r, err = a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
+		return err
+	}, nil); err != nil {
+		return nil, err
 	}
 	if r.Healthmonitor == nil {
 		return nil, &APIError{Op: "v3 ShowHealthMonitor", Kind: ErrNotFound, Message: "response without a health monitor"}
@@ -237,15 +309,36 @@ func (a *v3API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec)
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	a.c.wrote(ctx)
-	r, err := a.c.v3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}})
+	var made *v3model.HealthMonitor
+	err := a.c.call(ctx, false, "v3 CreateHealthMonitor", kindCreate, "", func() error {
+		r, err := a.c.v3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}})
+		if err == nil && r.Healthmonitor == nil {
+			return &APIError{Op: "v3 CreateHealthMonitor", Kind: ErrServer, Message: "response without a health monitor"}
+		}
+		if err == nil {
+			made = r.Healthmonitor
+		}
+		return err
+	}, func() (bool, error) {
+		// A reply lost after the ELB made the monitor: the pool has one now (a pool has at most one).
+		p, err := a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: spec.PoolID})
+		if err != nil {
+			return false, classify("v3 ShowPool", err)
+		}
+		if p.Pool == nil || p.Pool.HealthmonitorId == "" {
+			return false, nil
+		}
+		r, err := a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: p.Pool.HealthmonitorId})
+		if err != nil || r.Healthmonitor == nil {
+			return false, classify("v3 ShowHealthMonitor", err)
+		}
+		made = r.Healthmonitor
+		return true, nil
+	})
 	if err != nil {
-		return nil, classify("v3 CreateHealthMonitor", err)
+		return nil, err
 	}
-	if r.Healthmonitor == nil {
-		return nil, &APIError{Op: "v3 CreateHealthMonitor", Kind: ErrServer, Message: "response without a health monitor"}
-	}
-	hm := monitorFromV3(*r.Healthmonitor)
+	hm := monitorFromV3(*made)
 	hm.PoolID = spec.PoolID
 	return hm, nil
 }
@@ -254,7 +347,22 @@ func (a *v3API) DeleteHealthMonitor(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: id})
-	return classify("v3 DeleteHealthMonitor", err)
+	return a.c.call(ctx, false, "v3 DeleteHealthMonitor", kindDelete, "", func() error {
+		_, err := a.c.v3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: id})
+		return err
+	}, nil)
+}
+
+// existingMembers are the members of have at the address and port of a spec, reported Existed.
+func existingMembers(specs []MemberSpec, have []Member) []AddedMember {
+	var out []AddedMember
+	for _, s := range specs {
+		for _, m := range have {
+			if m.Address == s.Address && m.Port == s.Port {
+				out = append(out, AddedMember{Member: m, Existed: true})
+				break
+			}
+		}
+	}
+	return out
 }

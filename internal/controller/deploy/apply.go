@@ -94,6 +94,7 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 		return res, err
 	}
 	res.VIP = lb.VIP
+	ctx = elbclient.WithLoadBalancer(ctx, lb.ID) // a busy 409 is waited out (C5)
 	api := d.client.API(lb.Class)
 	listeners, err := api.ListListeners(ctx, lb.ID)
 	if err != nil {

@@ -78,7 +78,7 @@ func startELBD(t *testing.T) *elbd {
 
 func (e *elbd) client(sk string) *elbclient.SDK {
 	e.t.Helper()
-	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: sk, Timeout: 10 * time.Second})
+	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}

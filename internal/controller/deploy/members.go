@@ -311,6 +311,7 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 		return res, fmt.Errorf("read ELB %s: %w", desired.ELBID, err)
 	}
 	res.VIP = lb.VIP
+	ctx = elbclient.WithLoadBalancer(ctx, lb.ID) // a busy 409 is waited out (C5)
 	api := d.client.API(lb.Class)
 	listeners, err := api.ListListeners(ctx, lb.ID)
 	if err != nil {

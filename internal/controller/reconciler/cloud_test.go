@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -47,6 +50,23 @@ vpcs:
 		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
 	}
 	return b.String()
+}
+
+// startFaultyELBD is startELBD with elbtest.Faults between the clients and elbd (C5).
+func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *elbtest.Faults) {
+	t.Helper()
+	h, st := elbtest.Handler(t, cfgText)
+	f := &elbtest.Faults{Next: h}
+	e := &elbdEnv{st: st}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			e.writes.Add(1)
+		}
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.srv.Close)
+	e.sdk = e.client(t)
+	return e, f
 }
 
 // startWith runs a controller for k with the test defaults changed by edit.
@@ -122,7 +142,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 	// "classy" with --load-balancer-class and --ingress-ip-mode=VIP.
 	plain := &kube{name: "plain", c: c, cs: c.Client(), id: "cluster-plain", top: t}
 	classy := &kube{name: "classy", c: c, cs: c.Client(), id: "cluster-classy", top: t}
-	e := startELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
+	e, faults := startFaultyELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
 	lb := e.lb(t, "cloud", true)
 	const class = "example.com/fleetlb"
 	plain.startWith(t, e, nil)
@@ -172,6 +192,63 @@ func TestSafeOnARealCloud(t *testing.T) {
 			t.Errorf("a listener was made for a Service of class %s: %+v %v", other, l, err)
 		}
 		eventually(t, wait, "nothing written on the "+other+" Service", noMark(plain, "web-cce"))
+	})
+
+	t.Run("C5 busy, throttled, slow", func(t *testing.T) {
+		// Every other write is throttled, refused while busy, or has its reply lost.
+		faults.Every("429", "", "409-busy", "", "lost", "")
+		defer faults.Every()
+		plain.deployment(t, "busy", 3, http80)
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "busy", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 85 }))
+		eventually(t, wait, "bound through the faults", wantCondition(plain, "busy", reconciler.ReasonBound))
+		eventually(t, wait, "one member per node running a Pod, none twice", func(ctx context.Context) error {
+			pods, err := plain.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=busy"})
+			if err != nil {
+				return err
+			}
+			nodes := map[string]bool{}
+			for _, p := range pods.Items {
+				if p.Spec.NodeName != "" && p.Status.PodIP != "" {
+					nodes[p.Spec.NodeName] = true
+				}
+			}
+			_, ms, err := e.pool(ctx, lb.ID, 85)
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, m := range ms {
+				k := fmt.Sprintf("%s:%d", m.Address, m.Port)
+				if seen[k] {
+					return fmt.Errorf("duplicate member %s: %s", k, summary(ms))
+				}
+				seen[k] = true
+			}
+			if len(ms) != len(nodes) || len(nodes) == 0 {
+				return fmt.Errorf("%d members for Pods on %d nodes: %s", len(ms), len(nodes), summary(ms))
+			}
+			return nil
+		})
+		ls, err := e.sdk.API(model.ClassPerformance).ListListeners(context.Background(), lb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range ls {
+			if l.Port == 85 {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d listeners on port 85, want 1 (a lost reply must not make a second)", n)
+		}
+		got := faults.Injected()
+		for _, k := range []string{"429", "409-busy", "lost"} {
+			if got[k] == 0 {
+				t.Errorf("no %q was injected (%v): the test proves nothing", k, got)
+			}
+		}
+		t.Logf("faults injected on the way: %v", got)
 	})
 
 	t.Run("C9 ipMode Proxy so in-cluster clients go through the ELB", func(t *testing.T) {

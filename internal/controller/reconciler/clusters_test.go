@@ -95,7 +95,7 @@ func startELBD(t *testing.T, cfgText string) *elbdEnv {
 
 func (e *elbdEnv) client(t *testing.T) *elbclient.SDK {
 	t.Helper()
-	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second})
+	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
