@@ -77,6 +77,12 @@ type Pool struct {
 	Algorithm string // ROUND_ROBIN (default), LEAST_CONNECTIONS or SOURCE_IP
 	Members   []Member
 	Monitor   *health.Monitor // nil: members are not monitored (NO_MONITOR)
+	// Drain is the pool's connection drain timeout (connection_drain, E7): a
+	// member removed from the pool or failing its health checks keeps its
+	// established TCP connections this long, then they are closed. Zero: no
+	// drain, connections stay until they end or idle out (the real ELB's
+	// behaviour without it: "已建立的连接通常不会立即中断").
+	Drain time.Duration
 }
 
 // Member is one backend server of a pool.

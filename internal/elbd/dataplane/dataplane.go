@@ -127,6 +127,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 			dp.stopChecker(c)
 		}
 	}
+	markRemoved(dp.pools, pools, time.Now().UnixNano())
 	dp.pools, dp.cells, dp.memberStats = pools, cells, memberStats
 	dp.usedPools = map[string]bool{}
 	for _, l := range cfg.Listeners {
@@ -223,7 +224,7 @@ func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberSta
 		memberStats[m.ID] = stats
 		b := &backend{
 			id: m.ID, addr: addr, raw: newRawSockaddr(addr), udpAddr: net.UDPAddrFromAddrPort(addr),
-			weight: m.Weight, adminUp: m.AdminUp, stats: stats,
+			weight: m.Weight, adminUp: m.AdminUp, stats: stats, drain: cfg.Drain,
 		}
 		if cfg.Monitor != nil {
 			b.health = dp.cell(cellKey(cfg.ID, m, cfg.Monitor), *cfg.Monitor, addr, m.ID, cells)
@@ -239,6 +240,28 @@ func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberSta
 	return p, errors.Join(errs...)
 }
 
+// markRemoved stamps the members of the old pool generations that the new
+// ones no longer have (same ID and address), so that their connections drain
+// (E7). A member kept across generations is not stamped.
+func markRemoved(old, cur map[string]*pool, now int64) {
+	for id, op := range old {
+		kept := map[string]netip.AddrPort{}
+		if np := cur[id]; np != nil {
+			if np == op {
+				continue
+			}
+			for _, b := range np.backends {
+				kept[b.id] = b.addr
+			}
+		}
+		for _, b := range op.backends {
+			if addr, ok := kept[b.id]; (!ok || addr != b.addr) && b.removedAt.Load() == 0 {
+				b.removedAt.Store(now)
+			}
+		}
+	}
+}
+
 // cell returns the running health cell for key, or starts one.
 func (dp *DataPlane) cell(key string, mon health.Monitor, addr netip.AddrPort, memberID string, cells map[string]*healthCell) *healthCell {
 	if c := cells[key]; c != nil {
@@ -252,6 +275,11 @@ func (dp *DataPlane) cell(key string, mon health.Monitor, addr netip.AddrPort, m
 	c.up.Store(true)
 	c.checker = health.Start(mon, addr, func(up bool, cause error) {
 		c.up.Store(up)
+		if up {
+			c.downSince.Store(0)
+		} else {
+			c.downSince.Store(time.Now().UnixNano())
+		}
 		if up {
 			dp.log.Info("member is up", "member", memberID, "address", addr.String())
 		} else {

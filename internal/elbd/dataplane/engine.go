@@ -289,7 +289,7 @@ func (lp *loop) shutdown() {
 
 func (lp *loop) needsTimer() bool { return len(lp.pairs) > 0 || len(lp.paused) > 0 }
 
-// scan enforces connect timeouts and idle timeouts, and resumes paused
+// scan enforces connect timeouts, idle timeouts and connection drains, and resumes paused
 // listening sockets.
 func (lp *loop) scan() {
 	for i := 0; i < len(lp.paused); {
@@ -312,6 +312,10 @@ func (lp *loop) scan() {
 			p.connectFailed(lp)
 		case !p.connecting && lp.now-p.last >= int64(p.l.idleTimeout()):
 			p.close(lp, true)
+		case !p.connecting && p.b != nil && p.b.drainExpired(lp.now):
+			// Connection drain (E7): the member was removed or went down
+			// the drain timeout ago; its connections end now.
+			p.close(lp, false)
 		}
 		if i < len(lp.pairs) && lp.pairs[i] == p {
 			i++

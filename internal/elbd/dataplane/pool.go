@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
@@ -23,6 +24,28 @@ type backend struct {
 	adminUp bool
 	stats   *counters
 	health  *healthCell // nil when the pool has no monitor
+	// drain is the pool's connection drain timeout (0: none); removedAt is
+	// when an Apply took the member out of its pool (UnixNano, 0: in it).
+	drain     time.Duration
+	removedAt atomic.Int64
+}
+
+// drainExpired reports whether the member's established connections are to
+// be closed at now (UnixNano): its pool drains connections, and the member
+// was removed or has been failing its health checks for the drain timeout.
+func (b *backend) drainExpired(now int64) bool {
+	if b.drain <= 0 {
+		return false
+	}
+	if r := b.removedAt.Load(); r != 0 && now-r >= int64(b.drain) {
+		return true
+	}
+	if b.health != nil {
+		if d := b.health.downSince.Load(); d != 0 && now-d >= int64(b.drain) {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *backend) usable() bool {
@@ -35,7 +58,9 @@ func (b *backend) usable() bool {
 type healthCell struct {
 	key     string
 	up      atomic.Bool
-	checker *health.Checker
+	// downSince is when the member last went down (UnixNano), 0 while up.
+	downSince atomic.Int64
+	checker   *health.Checker
 	// owner is the pool generation to rebuild when the state flips.
 	owner atomic.Pointer[pool]
 }

@@ -100,6 +100,9 @@ func translatePool(p store.Pool, ms []store.Member, monitors map[string]store.He
 		alg = store.AlgRoundRobin
 	}
 	dp := dataplane.Pool{ID: p.ID, Algorithm: alg}
+	if cd := p.ConnectionDrain; cd != nil && cd.Enable {
+		dp.Drain = time.Duration(cd.Timeout) * time.Second // E7
+	}
 	for _, m := range ms {
 		dp.Members = append(dp.Members, dataplane.Member{
 			ID: m.ID, Address: m.Address, Port: m.ProtocolPort, Weight: m.Weight,

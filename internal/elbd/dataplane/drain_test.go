@@ -1,0 +1,156 @@
+package dataplane
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+)
+
+// E7: connection drain (connection_drain, services/elb/v3/model/model_connection_drain.go; the
+// user guide's "deregistration delay": a removed or unhealthy member's established connections
+// carry on for the timeout, then ELB closes them). The API takes 10-4000 s; the data plane takes
+// any duration, so these tests use a short one.
+
+// conn is one client connection through the listener, opened and kept.
+type conn struct {
+	c      net.Conn
+	r      *bufio.Reader
+	member string
+}
+
+func openConn(t *testing.T, addr string) *conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	name, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the member's name: %v", err)
+	}
+	return &conn{c: c, r: r, member: strings.TrimSpace(name)}
+}
+
+// alive reports whether the connection still carries data both ways (the member echoes).
+func (c *conn) alive() error {
+	_ = c.c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := fmt.Fprintf(c.c, "ping\n"); err != nil {
+		return err
+	}
+	line, err := c.r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "ping\n" {
+		return fmt.Errorf("echo %q", line)
+	}
+	return nil
+}
+
+// twoConns opens connections until it has one to each of m0 and m1.
+func twoConns(t *testing.T, addr string) map[string]*conn {
+	t.Helper()
+	got := map[string]*conn{}
+	for i := 0; i < 20 && len(got) < 2; i++ {
+		c := openConn(t, addr)
+		if got[c.member] == nil {
+			got[c.member] = c
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("connections reached %v, want both members", got)
+	}
+	return got
+}
+
+func TestConnectionDrainOfARemovedMember(t *testing.T) {
+	const drain = 1500 * time.Millisecond
+	for _, withDrain := range []bool{true, false} {
+		t.Run(fmt.Sprintf("drain=%v", withDrain), func(t *testing.T) {
+			dp := newTestDataPlane(t)
+			vip := 201
+			if !withDrain {
+				vip = 202
+			}
+			pool, _ := tcpPool(t, vip, "ROUND_ROBIN", 1, 1)
+			if withDrain {
+				pool.Drain = drain
+			}
+			l := tcpListener("l", vip, pool)
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			addr := fmt.Sprintf("127.50.0.%d:8080", vip)
+			conns := twoConns(t, addr)
+
+			// m0 leaves the pool: new connections go to m1 only, m0's connection carries on.
+			kept := *pool
+			kept.Members = pool.Members[1:]
+			l.Pool = &kept
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			removedAt := time.Now()
+			for i := 0; i < 10; i++ {
+				if c := openConn(t, addr); c.member != "m1" {
+					t.Fatalf("a new connection went to %s after m0 was removed", c.member)
+				}
+			}
+			if err := conns["m0"].alive(); err != nil {
+				t.Fatalf("the removed member's connection broke at once: %v", err)
+			}
+			// It is kept up to the timeout...
+			time.Sleep(drain - 500*time.Millisecond - time.Since(removedAt))
+			if err := conns["m0"].alive(); err != nil {
+				t.Fatalf("the removed member's connection broke %s after removal, before the %s drain: %v", time.Since(removedAt).Round(time.Millisecond), drain, err)
+			}
+			// ...and closed after it.
+			time.Sleep(drain + time.Second - time.Since(removedAt))
+			err := conns["m0"].alive()
+			switch {
+			case withDrain && err == nil:
+				t.Fatalf("the removed member's connection is still up %s after the %s drain", time.Since(removedAt).Round(time.Millisecond), drain)
+			case !withDrain && err != nil:
+				t.Fatalf("without drain, the removed member's connection was cut: %v", err)
+			}
+			if err := conns["m1"].alive(); err != nil {
+				t.Fatalf("the kept member's connection was cut: %v", err)
+			}
+		})
+	}
+}
+
+func TestConnectionDrainOfAnUnhealthyMember(t *testing.T) {
+	const drain = 1500 * time.Millisecond
+	dp := newTestDataPlane(t)
+	pool, bs := tcpPool(t, 203, "ROUND_ROBIN", 1, 1)
+	pool.Drain = drain
+	pool.Monitor = &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 1, MaxRetriesDown: 1}
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 203, pool)}})
+	eventually(t, 5*time.Second, "both members ONLINE", func() bool {
+		return dp.MemberStatus("m0") == StatusOnline && dp.MemberStatus("m1") == StatusOnline
+	})
+	conns := twoConns(t, "127.50.0.203:8080")
+
+	// m0 stops accepting: its health check fails, its established connection still works.
+	bs[0].stopListening()
+	eventually(t, 5*time.Second, "m0 OFFLINE", func() bool { return dp.MemberStatus("m0") == StatusOffline })
+	downAt := time.Now()
+	if err := conns["m0"].alive(); err != nil {
+		t.Fatalf("the unhealthy member's connection broke before the drain timeout: %v", err)
+	}
+	if c := openConn(t, "127.50.0.203:8080"); c.member != "m1" {
+		t.Fatalf("a new connection went to the unhealthy member %s", c.member)
+	}
+	time.Sleep(drain + time.Second - time.Since(downAt))
+	if err := conns["m0"].alive(); err == nil {
+		t.Fatalf("the unhealthy member's connection is still up %s after it went down (drain %s)", time.Since(downAt).Round(time.Millisecond), drain)
+	}
+	if err := conns["m1"].alive(); err != nil {
+		t.Fatalf("the healthy member's connection was cut: %v", err)
+	}
+}
