@@ -56,8 +56,8 @@ func (b *backend) usable() bool {
 // running across Applies that change neither the member's address nor the
 // monitor, so a reconfiguration does not reset health.
 type healthCell struct {
-	key     string
-	up      atomic.Bool
+	key string
+	up  atomic.Bool
 	// downSince is when the member last went down (UnixNano), 0 while up.
 	downSince atomic.Int64
 	checker   *health.Checker
