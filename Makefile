@@ -6,7 +6,7 @@ K8S_BIN_DIR := $(BIN)/k8s
 STATICCHECK_VERSION := v0.8.2
 export FLEETLB_K8S_BIN_DIR := $(K8S_BIN_DIR)
 
-.PHONY: all build test unit lint fmt k8s-bins demo bench-dataplane clean
+.PHONY: all build test unit race cross lint fmt k8s-bins demo bench-dataplane clean
 
 all: build
 
@@ -17,13 +17,26 @@ build:
 k8s-bins:
 	@./tools/build-k8s-bins.sh "$(K8S_BIN_DIR)"
 
-## test: lint, then every test (unit, elbd over real HTTP, real clusters, end-to-end).
-test: lint k8s-bins build
+## test: lint, the builds for operators' laptops, the unit tests under the race detector, then
+## every test (unit, elbd over real HTTP, real clusters, end-to-end).
+test: lint cross race k8s-bins build
 	FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 60m ./...
 
 ## unit: the fast tests only (no real clusters).
 unit:
 	$(GO) test -short -count=1 ./...
+
+## race: the unit tests (-short skips every test that needs real clusters) under the race detector.
+race:
+	$(GO) test -race -short -count=1 -timeout 20m ./...
+
+## cross: operators run elbctl on macOS and Windows and the controller on macOS; elbd and the
+## test bed are Linux-only (their Linux code is in *_linux.go files).
+cross:
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/fleetlb-controller ./cmd/elbctl
+	GOOS=windows $(GO) build -o /dev/null ./cmd/elbctl
+	GOOS=darwin $(GO) vet ./cmd/fleetlb-controller ./cmd/elbctl
+	GOOS=windows $(GO) vet ./cmd/elbctl
 
 lint:
 	@bad=$$(gofmt -l .); if [ -n "$$bad" ]; then echo "not gofmt-ed:"; echo "$$bad"; exit 1; fi

@@ -9,11 +9,12 @@
 // through an atomic pointer, so configuration changes never take a lock that
 // connections wait on, and never cut an established connection.
 //
-// TCP runs on an epoll engine (engine.go, pair.go): one event loop per
+// It runs on Linux only, and the files named *_linux.go say which code that is:
+// TCP runs on an epoll engine (engine_linux.go, pair_linux.go): one event loop per
 // GOMAXPROCS, each with its own SO_REUSEPORT socket per listener, non-blocking
 // sockets, read/write through one scratch buffer for short messages and
 // splice(2) through a pipe for bulk streams, half-close in both directions.
-// UDP (udp.go) runs on Go's poller: a flow per client address, each with a
+// UDP (udp_linux.go) runs on Go's poller: a flow per client address, each with a
 // connected socket to its member, forgotten after the idle timeout. Health
 // checks are in package health, algorithms in package balance.
 package dataplane

@@ -18,8 +18,6 @@ import (
 	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
-	"github.com/fleetlb/fleetlb/internal/elbd/runtime"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/elbd/throttle"
 )
@@ -43,10 +41,18 @@ type Options struct {
 type Server struct {
 	Config *config.Config
 	Store  *store.Store
-	// Runtime is the real data plane; nil when Options.DataPlane stood in for it.
-	Runtime *runtime.Runtime
+	// real is the real data plane; nil when Options.DataPlane stood in for it.
+	real    realDataPlane
 	log     *slog.Logger
 	handler http.Handler
+}
+
+// realDataPlane is the data plane kept in step with the store (internal/elbd/runtime over
+// internal/elbd/dataplane), which runs on Linux only: newRealDataPlane is in server_linux.go.
+type realDataPlane interface {
+	api.DataPlane
+	MetricsHandler() http.Handler
+	Close() error
 }
 
 // New opens the store in o.DataDir and wires the API over it. With the real data plane, traffic
@@ -74,9 +80,11 @@ func New(o Options) (*Server, error) {
 	s := &Server{Config: o.Config, Store: st, log: log}
 	dp := o.DataPlane
 	if dp == nil {
-		// runtime.New applies the stored state before it returns: traffic follows it from the start.
-		s.Runtime = runtime.New(st, dataplane.New(dataplane.Options{Logger: log}), log)
-		dp = s.Runtime
+		if s.real, err = newRealDataPlane(st, log); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		dp = s.real
 	}
 	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
 	authn := throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
@@ -102,13 +110,13 @@ func (s *Server) Serve(ctx context.Context, apiLn, metricsLn net.Listener) error
 	servers := []*http.Server{{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
 	listeners := []net.Listener{apiLn}
 	if metricsLn != nil {
-		if s.Runtime == nil {
+		if s.real == nil {
 			_ = apiLn.Close()
 			_ = metricsLn.Close()
 			return errors.New("elbd: metrics need the real data plane (Options.DataPlane is set)")
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", s.Runtime.MetricsHandler())
+		mux.Handle("GET /metrics", s.real.MetricsHandler())
 		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
 		listeners = append(listeners, metricsLn)
 	}
@@ -137,8 +145,8 @@ func (s *Server) Serve(ctx context.Context, apiLn, metricsLn net.Listener) error
 // store. Stop serving first.
 func (s *Server) Close() error {
 	var errs []error
-	if s.Runtime != nil {
-		if err := s.Runtime.Close(); err != nil {
+	if s.real != nil {
+		if err := s.real.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing data plane: %w", err))
 		}
 	}
