@@ -22,6 +22,7 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -65,10 +66,10 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.projectID, "project-id", "", "project ID of the ELBs (required)")
 	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
 	fs.StringVar(&f.podNetwork, "pod-network", "overlay", "vpc: Pods have VPC addresses (like CCE Turbo; pass-through members on performance ELBs); overlay: members are nodes on the node port")
-	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of this cluster's instance-type members (required unless every Service uses kubernetes.io/elb.multivpc)")
+	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of this cluster's instance-type members (required unless every Service uses "+model.AnnotationMultiVPC+")")
 	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or fleetlb.io/elb). A Service naming another class is never touched")
 	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
-	fs.IntVar(&f.defaultWeight, "default-weight", 100, "cluster weight W for a Service that never had kubernetes.io/elb.multicluster-loadbalancer-weight (0-100)")
+	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of the Prometheus metrics endpoint (use :8080 in a Pod); 0 disables it")

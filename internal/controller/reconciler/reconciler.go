@@ -255,10 +255,10 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		}
 		if refusal != nil {
 			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
-				"could not release ELB %s after kubernetes.io/elb.id changed to %s: %s; remove this cluster's members there by hand", bound, cfg.ELBID, refusal.Message)
+				"could not release ELB %s after %s changed to %s: %s; remove this cluster's members there by hand", bound, annotations.ELBID, cfg.ELBID, refusal.Message)
 		} else {
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
-				"released ELB %s (kubernetes.io/elb.id changed to %s): %d members and %d listeners removed", bound, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
+				"released ELB %s (%s changed to %s): %d members and %d listeners removed", bound, annotations.ELBID, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
 		}
 	}
 	var warnings []notice
