@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/server"
@@ -39,6 +40,7 @@ type flags struct {
 	apiAddress string
 	metrics    string
 	logLevel   string
+	provDelay  time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -50,6 +52,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.apiAddress, "api-address", "127.0.0.1:9080", "host:port the API listens on")
 	fs.StringVar(&f.metrics, "metrics-address", "", "host:port serving Prometheus metrics at /metrics (off when empty)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.provDelay, "provisioning-delay", 0, "how long a shared (v2) load balancer stays PENDING_* after a write, refusing other writes with 409, as the real one does (0: synchronous)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -83,7 +86,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log})
+	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log, ProvisioningDelay: f.provDelay})
 	if err != nil {
 		return err
 	}

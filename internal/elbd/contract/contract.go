@@ -99,6 +99,8 @@ type Elbd struct {
 	// Config is elbd's YAML configuration; "" means elbdtest.Config. It must keep key AK1
 	// (SK1-secret) in project p1 and subnet-a1 (127.10.1.0/24) of vpc-a, which the target uses.
 	Config string
+	// ProvisioningDelay is elbd's --provisioning-delay: the shared ELB's busy window after a write.
+	ProvisioningDelay time.Duration
 }
 
 // Run runs body once per target, as subtests "elbd" and "huaweicloud" (the latter skipped unless
@@ -118,7 +120,7 @@ func startElbd(t *testing.T, e Elbd) *Target {
 	if cfg == "" {
 		cfg = elbdtest.Config
 	}
-	srv := elbdtest.Start(t, cfg, elbdtest.Options{})
+	srv := elbdtest.Start(t, cfg, elbdtest.Options{ProvisioningDelay: e.ProvisioningDelay})
 	return &Target{
 		Name: "elbd", ProjectID: "p1", VPCID: "vpc-a", SubnetID: "subnet-a1", Elbd: srv, t: t,
 		V3:     elbdtest.V3Client(t, srv.URL, "AK1", "SK1-secret", "p1"),

@@ -5,6 +5,7 @@ package elbdtest
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
@@ -53,6 +54,8 @@ type Options struct {
 	// DataPlane is told about writes and answers the operating statuses of v3 and v2; nil means
 	// api.NopDataPlane (no traffic served).
 	DataPlane api.DataPlane
+	// ProvisioningDelay is server.Options.ProvisioningDelay: the shared ELB's busy window (E2).
+	ProvisioningDelay time.Duration
 }
 
 // Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
@@ -79,7 +82,7 @@ func Start(t testing.TB, configYAML string, o Options) *Server {
 	if o.DataPlane == nil {
 		o.DataPlane = api.NopDataPlane{}
 	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane})
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,10 @@ type Options struct {
 	// fake). nil runs the real one: internal/elbd/dataplane kept in step with the store by
 	// internal/elbd/runtime.
 	DataPlane api.DataPlane
+	// ProvisioningDelay, when above 0, makes the shared (v2) load balancers asynchronous as on the
+	// real cloud (E2): PENDING_* for this long after each write, other writes to the same load
+	// balancer refused 409 meanwhile. 0 keeps v2 synchronous; v3 always is.
+	ProvisioningDelay time.Duration
 }
 
 // Server is one elbd: its state and its HTTP API. Close it when done.
@@ -88,7 +92,7 @@ func New(o Options) (*Server, error) {
 	}
 	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
 	authn := throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
-	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp), Logger: log})
+	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), Logger: log})
 	if err != nil {
 		_ = s.Close()
 		return nil, err

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strings"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -34,12 +36,26 @@ type StatusSource interface {
 type Handler struct {
 	st     *store.Store
 	status StatusSource
+	prov   *provisioning
 	mux    *http.ServeMux
 }
 
+// Option configures the v2 API.
+type Option func(*Handler)
+
+// WithProvisioningDelay makes the shared load balancers asynchronous (E2): after a write, the load
+// balancer and the object written are PENDING_* for d and other writes to the load balancer get a
+// 409. 0 (the default) keeps every write synchronous.
+func WithProvisioningDelay(d time.Duration) Option {
+	return func(h *Handler) { h.prov = newProvisioning(d) }
+}
+
 // New returns the v2 API over st; status answers operating_status fields.
-func New(st *store.Store, status StatusSource) *Handler {
+func New(st *store.Store, status StatusSource, opts ...Option) *Handler {
 	h := &Handler{st: st, status: status, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(h)
+	}
 	const p = "/v2/{project_id}/elb"
 	routes := []struct {
 		pattern string
@@ -77,7 +93,11 @@ func New(st *store.Store, status StatusSource) *Handler {
 		{"DELETE " + p + "/healthmonitors/{id}", h.deleteHealthMonitor},
 	}
 	for _, rt := range routes {
-		h.mux.Handle(rt.pattern, rt.fn)
+		fn, pattern := rt.fn, rt.pattern
+		if h.prov.enabled() && !strings.HasPrefix(pattern, http.MethodGet+" ") {
+			fn = func(r *http.Request, sc store.Scope) (int, any, error) { return h.serveWrite(rt.fn, pattern, r, sc) }
+		}
+		h.mux.Handle(pattern, fn)
 	}
 	return h
 }

@@ -16,7 +16,7 @@ type loadBalancerReq struct {
 
 // load reads what responses refer to beyond a record: listeners, pools and members of sc.
 func (h *Handler) load(sc store.Scope) (*views, error) {
-	v := &views{status: h.status}
+	v := &views{status: h.status, prov: h.prov}
 	var err error
 	if v.listeners, err = h.st.ListListeners(sc); err != nil {
 		return nil, err
@@ -166,22 +166,22 @@ func (h *Handler) showStatuses(r *http.Request, sc store.Scope) (int, any, error
 		return 0, nil, err
 	}
 	pools := map[string]statusPool{}
-	tree := statusLoadBalancer{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: "ACTIVE",
+	tree := statusLoadBalancer{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: h.prov.status(lb.ID, lb.ID),
 		Listeners: []statusListener{}, Pools: []statusPool{}}
 	for _, p := range v.pools {
 		if p.LoadBalancerID != lb.ID {
 			continue
 		}
-		sp := statusPool{ID: p.ID, Name: p.Name, OperatingStatus: "ONLINE", ProvisioningStatus: "ACTIVE", Members: []statusMember{}}
+		sp := statusPool{ID: p.ID, Name: p.Name, OperatingStatus: "ONLINE", ProvisioningStatus: h.prov.status(lb.ID, p.ID), Members: []statusMember{}}
 		for _, hm := range monitors {
 			if hm.ID == p.HealthMonitorID {
-				sp.HealthMonitor = &statusMonitor{ID: hm.ID, Name: hm.Name, Type: hm.Type, ProvisioningStatus: "ACTIVE"}
+				sp.HealthMonitor = &statusMonitor{ID: hm.ID, Name: hm.Name, Type: hm.Type, ProvisioningStatus: h.prov.status(lb.ID, hm.ID)}
 			}
 		}
 		for _, m := range v.members {
 			if m.PoolID == p.ID {
 				sp.Members = append(sp.Members, statusMember{ID: m.ID, Address: m.Address, ProtocolPort: m.ProtocolPort,
-					OperatingStatus: h.status.MemberStatus(m.ID), ProvisioningStatus: "ACTIVE"})
+					OperatingStatus: h.status.MemberStatus(m.ID), ProvisioningStatus: h.prov.status(lb.ID, m.ID)})
 			}
 		}
 		pools[p.ID] = sp
@@ -191,7 +191,7 @@ func (h *Handler) showStatuses(r *http.Request, sc store.Scope) (int, any, error
 		if l.LoadBalancerID != lb.ID {
 			continue
 		}
-		sl := statusListener{ID: l.ID, Name: l.Name, OperatingStatus: h.status.ListenerStatus(l.ID), ProvisioningStatus: "ACTIVE",
+		sl := statusListener{ID: l.ID, Name: l.Name, OperatingStatus: h.status.ListenerStatus(l.ID), ProvisioningStatus: h.prov.status(lb.ID, l.ID),
 			Pools: []statusPool{}, L7Policies: []any{}}
 		if sp, ok := pools[l.DefaultPoolID]; ok {
 			sl.Pools = append(sl.Pools, sp)

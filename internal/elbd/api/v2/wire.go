@@ -148,6 +148,7 @@ type healthMonitorResp struct {
 // itself (which listener uses a pool, which members a pool has), read once per request.
 type views struct {
 	status    StatusSource
+	prov      *provisioning // nil: every load balancer ACTIVE
 	listeners []store.Listener
 	pools     []store.Pool
 	members   []store.Member
@@ -168,7 +169,7 @@ func (v *views) loadBalancer(lb store.LoadBalancer) loadBalancerResp {
 	return loadBalancerResp{
 		ID: lb.ID, TenantID: lb.ProjectID, ProjectID: lb.ProjectID, Name: lb.Name, Description: lb.Description,
 		VIPSubnetID: lb.VIPSubnetID, VIPAddress: lb.VIPAddress, Listeners: refs(ls...), Pools: refs(ps...),
-		Provider: "vlb", OperatingStatus: "ONLINE", ProvisioningStatus: "ACTIVE", AdminStateUp: lb.AdminStateUp,
+		Provider: "vlb", OperatingStatus: "ONLINE", ProvisioningStatus: v.prov.status(lb.ID, lb.ID), AdminStateUp: lb.AdminStateUp,
 		CreatedAt: stamp(lb.CreatedAt), UpdatedAt: stamp(lb.UpdatedAt), EnterpriseProjectID: "0",
 		Tags: []string{}, PublicIPs: []any{}, Guaranteed: lb.Guaranteed(), VPCID: lb.VPCID,
 	}
