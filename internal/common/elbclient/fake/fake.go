@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -364,7 +365,7 @@ func (a *api) AddMembers(ctx context.Context, poolID string, specs []elbclient.M
 		if err != nil {
 			return err
 		}
-		if spec.Weight < 0 || spec.Weight > 100 {
+		if !elbrules.ValidWeight(spec.Weight) {
 			return &elbclient.APIError{Op: "AddMembers", StatusCode: 400, Message: "weight out of range", Kind: elbclient.ErrBadRequest}
 		}
 		if spec.SubnetID == "" && a.class == model.ClassUnion {
