@@ -101,6 +101,9 @@ type Elbd struct {
 	Config string
 	// ProvisioningDelay is elbd's --provisioning-delay: the shared ELB's busy window after a write.
 	ProvisioningDelay time.Duration
+	// RealDataPlane runs elbd's data plane (health checks, operating statuses, traffic on
+	// loopback VIPs) instead of none.
+	RealDataPlane bool
 }
 
 // Run runs body once per target, as subtests "elbd" and "huaweicloud" (the latter skipped unless
@@ -120,7 +123,7 @@ func startElbd(t *testing.T, e Elbd) *Target {
 	if cfg == "" {
 		cfg = elbdtest.Config
 	}
-	srv := elbdtest.Start(t, cfg, elbdtest.Options{ProvisioningDelay: e.ProvisioningDelay})
+	srv := elbdtest.Start(t, cfg, elbdtest.Options{ProvisioningDelay: e.ProvisioningDelay, RealDataPlane: e.RealDataPlane})
 	return &Target{
 		Name: "elbd", ProjectID: "p1", VPCID: "vpc-a", SubnetID: "subnet-a1", Elbd: srv, t: t,
 		V3:     elbdtest.V3Client(t, srv.URL, "AK1", "SK1-secret", "p1"),

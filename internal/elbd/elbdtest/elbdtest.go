@@ -52,10 +52,13 @@ type Options struct {
 	// Dir is the data directory; "" means a new temporary one.
 	Dir string
 	// DataPlane is told about writes and answers the operating statuses of v3 and v2; nil means
-	// api.NopDataPlane (no traffic served).
+	// api.NopDataPlane (no traffic served), unless RealDataPlane.
 	DataPlane api.DataPlane
 	// ProvisioningDelay is server.Options.ProvisioningDelay: the shared ELB's busy window (E2).
 	ProvisioningDelay time.Duration
+	// RealDataPlane runs elbd's own data plane (health checks, traffic on loopback VIPs), as
+	// cmd/elbd does; DataPlane must be nil.
+	RealDataPlane bool
 }
 
 // Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
@@ -79,7 +82,7 @@ func Start(t testing.TB, configYAML string, o Options) *Server {
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
-	if o.DataPlane == nil {
+	if o.DataPlane == nil && !o.RealDataPlane {
 		o.DataPlane = api.NopDataPlane{}
 	}
 	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay})
