@@ -144,7 +144,7 @@ func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scop
 		intF("member_timeout", func(v L) int { return v.MemberTimeout }),
 		boolF("transparent_client_ip_enable", func(v L) bool { return v.TransparentClientIPEnable }),
 		strF("enterprise_project_id", func(L) string { return "0" }),
-		{key: "member_address", get: poolMemberAddresses(h, sc, func(v L) string { return v.DefaultPoolID })},
+		strsF("member_address", poolMemberAddresses(h, sc, func(v L) string { return v.DefaultPoolID })),
 		boolF("enable_member_retry", func(L) bool { return true }),
 		boolF("proxy_protocol_enable", func(L) bool { return false }),
 		boolF("enhance_l7policy_enable", func(L) bool { return false }),

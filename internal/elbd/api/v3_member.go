@@ -135,8 +135,8 @@ func (h *v3) memberFilters() []filter[store.Member] {
 		strF("pool_id", func(v M) string { return v.PoolID }),
 		strF("loadbalancer_id", func(v M) string { return v.LoadBalancerID }),
 		// elbd members are addresses, never ECS instances, and have no availability zone.
-		{key: "instance_id", get: func(M) []string { return nil }},
-		{key: "availability_zone", get: func(M) []string { return nil }},
+		strsF("instance_id", func(M) []string { return nil }),
+		strsF("availability_zone", func(M) []string { return nil }),
 	}
 }
 

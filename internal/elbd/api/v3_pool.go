@@ -284,7 +284,7 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 		strF("ip_version", func(P) string { return "v4" }),
 		strF("enterprise_project_id", func(P) string { return "0" }),
 		boolF("member_deletion_protection_enable", func(v P) bool { return v.MemberDeletionProtection }),
-		{key: "member_address", get: func(v P) []string {
+		strsF("member_address", func(v P) []string {
 			if memberAddrs == nil {
 				memberAddrs = map[string][]string{}
 				ms, _ := h.st.ListAllMembers(sc)
@@ -293,7 +293,7 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 				}
 			}
 			return memberAddrs[v.ID]
-		}},
+		}),
 		strF("protection_status", func(P) string { return "nonProtection" }),
 		boolF("connection_drain", func(v P) bool { return v.ConnectionDrain != nil && v.ConnectionDrain.Enable }),
 		boolF("any_port_enable", func(v P) bool { return v.AnyPortEnable }),

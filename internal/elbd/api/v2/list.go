@@ -3,52 +3,17 @@ package apiv2
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/listing"
 )
 
 // Lists take the query parameters of the SDK's v2 List*Request types: limit, marker,
-// page_reverse, and one filter per exposed field. A filter key may be repeated
-// (?protocol_port=80&protocol_port=81) and then matches any of its values. Unknown keys are
-// ignored, as the real API does.
-
-// page is a list query: filters plus paging.
-type page struct {
-	filters url.Values
-	limit   int // 0: no limit
-	marker  string
-	reverse bool
-}
-
-func parsePage(r *http.Request, filterable []string) (page, error) {
-	q := r.URL.Query()
-	p := page{filters: url.Values{}, marker: q.Get("marker")}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return p, apierr.Invalid("limit %q must be a whole number of at least 0 (0 means no limit)", s)
-		}
-		p.limit = n
-	}
-	if s := q.Get("page_reverse"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return p, apierr.Invalid("page_reverse %q must be true or false", s)
-		}
-		p.reverse = b
-	}
-	for _, k := range filterable {
-		if vs, ok := q[k]; ok {
-			p.filters[k] = vs
-		}
-	}
-	return p, nil
-}
+// page_reverse, and one filter per exposed field, run by the list engine both API versions
+// share (internal/elbd/api/listing). A filter key may be repeated (?protocol_port=80&protocol_port=81)
+// and then matches any of its values. Unknown keys are ignored, as the real API does. The v2
+// models document no range for limit: any limit of at least 0 is taken, 0 or none meaning all.
 
 // item is one list element: its response body plus filter values that are not top-level
 // scalars of the body (e.g. loadbalancer_id of a listener, which the body holds as a list).
@@ -58,73 +23,25 @@ type item struct {
 	extra map[string][]string
 }
 
-// apply filters items and cuts the page out of them; more says whether items remain beyond
-// the page in the paging direction. Items arrive oldest first and stay in that order.
-// page_reverse pages backwards: the page ends just before the marker.
-func (p page) apply(items []item) (out []any, more bool, err error) {
-	var kept []item
-	for _, it := range items {
-		ok, err := p.matches(it)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
-			kept = append(kept, it)
-		}
-	}
-	start, end := 0, len(kept)
-	if p.marker != "" {
-		at := -1
-		for i, it := range kept {
-			if it.id == p.marker {
-				at = i
-				break
-			}
-		}
-		if at < 0 {
-			return nil, false, apierr.Invalid("marker %s is not an item of this list; use the id of the last item of the previous page", p.marker)
-		}
-		if p.reverse {
-			end = at
-		} else {
-			start = at + 1
-		}
-	}
-	if p.limit > 0 && end-start > p.limit {
-		if p.reverse {
-			start = end - p.limit
-		} else {
-			end = start + p.limit
-		}
-	}
-	out = make([]any, 0, end-start)
-	for _, it := range kept[start:end] {
-		out = append(out, it.body)
-	}
-	if p.reverse {
-		return out, start > 0, nil
-	}
-	return out, end < len(kept), nil
-}
+func itemID(it item) string { return it.id }
 
-func (p page) matches(it item) (bool, error) {
-	if len(p.filters) == 0 {
-		return true, nil
+// fieldFilters filter on the response body's top-level fields keys, or on the item's extra
+// values under the same key.
+func fieldFilters(keys []string) []listing.Filter[item] {
+	out := make([]listing.Filter[item], 0, len(keys))
+	for _, k := range keys {
+		out = append(out, listing.Text(k, func(it item) []string {
+			if v, ok := it.extra[k]; ok {
+				return v
+			}
+			obj, err := asObject(it.body)
+			if err != nil {
+				return nil
+			}
+			return scalar(obj[k])
+		}))
 	}
-	obj, err := asObject(it.body)
-	if err != nil {
-		return false, err
-	}
-	for key, wanted := range p.filters {
-		have, ok := it.extra[key]
-		if !ok {
-			have = scalar(obj[key])
-		}
-		if !anyEqual(have, wanted) {
-			return false, nil
-		}
-	}
-	return true, nil
+	return out
 }
 
 func asObject(body any) (map[string]any, error) {
@@ -154,44 +71,33 @@ func scalar(v any) []string {
 	}
 }
 
-func anyEqual(have, wanted []string) bool {
-	for _, h := range have {
-		for _, w := range wanted {
-			if h == w || strings.EqualFold(h, w) && (h == "true" || h == "false") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // listBody is a list response: {"<key>": [...]}, plus "<key>_links" pointing at the following
 // page (rel "next", or "previous" with page_reverse) when the limit cut the list short.
-func listBody(r *http.Request, key string, p page, items []any, more bool) (map[string]any, error) {
-	out := map[string]any{key: items}
-	if !more || len(items) == 0 {
-		return out, nil
+func listBody(r *http.Request, key string, p listing.Paging, page []item, more bool) map[string]any {
+	bodies := make([]any, 0, len(page))
+	for _, it := range page {
+		bodies = append(bodies, it.body)
 	}
-	edge := items[len(items)-1]
-	rel := "next"
-	if p.reverse {
-		edge, rel = items[0], "previous"
+	out := map[string]any{key: bodies}
+	if !more || len(page) == 0 {
+		return out
 	}
-	obj, err := asObject(edge)
-	if err != nil {
-		return nil, err
+	edge, rel := page[len(page)-1], "next"
+	if p.Reverse {
+		edge, rel = page[0], "previous"
 	}
 	q := r.URL.Query()
-	q.Set("marker", fmt.Sprint(obj["id"]))
+	q.Set("marker", edge.id)
 	u := *r.URL
 	u.RawQuery = q.Encode()
 	out[key+"_links"] = []map[string]string{{"rel": rel, "href": u.RequestURI()}}
-	return out, nil
+	return out
 }
 
-// list runs a whole list request: parse the query, filter and page items, build the body.
+// list runs a whole list request: read the paging, filter and page items, build the body.
 func list(r *http.Request, key string, filterable []string, items func() ([]item, error)) (int, any, error) {
-	p, err := parsePage(r, filterable)
+	q := r.URL.Query()
+	p, err := listing.ParsePaging(q, 0)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -199,10 +105,13 @@ func list(r *http.Request, key string, filterable []string, items func() ([]item
 	if err != nil {
 		return 0, nil, err
 	}
-	out, more, err := p.apply(all)
+	kept, err := listing.Apply(q, all, fieldFilters(filterable))
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := listBody(r, key, p, out, more)
-	return http.StatusOK, body, err
+	page, more, err := listing.Cut(p, kept, itemID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, listBody(r, key, p, page, more), nil
 }
