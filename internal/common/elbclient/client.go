@@ -157,4 +157,11 @@ type API interface {
 	GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor, error)
 	CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec) (*HealthMonitor, error)
 	DeleteHealthMonitor(ctx context.Context, id string) error
+
+	// ListListenersOnPort lists the ELB's listeners on one port (any protocol) with the list
+	// filters: one call, whatever the number of listeners on the ELB (settings.go).
+	ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]Listener, error)
+	// UpdatePoolAlgorithm and UpdateHealthMonitor change a pool's settings (its creator may).
+	UpdatePoolAlgorithm(ctx context.Context, poolID, algorithm string) error
+	UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error
 }

@@ -22,6 +22,7 @@ type observed struct {
 	poolMarked bool
 	monitor    *elbclient.HealthMonitor // nil: none (or not read)
 	members    []elbclient.Member
+	knownAs    string // set when only the pool is known (a resync): how to name it in messages
 }
 
 // creator describes who made a listener, for messages.
@@ -33,6 +34,9 @@ func (o *observed) creator() string {
 }
 
 func (o *observed) String() string {
+	if o.knownAs != "" {
+		return o.knownAs
+	}
 	return fmt.Sprintf("listener %s/%d (%s)", o.listener.Protocol, o.listener.Port, o.listener.ID)
 }
 
@@ -78,9 +82,14 @@ type portPlan struct {
 }
 
 // Apply makes the ELB hold desired: listeners (created when absent), and exactly this cluster's
-// desired members for this Service on each port; this cluster's members of this Service on ports
-// no longer desired are removed (and their listener, per desired.Recycle, see the package doc).
-// A *Refusal means nothing was written.
+// desired members for this Service on each port. Listeners on the desired ports and on
+// desired.PreviousPorts that hold this cluster's members of the Service but are no longer desired
+// (a port dropped, TCP switched to UDP) are released member-only, whatever desired.Recycle says:
+// cascade is for deleting the Service only (C1).
+//
+// A *Refusal found while reading means nothing was written. Each port is then applied on its own
+// (C2): one port's failure (a refused batch add, a quota) does not stop the others, nor the
+// removals and weight changes of its own pool, which go first; the errors are joined.
 func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result, err error) {
 	var writes atomic.Int64
 	ctx = elbclient.WithWriteCounter(ctx, &writes)
@@ -89,6 +98,9 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	if r := validateDesired(desired); r != nil {
 		return res, r
 	}
+	if done, err := d.applyKnown(ctx, desired, &res); done {
+		return res, err
+	}
 	lb, err := d.loadBalancer(ctx, desired)
 	if err != nil {
 		return res, err
@@ -96,51 +108,89 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	res.VIP = lb.VIP
 	ctx = elbclient.WithLoadBalancer(ctx, lb.ID) // a busy 409 is waited out (C5)
 	api := d.client.API(lb.Class)
-	listeners, err := api.ListListeners(ctx, lb.ID)
-	if err != nil {
-		return res, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+
+	// One filtered list call per port (C6): the desired ports and those bound before.
+	onPort := map[int32][]elbclient.Listener{}
+	for _, port := range lookedAtPorts(desired) {
+		ls, err := api.ListListenersOnPort(ctx, lb.ID, port)
+		if err != nil {
+			return res, fmt.Errorf("list listeners on port %d of ELB %s: %w", port, lb.ID, err)
+		}
+		onPort[port] = ls
 	}
 
 	// Read and check every port before the first write.
 	plans := make([]portPlan, 0, len(desired.Listeners))
 	for _, want := range desired.Listeners {
-		p, err := d.planPort(ctx, api, lb, desired, want, listeners)
+		p, err := d.planPort(ctx, api, lb, desired, want, onPort[want.Port])
 		if err != nil {
 			return res, err
 		}
 		plans = append(plans, p)
 	}
-	stale, err := d.staleListeners(ctx, api, desired, listeners)
+	stale, err := d.staleListeners(ctx, api, desired, onPort)
 	if err != nil {
 		return res, err
 	}
 
+	var errs []error
+	d.forget(desired.Service)
 	for _, p := range plans {
-		err := d.applyPort(ctx, api, lb, desired, p, &res)
+		o, err := d.applyPort(ctx, api, lb, desired, p, &res)
 		var race *listenerRace
 		if errors.As(err, &race) {
 			// Another cluster created the listener between our read and our write: read again
 			// and attach to it, with the same checks as any existing listener.
 			d.opts.Logger.Info("listener appeared concurrently, attaching", "elb", lb.ID, "port", p.want.Port)
 			if p, err = d.replanPort(ctx, api, lb, desired, p.want); err == nil {
-				err = d.applyPort(ctx, api, lb, desired, p, &res)
+				o, err = d.applyPort(ctx, api, lb, desired, p, &res)
 			}
 		}
 		if err != nil {
-			return res, err
+			errs = append(errs, err)
+			continue
 		}
 		res.ListenerPorts = append(res.ListenerPorts, p.want.Port)
+		d.remember(desired, lb, p.want, o, res.Warnings)
 	}
 	slices.Sort(res.ListenerPorts)
+	res.ListenerPorts = slices.Compact(res.ListenerPorts)
 	for _, o := range stale {
-		if err := d.releaseListener(ctx, api, desired.Service, desired.Recycle, o, &res); err != nil {
-			return res, err
+		if err := d.releaseListener(ctx, api, desired.Service, model.RecycleMemberOnly, o, &res); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return res, nil
+	if len(errs) > 0 {
+		d.forget(desired.Service)
+	}
+	return res, errors.Join(errs...)
 }
 
-// planPort finds the listener for want and refuses what must not be touched (R6, R9, R11).
+// lookedAtPorts are the ports whose listeners Apply reads: the desired ones and those the
+// Service was bound to before, ascending, each once.
+func lookedAtPorts(desired model.Desired) []int32 {
+	var ports []int32
+	for _, l := range desired.Listeners {
+		ports = append(ports, l.Port)
+	}
+	ports = append(ports, desired.PreviousPorts...)
+	slices.Sort(ports)
+	return slices.Compact(ports)
+}
+
+// transport is the transport a listener protocol receives on: listeners of one ELB port must
+// differ in it (services/elb/v3/model/model_create_listener_option.go, protocol_port: "QUIC和UDP
+// 监听器端口不能重复。TCP、HTTP、HTTPS监听器之间端口不能重复"), so TCP and UDP share a port.
+func transport(protocol string) string {
+	switch strings.ToUpper(protocol) {
+	case "UDP", "QUIC":
+		return "UDP"
+	}
+	return "TCP"
+}
+
+// planPort finds the listener for want among the port's listeners and refuses what must not be
+// touched (R6, R9, R11).
 func (d *Deployer) planPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, want model.Listener, listeners []elbclient.Listener) (portPlan, error) {
 	p := portPlan{want: want}
 	var match *elbclient.Listener
@@ -149,8 +199,11 @@ func (d *Deployer) planPort(ctx context.Context, api elbclient.API, lb *elbclien
 			continue
 		}
 		if !strings.EqualFold(l.Protocol, want.Protocol) {
-			return p, refuse(ReasonProtocolConflict, "port %d of ELB %s already has a %s listener (%s), but the Service asks for %s; change the Service port or its protocol, or remove that listener from the ELB",
-				want.Port, lb.ID, l.Protocol, l.ID, want.Protocol)
+			if transport(l.Protocol) == transport(want.Protocol) {
+				return p, refuse(ReasonProtocolConflict, "port %d of ELB %s already has a %s listener (%s), but the Service asks for %s; change the Service port or its protocol, or remove that listener from the ELB",
+					want.Port, lb.ID, l.Protocol, l.ID, want.Protocol)
+			}
+			continue // TCP and UDP listeners on one port are two listeners (C11)
 		}
 		match = &listeners[i]
 	}
@@ -193,9 +246,9 @@ func (r *listenerRace) Unwrap() error { return r.err }
 
 // replanPort reads the listeners again and plans want against what is there now.
 func (d *Deployer) replanPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, want model.Listener) (portPlan, error) {
-	listeners, err := api.ListListeners(ctx, lb.ID)
+	listeners, err := api.ListListenersOnPort(ctx, lb.ID, want.Port)
 	if err != nil {
-		return portPlan{}, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
+		return portPlan{}, fmt.Errorf("list listeners on port %d of ELB %s: %w", want.Port, lb.ID, err)
 	}
 	p, err := d.planPort(ctx, api, lb, desired, want, listeners)
 	if err == nil && p.obs == nil {
@@ -204,20 +257,22 @@ func (d *Deployer) replanPort(ctx context.Context, api elbclient.API, lb *elbcli
 	return p, err
 }
 
-// staleListeners are listeners on ports the Service no longer has that still hold this cluster's
-// members of the Service, or were created by it.
-func (d *Deployer) staleListeners(ctx context.Context, api elbclient.API, desired model.Desired, listeners []elbclient.Listener) ([]*observed, error) {
+// staleListeners are the listeners on the looked-at ports that the Service no longer wants and
+// that still hold this cluster's members of the Service, or were created by it.
+func (d *Deployer) staleListeners(ctx context.Context, api elbclient.API, desired model.Desired, onPort map[int32][]elbclient.Listener) ([]*observed, error) {
 	var out []*observed
-	for _, l := range listeners {
-		if wanted(desired, l) {
-			continue
-		}
-		o, err := observe(ctx, api, l, false)
-		if err != nil {
-			return nil, err
-		}
-		if o.marked && o.mark.IsService(desired.Service) || slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) }) {
-			out = append(out, o)
+	for _, port := range lookedAtPorts(desired) {
+		for _, l := range onPort[port] {
+			if wanted(desired, l) {
+				continue
+			}
+			o, err := observe(ctx, api, l, false)
+			if err != nil {
+				return nil, err
+			}
+			if o.marked && o.mark.IsService(desired.Service) || slices.ContainsFunc(o.members, func(m elbclient.Member) bool { return owns(desired.Service, m) }) {
+				out = append(out, o)
+			}
 		}
 	}
 	return out, nil
@@ -232,7 +287,7 @@ func wanted(desired model.Desired, l elbclient.Listener) bool {
 	return false
 }
 
-func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, p portPlan, res *Result) error {
+func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, p portPlan, res *Result) (*observed, error) {
 	ref := desired.Service
 	mark := FormatMark(MarkFor(ref))
 	o := p.obs
@@ -247,9 +302,9 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 		if err != nil {
 			err = fmt.Errorf("create %s listener on port %d of ELB %s: %w", p.want.Protocol, p.want.Port, lb.ID, err)
 			if errors.Is(err, elbclient.ErrConflict) {
-				return &listenerRace{err}
+				return nil, &listenerRace{err}
 			}
-			return err
+			return nil, err
 		}
 		d.opts.Logger.Info("created listener", "elb", lb.ID, "listener", l.ID, "port", l.Port, "protocol", l.Protocol)
 		res.ListenersCreated++
@@ -264,29 +319,63 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 			Algorithm:   algorithm(p.want.Pool),
 		})
 		if err != nil {
-			return fmt.Errorf("create pool for %s: %w", o, err)
+			return nil, fmt.Errorf("create pool for %s: %w", o, err)
 		}
 		d.opts.Logger.Info("created pool", "elb", lb.ID, "listener", o.listener.ID, "pool", pool.ID)
 		o.pool, o.poolMark, o.poolMarked = pool, MarkFor(ref), true
 	}
-	// A monitor is created for a pool this Service created (also when an earlier Apply stopped
-	// between pool and monitor); anyone else's pool keeps its configuration (R5).
-	if o.poolMarked && o.poolMark.IsService(ref) && o.pool.HealthMonitorID == "" && p.want.Pool.HealthMonitor != nil {
-		hm := p.want.Pool.HealthMonitor
-		created, err := api.CreateHealthMonitor(ctx, elbclient.HealthMonitorSpec{
-			PoolID: o.pool.ID, Name: resourceName(ref, p.want.Port),
-			Type: hm.Type, Delay: hm.Delay, Timeout: hm.Timeout, MaxRetries: hm.MaxRetries, URLPath: hm.URLPath,
-		})
-		if err != nil {
-			return fmt.Errorf("create health monitor for pool %s: %w", o.pool.ID, err)
+	// The Service that created the pool keeps it as it asks (C11): algorithm and health check
+	// follow its annotations, and a monitor is created when missing (also when an earlier Apply
+	// stopped between pool and monitor). Anyone else's pool keeps its configuration (R5).
+	if o.poolMarked && o.poolMark.IsService(ref) {
+		if err := d.syncPoolSettings(ctx, api, ref, p.want, o); err != nil {
+			return nil, err
 		}
-		o.pool.HealthMonitorID, o.monitor = created.ID, created
 	} else if diffs := configDiffs(p.want, o); len(diffs) > 0 {
 		res.Warnings = append(res.Warnings, Warning{Reason: WarnConfigDiffers, Message: fmt.Sprintf(
 			"%s keeps the configuration of its creator, %s (R5): %s; this Service's wishes are not applied — align the Service's annotations or change the pool on the ELB",
 			o, o.creator(), strings.Join(diffs, "; "))})
 	}
-	return d.syncMembers(ctx, api, lb, ref, p.want, o, res)
+	return o, d.syncMembers(ctx, api, lb.Class, ref, p.want, o, res)
+}
+
+// syncPoolSettings makes the creator's pool use the algorithm and health check its Service asks
+// for (C11). A health check the Service turns off is left in place: a pool is never left without
+// the monitor it has (the members would then count as healthy whatever their state).
+func (d *Deployer) syncPoolSettings(ctx context.Context, api elbclient.API, ref model.ServiceRef, want model.Listener, o *observed) error {
+	if alg := algorithm(want.Pool); !strings.EqualFold(o.pool.Algorithm, alg) {
+		if err := api.UpdatePoolAlgorithm(ctx, o.pool.ID, alg); err != nil {
+			return fmt.Errorf("change the algorithm of pool %s (%s) to %s: %w", o.pool.ID, o, alg, err)
+		}
+		d.opts.Logger.Info("changed pool algorithm", "pool", o.pool.ID, "algorithm", alg)
+		o.pool.Algorithm = alg
+	}
+	hm := want.Pool.HealthMonitor
+	if hm == nil {
+		return nil
+	}
+	spec := elbclient.HealthMonitorSpec{PoolID: o.pool.ID, Name: resourceName(ref, want.Port),
+		Type: hm.Type, Delay: hm.Delay, Timeout: hm.Timeout, MaxRetries: hm.MaxRetries, URLPath: hm.URLPath}
+	switch {
+	case o.pool.HealthMonitorID == "" || o.monitor == nil:
+		created, err := api.CreateHealthMonitor(ctx, spec)
+		if err != nil {
+			return fmt.Errorf("create health monitor for pool %s: %w", o.pool.ID, err)
+		}
+		o.pool.HealthMonitorID, o.monitor = created.ID, created
+	case !sameMonitor(hm, o.monitor):
+		if err := api.UpdateHealthMonitor(ctx, o.monitor.ID, spec); err != nil {
+			return fmt.Errorf("change health monitor %s of pool %s: %w", o.monitor.ID, o.pool.ID, err)
+		}
+		d.opts.Logger.Info("changed health monitor", "pool", o.pool.ID, "monitor", o.monitor.ID)
+		o.monitor.Type, o.monitor.Delay, o.monitor.Timeout, o.monitor.MaxRetries, o.monitor.URLPath = hm.Type, hm.Delay, hm.Timeout, hm.MaxRetries, hm.URLPath
+	}
+	return nil
+}
+
+func sameMonitor(w *model.HealthMonitor, got *elbclient.HealthMonitor) bool {
+	return strings.EqualFold(w.Type, got.Type) && w.Delay == got.Delay && w.Timeout == got.Timeout && w.MaxRetries == got.MaxRetries &&
+		(!strings.EqualFold(w.Type, "HTTP") || w.URLPath == got.URLPath)
 }
 
 // configDiffs lists how the pool differs from what the Service would have created.
@@ -305,8 +394,7 @@ func configDiffs(want model.Listener, o *observed) []string {
 	case w != nil && got == nil:
 		out = append(out, fmt.Sprintf("the pool has no health check, this Service asks for %s", describeMonitor(w.Type, w.Delay, w.Timeout, w.MaxRetries, w.URLPath)))
 	case w != nil && got != nil:
-		if !strings.EqualFold(w.Type, got.Type) || w.Delay != got.Delay || w.Timeout != got.Timeout || w.MaxRetries != got.MaxRetries ||
-			(strings.EqualFold(w.Type, "HTTP") && w.URLPath != got.URLPath) {
+		if !sameMonitor(w, got) {
 			out = append(out, fmt.Sprintf("health check is %s, this Service asks for %s",
 				describeMonitor(got.Type, got.Delay, got.Timeout, got.MaxRetries, got.URLPath),
 				describeMonitor(w.Type, w.Delay, w.Timeout, w.MaxRetries, w.URLPath)))

@@ -14,26 +14,34 @@
 //     removed.
 //   - The listener and pool keep the configuration of their first creator (R5): when this Service
 //     wants another algorithm or health check, Apply returns a Warning and changes nothing there.
-//   - Writes are diffs: an Apply that finds everything in place makes zero write calls. Members are
-//     added before stale ones are removed. After an ambiguous failure (409, 5xx, timeout) the pool is
-//     read again before anything is re-added, so retries never create duplicates.
+//   - Writes are diffs: an Apply that finds everything in place makes zero write calls. Removals
+//     and weight changes go before additions, each batch call names at most MaxBatchMembers
+//     members, and each port is applied on its own, so one refused addition (quota, subnet,
+//     busy) holds back nothing else (C2). After an ambiguous failure (409, 5xx, timeout) the pool
+//     is read again before anything is re-added, so retries never create duplicates.
+//   - Few calls (C6): the listeners are found with the list filters (one call per port); a
+//     Service applied again in the same shape reads only its ports' members (known.go).
 //
-// Release and ports removed from a Service:
+// Release (Service deleted) and ports the Service no longer has:
 //
-//   - member-only (default) removes this cluster's members of the Service. When the pool is then
-//     empty AND the listener was created by this very Service (its mark names this cluster and
-//     Service), the health monitor, pool and listener are removed too: nobody else uses them, and
-//     leaving them would keep the port taken. A listener made by hand, or created by another
-//     cluster or Service, is always left in place.
-//   - cascade removes the listener, its pool, its health monitor and all members, whoever owns
-//     them, but never a listener owned by a Service without multicluster (R6). It applies to the
-//     listeners the ELB shows this Service bound to (created by it, or holding its members): a
-//     Service that never got a member into a listener does not reclaim it.
+//   - Releasing is applying an empty desired state through the same member diff: this cluster's
+//     members of the Service go, nothing else.
+//   - member-only (the default, and always for a port dropped or switched to another protocol,
+//     C1): when the pool is then empty AND the listener was created by this very Service (its
+//     mark names this cluster and Service), the health monitor, pool and listener are removed
+//     too: nobody else uses them, and leaving them would keep the port taken. A listener made by
+//     hand, or created by another cluster or Service, is always left in place.
+//   - cascade, only when the Service is deleted: removes the listener, its pool, its health monitor
+//     and all members, whoever owns them, but never a listener owned by a Service without
+//     multicluster (R6). It applies to the listeners the ELB shows this Service bound to (created
+//     by it, or holding its members): a Service that never got a member into a listener does not
+//     reclaim it.
 //   - Not-found during deletion counts as success.
 package deploy
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -51,6 +59,9 @@ type Options struct {
 	// Backoff is the pause before the second attempt; it doubles for each further attempt.
 	// Default 200ms.
 	Backoff time.Duration
+	// Reread is how long what an Apply learnt about a Service's listeners and pools is trusted: a
+	// resync within it reads only each port's members (C6). Default 30 minutes.
+	Reread time.Duration
 }
 
 // Deployer applies desired states through one elbclient.Client. It is safe for concurrent use by
@@ -58,6 +69,10 @@ type Options struct {
 type Deployer struct {
 	client elbclient.Client
 	opts   Options
+	now    func() time.Time
+
+	mu    sync.Mutex
+	known map[knownKey]knownPort
 }
 
 // New returns a Deployer.
@@ -68,10 +83,13 @@ func New(client elbclient.Client, opts Options) *Deployer {
 	if opts.Backoff <= 0 {
 		opts.Backoff = 200 * time.Millisecond
 	}
+	if opts.Reread <= 0 {
+		opts.Reread = 30 * time.Minute
+	}
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logr.Discard()
 	}
-	return &Deployer{client: client, opts: opts}
+	return &Deployer{client: client, opts: opts, now: time.Now, known: map[knownKey]knownPort{}}
 }
 
 // Result says what an Apply or Release did and saw.
@@ -101,7 +119,8 @@ type Warning struct {
 func (w Warning) String() string { return w.Reason + ": " + w.Message }
 
 // Refusal is a conflict the user must fix (an annotation, the ELB). When Apply returns a
-// *Refusal, the ELB was not changed. Reason is CamelCase for Events and conditions; Message names
+// *Refusal of its checks, the ELB was not changed; a refusal of the ELB's while writing (a member
+// quota, ReasonMemberQuota) stopped only the additions of that port. Reason is CamelCase for Events and conditions; Message names
 // the annotation or resource and what to change.
 type Refusal struct {
 	Reason  string

@@ -175,7 +175,8 @@ func TestWeightChangeIsOneBatchUpdate(t *testing.T) {
 	}
 }
 
-func TestScalingAddsBeforeRemoving(t *testing.T) {
+// C2: removals (and weight changes) go before additions, so a refused addition holds back nothing.
+func TestScalingRemovesBeforeAdding(t *testing.T) {
 	f := fake.New()
 	lb := perfLB(f)
 	d := newDeployer(f)
@@ -188,8 +189,8 @@ func TestScalingAddsBeforeRemoving(t *testing.T) {
 		next[i].Weight = 20
 	}
 	res := mustApply(t, d, desired(refA, lb.ID, 60, next))
-	if !slices.Equal(ops, []string{"AddMembers", "DeleteMembers"}) {
-		t.Fatalf("write order %v, want add before remove (weights unchanged: 60/3 = 20)", ops)
+	if !slices.Equal(ops, []string{"DeleteMembers", "AddMembers"}) {
+		t.Fatalf("write order %v, want remove before add (weights unchanged: 60/3 = 20)", ops)
 	}
 	if res.MembersAdded != 2 || res.MembersRemoved != 2 {
 		t.Fatalf("result %+v", res)
@@ -316,16 +317,17 @@ func refusal(t *testing.T, err error, reason string, mentions ...string) {
 	}
 }
 
-// R9: another protocol on the port; and nothing is half-applied when one of two ports is refused.
+// R9: another protocol of the same transport on the port (HTTP takes TCP's port; UDP would not,
+// C11); and nothing is half-applied when one of two ports is refused.
 func TestProtocolConflictRefusesEveryPort(t *testing.T) {
 	f := fake.New()
 	lb := perfLB(f)
-	handMade(t, f, lb.ID, "UDP")
+	handMade(t, f, lb.ID, "HTTP")
 	before := f.Writes()
 	want := desired(refA, lb.ID, 80, members(1, 1, 80))
 	want.Listeners = append([]model.Listener{{Port: 443, Protocol: "TCP", Members: members(1, 1, 80)}}, want.Listeners...)
 	res, err := newDeployer(f).Apply(context.Background(), want)
-	refusal(t, err, ReasonProtocolConflict, "port 80", "UDP", "TCP")
+	refusal(t, err, ReasonProtocolConflict, "port 80", "HTTP", "TCP")
 	if res.Writes != 0 || f.Writes() != before || len(f.Listeners(lb.ID)) != 1 {
 		t.Fatalf("the ELB changed: %d writes, listeners %+v", res.Writes, f.Listeners(lb.ID))
 	}
@@ -522,33 +524,34 @@ func TestPortLeavingTheServiceIsCleaned(t *testing.T) {
 	}
 	mustApply(t, a, two(refA, 1))
 	mustApply(t, b, two(refB, 2))
-	// A drops port 8080: its members go; the listener stays for B's members.
-	res := mustApply(t, a, desired(refA, lb.ID, 50, members(1, 1, 50)))
+	// A drops port 8080 (its listener-port annotation still lists it): its members go; the
+	// listener stays for B's members.
+	dropped := func(ref model.ServiceRef, net int, previous ...int32) model.Desired {
+		w := desired(ref, lb.ID, 50, members(net, 1, 50))
+		w.PreviousPorts = previous
+		return w
+	}
+	res := mustApply(t, a, dropped(refA, 1, 80, 8080))
 	if res.MembersRemoved != 1 || res.ListenersDeleted != 0 {
 		t.Fatalf("result %+v", res)
 	}
 	if w := weightsByOwner(f.Members(poolOf(t, f, lb.ID, 8080))); w["cluster-a"] != 0 || w["cluster-b"] != 50 {
 		t.Fatalf("port 8080 weights %v", w)
 	}
-	// B drops 8080 too: B did not create it, so it stays (empty) for now...
-	mustApply(t, b, desired(refB, lb.ID, 50, members(2, 1, 50)))
+	// B drops 8080 too: B did not create it, so it stays (empty; the creator's sweep removes it).
+	mustApply(t, b, dropped(refB, 2, 80, 8080))
 	if len(f.Listeners(lb.ID)) != 2 {
 		t.Fatalf("listeners %+v", f.Listeners(lb.ID))
-	}
-	// ...until its creator's next reconcile finds it empty and no longer desired.
-	res = mustApply(t, a, desired(refA, lb.ID, 50, members(1, 1, 50)))
-	if res.ListenersDeleted != 1 || len(f.Listeners(lb.ID)) != 1 {
-		t.Fatalf("result %+v listeners %+v", res, f.Listeners(lb.ID))
 	}
 	// A port A adds and drops alone goes at once.
 	w := desired(refA, lb.ID, 50, members(1, 1, 50))
 	w.Listeners = append(w.Listeners, model.Listener{Port: 9090, Protocol: "UDP", Members: []model.Member{{Address: "10.1.0.1", Port: 30053, Weight: 50, SubnetID: "s"}}})
 	mustApply(t, a, w)
-	res = mustApply(t, a, desired(refA, lb.ID, 50, members(1, 1, 50)))
-	if res.ListenersDeleted != 1 || res.MembersRemoved != 1 || len(f.Listeners(lb.ID)) != 1 {
+	res = mustApply(t, a, dropped(refA, 1, 80, 9090))
+	if res.ListenersDeleted != 1 || res.MembersRemoved != 1 || len(f.Listeners(lb.ID)) != 2 {
 		t.Fatalf("result %+v listeners %+v", res, f.Listeners(lb.ID))
 	}
-	if _, pools, _, monitors := f.Counts(); pools != 1 || monitors != 1 {
+	if _, pools, _, monitors := f.Counts(); pools != 2 || monitors != 1 { // 8080 was created without a monitor
 		t.Fatalf("%d pools %d monitors left", pools, monitors)
 	}
 }
@@ -694,8 +697,8 @@ func TestInvalidDesiredIsRefused(t *testing.T) {
 		{func(w *model.Desired) { w.Class = "fast" }, ReasonInvalidDesired, "kubernetes.io/elb.class"},
 		{func(w *model.Desired) { w.Service.ClusterID = "" }, ReasonInvalidDesired, "--cluster-id"},
 		{func(w *model.Desired) {
-			w.Listeners = append(w.Listeners, model.Listener{Port: 80, Protocol: "UDP"})
-		}, ReasonInvalidDesired, "port 80"},
+			w.Listeners = append(w.Listeners, model.Listener{Port: 80, Protocol: "TCP"})
+		}, ReasonInvalidDesired, "TCP/80"},
 	}
 	for _, c := range cases {
 		w := desired(refA, lb.ID, 80, members(1, 1, 80))

@@ -48,10 +48,15 @@ type elbd struct {
 	st     *store.Store
 	srv    *httptest.Server
 	writes atomic.Int64 // non-GET requests the server received
+	reads  atomic.Int64 // GET requests the server received
+	trace  bool
 	// loseResponse, when set, is asked for each request: true runs the handler but answers 503,
 	// as when the response is lost on the way back.
 	loseResponse func(r *http.Request) bool
-	mu           sync.Mutex
+	// refuse, when set, is asked for each request: a non-empty body is answered with status
+	// instead of running the handler (a refusal elbd does not make yet, e.g. a quota).
+	refuse func(r *http.Request) (status int, body string)
+	mu     sync.Mutex
 }
 
 func startELBD(t *testing.T) *elbd {
@@ -61,10 +66,25 @@ func startELBD(t *testing.T) *elbd {
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			e.writes.Add(1)
+		} else {
+			e.reads.Add(1)
+		}
+		if e.trace {
+			e.t.Logf("%s %s", r.Method, r.URL.Path)
 		}
 		e.mu.Lock()
 		lose := e.loseResponse != nil && e.loseResponse(r)
+		status, body := 0, ""
+		if e.refuse != nil {
+			status, body = e.refuse(r)
+		}
 		e.mu.Unlock()
+		if body != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
+			return
+		}
 		if lose {
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, `{"error_code":"APIGW.0503","error_msg":"response lost (injected)"}`, http.StatusServiceUnavailable)
@@ -386,13 +406,13 @@ func TestELBD_LastCreatorReleaseRemovesListener(t *testing.T) {
 	}
 }
 
-// R9, R10, class and R11 refusals: nothing reaches the ELB as a write.
+// R9 (a listener of the same transport: HTTP takes TCP's port 80), R10, class and R11 refusals: nothing reaches the ELB as a write.
 func TestELBD_Refusals(t *testing.T) {
 	e := startELBD(t)
 	noIP := e.dedicated(false)
 	withIP := e.dedicated(true)
 	c := e.client("SK-fleet-secret")
-	if _, err := c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: noIP, Protocol: "UDP", Port: 80}); err != nil {
+	if _, err := c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: noIP, Protocol: "HTTP", Port: 80}); err != nil {
 		t.Fatal(err)
 	}
 	d := deploy.New(c, deploy.Options{})
@@ -410,7 +430,7 @@ func TestELBD_Refusals(t *testing.T) {
 		reason   string
 		mentions []string
 	}{
-		{"R9 protocol", want(clusterA, noIP, 80, nodes(0, 1, 80)), deploy.ReasonProtocolConflict, []string{"UDP", "port 80"}},
+		{"R9 protocol", want(clusterA, noIP, 80, nodes(0, 1, 80)), deploy.ReasonProtocolConflict, []string{"HTTP", "port 80"}},
 		{"R10 unknown", want(clusterA, "0b6c7e1a-1111-2222-3333-444455556666", 80, nil), deploy.ReasonELBNotFound, []string{"kubernetes.io/elb.id", "0b6c7e1a"}},
 		{"R10 missing", want(clusterA, "", 80, nil), deploy.ReasonELBNotFound, []string{"kubernetes.io/elb.id"}},
 		{"class", union, deploy.ReasonELBClassMismatch, []string{"kubernetes.io/elb.class", "dedicated"}},

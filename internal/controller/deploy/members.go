@@ -100,18 +100,22 @@ func subnetChanged(class model.Class, want, have string) bool {
 
 // syncMembers makes this cluster's members in o's pool match want.Members. After an ambiguous
 // failure, or when the ELB says a member already existed, it re-reads the pool and plans again, so
-// a retry never adds a member twice.
-func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
+// a retry never adds a member twice. Releasing a port is the same call with no members wanted.
+func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class model.Class, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
 	have := o.members
 	poolID := o.pool.ID
 	for attempt := 1; ; attempt++ {
-		plan := diffMembers(ref, want.Port, lb.Class, poolID, want.Members, have)
+		plan := diffMembers(ref, want.Port, class, poolID, want.Members, have)
 		again, err := d.execMembers(ctx, api, poolID, plan, res)
 		if err == nil && (!again || attempt >= d.opts.Attempts) {
 			res.Warnings = append(res.Warnings, plan.warnings...)
 			return nil
 		}
 		if err != nil {
+			if q := d.quotaRefusal(ctx, err, o, plan, have); q != nil {
+				res.Warnings = append(res.Warnings, plan.warnings...)
+				return q
+			}
 			if !(elbclient.Retryable(err) || errors.Is(err, elbclient.ErrNotFound)) || attempt >= d.opts.Attempts {
 				return fmt.Errorf("update members of pool %s (%s): %w", poolID, o, err)
 			}
@@ -126,16 +130,44 @@ func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, lb *elbcl
 	}
 }
 
-// execMembers runs plan: add, update, remove, then re-adds. again reports that the ELB said some
-// added member already existed, so the pool should be read again.
+// MaxBatchMembers is the most members one batch call may name (the ELB API's cap on
+// BatchCreateMembers, BatchUpdateMembers and BatchDeleteMembers; elbd enforces the same).
+const MaxBatchMembers = 200
+
+// chunks cuts xs into runs of at most MaxBatchMembers.
+func chunks[T any](xs []T) [][]T {
+	var out [][]T
+	for len(xs) > 0 {
+		n := min(len(xs), MaxBatchMembers)
+		out = append(out, xs[:n])
+		xs = xs[n:]
+	}
+	return out
+}
+
+// execMembers runs plan: removals and weight changes first, then additions (C2), so that an
+// addition the ELB refuses (quota, subnet, busy) never holds back a removal or a weight change;
+// each call names at most MaxBatchMembers members. again reports that the ELB said some added
+// member already existed, so the pool should be read again.
 func (d *Deployer) execMembers(ctx context.Context, api elbclient.API, poolID string, plan memberPlan, res *Result) (again bool, err error) {
-	add := func(specs []elbclient.MemberSpec) error {
-		if len(specs) == 0 {
-			return nil
+	for _, ids := range chunks(plan.remove) {
+		if err := api.DeleteMembers(ctx, poolID, ids); err != nil {
+			return again, err
 		}
+		res.MembersRemoved += len(ids)
+		d.opts.Logger.Info("removed members", "pool", poolID, "count", len(ids))
+	}
+	for _, ups := range chunks(plan.update) {
+		if err := api.UpdateMemberWeights(ctx, poolID, ups); err != nil {
+			return again, err
+		}
+		res.MembersUpdated += len(ups)
+		d.opts.Logger.Info("updated member weights", "pool", poolID, "count", len(ups))
+	}
+	for _, specs := range chunks(append(slices.Clip(plan.readd), plan.add...)) {
 		added, err := api.AddMembers(ctx, poolID, specs)
 		if err != nil {
-			return err
+			return again, err
 		}
 		for _, a := range added {
 			if a.Existed {
@@ -145,26 +177,8 @@ func (d *Deployer) execMembers(ctx context.Context, api elbclient.API, poolID st
 			res.MembersAdded++
 		}
 		d.opts.Logger.Info("added members", "pool", poolID, "count", len(specs))
-		return nil
 	}
-	if err := add(plan.add); err != nil {
-		return again, err
-	}
-	if len(plan.update) > 0 {
-		if err := api.UpdateMemberWeights(ctx, poolID, plan.update); err != nil {
-			return again, err
-		}
-		res.MembersUpdated += len(plan.update)
-		d.opts.Logger.Info("updated member weights", "pool", poolID, "count", len(plan.update))
-	}
-	if len(plan.remove) > 0 {
-		if err := api.DeleteMembers(ctx, poolID, plan.remove); err != nil {
-			return again, err
-		}
-		res.MembersRemoved += len(plan.remove)
-		d.opts.Logger.Info("removed members", "pool", poolID, "count", len(plan.remove))
-	}
-	return again, add(plan.readd)
+	return again, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -186,7 +200,9 @@ func ignoreNotFound(err error) error {
 }
 
 // releaseListener removes this Service's binding to one listener per policy (package doc).
+// member-only applies an empty desired state to the pool through the same diff as every Apply.
 func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref model.ServiceRef, policy model.RecyclePolicy, o *observed, res *Result) error {
+	d.forget(ref)
 	if policy == model.RecycleCascade {
 		if o.marked && !o.mark.MultiCluster && !o.mark.IsService(ref) {
 			res.Warnings = append(res.Warnings, Warning{Reason: WarnListenerSkipped, Message: fmt.Sprintf(
@@ -195,38 +211,12 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 		}
 		return d.deleteListener(ctx, api, o, true, res)
 	}
-	// member-only: this cluster's members of this Service, with retries that re-read the pool.
-	if o.pool == nil {
-		if o.marked && o.mark.IsService(ref) {
-			return d.deleteListener(ctx, api, o, false, res)
-		}
-		return nil
-	}
-	members := o.members
-	for attempt := 1; ; attempt++ {
-		var ids []string
-		for _, m := range members {
-			if owns(ref, m) {
-				ids = append(ids, m.ID)
-			}
-		}
-		if len(ids) == 0 {
-			break
-		}
-		err := api.DeleteMembers(ctx, o.pool.ID, ids)
-		if err == nil {
-			res.MembersRemoved += len(ids)
-			d.opts.Logger.Info("removed members", "pool", o.pool.ID, "count", len(ids))
-			break
-		}
-		if !(elbclient.Retryable(err) || errors.Is(err, elbclient.ErrNotFound)) || attempt >= d.opts.Attempts {
-			return fmt.Errorf("remove this cluster's members from pool %s (%s): %w", o.pool.ID, o, err)
-		}
-		if err := sleep(ctx, d.opts.Backoff<<(attempt-1)); err != nil {
-			return err
-		}
-		if members, err = api.ListMembers(ctx, o.pool.ID); err != nil {
-			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)
+	if o.pool != nil {
+		// No members wanted on this port: the diff removes this cluster's members of the Service
+		// (named for any of its ports), and nothing else.
+		empty := model.Listener{Port: o.listener.Port, Protocol: o.listener.Protocol}
+		if err := d.syncMembers(ctx, api, "", ref, empty, o, res); err != nil {
+			return fmt.Errorf("release this cluster's members from %s: %w", o, err)
 		}
 	}
 	// The listener's creator removes it with its pool (whoever created the pool in a race), but
@@ -237,10 +227,12 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 	return d.deleteListener(ctx, api, o, false, res)
 }
 
-// deleteListener removes the monitor, the members, the pool and the listener, in that order (each
-// step may be refused by an ELB while the next one still depends on it). Not-found is success.
-// Without force (member-only), the pool is read first and anything found in it (another cluster
-// attached meanwhile) leaves the whole listener in place: no member is ever deleted then.
+// deleteListener removes the members (force only), the monitor, the pool and the listener, in
+// that order (each step may be refused by an ELB while the next one still depends on it).
+// Not-found is success. Without force (member-only), the pool is read first and anything found in
+// it (another cluster attached meanwhile) leaves the whole listener in place: no member is ever
+// deleted then. A pool that cannot be deleted after its monitor was gets the monitor back: a
+// release never leaves a pool without its health check (C11).
 func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *observed, force bool, res *Result) error {
 	if o.pool != nil {
 		members, err := api.ListMembers(ctx, o.pool.ID)
@@ -250,22 +242,44 @@ func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *obs
 		if !force && len(members) > 0 {
 			return nil
 		}
-		if o.pool.HealthMonitorID != "" {
-			if err := ignoreNotFound(api.DeleteHealthMonitor(ctx, o.pool.HealthMonitorID)); err != nil {
-				return fmt.Errorf("delete health monitor %s of %s: %w", o.pool.HealthMonitorID, o, err)
-			}
-		}
 		if len(members) > 0 {
 			ids := make([]string, len(members))
 			for i, m := range members {
 				ids[i] = m.ID
 			}
-			if err := ignoreNotFound(api.DeleteMembers(ctx, o.pool.ID, ids)); err != nil {
-				return fmt.Errorf("delete members of pool %s (%s): %w", o.pool.ID, o, err)
+			for _, part := range chunks(ids) {
+				if err := ignoreNotFound(api.DeleteMembers(ctx, o.pool.ID, part)); err != nil {
+					return fmt.Errorf("delete members of pool %s (%s): %w", o.pool.ID, o, err)
+				}
 			}
 			res.MembersRemoved += len(ids)
 		}
+		var monitor *elbclient.HealthMonitor
+		if o.pool.HealthMonitorID != "" {
+			hm, err := api.GetHealthMonitor(ctx, o.pool.HealthMonitorID)
+			if err := ignoreNotFound(err); err != nil {
+				return fmt.Errorf("read health monitor %s of %s: %w", o.pool.HealthMonitorID, o, err)
+			}
+			if hm != nil {
+				if err := ignoreNotFound(api.DeleteHealthMonitor(ctx, hm.ID)); err != nil {
+					return fmt.Errorf("delete health monitor %s of %s: %w", hm.ID, o, err)
+				}
+				monitor = hm
+			}
+		}
 		if err := ignoreNotFound(api.DeletePool(ctx, o.pool.ID)); err != nil {
+			if monitor != nil {
+				_, rerr := api.CreateHealthMonitor(ctx, elbclient.HealthMonitorSpec{PoolID: o.pool.ID, Name: o.pool.Name,
+					Type: monitor.Type, Delay: monitor.Delay, Timeout: monitor.Timeout, MaxRetries: monitor.MaxRetries, URLPath: monitor.URLPath})
+				if rerr != nil {
+					return fmt.Errorf("delete pool %s of %s: %w; its health monitor could not be restored either: %v", o.pool.ID, o, err, rerr)
+				}
+			}
+			if !force && errors.Is(err, elbclient.ErrConflict) {
+				// Someone attached between our read and the delete: the listener stays theirs.
+				d.opts.Logger.Info("pool in use again, listener kept", "pool", o.pool.ID, "error", err.Error())
+				return nil
+			}
 			return fmt.Errorf("delete pool %s of %s: %w", o.pool.ID, o, err)
 		}
 	}

@@ -58,7 +58,7 @@ func validateDesired(d model.Desired) *Refusal {
 	if d.MultiVPC && d.Class != model.ClassPerformance {
 		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", annMultiVPC, annClass, model.ClassPerformance, annMultiVPC)
 	}
-	ports := map[int32]string{}
+	ports := map[string]bool{} // "TCP/80": TCP and UDP on one port are two listeners (C11)
 	for _, l := range d.Listeners {
 		if l.Port < 1 || l.Port > 65535 {
 			return refuse(ReasonInvalidDesired, "Service port %d is outside 1–65535", l.Port)
@@ -66,10 +66,11 @@ func validateDesired(d model.Desired) *Refusal {
 		if l.Protocol != "TCP" && l.Protocol != "UDP" {
 			return refuse(ReasonInvalidDesired, "Service port %d has protocol %q; an ELB listener here can be TCP or UDP", l.Port, l.Protocol)
 		}
-		if prev, dup := ports[l.Port]; dup {
-			return refuse(ReasonInvalidDesired, "Service ports %s/%d and %s/%d would share ELB listener port %d; give them different ports", prev, l.Port, l.Protocol, l.Port, l.Port)
+		key := fmt.Sprintf("%s/%d", l.Protocol, l.Port)
+		if ports[key] {
+			return refuse(ReasonInvalidDesired, "Service port %s appears twice; give each port its own number or protocol", key)
 		}
-		ports[l.Port] = l.Protocol
+		ports[key] = true
 		if d.MultiVPC && l.Protocol != "TCP" {
 			return refuse(ReasonMultiVPCInvalid, "%s works only for TCP (the backend group must be TCP), but port %d is %s; remove %s or the %s port", annMultiVPC, l.Port, l.Protocol, annMultiVPC, l.Protocol)
 		}

@@ -48,6 +48,10 @@ type Desired struct {
 	Recycle   RecyclePolicy
 	Weight    int // the cluster weight W actually applied (elbrules.MinWeight–MaxWeight)
 	Listeners []Listener
+	// PreviousPorts are the ports the Service was bound to before (kubernetes.io/elb.listener-port,
+	// R8): their listeners are read too, so that this cluster's members of a port the Service
+	// dropped (or switched from TCP to UDP) are released at once (C1, C11).
+	PreviousPorts []int32
 }
 
 // Listener is one Service port: one ELB listener on Port with one pool.

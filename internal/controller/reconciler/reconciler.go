@@ -234,6 +234,8 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	if err != nil {
 		return r.refuse(ctx, svc, ReasonInvalidService, err.Error())
 	}
+	// Ports bound before: a port dropped or switched to another protocol is released at once.
+	desired.PreviousPorts = cfg.ListenerPorts
 
 	res, err := r.Deployer.Apply(ctx, desired)
 	r.Metrics.observeWrites(res.Writes)
@@ -248,7 +250,8 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		return ctrl.Result{}, err
 	}
 	for _, bound := range previous {
-		old, err := r.release(ctx, svc, bound, cfg.Recycle)
+		// An edit, not a deletion: member-only whatever the policy (C1).
+		old, err := r.release(ctx, svc, bound, model.RecycleMemberOnly)
 		var refusal *deploy.Refusal
 		if err != nil && !errors.As(err, &refusal) {
 			return ctrl.Result{}, err
@@ -323,8 +326,10 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 	if cfg.ELBID != "" && !slices.Contains(elbIDs, cfg.ELBID) && !annotationInvalid(perr, annotations.ELBID) {
 		elbIDs = append(elbIDs, cfg.ELBID)
 	}
+	// Cascade (R7) is for deleting the Service only; an edit that ends the binding (multicluster
+	// off, elb.id removed, type or class changed) releases member-only (C1).
 	policy := cfg.Recycle
-	if policy == "" {
+	if policy == "" || !deleting {
 		policy = model.RecycleMemberOnly
 	}
 	for _, elbID := range elbIDs {

@@ -487,3 +487,39 @@ func (a *api) DeleteHealthMonitor(ctx context.Context, id string) error {
 		return nil
 	})
 }
+
+func (a *api) ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]elbclient.Listener, error) {
+	all, err := a.ListListeners(ctx, lbID)
+	if err != nil {
+		return nil, err
+	}
+	var out []elbclient.Listener
+	for _, l := range all {
+		if l.Port == port {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+func (a *api) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
+	return a.f.write(ctx, "UpdatePoolAlgorithm", func() error {
+		p, err := a.pool("UpdatePoolAlgorithm", id)
+		if err != nil {
+			return err
+		}
+		p.Algorithm = algorithm
+		return nil
+	})
+}
+
+func (a *api) UpdateHealthMonitor(ctx context.Context, id string, spec elbclient.HealthMonitorSpec) error {
+	return a.f.write(ctx, "UpdateHealthMonitor", func() error {
+		hm, ok := a.f.monitors[id]
+		if !ok {
+			return notFound("UpdateHealthMonitor", "healthmonitor", id)
+		}
+		hm.Type, hm.Delay, hm.Timeout, hm.MaxRetries, hm.URLPath = spec.Type, spec.Delay, spec.Timeout, spec.MaxRetries, spec.URLPath
+		return nil
+	})
+}

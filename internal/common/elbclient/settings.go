@@ -1,0 +1,130 @@
+package elbclient
+
+import (
+	"context"
+	"strconv"
+
+	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+)
+
+// Calls that find one port's listeners with the list filters, and that let the Service that
+// created a listener change its pool's algorithm and health check (issue 14, C6 and C11).
+
+// ListListenersOnPort lists the listeners of ELB lbID on one port, of any protocol: one filtered
+// list call (loadbalancer_id + protocol_port, services/elb/v3/model/model_list_listeners_request.go),
+// instead of reading every listener of the ELB.
+func (a *v3API) ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]Listener, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
+		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID},
+			ProtocolPort: &[]string{strconv.Itoa(int(port))}, Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v3 ListListeners", err)
+		}
+		var next *string
+		if r.PageInfo != nil {
+			next = r.PageInfo.NextMarker
+		}
+		return deref(r.Listeners), next, nil
+	}, func(l v3model.Listener) string { return l.Id })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listener, 0, len(ls))
+	for _, l := range ls {
+		// A server that ignores a filter must not make another port's listener look like ours.
+		if l.ProtocolPort == port {
+			out = append(out, listenerFromV3(l, lbID))
+		}
+	}
+	return out, nil
+}
+
+// ListListenersOnPort: the v2 list call takes protocol_port too
+// (services/elb/v2/model/model_list_listeners_request.go).
+func (a *v2API) ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]Listener, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ls, err := paginate(func(marker *string) ([]v2model.ListenerResp, *string, error) {
+		r, err := a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, ProtocolPort: ptr(port), Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v2 ListListeners", err)
+		}
+		return deref(r.Listeners), nil, nil
+	}, func(l v2model.ListenerResp) string { return l.Id })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listener, 0, len(ls))
+	for _, l := range ls {
+		if l.ProtocolPort == port {
+			out = append(out, listenerFromV2(l, lbID))
+		}
+	}
+	return out, nil
+}
+
+func (a *v3API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{LbAlgorithm: ptr(algorithm)}}})
+	return classify("v3 UpdatePool", err)
+}
+
+func (a *v2API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{LbAlgorithm: ptr(algorithm)}}})
+	return classify("v2 UpdatePool", err)
+}
+
+func (a *v3API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &v3model.UpdateHealthMonitorOption{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
+	if spec.URLPath != "" {
+		o.UrlPath = ptr(spec.URLPath)
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.UpdateHealthMonitor(&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
+	return classify("v3 UpdateHealthMonitor", err)
+}
+
+func (a *v2API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &v2model.UpdateHealthmonitorReq{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
+	if spec.URLPath != "" {
+		o.UrlPath = ptr(spec.URLPath)
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v2.UpdateHealthmonitor(&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
+	return classify("v2 UpdateHealthmonitor", err)
+}
+
+// MemberQuota reads the project's member quotas (ShowQuota, services/elb/v3/model/model_quota.go:
+// members_per_pool and member; -1 means no limit). An ELB without the quota API answers
+// ErrNotFound.
+func (c *SDK) MemberQuota(ctx context.Context) (perPool, total int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	r, err := c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
+	if err != nil {
+		return 0, 0, classify("v3 ShowQuota", err)
+	}
+	if r.Quota == nil {
+		return 0, 0, &APIError{Op: "v3 ShowQuota", Kind: ErrNotFound, Message: "response without a quota"}
+	}
+	return int(r.Quota.MembersPerPool), int(r.Quota.Member), nil
+}
