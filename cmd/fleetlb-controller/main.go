@@ -41,6 +41,7 @@ func main() {
 
 type flags struct {
 	kubeconfig, clusterID, clusterName string
+	adoptClusterID                     string
 	elbEndpoint, projectID, region     string
 	podNetwork, subnetID               string
 	loadBalancerClass, ingressIPMode   string
@@ -61,6 +62,7 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "path to a kubeconfig; default: $KUBECONFIG, in-cluster, or ~/.kube/config")
 	fs.StringVar(&f.clusterID, "cluster-id", "", "unique ID of this cluster, recorded in the name of every member it owns; default: the kube-system namespace UID")
+	fs.StringVar(&f.adoptClusterID, "adopt-cluster-id", "", "the cluster ID recorded before (ConfigMap kube-system/fleetlb-cluster-id): rename this cluster's members and listener marks from it to the current ID on every ELB, in place, then record the current ID")
 	fs.StringVar(&f.clusterName, "cluster-name", "", "name of this cluster for people (logs, Events)")
 	fs.StringVar(&f.elbEndpoint, "elb-endpoint", "", "ELB API base URL: https://elb.<region>.myhuaweicloud.com, or elbd's http://127.0.0.1:PORT (required)")
 	fs.StringVar(&f.projectID, "project-id", "", "project ID of the ELBs (required)")
@@ -126,6 +128,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return reconciler.Run(ctx, reconciler.Options{
 		RestConfig:              restCfg,
 		ClusterID:               f.clusterID,
+		AdoptClusterID:          f.adoptClusterID,
 		ClusterName:             f.clusterName,
 		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy")}),
 		CheckELB:                client.Check,

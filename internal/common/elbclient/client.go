@@ -135,6 +135,8 @@ type Client interface {
 	API(c model.Class) API
 	// Writes is the number of write calls made so far by this client (every family).
 	Writes() int64
+	// ListLoadBalancers lists the project's ELBs of both families (inventory.go).
+	ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error)
 }
 
 // API is what the deployer does on ELBs of one family. Every call that changes the ELB counts
@@ -164,4 +166,9 @@ type API interface {
 	// UpdatePoolAlgorithm and UpdateHealthMonitor change a pool's settings (its creator may).
 	UpdatePoolAlgorithm(ctx context.Context, poolID, algorithm string) error
 	UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error
+	// UpdateListenerDescription, UpdatePoolDescription and RenameMembers rewrite ownership marks
+	// in place (a new cluster ID, inventory.go).
+	UpdateListenerDescription(ctx context.Context, id, description string) error
+	UpdatePoolDescription(ctx context.Context, id, description string) error
+	RenameMembers(ctx context.Context, poolID string, renames []MemberRename) error
 }

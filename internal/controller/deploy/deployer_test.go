@@ -868,3 +868,24 @@ func TestReleaseCascadeLeavesListenersItNeverBoundTo(t *testing.T) {
 		t.Fatalf("pool after A's cascade release: %v, want cluster B 20 and both VMs 10", w)
 	}
 }
+
+// C11: a release whose pool deletion is refused (someone attached between the read and the
+// delete) gives the pool its health monitor back.
+func TestC11_ReleaseNeverLeavesAPoolWithoutItsMonitor(t *testing.T) {
+	f := fake.New()
+	lb := perfLB(f)
+	d := newDeployer(f)
+	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
+	poolID := poolOf(t, f, lb.ID, 80)
+	f.Fail("DeletePool", 1, fake.StatusError("DeletePool", 409), false)
+	if _, err := d.Release(context.Background(), desired(refA, lb.ID, 80, nil)); err != nil {
+		t.Fatal(err)
+	}
+	p := f.Pool(poolID)
+	if p == nil || p.HealthMonitorID == "" {
+		t.Fatalf("pool %+v left without its monitor", p)
+	}
+	if _, _, _, monitors := f.Counts(); monitors != 1 {
+		t.Fatalf("%d monitors", monitors)
+	}
+}

@@ -235,6 +235,18 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 // release never leaves a pool without its health check (C11).
 func (d *Deployer) deleteListener(ctx context.Context, api elbclient.API, o *observed, force bool, res *Result) error {
 	if o.pool != nil {
+		// Read again: the pool may have got a monitor or members since it was observed.
+		pool, err := api.GetPool(ctx, o.pool.ID)
+		if err := ignoreNotFound(err); err != nil {
+			return fmt.Errorf("read pool %s of %s: %w", o.pool.ID, o, err)
+		}
+		if pool == nil {
+			o.pool = nil
+		} else {
+			o.pool = pool
+		}
+	}
+	if o.pool != nil {
 		members, err := api.ListMembers(ctx, o.pool.ID)
 		if err := ignoreNotFound(err); err != nil {
 			return fmt.Errorf("list members of pool %s: %w", o.pool.ID, err)

@@ -278,3 +278,109 @@ func TestC11_Lifecycle(t *testing.T) {
 		}
 	})
 }
+
+// C3: the sweep removes the members named with this cluster's ID that no Service wants (a Service
+// deleted while the controller was down, a port dropped), and the empty listeners its Services
+// created; other clusters' and unmarked members stay.
+func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
+	e := startELBD(t)
+	lbID := e.dedicated(false)
+	union := e.shared()
+	c := e.client("SK-fleet-secret")
+	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
+	two := want(clusterA, lbID, 80, nodes(0, 2, 80))
+	l81 := two.Listeners[0]
+	l81.Port = 81
+	two.Listeners = append(two.Listeners, l81)
+	apply(t, a, two)
+	apply(t, b, want(clusterB, lbID, 20, nodes(10, 2, 20)))
+	l, _ := pool(t, c, lbID, 80)
+	addVMs(t, c, l.DefaultPoolID)
+	gone := clusterA
+	gone.Name = "gone"
+	wu := want(gone, union, 50, nodes(20, 1, 50))
+	wu.Class = model.ClassUnion
+	apply(t, a, wu)
+
+	// Only Service shop/web on port 80 is still wanted (port 81 dropped, shop/gone deleted).
+	wanted := func(context.Context) (deploy.Wanted, error) {
+		return func(ref model.ServiceRef, elbID string, port int32, protocol string) bool {
+			return ref == clusterA && elbID == lbID && port == 80 && protocol == "TCP"
+		}, nil
+	}
+	res, err := a.Sweep(context.Background(), clusterA.ClusterID, wanted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MembersRemoved != 3 || res.ListenersDeleted != 2 {
+		t.Fatalf("sweep: %+v", res)
+	}
+	_, ms := pool(t, c, lbID, 80)
+	if s := sumBy(ms); len(ms) != 6 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 {
+		t.Fatalf("port 80 after the sweep: %+v", ms)
+	}
+	if on := listenersOn(t, c, lbID, 81); len(on) != 0 {
+		t.Fatalf("port 81 (created by A, empty) left: %+v", on)
+	}
+	if ls, err := c.API(model.ClassUnion).ListListeners(context.Background(), union); err != nil || len(ls) != 0 {
+		t.Fatalf("union ELB after the sweep: %+v %v", ls, err)
+	}
+	// Cluster B's sweep with nothing wanted touches only B's members.
+	if _, err := b.Sweep(context.Background(), clusterB.ClusterID, func(context.Context) (deploy.Wanted, error) {
+		return func(model.ServiceRef, string, int32, string) bool { return false }, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, ms = pool(t, c, lbID, 80)
+	if s := sumBy(ms); len(ms) != 4 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 0 {
+		t.Fatalf("port 80 after B's sweep: %+v", ms)
+	}
+	// A sweep with everything in place writes nothing.
+	if _, w := e.calls(func() {
+		if _, err := a.Sweep(context.Background(), clusterA.ClusterID, wanted); err != nil {
+			t.Fatal(err)
+		}
+	}); w != 0 {
+		t.Fatalf("idle sweep made %d writes", w)
+	}
+}
+
+// C4: adopting a new cluster ID renames the members and marks in place: same member IDs, same
+// weights, nothing removed or added; other clusters' members keep their names.
+func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
+	e := startELBD(t)
+	lbID := e.dedicated(false)
+	c := e.client("SK-fleet-secret")
+	a := deploy.New(c, deploy.Options{})
+	apply(t, a, want(clusterA, lbID, 80, nodes(0, 3, 80)))
+	apply(t, deploy.New(c, deploy.Options{}), want(clusterB, lbID, 20, nodes(10, 1, 20)))
+	_, before := pool(t, c, lbID, 80)
+	const newID = "cluster-a-2026"
+	if _, err := a.AdoptClusterID(context.Background(), clusterA.ClusterID, newID); err != nil {
+		t.Fatal(err)
+	}
+	l, after := pool(t, c, lbID, 80)
+	if len(after) != len(before) {
+		t.Fatalf("members %d → %d", len(before), len(after))
+	}
+	for i := range before {
+		x, y := before[i], after[i]
+		ref, _, _ := deploy.ParseMemberName(x.Name)
+		wantName := x.Name
+		if ref.ClusterID == clusterA.ClusterID {
+			wantName = strings.Replace(x.Name, clusterA.ClusterID, newID, 1)
+		}
+		if x.ID != y.ID || x.Weight != y.Weight || y.Name != wantName {
+			t.Fatalf("member %+v became %+v", x, y)
+		}
+	}
+	if m, ok := deploy.ParseMark(l.Description); !ok || m.ClusterID != newID {
+		t.Fatalf("listener mark %q", l.Description)
+	}
+	// The new ID's Apply finds everything in place: no write.
+	moved := want(clusterA, lbID, 80, nodes(0, 3, 80))
+	moved.Service.ClusterID = newID
+	if res := apply(t, deploy.New(c, deploy.Options{}), moved); res.Writes != 0 {
+		t.Fatalf("Apply after adoption: %+v", res)
+	}
+}

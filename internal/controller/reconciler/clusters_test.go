@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,14 +160,25 @@ func summary(ms []elbclient.Member) string {
 	return strings.Join(out, "\n")
 }
 
+// testLogger discards the controllers' logs, unless FLEETLB_TEST_LOGS=1 sends them to stderr.
+func testLogger(cluster string) logr.Logger {
+	var w io.Writer = io.Discard
+	if os.Getenv("FLEETLB_TEST_LOGS") == "1" {
+		w = os.Stderr
+	}
+	return logr.FromSlogHandler(slog.NewTextHandler(w, nil)).WithValues("testCluster", cluster)
+}
+
 type kube struct {
 	name string
 	c    *localk8s.Cluster
 	cs   kubernetes.Interface
 	id   string
-	stop context.CancelFunc
-	done chan struct{}
-	top  *testing.T // the whole test: controllers outlive the subtest that (re)starts them
+	// adopt is the cluster ID recorded before, renamed to id at the next start (C4).
+	adopt string
+	stop  context.CancelFunc
+	done  chan struct{}
+	top   *testing.T // the whole test: controllers outlive the subtest that (re)starts them
 }
 
 func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, subnet string) {
@@ -174,11 +186,11 @@ func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, s
 	ctx, cancel := context.WithCancel(context.Background())
 	c := e.client(t)
 	mgr, err := reconciler.NewManager(ctx, reconciler.Options{
-		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
+		RestConfig: k.c.RESTConfig(), ClusterID: k.id, AdoptClusterID: k.adopt, ClusterName: k.name,
 		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
 		PodNetwork: net, SubnetID: subnet, DefaultWeight: 100, Resync: 2 * time.Second,
 		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
-		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testLogger(k.name),
 	})
 	if err != nil {
 		cancel()
@@ -549,16 +561,20 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
+		// R9: an HTTP listener takes TCP's port 8082 (TCP and UDP could share it, C11).
+		if _, err := e.sdk.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
+			t.Fatal(err)
+		}
 		before := e.writes.Load()
-		b.deployment(t, "dns", 1, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolUDP})
+		b.deployment(t, "dns", 1, http80)
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "dns", lb.ID, func(s *corev1.Service) {
-			s.Spec.Ports[0].Protocol = corev1.ProtocolUDP
+			s.Spec.Ports[0].Port = 8082
 		}))
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "lost", "00000000-0000-0000-0000-000000000000", nil))
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "legacy", lb.ID, func(s *corev1.Service) {
 			delete(s.Annotations, annotations.MultiCluster)
 		}))
-		eventually(t, wait, "R9", wantCondition(b, "dns", deploy.ReasonProtocolConflict, "80"))
+		eventually(t, wait, "R9", wantCondition(b, "dns", deploy.ReasonProtocolConflict, "8082", "HTTP"))
 		eventually(t, wait, "R9 event", wantEvent(b, "dns", deploy.ReasonProtocolConflict))
 		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, annotations.ELBID))
 		eventually(t, wait, "R6", wantEvent(a, "legacy", reconciler.ReasonNotMultiCluster, annotations.MultiCluster))
@@ -706,6 +722,152 @@ func TestRealClusters(t *testing.T) {
 			s := a.get(t, "tiny")
 			if len(s.Finalizers) != 0 || s.Annotations[annotations.ListenerPort] != "" || len(s.Status.LoadBalancer.Ingress) != 0 {
 				return fmt.Errorf("finalizers %v, annotations %v, ingress %v", s.Finalizers, s.Annotations, s.Status.LoadBalancer.Ingress)
+			}
+			return nil
+		})
+	})
+
+	// Issue 14 on real clusters: each subtest is named after its row in docs/requirements.md.
+	owners := func(ms []elbclient.Member) map[string]int {
+		out := map[string]int{}
+		for _, m := range ms {
+			if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+				out[ref.ClusterID]++
+			} else {
+				out[m.Name]++
+			}
+		}
+		return out
+	}
+	wantOwners := func(lbID string, port int32, want map[string]int) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lbID, port)
+			if err != nil {
+				return err
+			}
+			if got := owners(ms); fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("pool of port %d on %s: owners %v, want %v:\n%s", port, lbID, got, want, summary(ms))
+			}
+			return nil
+		}
+	}
+	listenerGone := func(lbID string, port int32) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if l, _, err := e.pool(ctx, lbID, port); err != nil || l != nil {
+				return fmt.Errorf("listener %d on %s still there (%v)", port, lbID, err)
+			}
+			return nil
+		}
+	}
+	addVMs := func(t *testing.T, port int32, base int) {
+		t.Helper()
+		l, _, err := e.pool(context.Background(), lb.ID, port)
+		if err != nil || l == nil {
+			t.Fatalf("listener %d: %v", port, err)
+		}
+		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+			{Name: "vm-1", Address: fmt.Sprintf("127.251.0.%d", base), Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
+			{Name: "vm-2", Address: fmt.Sprintf("127.251.0.%d", base+1), Port: 8080, Weight: 10, SubnetID: "subnet-vm"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("C1 cascade only on deletion", func(t *testing.T) {
+		a.deployment(t, "c1", 1, http80)
+		b.deployment(t, "c1", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "c1", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port = 3001
+			s.Annotations[annotations.RecyclePolicy] = "cascade"
+		}))
+		eventually(t, wait, "A on 3001", wantOwners(lb.ID, 3001, map[string]int{"cluster-a": 1}))
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "c1", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3001 }))
+		eventually(t, wait, "B on 3001", wantOwners(lb.ID, 3001, map[string]int{"cluster-a": 1, b.id: 1}))
+		addVMs(t, 3001, 21)
+		shared := map[string]int{b.id: 1, "vm-1": 1, "vm-2": 1}
+
+		// The port changes: A's member leaves 3001, B's and the VMs' stay.
+		a.update(t, "c1", func(s *corev1.Service) { s.Spec.Ports[0].Port = 3002 })
+		eventually(t, wait, "A moved to 3002", wantOwners(lb.ID, 3002, map[string]int{"cluster-a": 1}))
+		eventually(t, wait, "3001 kept", wantOwners(lb.ID, 3001, shared))
+		// kubernetes.io/elb.id re-pointed: A's listener on the old ELB (its own, now empty) goes.
+		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = noIP.ID })
+		eventually(t, wait, "A on the other ELB", wantOwners(noIP.ID, 3002, map[string]int{"cluster-a": 1}))
+		eventually(t, wait, "A's old listener released", listenerGone(lb.ID, 3002))
+		// multicluster off: member-only too.
+		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+		eventually(t, wait, "A released", listenerGone(noIP.ID, 3002))
+		if err := wantOwners(lb.ID, 3001, shared)(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("C3 own members only, even after a crash", func(t *testing.T) {
+		a.deployment(t, "c3", 1, http80)
+		b.deployment(t, "c3", 1, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "c3", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3003 }))
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "c3", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3003 }))
+		eventually(t, wait, "both on 3003", wantOwners(lb.ID, 3003, map[string]int{"cluster-a": 1, b.id: 1}))
+		addVMs(t, 3003, 31)
+		// Members of a cluster that is not here, and one of cluster A's for a Service it never had.
+		l, _, _ := e.pool(context.Background(), lb.ID, 3003)
+		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+			{Name: "fleetlb/cluster-z/default/c3/3003", Address: "127.251.0.41", Port: 8080, Weight: 5, SubnetID: "subnet-vm"},
+			{Name: "fleetlb/cluster-a/default/ghost/3003", Address: "127.251.0.42", Port: 8080, Weight: 5, SubnetID: "subnet-vm"}}); err != nil {
+			t.Fatal(err)
+		}
+		// A's controller is down while its Service is deleted with the finalizer removed by hand.
+		a.stopController()
+		a.update(t, "c3", func(s *corev1.Service) { s.Finalizers = nil })
+		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "c3", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := wantOwners(lb.ID, 3003, map[string]int{"cluster-a": 2, b.id: 1, "vm-1": 1, "vm-2": 1, "cluster-z": 1})(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		a.startController(t, e, model.PodNetworkVPC, "subnet-a-pods")
+		eventually(t, wait, "the sweep removed cluster A's unwanted members only",
+			wantOwners(lb.ID, 3003, map[string]int{b.id: 1, "vm-1": 1, "vm-2": 1, "cluster-z": 1}))
+	})
+
+	t.Run("C11 TCP to UDP, and both on one port", func(t *testing.T) {
+		onPort := func(ctx context.Context, port int32) (map[string]int, error) {
+			api := e.sdk.API(model.ClassPerformance)
+			ls, err := api.ListListenersOnPort(ctx, lb.ID, port)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]int{}
+			for _, l := range ls {
+				ms, err := api.ListMembers(ctx, l.DefaultPoolID)
+				if err != nil {
+					return nil, err
+				}
+				out[l.Protocol] = len(ms)
+			}
+			return out, nil
+		}
+		want := func(port int32, w map[string]int) func(context.Context) error {
+			return func(ctx context.Context) error {
+				got, err := onPort(ctx, port)
+				if err == nil && fmt.Sprint(got) != fmt.Sprint(w) {
+					err = fmt.Errorf("listeners on %d (protocol: members) %v, want %v", port, got, w)
+				}
+				return err
+			}
+		}
+		b.deployment(t, "c11", 1, http80)
+		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "c11", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3004 }))
+		eventually(t, wait, "TCP 3004", want(3004, map[string]int{"TCP": 1}))
+		b.update(t, "c11", func(s *corev1.Service) { s.Spec.Ports[0].Protocol = corev1.ProtocolUDP })
+		eventually(t, wait, "UDP 3004 instead", want(3004, map[string]int{"UDP": 1}))
+		b.update(t, "c11", func(s *corev1.Service) {
+			s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "tcp", Port: 3004, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(80)})
+			s.Spec.Ports[0].Name = "udp"
+		})
+		eventually(t, wait, "TCP and UDP on 3004", want(3004, map[string]int{"TCP": 1, "UDP": 1}))
+		eventually(t, wait, "listener-port", func(ctx context.Context) error {
+			if v := b.get(t, "c11").Annotations[annotations.ListenerPort]; v != "3004" {
+				return fmt.Errorf("listener-port %q", v)
 			}
 			return nil
 		})
@@ -918,11 +1080,17 @@ func TestRealClusters(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		c := e.client(t)
-		mgr, err := reconciler.NewManager(ctx, reconciler.Options{
+		opts := reconciler.Options{
 			RestConfig: cfg, Deployer: deploy.New(c, deploy.Options{}), CheckELB: c.Check, // default cluster ID: needs namespaces get
 			PodNetwork: model.PodNetworkVPC, SubnetID: "subnet-a-pods", DefaultWeight: 100, MetricsBindAddress: "0",
 			Registry: prometheus.NewRegistry(), LeaderElection: true, Resync: 2 * time.Second,
-		})
+		}
+		// C4: cluster A recorded "cluster-a"; the kube-system UID (no --cluster-id) disagrees.
+		if _, err := reconciler.NewManager(ctx, opts); !errors.Is(err, reconciler.ErrClusterIDChanged) || !strings.Contains(err.Error(), "--adopt-cluster-id cluster-a") {
+			t.Fatalf("start with another cluster ID: %v", err)
+		}
+		opts.ClusterID = "cluster-a"
+		mgr, err := reconciler.NewManager(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -952,6 +1120,55 @@ func TestRealClusters(t *testing.T) {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("manager stopped with %v", err)
+		}
+	})
+
+	t.Run("C4 adopt a new cluster ID: members renamed in place", func(t *testing.T) {
+		named := func(ctx context.Context, clusterID string) (map[string]bool, error) {
+			api := e.sdk.API(model.ClassPerformance)
+			ls, err := api.ListListeners(ctx, lb.ID)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]bool{}
+			for _, l := range ls {
+				if l.DefaultPoolID == "" {
+					continue
+				}
+				ms, err := api.ListMembers(ctx, l.DefaultPoolID)
+				if err != nil {
+					return nil, err
+				}
+				for _, m := range ms {
+					if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
+						out[m.ID] = true
+					}
+				}
+			}
+			return out, nil
+		}
+		b.stopController()
+		old := b.id
+		before, err := named(context.Background(), old)
+		if err != nil || len(before) == 0 {
+			t.Fatalf("cluster B's members: %v (%v)", before, err)
+		}
+		b.id, b.adopt = "cluster-b2", old
+		b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+		eventually(t, wait, "members renamed in place", func(ctx context.Context) error {
+			now, err := named(ctx, "cluster-b2")
+			if err != nil {
+				return err
+			}
+			left, _ := named(ctx, old)
+			if fmt.Sprint(now) != fmt.Sprint(before) || len(left) != 0 {
+				return fmt.Errorf("member IDs named cluster-b2 %v, want %v; still named %s: %v", now, before, old, left)
+			}
+			return nil
+		})
+		cm, err := b.cs.CoreV1().ConfigMaps("kube-system").Get(context.Background(), reconciler.ClusterIDConfigMap, metav1.GetOptions{})
+		if err != nil || cm.Data[reconciler.ClusterIDKey] != "cluster-b2" {
+			t.Fatalf("recorded cluster ID: %+v (%v)", cm, err)
 		}
 	})
 }
@@ -1086,7 +1303,8 @@ func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string)
 	}
 	waitForRBAC(t, cs, sa, authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-system"},
 		authorizationv1.ResourceAttributes{Verb: "list", Resource: "services"},
-		authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: sa.Namespace})
+		authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: sa.Namespace},
+		authorizationv1.ResourceAttributes{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Name: reconciler.ClusterIDConfigMap})
 	exp := int64(3600)
 	tok, err := cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})

@@ -342,7 +342,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 				"could not release ELB %s: %s; remove this cluster's members by hand", elbID, refusal.Message)
 		case err != nil:
 			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
-				"releasing ELB %s failed, will retry: %v; if the ELB stays unreachable, remove the finalizer %s from the Service to let it go, then remove this cluster's members (named fleetlb/%s/%s/%s/<port>) from the ELB by hand",
+				"releasing ELB %s failed, will retry: %v; if the ELB stays unreachable, remove the finalizer %s from the Service to let it go: the controller's sweep removes this cluster's members (named fleetlb/%s/%s/%s/<port>) once the ELB answers again",
 				elbID, err, Finalizer, r.Settings.ClusterID, svc.Namespace, svc.Name)
 			return ctrl.Result{}, err
 		default:

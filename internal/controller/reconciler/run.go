@@ -29,10 +29,13 @@ import (
 // Options configure one controller for one cluster. The program fills them from flags; tests fill
 // them directly to run several clusters' controllers in one process.
 type Options struct {
-	RestConfig  *rest.Config
-	ClusterID   string // "" = the kube-system namespace UID
-	ClusterName string // for people: logs and Events
-	Deployer    Deployer
+	RestConfig *rest.Config
+	ClusterID  string // "" = the kube-system namespace UID
+	// AdoptClusterID is the ID recorded before (--adopt-cluster-id): this cluster's members and
+	// marks named with it are renamed to ClusterID on every ELB (C4).
+	AdoptClusterID string
+	ClusterName    string // for people: logs and Events
+	Deployer       Deployer
 	// CheckELB proves the ELB endpoint and credentials work (elbclient.Client.Check); nil skips it.
 	CheckELB func(context.Context) error
 
@@ -87,6 +90,11 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--cluster-id: %w", err)
 		}
 	}
+	if o.AdoptClusterID != "" {
+		if err := deploy.CheckClusterID(o.AdoptClusterID); err != nil {
+			return fmt.Errorf("--adopt-cluster-id: %w", err)
+		}
+	}
 	if o.Deployer == nil {
 		return errors.New("no ELB deployer configured")
 	}
@@ -126,15 +134,22 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		}
 		return nil, err
 	}
-	if o.ClusterID == "" {
-		if o.ClusterID, err = DefaultClusterID(ctx, cs); err != nil {
-			return nil, err
-		}
-	}
 	if o.CheckELB != nil {
 		if err := o.CheckELB(ctx); err != nil {
 			return nil, fmt.Errorf("the ELB API does not answer as expected; check --elb-endpoint, --project-id, --region and HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK: %w", err)
 		}
+	}
+	inv, _ := o.Deployer.(Inventory)
+	var adopter Adopter
+	if inv != nil {
+		adopter = func(ctx context.Context, oldID, newID string) error {
+			res, err := inv.AdoptClusterID(ctx, oldID, newID)
+			log.Info("adopted cluster ID", "old", oldID, "new", newID, "membersRenamed", res.MembersUpdated, "error", err)
+			return err
+		}
+	}
+	if o.ClusterID, err = ResolveClusterID(ctx, cs, o.ClusterID, o.AdoptClusterID, adopter); err != nil {
+		return nil, err
 	}
 	log = log.WithValues("cluster", o.ClusterName, "clusterID", o.ClusterID)
 	log.Info("starting", "apiServer", ver, "podNetwork", o.PodNetwork)
@@ -199,6 +214,12 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 	}
 	if err := r.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
+	}
+	if inv != nil {
+		sw := &sweeper{inv: inv, reader: mgr.GetAPIReader(), clusterID: o.ClusterID, every: o.Resync, log: log.WithName("sweep")}
+		if err := mgr.Add(sw); err != nil {
+			return nil, fmt.Errorf("set up the sweep: %w", err)
+		}
 	}
 	return mgr, nil
 }

@@ -523,3 +523,53 @@ func (a *api) UpdateHealthMonitor(ctx context.Context, id string, spec elbclient
 		return nil
 	})
 }
+
+// ListLoadBalancers lists every ELB, by ID.
+func (f *ELB) ListLoadBalancers(context.Context) ([]elbclient.LoadBalancer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []elbclient.LoadBalancer
+	for _, lb := range f.lbs {
+		out = append(out, *lb)
+	}
+	slices.SortFunc(out, func(a, b elbclient.LoadBalancer) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (a *api) UpdateListenerDescription(ctx context.Context, id, description string) error {
+	return a.f.write(ctx, "UpdateListenerDescription", func() error {
+		l, ok := a.f.listeners[id]
+		if !ok {
+			return notFound("UpdateListenerDescription", "listener", id)
+		}
+		l.Description = description
+		return nil
+	})
+}
+
+func (a *api) UpdatePoolDescription(ctx context.Context, id, description string) error {
+	return a.f.write(ctx, "UpdatePoolDescription", func() error {
+		p, err := a.pool("UpdatePoolDescription", id)
+		if err != nil {
+			return err
+		}
+		p.Description = description
+		return nil
+	})
+}
+
+func (a *api) RenameMembers(ctx context.Context, poolID string, renames []elbclient.MemberRename) error {
+	return a.f.write(ctx, "RenameMembers", func() error {
+		if _, err := a.pool("RenameMembers", poolID); err != nil {
+			return err
+		}
+		for _, r := range renames {
+			for _, m := range a.f.members[poolID] {
+				if m.ID == r.MemberID {
+					m.Name = r.Name
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,134 @@
+package elbclient
+
+import (
+	"context"
+
+	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
+	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// Calls that find and rename what a cluster owns on every ELB of the project: the controller's
+// sweep of members no Service wants (issue 14, C3) and the move to a new cluster ID (C4).
+
+// MemberRename gives one member a new name.
+type MemberRename struct {
+	MemberID string
+	Name     string
+}
+
+// ListLoadBalancers lists the project's ELBs of both families: v3 (dedicated; guaranteed=false
+// marks a shared one the v3 API also shows) and v2 (shared), each once.
+func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l3, err := paginate(func(marker *string) ([]v3model.LoadBalancer, *string, error) {
+		r, err := c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v3 ListLoadBalancers", err)
+		}
+		var next *string
+		if r.PageInfo != nil {
+			next = r.PageInfo.NextMarker
+		}
+		return deref(r.Loadbalancers), next, nil
+	}, func(lb v3model.LoadBalancer) string { return lb.Id })
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []LoadBalancer
+	for _, lb := range l3 {
+		class := model.ClassPerformance
+		if !lb.Guaranteed {
+			class = model.ClassUnion
+		}
+		seen[lb.Id] = true
+		out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId})
+	}
+	l2, err := paginate(func(marker *string) ([]v2model.LoadbalancerResp, *string, error) {
+		r, err := c.v2.ListLoadbalancers(&v2model.ListLoadbalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v2 ListLoadbalancers", err)
+		}
+		return deref(r.Loadbalancers), nil, nil
+	}, func(lb v2model.LoadbalancerResp) string { return lb.Id })
+	if err != nil {
+		return nil, err
+	}
+	for _, lb := range l2 {
+		if !seen[lb.Id] {
+			out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: model.ClassUnion, SubnetID: lb.VipSubnetId})
+		}
+	}
+	return out, nil
+}
+
+func (a *v3API) UpdateListenerDescription(ctx context.Context, id, description string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.UpdateListener(&v3model.UpdateListenerRequest{ListenerId: id, Body: &v3model.UpdateListenerRequestBody{Listener: &v3model.UpdateListenerOption{Description: ptr(description)}}})
+	return classify("v3 UpdateListener", err)
+}
+
+func (a *v2API) UpdateListenerDescription(ctx context.Context, id, description string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v2.UpdateListener(&v2model.UpdateListenerRequest{ListenerId: id, Body: &v2model.UpdateListenerRequestBody{Listener: &v2model.UpdateListenerReq{Description: ptr(description)}}})
+	return classify("v2 UpdateListener", err)
+}
+
+func (a *v3API) UpdatePoolDescription(ctx context.Context, id, description string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{Description: ptr(description)}}})
+	return classify("v3 UpdatePool", err)
+}
+
+func (a *v2API) UpdatePoolDescription(ctx context.Context, id, description string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{Description: ptr(description)}}})
+	return classify("v2 UpdatePool", err)
+}
+
+// RenameMembers is one BatchUpdateMembers call (name is an updatable field,
+// services/elb/v3/model/model_batch_update_members_option.go): the members keep their address,
+// weight and health, so no traffic is lost.
+func (a *v3API) RenameMembers(ctx context.Context, poolID string, renames []MemberRename) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	opts := make([]v3model.BatchUpdateMembersOption, 0, len(renames))
+	for _, r := range renames {
+		opts = append(opts, v3model.BatchUpdateMembersOption{Id: r.MemberID, Name: ptr(r.Name)})
+	}
+	a.c.wrote(ctx)
+	_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
+	return classify("v3 BatchUpdateMembers", err)
+}
+
+// RenameMembers makes one UpdateMember call per member (v2 has no batch calls).
+func (a *v2API) RenameMembers(ctx context.Context, poolID string, renames []MemberRename) error {
+	for _, r := range renames {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		a.c.wrote(ctx)
+		_, err := a.c.v2.UpdateMember(&v2model.UpdateMemberRequest{PoolId: poolID, MemberId: r.MemberID, Body: &v2model.UpdateMemberRequestBody{Member: &v2model.UpdateMemberReq{Name: ptr(r.Name)}}})
+		if err != nil {
+			return classify("v2 UpdateMember", err)
+		}
+	}
+	return nil
+}
