@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/testbed/playground"
@@ -20,8 +21,9 @@ const (
 
 // TestSameVPC plays, on one playground (clusters a: pod network vpc and b:
 // overlay, in the ELBs' VPC): S1 in both weight modes, scaling under
-// traffic, S3 (VMs on a listener made by hand, then clusters join), deleting
-// b's Service under member-only while traffic runs, and cascade.
+// traffic, S3 (VMs on a listener made by hand, then clusters join), a's
+// cascade Service edited under traffic (C1), deleting b's Service under
+// member-only while traffic runs, and cascade.
 func TestSameVPC(t *testing.T) {
 	p := startPlayground(t, []playground.ClusterSpec{
 		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
@@ -142,6 +144,88 @@ func TestSameVPC(t *testing.T) {
 			Bindings: []playground.Binding{{Cluster: a, Service: svcA3, Weight: 80}, {Cluster: b, Service: svcB3, Weight: 20}}, Others: vmWait})
 		checkVMsUntouched(t, ms, vmIDs)
 		measure(t, ctx, p, vip3, ms, map[string]int{"a": 80, "b": 20, "vm-1": 10, "vm-2": 10})
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	// Issue 14, C1 end to end: cluster a's Service (cascade policy) moves to another port, then to
+	// another ELB, while cluster b and the two VMs serve port 8080: their members stay and no
+	// request to 8080 fails. Then a comes back, for the steps below.
+	ok = t.Run("C1 a (cascade) changes its port and re-points its ELB; b and the VMs keep serving", func(t *testing.T) {
+		const moved = s3Port + 1
+		union := p.Env.UnionELBID
+		edit := func(t *testing.T, f func(*corev1.Service)) {
+			t.Helper()
+			for range 10 {
+				svc, err := a.Client().CoreV1().Services("default").Get(ctx, svcA3.Name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f(svc)
+				if _, err = a.Client().CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err == nil {
+					return
+				} else if !apierrors.IsConflict(err) {
+					t.Fatal(err)
+				}
+			}
+			t.Fatal("updating a's Service kept conflicting")
+		}
+		stay := []playground.Binding{{Cluster: b, Service: svcB3, Weight: 20}}
+		aBinding := []playground.Binding{{Cluster: a, Service: svcA3, Weight: 80}}
+		edit(t, func(s *corev1.Service) { s.Annotations[recyclePolicy] = "cascade" })
+		time.Sleep(time.Second) // the controller sees the policy before the edits
+
+		bg := playground.NewClient(vip3).Run()
+		step := func(t *testing.T, what string, f func(*corev1.Service), wait ...playground.PoolWait) {
+			t.Helper()
+			bg.Mark()
+			edit(t, f)
+			for _, w := range wait {
+				if w.Timeout == 0 {
+					w.Timeout = 90 * time.Second
+				}
+				if _, err := p.WaitPool(ctx, w); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+			}
+			time.Sleep(time.Second)
+			got := bg.Since()
+			t.Logf("%s: %d requests to port %d, %d failed, answers by owner %v", what, got.Sent, s3Port, got.Failed, got.ByOwner())
+			if got.Failed > 0 || got.Sent == 0 {
+				t.Errorf("%s: %d of %d requests to port %d failed: %v", what, got.Failed, got.Sent, s3Port, got.Errors)
+			}
+		}
+		defer bg.Stop()
+		step(t, "a's port 8080 → 8081", func(s *corev1.Service) { s.Spec.Ports[0].Port = moved },
+			playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: s3Port, Bindings: stay, Others: vmWait},
+			playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: moved, Bindings: aBinding})
+		step(t, "a's kubernetes.io/elb.id → the shared ELB", func(s *corev1.Service) {
+			s.Annotations["kubernetes.io/elb.id"], s.Annotations["kubernetes.io/elb.class"] = union, playground.ClassUnion
+		}, playground.PoolWait{Class: playground.ClassUnion, ELBID: union, Port: moved, Bindings: aBinding},
+			playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: s3Port, Bindings: stay, Others: vmWait})
+		if err := waitListenerGone(ctx, p, playground.ClassPerformance, perf, moved, 60*time.Second); err != nil {
+			t.Errorf("a's own listener %d on the old ELB: %v", moved, err)
+		}
+		ms, err := p.WaitPool(ctx, playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: s3Port, Bindings: stay, Others: vmWait, Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkVMsUntouched(t, ms, vmIDs)
+		after := bg.Since()
+		if after.ByOwner()["a"] > 0 {
+			t.Errorf("a still answered on port %d after it left: %v", s3Port, after.ByOwner())
+		}
+		// a comes back to port 8080 of the dedicated ELB (member-only again).
+		step(t, "a back on 8080", func(s *corev1.Service) {
+			s.Spec.Ports[0].Port = s3Port
+			s.Annotations["kubernetes.io/elb.id"], s.Annotations["kubernetes.io/elb.class"] = perf, playground.ClassPerformance
+			s.Annotations[recyclePolicy] = "member-only"
+		}, playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: s3Port,
+			Bindings: append(aBinding, stay...), Others: vmWait})
+		if err := waitListenerGone(ctx, p, playground.ClassUnion, union, moved, 60*time.Second); err != nil {
+			t.Errorf("a's listener %d on the shared ELB: %v", moved, err)
+		}
 	})
 	if !ok {
 		t.FailNow()

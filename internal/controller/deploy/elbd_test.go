@@ -49,19 +49,21 @@ type elbd struct {
 	srv    *httptest.Server
 	writes atomic.Int64 // non-GET requests the server received
 	reads  atomic.Int64 // GET requests the server received
-	trace  bool
 	// loseResponse, when set, is asked for each request: true runs the handler but answers 503,
 	// as when the response is lost on the way back.
 	loseResponse func(r *http.Request) bool
-	// refuse, when set, is asked for each request: a non-empty body is answered with status
-	// instead of running the handler (a refusal elbd does not make yet, e.g. a quota).
-	refuse func(r *http.Request) (status int, body string)
-	mu     sync.Mutex
+	mu           sync.Mutex
 }
 
 func startELBD(t *testing.T) *elbd {
 	t.Helper()
-	h, st := elbtest.Handler(t, elbdConfig)
+	return startELBDWith(t, "")
+}
+
+// startELBDWith starts elbd with more configuration after elbdConfig (quotas, ...).
+func startELBDWith(t *testing.T, more string) *elbd {
+	t.Helper()
+	h, st := elbtest.Handler(t, elbdConfig+more)
 	e := &elbd{t: t, st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -69,22 +71,9 @@ func startELBD(t *testing.T) *elbd {
 		} else {
 			e.reads.Add(1)
 		}
-		if e.trace {
-			e.t.Logf("%s %s", r.Method, r.URL.Path)
-		}
 		e.mu.Lock()
 		lose := e.loseResponse != nil && e.loseResponse(r)
-		status, body := 0, ""
-		if e.refuse != nil {
-			status, body = e.refuse(r)
-		}
 		e.mu.Unlock()
-		if body != "" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_, _ = w.Write([]byte(body))
-			return
-		}
 		if lose {
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, `{"error_code":"APIGW.0503","error_msg":"response lost (injected)"}`, http.StatusServiceUnavailable)

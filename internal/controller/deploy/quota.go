@@ -29,10 +29,15 @@ func isQuota(ae *elbclient.APIError) bool {
 	return strings.Contains(m, "quota") || strings.Contains(m, "exceeds the system setting")
 }
 
-var firstNumber = regexp.MustCompile(`\d+`)
+var (
+	quotaNumber = regexp.MustCompile(`(?i)quota\D*(\d+)`)
+	usedNumber  = regexp.MustCompile(`(\d+) used`)
+)
 
 // quotaRefusal turns a quota refusal of an addition into a *Refusal that says how many members
-// were wanted, what the quota is and how many fit; any other error gives nil.
+// were wanted, what the quota is and how many fit; any other error gives nil. The quota is read
+// with ShowQuota (services/elb/v3/model/model_quota.go: members_per_pool, member; -1 unlimited);
+// without it, from the refusal's text.
 func (d *Deployer) quotaRefusal(ctx context.Context, err error, o *observed, plan memberPlan, have []elbclient.Member) *Refusal {
 	var ae *elbclient.APIError
 	if !errors.As(err, &ae) || !isQuota(ae) {
@@ -40,29 +45,39 @@ func (d *Deployer) quotaRefusal(ctx context.Context, err error, o *observed, pla
 	}
 	adding := len(plan.add) + len(plan.readd)
 	inPool := len(have) - len(plan.remove)
-	quota, source := -1, ""
+	// Which quota: the project's member count, or the pool's (the default when not named).
+	project := strings.Contains(ae.Message, "'member'")
+	quota, source := -1, "members_per_pool"
+	if project {
+		source = "member, per project"
+	}
 	if q, ok := d.client.(memberQuotaReader); ok {
 		if perPool, total, qerr := q.MemberQuota(ctx); qerr == nil {
-			switch {
-			case perPool >= 0:
-				quota, source = perPool, "members_per_pool"
-			case total >= 0:
-				quota, source = total, "member (project)"
+			quota = perPool
+			if project {
+				quota = total
 			}
 		}
 	}
 	if quota < 0 {
 		// No quota API: the refusal's own text is the only source ("... quota 100 ...").
-		if n := firstNumber.FindString(ae.Message); n != "" {
-			quota, _ = strconv.Atoi(n)
-			source = "from the ELB's message"
+		if m := quotaNumber.FindStringSubmatch(ae.Message); m != nil {
+			quota, _ = strconv.Atoi(m[1])
+			source += ", from the ELB's message"
 		}
 	}
 	var numbers string
-	if quota >= 0 {
-		fit := max(quota-inPool, 0)
-		numbers = fmt.Sprintf("this cluster wants %d more members; the quota is %d (%s) and the pool holds %d, so %d fit", adding, quota, source, inPool, fit)
-	} else {
+	switch {
+	case quota >= 0 && !project:
+		numbers = fmt.Sprintf("this cluster wants %d more members; the quota is %d (%s) and the pool holds %d, so %d fit", adding, quota, source, inPool, max(quota-inPool, 0))
+	case quota >= 0:
+		fit := "how many fit the ELB did not say"
+		if m := usedNumber.FindStringSubmatch(ae.Message); m != nil {
+			used, _ := strconv.Atoi(m[1])
+			fit = fmt.Sprintf("%d are used, so %d fit", used, max(quota-used, 0))
+		}
+		numbers = fmt.Sprintf("this cluster wants %d more members; the quota is %d (%s): %s", adding, quota, source, fit)
+	default:
 		numbers = fmt.Sprintf("this cluster wants %d more members and the pool holds %d; the quota could not be read", adding, inPool)
 	}
 	return refuse(ReasonMemberQuota, "ELB refused to add members to pool %s (%s): %s. %s; raise the ELB member quota or serve fewer endpoints from this cluster (removals and weight changes were applied)",

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -89,11 +88,11 @@ func TestC1_CascadeOnlyOnDeletion(t *testing.T) {
 	}
 }
 
-// C2: a refused batch add (here a member quota on port 80's pool) does not stop the removals and
-// weight changes of that pool, nor the other port; the refusal carries the numbers. Batches of
-// more than 200 members are cut into calls of at most 200.
+// C2: a refused batch add (here elbd's members_per_pool quota of 4 on port 80's pool) does not
+// stop the removals and weight changes of that pool, nor the other port; the refusal carries the
+// numbers. Batches of more than 200 members are cut into calls of at most 200.
 func TestC2_RefusedWriteBlocksNothingElse(t *testing.T) {
-	e := startELBD(t)
+	e := startELBDWith(t, "quotas:\n  members_per_pool: 4\n")
 	lbID := e.dedicated(false)
 	c := e.client("SK-fleet-secret")
 	d := deploy.New(c, deploy.Options{Backoff: time.Millisecond})
@@ -105,17 +104,7 @@ func TestC2_RefusedWriteBlocksNothingElse(t *testing.T) {
 		return w
 	}
 	apply(t, d, two(3, 60, 1))
-	l80, _ := pool(t, c, lbID, 80)
 
-	// The ELB refuses every addition to port 80's pool, as the real one does over quota.
-	e.mu.Lock()
-	e.refuse = func(r *http.Request) (int, string) {
-		if strings.Contains(r.URL.Path, l80.DefaultPoolID) && strings.HasSuffix(r.URL.Path, "/members/batch-add") {
-			return http.StatusForbidden, `{"error_code":"ELB.8905","error_msg":"Quota exceeded for resources: ['member']. quota 4"}`
-		}
-		return 0, ""
-	}
-	e.mu.Unlock()
 	// Port 80 goes from nodes 1-3 (weight 20 each) to nodes 2-6 (weight 30 / 5 = 6... ceil): node 1
 	// removed, 2-3 reweighted, 4-6 added (refused); port 81 gains a member.
 	next := two(0, 30, 2)
@@ -139,19 +128,19 @@ func TestC2_RefusedWriteBlocksNothingElse(t *testing.T) {
 	}
 
 	// 250 members on one port: two batch calls (200 + 50), elbd takes at most 200 per call.
-	e.mu.Lock()
-	e.refuse = nil
-	e.mu.Unlock()
+	e = startELBD(t)
+	lbID = e.dedicated(false)
+	c = e.client("SK-fleet-secret")
+	d = deploy.New(c, deploy.Options{})
 	many := want(clusterA, lbID, 100, nil)
 	for i := 0; i < 250; i++ {
 		many.Listeners[0].Members = append(many.Listeners[0].Members, model.Member{Address: fmt.Sprintf("127.10.1.%d", 1+i%50), Port: int32(30000 + i), Weight: 1, SubnetID: "subnet-a1"})
 	}
-	many.PreviousPorts = []int32{80, 81}
 	_, w := e.calls(func() { apply(t, d, many) })
 	if _, ms := pool(t, c, lbID, 80); len(ms) != 250 {
 		t.Fatalf("250 members: %d in the pool", len(ms))
 	}
-	if w < 2 {
+	if w != 5 { // listener, pool, monitor, 2 batch adds
 		t.Fatalf("%d writes for 250 members", w)
 	}
 }

@@ -2,7 +2,9 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,23 +18,36 @@ import (
 const (
 	// ClusterIDConfigMap (in kube-system) records the cluster ID the members are named with.
 	ClusterIDConfigMap = "fleetlb-cluster-id"
-	// ClusterIDKey is the ConfigMap's key holding the ID.
+	// ClusterIDKey is the ConfigMap's key holding the ID of the controller without
+	// --load-balancer-class; one with a class records its ID under ClusterIDKeyFor(class).
 	ClusterIDKey = "cluster-id"
 )
 
+// ClusterIDKeyFor is the ConfigMap key of the controller serving class ("" = none): controllers
+// of different classes in one cluster may run with different IDs.
+func ClusterIDKeyFor(class string) string {
+	if class == "" {
+		return ClusterIDKey
+	}
+	return ClusterIDKey + "." + notKeyChars.ReplaceAllString(class, "_")
+}
+
+var notKeyChars = regexp.MustCompile(`[^-._a-zA-Z0-9]`)
+
 // ErrClusterIDChanged is returned (wrapped) when the configured cluster ID differs from the
 // recorded one and no adoption was asked for.
-var ErrClusterIDChanged = fmt.Errorf("cluster ID changed")
+var ErrClusterIDChanged = errors.New("cluster ID changed")
 
 // Adopter renames what an old cluster ID owns on the ELBs to a new one (deploy.Deployer).
 type Adopter func(ctx context.Context, oldID, newID string) error
 
 // ResolveClusterID returns the cluster ID to run with: configured (--cluster-id, or "" for the
-// kube-system namespace UID), checked against the ID recorded in ConfigMap
-// kube-system/fleetlb-cluster-id, which is created on first start. When they differ the controller
-// must not write: unless adopt names the recorded ID (--adopt-cluster-id OLD), in which case
-// adopter renames this cluster's members and marks in place and the record is updated after.
-func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, adopt string, adopter Adopter) (string, error) {
+// kube-system namespace UID), checked against the ID recorded under key in ConfigMap
+// kube-system/fleetlb-cluster-id, which is written on first start. When they differ the
+// controller must not write: unless adopt names the recorded ID (--adopt-cluster-id OLD), in
+// which case adopter renames this cluster's members and marks in place and the record is updated
+// after.
+func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, adopt, key string, adopter Adopter) (string, error) {
 	id, source := configured, "--cluster-id"
 	if id == "" {
 		uid, err := DefaultClusterID(ctx, cs)
@@ -42,47 +57,52 @@ func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, 
 		id, source = uid, "the UID of namespace kube-system"
 	}
 	cms := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem)
-	cm, err := cms.Get(ctx, ClusterIDConfigMap, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		if adopt != "" && adopter != nil {
+	for attempt := 0; ; attempt++ {
+		cm, err := cms.Get(ctx, ClusterIDConfigMap, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("read the recorded cluster ID (ConfigMap kube-system/%s): %w", ClusterIDConfigMap, err)
+		}
+		var recorded string
+		if err == nil {
+			recorded = cm.Data[key]
+		}
+		switch {
+		case recorded == id:
+			return id, nil
+		case recorded == "" && adopt != "" && adopter != nil:
 			// Nothing recorded (a controller older than the record): adopt as asked.
 			if err := adopter(ctx, adopt, id); err != nil {
 				return "", fmt.Errorf("adopt cluster ID %q as %q: %w", adopt, id, err)
 			}
+		case recorded == "":
+		case adopt != recorded || adopter == nil:
+			return "", fmt.Errorf("%w: this cluster's members on the ELBs are named with cluster ID %q (recorded in ConfigMap kube-system/%s, key %s), but the controller now has %q (from %s); it writes nothing, so that the members named %q are neither orphaned nor doubled. To keep the recorded ID, start with --cluster-id %s. To move to %q, start once with --cluster-id %s --adopt-cluster-id %s: every member and listener mark of %q is renamed in place on the ELBs (no traffic lost) and the record updated",
+				ErrClusterIDChanged, recorded, ClusterIDConfigMap, key, id, source, recorded, recorded, id, id, recorded, recorded)
+		default:
+			if err := adopter(ctx, recorded, id); err != nil {
+				return "", fmt.Errorf("adopt cluster ID %q as %q (the record keeps %q until this succeeds; start again with the same flags to finish): %w", recorded, id, recorded, err)
+			}
 		}
-		_, err = cms.Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: ClusterIDConfigMap, Namespace: metav1.NamespaceSystem,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": ControllerName}},
-			Data: map[string]string{ClusterIDKey: id},
-		}, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			return ResolveClusterID(ctx, cs, configured, adopt, adopter) // another replica was first
+		// Record id (first start, or after an adoption).
+		if cm == nil || cm.Name == "" {
+			_, err = cms.Create(ctx, &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: ClusterIDConfigMap, Namespace: metav1.NamespaceSystem,
+					Labels: map[string]string{"app.kubernetes.io/managed-by": ControllerName}},
+				Data: map[string]string{key: id},
+			}, metav1.CreateOptions{})
+		} else {
+			if cm.Data == nil {
+				cm.Data = map[string]string{}
+			}
+			cm.Data[key] = id
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+		if (apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err)) && attempt < 5 {
+			continue // another replica or controller wrote meanwhile: read again
 		}
 		if err != nil {
-			return "", fmt.Errorf("record the cluster ID in ConfigMap kube-system/%s: %w", ClusterIDConfigMap, err)
+			return "", fmt.Errorf("record cluster ID %q in ConfigMap kube-system/%s (start again to retry): %w", id, ClusterIDConfigMap, err)
 		}
 		return id, nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("read the recorded cluster ID (ConfigMap kube-system/%s): %w", ClusterIDConfigMap, err)
-	}
-	recorded := cm.Data[ClusterIDKey]
-	if recorded == "" {
-		return "", fmt.Errorf("ConfigMap kube-system/%s has no %q; set it to the ID this cluster's members on the ELB are named with (fleetlb/<cluster-id>/...), or delete the ConfigMap if this cluster has no members yet", ClusterIDConfigMap, ClusterIDKey)
-	}
-	if recorded == id {
-		return id, nil
-	}
-	if adopt != recorded || adopter == nil {
-		return "", fmt.Errorf("%w: this cluster's members on the ELBs are named with cluster ID %q (recorded in ConfigMap kube-system/%s), but the controller now has %q (from %s); it writes nothing, so that the members named %q are neither orphaned nor doubled. To keep the recorded ID, start with --cluster-id %s. To move to %q, start once with --cluster-id %s --adopt-cluster-id %s: every member and listener mark of %q is renamed in place on the ELBs (no traffic lost) and the record updated",
-			ErrClusterIDChanged, recorded, ClusterIDConfigMap, id, source, recorded, recorded, id, id, recorded, recorded)
-	}
-	if err := adopter(ctx, recorded, id); err != nil {
-		return "", fmt.Errorf("adopt cluster ID %q as %q (the record keeps %q until this succeeds; start again with the same flags to finish): %w", recorded, id, recorded, err)
-	}
-	cm.Data[ClusterIDKey] = id
-	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		return "", fmt.Errorf("members renamed to cluster ID %q, but recording it in ConfigMap kube-system/%s failed (start again with the same flags): %w", id, ClusterIDConfigMap, err)
-	}
-	return id, nil
 }

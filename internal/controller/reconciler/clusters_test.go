@@ -526,7 +526,7 @@ func TestRealClusters(t *testing.T) {
 		}
 	})
 
-	t.Run("no-op resync makes zero writes", func(t *testing.T) {
+	t.Run("C6 no-op resync makes zero writes", func(t *testing.T) {
 		before := e.writes.Load()
 		time.Sleep(5 * time.Second) // more than two resync periods of both controllers
 		if n := e.writes.Load() - before; n != 0 {

@@ -604,7 +604,7 @@ func TestReleaseFailureSaysHowToLetGo(t *testing.T) {
 	if _, err := h.reconcile("nginx"); err == nil {
 		t.Fatal("release error must be retried")
 	}
-	if !hasEvent(h.events(), "Warning "+ReasonReleaseFailed, "unauthorized", "remove the finalizer "+Finalizer, "by hand") {
+	if !hasEvent(h.events(), "Warning "+ReasonReleaseFailed, "unauthorized", "remove the finalizer "+Finalizer, "sweep removes") {
 		t.Error("the ReleaseFailed Warning must say how to let the Service go (remove the finalizer) and what is left")
 	}
 }

@@ -148,7 +148,7 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 			return err
 		}
 	}
-	if o.ClusterID, err = ResolveClusterID(ctx, cs, o.ClusterID, o.AdoptClusterID, adopter); err != nil {
+	if o.ClusterID, err = ResolveClusterID(ctx, cs, o.ClusterID, o.AdoptClusterID, ClusterIDKeyFor(o.LoadBalancerClass), adopter); err != nil {
 		return nil, err
 	}
 	log = log.WithValues("cluster", o.ClusterName, "clusterID", o.ClusterID)

@@ -71,8 +71,9 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 		if !ok {
 			return false
 		}
-		if !svc.DeletionTimestamp.IsZero() || !Managed(svc) {
-			return true
+		if !svc.DeletionTimestamp.IsZero() || svc.Spec.Type != corev1.ServiceTypeLoadBalancer ||
+			!annotations.HasELBID(svc.Annotations) || !annotations.IsMultiCluster(svc.Annotations) {
+			return true // being released by its own reconcile
 		}
 		elbs := boundELBs(svc)
 		if id := strings.TrimSpace(svc.Annotations[annotations.ELBID]); id != "" {
