@@ -8,24 +8,11 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
-const elbdConfig = `
-credentials:
-  - accessKey: AK1
-    secretKey: SK1-secret-value
-    projectID: p1
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-`
-
 // elbdAPI starts elbd's real API (store, auth, router with v3 and v2) on a loopback port.
 func elbdAPI(t *testing.T) func(string) string {
 	t.Helper()
-	srv := elbdtest.Start(t, elbdConfig, elbdtest.Options{})
-	return env(map[string]string{"HUAWEICLOUD_SDK_AK": "AK1", "HUAWEICLOUD_SDK_SK": "SK1-secret-value",
+	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{})
+	return env(map[string]string{"HUAWEICLOUD_SDK_AK": "AK1", "HUAWEICLOUD_SDK_SK": "SK1-secret",
 		"HUAWEICLOUD_SDK_PROJECT_ID": "p1", "ELB_ENDPOINT": srv.URL})
 }
 
@@ -158,7 +145,7 @@ func TestScenarioS3Dedicated(t *testing.T) {
 		t.Fatalf("duplicate listener: %s", stderr)
 	}
 	stderr = cliFails(t, e, "lb", "delete", lbID)
-	if !strings.Contains(stderr, "HTTP 409") || strings.Contains(stderr, "SK1-secret-value") {
+	if !strings.Contains(stderr, "HTTP 409") || strings.Contains(stderr, "SK1-secret") {
 		t.Fatalf("deleting a busy LB: %s", stderr)
 	}
 

@@ -18,23 +18,10 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
-const cfgYAML = `
-credentials:
-  - accessKey: AK1
-    secretKey: SK1-very-secret
-    projectID: p1
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-`
-
 func writeConfig(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "elbd.yaml")
-	if err := os.WriteFile(path, []byte(cfgYAML), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(elbdtest.Config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -106,7 +93,7 @@ func startLogged(t *testing.T, cfg, dataDir string, logs *syncBuffer, extra ...s
 
 func client(t *testing.T, endpoint string) *elb.ElbClient {
 	t.Helper()
-	return elbdtest.V3Client(t, endpoint, "AK1", "SK1-very-secret", "p1")
+	return elbdtest.V3Client(t, endpoint, "AK1", "SK1-secret", "p1")
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -273,7 +260,7 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(out, "elbd stopped") || !strings.Contains(out, "status=404") {
 		t.Errorf("logs lack the stop line or request lines:\n%s", out)
 	}
-	if strings.Contains(out, "SK1-very-secret") {
+	if strings.Contains(out, "SK1-secret") {
 		t.Error("logs contain the secret key")
 	}
 }

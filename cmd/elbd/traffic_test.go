@@ -102,7 +102,7 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	}
 
 	// The v2 family is mounted: a shared LB is created there; v3 shows it as guaranteed=false (E8).
-	shared, err := elbdtest.V2Client(t, ctxEndpoint, "AK1", "SK1-very-secret", "p1").CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
+	shared, err := elbdtest.V2Client(t, ctxEndpoint, "AK1", "SK1-secret", "p1").CreateLoadbalancer(&modelv2.CreateLoadbalancerRequest{Body: &modelv2.CreateLoadbalancerRequestBody{
 		Loadbalancer: &modelv2.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
 	if err != nil {
 		t.Fatal(err)
