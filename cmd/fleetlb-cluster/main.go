@@ -15,23 +15,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/common/program"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "fleetlb-cluster:", err)
-		os.Exit(1)
-	}
+	program.Main("fleetlb-cluster", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 const usage = `usage: fleetlb-cluster up --state-dir DIR [--clusters a,b] [--nodes 2] [--bin-dir DIR]

@@ -1,0 +1,39 @@
+// Package program is the main() of fleetlb's long-running commands (elbd, fleetlb-controller,
+// fleetlb-cluster, fleetlb-local): run until SIGTERM or SIGINT (Ctrl-C), then report a failure
+// and exit 1.
+package program
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Main runs run with a context that SIGTERM and SIGINT cancel, and exits 1 when it fails. The
+// error goes to stderr as "name: error", except flag.ErrHelp, whose usage the flag package has
+// already printed.
+func Main(name string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if Report(os.Stderr, name, err) {
+		os.Exit(1)
+	}
+}
+
+// Report writes err to w as "name: error" (nothing for flag.ErrHelp) and says whether the
+// program failed.
+func Report(w io.Writer, name string, err error) (failed bool) {
+	if err == nil {
+		return false
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(w, name+":", err)
+	}
+	return true
+}
