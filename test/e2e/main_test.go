@@ -112,6 +112,7 @@ func startPlayground(t *testing.T, specs []playground.ClusterSpec) *playground.P
 	p, err := playground.Start(ctx, playground.Options{
 		StateDir: t.TempDir(), Clusters: specs, Base: e2eBase, Nodes: 2,
 		BinDir: bins, K8sBinDir: k8s, Progress: logWriter{t},
+		ProvisioningDelay: playground.DefaultProvisioningDelay, // union writes meet a busy ELB (E2)
 	})
 	if err != nil {
 		t.Fatal(err)

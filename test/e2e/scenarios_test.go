@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -318,6 +321,22 @@ func TestSharedELB(t *testing.T) {
 		}
 	}
 	measure(t, ctx, p, p.Env.UnionELBVIP+":80", ms, map[string]int{"a": 80, "b": 20})
+	// The shared ELB was busy (PENDING_*) after each write, as the real one is (E2): the two
+	// controllers met its 409s and got through them (C5).
+	log, err := os.ReadFile(filepath.Join(p.LogDir, "elbd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := 0
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, "path=/v2/") && strings.Contains(line, "status=409") {
+			busy++
+		}
+	}
+	if busy == 0 {
+		t.Error("no v2 write met a busy shared load balancer (409); is elbd running with --provisioning-delay?")
+	}
+	t.Logf("%d v2 writes met a busy shared load balancer and were repeated", busy)
 }
 
 // checkVMsUntouched asserts the hand-made VM members are still there with

@@ -39,7 +39,15 @@ type Options struct {
 	K8sBinDir string
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
+	// ProvisioningDelay is elbd's --provisioning-delay: how long a shared (v2) load balancer stays
+	// PENDING_* after a write, refusing other writes with 409, as the real one does (E2). 0 keeps
+	// it synchronous; fleetlb-local passes DefaultProvisioningDelay.
+	ProvisioningDelay time.Duration
 }
+
+// DefaultProvisioningDelay is the busy window fleetlb-local up, the demo and the end-to-end tests
+// give elbd's shared load balancers: modest, but every union write meets a busy ELB.
+const DefaultProvisioningDelay = 300 * time.Millisecond
 
 // Cluster is one running cluster of the playground.
 type Cluster struct {
@@ -235,8 +243,11 @@ func (p *Playground) startELBD(ctx context.Context) error {
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		p.Env.Endpoint = "http://" + addr
 		p.progress("starting elbd on %s (log %s)", p.Env.Endpoint, filepath.Join(p.LogDir, "elbd.log"))
-		p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"),
-			[]string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}, nil,
+		args := []string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}
+		if p.opts.ProvisioningDelay > 0 {
+			args = append(args, "--provisioning-delay", p.opts.ProvisioningDelay.String())
+		}
+		p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"), args, nil,
 			filepath.Join(p.LogDir, "elbd.log"))
 		if err != nil {
 			return err
