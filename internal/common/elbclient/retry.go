@@ -101,13 +101,6 @@ const (
 
 type lbKey struct{}
 
-// lbRef names the load balancer a call's resources belong to, so that a busy 409 can be told from
-// a conflict by the load balancer's provisioning_status.
-type lbRef struct {
-	id string
-	v2 bool
-}
-
 // WithLoadBalancer returns a context whose calls are about resources of load balancer id (the
 // deployer sets it once it has read the load balancer): a 409 is then checked against the load
 // balancer's provisioning_status, and a busy one waited out.
