@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
@@ -92,24 +91,4 @@ func requireOneOf(cmd *cobra.Command, flags ...string) error {
 		}
 	}
 	return fmt.Errorf("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
-}
-
-// allPages follows the v3 API's page_info.next_marker until the last page, so that a list is
-// complete however the server pages it.
-func allPages[T any](fetch func(marker *string) (*[]T, *m3.PageInfo, error)) ([]T, error) {
-	out := []T{}
-	var marker *string
-	seen := map[string]bool{}
-	for {
-		items, info, err := fetch(marker)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, deref(items)...)
-		if info == nil || info.NextMarker == nil || *info.NextMarker == "" || seen[*info.NextMarker] {
-			return out, nil
-		}
-		seen[*info.NextMarker] = true
-		marker = info.NextMarker
-	}
 }

@@ -44,25 +44,17 @@ func hmCreateCmd(g *globals) *cobra.Command {
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.CreateHealthmonitor(&m2.CreateHealthmonitorRequest{Body: &m2.CreateHealthmonitorRequestBody{Healthmonitor: &m2.CreateHealthmonitorReq{
+			return view(hmShowFields).of(c.CreateHealthmonitor(&m2.CreateHealthmonitorRequest{Body: &m2.CreateHealthmonitorRequestBody{Healthmonitor: &m2.CreateHealthmonitorReq{
 				PoolId: pool, Type: enum[m2.CreateHealthmonitorReqType](hmType), Delay: delay, Timeout: timeout, MaxRetries: retries,
 				MonitorPort: ifSet(cmd, "monitor-port", port), Name: ifSet(cmd, "name", name), UrlPath: ifSet(cmd, "url-path", urlPath),
-				ExpectedCodes: ifSet(cmd, "expected-codes", codes), HttpMethod: ifSet(cmd, "http-method", method)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Healthmonitor, hmShowFields}, nil
+				ExpectedCodes: ifSet(cmd, "expected-codes", codes), HttpMethod: ifSet(cmd, "http-method", method)}}}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.CreateHealthMonitor(&m3.CreateHealthMonitorRequest{Body: &m3.CreateHealthMonitorRequestBody{Healthmonitor: &m3.CreateHealthMonitorOption{
+			return view(hmShowFields).of(c.CreateHealthMonitor(&m3.CreateHealthMonitorRequest{Body: &m3.CreateHealthMonitorRequestBody{Healthmonitor: &m3.CreateHealthMonitorOption{
 				PoolId: pool, Type: hmType, Delay: delay, Timeout: timeout, MaxRetries: retries,
 				MaxRetriesDown: ifSet(cmd, "max-retries-down", retriesDown), MonitorPort: ifSet(cmd, "monitor-port", port),
 				Name: ifSet(cmd, "name", name), UrlPath: ifSet(cmd, "url-path", urlPath),
-				ExpectedCodes: ifSet(cmd, "expected-codes", codes), HttpMethod: ifSet(cmd, "http-method", method)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Healthmonitor, hmShowFields}, nil
+				ExpectedCodes: ifSet(cmd, "expected-codes", codes), HttpMethod: ifSet(cmd, "http-method", method)}}}))
 		})
 	f := cmd.Flags()
 	f.StringVar(&pool, "pool", "", "pool to check")
@@ -83,21 +75,12 @@ func hmListCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List health monitors", Args: cobra.NoArgs}
 	cmd.RunE = g.dispatch(nil,
 		func(_ *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ListHealthmonitors(&m2.ListHealthmonitorsRequest{})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Healthmonitors), hmListFields}, nil
+			return view(hmListFields).of(c.ListHealthmonitors(&m2.ListHealthmonitorsRequest{}))
 		},
 		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			all, err := allPages(func(marker *string) (*[]m3.HealthMonitor, *m3.PageInfo, error) {
-				resp, err := c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: g.limit()})
-				if err != nil {
-					return nil, nil, err
-				}
-				return resp.Healthmonitors, resp.PageInfo, nil
-			})
-			return result{all, hmListFields}, err
+			return view(hmListFields).of(allPages(func(marker *string) (any, error) {
+				return c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: g.limit()})
+			}))
 		})
 	return cmd
 }
@@ -105,18 +88,10 @@ func hmListCmd(g *globals) *cobra.Command {
 func hmShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one health monitor", Args: cobra.ExactArgs(1)}, nil,
 		hmShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			resp, err := c.ShowHealthmonitors(&m2.ShowHealthmonitorsRequest{HealthmonitorId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Healthmonitor, nil
+			return c.ShowHealthmonitors(&m2.ShowHealthmonitorsRequest{HealthmonitorId: id})
 		},
 		hmShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			resp, err := c.ShowHealthMonitor(&m3.ShowHealthMonitorRequest{HealthmonitorId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Healthmonitor, nil
+			return c.ShowHealthMonitor(&m3.ShowHealthMonitorRequest{HealthmonitorId: id})
 		})
 }
 

@@ -11,24 +11,16 @@ import (
 // checks (nil for none).
 
 // showCmd makes cmd fetch the resource named by its argument with the selected family's call
-// and print it with that family's table fields.
+// (which returns the SDK response) and print it with that family's table fields.
 func (g *globals) showCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error,
 	fields2 []string, show2 func(c *elbv2.ElbClient, id string) (any, error),
 	fields3 []string, show3 func(c *elbv3.ElbClient, id string) (any, error)) *cobra.Command {
 	cmd.RunE = g.dispatch(check,
 		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			v, err := show2(c, args[0])
-			if err != nil {
-				return result{}, err
-			}
-			return result{v, fields2}, nil
+			return view(fields2).of(show2(c, args[0]))
 		},
 		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			v, err := show3(c, args[0])
-			if err != nil {
-				return result{}, err
-			}
-			return result{v, fields3}, nil
+			return view(fields3).of(show3(c, args[0]))
 		})
 	return cmd
 }

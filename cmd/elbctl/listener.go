@@ -42,23 +42,15 @@ func listenerCreateCmd(g *globals) *cobra.Command {
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.CreateListener(&m2.CreateListenerRequest{Body: &m2.CreateListenerRequestBody{Listener: &m2.CreateListenerReq{
+			return view(listenerShowFields).of(c.CreateListener(&m2.CreateListenerRequest{Body: &m2.CreateListenerRequestBody{Listener: &m2.CreateListenerReq{
 				LoadbalancerId: lb, Protocol: enum[m2.CreateListenerReqProtocol](protocol), ProtocolPort: port,
-				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), DefaultPoolId: ifSet(cmd, "default-pool", pool)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Listener, listenerShowFields}, nil
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), DefaultPoolId: ifSet(cmd, "default-pool", pool)}}}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.CreateListener(&m3.CreateListenerRequest{Body: &m3.CreateListenerRequestBody{Listener: &m3.CreateListenerOption{
+			return view(listenerShowFields).of(c.CreateListener(&m3.CreateListenerRequest{Body: &m3.CreateListenerRequestBody{Listener: &m3.CreateListenerOption{
 				LoadbalancerId: lb, Protocol: protocol, ProtocolPort: &port,
 				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), DefaultPoolId: ifSet(cmd, "default-pool", pool),
-				KeepaliveTimeout: ifSet(cmd, "keepalive-timeout", keepalive)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Listener, listenerShowFields}, nil
+				KeepaliveTimeout: ifSet(cmd, "keepalive-timeout", keepalive)}}}))
 		})
 	f := cmd.Flags()
 	f.StringVar(&lb, "lb", "", "load balancer ID")
@@ -76,21 +68,12 @@ func listenerListCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "list [--lb LB]", Short: "List listeners", Args: cobra.NoArgs}
 	cmd.RunE = g.dispatch(nil,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Listeners), listenerListFields}, nil
+			return view(listenerListFields).of(c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			all, err := allPages(func(marker *string) (*[]m3.Listener, *m3.PageInfo, error) {
-				resp, err := c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: g.limit()})
-				if err != nil {
-					return nil, nil, err
-				}
-				return resp.Listeners, resp.PageInfo, nil
-			})
-			return result{all, listenerListFields}, err
+			return view(listenerListFields).of(allPages(func(marker *string) (any, error) {
+				return c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: g.limit()})
+			}))
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only listeners of this load balancer")
 	return cmd
@@ -99,18 +82,10 @@ func listenerListCmd(g *globals) *cobra.Command {
 func listenerShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one listener", Args: cobra.ExactArgs(1)}, nil,
 		listenerShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			resp, err := c.ShowListener(&m2.ShowListenerRequest{ListenerId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Listener, nil
+			return c.ShowListener(&m2.ShowListenerRequest{ListenerId: id})
 		},
 		listenerShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			resp, err := c.ShowListener(&m3.ShowListenerRequest{ListenerId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Listener, nil
+			return c.ShowListener(&m3.ShowListenerRequest{ListenerId: id})
 		})
 }
 

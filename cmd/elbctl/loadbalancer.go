@@ -40,26 +40,18 @@ func lbCreateCmd(g *globals) *cobra.Command {
 			return g.v3Only(cmd, "ip-target-enable", "availability-zone")
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.CreateLoadbalancer(&m2.CreateLoadbalancerRequest{Body: &m2.CreateLoadbalancerRequestBody{
+			return view(lbShowFieldsV2).of(c.CreateLoadbalancer(&m2.CreateLoadbalancerRequest{Body: &m2.CreateLoadbalancerRequestBody{
 				Loadbalancer: &m2.CreateLoadbalancerReq{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
-					VipSubnetId: subnet, VipAddress: ifSet(cmd, "vip-address", vip)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+					VipSubnetId: subnet, VipAddress: ifSet(cmd, "vip-address", vip)}}}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
 			if zones == nil {
 				zones = []string{}
 			}
-			resp, err := c.CreateLoadBalancer(&m3.CreateLoadBalancerRequest{Body: &m3.CreateLoadBalancerRequestBody{
+			return view(lbShowFieldsV3).of(c.CreateLoadBalancer(&m3.CreateLoadBalancerRequest{Body: &m3.CreateLoadBalancerRequestBody{
 				Loadbalancer: &m3.CreateLoadBalancerOption{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
 					VipSubnetCidrId: &subnet, VipAddress: ifSet(cmd, "vip-address", vip),
-					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget), AvailabilityZoneList: zones}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget), AvailabilityZoneList: zones}}}))
 		})
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name")
@@ -76,21 +68,12 @@ func lbListCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "list [--name N]", Short: "List load balancers", Args: cobra.NoArgs}
 	cmd.RunE = g.dispatch(nil,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Loadbalancers), lbListFieldsV2}, nil
+			return view(lbListFieldsV2).of(c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			all, err := allPages(func(marker *string) (*[]m3.LoadBalancer, *m3.PageInfo, error) {
-				resp, err := c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: g.limit()})
-				if err != nil {
-					return nil, nil, err
-				}
-				return resp.Loadbalancers, resp.PageInfo, nil
-			})
-			return result{all, lbListFieldsV3}, err
+			return view(lbListFieldsV3).of(allPages(func(marker *string) (any, error) {
+				return c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: g.limit()})
+			}))
 		})
 	cmd.Flags().StringVar(&name, "name", "", "only load balancers with this name")
 	return cmd
@@ -99,18 +82,10 @@ func lbListCmd(g *globals) *cobra.Command {
 func lbShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one load balancer", Args: cobra.ExactArgs(1)}, nil,
 		lbShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
-			resp, err := c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Loadbalancer, nil
+			return c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: id})
 		},
 		lbShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
-			resp, err := c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Loadbalancer, nil
+			return c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: id})
 		})
 }
 
@@ -130,21 +105,13 @@ func lbUpdateCmd(g *globals) *cobra.Command {
 			return g.v3Only(cmd, "ip-target-enable")
 		},
 		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.UpdateLoadbalancer(&m2.UpdateLoadbalancerRequest{LoadbalancerId: args[0], Body: &m2.UpdateLoadbalancerRequestBody{
-				Loadbalancer: &m2.UpdateLoadbalancerReq{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Loadbalancer, lbShowFieldsV2}, nil
+			return view(lbShowFieldsV2).of(c.UpdateLoadbalancer(&m2.UpdateLoadbalancerRequest{LoadbalancerId: args[0], Body: &m2.UpdateLoadbalancerRequestBody{
+				Loadbalancer: &m2.UpdateLoadbalancerReq{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}}))
 		},
 		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.UpdateLoadBalancer(&m3.UpdateLoadBalancerRequest{LoadbalancerId: args[0], Body: &m3.UpdateLoadBalancerRequestBody{
+			return view(lbShowFieldsV3).of(c.UpdateLoadBalancer(&m3.UpdateLoadBalancerRequest{LoadbalancerId: args[0], Body: &m3.UpdateLoadBalancerRequestBody{
 				Loadbalancer: &m3.UpdateLoadBalancerOption{Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc),
-					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Loadbalancer, lbShowFieldsV3}, nil
+					IpTargetEnable: ifSet(cmd, "ip-target-enable", ipTarget)}}}))
 		})
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&desc, "description", "", "new description")

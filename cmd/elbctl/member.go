@@ -52,12 +52,8 @@ func memberAddCmd(g *globals, pool *string) *cobra.Command {
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.CreateMember(&m2.CreateMemberRequest{PoolId: *pool, Body: &m2.CreateMemberRequestBody{Member: &m2.CreateMemberReq{
-				Address: address, ProtocolPort: port, SubnetId: subnet, Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Member, memberShowFieldsV2}, nil
+			return view(memberShowFieldsV2).of(c.CreateMember(&m2.CreateMemberRequest{PoolId: *pool, Body: &m2.CreateMemberRequestBody{Member: &m2.CreateMemberReq{
+				Address: address, ProtocolPort: port, SubnetId: subnet, Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
 			resp, err := c.CreateMember(&m3.CreateMemberRequest{PoolId: *pool, Body: &m3.CreateMemberRequestBody{Member: &m3.CreateMemberOption{
@@ -82,21 +78,12 @@ func memberListCmd(g *globals, pool *string) *cobra.Command {
 	cmd := &cobra.Command{Use: "list --pool POOL", Short: "List the members of a pool", Args: cobra.NoArgs}
 	cmd.RunE = g.dispatch(needPool(),
 		func(_ *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ListMembers(&m2.ListMembersRequest{PoolId: *pool})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Members), memberListFieldsV2}, nil
+			return view(memberListFieldsV2).of(c.ListMembers(&m2.ListMembersRequest{PoolId: *pool}))
 		},
 		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			all, err := allPages(func(marker *string) (*[]m3.Member, *m3.PageInfo, error) {
-				resp, err := c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: g.limit()})
-				if err != nil {
-					return nil, nil, err
-				}
-				return resp.Members, resp.PageInfo, nil
-			})
-			return result{all, memberListFieldsV3}, err
+			return view(memberListFieldsV3).of(allPages(func(marker *string) (any, error) {
+				return c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: g.limit()})
+			}))
 		})
 	return cmd
 }
@@ -104,11 +91,7 @@ func memberListCmd(g *globals, pool *string) *cobra.Command {
 func memberShowCmd(g *globals, pool *string) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show --pool POOL ID", Short: "Show one member", Args: cobra.ExactArgs(1)}, needPool(),
 		memberShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
-			resp, err := c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Member, nil
+			return c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: id})
 		},
 		memberShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
 			resp, err := c.ShowMember(&m3.ShowMemberRequest{PoolId: *pool, MemberId: id})
@@ -134,12 +117,8 @@ func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.UpdateMember(&m2.UpdateMemberRequest{PoolId: *pool, MemberId: args[0], Body: &m2.UpdateMemberRequestBody{
-				Member: &m2.UpdateMemberReq{Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Member, memberShowFieldsV2}, nil
+			return view(memberShowFieldsV2).of(c.UpdateMember(&m2.UpdateMemberRequest{PoolId: *pool, MemberId: args[0], Body: &m2.UpdateMemberRequestBody{
+				Member: &m2.UpdateMemberReq{Weight: ifSet(cmd, "weight", weight), Name: ifSet(cmd, "name", name)}}}))
 		},
 		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
 			resp, err := c.UpdateMember(&m3.UpdateMemberRequest{PoolId: *pool, MemberId: args[0], Body: &m3.UpdateMemberRequestBody{

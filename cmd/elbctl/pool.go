@@ -48,25 +48,17 @@ func poolCreateCmd(g *globals) *cobra.Command {
 	}
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.CreatePool(&m2.CreatePoolRequest{Body: &m2.CreatePoolRequestBody{Pool: &m2.CreatePoolReq{
+			return view(poolShowFields).of(c.CreatePool(&m2.CreatePoolRequest{Body: &m2.CreatePoolRequestBody{Pool: &m2.CreatePoolReq{
 				Protocol: enum[m2.CreatePoolReqProtocol](protocol), LbAlgorithm: algorithm,
 				ListenerId: ifSet(cmd, "listener", listener), LoadbalancerId: ifSet(cmd, "lb", lb),
-				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Pool, poolShowFields}, nil
+				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc)}}}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			resp, err := c.CreatePool(&m3.CreatePoolRequest{Body: &m3.CreatePoolRequestBody{Pool: &m3.CreatePoolOption{
+			return view(poolShowFields).of(c.CreatePool(&m3.CreatePoolRequest{Body: &m3.CreatePoolRequestBody{Pool: &m3.CreatePoolOption{
 				Protocol: protocol, LbAlgorithm: algorithm,
 				ListenerId: ifSet(cmd, "listener", listener), LoadbalancerId: ifSet(cmd, "lb", lb),
 				Name: ifSet(cmd, "name", name), Description: ifSet(cmd, "description", desc), Type: ifSet(cmd, "type", poolType),
-				VpcId: ifSet(cmd, "vpc-id", vpcID)}}})
-			if err != nil {
-				return result{}, err
-			}
-			return result{resp.Pool, poolShowFields}, nil
+				VpcId: ifSet(cmd, "vpc-id", vpcID)}}}))
 		})
 	f := cmd.Flags()
 	f.StringVar(&listener, "listener", "", "listener whose default pool this becomes")
@@ -86,22 +78,13 @@ func poolListCmd(g *globals) *cobra.Command {
 	cmd.RunE = g.dispatch(
 		func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			resp, err := c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
-			if err != nil {
-				return result{}, err
-			}
-			return result{deref(resp.Pools), poolListFields}, nil
+			return view(poolListFields).of(c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)}))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			all, err := allPages(func(marker *string) (*[]m3.Pool, *m3.PageInfo, error) {
-				resp, err := c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
+			return view(poolListFields).of(allPages(func(marker *string) (any, error) {
+				return c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
 					Marker: marker, Limit: g.limit()})
-				if err != nil {
-					return nil, nil, err
-				}
-				return resp.Pools, resp.PageInfo, nil
-			})
-			return result{all, poolListFields}, err
+			}))
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only pools of this load balancer")
 	cmd.Flags().StringVar(&listener, "listener", "", "only pools of this listener (v3 only)")
@@ -111,18 +94,10 @@ func poolListCmd(g *globals) *cobra.Command {
 func poolShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one pool", Args: cobra.ExactArgs(1)}, nil,
 		poolShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			resp, err := c.ShowPool(&m2.ShowPoolRequest{PoolId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Pool, nil
+			return c.ShowPool(&m2.ShowPoolRequest{PoolId: id})
 		},
 		poolShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			resp, err := c.ShowPool(&m3.ShowPoolRequest{PoolId: id})
-			if err != nil {
-				return nil, err
-			}
-			return resp.Pool, nil
+			return c.ShowPool(&m3.ShowPoolRequest{PoolId: id})
 		})
 }
 

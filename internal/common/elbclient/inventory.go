@@ -29,11 +29,7 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 		if err != nil {
 			return nil, nil, classify("v3 ListLoadBalancers", err)
 		}
-		var next *string
-		if r.PageInfo != nil {
-			next = r.PageInfo.NextMarker
-		}
-		return deref(r.Loadbalancers), next, nil
+		return deref(r.Loadbalancers), nextMarker(r.PageInfo), nil
 	}, func(lb v3model.LoadBalancer) string { return lb.Id })
 	if err != nil {
 		return nil, err

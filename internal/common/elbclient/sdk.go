@@ -198,6 +198,14 @@ func (c *SDK) API(cl model.Class) API {
 // pageSize is the limit of list calls; pages are followed by marker.
 const pageSize = 500
 
+// nextMarker is a v3 list page's page_info.next_marker (nil when absent).
+func nextMarker(pi *v3model.PageInfo) *string {
+	if pi == nil {
+		return nil
+	}
+	return pi.NextMarker
+}
+
 // paginate calls fetch with a marker until a page is short, has no next marker, or repeats
 // (a server that ignores the marker must not make the loop endless).
 func paginate[T any](fetch func(marker *string) ([]T, *string, error), id func(T) string) ([]T, error) {

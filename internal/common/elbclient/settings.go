@@ -24,11 +24,7 @@ func (a *v3API) ListListenersOnPort(ctx context.Context, lbID string, port int32
 		if err != nil {
 			return nil, nil, classify("v3 ListListeners", err)
 		}
-		var next *string
-		if r.PageInfo != nil {
-			next = r.PageInfo.NextMarker
-		}
-		return deref(r.Listeners), next, nil
+		return deref(r.Listeners), nextMarker(r.PageInfo), nil
 	}, func(l v3model.Listener) string { return l.Id })
 	if err != nil {
 		return nil, err

@@ -24,11 +24,7 @@ func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 		}, nil); err != nil {
 			return nil, nil, err
 		}
-		var next *string
-		if r.PageInfo != nil {
-			next = r.PageInfo.NextMarker
-		}
-		return deref(r.Listeners), next, nil
+		return deref(r.Listeners), nextMarker(r.PageInfo), nil
 	}, func(l v3model.Listener) string { return l.Id })
 	if err != nil {
 		return nil, err
@@ -175,11 +171,7 @@ func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 		}, nil); err != nil {
 			return nil, nil, err
 		}
-		var next *string
-		if r.PageInfo != nil {
-			next = r.PageInfo.NextMarker
-		}
-		return deref(r.Members), next, nil
+		return deref(r.Members), nextMarker(r.PageInfo), nil
 	}, func(m v3model.Member) string { return m.Id })
 	if err != nil {
 		return nil, err
