@@ -1,0 +1,76 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// C4: the cluster ID is recorded at the first start, a later disagreement refuses to start with
+// the way out, --adopt-cluster-id renames through the adopter and records the new ID.
+func TestC4_StableClusterID(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", UID: types.UID("uid-1")}})
+	recorded := func(key string) string {
+		cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, ClusterIDConfigMap, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data[key]
+	}
+	var adopted []string
+	adopter := func(_ context.Context, oldID, newID string) error {
+		adopted = append(adopted, oldID+"→"+newID)
+		return nil
+	}
+
+	// First start: the kube-system UID is recorded; again: accepted.
+	for range 2 {
+		if id, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter); err != nil || id != "uid-1" {
+			t.Fatalf("first start: %q %v", id, err)
+		}
+	}
+	if got := recorded(ClusterIDKey); got != "uid-1" {
+		t.Fatalf("recorded %q", got)
+	}
+	// A flag that disagrees: refused, saying how to keep or move the ID; nothing adopted.
+	_, err := ResolveClusterID(ctx, cs, "prod-eu-1", "", ClusterIDKey, adopter)
+	if !errors.Is(err, ErrClusterIDChanged) {
+		t.Fatalf("disagreeing flag: %v", err)
+	}
+	for _, m := range []string{`"uid-1"`, `"prod-eu-1"`, "--cluster-id uid-1", "--cluster-id prod-eu-1 --adopt-cluster-id uid-1"} {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("refusal %q does not say %q", err, m)
+		}
+	}
+	// Adopting another ID than the recorded one is refused too.
+	if _, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-9", ClusterIDKey, adopter); !errors.Is(err, ErrClusterIDChanged) || len(adopted) != 0 {
+		t.Fatalf("adopting the wrong ID: %v, adopted %v", err, adopted)
+	}
+	// The migration: renamed, then recorded; the next start needs no flag but the new ID.
+	if id, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-1", ClusterIDKey, adopter); err != nil || id != "prod-eu-1" {
+		t.Fatalf("adoption: %q %v", id, err)
+	}
+	if len(adopted) != 1 || adopted[0] != "uid-1→prod-eu-1" || recorded(ClusterIDKey) != "prod-eu-1" {
+		t.Fatalf("adopted %v, recorded %q", adopted, recorded(ClusterIDKey))
+	}
+	if _, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter); !errors.Is(err, ErrClusterIDChanged) {
+		t.Fatalf("back to the UID without adoption: %v", err)
+	}
+	// A failed adoption keeps the old record.
+	failing := func(context.Context, string, string) error { return errors.New("ELB unreachable") }
+	if _, err := ResolveClusterID(ctx, cs, "prod-eu-2", "prod-eu-1", ClusterIDKey, failing); err == nil || recorded(ClusterIDKey) != "prod-eu-1" {
+		t.Fatalf("failed adoption: %v, recorded %q", err, recorded(ClusterIDKey))
+	}
+	// A controller of another class in the same cluster records its own ID beside it.
+	key := ClusterIDKeyFor("example.com/fleetlb")
+	if id, err := ResolveClusterID(ctx, cs, "classy", "", key, adopter); err != nil || id != "classy" || recorded(key) != "classy" || recorded(ClusterIDKey) != "prod-eu-1" {
+		t.Fatalf("second class: %q %v, records %q %q", id, err, recorded(key), recorded(ClusterIDKey))
+	}
+}

@@ -1,0 +1,80 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/fleetlb/fleetlb/internal/controller/annotations"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+)
+
+// C1: with the cascade policy, edits that end a binding release member-only; only deleting the
+// Service cascades. The ports bound before reach the deployer, which releases dropped ones.
+func TestC1_EditsReleaseMemberOnly(t *testing.T) {
+	cascade := map[string]string{annotations.RecyclePolicy: "cascade"}
+	lastRelease := func(h *harness) model.Desired {
+		t.Helper()
+		if len(h.dep.released) == 0 {
+			t.Fatal("nothing released")
+		}
+		return h.dep.released[len(h.dep.released)-1]
+	}
+
+	h := newHarness(t, seedService("web", cascade))
+	h.mustReconcile("web")
+	h.update("web", func(s *corev1.Service) { s.Spec.Ports[0].Port = 81 })
+	h.mustReconcile("web")
+	if d := h.dep.applied[len(h.dep.applied)-1]; len(d.PreviousPorts) != 1 || d.PreviousPorts[0] != 80 {
+		t.Fatalf("port change: previous ports %v, want [80] so that port 80 is released", d.PreviousPorts)
+	}
+
+	h.update("web", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "0d2e52a4-0000-4000-8000-000000000002" })
+	h.mustReconcile("web")
+	if d := lastRelease(h); d.Recycle != model.RecycleMemberOnly || d.ELBID != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0" {
+		t.Fatalf("elb.id re-pointed: released %s with %s, want the old ELB member-only", d.ELBID, d.Recycle)
+	}
+
+	h.update("web", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+	h.mustReconcile("web")
+	if d := lastRelease(h); d.Recycle != model.RecycleMemberOnly {
+		t.Fatalf("multicluster off: released with %s", d.Recycle)
+	}
+
+	h2 := newHarness(t, seedService("api", cascade))
+	h2.mustReconcile("api")
+	h2.update("api", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeNodePort })
+	h2.mustReconcile("api")
+	if d := lastRelease(h2); d.Recycle != model.RecycleMemberOnly {
+		t.Fatalf("type changed: released with %s", d.Recycle)
+	}
+
+	h3 := newHarness(t, seedService("db", cascade))
+	h3.mustReconcile("db")
+	if err := h3.c.Delete(context.Background(), h3.get("db")); err != nil {
+		t.Fatal(err)
+	}
+	h3.mustReconcile("db")
+	if d := lastRelease(h3); d.Recycle != model.RecycleCascade {
+		t.Fatalf("deleted: released with %s, want cascade", d.Recycle)
+	}
+}
+
+// C2: a quota refusal met while applying (other ports applied) is a Warning Event and the
+// condition, with the deployer's numbers.
+func TestC2_QuotaRefusalIsReported(t *testing.T) {
+	h := newHarness(t, seedService("web", nil))
+	msg := "ELB refused to add members to pool p1 (listener TCP/80): quota. this cluster wants 3 more members; the quota is 4 (members_per_pool) and the pool holds 2, so 2 fit"
+	h.dep.applyErr = errors.Join(&deploy.Refusal{Reason: deploy.ReasonMemberQuota, Message: msg})
+	h.mustReconcile("web")
+	if !hasEvent(h.events(), "Warning "+deploy.ReasonMemberQuota, "wants 3 more members", "quota is 4", "so 2 fit") {
+		t.Error("no MemberQuotaExceeded Warning with the numbers")
+	}
+	c := condition(h.get("web"))
+	if c == nil || c.Status != "False" || c.Reason != deploy.ReasonMemberQuota || c.Message != msg {
+		t.Fatalf("condition %+v", c)
+	}
+}
