@@ -75,14 +75,6 @@ func checkWeight(weight int32) error {
 	return nil
 }
 
-// deref gives an empty list for a missing one, so tables print their header.
-func deref[T any](p *[]T) []T {
-	if p == nil {
-		return []T{}
-	}
-	return *p
-}
-
 // requireOneOf asks for at least one of the flags (updates).
 func requireOneOf(cmd *cobra.Command, flags ...string) error {
 	for _, f := range flags {
