@@ -128,3 +128,28 @@ func (a *v2API) RenameMembers(ctx context.Context, poolID string, renames []Memb
 	}
 	return nil
 }
+
+// MembersOfLoadBalancer lists every member of ELB lbID by pool ID: one paged ListAllMembers call
+// with the loadbalancer_id filter (services/elb/v3/model/model_list_all_members_request.go;
+// model_member_info.go carries pool_id), instead of one call per pool. v3 only.
+func (a *v3API) MembersOfLoadBalancer(ctx context.Context, lbID string) (map[string][]Member, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ms, err := paginate(func(marker *string) ([]v3model.MemberInfo, *string, error) {
+		r, err := a.c.v3.ListAllMembers(&v3model.ListAllMembersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+		if err != nil {
+			return nil, nil, classify("v3 ListAllMembers", err)
+		}
+		return deref(r.Members), nextMarker(r.PageInfo), nil
+	}, func(m v3model.MemberInfo) string { return m.Id })
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Member{}
+	for _, m := range ms {
+		pool := deref(m.PoolId)
+		out[pool] = append(out[pool], Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)})
+	}
+	return out, nil
+}

@@ -56,8 +56,13 @@ func (d *Deployer) Sweep(ctx context.Context, clusterID string, wanted func(ctx 
 	return res, errors.Join(errs...)
 }
 
+// membersOfLoadBalancer is implemented by the v3 API: every member of an ELB in one paged call.
+type membersOfLoadBalancer interface {
+	MembersOfLoadBalancer(ctx context.Context, lbID string) (map[string][]elbclient.Member, error)
+}
+
 // holdings reads every ELB's listeners and members: one list of ELBs, then per ELB one list of
-// listeners and one of members per pool.
+// listeners and one list of all its members (v3), or one per pool (v2).
 func (d *Deployer) holdings(ctx context.Context, clusterID string) ([]holding, error) {
 	lbs, err := d.client.ListLoadBalancers(ctx)
 	if err != nil {
@@ -73,10 +78,18 @@ func (d *Deployer) holdings(ctx context.Context, clusterID string) ([]holding, e
 		if err != nil {
 			return nil, fmt.Errorf("list listeners of ELB %s: %w", lb.ID, err)
 		}
+		var byPool map[string][]elbclient.Member
+		if all, ok := api.(membersOfLoadBalancer); ok && len(listeners) > 0 {
+			if byPool, err = all.MembersOfLoadBalancer(ctx, lb.ID); err != nil {
+				return nil, fmt.Errorf("list the members of ELB %s: %w", lb.ID, err)
+			}
+		}
 		for _, l := range listeners {
 			o := &observed{listener: l}
 			o.mark, o.marked = ParseMark(l.Description)
-			if l.DefaultPoolID != "" {
+			if byPool != nil && l.DefaultPoolID != "" {
+				o.members, o.pool = byPool[l.DefaultPoolID], &elbclient.Pool{ID: l.DefaultPoolID}
+			} else if l.DefaultPoolID != "" {
 				ms, err := api.ListMembers(ctx, l.DefaultPoolID)
 				if err := ignoreNotFound(err); err != nil {
 					return nil, fmt.Errorf("list members of pool %s (%s): %w", l.DefaultPoolID, o, err)
