@@ -69,6 +69,8 @@ vpcs:
       - {id: subnet-b-pods, cidr: %s}
       - {id: subnet-vip, cidr: 127.250.0.0/24}
       - {id: subnet-vm, cidr: 127.251.0.0/24}
+quotas:
+  members_per_pool: 10 # C2: the busiest pool of the other subtests holds fewer
 `, ak, sk, project, a.PodCIDR, a.NodeCIDR, b.NodeCIDR, b.PodCIDR)
 }
 
@@ -799,6 +801,38 @@ func TestRealClusters(t *testing.T) {
 		if err := wantOwners(lb.ID, 3001, shared)(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("C2 a refused write blocks nothing else", func(t *testing.T) {
+		a.deployment(t, "c2", 3, http80)
+		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "c2", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3005 }))
+		weights := func(n, w int) func(context.Context) error {
+			return func(ctx context.Context) error {
+				_, ms, err := e.pool(ctx, lb.ID, 3005)
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					if m.Weight != w {
+						return fmt.Errorf("member weight %d, want %d: %s", m.Weight, w, summary(ms))
+					}
+				}
+				if n > 0 && len(ms) != n || len(ms) > 10 {
+					return fmt.Errorf("%d members, want %d (at most the quota, 10): %s", len(ms), n, summary(ms))
+				}
+				return nil
+			}
+		}
+		eventually(t, wait, "3 members of 27", weights(3, 27))
+		// 11 Pods: the pool's quota of 10 refuses some addition; the weights already there still
+		// change to ceil(80/11) = 8, and the Service says why and with which numbers.
+		a.scale(t, "c2", 11)
+		eventually(t, wait, "quota refusal", wantCondition(a, "c2", deploy.ReasonMemberQuota, "quota is 10", "members_per_pool", "fit"))
+		eventually(t, wait, "quota Event", wantEvent(a, "c2", deploy.ReasonMemberQuota, "quota is 10"))
+		eventually(t, wait, "weights changed despite the refusal", weights(0, 8))
+		a.scale(t, "c2", 3)
+		eventually(t, wait, "bound again", wantCondition(a, "c2", reconciler.ReasonBound))
+		eventually(t, wait, "3 members of 27 again", weights(3, 27))
 	})
 
 	t.Run("C3 own members only, even after a crash", func(t *testing.T) {
