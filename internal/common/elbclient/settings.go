@@ -124,3 +124,22 @@ func (c *SDK) MemberQuota(ctx context.Context) (perPool, total int, err error) {
 	}
 	return int(r.Quota.MembersPerPool), int(r.Quota.Member), nil
 }
+
+// ProjectMemberUsage reads the project's member quota and how much of it is used
+// (ListQuotaDetails with quota_key=member, services/elb/v3/model/model_quota_info.go: quota_limit,
+// -1 no limit; used). An ELB without the call answers ErrNotFound.
+func (c *SDK) ProjectMemberUsage(ctx context.Context) (limit, used int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	r, err := c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
+	if err != nil {
+		return 0, 0, classify("v3 ListQuotaDetails", err)
+	}
+	for _, q := range deref(r.Quotas) {
+		if q.QuotaKey == "member" {
+			return int(q.QuotaLimit), int(q.Used), nil
+		}
+	}
+	return 0, 0, &APIError{Op: "v3 ListQuotaDetails", Kind: ErrNotFound, Message: "no member quota in the answer"}
+}

@@ -21,6 +21,12 @@ type memberQuotaReader interface {
 	MemberQuota(ctx context.Context) (perPool, total int, err error)
 }
 
+// memberUsageReader is implemented by clients that can read the project's member usage
+// (elbclient.SDK.ProjectMemberUsage, ListQuotaDetails).
+type memberUsageReader interface {
+	ProjectMemberUsage(ctx context.Context) (limit, used int, err error)
+}
+
 // isQuota recognises the ELB's quota refusals: "Quota exceeded for resources: ..." and "Create
 // member failed, the total amount of members exceeds the system setting" (the ELB API's error
 // code table), whatever the status code.
@@ -71,9 +77,17 @@ func (d *Deployer) quotaRefusal(ctx context.Context, err error, o *observed, pla
 	case quota >= 0 && !project:
 		numbers = fmt.Sprintf("this cluster wants %d more members; the quota is %d (%s) and the pool holds %d, so %d fit", adding, quota, source, inPool, max(quota-inPool, 0))
 	case quota >= 0:
-		fit := "how many fit the ELB did not say"
-		if m := usedNumber.FindStringSubmatch(ae.Message); m != nil {
-			used, _ := strconv.Atoi(m[1])
+		fit := "how many fit could not be read"
+		used := -1
+		if u, ok := d.client.(memberUsageReader); ok {
+			if limit, n, uerr := u.ProjectMemberUsage(ctx); uerr == nil && limit == quota {
+				used = n
+			}
+		}
+		if m := usedNumber.FindStringSubmatch(ae.Message); used < 0 && m != nil {
+			used, _ = strconv.Atoi(m[1])
+		}
+		if used >= 0 {
 			fit = fmt.Sprintf("%d are used, so %d fit", used, max(quota-used, 0))
 		}
 		numbers = fmt.Sprintf("this cluster wants %d more members; the quota is %d (%s): %s", adding, quota, source, fit)

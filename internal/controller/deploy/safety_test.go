@@ -143,6 +143,24 @@ func TestC2_RefusedWriteBlocksNothingElse(t *testing.T) {
 	if w != 5 { // listener, pool, monitor, 2 batch adds
 		t.Fatalf("%d writes for 250 members", w)
 	}
+
+	// The project's member quota (5): read with ListQuotaDetails, it says how many are used.
+	e = startELBDWith(t, "quotas:\n  member: 5\n")
+	lbID = e.dedicated(false)
+	c = e.client("SK-fleet-secret")
+	apply(t, deploy.New(c, deploy.Options{}), want(clusterA, lbID, 80, nodes(0, 3, 80)))
+	if limit, used, err := c.ProjectMemberUsage(context.Background()); err != nil || limit != 5 || used != 3 {
+		t.Fatalf("ListQuotaDetails: member %d used of %d (%v)", used, limit, err)
+	}
+	_, err = deploy.New(c, deploy.Options{}).Apply(context.Background(), want(clusterB, lbID, 20, nodes(10, 3, 20)))
+	if !errors.As(err, &r) || r.Reason != deploy.ReasonMemberQuota {
+		t.Fatalf("project quota: err %v", err)
+	}
+	for _, m := range []string{"wants 3 more members", "quota is 5 (member, per project)", "3 are used, so 2 fit"} {
+		if !strings.Contains(r.Message, m) {
+			t.Errorf("refusal %q does not say %q", r.Message, m)
+		}
+	}
 }
 
 // C6: the listener is found with the list filters and a resync with nothing to change makes no
