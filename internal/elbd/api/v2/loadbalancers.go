@@ -59,6 +59,12 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 
 func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	if err != nil {
+		// A load balancer deleted within the provisioning delay is still PENDING_DELETE (E2).
+		if gone, ok := h.prov.buried(r.PathValue("id")); ok && gone.ProjectID == sc.ProjectID {
+			return http.StatusOK, map[string]any{"loadbalancer": gone}, nil
+		}
+	}
 	return h.loadBalancerBody(sc, lb, http.StatusOK, err)
 }
 

@@ -19,6 +19,7 @@ const (
 	StatusActive        = "ACTIVE"
 	StatusPendingCreate = "PENDING_CREATE"
 	StatusPendingUpdate = "PENDING_UPDATE"
+	StatusPendingDelete = "PENDING_DELETE"
 )
 
 // provisioning makes the shared ELB asynchronous the way the real one is (E2): after a write, the
@@ -35,6 +36,13 @@ type provisioning struct {
 
 	mu  sync.Mutex
 	lbs map[string]*window
+	// gone holds deleted load balancers, shown PENDING_DELETE until their window ends.
+	gone map[string]tombstone
+}
+
+type tombstone struct {
+	until time.Time
+	lb    loadBalancerResp
 }
 
 // window is one load balancer's busy spell.
@@ -46,7 +54,7 @@ type window struct {
 }
 
 func newProvisioning(delay time.Duration) *provisioning {
-	return &provisioning{delay: delay, now: time.Now, lbs: map[string]*window{}}
+	return &provisioning{delay: delay, now: time.Now, lbs: map[string]*window{}, gone: map[string]tombstone{}}
 }
 
 // enabled reports whether writes have a pending window at all.
@@ -96,6 +104,29 @@ func (p *provisioning) end(lbID string, ok bool, lbStatus, objID, objStatus stri
 		w.objects[objID] = objStatus
 	}
 	p.lbs[lbID] = w
+}
+
+// bury shows the deleted load balancer lb as PENDING_DELETE for the window.
+func (p *provisioning) bury(lb loadBalancerResp) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lb.ProvisioningStatus = StatusPendingDelete
+	p.gone[lb.ID] = tombstone{until: p.now().Add(p.delay), lb: lb}
+}
+
+// buried is the deleted load balancer id while it is still PENDING_DELETE.
+func (p *provisioning) buried(id string) (loadBalancerResp, bool) {
+	if !p.enabled() {
+		return loadBalancerResp{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.gone[id]
+	if ok && !p.now().Before(t.until) {
+		delete(p.gone, id)
+		ok = false
+	}
+	return t.lb, ok
 }
 
 // status is the provisioning_status of object id of load balancer lbID (id == lbID for the load
@@ -226,8 +257,19 @@ func (h *Handler) serveWrite(fn handlerFunc, pattern string, r *http.Request, sc
 			return 0, nil, err
 		}
 	}
+	var before any
+	if t.deleteLB {
+		_, before, _ = h.showLoadBalancer(r, sc) // shown PENDING_DELETE once deleted
+	}
 	status, body, err := fn(r, sc)
 	succeeded := err == nil && status < 300
+	if succeeded && t.deleteLB {
+		if m, ok := before.(map[string]any); ok {
+			if lb, ok := m["loadbalancer"].(loadBalancerResp); ok {
+				h.prov.bury(lb)
+			}
+		}
+	}
 	switch {
 	case t.lbID == "": // a new load balancer
 		if succeeded {

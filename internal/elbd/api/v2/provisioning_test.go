@@ -82,3 +82,55 @@ func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
 		t.Errorf("8 racing writes: %d succeeded, %d busy; want 1 and 7", ok, busy)
 	}
 }
+
+// E2: a deleted shared load balancer is PENDING_DELETE for the window (to its own project only),
+// then gone.
+func TestDeletedLoadBalancerIsPendingDeleteForTheWindow(t *testing.T) {
+	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: time.Second})
+	c := elbdtest.V2Client(t, srv.URL, "AK1", "SK1-secret", "p1")
+	lb, err := c.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
+		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := lb.Loadbalancer.Id
+	show := func(c interface {
+		ShowLoadbalancer(*model.ShowLoadbalancerRequest) (*model.ShowLoadbalancerResponse, error)
+	}) (string, error) {
+		r, err := c.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: id})
+		if err != nil {
+			return "", err
+		}
+		return r.Loadbalancer.ProvisioningStatus.Value(), nil
+	}
+	for {
+		st, err := show(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == "ACTIVE" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := show(c); err != nil || st != "PENDING_DELETE" {
+		t.Errorf("right after the delete: %q, %v; want PENDING_DELETE", st, err)
+	}
+	var se *sdkerr.ServiceResponseError
+	if _, err := show(elbdtest.V2Client(t, srv.URL, "AK2", "SK2-secret", "p2")); !errors.As(err, &se) || se.StatusCode != 404 {
+		t.Errorf("another project sees the deleted load balancer: %v; want 404", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := show(c)
+		if errors.As(err, &se) && se.StatusCode == 404 {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("the deleted load balancer is still shown (%v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
