@@ -77,12 +77,17 @@ func poolMemberCount(tx *bolt.Tx, poolID string) int {
 	return n
 }
 
-// projectMemberCount counts the members of every pool of the project.
-func projectMemberCount(tx *bolt.Tx, projectID string) (int, error) {
+// projectMemberCount counts the members of every pool of the project; known gives one pool's
+// count already taken.
+func projectMemberCount(tx *bolt.Tx, projectID, knownPool string, known int) (int, error) {
 	pools, err := scanRec[Pool](tx, bPools, "")
 	n := 0
 	for _, p := range pools {
-		if p.ProjectID == projectID {
+		switch {
+		case p.ProjectID != projectID:
+		case p.ID == knownPool:
+			n += known
+		default:
 			n += poolMemberCount(tx, p.ID)
 		}
 	}
@@ -90,15 +95,20 @@ func projectMemberCount(tx *bolt.Tx, projectID string) (int, error) {
 }
 
 // checkMemberQuotas refuses adding n members to pool p when the project's member quota or the
-// pool's members_per_pool would be passed.
+// pool's members_per_pool would be passed. Unlimited quotas are not counted at all.
 func (s *Store) checkMemberQuotas(tx *bolt.Tx, p Pool, n int) error {
-	if n == 0 {
+	q := s.quotas.For(p.ProjectID)
+	if n == 0 || (q[QuotaMembersPerPool] == config.Unlimited && q[QuotaMember] == config.Unlimited) {
 		return nil
 	}
-	if err := s.checkQuota(p.ProjectID, QuotaMembersPerPool, " of pool "+p.ID, poolMemberCount(tx, p.ID), n); err != nil {
+	inPool := poolMemberCount(tx, p.ID)
+	if err := s.checkQuota(p.ProjectID, QuotaMembersPerPool, " of pool "+p.ID, inPool, n); err != nil {
 		return err
 	}
-	used, err := projectMemberCount(tx, p.ProjectID)
+	if q[QuotaMember] == config.Unlimited {
+		return nil
+	}
+	used, err := projectMemberCount(tx, p.ProjectID, p.ID, inPool)
 	if err != nil {
 		return err
 	}
