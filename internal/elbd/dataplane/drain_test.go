@@ -154,3 +154,68 @@ func TestConnectionDrainOfAnUnhealthyMember(t *testing.T) {
 		t.Fatalf("the healthy member's connection was cut: %v", err)
 	}
 }
+
+// E7 for UDP: a client's flow to a removed member carries on for the drain timeout, then its
+// datagrams go to another member; without drain the flow stays until it idles out.
+func TestConnectionDrainOfAUDPFlow(t *testing.T) {
+	const drain = 1500 * time.Millisecond
+	for i, withDrain := range []bool{true, false} {
+		t.Run(fmt.Sprintf("drain=%v", withDrain), func(t *testing.T) {
+			dp := newTestDataPlane(t)
+			vip := 204 + i
+			pool := udpPool(t, vip, 1, 1)
+			if withDrain {
+				pool.Drain = drain
+			}
+			l := Listener{ID: "u", VIP: fmt.Sprintf("127.50.0.%d", vip), Port: 5353, Protocol: ProtocolUDP, Pool: pool}
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			c, err := net.Dial("udp", fmt.Sprintf("127.50.0.%d:5353", vip))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ask := func() string {
+				t.Helper()
+				buf := make([]byte, 100)
+				for try := 0; try < 5; try++ {
+					_ = c.SetDeadline(time.Now().Add(time.Second))
+					if _, err := c.Write([]byte("x")); err != nil {
+						t.Fatal(err)
+					}
+					if n, err := c.Read(buf); err == nil {
+						name, _, _ := strings.Cut(string(buf[:n]), ":")
+						return name
+					}
+				}
+				t.Fatal("no answer after 5 tries")
+				return ""
+			}
+			first := ask()
+			kept := *pool
+			kept.Members = nil
+			for _, m := range pool.Members {
+				if m.ID != first {
+					kept.Members = append(kept.Members, m)
+				}
+			}
+			l.Pool = &kept
+			apply(t, dp, Config{Listeners: []Listener{l}})
+			removedAt := time.Now()
+			if got := ask(); got != first {
+				t.Fatalf("right after %s was removed the flow went to %s", first, got)
+			}
+			time.Sleep(drain - 500*time.Millisecond - time.Since(removedAt))
+			if got := ask(); got != first {
+				t.Fatalf("before the drain timeout the flow went to %s, not the removed %s", got, first)
+			}
+			time.Sleep(drain + 500*time.Millisecond - time.Since(removedAt))
+			got := ask()
+			switch {
+			case withDrain && got == first:
+				t.Fatalf("after the %s drain the flow still goes to the removed member %s", drain, first)
+			case !withDrain && got != first:
+				t.Fatalf("without drain the flow left the removed member %s for %s before idling out", first, got)
+			}
+		})
+	}
+}

@@ -82,12 +82,18 @@ func (l *listener) forward(sock *net.UDPConn, client netip.AddrPort, payload []b
 	}
 }
 
-// flowFor returns the client's live flow, or opens one. A flow whose member
-// failed its health checks ends here, so that the client fails over; a member
-// that is only drained (removed, weight 0) keeps its flows until they idle.
+// flowFor returns the client's live flow, or opens one. Without connection
+// drain, a flow whose member failed its health checks ends here, so that the
+// client fails over, and a member only taken out (removed, weight 0) keeps
+// its flows until they idle. With drain (E7), a flow of a removed or
+// unhealthy member carries on until the drain timeout, then ends here.
 func (l *listener) flowFor(sock *net.UDPConn, client netip.AddrPort) *flow {
 	if f := l.flows.get(client); f != nil && !f.done.Load() {
-		if !f.b.healthDown() {
+		keep := !f.b.healthDown()
+		if f.b.drain > 0 {
+			keep = !f.b.drainExpired(time.Now().UnixNano())
+		}
+		if keep {
 			return f
 		}
 		f.end()
