@@ -10,7 +10,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// elbdSlowKey lets AK1 make 3 calls at once and then one every 10 s; AK2 is unlimited.
+// elbdSlowKey lets AK1 make 3 calls at once and then one every 10 s; AK2 has the top-level 1000/s.
 const elbdSlowKey = `
 rateLimit:
   requestsPerSecond: 1000

@@ -257,11 +257,19 @@ func (h *Handler) serveWrite(fn handlerFunc, pattern string, r *http.Request, sc
 			return 0, nil, err
 		}
 	}
+	// A handler that panics (net/http recovers it) must not leave the load balancer held.
+	returned := false
+	defer func() {
+		if !returned && t.lbID != "" {
+			h.prov.end(t.lbID, false, "", "", "", false)
+		}
+	}()
 	var before any
 	if t.deleteLB {
 		_, before, _ = h.showLoadBalancer(r, sc) // shown PENDING_DELETE once deleted
 	}
 	status, body, err := fn(r, sc)
+	returned = true
 	succeeded := err == nil && status < 300
 	if succeeded && t.deleteLB {
 		if m, ok := before.(map[string]any); ok {
