@@ -78,3 +78,46 @@ func TestC2_QuotaRefusalIsReported(t *testing.T) {
 		t.Fatalf("condition %+v", c)
 	}
 }
+
+// C3: what the sweep counts as wanted: a Service of this cluster that exists, on the ELB it is
+// bound to (or names), on one of its ports and protocols; a Service being released keeps
+// everything (its own release does it); a Service that is gone, another port or ELB, are not.
+func TestC3_SweepWantsWhatServicesBind(t *testing.T) {
+	const elbA, elbB = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", "0d2e52a4-0000-4000-8000-000000000002"
+	bound := seedService("web", nil)
+	bound.Finalizers = []string{Finalizer}
+	bound.Annotations[BoundELBAnnotation] = elbA + "," + elbB // re-pointed, old ELB not released yet
+	fresh := seedService("new", nil)                          // to be bound: no finalizer yet
+	off := seedService("off", map[string]string{annotations.MultiCluster: "false"})
+	off.Finalizers = []string{Finalizer} // being released by its reconcile
+	h := newHarness(t, bound, fresh, off)
+	sw := &sweeper{reader: h.c}
+	wanted, err := sw.wanted(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(name string) model.ServiceRef {
+		return model.ServiceRef{ClusterID: "cluster-a", Namespace: "shop", Name: name}
+	}
+	cases := []struct {
+		ref   model.ServiceRef
+		elb   string
+		port  int32
+		proto string
+		want  bool
+	}{
+		{ref("web"), elbA, 80, "TCP", true},
+		{ref("web"), elbB, 80, "TCP", true},
+		{ref("web"), elbA, 81, "TCP", false},                                   // a port it no longer has
+		{ref("web"), elbA, 80, "UDP", false},                                   // switched protocol
+		{ref("web"), "0d2e52a4-0000-4000-8000-000000000009", 80, "TCP", false}, // another ELB
+		{ref("new"), elbA, 80, "TCP", true},
+		{ref("off"), elbA, 99, "UDP", true},
+		{ref("gone"), elbA, 80, "TCP", false}, // deleted while the controller was down
+	}
+	for _, c := range cases {
+		if got := wanted(c.ref, c.elb, c.port, c.proto); got != c.want {
+			t.Errorf("wanted(%s, %s, %s/%d) = %v, want %v", c.ref.Name, c.elb[:8], c.proto, c.port, got, c.want)
+		}
+	}
+}

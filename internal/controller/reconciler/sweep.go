@@ -50,9 +50,10 @@ func (s *sweeper) Start(ctx context.Context) error {
 	}
 }
 
-// wanted lists the cluster's Services: a member is wanted while its Service holds the finalizer,
-// is bound to that ELB (fleetlb.io/bound-elb-id, or kubernetes.io/elb.id) and has that port and
-// protocol. A Service being released keeps everything: its own release does the job.
+// wanted lists the cluster's Services: a member is wanted while its Service exists, holds the
+// finalizer or is to be bound, is bound to that ELB (fleetlb.io/bound-elb-id, or
+// kubernetes.io/elb.id) and has that port and protocol. A Service being released keeps
+// everything: its own release does the job.
 func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 	var list corev1.ServiceList
 	if err := s.reader.List(ctx, &list); err != nil {
@@ -62,7 +63,8 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 	svcs := map[key]*corev1.Service{}
 	for i := range list.Items {
 		svc := &list.Items[i]
-		if controllerutil.ContainsFinalizer(svc, Finalizer) {
+		// A Service to bind (about to get the finalizer) counts as much as a bound one.
+		if controllerutil.ContainsFinalizer(svc, Finalizer) || bindable(svc) {
 			svcs[key{svc.Namespace, svc.Name}] = svc
 		}
 	}
@@ -71,8 +73,7 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 		if !ok {
 			return false
 		}
-		if !svc.DeletionTimestamp.IsZero() || svc.Spec.Type != corev1.ServiceTypeLoadBalancer ||
-			!annotations.HasELBID(svc.Annotations) || !annotations.IsMultiCluster(svc.Annotations) {
+		if !svc.DeletionTimestamp.IsZero() || !bindable(svc) {
 			return true // being released by its own reconcile
 		}
 		elbs := boundELBs(svc)
@@ -90,4 +91,9 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 			return p.Port == port && strings.EqualFold(proto, protocol)
 		})
 	}, nil
+}
+
+// bindable: a LoadBalancer Service naming an ELB with multicluster: 'true'.
+func bindable(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && annotations.HasELBID(svc.Annotations) && annotations.IsMultiCluster(svc.Annotations)
 }
