@@ -34,6 +34,7 @@ type flags struct {
 	kubeconfig, clusterID, clusterName string
 	adoptClusterID                     string
 	elbEndpoint, projectID, region     string
+	vpcEndpoint                        string
 	podNetwork, subnetID               string
 	loadBalancerClass, ingressIPMode   string
 	defaultWeight                      int
@@ -56,10 +57,11 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.adoptClusterID, "adopt-cluster-id", "", "the cluster ID recorded before (ConfigMap kube-system/fleetlb-cluster-id): rename this cluster's members and listener marks from it to the current ID on every ELB, in place, then record the current ID")
 	fs.StringVar(&f.clusterName, "cluster-name", "", "name of this cluster for people (logs, Events)")
 	fs.StringVar(&f.elbEndpoint, "elb-endpoint", "", "ELB API base URL: https://elb.<region>.myhuaweicloud.com, or elbd's http://127.0.0.1:PORT (required)")
+	fs.StringVar(&f.vpcEndpoint, "vpc-endpoint", "", "VPC API base URL, to find each member's subnet by its address; default: --elb-endpoint with its elb. host turned into vpc. (elbd serves both)")
 	fs.StringVar(&f.projectID, "project-id", "", "project ID of the ELBs (required)")
 	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
 	fs.StringVar(&f.podNetwork, "pod-network", "overlay", "vpc: Pods have VPC addresses (like CCE Turbo; pass-through members on performance ELBs); overlay: members are nodes on the node port")
-	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of this cluster's instance-type members (required unless every Service uses "+model.AnnotationMultiVPC+")")
+	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of all this cluster's instance-type members; default: each member's own subnet, found by its address in the ELB's VPC through the VPC API")
 	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or fleetlb.io/elb). A Service naming another class is never touched")
 	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
 	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
@@ -107,7 +109,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	client, err := elbclient.New(elbclient.Config{
 		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
 		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
-		QPS: f.elbQPS, Burst: f.elbBurst,
+		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint,
 	})
 	if err != nil {
 		return err
@@ -121,7 +123,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ClusterID:               f.clusterID,
 		AdoptClusterID:          f.adoptClusterID,
 		ClusterName:             f.clusterName,
-		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy")}),
+		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy"), Subnets: client}),
 		CheckELB:                client.Check,
 		LoadBalancerClass:       f.loadBalancerClass,
 		IngressIPMode:           f.ingressIPMode,

@@ -19,6 +19,7 @@ import (
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	vpcv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2"
 
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	AK, SK string
 	// Timeout bounds one HTTP call. Default 30s.
 	Timeout time.Duration
+	// VPCEndpoint is the VPC API's base URL (subnets, C7); "" derives it from Endpoint
+	// (VPCEndpoint).
+	VPCEndpoint string
 	// QPS and Burst limit all calls of this client (--elb-qps, --elb-burst). Defaults DefaultQPS
 	// and DefaultBurst.
 	QPS   float64
@@ -46,6 +50,7 @@ type Config struct {
 type SDK struct {
 	v3     *elbv3.ElbClient
 	v2     *elbv2.ElbClient
+	vpc    *vpcv2.VpcClient
 	writes atomic.Int64
 	// retries counts calls repeated after a 409, 429, 5xx or transport failure.
 	retries atomic.Int64
@@ -83,7 +88,11 @@ func New(cfg Config) (*SDK, error) {
 	if cfg.QPS < 0 || cfg.Burst < 0 {
 		return nil, fmt.Errorf("ELB client: the rate limit (--elb-qps %v, --elb-burst %d) must not be negative", cfg.QPS, cfg.Burst)
 	}
-	return &SDK{v3: v3, v2: v2, limiter: newLimiter(cfg.QPS, cfg.Burst), retry: cfg.Retry.withDefaults()}, nil
+	vpc, err := newVPCClient(cfg, sdkHTTPConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return &SDK{v3: v3, v2: v2, vpc: vpc, limiter: newLimiter(cfg.QPS, cfg.Burst), retry: cfg.Retry.withDefaults()}, nil
 }
 
 // SDKClients builds the official SDK's clients of both API families (v3 dedicated, v2 shared)
@@ -101,8 +110,7 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ELB credentials: %w", err)
 	}
-	// Retries are ours (the deployer re-reads before writing again), not the SDK's.
-	httpCfg := func() *config.HttpConfig { return config.DefaultHttpConfig().WithTimeout(cfg.Timeout).WithRetries(0) }
+	httpCfg := func() *config.HttpConfig { return sdkHTTPConfig(cfg) }
 	reg := region.NewRegion(cfg.Region, endpoint)
 	h3, err := elbv3.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
 	if err != nil {
@@ -117,6 +125,15 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 
 // Retries counts the calls repeated so far after a busy 409, a 429, a 5xx or a transport failure.
 func (c *SDK) Retries() int64 { return c.retries.Load() }
+
+// sdkHTTPConfig is the SDK's HTTP configuration for cfg. Retries are ours (retry.go), not the SDK's.
+func sdkHTTPConfig(cfg Config) *config.HttpConfig {
+	t := cfg.Timeout
+	if t <= 0 {
+		t = 30 * time.Second
+	}
+	return config.DefaultHttpConfig().WithTimeout(t).WithRetries(0)
+}
 
 // Writes counts the write calls made so far.
 func (c *SDK) Writes() int64 { return c.writes.Load() }

@@ -107,6 +107,9 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	}
 	res.VIP = lb.VIP
 	ctx = elbclient.WithLoadBalancer(ctx, lb.ID) // a busy 409 is waited out (C5)
+	if err := d.placeMembers(ctx, lb, &desired); err != nil {
+		return res, err
+	}
 	api := d.client.API(lb.Class)
 
 	// One filtered list call per port (C6): the desired ports and those bound before.

@@ -56,6 +56,10 @@ type Options struct {
 	// Attempts is how many times a member write is tried when the ELB answers 409/429/5xx or
 	// times out; the pool is re-read between attempts. Default 3.
 	Attempts int
+	// Subnets finds each instance-type member's subnet by its address when the desired state
+	// names none (no --subnet-id, C7): the VPC API's ListSubnets (elbclient.SDK). nil leaves
+	// such members without a subnet.
+	Subnets SubnetLister
 	// Backoff is the pause before the second attempt; it doubles for each further attempt.
 	// Default 200ms.
 	Backoff time.Duration
@@ -73,6 +77,8 @@ type Deployer struct {
 
 	mu    sync.Mutex
 	known map[knownKey]knownPort
+
+	subnetCache subnetCache
 }
 
 // New returns a Deployer.

@@ -27,7 +27,7 @@ const (
 type Settings struct {
 	ClusterID     string
 	PodNetwork    PodNetwork
-	SubnetID      string // subnet of instance-type members; unused for multivpc (IP-type)
+	SubnetID      string // subnet of instance-type members (--subnet-id); "": found by address (C7); unused for multivpc (IP-type)
 	DefaultWeight int    // W of a Service that never had a weight annotation
 }
 
@@ -104,11 +104,11 @@ func Build(in Input) (Desired, error) {
 	if set.PodNetwork == PodNetworkVPC && cfg.Class == ClassPerformance {
 		d.Mode = ModePassThrough
 	}
+	// Without --subnet-id each instance-type member's subnet is found by its address on the ELB's
+	// VPC when it is applied (internal/controller/deploy, C7).
 	subnet := set.SubnetID
 	if cfg.MultiVPC {
 		subnet = "" // IP-type members (S2)
-	} else if subnet == "" {
-		return Desired{}, fmt.Errorf("members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set %s: 'true' on a performance ELB for IP-type members", AnnotationMultiVPC)
 	}
 
 	pods := readyPods(in.EndpointSlices)

@@ -324,7 +324,6 @@ func TestBuildErrors(t *testing.T) {
 			in.EndpointSlices = []discoveryv1.EndpointSlice{slice("s", map[string]int32{"web": 80}, pod{"10.0.0.1", "n1", true})}
 			in.Nodes = nodes("n1", "192.168.0.1")
 		}, []string{"node port", "allocateLoadBalancerNodePorts"}},
-		{"missing subnet", func(in *Input) { in.Settings.SubnetID = "" }, []string{"--subnet-id", "multivpc"}},
 		{"missing cluster id", func(in *Input) { in.Settings.ClusterID = "" }, []string{"--cluster-id"}},
 		{"weight out of range", func(in *Input) { in.Config.Weight = iptr(150) }, []string{"150", "0 to 100", "kubernetes.io/elb.multicluster-loadbalancer-weight"}},
 		{"bad default weight", func(in *Input) { in.Config.Weight = nil; in.Settings.DefaultWeight = -5 }, []string{"--default-weight"}},

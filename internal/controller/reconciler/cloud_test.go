@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 )
@@ -49,6 +51,12 @@ vpcs:
 	for i, c := range podCIDRs {
 		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
 	}
+	// A second VPC without the cluster's addresses.
+	b.WriteString(`  - id: vpc-2
+    cidr: 127.252.0.0/16
+    subnets:
+      - {id: subnet-vip-2, cidr: 127.252.0.0/24}
+`)
 	return b.String()
 }
 
@@ -76,7 +84,7 @@ func (k *kube) startWith(t *testing.T, e *elbdEnv, edit func(*reconciler.Options
 	c := e.client(t)
 	o := reconciler.Options{
 		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
-		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
+		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond, Subnets: c}), CheckELB: c.Check,
 		PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
 		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
 		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
@@ -145,7 +153,13 @@ func TestSafeOnARealCloud(t *testing.T) {
 	e, faults := startFaultyELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
 	lb := e.lb(t, "cloud", true)
 	const class = "example.com/fleetlb"
+	// "subnets" has no --subnet-id and VPC Pod addresses: each member's subnet is found (C7).
+	subnets := &kube{name: "subnets", c: c, cs: c.Client(), id: "cluster-subnets", top: t}
+	const classC7 = "example.com/c7"
 	plain.startWith(t, e, nil)
+	subnets.startWith(t, e, func(o *reconciler.Options) {
+		o.LoadBalancerClass, o.SubnetID, o.PodNetwork = classC7, "", model.PodNetworkVPC
+	})
 	classy.startWith(t, e, func(o *reconciler.Options) { o.LoadBalancerClass, o.IngressIPMode = class, "VIP" })
 	http80 := corev1.ContainerPort{Name: "http", ContainerPort: 80, Protocol: corev1.ProtocolTCP}
 	const wait = 60 * time.Second
@@ -249,6 +263,55 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 		}
 		t.Logf("faults injected on the way: %v", got)
+	})
+
+	t.Run("C7 each member in its own subnet", func(t *testing.T) {
+		cidrs := podCIDRs(t, plain) // subnet-pods-N is node N's Pod range
+		plain.deployment(t, "spread", 4, http80)
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "spread", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.LoadBalancerClass = 86, ptrTo(classC7)
+		}))
+		eventually(t, wait, "members in the subnets of their addresses", func(ctx context.Context) error {
+			ips := podIPs(t, plain, "spread")
+			_, ms, err := e.pool(ctx, lb.ID, 86)
+			if err != nil {
+				return err
+			}
+			if len(ms) != 4 || len(ips) != 4 {
+				return fmt.Errorf("pods %v, members %s", ips, summary(ms))
+			}
+			used := map[string]bool{}
+			for _, m := range ms {
+				want := ""
+				for i, c := range cidrs {
+					if netip.MustParsePrefix(c).Contains(netip.MustParseAddr(m.Address)) {
+						want = fmt.Sprintf("subnet-pods-%d", i+1)
+					}
+				}
+				if m.SubnetID != want {
+					return fmt.Errorf("member %s in subnet %q, want %q (its address's)", m.Address, m.SubnetID, want)
+				}
+				used[m.SubnetID] = true
+			}
+			if len(used) < 2 {
+				return fmt.Errorf("the Pods run in %d subnet(s) only (%s); the point is several", len(used), summary(ms))
+			}
+			return nil
+		})
+		// An address in no subnet of the ELB's VPC is refused, saying which and what to do.
+		other, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
+			store.LoadBalancer{Name: "other-vpc", VIPSubnetID: "subnet-vip-2", AdminStateUp: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "elsewhere", other.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port, s.Spec.LoadBalancerClass = 87, ptrTo(classC7)
+			s.Spec.Selector = map[string]string{"app": "spread"}
+		}))
+		eventually(t, wait, "refused", wantCondition(plain, "elsewhere", deploy.ReasonMemberSubnet, "vpc-2", "multivpc", "--subnet-id"))
+		if l, _, err := e.pool(context.Background(), other.ID, 87); err != nil || l != nil {
+			t.Errorf("the refused Service left a listener on the ELB: %+v %v", l, err)
+		}
 	})
 
 	t.Run("C9 ipMode Proxy so in-cluster clients go through the ELB", func(t *testing.T) {

@@ -22,6 +22,8 @@ type Options struct {
 	Auth Authenticator
 	// DataPlane is told about writes and asked for statuses; nil means NopDataPlane.
 	DataPlane DataPlane
+	// VPC serves the VPC API's GET /v1/{project_id}/subnets (internal/elbd/api/vpc); nil answers 404.
+	VPC http.Handler
 	// V2 serves /v2/{project_id}/elb/... (internal/elbd/api/v2). It receives requests already
 	// authenticated, carrying apierr.RequestID and apierr.ProjectID; nil answers 404 for /v2.
 	V2 http.Handler
@@ -94,7 +96,9 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
 	// The v3 tag APIs have no /elb/: /v3/{project_id}/{loadbalancers|listeners}/...
 	tagAPI := len(parts) >= 3 && parts[0] == "v3" && isTagPath(parts[2])
-	if len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI) {
+	// The VPC API's list of subnets: /v1/{project_id}/subnets.
+	vpcAPI := len(parts) == 3 && parts[0] == "v1" && parts[1] != "" && parts[2] == "subnets" && rt.o.VPC != nil
+	if !vpcAPI && (len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI)) {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
 			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/... and /v2/{project_id}/elb/..."})
 		return
@@ -111,7 +115,9 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r = apierr.WithProjectID(r, project)
 	var h http.Handler
-	if parts[0] == "v3" {
+	if vpcAPI {
+		h = rt.o.VPC
+	} else if parts[0] == "v3" {
 		if _, pattern := rt.v3.Handler(r); pattern != "" {
 			h = rt.v3 // the mux itself, so handlers see r.PathValue
 		}

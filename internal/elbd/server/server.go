@@ -16,6 +16,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/vpc"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -92,7 +93,7 @@ func New(o Options) (*Server, error) {
 	}
 	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
 	authn := throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
-	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), Logger: log})
+	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), VPC: vpc.Handler(o.Config), Logger: log})
 	if err != nil {
 		_ = s.Close()
 		return nil, err
