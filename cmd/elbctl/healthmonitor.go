@@ -73,14 +73,12 @@ func hmCreateCmd(g *globals) *cobra.Command {
 
 func hmListCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "list", Short: "List health monitors", Args: cobra.NoArgs}
-	cmd.RunE = g.dispatch(nil,
-		func(_ *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(hmListFields).of(c.ListHealthmonitors(&m2.ListHealthmonitorsRequest{}))
+	g.listCmd(cmd, nil,
+		hmListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
+			return c.ListHealthmonitors(&m2.ListHealthmonitorsRequest{})
 		},
-		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(hmListFields).of(allPages(func(marker *string) (any, error) {
-				return c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: g.limit()})
-			}))
+		hmListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
+			return c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: limit})
 		})
 	return cmd
 }

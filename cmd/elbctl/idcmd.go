@@ -6,9 +6,24 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// The "show ID" and "delete ID" commands of every resource differ only in their SDK calls; these
-// builders hold the rest once. cmd carries the command's Use, Short and Args, check its flag
+// The "list", "show ID" and "delete ID" commands of every resource differ only in their SDK
+// calls and table fields; these builders hold the rest once. cmd carries the command's Use, Short and Args, check its flag
 // checks (nil for none).
+
+// listCmd makes cmd list with the selected family's call: v2 in one call, v3 page by page
+// (list3 gets the marker and the --page-size limit) until the last page.
+func (g *globals) listCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error,
+	fields2 []string, list2 func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error),
+	fields3 []string, list3 func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error)) *cobra.Command {
+	cmd.RunE = g.dispatch(check,
+		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
+			return view(fields2).of(list2(cmd, c))
+		},
+		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
+			return view(fields3).of(allPages(func(marker *string) (any, error) { return list3(cmd, c, marker, g.limit()) }))
+		})
+	return cmd
+}
 
 // showCmd makes cmd fetch the resource named by its argument with the selected family's call
 // (which returns the SDK response) and print it with that family's table fields.

@@ -66,14 +66,12 @@ func listenerCreateCmd(g *globals) *cobra.Command {
 func listenerListCmd(g *globals) *cobra.Command {
 	var lb string
 	cmd := &cobra.Command{Use: "list [--lb LB]", Short: "List listeners", Args: cobra.NoArgs}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(listenerListFields).of(c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)}))
+	g.listCmd(cmd, nil,
+		listenerListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
+			return c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
 		},
-		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(listenerListFields).of(allPages(func(marker *string) (any, error) {
-				return c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: g.limit()})
-			}))
+		listenerListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
+			return c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: limit})
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only listeners of this load balancer")
 	return cmd

@@ -66,14 +66,12 @@ func lbCreateCmd(g *globals) *cobra.Command {
 func lbListCmd(g *globals) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{Use: "list [--name N]", Short: "List load balancers", Args: cobra.NoArgs}
-	cmd.RunE = g.dispatch(nil,
-		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(lbListFieldsV2).of(c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)}))
+	g.listCmd(cmd, nil,
+		lbListFieldsV2, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
+			return c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)})
 		},
-		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(lbListFieldsV3).of(allPages(func(marker *string) (any, error) {
-				return c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: g.limit()})
-			}))
+		lbListFieldsV3, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
+			return c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: limit})
 		})
 	cmd.Flags().StringVar(&name, "name", "", "only load balancers with this name")
 	return cmd

@@ -76,14 +76,12 @@ func memberAddCmd(g *globals, pool *string) *cobra.Command {
 
 func memberListCmd(g *globals, pool *string) *cobra.Command {
 	cmd := &cobra.Command{Use: "list --pool POOL", Short: "List the members of a pool", Args: cobra.NoArgs}
-	cmd.RunE = g.dispatch(needPool(),
-		func(_ *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(memberListFieldsV2).of(c.ListMembers(&m2.ListMembersRequest{PoolId: *pool}))
+	g.listCmd(cmd, needPool(),
+		memberListFieldsV2, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
+			return c.ListMembers(&m2.ListMembersRequest{PoolId: *pool})
 		},
-		func(_ *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(memberListFieldsV3).of(allPages(func(marker *string) (any, error) {
-				return c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: g.limit()})
-			}))
+		memberListFieldsV3, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
+			return c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: limit})
 		})
 	return cmd
 }

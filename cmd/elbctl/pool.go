@@ -75,16 +75,13 @@ func poolCreateCmd(g *globals) *cobra.Command {
 func poolListCmd(g *globals) *cobra.Command {
 	var lb, listener string
 	cmd := &cobra.Command{Use: "list [--lb LB] [--listener L]", Short: "List pools", Args: cobra.NoArgs}
-	cmd.RunE = g.dispatch(
-		func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
-		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(poolListFields).of(c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)}))
+	g.listCmd(cmd, func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
+		poolListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
+			return c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
 		},
-		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(poolListFields).of(allPages(func(marker *string) (any, error) {
-				return c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
-					Marker: marker, Limit: g.limit()})
-			}))
+		poolListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
+			return c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
+				Marker: marker, Limit: limit})
 		})
 	cmd.Flags().StringVar(&lb, "lb", "", "only pools of this load balancer")
 	cmd.Flags().StringVar(&listener, "listener", "", "only pools of this listener (v3 only)")
