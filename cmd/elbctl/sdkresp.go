@@ -36,7 +36,7 @@ func resource(resp any) (any, error) {
 	f := found[0]
 	if f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Slice {
 		if f.IsNil() {
-			return reflect.Zero(f.Type().Elem()).Interface(), nil // no list: JSON null, as the API sent
+			return reflect.MakeSlice(f.Type().Elem(), 0, 0).Interface(), nil // an empty list, so tables print their header
 		}
 		return f.Elem().Interface(), nil
 	}

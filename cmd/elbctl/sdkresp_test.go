@@ -19,7 +19,7 @@ func TestResourceTakesTheOneResourceOutOfAResponse(t *testing.T) {
 	}{
 		{"create: the IDs of prepaid orders are not the resource", &m3.CreateLoadBalancerResponse{Loadbalancer: lb, LoadbalancerId: &id, RequestId: &req}, lb},
 		{"list: the items, not the pointer", &m2.ListListenersResponse{Listeners: &ls}, ls},
-		{"list without items: null, as the API sent", &m2.ListListenersResponse{}, []m2.ListenerResp(nil)},
+		{"list without items: an empty list", &m2.ListListenersResponse{}, []m2.ListenerResp{}},
 		{"not a response: as it is", ls, ls},
 	} {
 		got, err := resource(c.resp)
