@@ -182,3 +182,13 @@ func descriptionOf(p *elbclient.Pool) string {
 	}
 	return p.Description
 }
+
+// Owns reports whether any ELB of the project holds a member named with clusterID or a listener
+// marked as created by it.
+func (d *Deployer) Owns(ctx context.Context, clusterID string) (bool, error) {
+	if err := CheckClusterID(clusterID); err != nil {
+		return false, err
+	}
+	held, err := d.holdings(ctx, clusterID)
+	return len(held) > 0, err
+}

@@ -41,19 +41,26 @@ var ErrClusterIDChanged = errors.New("cluster ID changed")
 // Adopter renames what an old cluster ID owns on the ELBs to a new one (deploy.Deployer).
 type Adopter func(ctx context.Context, oldID, newID string) error
 
+// Owner reports whether the ELBs hold anything named with a cluster ID (deploy.Deployer.Owns).
+type Owner func(ctx context.Context, clusterID string) (bool, error)
+
 // ResolveClusterID returns the cluster ID to run with: configured (--cluster-id, or "" for the
 // kube-system namespace UID), checked against the ID recorded under key in ConfigMap
 // kube-system/fleetlb-cluster-id, which is written on first start. When they differ the
 // controller must not write: unless adopt names the recorded ID (--adopt-cluster-id OLD), in
 // which case adopter renames this cluster's members and marks in place and the record is updated
 // after.
-func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, adopt, key string, adopter Adopter) (string, error) {
+//
+// With nothing recorded yet (the first start of a controller that records it) and a --cluster-id
+// other than the kube-system UID, owns (nil: not asked) tells whether members are named with the
+// UID: a controller that ran before with the default ID; then it refuses too.
+func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, adopt, key string, adopter Adopter, owns Owner) (string, error) {
+	uid, err := DefaultClusterID(ctx, cs)
+	if err != nil && configured == "" {
+		return "", err
+	}
 	id, source := configured, "--cluster-id"
 	if id == "" {
-		uid, err := DefaultClusterID(ctx, cs)
-		if err != nil {
-			return "", err
-		}
 		id, source = uid, "the UID of namespace kube-system"
 	}
 	cms := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem)
@@ -73,6 +80,13 @@ func ResolveClusterID(ctx context.Context, cs kubernetes.Interface, configured, 
 			// Nothing recorded (a controller older than the record): adopt as asked.
 			if err := adopter(ctx, adopt, id); err != nil {
 				return "", fmt.Errorf("adopt cluster ID %q as %q: %w", adopt, id, err)
+			}
+		case recorded == "" && owns != nil && uid != "" && uid != id:
+			if has, err := owns(ctx, uid); err != nil {
+				return "", fmt.Errorf("look for members named with the kube-system UID %q before recording cluster ID %q: %w", uid, id, err)
+			} else if has {
+				return "", fmt.Errorf("%w: no cluster ID is recorded yet (ConfigMap kube-system/%s), but the ELBs hold members named with %q, the UID of namespace kube-system: this cluster ran without --cluster-id before, and --cluster-id %s would leave them behind. To keep them, start without --cluster-id (or with --cluster-id %s). To move to %q, start once with --cluster-id %s --adopt-cluster-id %s: they are renamed in place (no traffic lost)",
+					ErrClusterIDChanged, ClusterIDConfigMap, uid, id, uid, id, id, uid)
 			}
 		case recorded == "":
 		case adopt != recorded || adopter == nil:

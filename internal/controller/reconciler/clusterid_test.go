@@ -32,7 +32,7 @@ func TestC4_StableClusterID(t *testing.T) {
 
 	// First start: the kube-system UID is recorded; again: accepted.
 	for range 2 {
-		if id, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter); err != nil || id != "uid-1" {
+		if id, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter, nil); err != nil || id != "uid-1" {
 			t.Fatalf("first start: %q %v", id, err)
 		}
 	}
@@ -40,7 +40,7 @@ func TestC4_StableClusterID(t *testing.T) {
 		t.Fatalf("recorded %q", got)
 	}
 	// A flag that disagrees: refused, saying how to keep or move the ID; nothing adopted.
-	_, err := ResolveClusterID(ctx, cs, "prod-eu-1", "", ClusterIDKey, adopter)
+	_, err := ResolveClusterID(ctx, cs, "prod-eu-1", "", ClusterIDKey, adopter, nil)
 	if !errors.Is(err, ErrClusterIDChanged) {
 		t.Fatalf("disagreeing flag: %v", err)
 	}
@@ -50,27 +50,42 @@ func TestC4_StableClusterID(t *testing.T) {
 		}
 	}
 	// Adopting another ID than the recorded one is refused too.
-	if _, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-9", ClusterIDKey, adopter); !errors.Is(err, ErrClusterIDChanged) || len(adopted) != 0 {
+	if _, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-9", ClusterIDKey, adopter, nil); !errors.Is(err, ErrClusterIDChanged) || len(adopted) != 0 {
 		t.Fatalf("adopting the wrong ID: %v, adopted %v", err, adopted)
 	}
 	// The migration: renamed, then recorded; the next start needs no flag but the new ID.
-	if id, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-1", ClusterIDKey, adopter); err != nil || id != "prod-eu-1" {
+	if id, err := ResolveClusterID(ctx, cs, "prod-eu-1", "uid-1", ClusterIDKey, adopter, nil); err != nil || id != "prod-eu-1" {
 		t.Fatalf("adoption: %q %v", id, err)
 	}
 	if len(adopted) != 1 || adopted[0] != "uid-1→prod-eu-1" || recorded(ClusterIDKey) != "prod-eu-1" {
 		t.Fatalf("adopted %v, recorded %q", adopted, recorded(ClusterIDKey))
 	}
-	if _, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter); !errors.Is(err, ErrClusterIDChanged) {
+	if _, err := ResolveClusterID(ctx, cs, "", "", ClusterIDKey, adopter, nil); !errors.Is(err, ErrClusterIDChanged) {
 		t.Fatalf("back to the UID without adoption: %v", err)
 	}
 	// A failed adoption keeps the old record.
 	failing := func(context.Context, string, string) error { return errors.New("ELB unreachable") }
-	if _, err := ResolveClusterID(ctx, cs, "prod-eu-2", "prod-eu-1", ClusterIDKey, failing); err == nil || recorded(ClusterIDKey) != "prod-eu-1" {
+	if _, err := ResolveClusterID(ctx, cs, "prod-eu-2", "prod-eu-1", ClusterIDKey, failing, nil); err == nil || recorded(ClusterIDKey) != "prod-eu-1" {
 		t.Fatalf("failed adoption: %v, recorded %q", err, recorded(ClusterIDKey))
 	}
 	// A controller of another class in the same cluster records its own ID beside it.
 	key := ClusterIDKeyFor("example.com/fleetlb")
-	if id, err := ResolveClusterID(ctx, cs, "classy", "", key, adopter); err != nil || id != "classy" || recorded(key) != "classy" || recorded(ClusterIDKey) != "prod-eu-1" {
+	if id, err := ResolveClusterID(ctx, cs, "classy", "", key, adopter, nil); err != nil || id != "classy" || recorded(key) != "classy" || recorded(ClusterIDKey) != "prod-eu-1" {
 		t.Fatalf("second class: %q %v, records %q %q", id, err, recorded(key), recorded(ClusterIDKey))
+	}
+
+	// First start of a recording controller with a --cluster-id, where members are named with the
+	// kube-system UID (it ran with the default before): refused, nothing recorded.
+	cs2 := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", UID: types.UID("uid-2")}})
+	owns := func(_ context.Context, id string) (bool, error) { return id == "uid-2", nil }
+	_, err = ResolveClusterID(ctx, cs2, "prod-eu-3", "", ClusterIDKey, adopter, owns)
+	if !errors.Is(err, ErrClusterIDChanged) || !strings.Contains(err.Error(), "--cluster-id prod-eu-3 --adopt-cluster-id uid-2") {
+		t.Fatalf("flag over the default's members: %v", err)
+	}
+	if _, err := cs2.CoreV1().ConfigMaps("kube-system").Get(ctx, ClusterIDConfigMap, metav1.GetOptions{}); err == nil {
+		t.Fatal("recorded although refused")
+	}
+	if id, err := ResolveClusterID(ctx, cs2, "", "", ClusterIDKey, adopter, owns); err != nil || id != "uid-2" {
+		t.Fatalf("default ID: %q %v", id, err)
 	}
 }

@@ -148,7 +148,11 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 			return err
 		}
 	}
-	if o.ClusterID, err = ResolveClusterID(ctx, cs, o.ClusterID, o.AdoptClusterID, ClusterIDKeyFor(o.LoadBalancerClass), adopter); err != nil {
+	var owns Owner
+	if inv != nil {
+		owns = inv.Owns
+	}
+	if o.ClusterID, err = ResolveClusterID(ctx, cs, o.ClusterID, o.AdoptClusterID, ClusterIDKeyFor(o.LoadBalancerClass), adopter, owns); err != nil {
 		return nil, err
 	}
 	log = log.WithValues("cluster", o.ClusterName, "clusterID", o.ClusterID)

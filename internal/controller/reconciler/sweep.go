@@ -21,6 +21,7 @@ import (
 type Inventory interface {
 	Sweep(ctx context.Context, clusterID string, wanted func(context.Context) (deploy.Wanted, error)) (deploy.Result, error)
 	AdoptClusterID(ctx context.Context, oldID, newID string) (deploy.Result, error)
+	Owns(ctx context.Context, clusterID string) (bool, error)
 }
 
 // sweeper runs the sweep at start and then every resync period (leader only: a manager
