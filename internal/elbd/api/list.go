@@ -29,25 +29,32 @@ func intF[T any](key string, get func(T) int) filter[T]   { return listing.Int(k
 func boolF[T any](key string, get func(T) bool) filter[T] { return listing.Bool(key, get) }
 func absent[T any](keys ...string) []filter[T]            { return listing.Absent[T](keys...) }
 
-// listQuery filters then pages items and writes {key: page, page_info, request_id}.
+// listQuery writes the list answer (see listed).
+func listQuery[T any, R any](w http.ResponseWriter, r *http.Request, key string, items []T, filters []filter[T], id func(T) string, render func(T) R) {
+	status, body, err := listed(r, key, items, filters, id, render)
+	if err != nil {
+		apierr.Write(w, r, err)
+		return
+	}
+	apierr.WriteJSON(w, status, body)
+}
+
+// listed filters then pages items and answers {key: page, page_info, request_id}.
 // page_info.previous_marker is the page's first ID, next_marker its last ID, given only when
 // more items lie beyond the page in the paging direction.
-func listQuery[T any, R any](w http.ResponseWriter, r *http.Request, key string, items []T, filters []filter[T], id func(T) string, render func(T) R) {
+func listed[T any, R any](r *http.Request, key string, items []T, filters []filter[T], id func(T) string, render func(T) R) (int, any, error) {
 	q := r.URL.Query()
 	items, err := listing.Apply(q, items, filters)
 	if err != nil {
-		apierr.Write(w, r, err)
-		return
+		return 0, nil, err
 	}
 	paging, err := listing.ParsePaging(q, MaxPageLimit)
 	if err != nil {
-		apierr.Write(w, r, err)
-		return
+		return 0, nil, err
 	}
 	page, more, err := listing.Cut(paging, items, id)
 	if err != nil {
-		apierr.Write(w, r, err)
-		return
+		return 0, nil, err
 	}
 	info := pageInfo{CurrentCount: len(page)}
 	out := make([]R, 0, len(page))
@@ -61,5 +68,5 @@ func listQuery[T any, R any](w http.ResponseWriter, r *http.Request, key string,
 			info.NextMarker = &last
 		}
 	}
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{key: out, "page_info": info, "request_id": apierr.RequestID(r)})
+	return http.StatusOK, map[string]any{key: out, "page_info": info, "request_id": apierr.RequestID(r)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -31,6 +32,11 @@ func (h *v3) routes(mux *http.ServeMux) {
 		mux.HandleFunc(method+" "+v3Prefix+path, func(w http.ResponseWriter, r *http.Request) {
 			fn(w, r, store.Scope{Family: store.FamilyV3, ProjectID: r.PathValue("project_id")})
 		})
+	}
+	// serve takes the handler shape v2 has too (handler.Func); the handlers move to it file by file.
+	serve := func(pattern string, fn handler.Func) {
+		method, path, _ := cut(pattern)
+		mux.Handle(method+" "+v3Prefix+path, handler.Serve(store.FamilyV3, fn))
 	}
 	handle("POST loadbalancers", h.createLoadBalancer)
 	handle("GET loadbalancers", h.listLoadBalancers)
@@ -64,11 +70,11 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle("POST pools/{pool_id}/members/batch-update", h.batchUpdateMembers)
 	handle("GET members", h.listAllMembers)
 
-	handle("POST healthmonitors", h.createHealthMonitor)
-	handle("GET healthmonitors", h.listHealthMonitors)
-	handle("GET healthmonitors/{id}", h.showHealthMonitor)
-	handle("PUT healthmonitors/{id}", h.updateHealthMonitor)
-	handle("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
+	serve("POST healthmonitors", h.createHealthMonitor)
+	serve("GET healthmonitors", h.listHealthMonitors)
+	serve("GET healthmonitors/{id}", h.showHealthMonitor)
+	serve("PUT healthmonitors/{id}", h.updateHealthMonitor)
+	serve("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
 
 	handle("GET quotas", h.showQuota)
 	handle("GET quotas/details", h.listQuotaDetails)
@@ -111,6 +117,23 @@ func answer[T, W any](w http.ResponseWriter, r *http.Request, status int, key st
 	}
 	reply(w, r, status, key, render(v))
 }
+
+// answered answers a call that yields one resource: err for the error envelope, or v rendered
+// under key with status.
+func answered[T, W any](r *http.Request, status int, key string, v T, err error, render func(T) W) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return replied(r, status, key, render(v))
+}
+
+// replied is a resource response: {key: v, "request_id": ...} with the given status.
+func replied(r *http.Request, status int, key string, v any) (int, any, error) {
+	return status, map[string]any{key: v, "request_id": apierr.RequestID(r)}, nil
+}
+
+// gone answers a delete: err for the error envelope, or 204 No Content.
+func gone(err error) (int, any, error) { return http.StatusNoContent, nil, err }
 
 // fail writes err as the error envelope.
 func fail(w http.ResponseWriter, r *http.Request, err error) { apierr.Write(w, r, err) }

@@ -77,11 +77,10 @@ func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
 	hm.URLPath = orDefault(in.URLPath, hm.URLPath)
 }
 
-func (h *v3) createHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3MonitorFields
 	if err := decodeCreate(r, sc, "healthmonitor", &in, &in.ProjectID); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	for _, req := range []struct {
 		name string
@@ -89,27 +88,25 @@ func (h *v3) createHealthMonitor(w http.ResponseWriter, r *http.Request, sc stor
 	}{{"pool_id", in.PoolID != nil && *in.PoolID != ""}, {"type", in.Type != nil && *in.Type != ""},
 		{"delay", in.Delay != nil}, {"timeout", in.Timeout != nil}, {"max_retries", in.MaxRetries != nil}} {
 		if !req.ok {
-			fail(w, r, apierr.Invalid("healthmonitor.%s is required", req.name))
-			return
+			return 0, nil, apierr.Invalid("healthmonitor.%s is required", req.name)
 		}
 	}
 	// The real API's defaults.
 	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: 3, URLPath: "/", ExpectedCodes: "200", HTTPMethod: "GET", AdminStateUp: true}
 	in.apply(&hm)
 	hm, err := h.st.CreateHealthMonitor(sc, hm)
-	answer(w, r, http.StatusCreated, "healthmonitor", hm, err, renderV3Monitor)
+	return answered(r, http.StatusCreated, "healthmonitor", hm, err, renderV3Monitor)
 }
 
-func (h *v3) showHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	hm, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	answer(w, r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
+	return answered(r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
 }
 
-func (h *v3) listHealthMonitors(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listHealthMonitors(r *http.Request, sc store.Scope) (int, any, error) {
 	hms, err := h.st.ListHealthMonitors(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	type H = store.HealthMonitor
 	filters := []filter[H]{
@@ -128,14 +125,13 @@ func (h *v3) listHealthMonitors(w http.ResponseWriter, r *http.Request, sc store
 		strF("http_method", func(v H) string { return v.HTTPMethod }),
 		strF("enterprise_project_id", func(H) string { return "0" }),
 	}
-	listQuery(w, r, "healthmonitors", hms, filters, func(v H) string { return v.ID }, renderV3Monitor)
+	return listed(r, "healthmonitors", hms, filters, func(v H) string { return v.ID }, renderV3Monitor)
 }
 
-func (h *v3) updateHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3MonitorFields
 	if err := decodeWrapped(r, "healthmonitor", &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	hm, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(hm *store.HealthMonitor) error {
 		if in.PoolID != nil && *in.PoolID != hm.PoolID {
@@ -144,9 +140,9 @@ func (h *v3) updateHealthMonitor(w http.ResponseWriter, r *http.Request, sc stor
 		in.apply(hm)
 		return nil
 	})
-	answer(w, r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
+	return answered(r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
 }
 
-func (h *v3) deleteHealthMonitor(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteHealthMonitor(sc, r.PathValue("id")))
+func (h *v3) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteHealthMonitor(sc, r.PathValue("id")))
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -97,7 +98,7 @@ func New(st *store.Store, status StatusSource, opts ...Option) *Handler {
 		if h.prov.enabled() && !strings.HasPrefix(pattern, http.MethodGet+" ") {
 			fn = func(r *http.Request, sc store.Scope) (int, any, error) { return h.serveWrite(rt.fn, pattern, r, sc) }
 		}
-		h.mux.Handle(pattern, fn)
+		h.mux.Handle(pattern, handler.Serve(store.FamilyV2, fn))
 	}
 	return h
 }
@@ -112,26 +113,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// handlerFunc returns the status and body of a success, or an error for the envelope.
-// A nil body with status 204 sends no content.
-type handlerFunc func(r *http.Request, sc store.Scope) (int, any, error)
-
-func (fn handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	project := apierr.ProjectID(r)
-	if project == "" {
-		project = r.PathValue("project_id")
-	}
-	status, body, err := fn(r, store.Scope{Family: store.FamilyV2, ProjectID: project})
-	if err != nil {
-		apierr.Write(w, r, err)
-		return
-	}
-	if body == nil {
-		w.WriteHeader(status)
-		return
-	}
-	apierr.WriteJSON(w, status, body)
-}
+// handlerFunc is the handler shape both API versions share (internal/elbd/api/handle).
+type handlerFunc = handler.Func
 
 // decodeBody reads a {"<key>": {...}} request body into a T; a missing key is a 400 that shows
 // the expected shape. Unknown fields are tolerated, as the real API does.

@@ -1,0 +1,36 @@
+// Package handler is the one shape of elbd's API handlers, v3 (internal/elbd/api) and v2
+// (internal/elbd/api/v2) alike: a handler gets the request and the caller's store.Scope and
+// returns the status and body of a success, or an error for the API's error envelope. Writing
+// the response is done once, here.
+package handler
+
+import (
+	"net/http"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// Func is an API handler. A nil body sends the status alone (204 No Content for deletes).
+type Func func(r *http.Request, sc store.Scope) (status int, body any, err error)
+
+// Serve serves fn for one API family: the scope is that family and the project of the path
+// (the router puts the authenticated project on the request; the path's is the fallback).
+func Serve(family store.Family, fn Func) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		project := apierr.ProjectID(r)
+		if project == "" {
+			project = r.PathValue("project_id")
+		}
+		status, body, err := fn(r, store.Scope{Family: family, ProjectID: project})
+		if err != nil {
+			apierr.Write(w, r, err)
+			return
+		}
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		apierr.WriteJSON(w, status, body)
+	})
+}
