@@ -34,17 +34,14 @@ func (h *v3) routes(mux *http.ServeMux) {
 		})
 	}
 	// serve takes the handler shape v2 has too (handler.Func); the handlers move to it file by file.
-	serve := func(pattern string, fn handler.Func) {
-		method, path, _ := cut(pattern)
-		mux.Handle(method+" "+v3Prefix+path, handler.Serve(store.FamilyV3, fn))
-	}
+	serve := routeOn(mux, v3Prefix)
 	handle("POST loadbalancers", h.createLoadBalancer)
 	handle("GET loadbalancers", h.listLoadBalancers)
 	handle("GET loadbalancers/{id}", h.showLoadBalancer)
 	handle("PUT loadbalancers/{id}", h.updateLoadBalancer)
 	handle("DELETE loadbalancers/{id}", h.deleteLoadBalancer)
 	handle("DELETE loadbalancers/{id}/force-elb", h.deleteLoadBalancerForce)
-	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
+	serve("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
 
 	handle("POST listeners", h.createListener)
 	handle("GET listeners", h.listListeners)
@@ -76,8 +73,16 @@ func (h *v3) routes(mux *http.ServeMux) {
 	serve("PUT healthmonitors/{id}", h.updateHealthMonitor)
 	serve("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
 
-	handle("GET quotas", h.showQuota)
-	handle("GET quotas/details", h.listQuotaDetails)
+	serve("GET quotas", h.showQuota)
+	serve("GET quotas/details", h.listQuotaDetails)
+}
+
+// routeOn registers v3 handlers on mux: pattern is "METHOD path", the path under prefix.
+func routeOn(mux *http.ServeMux, prefix string) func(pattern string, fn handler.Func) {
+	return func(pattern string, fn handler.Func) {
+		method, path, _ := cut(pattern)
+		mux.Handle(method+" "+prefix+path, handler.Serve(store.FamilyV3, fn))
+	}
 }
 
 func cut(pattern string) (method, path string, ok bool) {

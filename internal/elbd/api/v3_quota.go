@@ -11,12 +11,12 @@ import (
 
 // showQuota answers ShowQuota (GET /v3/{project_id}/elb/quotas): the project's quotas in the shape
 // of the SDK's services/elb/v3/model/model_quota.go, every field a limit, -1 unlimited (E1).
-func (h *v3) showQuota(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showQuota(r *http.Request, sc store.Scope) (int, any, error) {
 	q := map[string]any{"project_id": sc.ProjectID}
 	for k, v := range h.st.Quotas(sc.ProjectID) {
 		q[k] = v
 	}
-	reply(w, r, http.StatusOK, "quota", q)
+	return replied(r, http.StatusOK, "quota", q)
 }
 
 // v3QuotaInfo is the SDK's model_quota_info.go.
@@ -30,13 +30,12 @@ type v3QuotaInfo struct {
 // listQuotaDetails answers ListQuotaDetails (GET /v3/{project_id}/elb/quotas/details, optional
 // repeated quota_key): each quota with what the project uses of it (E1). An unknown quota_key is
 // a 400 naming the known ones.
-func (h *v3) listQuotaDetails(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listQuotaDetails(r *http.Request, sc store.Scope) (int, any, error) {
 	keys := r.URL.Query()["quota_key"]
 	limits := h.st.Quotas(sc.ProjectID)
 	for _, k := range keys {
 		if _, ok := limits[k]; !ok {
-			fail(w, r, apierr.Invalid("quota_key %q is not a quota; the quota keys are %s", k, strings.Join(config.QuotaKeys(), ", ")))
-			return
+			return 0, nil, apierr.Invalid("quota_key %q is not a quota; the quota keys are %s", k, strings.Join(config.QuotaKeys(), ", "))
 		}
 	}
 	if len(keys) == 0 {
@@ -44,8 +43,7 @@ func (h *v3) listQuotaDetails(w http.ResponseWriter, r *http.Request, sc store.S
 	}
 	used, err := h.st.QuotaUsage(sc.ProjectID)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]v3QuotaInfo, 0, len(keys))
 	seen := map[string]bool{}
@@ -55,5 +53,5 @@ func (h *v3) listQuotaDetails(w http.ResponseWriter, r *http.Request, sc store.S
 			out = append(out, v3QuotaInfo{QuotaKey: k, QuotaLimit: limits[k], Used: used[k], Unit: "count"})
 		}
 	}
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"quotas": out, "request_id": apierr.RequestID(r)})
+	return http.StatusOK, map[string]any{"quotas": out, "request_id": apierr.RequestID(r)}, nil
 }

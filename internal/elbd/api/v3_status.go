@@ -63,16 +63,14 @@ func poolOperatingStatus(ms []statusMember) string {
 	return "OFFLINE"
 }
 
-func (h *v3) showLoadBalancerStatus(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showLoadBalancerStatus(r *http.Request, sc store.Scope) (int, any, error) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	snap, err := h.st.Snapshot()
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	monitors := map[string]store.HealthMonitor{}
 	for _, hm := range snap.HealthMonitors {
@@ -116,5 +114,5 @@ func (h *v3) showLoadBalancerStatus(w http.ResponseWriter, r *http.Request, sc s
 		}
 		out.Listeners = append(out.Listeners, sl)
 	}
-	reply(w, r, http.StatusOK, "statuses", map[string]any{"loadbalancer": out})
+	return replied(r, http.StatusOK, "statuses", map[string]any{"loadbalancer": out})
 }

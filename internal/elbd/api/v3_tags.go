@@ -16,12 +16,7 @@ import (
 const v3TagsPrefix = "/v3/{project_id}/"
 
 func (h *v3) tagRoutes(mux *http.ServeMux) {
-	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, store.Scope)) {
-		method, path, _ := cut(pattern)
-		mux.HandleFunc(method+" "+v3TagsPrefix+path, func(w http.ResponseWriter, r *http.Request) {
-			fn(w, r, store.Scope{Family: store.FamilyV3, ProjectID: r.PathValue("project_id")})
-		})
-	}
+	handle := routeOn(mux, v3TagsPrefix)
 	handle("POST loadbalancers/{id}/tags/action", h.changeLoadBalancerTags)
 	handle("GET loadbalancers/{id}/tags", h.showLoadBalancerTags)
 	handle("GET loadbalancers/tags", h.listLoadBalancerTags)
@@ -39,42 +34,40 @@ type v3ChangeTags struct {
 	Tags   []store.Tag `json:"tags"`
 }
 
-func (h *v3) changeLoadBalancerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) changeLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3ChangeTags
 	if err := apierr.Decode(r, &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	_, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
 		tags, err := store.ChangeTags(lb.Tags, orDefault(in.Action, ""), in.Tags)
 		lb.Tags = tags
 		return err
 	})
-	deleted(w, r, err)
+	return gone(err)
 }
 
-func (h *v3) changeListenerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) changeListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3ChangeTags
 	if err := apierr.Decode(r, &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	_, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
 		tags, err := store.ChangeTags(l.Tags, orDefault(in.Action, ""), in.Tags)
 		l.Tags = tags
 		return err
 	})
-	deleted(w, r, err)
+	return gone(err)
 }
 
-func (h *v3) showLoadBalancerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
-	answer(w, r, http.StatusOK, "tags", lb.Tags, err, tagList)
+	return answered(r, http.StatusOK, "tags", lb.Tags, err, tagList)
 }
 
-func (h *v3) showListenerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	answer(w, r, http.StatusOK, "tags", l.Tags, err, tagList)
+	return answered(r, http.StatusOK, "tags", l.Tags, err, tagList)
 }
 
 func tagList(tags []store.Tag) []store.Tag { return append([]store.Tag{}, tags...) }
@@ -109,20 +102,20 @@ func groupTags(all [][]store.Tag) []v3ListTag {
 	return out
 }
 
-func (h *v3) listLoadBalancerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	lbs, err := h.st.ListLoadBalancers(sc)
 	var all [][]store.Tag
 	for _, lb := range lbs {
 		all = append(all, lb.Tags)
 	}
-	answer(w, r, http.StatusOK, "tags", all, err, groupTags)
+	return answered(r, http.StatusOK, "tags", all, err, groupTags)
 }
 
-func (h *v3) listListenerTags(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
 	ls, err := h.st.ListListeners(sc)
 	var all [][]store.Tag
 	for _, l := range ls {
 		all = append(all, l.Tags)
 	}
-	answer(w, r, http.StatusOK, "tags", all, err, groupTags)
+	return answered(r, http.StatusOK, "tags", all, err, groupTags)
 }
