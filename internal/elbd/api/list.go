@@ -29,16 +29,6 @@ func intF[T any](key string, get func(T) int) filter[T]   { return listing.Int(k
 func boolF[T any](key string, get func(T) bool) filter[T] { return listing.Bool(key, get) }
 func absent[T any](keys ...string) []filter[T]            { return listing.Absent[T](keys...) }
 
-// listQuery writes the list answer (see listed).
-func listQuery[T any, R any](w http.ResponseWriter, r *http.Request, key string, items []T, filters []filter[T], id func(T) string, render func(T) R) {
-	status, body, err := listed(r, key, items, filters, id, render)
-	if err != nil {
-		apierr.Write(w, r, err)
-		return
-	}
-	apierr.WriteJSON(w, status, body)
-}
-
 // listed filters then pages items and answers {key: page, page_info, request_id}.
 // page_info.previous_marker is the page's first ID, next_marker its last ID, given only when
 // more items lie beyond the page in the paging direction.

@@ -27,21 +27,14 @@ func newV3(st *store.Store, dp DataPlane) *http.ServeMux {
 const v3Prefix = "/v3/{project_id}/elb/"
 
 func (h *v3) routes(mux *http.ServeMux) {
-	handle := func(pattern string, fn func(http.ResponseWriter, *http.Request, store.Scope)) {
-		method, path, _ := cut(pattern)
-		mux.HandleFunc(method+" "+v3Prefix+path, func(w http.ResponseWriter, r *http.Request) {
-			fn(w, r, store.Scope{Family: store.FamilyV3, ProjectID: r.PathValue("project_id")})
-		})
-	}
-	// serve takes the handler shape v2 has too (handler.Func); the handlers move to it file by file.
-	serve := routeOn(mux, v3Prefix)
+	handle := routeOn(mux, v3Prefix)
 	handle("POST loadbalancers", h.createLoadBalancer)
 	handle("GET loadbalancers", h.listLoadBalancers)
 	handle("GET loadbalancers/{id}", h.showLoadBalancer)
 	handle("PUT loadbalancers/{id}", h.updateLoadBalancer)
 	handle("DELETE loadbalancers/{id}", h.deleteLoadBalancer)
 	handle("DELETE loadbalancers/{id}/force-elb", h.deleteLoadBalancerForce)
-	serve("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
+	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
 
 	handle("POST listeners", h.createListener)
 	handle("GET listeners", h.listListeners)
@@ -67,14 +60,14 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle("POST pools/{pool_id}/members/batch-update", h.batchUpdateMembers)
 	handle("GET members", h.listAllMembers)
 
-	serve("POST healthmonitors", h.createHealthMonitor)
-	serve("GET healthmonitors", h.listHealthMonitors)
-	serve("GET healthmonitors/{id}", h.showHealthMonitor)
-	serve("PUT healthmonitors/{id}", h.updateHealthMonitor)
-	serve("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
+	handle("POST healthmonitors", h.createHealthMonitor)
+	handle("GET healthmonitors", h.listHealthMonitors)
+	handle("GET healthmonitors/{id}", h.showHealthMonitor)
+	handle("PUT healthmonitors/{id}", h.updateHealthMonitor)
+	handle("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
 
-	serve("GET quotas", h.showQuota)
-	serve("GET quotas/details", h.listQuotaDetails)
+	handle("GET quotas", h.showQuota)
+	handle("GET quotas/details", h.listQuotaDetails)
 }
 
 // routeOn registers v3 handlers on mux: pattern is "METHOD path", the path under prefix.
@@ -99,30 +92,6 @@ const timeFormat = "2006-01-02T15:04:05Z"
 
 func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// reply writes a resource response: {key: v, "request_id": ...} with the given status.
-func reply(w http.ResponseWriter, r *http.Request, status int, key string, v any) {
-	apierr.WriteJSON(w, status, map[string]any{key: v, "request_id": apierr.RequestID(r)})
-}
-
-// deleted answers a delete: err as the error envelope, or 204 No Content.
-func deleted(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// answer answers a call that yields one resource: err as the error envelope, or v rendered
-// under key with status.
-func answer[T, W any](w http.ResponseWriter, r *http.Request, status int, key string, v T, err error, render func(T) W) {
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	reply(w, r, status, key, render(v))
-}
-
 // answered answers a call that yields one resource: err for the error envelope, or v rendered
 // under key with status.
 func answered[T, W any](r *http.Request, status int, key string, v T, err error, render func(T) W) (int, any, error) {
@@ -139,9 +108,6 @@ func replied(r *http.Request, status int, key string, v any) (int, any, error) {
 
 // gone answers a delete: err for the error envelope, or 204 No Content.
 func gone(err error) (int, any, error) { return http.StatusNoContent, nil, err }
-
-// fail writes err as the error envelope.
-func fail(w http.ResponseWriter, r *http.Request, err error) { apierr.Write(w, r, err) }
 
 // decodeWrapped decodes {"<key>": {...}} into v; a missing key is a 400 naming it.
 func decodeWrapped(r *http.Request, key string, v any) error {
@@ -177,14 +143,14 @@ func orDefault[T any](p *T, def T) T {
 
 // The cascading deletes remove a resource with everything under it.
 
-func (h *v3) deleteLoadBalancerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")))
+func (h *v3) deleteLoadBalancerForce(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")))
 }
 
-func (h *v3) deleteListenerForce(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteListenerCascade(sc, r.PathValue("id")))
+func (h *v3) deleteListenerForce(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteListenerCascade(sc, r.PathValue("id")))
 }
 
-func (h *v3) deletePoolCascade(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeletePoolCascade(sc, r.PathValue("id")))
+func (h *v3) deletePoolCascade(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeletePoolCascade(sc, r.PathValue("id")))
 }

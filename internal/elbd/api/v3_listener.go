@@ -77,33 +77,27 @@ func listenerDefaults(protocol string) (keepalive, client, member int) {
 	}
 }
 
-func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) createListener(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3CreateListener
 	if err := decodeCreate(r, sc, "listener", &in, &in.ProjectID); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	switch {
 	case in.LoadbalancerID == nil || *in.LoadbalancerID == "":
-		fail(w, r, apierr.Invalid("listener.loadbalancer_id is required"))
-		return
+		return 0, nil, apierr.Invalid("listener.loadbalancer_id is required")
 	case in.Protocol == nil || *in.Protocol == "":
-		fail(w, r, apierr.Invalid("listener.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)"))
-		return
+		return 0, nil, apierr.Invalid("listener.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
 	case in.ProtocolPort == nil:
-		fail(w, r, apierr.Invalid("listener.protocol_port is required (1-65535)"))
-		return
+		return 0, nil, apierr.Invalid("listener.protocol_port is required (1-65535)")
 	}
 	ka, ct, mt := listenerDefaults(*in.Protocol)
 	if in.KeepaliveTimeout != nil {
 		if err := store.CheckKeepaliveTimeout(*in.Protocol, *in.KeepaliveTimeout); err != nil {
-			fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 	}
 	if *in.Protocol != store.ProtocolHTTP && *in.Protocol != store.ProtocolHTTPS && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
-		fail(w, r, apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for %s", *in.Protocol))
-		return
+		return 0, nil, apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for %s", *in.Protocol)
 	}
 	l, err := h.st.CreateListener(sc, store.Listener{
 		LoadBalancerID: *in.LoadbalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
@@ -113,19 +107,18 @@ func (h *v3) createListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		MemberTimeout: orDefault(in.MemberTimeout, mt), TransparentClientIPEnable: orDefault(in.TransparentClientIPEnable, false),
 		Tags: in.Tags,
 	})
-	answer(w, r, http.StatusCreated, "listener", l, err, renderV3Listener)
+	return answered(r, http.StatusCreated, "listener", l, err, renderV3Listener)
 }
 
-func (h *v3) showListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showListener(r *http.Request, sc store.Scope) (int, any, error) {
 	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	answer(w, r, http.StatusOK, "listener", l, err, renderV3Listener)
+	return answered(r, http.StatusOK, "listener", l, err, renderV3Listener)
 }
 
-func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
 	ls, err := h.st.ListListeners(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	type L = store.Listener
 	filters := []filter[L]{
@@ -154,7 +147,7 @@ func (h *v3) listListeners(w http.ResponseWriter, r *http.Request, sc store.Scop
 	}
 	filters = append(filters, absent[L]("default_tls_container_ref", "client_ca_tls_container_ref", "tls_ciphers_policy",
 		"member_device_id", "member_instance_id")...)
-	listQuery(w, r, "listeners", ls, filters, func(v L) string { return v.ID }, renderV3Listener)
+	return listed(r, "listeners", ls, filters, func(v L) string { return v.ID }, renderV3Listener)
 }
 
 type v3UpdateListener struct {
@@ -169,11 +162,10 @@ type v3UpdateListener struct {
 	TransparentClientIPEnable *bool          `json:"transparent_client_ip_enable"`
 }
 
-func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3UpdateListener
 	if err := decodeWrapped(r, "listener", &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
 		httpish := l.Protocol == store.ProtocolHTTP || l.Protocol == store.ProtocolHTTPS
@@ -198,11 +190,11 @@ func (h *v3) updateListener(w http.ResponseWriter, r *http.Request, sc store.Sco
 		l.TransparentClientIPEnable = orDefault(in.TransparentClientIPEnable, l.TransparentClientIPEnable)
 		return nil
 	})
-	answer(w, r, http.StatusOK, "listener", l, err, renderV3Listener)
+	return answered(r, http.StatusOK, "listener", l, err, renderV3Listener)
 }
 
-func (h *v3) deleteListener(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteListener(sc, r.PathValue("id")))
+func (h *v3) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteListener(sc, r.PathValue("id")))
 }
 
 // poolMemberAddresses maps an item to the addresses of the members of its pool (pool() names

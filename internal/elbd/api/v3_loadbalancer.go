@@ -89,16 +89,15 @@ func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, er
 
 // replyLB answers a call that yields one load balancer: err, or the load balancer with its
 // listeners and pools.
-func (h *v3) replyLB(w http.ResponseWriter, r *http.Request, sc store.Scope, lb store.LoadBalancer, err error) {
+func (h *v3) replyLB(r *http.Request, sc store.Scope, lb store.LoadBalancer, err error) (int, any, error) {
 	var out v3LoadBalancer
 	if err == nil {
 		out, err = h.renderLB(sc, lb)
 	}
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	reply(w, r, http.StatusOK, "loadbalancer", out)
+	return replied(r, http.StatusOK, "loadbalancer", out)
 }
 
 type v3CreateLB struct {
@@ -131,20 +130,17 @@ func checkBodyProject(sc store.Scope, p *string) error {
 	return nil
 }
 
-func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3CreateLB
 	if err := decodeCreate(r, sc, "loadbalancer", &in, &in.ProjectID); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if in.Guaranteed != nil && !*in.Guaranteed {
-		fail(w, r, apierr.Invalid("guaranteed=false asks for a shared load balancer, which the v2 API (/v2/{project_id}/elb/loadbalancers) creates; leave guaranteed out or true"))
-		return
+		return 0, nil, apierr.Invalid("guaranteed=false asks for a shared load balancer, which the v2 API (/v2/{project_id}/elb/loadbalancers) creates; leave guaranteed out or true")
 	}
 	for i, az := range in.AvailabilityZoneList {
 		if az == "" {
-			fail(w, r, apierr.Invalid("availability_zone_list[%d] is empty; name a zone or leave it out", i))
-			return
+			return 0, nil, apierr.Invalid("availability_zone_list[%d] is empty; name a zone or leave it out", i)
 		}
 	}
 	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
@@ -154,39 +150,35 @@ func (h *v3) createLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 		AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags,
 	})
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	apierr.WriteJSON(w, http.StatusCreated, map[string]any{
+	return http.StatusCreated, map[string]any{
 		"loadbalancer": renderV3LB(lb, nil, nil), "loadbalancer_id": lb.ID, "request_id": apierr.RequestID(r),
-	})
+	}, nil
 }
 
-func (h *v3) showLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	// The v3 API shows the project's shared load balancers too, with guaranteed=false (E8).
 	lb, err := h.st.LoadBalancerSeenFromV3(sc, r.PathValue("id"))
-	h.replyLB(w, r, sc, lb, err)
+	return h.replyLB(r, sc, lb, err)
 }
 
-func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, error) {
 	// The v3 list includes the project's shared load balancers, guaranteed=false (E8).
 	lbs, err := h.st.LoadBalancersSeenFromV3(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	ls, ps := map[string][]string{}, map[string][]string{}
 	for _, fam := range []store.Family{store.FamilyV3, store.FamilyV2} {
 		fsc := store.Scope{Family: fam, ProjectID: sc.ProjectID}
 		listeners, err := h.st.ListListeners(fsc)
 		if err != nil {
-			fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 		pools, err := h.st.ListPools(fsc)
 		if err != nil {
-			fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 		for _, l := range listeners {
 			ls[l.LoadBalancerID] = append(ls[l.LoadBalancerID], l.ID)
@@ -218,7 +210,7 @@ func (h *v3) listLoadBalancers(w http.ResponseWriter, r *http.Request, sc store.
 	filters = append(filters, absent[LB]("vip_port_id", "ipv6_vip_port_id", "ipv6_vip_address", "ipv6_vip_virsubnet_id",
 		"eips", "publicips", "global_eips", "l4_flavor_id", "l4_scale_flavor_id", "l7_flavor_id",
 		"l7_scale_flavor_id", "billing_info", "member_device_id", "log_topic_id", "log_group_id")...)
-	listQuery(w, r, "loadbalancers", lbs, filters, func(v LB) string { return v.ID },
+	return listed(r, "loadbalancers", lbs, filters, func(v LB) string { return v.ID },
 		func(v LB) v3LoadBalancer { return renderV3LB(v, ls[v.ID], ps[v.ID]) })
 }
 
@@ -248,11 +240,10 @@ type v3UpdateLB struct {
 	VipAddress      *string `json:"vip_address"`
 }
 
-func (h *v3) updateLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3UpdateLB
 	if err := decodeWrapped(r, "loadbalancer", &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
 		if in.VipSubnetCidrID != nil && *in.VipSubnetCidrID != lb.VIPSubnetID {
@@ -267,9 +258,9 @@ func (h *v3) updateLoadBalancer(w http.ResponseWriter, r *http.Request, sc store
 		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})
-	h.replyLB(w, r, sc, lb, err)
+	return h.replyLB(r, sc, lb, err)
 }
 
-func (h *v3) deleteLoadBalancer(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteLoadBalancer(sc, r.PathValue("id")))
+func (h *v3) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteLoadBalancer(sc, r.PathValue("id")))
 }

@@ -41,13 +41,12 @@ type v3MemberStatus struct {
 }
 
 // replyMember answers a call that yields one member of poolID: err, or the member.
-func (h *v3) replyMember(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, poolID string, m store.Member, err error) {
+func (h *v3) replyMember(r *http.Request, sc store.Scope, status int, poolID string, m store.Member, err error) (int, any, error) {
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	lid, _ := h.st.PoolListenerID(sc, poolID)
-	reply(w, r, status, "member", h.renderMember(m, lid, false))
+	return replied(r, status, "member", h.renderMember(m, lid, false))
 }
 
 // renderMember fills a member response; listenerID is the listener its pool serves, if any.
@@ -96,26 +95,24 @@ func (in v3CreateMember) toMember(where string) (store.Member, error) {
 	}, nil
 }
 
-func (h *v3) createMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) createMember(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3CreateMember
 	if err := decodeCreate(r, sc, "member", &in, &in.ProjectID); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	m, err := in.toMember("member")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	poolID := r.PathValue("pool_id")
 	m, err = h.st.CreateMember(sc, poolID, m)
-	h.replyMember(w, r, sc, http.StatusCreated, poolID, m, err)
+	return h.replyMember(r, sc, http.StatusCreated, poolID, m, err)
 }
 
-func (h *v3) showMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showMember(r *http.Request, sc store.Scope) (int, any, error) {
 	poolID := r.PathValue("pool_id")
 	m, err := h.st.GetMember(sc, poolID, r.PathValue("id"))
-	h.replyMember(w, r, sc, http.StatusOK, poolID, m, err)
+	return h.replyMember(r, sc, http.StatusOK, poolID, m, err)
 }
 
 func (h *v3) memberFilters() []filter[store.Member] {
@@ -140,30 +137,27 @@ func (h *v3) memberFilters() []filter[store.Member] {
 	}
 }
 
-func (h *v3) listMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	poolID := r.PathValue("pool_id")
 	ms, err := h.st.ListMembers(sc, poolID)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	lid, _ := h.st.PoolListenerID(sc, poolID)
-	listQuery(w, r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
+	return listed(r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
 		func(v store.Member) v3Member { return h.renderMember(v, lid, false) })
 }
 
-func (h *v3) listAllMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listAllMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	ms, err := h.st.ListAllMembers(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	rel, err := h.relations(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	listQuery(w, r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
+	return listed(r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
 		func(v store.Member) v3Member { return h.renderMember(v, rel.listener[v.PoolID], true) })
 }
 
@@ -174,11 +168,10 @@ type v3UpdateMember struct {
 	ProtocolPort *int    `json:"protocol_port"`
 }
 
-func (h *v3) updateMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3UpdateMember
 	if err := decodeWrapped(r, "member", &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	poolID := r.PathValue("pool_id")
 	m, err := h.st.UpdateMember(sc, poolID, r.PathValue("id"), func(m *store.Member) error {
@@ -190,11 +183,11 @@ func (h *v3) updateMember(w http.ResponseWriter, r *http.Request, sc store.Scope
 		m.AdminStateUp = orDefault(in.AdminStateUp, m.AdminStateUp)
 		return nil
 	})
-	h.replyMember(w, r, sc, http.StatusOK, poolID, m, err)
+	return h.replyMember(r, sc, http.StatusOK, poolID, m, err)
 }
 
-func (h *v3) deleteMember(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id")))
+func (h *v3) deleteMember(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeleteMember(sc, r.PathValue("pool_id"), r.PathValue("id")))
 }
 
 // decodeBatch decodes {"members": [...]} and checks the batch size.
@@ -214,29 +207,25 @@ func decodeBatch[T any](r *http.Request) ([]T, error) {
 	return *in.Members, nil
 }
 
-func (h *v3) batchAddMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) batchAddMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	ins, err := decodeBatch[v3CreateMember](r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	ms := make([]store.Member, len(ins))
 	for i, in := range ins {
 		where := "members[" + itoa(i) + "]"
 		if err := checkBodyProject(sc, in.ProjectID); err != nil {
-			fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 		if ms[i], err = in.toMember(where); err != nil {
-			fail(w, r, err)
-			return
+			return 0, nil, err
 		}
 	}
 	poolID := r.PathValue("pool_id")
 	res, err := h.st.BatchAddMembers(sc, poolID, ms)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	lid, _ := h.st.PoolListenerID(sc, poolID)
 	out := make([]v3Member, 0, len(res))
@@ -248,7 +237,7 @@ func (h *v3) batchAddMembers(w http.ResponseWriter, r *http.Request, sc store.Sc
 		}
 		out = append(out, m)
 	}
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+	return replied(r, http.StatusOK, "members", out)
 }
 
 type v3BatchDeleteRef struct {
@@ -257,24 +246,21 @@ type v3BatchDeleteRef struct {
 	ProtocolPort *int    `json:"protocol_port"`
 }
 
-func (h *v3) batchDeleteMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) batchDeleteMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	ins, err := decodeBatch[v3BatchDeleteRef](r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	refs := make([]store.MemberRef, len(ins))
 	for i, in := range ins {
 		if in.ID != nil && (in.Address != nil || in.ProtocolPort != nil) {
-			fail(w, r, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i))
-			return
+			return 0, nil, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i)
 		}
 		refs[i] = store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}
 	}
 	res, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	// The SDK's model_batch_delete_members_state.go: ret_status "successful" or "not found" (E5).
 	type state struct {
@@ -289,7 +275,7 @@ func (h *v3) batchDeleteMembers(w http.ResponseWriter, r *http.Request, sc store
 		}
 		out = append(out, st)
 	}
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+	return replied(r, http.StatusOK, "members", out)
 }
 
 type v3BatchUpdate struct {
@@ -300,37 +286,33 @@ type v3BatchUpdate struct {
 	ProtocolPort *int    `json:"protocol_port"`
 }
 
-func (h *v3) batchUpdateMembers(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) batchUpdateMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	ins, err := decodeBatch[v3BatchUpdate](r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	poolID := r.PathValue("pool_id")
 	ups := make([]store.MemberUpdate, len(ins))
 	for i, in := range ins {
 		if in.ID == nil || *in.ID == "" {
-			fail(w, r, apierr.Invalid("members[%d].id is required", i))
-			return
+			return 0, nil, apierr.Invalid("members[%d].id is required", i)
 		}
 		if in.ProtocolPort != nil {
 			cur, err := h.st.GetMember(sc, poolID, *in.ID)
 			if err == nil && cur.ProtocolPort != *in.ProtocolPort {
-				fail(w, r, apierr.Invalid("members[%d]: protocol_port cannot be changed (it is %d)", i, cur.ProtocolPort))
-				return
+				return 0, nil, apierr.Invalid("members[%d]: protocol_port cannot be changed (it is %d)", i, cur.ProtocolPort)
 			}
 		}
 		ups[i] = store.MemberUpdate{ID: *in.ID, Name: in.Name, Weight: in.Weight, AdminStateUp: in.AdminStateUp}
 	}
 	ms, err := h.st.BatchUpdateMembers(sc, poolID, ups)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	lid, _ := h.st.PoolListenerID(sc, poolID)
 	out := make([]v3Member, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, h.renderMember(m, lid, false))
 	}
-	apierr.WriteJSON(w, http.StatusOK, map[string]any{"members": out, "request_id": apierr.RequestID(r)})
+	return replied(r, http.StatusOK, "members", out)
 }

@@ -176,17 +176,15 @@ func (h *v3) relationsOf(sc store.Scope, p store.Pool) (poolRelations, error) {
 }
 
 // replyPool answers a call that yields one pool: err, or the pool with its relations.
-func (h *v3) replyPool(w http.ResponseWriter, r *http.Request, sc store.Scope, status int, p store.Pool, err error) {
+func (h *v3) replyPool(r *http.Request, sc store.Scope, status int, p store.Pool, err error) (int, any, error) {
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	rel, err := h.relationsOf(sc, p)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	reply(w, r, status, "pool", renderV3Pool(p, rel))
+	return replied(r, status, "pool", renderV3Pool(p, rel))
 }
 
 type v3CreatePool struct {
@@ -205,40 +203,32 @@ type v3CreatePool struct {
 	v3PoolOptions
 }
 
-func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) createPool(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3CreatePool
 	if err := decodeCreate(r, sc, "pool", &in, &in.ProjectID); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	switch {
 	case in.LbAlgorithm == nil || *in.LbAlgorithm == "":
-		fail(w, r, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)"))
-		return
+		return 0, nil, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)")
 	case in.Protocol == nil || *in.Protocol == "":
-		fail(w, r, apierr.Invalid("pool.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)"))
-		return
+		return 0, nil, apierr.Invalid("pool.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
 	case orDefault(in.LoadbalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
-		fail(w, r, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required"))
-		return
+		return 0, nil, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required")
 	case in.IPVersion != nil && *in.IPVersion != "v4":
-		fail(w, r, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion))
-		return
+		return 0, nil, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion)
 	}
 	// type instance needs vpc_id, type ip forbids it (model_create_pool_option.go type). E6h.
 	switch vpc := orDefault(in.VpcID, ""); {
 	case orDefault(in.Type, "") == store.PoolTypeInstance && vpc == "":
-		fail(w, r, apierr.Invalid("a pool of type instance needs vpc_id: give the VPC of its load balancer"))
-		return
+		return 0, nil, apierr.Invalid("a pool of type instance needs vpc_id: give the VPC of its load balancer")
 	case orDefault(in.Type, "") == store.PoolTypeIP && vpc != "":
-		fail(w, r, apierr.Invalid("a pool of type ip takes no vpc_id; leave vpc_id out"))
-		return
+		return 0, nil, apierr.Invalid("a pool of type ip takes no vpc_id; leave vpc_id out")
 	}
 	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadbalancerID, "") != "" {
 		lb, err := h.st.GetLoadBalancer(sc, *in.LoadbalancerID)
 		if err == nil && lb.VPCID != *in.VpcID {
-			fail(w, r, apierr.Invalid("vpc_id %s differs from the VPC %s of load balancer %s; leave vpc_id out", *in.VpcID, lb.VPCID, lb.ID))
-			return
+			return 0, nil, apierr.Invalid("vpc_id %s differs from the VPC %s of load balancer %s; leave vpc_id out", *in.VpcID, lb.VPCID, lb.ID)
 		}
 	}
 	np := store.Pool{
@@ -248,24 +238,22 @@ func (h *v3) createPool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 	}
 	in.v3PoolOptions.apply(&np)
 	p, err := h.st.CreatePool(sc, np, orDefault(in.ListenerID, ""))
-	h.replyPool(w, r, sc, http.StatusCreated, p, err)
+	return h.replyPool(r, sc, http.StatusCreated, p, err)
 }
 
-func (h *v3) showPool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) showPool(r *http.Request, sc store.Scope) (int, any, error) {
 	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	h.replyPool(w, r, sc, http.StatusOK, p, err)
+	return h.replyPool(r, sc, http.StatusOK, p, err)
 }
 
-func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) listPools(r *http.Request, sc store.Scope) (int, any, error) {
 	ps, err := h.st.ListPools(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	rel, err := h.relations(sc)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var memberAddrs map[string][]string
 	type P = store.Pool
@@ -299,7 +287,7 @@ func (h *v3) listPools(w http.ResponseWriter, r *http.Request, sc store.Scope) {
 		boolF("any_port_enable", func(v P) bool { return v.AnyPortEnable }),
 	}
 	filters = append(filters, absent[P]("member_device_id", "member_instance_id")...)
-	listQuery(w, r, "pools", ps, filters, func(v P) string { return v.ID }, func(v P) v3Pool { return renderV3Pool(v, rel) })
+	return listed(r, "pools", ps, filters, func(v P) string { return v.ID }, func(v P) v3Pool { return renderV3Pool(v, rel) })
 }
 
 type v3UpdatePool struct {
@@ -313,25 +301,22 @@ type v3UpdatePool struct {
 	clearSP bool
 }
 
-func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
+func (h *v3) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3UpdatePool
 	var raw struct {
 		Pool map[string]jsonRaw `json:"pool"`
 	}
 	if err := apierr.Decode(r, &raw); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if raw.Pool == nil {
-		fail(w, r, apierr.Invalid("request body must be a JSON object with a \"pool\" object"))
-		return
+		return 0, nil, apierr.Invalid("request body must be a JSON object with a \"pool\" object")
 	}
 	if sp, ok := raw.Pool["session_persistence"]; ok && string(sp) == "null" {
 		in.clearSP = true // null switches stickiness off
 	}
 	if err := decodeRaw(mustJSON(raw.Pool), "pool", &in); err != nil {
-		fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
 		p.Name = orDefault(in.Name, p.Name)
@@ -347,9 +332,9 @@ func (h *v3) updatePool(w http.ResponseWriter, r *http.Request, sc store.Scope) 
 		}
 		return nil
 	})
-	h.replyPool(w, r, sc, http.StatusOK, p, err)
+	return h.replyPool(r, sc, http.StatusOK, p, err)
 }
 
-func (h *v3) deletePool(w http.ResponseWriter, r *http.Request, sc store.Scope) {
-	deleted(w, r, h.st.DeletePool(sc, r.PathValue("id")))
+func (h *v3) deletePool(r *http.Request, sc store.Scope) (int, any, error) {
+	return gone(h.st.DeletePool(sc, r.PathValue("id")))
 }
