@@ -98,8 +98,14 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	if r := validateDesired(desired); r != nil {
 		return res, r
 	}
-	if done, err := d.applyKnown(ctx, desired, &res); done {
+	placed, err := d.placeKnown(ctx, &desired) // members' subnets (C7) on the known path too
+	if err != nil {
 		return res, err
+	}
+	if placed {
+		if done, err := d.applyKnown(ctx, desired, &res); done {
+			return res, err
+		}
 	}
 	lb, err := d.loadBalancer(ctx, desired)
 	if err != nil {
@@ -338,6 +344,9 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 		res.Warnings = append(res.Warnings, Warning{Reason: WarnConfigDiffers, Message: fmt.Sprintf(
 			"%s keeps the configuration of its creator, %s (R5): %s; this Service's wishes are not applied — align the Service's annotations or change the pool on the ELB",
 			o, o.creator(), strings.Join(diffs, "; "))})
+	}
+	if w := sourceIPWarning(o.String(), o.pool.Algorithm, ref, desired.Weight, p.want, o.members); w != nil {
+		res.Warnings = append(res.Warnings, *w) // C10
 	}
 	return o, d.syncMembers(ctx, api, lb.Class, ref, p.want, o, res)
 }

@@ -79,6 +79,7 @@ type Deployer struct {
 	known map[knownKey]knownPort
 
 	subnetCache subnetCache
+	vpcByELB    sync.Map // ELB ID → its VPC ID, learnt by placeMembers (C7)
 }
 
 // New returns a Deployer.

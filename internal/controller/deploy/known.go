@@ -32,6 +32,7 @@ type knownPort struct {
 	vip      string
 	poolID   string
 	what     string    // "listener TCP/80 (id)", for messages
+	algo     string    // the pool's lb_algorithm (C10's SOURCE_IP warning)
 	warnings []Warning // R5 warnings seen when read
 	at       time.Time
 }
@@ -54,7 +55,7 @@ func (d *Deployer) remember(desired model.Desired, lb *elbclient.LoadBalancer, w
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.known[keyOf(desired, want)] = knownPort{class: lb.Class, multiVPC: desired.MultiVPC, pool: want.Pool, vip: lb.VIP,
-		poolID: o.pool.ID, what: o.String(), warnings: own, at: d.now()}
+		poolID: o.pool.ID, what: o.String(), algo: o.pool.Algorithm, warnings: own, at: d.now()}
 }
 
 // forget drops what is known about a Service's listeners (all ELBs).
@@ -96,6 +97,9 @@ func (d *Deployer) applyKnown(ctx context.Context, desired model.Desired, res *R
 		want := desired.Listeners[i]
 		o := &observed{pool: &elbclient.Pool{ID: k.poolID}, members: have[i], knownAs: k.what}
 		res.Warnings = append(res.Warnings, k.warnings...)
+		if w := sourceIPWarning(k.what, k.algo, desired.Service, desired.Weight, want, have[i]); w != nil {
+			res.Warnings = append(res.Warnings, *w) // C10
+		}
 		if err := d.syncMembers(ctx, api, k.class, desired.Service, want, o, res); err != nil {
 			errs = append(errs, err)
 			continue

@@ -113,11 +113,47 @@ func (d *Deployer) vpcOf(ctx context.Context, lb *elbclient.LoadBalancer) (strin
 // the subnet its address is in (C7). Without a SubnetLister nothing changes. An address in no
 // subnet of the ELB's VPC is refused, naming it, before anything is written.
 func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer, desired *model.Desired) error {
-	if desired.MultiVPC || d.opts.Subnets == nil {
+	if desired.MultiVPC || d.opts.Subnets == nil || !unplaced(*desired) {
 		return nil
 	}
-	var vpcID string
+	vpcID, err := d.vpcOf(ctx, lb)
+	if err != nil {
+		return err
+	}
+	d.vpcByELB.Store(lb.ID, vpcID)
+	return d.placeIn(ctx, vpcID, lb.ID, desired)
+}
+
+// placeKnown places desired's members on the VPC learnt for its ELB by an earlier Apply, so that
+// an Apply of known ports (applyKnown) writes members with their subnets too. ok is false when
+// members are left without a subnet (the ELB's VPC is not known yet): the full Apply must run.
+func (d *Deployer) placeKnown(ctx context.Context, desired *model.Desired) (ok bool, err error) {
+	if desired.MultiVPC || d.opts.Subnets == nil || !unplaced(*desired) {
+		return true, nil
+	}
+	vpcID, known := d.vpcByELB.Load(desired.ELBID)
+	if !known {
+		return false, nil
+	}
+	return true, d.placeIn(ctx, vpcID.(string), desired.ELBID, desired)
+}
+
+// unplaced: some member of desired has no subnet yet.
+func unplaced(desired model.Desired) bool {
+	for _, l := range desired.Listeners {
+		for _, m := range l.Members {
+			if m.SubnetID == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// placeIn places desired's members without a subnet in the subnets of VPC vpcID.
+func (d *Deployer) placeIn(ctx context.Context, vpcID, elbID string, desired *model.Desired) error {
 	var subnets []parsedSubnet
+	loaded := false
 	var missing []string
 	desired.Listeners = slices.Clone(desired.Listeners) // the caller's Desired stays as it was
 	for li := range desired.Listeners {
@@ -132,13 +168,11 @@ func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer,
 			if err != nil {
 				continue // validateDesired names it
 			}
-			if vpcID == "" {
-				if vpcID, err = d.vpcOf(ctx, lb); err != nil {
-					return err
-				}
+			if !loaded {
 				if subnets, err = d.subnets(ctx, vpcID, false); err != nil {
 					return err
 				}
+				loaded = true
 			}
 			if m.SubnetID = subnetOf(subnets, addr); m.SubnetID == "" {
 				// A subnet made since the last read: read again (rate-limited by the cache).
@@ -158,7 +192,7 @@ func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer,
 	}
 	if len(missing) > 0 {
 		return refuse(ReasonMemberSubnet, "member address(es) %s are in no subnet of VPC %s, the VPC of ELB %s, so the ELB cannot reach them as instance-type members; put the nodes in a subnet of that VPC, set %s: 'true' for IP-type (cross-VPC) members on a dedicated ELB, or start the controller with --subnet-id",
-			strings.Join(missing, ", "), vpcID, lb.ID, annMultiVPC)
+			strings.Join(missing, ", "), vpcID, elbID, annMultiVPC)
 	}
 	return nil
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
@@ -298,6 +300,22 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			return nil
 		})
+		// Resyncs (every 2 s, known ports read only their members) keep them as they are.
+		_, before, err := e.pool(context.Background(), lb.ID, 86)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second)
+		ids := func(ms []elbclient.Member) string {
+			var out []string
+			for _, m := range ms {
+				out = append(out, m.ID+" "+m.SubnetID)
+			}
+			return lines(out...)
+		}
+		if _, after, err := e.pool(context.Background(), lb.ID, 86); err != nil || ids(after) != ids(before) {
+			t.Errorf("members changed on resync:\n%s\nthen:\n%s (%v)", ids(before), ids(after), err)
+		}
 		// An address in no subnet of the ELB's VPC is refused, saying which and what to do.
 		other, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
 			store.LoadBalancer{Name: "other-vpc", VIPSubnetID: "subnet-vip-2", AdminStateUp: true})
@@ -312,6 +330,62 @@ func TestSafeOnARealCloud(t *testing.T) {
 		if l, _, err := e.pool(context.Background(), other.ID, 87); err != nil || l != nil {
 			t.Errorf("the refused Service left a listener on the ELB: %+v %v", l, err)
 		}
+	})
+
+	t.Run("C10 say what the cloud will not do", func(t *testing.T) {
+		// SOURCE_IP ignores weights: the Service is told its share follows member counts.
+		plain.deployment(t, "sticky", 2, http80)
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "sticky", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port = 88
+			s.Annotations[annotations.Algorithm] = "SOURCE_IP"
+		}))
+		var poolID string
+		eventually(t, wait, "sticky pool", func(ctx context.Context) error {
+			l, ms, err := e.pool(ctx, lb.ID, 88)
+			if err != nil || l == nil || len(ms) == 0 {
+				return fmt.Errorf("listener 88: %v %v", l, err)
+			}
+			poolID = l.DefaultPoolID
+			return nil
+		})
+		vm := elbclient.MemberSpec{Name: "vm-1", Address: "127.251.0.21", Port: 80, Weight: 10, SubnetID: "subnet-vm"}
+		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "SOURCE_IP warning with the shares", func(ctx context.Context) error {
+			_, ms, err := e.pool(ctx, lb.ID, 88)
+			if err != nil {
+				return err
+			}
+			ours := len(ms) - 1
+			return wantEvent(plain, "sticky", deploy.WarnSourceIPShares, "SOURCE_IP", "weight 80 is not applied",
+				fmt.Sprintf("this cluster: %d of %d members", ours, len(ms)),
+				fmt.Sprintf("members without a fleetlb name (VMs, made by hand): 1 of %d members", len(ms)))(ctx)
+		})
+
+		// No usable endpoints: not Bound with zero members; the condition says why.
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "nobody", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port = 89
+			s.Spec.Selector = map[string]string{"app": "nobody-runs-this"}
+		}))
+		eventually(t, wait, "no endpoints", wantCondition(plain, "nobody", reconciler.ReasonNoUsableEndpoints, "TCP/89", "matches no Pod"))
+
+		// IPv6-only endpoints (a Service without selector and its own IPv6 EndpointSlice).
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "six", lb.ID, func(s *corev1.Service) {
+			s.Spec.Ports[0].Port = 90
+			s.Spec.Selector = nil
+		}))
+		ready := true
+		port, proto := int32(80), corev1.ProtocolTCP
+		if _, err := plain.cs.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "six-v6", Labels: map[string]string{discoveryv1.LabelServiceName: "six"}},
+			AddressType: discoveryv1.AddressTypeIPv6,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00::10"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+			Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("service0"), Port: &port, Protocol: &proto}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, wait, "IPv6 only", wantCondition(plain, "six", reconciler.ReasonIPv6Only, "TCP/90", "IPv6-only", "PreferDualStack"))
 	})
 
 	t.Run("C9 ipMode Proxy so in-cluster clients go through the ELB", func(t *testing.T) {

@@ -293,11 +293,16 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}
 	msg := fmt.Sprintf("bound to ELB %s, listener port(s) %s, cluster weight %d (%s mode)",
 		desired.ELBID, annotations.FormatListenerPorts(res.ListenerPorts), desired.Weight, desired.Mode)
+	// Not Bound with zero members (C10): the condition says why a port has none.
+	status, reason := metav1.ConditionTrue, ReasonBound
+	if why, whyMsg := whyNoMembers(in, desired); why != "" {
+		status, reason, msg = metav1.ConditionFalse, why, whyMsg+" ("+msg+")"
+	}
 	if err := r.patchStatus(ctx, svc, func(s *corev1.Service) {
 		if res.VIP != "" {
 			s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: res.VIP, IPMode: r.IngressIPMode}}
 		}
-		setCondition(s, metav1.ConditionTrue, ReasonBound, msg)
+		setCondition(s, status, reason, msg)
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
