@@ -3,6 +3,7 @@ package apiv2
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/statustree"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -115,94 +116,26 @@ func (h *Handler) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, 
 	})
 }
 
-type statusMember struct {
-	ID                 string `json:"id"`
-	Address            string `json:"address"`
-	ProtocolPort       int    `json:"protocol_port"`
-	OperatingStatus    string `json:"operating_status"`
-	ProvisioningStatus string `json:"provisioning_status"`
-}
-
-type statusMonitor struct {
-	ID                 string `json:"id"`
-	Name               string `json:"name"`
-	Type               string `json:"type"`
-	ProvisioningStatus string `json:"provisioning_status"`
-}
-
-type statusPool struct {
-	ID                 string         `json:"id"`
-	Name               string         `json:"name"`
-	OperatingStatus    string         `json:"operating_status"`
-	ProvisioningStatus string         `json:"provisioning_status"`
-	HealthMonitor      *statusMonitor `json:"healthmonitor"`
-	Members            []statusMember `json:"members"`
-}
-
-type statusListener struct {
-	ID                 string       `json:"id"`
-	Name               string       `json:"name"`
-	OperatingStatus    string       `json:"operating_status"`
-	ProvisioningStatus string       `json:"provisioning_status"`
-	Pools              []statusPool `json:"pools"`
-	L7Policies         []any        `json:"l7policies"`
-}
-
-type statusLoadBalancer struct {
-	ID                 string           `json:"id"`
-	Name               string           `json:"name"`
-	OperatingStatus    string           `json:"operating_status"`
-	ProvisioningStatus string           `json:"provisioning_status"`
-	Listeners          []statusListener `json:"listeners"`
-	Pools              []statusPool     `json:"pools"`
-}
-
 // showStatuses is the status tree of a load balancer (ShowLoadbalancersStatus).
 func (h *Handler) showStatuses(r *http.Request, sc store.Scope) (int, any, error) {
 	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
-	v, err := h.load(sc)
+	snap, err := h.st.Snapshot()
 	if err != nil {
 		return 0, nil, err
 	}
-	monitors, err := h.st.ListHealthMonitors(sc)
-	if err != nil {
-		return 0, nil, err
-	}
-	pools := map[string]statusPool{}
-	tree := statusLoadBalancer{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: h.prov.status(lb.ID, lb.ID),
-		Listeners: []statusListener{}, Pools: []statusPool{}}
-	for _, p := range v.pools {
-		if p.LoadBalancerID != lb.ID {
-			continue
-		}
-		sp := statusPool{ID: p.ID, Name: p.Name, OperatingStatus: "ONLINE", ProvisioningStatus: h.prov.status(lb.ID, p.ID), Members: []statusMember{}}
-		for _, hm := range monitors {
-			if hm.ID == p.HealthMonitorID {
-				sp.HealthMonitor = &statusMonitor{ID: hm.ID, Name: hm.Name, Type: hm.Type, ProvisioningStatus: h.prov.status(lb.ID, hm.ID)}
-			}
-		}
-		for _, m := range v.members {
-			if m.PoolID == p.ID {
-				sp.Members = append(sp.Members, statusMember{ID: m.ID, Address: m.Address, ProtocolPort: m.ProtocolPort,
-					OperatingStatus: h.status.MemberStatus(m.ID), ProvisioningStatus: h.prov.status(lb.ID, m.ID)})
-			}
-		}
-		pools[p.ID] = sp
-		tree.Pools = append(tree.Pools, sp)
-	}
-	for _, l := range v.listeners {
-		if l.LoadBalancerID != lb.ID {
-			continue
-		}
-		sl := statusListener{ID: l.ID, Name: l.Name, OperatingStatus: h.status.ListenerStatus(l.ID), ProvisioningStatus: h.prov.status(lb.ID, l.ID),
-			Pools: []statusPool{}, L7Policies: []any{}}
-		if sp, ok := pools[l.DefaultPoolID]; ok {
-			sl.Pools = append(sl.Pools, sp)
-		}
-		tree.Listeners = append(tree.Listeners, sl)
-	}
+	tree := statustree.Build(lb, snap, v2Statuses{h.status, h.prov, lb.ID})
 	return http.StatusOK, map[string]any{"statuses": map[string]any{"loadbalancer": tree}}, nil
 }
+
+// v2Statuses are the data plane's operating statuses and the provisioning window's
+// provisioning statuses of one load balancer's objects.
+type v2Statuses struct {
+	StatusSource
+	prov *provisioning
+	lbID string
+}
+
+func (s v2Statuses) Provisioning(id string) string { return s.prov.status(s.lbID, id) }
