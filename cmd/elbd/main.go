@@ -1,7 +1,10 @@
 // Command elbd is an ELB-compatible API server: the Huawei Cloud ELB REST API (v3 dedicated and
 // v2 shared, the subset fleetlb needs), a bbolt store and a data plane.
 //
-//	elbd --config FILE --data-dir DIR [--api-address 127.0.0.1:9080]
+//	elbd --config FILE --data-dir DIR [--api-address 127.0.0.1:9080] [--tls-cert FILE --tls-key FILE]
+//
+// The API is served over HTTPS with --tls-cert and --tls-key; plain HTTP only on a loopback
+// address, unless --insecure-http.
 //
 // It runs until SIGTERM or SIGINT, then stops accepting requests, lets running ones finish and
 // closes the store.
@@ -35,6 +38,9 @@ type flags struct {
 	metrics    string
 	logLevel   string
 	provDelay  time.Duration
+	tlsCert    string
+	tlsKey     string
+	insecure   bool
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -47,6 +53,9 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.metrics, "metrics-address", "", "host:port serving Prometheus metrics at /metrics (off when empty)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.provDelay, "provisioning-delay", 0, "how long a shared (v2) load balancer stays PENDING_* after a write, refusing other writes with 409, as the real one does (0: synchronous)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with; needs --tls-key")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.BoolVar(&f.insecure, "insecure-http", false, "serve plain HTTP on a non-loopback --api-address (without it, plain HTTP is served on loopback addresses only)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -57,6 +66,11 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 		return f, errors.New("--config is required: the YAML file with credentials and vpcs")
 	case f.dataDir == "":
 		return f, errors.New("--data-dir is required: where elbd keeps its state")
+	}
+	if f.tlsCert == "" && f.tlsKey == "" {
+		if err := server.CheckPlainHTTP(f.apiAddress, f.insecure); err != nil {
+			return f, err
+		}
 	}
 	return f, nil
 }
@@ -80,7 +94,8 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log, ProvisioningDelay: f.provDelay})
+	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log, ProvisioningDelay: f.provDelay,
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, InsecureHTTP: f.insecure})
 	if err != nil {
 		return err
 	}
@@ -101,7 +116,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		}
 		log.Info("metrics serving", "address", "http://"+mln.Addr().String()+"/metrics")
 	}
-	log.Info("elbd serving", "api", "http://"+ln.Addr().String(), "data_dir", f.dataDir,
+	log.Info("elbd serving", "api", srv.Scheme()+"://"+ln.Addr().String(), "data_dir", f.dataDir,
 		"credentials", len(cfg.Credentials), "vpcs", len(cfg.VPCs))
 	if ready != nil {
 		ready <- ln.Addr().String()

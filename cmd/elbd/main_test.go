@@ -195,6 +195,11 @@ func TestFlagAndConfigErrors(t *testing.T) {
 		{[]string{"--config", bad, "--data-dir", t.TempDir()}, "did you mean 127.0.0.0/8"},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--log-level", "loud"}, "--log-level"},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--api-address", "256.0.0.1:1"}, "--api-address"},
+		// F1: plain HTTP beyond loopback is refused before anything listens; TLS needs both files.
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--api-address", "0.0.0.0:9080"}, "pass --insecure-http"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--api-address", ":9080"}, "give --tls-cert and --tls-key"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--tls-cert", cfg}, "--tls-cert and --tls-key go together"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--tls-cert", cfg, "--tls-key", cfg}, "--tls-cert " + cfg},
 	} {
 		err := run(context.Background(), c.args, &syncBuffer{}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,12 @@ type Options struct {
 	// real cloud (E2): PENDING_* for this long after each write, other writes to the same load
 	// balancer refused 409 meanwhile. 0 keeps v2 synchronous; v3 always is.
 	ProvisioningDelay time.Duration
+	// TLSCertFile and TLSKeyFile, both or neither, are the PEM certificate (chain) and key Serve
+	// serves the API with over HTTPS (F1). Without them the API is plain HTTP, which Serve allows
+	// on a loopback address only, unless InsecureHTTP.
+	TLSCertFile, TLSKeyFile string
+	// InsecureHTTP lets Serve serve plain HTTP on a non-loopback address (--insecure-http).
+	InsecureHTTP bool
 }
 
 // Server is one elbd: its state and its HTTP API. Close it when done.
@@ -50,6 +57,9 @@ type Server struct {
 	real    realDataPlane
 	log     *slog.Logger
 	handler http.Handler
+	// tls is the API's TLS configuration; nil serves plain HTTP.
+	tls          *tls.Config
+	insecureHTTP bool
 }
 
 // realDataPlane is the data plane kept in step with the store (internal/elbd/runtime over
@@ -73,7 +83,11 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	// The verifier first: a configuration it refuses leaves no store file behind.
+	// TLS and the verifier first: a configuration they refuse leaves no store file behind.
+	tlsConf, err := loadTLS(o.TLSCertFile, o.TLSKeyFile)
+	if err != nil {
+		return nil, err
+	}
 	verifier, err := auth.NewVerifier(o.Config.Credentials)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -82,7 +96,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: o.Config, Store: st, log: log}
+	s := &Server{Config: o.Config, Store: st, log: log, tls: tlsConf, insecureHTTP: o.InsecureHTTP}
 	dp := o.DataPlane
 	if dp == nil {
 		if s.real, err = newRealDataPlane(st, log); err != nil {
@@ -101,6 +115,52 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
+// loadTLS reads the API's certificate and key; neither file means plain HTTP (nil).
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, errors.New("elbd: --tls-cert and --tls-key go together: give both (HTTPS) or neither (plain HTTP, loopback only)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("elbd: --tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// CheckPlainHTTP decides whether the API may be served over plain HTTP on address (host:port):
+// only on a loopback address (127.0.0.0/8, ::1, localhost), where no one else can read the signed
+// requests, unless insecure (--insecure-http). An empty host or an unspecified address (0.0.0.0,
+// ::) listens on every interface, so it is not loopback; nor is a name other than localhost.
+func CheckPlainHTTP(address string, insecure bool) error {
+	if insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("elbd: refusing to serve the API over plain HTTP on %s, which is not a loopback address: "+
+		"give --tls-cert and --tls-key to serve HTTPS, or listen on a loopback address (--api-address 127.0.0.1:PORT), "+
+		"or pass --insecure-http to serve plain HTTP there anyway", address)
+}
+
+// Scheme is how clients reach the API: https with a certificate, else http.
+func (s *Server) Scheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
 // Handler is the whole HTTP API: /v3/{project_id}/elb/... and /v2/{project_id}/elb/....
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -111,6 +171,15 @@ const shutdownTimeout = 10 * time.Second
 // on it, until ctx is done or serving fails. Then it stops accepting requests and lets running
 // ones finish. It closes the listeners, not the server.
 func (s *Server) Serve(ctx context.Context, apiLn, metricsLn net.Listener) error {
+	if s.tls != nil {
+		apiLn = tls.NewListener(apiLn, s.tls)
+	} else if err := CheckPlainHTTP(apiLn.Addr().String(), s.insecureHTTP); err != nil {
+		_ = apiLn.Close()
+		if metricsLn != nil {
+			_ = metricsLn.Close()
+		}
+		return err
+	}
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
 	listeners := []net.Listener{apiLn}
