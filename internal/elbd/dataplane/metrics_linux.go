@@ -13,25 +13,45 @@ var (
 	descMember = func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("elbd_member_"+name, help, []string{"pool", "member", "address"}, nil)
 	}
-	lActive   = descListener("connections_active", "Open TCP connections or live UDP flows of the listener.")
-	lTotal    = descListener("connections_total", "TCP connections or UDP flows forwarded by the listener.")
-	lIn       = descListener("bytes_in_total", "Bytes received from clients of the listener and sent to members.")
-	lOut      = descListener("bytes_out_total", "Bytes received from members and sent to clients of the listener.")
-	lFailed   = descListener("failed_connects_total", "Connects to members that failed for the listener's clients.")
+	lCounters = counterDescs{
+		active: descListener("connections_active", "Open TCP connections or live UDP flows of the listener."),
+		total:  descListener("connections_total", "TCP connections or UDP flows forwarded by the listener."),
+		in:     descListener("bytes_in_total", "Bytes received from clients of the listener and sent to members."),
+		out:    descListener("bytes_out_total", "Bytes received from members and sent to clients of the listener."),
+		failed: descListener("failed_connects_total", "Connects to members that failed for the listener's clients."),
+	}
 	lUp       = descListener("up", "1 when the listener serves its VIP:port, 0 when it cannot be bound.")
-	mActive   = descMember("connections_active", "Open TCP connections or live UDP flows to the member.")
-	mTotal    = descMember("connections_total", "TCP connections or UDP flows forwarded to the member.")
-	mIn       = descMember("bytes_in_total", "Bytes sent to the member (from clients).")
-	mOut      = descMember("bytes_out_total", "Bytes received from the member (for clients).")
-	mFailed   = descMember("failed_connects_total", "Connects to the member that failed.")
+	mCounters = counterDescs{
+		active: descMember("connections_active", "Open TCP connections or live UDP flows to the member."),
+		total:  descMember("connections_total", "TCP connections or UDP flows forwarded to the member."),
+		in:     descMember("bytes_in_total", "Bytes sent to the member (from clients)."),
+		out:    descMember("bytes_out_total", "Bytes received from the member (for clients)."),
+		failed: descMember("failed_connects_total", "Connects to the member that failed."),
+	}
 	mUp       = descMember("up", "1 when the member can get new connections (admin-up, weight > 0, healthy or unmonitored).")
 	mWeight   = descMember("weight", "Configured weight of the member.")
 	udpMax    = prometheus.NewDesc("elbd_udp_flows_max", "Cap on live UDP flows of all listeners (Options.MaxUDPFlows).", nil, nil)
 	udpCapped = prometheus.NewDesc("elbd_udp_flows_capped_total", "Datagrams from new UDP clients dropped because live flows were at elbd_udp_flows_max.", nil, nil)
-	allDescs  = []*prometheus.Desc{lActive, lTotal, lIn, lOut, lFailed, lUp, mActive, mTotal, mIn, mOut, mFailed, mUp, mWeight, udpMax, udpCapped}
+	allDescs  = append(append(lCounters.all(), mCounters.all()...), lUp, mUp, mWeight, udpMax, udpCapped)
 	gauge     = prometheus.GaugeValue
 	counterVT = prometheus.CounterValue
 )
+
+// counterDescs describe the traffic counters of a listener or a member (Counters).
+type counterDescs struct{ active, total, in, out, failed *prometheus.Desc }
+
+func (d counterDescs) all() []*prometheus.Desc {
+	return []*prometheus.Desc{d.active, d.total, d.in, d.out, d.failed}
+}
+
+// collect sends s as metrics with these labels.
+func (d counterDescs) collect(ch chan<- prometheus.Metric, s Counters, labels []string) {
+	ch <- prometheus.MustNewConstMetric(d.active, gauge, float64(s.ActiveConnections), labels...)
+	ch <- prometheus.MustNewConstMetric(d.total, counterVT, float64(s.TotalConnections), labels...)
+	ch <- prometheus.MustNewConstMetric(d.in, counterVT, float64(s.BytesIn), labels...)
+	ch <- prometheus.MustNewConstMetric(d.out, counterVT, float64(s.BytesOut), labels...)
+	ch <- prometheus.MustNewConstMetric(d.failed, counterVT, float64(s.FailedConnects), labels...)
+}
 
 // Collector returns a Prometheus collector of the data plane's counters.
 func (dp *DataPlane) Collector() prometheus.Collector { return collector{dp} }
@@ -57,11 +77,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if l.bindErr != nil {
 			up = 0
 		}
-		ch <- prometheus.MustNewConstMetric(lActive, gauge, float64(s.ActiveConnections), labels...)
-		ch <- prometheus.MustNewConstMetric(lTotal, counterVT, float64(s.TotalConnections), labels...)
-		ch <- prometheus.MustNewConstMetric(lIn, counterVT, float64(s.BytesIn), labels...)
-		ch <- prometheus.MustNewConstMetric(lOut, counterVT, float64(s.BytesOut), labels...)
-		ch <- prometheus.MustNewConstMetric(lFailed, counterVT, float64(s.FailedConnects), labels...)
+		lCounters.collect(ch, s, labels)
 		ch <- prometheus.MustNewConstMetric(lUp, gauge, up, labels...)
 	}
 	for _, p := range dp.pools {
@@ -72,11 +88,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			if b.usable() {
 				up = 1
 			}
-			ch <- prometheus.MustNewConstMetric(mActive, gauge, float64(s.ActiveConnections), labels...)
-			ch <- prometheus.MustNewConstMetric(mTotal, counterVT, float64(s.TotalConnections), labels...)
-			ch <- prometheus.MustNewConstMetric(mIn, counterVT, float64(s.BytesIn), labels...)
-			ch <- prometheus.MustNewConstMetric(mOut, counterVT, float64(s.BytesOut), labels...)
-			ch <- prometheus.MustNewConstMetric(mFailed, counterVT, float64(s.FailedConnects), labels...)
+			mCounters.collect(ch, s, labels)
 			ch <- prometheus.MustNewConstMetric(mUp, gauge, up, labels...)
 			ch <- prometheus.MustNewConstMetric(mWeight, gauge, float64(b.weight), labels...)
 		}
