@@ -33,9 +33,10 @@
 //     hand, or created by another cluster or Service, is always left in place.
 //   - cascade, only when the Service is deleted: removes the listener, its pool, its health monitor
 //     and all members, whoever owns them, but never a listener owned by a Service without
-//     multicluster (R6). It applies to the listeners the ELB shows this Service bound to (created
-//     by it, or holding its members): a Service that never got a member into a listener does not
-//     reclaim it.
+//     multicluster (R6). It applies to the listeners on the Service's ports that the ELB shows
+//     this Service bound to (created by it, or holding its members): a Service that never got a
+//     member into a listener does not reclaim it, and a listener it created but left by an edit
+//     (a port changed or dropped) is released member-only.
 //   - Not-found during deletion counts as success.
 package deploy
 

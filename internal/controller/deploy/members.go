@@ -359,7 +359,13 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 		}
 	}
 	for _, o := range targets {
-		if err := d.releaseListener(ctx, api, desired.Service, desired.Recycle, o, &res); err != nil {
+		// Cascade reclaims the Service's listeners, those on its ports. One it created but left
+		// by an edit (a port changed or dropped) is others' now: member-only there (C1).
+		policy := desired.Recycle
+		if !wanted(desired, o.listener) {
+			policy = model.RecycleMemberOnly
+		}
+		if err := d.releaseListener(ctx, api, desired.Service, policy, o, &res); err != nil {
 			return res, err
 		}
 	}

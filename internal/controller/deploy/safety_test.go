@@ -86,6 +86,20 @@ func TestC1_CascadeOnlyOnDeletion(t *testing.T) {
 	if _, ms := pool(t, c, lbID, 81); sumBy(ms)[clusterA.ClusterID] != 80 {
 		t.Fatalf("port 81: %+v", ms)
 	}
+
+	// Deleting A's Service later (cascade) reclaims its listener on port 81, not port 80, which
+	// A created but left by the edit: B and the VMs keep serving there.
+	res, err := a.Release(context.Background(), moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listenersOn(t, c, lbID, 81); len(got) != 0 || res.ListenersDeleted != 1 {
+		t.Fatalf("cascade deletion left port 81: %+v (%+v)", got, res)
+	}
+	_, ms = pool(t, c, lbID, 80)
+	if s := sumBy(ms); len(ms) != 4 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 || s["vm-2"] != 10 {
+		t.Fatalf("port 80 after A's Service (now on 81) was deleted with cascade: %+v", ms)
+	}
 }
 
 // C2: a refused batch add (here elbd's members_per_pool quota of 4 on port 80's pool) does not
