@@ -109,24 +109,15 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: ptr(int32(freePort(t, lb.Loadbalancer.VipAddress)))}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
-		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Pool.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{
+	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
+	if _, err := c.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{
 		{Address: "127.10.1.10", ProtocolPort: 8080, SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(80))},
 		{Address: "10.0.0.1", ProtocolPort: 8080, Weight: ptr(int32(20))},
 	}}}); err != nil {
 		t.Fatal(err)
 	}
 	hm, err := c.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
-		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Pool.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 2}}})
+		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 2}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +139,11 @@ func TestRestartKeepsState(t *testing.T) {
 	if gotLB.Loadbalancer.VipAddress != lb.Loadbalancer.VipAddress || !gotLB.Loadbalancer.IpTargetEnable || gotLB.Loadbalancer.Name != "kept" {
 		t.Errorf("LB after restart %+v", gotLB.Loadbalancer)
 	}
-	gotL, err := c.ShowListener(&model.ShowListenerRequest{ListenerId: l.Listener.Id})
-	if err != nil || gotL.Listener.DefaultPoolId != p.Pool.Id {
+	gotL, err := c.ShowListener(&model.ShowListenerRequest{ListenerId: l.Id})
+	if err != nil || gotL.Listener.DefaultPoolId != p.Id {
 		t.Errorf("listener after restart: %v %+v", err, gotL)
 	}
-	gotP, err := c.ShowPool(&model.ShowPoolRequest{PoolId: p.Pool.Id})
+	gotP, err := c.ShowPool(&model.ShowPoolRequest{PoolId: p.Id})
 	if err != nil || gotP.Pool.HealthmonitorId != hm.Healthmonitor.Id || len(gotP.Pool.Members) != 2 {
 		t.Errorf("pool after restart: %v %+v", err, gotP)
 	}
@@ -268,4 +259,20 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if strings.Contains(out, "SK1-secret") {
 		t.Error("logs contain the secret key")
 	}
+}
+
+// tcpListenerWithPool creates, on a free port of lb's VIP, a TCP listener with a ROUND_ROBIN TCP pool.
+func tcpListenerWithPool(t *testing.T, c *elb.ElbClient, lb *model.LoadBalancer) (*model.Listener, *model.Pool) {
+	t.Helper()
+	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(freePort(t, lb.VipAddress)))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
+		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Listener, p.Pool
 }

@@ -61,22 +61,12 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lport := int32(freePort(t, "127.10.1.77"))
-	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: &lport}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
-		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Pool.Id, Body: &model.CreateMemberRequestBody{
+	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
+	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
 		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
 		t.Fatal(err)
 	}
-	vip := fmt.Sprintf("127.10.1.77:%d", lport)
+	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	var got string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		conn, err := net.DialTimeout("tcp", vip, time.Second)
