@@ -34,6 +34,8 @@ const (
 	CodeForbidden = "APIGW.0302"
 	// CodeAPINotExist is a path or method the server does not serve (HTTP 404).
 	CodeAPINotExist = "APIGW.0101"
+	// CodeTooLarge is a request body over MaxBody (HTTP 413), API Gateway's "request entity too large".
+	CodeTooLarge = "APIGW.0201"
 	// CodeInternal is a server-side failure (HTTP 500).
 	CodeInternal = "ELB.0001"
 )
@@ -138,18 +140,25 @@ func RequestID(r *http.Request) string {
 	return NewRequestID()
 }
 
-// MaxBody bounds request bodies (a 200-member batch is far below it).
-const MaxBody = 4 << 20
+// MaxBody bounds request bodies (F2): 1 MiB, far above the largest real request (a 200-member
+// batch is about 60 KiB), so a client cannot make elbd buffer an unbounded body.
+const MaxBody = 1 << 20
+
+// TooLarge is the 413 for a body over MaxBody.
+func TooLarge() *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+		Msg: fmt.Sprintf("request body is larger than %d bytes (1 MiB); send fewer items per call", MaxBody)}
+}
 
 // Decode reads r's JSON body into v. Unknown fields are tolerated, as the real API does; an empty
-// or malformed body, or one larger than MaxBody, is a 400 that says what is wrong.
+// or malformed body is a 400 that says what is wrong, one larger than MaxBody a 413 (TooLarge).
 func Decode(r *http.Request, v any) error {
 	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return Invalid("reading the request body failed: %v", err)
 	}
 	if len(data) > MaxBody {
-		return Invalid("request body is larger than %d bytes", MaxBody)
+		return TooLarge()
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &Error{Status: http.StatusBadRequest, Code: "ELB.0002", Msg: "the request body is empty; send a JSON object"}

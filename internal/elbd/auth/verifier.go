@@ -135,7 +135,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, unauthenticated("cannot read the request body: %v", err)
 	}
 	if int64(len(body)) > limit {
-		return nil, apierr.Invalid("request body is larger than %d bytes", limit)
+		return nil, apierr.TooLarge()
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return body, nil
@@ -154,6 +154,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Identity, error) {
 	}
 	if !slices.Contains(auth.signedHeaders, strings.ToLower(DateHeader)) {
 		return Identity{}, unauthenticated("header %s must be signed", DateHeader)
+	}
+	for _, name := range auth.signedHeaders {
+		// Go keeps the Host header out of r.Header; canonicalHeaders reads it from r.Host.
+		if name != "host" && len(r.Header.Values(name)) == 0 {
+			return Identity{}, unauthenticated("header %s is listed in SignedHeaders but not sent", name)
+		}
 	}
 	dateText := r.Header.Get(DateHeader)
 	signedAt, err := time.Parse(DateFormat, dateText)

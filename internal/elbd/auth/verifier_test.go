@@ -208,6 +208,10 @@ func TestRejections(t *testing.T) {
 		{name: "content hash header claims other body", tamper: func(r *http.Request) {
 			r.Header.Set("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
 		}, wantStatus: 401, wantMsg: "X-Sdk-Content-Sha256"},
+		{name: "signed header not sent", tamper: func(r *http.Request) { r.Header.Del("X-Project-Id") }, wantStatus: 401, wantMsg: "header x-project-id is listed in SignedHeaders but not sent"},
+		{name: "date header not signed", tamper: func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";x-sdk-date", "", 1))
+		}, wantStatus: 401, wantMsg: "header X-Sdk-Date must be signed"},
 		{name: "no authorization", tamper: func(r *http.Request) { r.Header.Del("Authorization") }, wantStatus: 401, wantMsg: "missing Authorization"},
 		{name: "other algorithm", tamper: func(r *http.Request) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SDK-HMAC-SHA256", "SDK-HMAC-SM3", 1))
@@ -285,8 +289,8 @@ func TestBodyTooLarge(t *testing.T) {
 	srv := newServer(t, newVerifier(t))
 	big := strings.Repeat("x", apierr.MaxBody)
 	req := signWithSDK(t, srv.URL, sdkReq{method: "POST", path: "/v3/p1/elb/pools", body: map[string]string{"pad": big}}, testAK, testSK)
-	if o := send(t, req); o.Status != http.StatusBadRequest || !strings.Contains(o.Message, "larger than") {
-		t.Fatalf("got %d %q, want 400 saying the body is too large", o.Status, o.Message)
+	if o := send(t, req); o.Status != http.StatusRequestEntityTooLarge || o.Code != apierr.CodeTooLarge || !strings.Contains(o.Message, "larger than") {
+		t.Fatalf("got %d %s %q, want 413 %s saying the body is too large", o.Status, o.Code, o.Message, apierr.CodeTooLarge)
 	}
 }
 

@@ -3,6 +3,7 @@
 package elbdtest
 
 import (
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -59,6 +60,8 @@ type Options struct {
 	// RealDataPlane runs elbd's own data plane (health checks, traffic on loopback VIPs), as
 	// cmd/elbd does; DataPlane must be nil.
 	RealDataPlane bool
+	// Logger receives elbd's logs (tests that check what is logged); nil discards them.
+	Logger *slog.Logger
 }
 
 // Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
@@ -85,7 +88,7 @@ func Start(t testing.TB, configYAML string, o Options) *Server {
 	if o.DataPlane == nil && !o.RealDataPlane {
 		o.DataPlane = api.NopDataPlane{}
 	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay})
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay, Logger: o.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
