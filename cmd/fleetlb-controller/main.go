@@ -40,6 +40,8 @@ type flags struct {
 	defaultWeight                      int
 	leaderElect                        bool
 	leaderElectionNamespace            string
+	leaseDuration, renewDeadline       time.Duration
+	retryPeriod                        time.Duration
 	metricsAddr, probeAddr             string
 	resync, elbTimeout                 time.Duration
 	elbQPS                             float64
@@ -67,6 +69,9 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
+	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's lease holds without renewal: a standby replica takes over at most this long (plus --leader-elect-retry-period) after the leader dies")
+	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew its lease before it stops (less than --leader-elect-lease-duration)")
+	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the lease")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of the Prometheus metrics endpoint (use :8080 in a Pod); 0 disables it")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz (use :8081 in a Pod); 0 disables them")
 	fs.DurationVar(&f.resync, "resync-period", 5*time.Minute, "how often every bound Service is reconciled again to repair drift made by hand on the ELB")
@@ -133,6 +138,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Resync:                  f.resync,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectionNamespace,
+		LeaseDuration:           f.leaseDuration,
+		RenewDeadline:           f.renewDeadline,
+		RetryPeriod:             f.retryPeriod,
 		MetricsBindAddress:      f.metricsAddr,
 		HealthProbeBindAddress:  f.probeAddr,
 		MaxConcurrentReconciles: f.concurrency,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -52,9 +53,12 @@ type Options struct {
 	LeaderElection          bool
 	LeaderElectionNamespace string // default kube-system
 	LeaderElectionID        string // default fleetlb-controller.fleetlb.io
-	MetricsBindAddress      string // "0" disables
-	HealthProbeBindAddress  string // "" or "0" disables
-	MaxConcurrentReconciles int    // default 4
+	// Lease timings (C12): how long a lease holds without renewal, how long the leader tries to
+	// renew before it gives up, and how often candidates try. 0: controller-runtime's 15s, 10s, 2s.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	MetricsBindAddress                        string // "0" disables
+	HealthProbeBindAddress                    string // "" or "0" disables
+	MaxConcurrentReconciles                   int    // default 4
 
 	// Registry receives the controller's metrics; nil = controller-runtime's registry, served on
 	// MetricsBindAddress.
@@ -93,6 +97,12 @@ func (o *Options) Validate() error {
 	if o.AdoptClusterID != "" {
 		if err := deploy.CheckClusterID(o.AdoptClusterID); err != nil {
 			return fmt.Errorf("--adopt-cluster-id: %w", err)
+		}
+	}
+	if o.LeaderElection {
+		lease, renew, retry := orDefault(o.LeaseDuration, 15*time.Second), orDefault(o.RenewDeadline, 10*time.Second), orDefault(o.RetryPeriod, 2*time.Second)
+		if !(lease > renew && renew > retry) {
+			return fmt.Errorf("--leader-elect-lease-duration (%s) must exceed --leader-elect-renew-deadline (%s), which must exceed --leader-elect-retry-period (%s)", lease, renew, retry)
 		}
 	}
 	if o.Deployer == nil {
@@ -189,6 +199,9 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionID:              o.LeaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 nonZero(o.LeaseDuration),
+		RenewDeadline:                 nonZero(o.RenewDeadline),
+		RetryPeriod:                   nonZero(o.RetryPeriod),
 		Controller:                    ctrlConfig(skip),
 	})
 	if err != nil {
@@ -197,7 +210,16 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready once the informers have synced (every replica, leader or not, C12): a replica that
+	// takes over then reconciles at once.
+	if err := mgr.AddReadyzCheck("informers-synced", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced yet")
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	ipMode := ingressIPMode(o.IngressIPMode, ver)
@@ -226,6 +248,20 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		}
 	}
 	return mgr, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func nonZero(d time.Duration) *time.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return &d
 }
 
 // ipModeMinor is the first Kubernetes minor version whose API servers keep

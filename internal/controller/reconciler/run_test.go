@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 
@@ -61,6 +62,11 @@ func TestOptionsValidate(t *testing.T) {
 	bad = ok
 	bad.LoadBalancerClass = "not a class!"
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--load-balancer-class") {
+		t.Errorf("got %v", err)
+	}
+	bad = ok
+	bad.LeaderElection, bad.LeaseDuration, bad.RenewDeadline = true, 5*time.Second, 5*time.Second
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "--leader-elect-lease-duration") {
 		t.Errorf("got %v", err)
 	}
 	bad = ok
