@@ -57,8 +57,12 @@ type Checker struct {
 	mu     sync.Mutex
 	up     bool
 	last   error
-	// checked is set by the first probe result (a probe this process could
-	// not run is no result): until then the member's status is INITIAL.
+	// checked is set by the first verdict: a passed probe, or the failures
+	// that take the member down (a probe this process could not run is no
+	// result). Until then the member's status is INITIAL: a member whose
+	// first probes failed but fewer than MaxRetriesDown times is not ONLINE
+	// (E4, services/elb/v3/model/model_member.go operating_status), though it
+	// still gets traffic, as a new member does.
 	checked atomic.Bool
 	// localErrors counts probes not run for want of a local resource.
 	localErrors atomic.Int64
@@ -104,7 +108,9 @@ func (c *Checker) observe(st *State, err error, onChange func(up bool, cause err
 	c.mu.Lock()
 	c.up, c.last = st.Up(), err
 	c.mu.Unlock()
-	c.checked.Store(true)
+	if err == nil || !st.Up() {
+		c.checked.Store(true)
+	}
 	if changed {
 		onChange(st.Up(), err)
 	}
@@ -139,7 +145,8 @@ func (c *Checker) Up() (bool, error) {
 	return c.up, c.last
 }
 
-// Checked reports whether a probe has given a result yet.
+// Checked reports whether the probes have given a verdict yet (a pass, or
+// the member taken down).
 func (c *Checker) Checked() bool { return c.checked.Load() }
 
 // Stop ends probing and waits for the probe goroutine.
