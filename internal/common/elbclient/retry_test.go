@@ -3,6 +3,7 @@ package elbclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -188,5 +190,61 @@ func TestC5ClientSideRateLimit(t *testing.T) {
 	}
 	if _, err := elbclient.New(elbclient.Config{Endpoint: "http://127.0.0.1:1", ProjectID: "p", AK: "a", SK: "s", QPS: -1}); err == nil {
 		t.Error("a negative --elb-qps must be refused")
+	}
+}
+
+// C5 against elbd's real busy window (--provisioning-delay, E2): a shared ELB is PENDING_* for a
+// while after every write and refuses the next one with 409. The deployer's whole Apply (listener,
+// pool, monitor, one CreateMember per member on v2) gets through by waiting for ACTIVE; nothing is
+// made twice, and a no-op Apply afterwards writes nothing.
+func TestC5ElbdBusyWindow(t *testing.T) {
+	h, st := elbtest.BusyHandler(t, cfgText, 150*time.Millisecond)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, ProjectID: project, AK: ak, SK: sk,
+		Retry: elbclient.Retry{Attempts: 10, Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, BusyWait: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: project},
+		store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip", AdminStateUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deploy.New(c, deploy.Options{})
+	want := model.Desired{
+		Service: model.ServiceRef{ClusterID: "cluster-a", Namespace: "shop", Name: "web"},
+		ELBID:   lb.ID, Class: model.ClassUnion, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: 80,
+		Listeners: []model.Listener{{Port: 80, Protocol: "TCP", Pool: model.Pool{Algorithm: "ROUND_ROBIN",
+			HealthMonitor: &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}}},
+	}
+	for i := range 4 {
+		want.Listeners[0].Members = append(want.Listeners[0].Members,
+			model.Member{Address: fmt.Sprintf("127.251.0.%d", 11+i), Port: 30080, Weight: 20, SubnetID: "subnet-nodes"})
+	}
+	ctx := context.Background()
+	res, err := d.Apply(ctx, want)
+	if err != nil {
+		t.Fatalf("apply through the busy window: %v", err)
+	}
+	if c.Retries() == 0 {
+		t.Fatal("no busy 409 was met: the test proves nothing")
+	}
+	t.Logf("first bind: %d writes, %d calls repeated after a busy 409", res.Writes, c.Retries())
+	api := c.API(model.ClassUnion)
+	ls, err := api.ListListeners(ctx, lb.ID)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("listeners %+v %v, want 1", ls, err)
+	}
+	ms, err := api.ListMembers(ctx, ls[0].DefaultPoolID)
+	if err != nil || len(ms) != 4 {
+		t.Fatalf("members %+v %v, want 4", ms, err)
+	}
+	if p, err := api.GetPool(ctx, ls[0].DefaultPoolID); err != nil || p.HealthMonitorID == "" {
+		t.Errorf("pool %+v %v: no health monitor", p, err)
+	}
+	again, err := d.Apply(ctx, want)
+	if err != nil || again.Writes != 0 {
+		t.Errorf("no-op apply: %d writes, %v", again.Writes, err)
 	}
 }

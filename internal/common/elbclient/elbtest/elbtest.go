@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
@@ -21,11 +22,18 @@ import (
 // the test ends.
 func Handler(t testing.TB, cfgText string) (http.Handler, *store.Store) {
 	t.Helper()
+	return BusyHandler(t, cfgText, 0)
+}
+
+// BusyHandler is Handler with elbd's --provisioning-delay: after each write a shared (v2) load
+// balancer is PENDING_* for delay and refuses other writes with 409, as the real one does.
+func BusyHandler(t testing.TB, cfgText string, delay time.Duration) (http.Handler, *store.Store) {
+	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}})
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}, ProvisioningDelay: delay})
 	if err != nil {
 		t.Fatal(err)
 	}
