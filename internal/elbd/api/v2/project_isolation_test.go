@@ -25,11 +25,15 @@ func TestV2ProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
 		t.Helper()
 		var all []any
 		for _, call := range []func() (any, error){
-			func() (any, error) { return a.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: s.lb.Id}) },
+			func() (any, error) {
+				return a.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: s.lb.Id})
+			},
 			func() (any, error) { return a.ShowListener(&model.ShowListenerRequest{ListenerId: s.listener.Id}) },
 			func() (any, error) { return a.ShowPool(&model.ShowPoolRequest{PoolId: s.pool.Id}) },
 			func() (any, error) { return a.ListMembers(&model.ListMembersRequest{PoolId: s.pool.Id}) },
-			func() (any, error) { return a.ShowHealthmonitors(&model.ShowHealthmonitorsRequest{HealthmonitorId: hmID}) },
+			func() (any, error) {
+				return a.ShowHealthmonitors(&model.ShowHealthmonitorsRequest{HealthmonitorId: hmID})
+			},
 		} {
 			v, err := call()
 			if err != nil {
