@@ -113,8 +113,15 @@ func (d *Deployer) vpcOf(ctx context.Context, lb *elbclient.LoadBalancer) (strin
 // the subnet its address is in (C7). Without a SubnetLister nothing changes. An address in no
 // subnet of the ELB's VPC is refused, naming it, before anything is written.
 func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer, desired *model.Desired) error {
-	if desired.MultiVPC || d.opts.Subnets == nil || !unplaced(*desired) {
+	if desired.MultiVPC || !unplaced(*desired) {
 		return nil
+	}
+	if d.opts.Subnets == nil {
+		if lb.Class == model.ClassUnion {
+			return nil // the v2 client puts them in the ELB's VIP subnet
+		}
+		// Without a subnet a dedicated ELB would make them IP-type members: never silently.
+		return refuse(ReasonMemberSubnet, "members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set %s: 'true' on a dedicated ELB for IP-type members", annMultiVPC)
 	}
 	vpcID, err := d.vpcOf(ctx, lb)
 	if err != nil {
