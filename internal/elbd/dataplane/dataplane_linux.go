@@ -48,6 +48,7 @@ type DataPlane struct {
 	usedPools     map[string]bool // pools some listener forwards to
 	cells         map[string]*healthCell
 	memberStats   map[string]*counters
+	lives         map[string]*memberLife // by lifeKey
 	listenerStats map[string]*counters
 	bg            sync.WaitGroup // checker stops and listener shutdowns
 }
@@ -77,6 +78,7 @@ func New(opts Options) *DataPlane {
 		pools:         map[string]*pool{},
 		cells:         map[string]*healthCell{},
 		memberStats:   map[string]*counters{},
+		lives:         map[string]*memberLife{},
 		listenerStats: map[string]*counters{},
 	}
 	dp.udpFlows.logs.Interval = udpFlowLimitLogEvery
@@ -106,6 +108,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 	pools := map[string]*pool{}
 	cells := map[string]*healthCell{}
 	memberStats := map[string]*counters{}
+	lives := map[string]*memberLife{}
 	poolCfgs := append([]Pool(nil), cfg.Pools...)
 	for _, l := range cfg.Listeners {
 		if l.Pool != nil {
@@ -116,7 +119,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 		if _, done := pools[pc.ID]; done {
 			continue
 		}
-		p, err := dp.buildPool(pc, cells, memberStats)
+		p, err := dp.buildPool(pc, cells, memberStats, lives)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -128,7 +131,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 		}
 	}
 	markRemoved(dp.pools, pools, time.Now().UnixNano())
-	dp.pools, dp.cells, dp.memberStats = pools, cells, memberStats
+	dp.pools, dp.cells, dp.memberStats, dp.lives = pools, cells, memberStats, lives
 	dp.usedPools = map[string]bool{}
 	for _, l := range cfg.Listeners {
 		if l.Pool != nil {
@@ -187,7 +190,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 
 // buildPool returns the pool generation for cfg: the current one when cfg did
 // not change, else a new one that reuses counters and health cells by member.
-func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberStats map[string]*counters) (*pool, error) {
+func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberStats map[string]*counters, lives map[string]*memberLife) (*pool, error) {
 	var errs []error
 	if cfg.Algorithm != "" && cfg.Algorithm != balance.RoundRobin && cfg.Algorithm != balance.LeastConnections && cfg.Algorithm != balance.SourceIP {
 		errs = append(errs, fmt.Errorf("pool %s: lb_algorithm %q is not supported, using ROUND_ROBIN: use ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP", cfg.ID, cfg.Algorithm))
@@ -203,6 +206,7 @@ func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberSta
 	if old != nil && reflect.DeepEqual(old.cfg, cfg) {
 		for _, b := range old.backends {
 			memberStats[b.id] = b.stats
+			lives[lifeKey(cfg.ID, b.id, b.addr)] = b.life
 			if b.health != nil {
 				cells[b.health.key] = b.health
 			}
@@ -222,9 +226,16 @@ func (dp *DataPlane) buildPool(cfg Pool, cells map[string]*healthCell, memberSta
 			stats = &counters{}
 		}
 		memberStats[m.ID] = stats
+		key := lifeKey(cfg.ID, m.ID, addr)
+		life := dp.lives[key]
+		if life == nil {
+			life = &memberLife{}
+		}
+		life.drain.Store(int64(cfg.Drain))
+		lives[key] = life
 		b := &backend{
 			id: m.ID, addr: addr, raw: newRawSockaddr(addr), udpAddr: net.UDPAddrFromAddrPort(addr),
-			weight: m.Weight, adminUp: m.AdminUp, stats: stats, drain: cfg.Drain,
+			weight: m.Weight, adminUp: m.AdminUp, stats: stats, life: life,
 		}
 		if cfg.Monitor != nil {
 			b.health = dp.cell(cellKey(cfg.ID, m, cfg.Monitor), *cfg.Monitor, addr, m.ID, cells)
@@ -255,8 +266,8 @@ func markRemoved(old, cur map[string]*pool, now int64) {
 			}
 		}
 		for _, b := range op.backends {
-			if addr, ok := kept[b.id]; (!ok || addr != b.addr) && b.removedAt.Load() == 0 {
-				b.removedAt.Store(now)
+			if addr, ok := kept[b.id]; (!ok || addr != b.addr) && b.life.removedAt.Load() == 0 {
+				b.life.removedAt.Store(now)
 			}
 		}
 	}

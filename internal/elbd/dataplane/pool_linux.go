@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
@@ -24,24 +23,39 @@ type backend struct {
 	adminUp bool
 	stats   *counters
 	health  *healthCell // nil when the pool has no monitor
-	// drain is the pool's connection drain timeout (0: none); removedAt is
-	// when an Apply took the member out of its pool (UnixNano, 0: in it).
-	drain     time.Duration
+	// life is shared by every generation of this member in this pool, so
+	// that connections opened on an earlier generation drain too (E7).
+	life *memberLife
+}
+
+// memberLife is what the generations of one member of one pool share: the
+// drain timeout of the pool's latest generation (0: none) and when an Apply
+// took the member out of its pool (UnixNano, 0: in it). A connection keeps
+// the backend of the generation it was opened on; the removal is stamped on
+// the latest one, and so it must reach them all.
+type memberLife struct {
+	drain     atomic.Int64 // time.Duration
 	removedAt atomic.Int64
+}
+
+// lifeKey names a member of a pool at an address (a changed address is a new member).
+func lifeKey(poolID, memberID string, addr netip.AddrPort) string {
+	return poolID + "/" + memberID + "/" + addr.String()
 }
 
 // drainExpired reports whether the member's established connections are to
 // be closed at now (UnixNano): its pool drains connections, and the member
 // was removed or has been failing its health checks for the drain timeout.
 func (b *backend) drainExpired(now int64) bool {
-	if b.drain <= 0 {
+	drain := b.life.drain.Load()
+	if drain <= 0 {
 		return false
 	}
-	if r := b.removedAt.Load(); r != 0 && now-r >= int64(b.drain) {
+	if r := b.life.removedAt.Load(); r != 0 && now-r >= drain {
 		return true
 	}
 	if b.health != nil {
-		if d := b.health.downSince.Load(); d != 0 && now-d >= int64(b.drain) {
+		if d := b.health.downSince.Load(); d != 0 && now-d >= drain {
 			return true
 		}
 	}

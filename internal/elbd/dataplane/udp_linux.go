@@ -90,7 +90,7 @@ func (l *listener) forward(sock *net.UDPConn, client netip.AddrPort, payload []b
 func (l *listener) flowFor(sock *net.UDPConn, client netip.AddrPort) *flow {
 	if f := l.flows.get(client); f != nil && !f.done.Load() {
 		keep := !f.b.healthDown()
-		if f.b.drain > 0 {
+		if f.b.life.drain.Load() > 0 {
 			keep = !f.b.drainExpired(time.Now().UnixNano())
 		}
 		if keep {
