@@ -65,7 +65,8 @@ vpcs:
 // startFaultyELBD is startELBD with elbtest.Faults between the clients and elbd (C5).
 func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *elbtest.Faults) {
 	t.Helper()
-	h, st := elbtest.Handler(t, cfgText)
+	// Shared (v2) ELBs are busy for 100 ms after each write, as with elbd's --provisioning-delay.
+	h, st := elbtest.BusyHandler(t, cfgText, 100*time.Millisecond)
 	f := &elbtest.Faults{Next: h}
 	e := &elbdEnv{st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +266,37 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 		}
 		t.Logf("faults injected on the way: %v", got)
+
+		// elbd's own busy window: a shared ELB refuses writes with 409 while PENDING_UPDATE after
+		// each of them; the controller waits for ACTIVE, so each member gets there once.
+		faults.Every()
+		busy409 := faults.Answered(http.StatusConflict)
+		union := e.lbOf(t, store.FamilyV2, "busy-union", false)
+		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "busy-union", union.ID, func(s *corev1.Service) {
+			s.Annotations[annotations.Class] = "union"
+			s.Spec.Selector = map[string]string{"app": "busy"}
+		}))
+		eventually(t, wait, "bound through the busy window", wantCondition(plain, "busy-union", reconciler.ReasonBound))
+		eventually(t, wait, "union pool", func(ctx context.Context) error {
+			_, ms, err := e.poolOf(ctx, model.ClassUnion, union.ID, 80)
+			if err != nil || len(ms) == 0 {
+				return fmt.Errorf("union pool %s (%v)", summary(ms), err)
+			}
+			seen := map[string]bool{}
+			for _, m := range ms {
+				k := fmt.Sprintf("%s:%d", m.Address, m.Port)
+				if seen[k] || m.SubnetID != "subnet-nodes" {
+					return fmt.Errorf("union pool %s: a member twice or outside subnet-nodes", summary(ms))
+				}
+				seen[k] = true
+			}
+			return nil
+		})
+		if n := faults.Answered(http.StatusConflict) - busy409; n == 0 {
+			t.Error("elbd's busy window refused no write: the test proves nothing")
+		} else {
+			t.Logf("elbd refused %d writes while busy; all were waited out", n)
+		}
 	})
 
 	t.Run("C7 each member in its own subnet", func(t *testing.T) {

@@ -28,6 +28,14 @@ type Faults struct {
 	busy     int
 	seen     []string
 	injected map[string]int
+	answered map[int]int // status codes the ELB itself answered to writes
+}
+
+// Answered counts the writes the ELB behind answered with status code (not injected faults).
+func (f *Faults) Answered(code int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.answered[code]
 }
 
 // Script sets the faults of the next writes, and clears the log.
@@ -105,6 +113,14 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	f.Next.ServeHTTP(rec, r)
 	body := rec.Body.Bytes()
+	if r.Method != http.MethodGet {
+		f.mu.Lock()
+		if f.answered == nil {
+			f.answered = map[int]int{}
+		}
+		f.answered[rec.Code]++
+		f.mu.Unlock()
+	}
 	if pending {
 		var doc map[string]any
 		if json.Unmarshal(body, &doc) == nil {
