@@ -209,6 +209,16 @@ func TestSafeOnARealCloud(t *testing.T) {
 			t.Errorf("a listener was made for a Service of class %s: %+v %v", other, l, err)
 		}
 		eventually(t, wait, "nothing written on the "+other+" Service", noMark(plain, "web-cce"))
+		// Both controllers share the finalizer's name: neither released the other's Service.
+		evs, err := plain.cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs.Items {
+			if ev.Reason == reconciler.ReasonReleased || ev.Reason == reconciler.ReasonReleaseFailed {
+				t.Errorf("%s %s: %s (a controller released the other class's binding)", ev.InvolvedObject.Name, ev.Reason, ev.Message)
+			}
+		}
 	})
 
 	t.Run("C5 busy, throttled, slow", func(t *testing.T) {

@@ -40,6 +40,10 @@ const (
 	// whose kubernetes.io/elb.id changes or disappears still releases the right ELB. While a
 	// re-pointed elb.id is applied it lists the new ELB first, then the old ones, comma-separated.
 	BoundELBAnnotation = "fleetlb.io/bound-elb-id"
+	// BoundClassAnnotation records the --load-balancer-class of the controller that bound the
+	// Service ("" for none), written with the finalizer. Controllers of different classes in one
+	// cluster share the finalizer's name; only the one that bound a Service releases it (C8).
+	BoundClassAnnotation = "fleetlb.io/bound-class"
 	// ConditionBound is the status.conditions type this controller owns on a Service.
 	ConditionBound = "fleetlb.io/Bound"
 )
@@ -103,25 +107,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	if !r.ourClass(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) {
-		return ctrl.Result{}, nil // another controller's Service (C8): never touched
+	if !r.ourClass(&svc) && !r.holdsBinding(&svc) || r.boundByOther(&svc) {
+		return ctrl.Result{}, nil // another controller's Service or binding (C8): never touched
 	}
 	switch {
 	case !svc.DeletionTimestamp.IsZero():
-		if !controllerutil.ContainsFinalizer(&svc, Finalizer) {
+		if !r.holdsBinding(&svc) {
 			return ctrl.Result{}, nil
 		}
 		return r.unbind(ctx, &svc, true)
-	case !r.managed(&svc) && controllerutil.ContainsFinalizer(&svc, Finalizer) && multiClusterMistyped(&svc):
+	case !r.managed(&svc) && r.holdsBinding(&svc) && multiClusterMistyped(&svc):
 		// A typo must not release the binding; only 'false' or removing the annotation does.
 		_, err := annotations.Parse(svc.Annotations)
 		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
-	case !r.managed(&svc) && !controllerutil.ContainsFinalizer(&svc, Finalizer) && r.multiClusterWithoutELB(&svc):
+	case !r.managed(&svc) && !r.holdsBinding(&svc) && r.multiClusterWithoutELB(&svc):
 		// R10: it asks for a cross-cluster binding but names no ELB; say so instead of ignoring it.
 		_, err := annotations.Parse(svc.Annotations)
 		return r.refuse(ctx, &svc, ReasonInvalidAnnotations, err.Error())
 	case !r.managed(&svc):
-		if controllerutil.ContainsFinalizer(&svc, Finalizer) {
+		if r.holdsBinding(&svc) {
 			// multicluster turned off, elb.id removed or type changed: release like a deletion.
 			return r.unbind(ctx, &svc, false)
 		}
@@ -154,6 +158,26 @@ func (r *Reconciler) ourClass(svc *corev1.Service) bool {
 		return c != nil && *c == r.Class
 	}
 	return c == nil || *c == LoadBalancerClass
+}
+
+// holdsBinding: the Service holds the finalizer and this controller put it there. The bound
+// class says which controller did; a binding without it (written before it existed) is taken
+// to be of the Service's class.
+func (r *Reconciler) holdsBinding(svc *corev1.Service) bool {
+	if !controllerutil.ContainsFinalizer(svc, Finalizer) {
+		return false
+	}
+	if class, ok := svc.Annotations[BoundClassAnnotation]; ok {
+		return class == r.Class
+	}
+	return r.ourClass(svc)
+}
+
+// boundByOther: the finalizer is there for a controller of another class, which alone releases
+// the binding (a Service bound by it whose class was then cleared, say). Until it does, this
+// controller stays away.
+func (r *Reconciler) boundByOther(svc *corev1.Service) bool {
+	return controllerutil.ContainsFinalizer(svc, Finalizer) && !r.holdsBinding(svc)
 }
 
 // multiClusterMistyped: kubernetes.io/elb.multicluster is present with a value other than true/false.
@@ -221,6 +245,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		controllerutil.AddFinalizer(s, Finalizer)
+		setAnnotation(s, BoundClassAnnotation, r.Class)
 		setAnnotation(s, BoundELBAnnotation, strings.Join(append([]string{cfg.ELBID}, previous...), ","))
 	}); err != nil {
 		return ctrl.Result{}, err
@@ -360,6 +385,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		controllerutil.RemoveFinalizer(s, Finalizer)
 		delete(s.Annotations, BoundELBAnnotation)
+		delete(s.Annotations, BoundClassAnnotation)
 		delete(s.Annotations, annotations.ListenerPort)
 		delete(s.Annotations, annotations.AppliedWeight)
 	}); err != nil {

@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
@@ -723,5 +724,52 @@ func TestELBChangedBackReleasesTheIntermediateOne(t *testing.T) {
 	}
 	if got := h.get("nginx").Annotations[BoundELBAnnotation]; got != old {
 		t.Errorf("bound ELB %q, want %s", got, old)
+	}
+}
+
+// C8: two controllers of different --load-balancer-class in one cluster share the finalizer's
+// name; neither may release (drop the finalizer of, unbind) a Service the other bound. Only the
+// controller that bound a Service releases it, also after its class was cleared (type changed).
+func TestOtherClassBindingIsNeverReleased(t *testing.T) {
+	quota := "quota.example/elb"
+	plain := seedService("plain", nil)
+	classed := seedService("classed", nil)
+	classed.Spec.LoadBalancerClass = &quota
+	h := newHarness(t, plain, classed)
+	other := &Reconciler{Client: h.c, Recorder: h.rec, Deployer: h.dep, Log: logr.Discard(), Settings: h.r.Settings, Class: quota}
+	h.mustReconcile("plain")
+	if _, err := other.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "classed"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.dep.applied) != 2 {
+		t.Fatalf("each controller binds its own Service: %d applies", len(h.dep.applied))
+	}
+
+	// Each reconciles the other's Service (a resync, any event): nothing released, nothing dropped.
+	if _, err := other.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "plain"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustReconcile("classed")
+	if len(h.dep.released) != 0 {
+		t.Fatalf("a controller released the other class's binding: %+v", h.dep.released)
+	}
+	for _, name := range []string{"plain", "classed"} {
+		if s := h.get(name); !controllerutil.ContainsFinalizer(s, Finalizer) || s.Annotations[BoundELBAnnotation] == "" {
+			t.Fatalf("%s lost its binding to the other class's controller: %v %v", name, s.Finalizers, s.Annotations)
+		}
+	}
+
+	// The classed Service becomes ClusterIP (Kubernetes clears its class): its own controller
+	// releases it; the class-less controller leaves it alone.
+	h.update("classed", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeClusterIP; s.Spec.LoadBalancerClass = nil })
+	h.mustReconcile("classed")
+	if len(h.dep.released) != 0 || !controllerutil.ContainsFinalizer(h.get("classed"), Finalizer) {
+		t.Fatalf("the class-less controller released a binding of class %s", quota)
+	}
+	if _, err := other.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "classed"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.dep.released) != 1 || controllerutil.ContainsFinalizer(h.get("classed"), Finalizer) {
+		t.Fatalf("its own controller did not release it: %d releases, finalizers %v", len(h.dep.released), h.get("classed").Finalizers)
 	}
 }

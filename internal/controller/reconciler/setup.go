@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -41,7 +40,7 @@ func (r *Reconciler) interesting(o client.Object) bool {
 	if !ok {
 		return false
 	}
-	return r.isOurLoadBalancer(svc) || controllerutil.ContainsFinalizer(svc, Finalizer)
+	return r.isOurLoadBalancer(svc) || r.holdsBinding(svc)
 }
 
 func sliceToService(_ context.Context, o client.Object) []reconcile.Request {
