@@ -6,7 +6,7 @@ K8S_BIN_DIR := $(BIN)/k8s
 STATICCHECK_VERSION := v0.8.2
 export FLEETLB_K8S_BIN_DIR := $(K8S_BIN_DIR)
 
-.PHONY: all build test unit race cross lint fmt k8s-bins demo bench-dataplane clean
+.PHONY: all build test unit race cross lint fuzz fmt k8s-bins demo bench-dataplane clean
 
 all: build
 
@@ -19,7 +19,7 @@ k8s-bins:
 
 ## test: lint, the builds for operators' laptops, the unit tests under the race detector, then
 ## every test (unit, elbd over real HTTP, real clusters, end-to-end).
-test: lint cross race k8s-bins build
+test: lint cross race fuzz k8s-bins build
 	FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 60m ./...
 
 ## unit: the fast tests only (no real clusters).
@@ -37,6 +37,19 @@ cross:
 	GOOS=windows $(GO) build -o /dev/null ./cmd/elbctl
 	GOOS=darwin $(GO) vet ./cmd/fleetlb-controller ./cmd/elbctl
 	GOOS=windows $(GO) vet ./cmd/elbctl
+
+## fuzz: a short run (FUZZTIME each) of every go test -fuzz target (F4): annotation parsing, elbd's
+## JSON bodies and query strings, the SDK-HMAC verifier, elbd's config file. What a run finds is
+## written to the package's testdata/fuzz/ (commit it: plain `go test` then replays it).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./internal/controller/annotations:FuzzParse ./internal/controller/annotations:FuzzParseListenerPorts \
+	./internal/elbd/api:FuzzAPI ./internal/elbd/api/listing:FuzzQuery ./internal/elbd/auth:FuzzIdentify \
+	./internal/elbd/config:FuzzParse
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 lint:
 	@bad=$$(gofmt -l .); if [ -n "$$bad" ]; then echo "not gofmt-ed:"; echo "$$bad"; exit 1; fi

@@ -79,7 +79,7 @@ func newServer(t *testing.T, v *auth.Verifier) *httptest.Server {
 	return srv
 }
 
-func newVerifier(t *testing.T, opts ...auth.Option) *auth.Verifier {
+func newVerifier(t testing.TB, opts ...auth.Option) *auth.Verifier {
 	t.Helper()
 	v, err := auth.NewVerifier([]config.Credential{
 		{AccessKey: testAK, SecretKey: testSK, ProjectID: testProject},
