@@ -1023,6 +1023,10 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 		if err := CheckMemberRemoval(p, "a batch delete of its members"); err != nil {
 			return err
 		}
+		// Every ref is resolved before anything is deleted: a member named twice (by id, or by
+		// id and by address) would otherwise be deleted by the first ref and "not found" by
+		// the second.
+		found := make([]*Member, len(refs))
 		done := map[string]bool{}
 		for i, r := range refs {
 			var m Member
@@ -1041,14 +1045,20 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 				return apierr.Invalid("members[%d]: give either id, or address and protocol_port", i)
 			}
 			if !ok {
-				out = append(out, BatchDeleteResult{ID: r.ID, NotFound: true})
 				continue
 			}
 			if done[m.ID] {
 				return apierr.Invalid("members[%d]: member %s is named twice; name each member once", i, m.ID)
 			}
 			done[m.ID] = true
-			if err := s.deleteMember(tx, m); err != nil {
+			found[i] = &m
+		}
+		for i, m := range found {
+			if m == nil {
+				out = append(out, BatchDeleteResult{ID: refs[i].ID, NotFound: true})
+				continue
+			}
+			if err := s.deleteMember(tx, *m); err != nil {
 				return err
 			}
 			out = append(out, BatchDeleteResult{ID: m.ID})
