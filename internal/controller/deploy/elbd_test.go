@@ -21,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -29,18 +30,7 @@ credentials:
   - accessKey: AK-fleet
     secretKey: SK-fleet-secret
     projectID: proj1
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-  - id: vpc-b
-    cidr: 127.20.0.0/16
-    subnets:
-      - id: subnet-b1
-        cidr: 127.20.1.0/24
-`
+` + elbdtest.VPCs
 
 // elbd is elbd's API served over HTTP for one test.
 type elbd struct {

@@ -24,13 +24,7 @@ credentials:
   - accessKey: AK2
     secretKey: SK2-secret
     projectID: p2
-vpcs:
-  - id: vpc-a
-    cidr: 127.10.0.0/16
-    subnets:
-      - id: subnet-a1
-        cidr: 127.10.1.0/24
-`
+` + elbdtest.VPCs
 
 // E3. Source: the Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?" (429, error_code
 // APIG.0308, "The throttling threshold has been reached: policy user over ratelimit,limit:XX,time:1

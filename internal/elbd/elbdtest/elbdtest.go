@@ -19,9 +19,7 @@ import (
 )
 
 // Config is the elbd configuration the API tests share: key AK1 (secret SK1-secret) acts in
-// project p1 and AK2 (SK2-secret) in p2; VPC vpc-a (127.10.0.0/16) has subnets subnet-a1
-// (127.10.1.0/24) and subnet-a2 (127.10.2.0/24); VPC vpc-b (127.20.0.0/16) has subnet-b1
-// (127.20.1.0/24) and subnet-tiny (127.20.9.0/30, room for one VIP, for exhaustion tests).
+// project p1 and AK2 (SK2-secret) in p2, in the VPCs of VPCs.
 const Config = `
 credentials:
   - accessKey: AK1
@@ -30,7 +28,13 @@ credentials:
   - accessKey: AK2
     secretKey: SK2-secret
     projectID: p2
-vpcs:
+` + VPCs
+
+// VPCs is the network of the tests' elbd configurations, to follow their credentials: VPC vpc-a
+// (127.10.0.0/16) has subnets subnet-a1 (127.10.1.0/24) and subnet-a2 (127.10.2.0/24); VPC vpc-b
+// (127.20.0.0/16) has subnet-b1 (127.20.1.0/24) and subnet-tiny (127.20.9.0/30, room for one VIP,
+// for exhaustion tests).
+const VPCs = `vpcs:
   - id: vpc-a
     cidr: 127.10.0.0/16
     subnets:
