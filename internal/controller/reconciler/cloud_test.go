@@ -3,8 +3,6 @@ package reconciler_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -78,36 +76,6 @@ func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *elbtest.Faults) {
 	t.Cleanup(e.srv.Close)
 	e.sdk = e.client(t)
 	return e, f
-}
-
-// startWith runs a controller for k with the test defaults changed by edit.
-func (k *kube) startWith(t *testing.T, e *elbdEnv, edit func(*reconciler.Options)) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	c := e.client(t)
-	o := reconciler.Options{
-		RestConfig: k.c.RESTConfig(), ClusterID: k.id, ClusterName: k.name,
-		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond, Subnets: c}), CheckELB: c.Check,
-		PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
-		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
-		Logger: logr.FromSlogHandler(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if edit != nil {
-		edit(&o)
-	}
-	mgr, err := reconciler.NewManager(ctx, o)
-	if err != nil {
-		cancel()
-		t.Fatalf("controller %s: %v", k.name, err)
-	}
-	k.stop, k.done = cancel, make(chan struct{})
-	go func() {
-		defer close(k.done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("controller %s stopped: %v", k.name, err)
-		}
-	}()
-	k.top.Cleanup(k.stopController)
 }
 
 // podCIDRs are the Pod ranges the cluster gave its nodes, in node order.

@@ -185,15 +185,25 @@ type kube struct {
 
 func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, subnet string) {
 	t.Helper()
+	k.startWith(t, e, func(o *reconciler.Options) { o.PodNetwork, o.SubnetID = net, subnet })
+}
+
+// startWith runs a controller for k with the test defaults changed by edit (nil: as they are).
+func (k *kube) startWith(t *testing.T, e *elbdEnv, edit func(*reconciler.Options)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := e.client(t)
-	mgr, err := reconciler.NewManager(ctx, reconciler.Options{
+	o := reconciler.Options{
 		RestConfig: k.c.RESTConfig(), ClusterID: k.id, AdoptClusterID: k.adopt, ClusterName: k.name,
-		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond}), CheckELB: c.Check,
-		PodNetwork: net, SubnetID: subnet, DefaultWeight: 100, Resync: 2 * time.Second,
+		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond, Subnets: c}), CheckELB: c.Check,
+		PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
 		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
 		Logger: testLogger(k.name),
-	})
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	mgr, err := reconciler.NewManager(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatalf("controller of cluster %s: %v", k.name, err)

@@ -7,34 +7,33 @@ package statustree
 
 import "github.com/fleetlb/fleetlb/internal/elbd/store"
 
-// LoadBalancer is the root of the tree.
-type LoadBalancer struct {
-	ID                 string     `json:"id"`
-	Name               string     `json:"name"`
-	OperatingStatus    string     `json:"operating_status"`
-	ProvisioningStatus string     `json:"provisioning_status"`
-	Listeners          []Listener `json:"listeners"`
-	Pools              []Pool     `json:"pools"`
-}
-
-// Listener is a listener with its default pool.
-type Listener struct {
+// Node is what the load balancer, listeners and pools of the tree each carry.
+type Node struct {
 	ID                 string `json:"id"`
 	Name               string `json:"name"`
 	OperatingStatus    string `json:"operating_status"`
 	ProvisioningStatus string `json:"provisioning_status"`
-	Pools              []Pool `json:"pools"`
-	L7Policies         []any  `json:"l7policies"`
+}
+
+// LoadBalancer is the root of the tree.
+type LoadBalancer struct {
+	Node
+	Listeners []Listener `json:"listeners"`
+	Pools     []Pool     `json:"pools"`
+}
+
+// Listener is a listener with its default pool.
+type Listener struct {
+	Node
+	Pools      []Pool `json:"pools"`
+	L7Policies []any  `json:"l7policies"`
 }
 
 // Pool is a pool with its monitor and members.
 type Pool struct {
-	ID                 string   `json:"id"`
-	Name               string   `json:"name"`
-	OperatingStatus    string   `json:"operating_status"`
-	ProvisioningStatus string   `json:"provisioning_status"`
-	HealthMonitor      *Monitor `json:"healthmonitor,omitempty"`
-	Members            []Member `json:"members"`
+	Node
+	HealthMonitor *Monitor `json:"healthmonitor,omitempty"`
+	Members       []Member `json:"members"`
 }
 
 // Monitor is a pool's health monitor.
@@ -76,7 +75,7 @@ func Build(lb store.LoadBalancer, snap store.Snapshot, st Statuses) LoadBalancer
 				OperatingStatus: st.MemberStatus(m.ID), ProvisioningStatus: st.Provisioning(m.ID)})
 		}
 	}
-	out := LoadBalancer{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: st.Provisioning(lb.ID),
+	out := LoadBalancer{Node: Node{ID: lb.ID, Name: lb.Name, OperatingStatus: "ONLINE", ProvisioningStatus: st.Provisioning(lb.ID)},
 		Listeners: []Listener{}, Pools: []Pool{}}
 	pools := map[string]Pool{}
 	for _, p := range snap.Pools {
@@ -87,7 +86,7 @@ func Build(lb store.LoadBalancer, snap store.Snapshot, st Statuses) LoadBalancer
 		if ms == nil {
 			ms = []Member{}
 		}
-		sp := Pool{ID: p.ID, Name: p.Name, OperatingStatus: poolOperatingStatus(ms), ProvisioningStatus: st.Provisioning(p.ID), Members: ms}
+		sp := Pool{Node: Node{ID: p.ID, Name: p.Name, OperatingStatus: poolOperatingStatus(ms), ProvisioningStatus: st.Provisioning(p.ID)}, Members: ms}
 		if hm, ok := monitors[p.HealthMonitorID]; ok {
 			sp.HealthMonitor = &Monitor{ID: hm.ID, Name: hm.Name, Type: hm.Type, ProvisioningStatus: st.Provisioning(hm.ID)}
 		}
@@ -98,7 +97,7 @@ func Build(lb store.LoadBalancer, snap store.Snapshot, st Statuses) LoadBalancer
 		if l.LoadBalancerID != lb.ID {
 			continue
 		}
-		sl := Listener{ID: l.ID, Name: l.Name, OperatingStatus: st.ListenerStatus(l.ID), ProvisioningStatus: st.Provisioning(l.ID),
+		sl := Listener{Node: Node{ID: l.ID, Name: l.Name, OperatingStatus: st.ListenerStatus(l.ID), ProvisioningStatus: st.Provisioning(l.ID)},
 			Pools: []Pool{}, L7Policies: []any{}}
 		if sp, ok := pools[l.DefaultPoolID]; ok {
 			sl.Pools = append(sl.Pools, sp)
