@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
@@ -22,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 // The API router's Authenticator (internal/elbd/api) is what elbd wires this
@@ -114,19 +114,7 @@ func signWithSDK(t testing.TB, endpoint string, in sdkReq, ak, sk string) *http.
 	if in.body != nil {
 		b.AddHeaderParam("Content-Type", "application/json;charset=UTF-8").WithBody("body", in.body)
 	}
-	sdkRequest := b.Build()
-	extra, err := signer.Sign(sdkRequest, ak, sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range extra {
-		sdkRequest.AddHeaderParam(k, v)
-	}
-	req, err := sdkRequest.ConvertRequest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
+	return elbdtest.SignedRequest(t, b, ak, sk)
 }
 
 func send(t *testing.T, req *http.Request) outcome {

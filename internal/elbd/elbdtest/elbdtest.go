@@ -4,11 +4,14 @@ package elbdtest
 
 import (
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 
@@ -140,4 +143,24 @@ func credentials(t testing.TB, ak, sk, project string) *basic.Credentials {
 		t.Fatal(err)
 	}
 	return cred
+}
+
+// SignedRequest is the request b builds, signed with ak/sk by the SDK's own signer and converted
+// to the *http.Request the SDK's HTTP client sends: for tests that alter or replay what the SDK
+// would send.
+func SignedRequest(t testing.TB, b *request.HttpRequestBuilder, ak, sk string) *http.Request {
+	t.Helper()
+	sdkRequest := b.Build()
+	extra, err := signer.Sign(sdkRequest, ak, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range extra {
+		sdkRequest.AddHeaderParam(k, v)
+	}
+	req, err := sdkRequest.ConvertRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

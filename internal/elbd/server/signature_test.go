@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
@@ -48,19 +47,7 @@ func signedCreate(t *testing.T, endpoint, ak, sk string, body any, date time.Tim
 	if !date.IsZero() {
 		b.AddHeaderParam(auth.DateHeader, date.UTC().Format(auth.DateFormat))
 	}
-	sdkRequest := b.Build()
-	extra, err := signer.Sign(sdkRequest, ak, sk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range extra {
-		sdkRequest.AddHeaderParam(k, v)
-	}
-	req, err := sdkRequest.ConvertRequest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
+	return elbdtest.SignedRequest(t, b, ak, sk)
 }
 
 func lbBody(name string) map[string]any {
