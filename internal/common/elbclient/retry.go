@@ -154,7 +154,7 @@ func (c *SDK) call(ctx context.Context, v2 bool, op string, k kind, lbID string,
 		switch {
 		case errors.Is(err, ErrThrottled):
 			c.retries.Add(1)
-			if e := sleepCtx(ctx, c.retry.pause(n)); e != nil {
+			if e := Sleep(ctx, c.retry.pause(n)); e != nil {
 				return err
 			}
 		case errors.Is(err, ErrConflict) && k != kindRead:
@@ -171,7 +171,7 @@ func (c *SDK) call(ctx context.Context, v2 bool, op string, k kind, lbID string,
 				unknown = true
 			}
 			c.retries.Add(1)
-			if e := sleepCtx(ctx, c.retry.pause(n)); e != nil {
+			if e := Sleep(ctx, c.retry.pause(n)); e != nil {
 				return err
 			}
 		default:
@@ -203,7 +203,7 @@ func (c *SDK) waitActive(ctx context.Context, v2 bool, lbID string, conflict err
 		if time.Now().After(deadline) {
 			return false, fmt.Errorf("%w: load balancer %s stayed %s for %s; will retry later", conflict, lbID, status, c.retry.BusyWait)
 		}
-		if err := sleepCtx(ctx, min(c.retry.pause(n), time.Until(deadline)+time.Millisecond)); err != nil {
+		if err := Sleep(ctx, min(c.retry.pause(n), time.Until(deadline)+time.Millisecond)); err != nil {
 			return false, err
 		}
 	}
@@ -235,7 +235,9 @@ func (c *SDK) provisioningStatus(ctx context.Context, v2 bool, lbID string) (str
 	return r.Loadbalancer.ProvisioningStatus, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or less when ctx ends first (then it returns ctx.Err()): the pause between
+// retries of ELB calls, here and in the deployer.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -120,7 +119,7 @@ func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class mod
 				return fmt.Errorf("update members of pool %s (%s): %w", poolID, o, err)
 			}
 			d.opts.Logger.Info("member write failed, re-reading the pool before retrying", "pool", poolID, "attempt", attempt, "error", err.Error())
-			if err := sleep(ctx, d.opts.Backoff<<(attempt-1)); err != nil {
+			if err := elbclient.Sleep(ctx, d.opts.Backoff<<(attempt-1)); err != nil {
 				return err
 			}
 		}
@@ -179,17 +178,6 @@ func (d *Deployer) execMembers(ctx context.Context, api elbclient.API, poolID st
 		d.opts.Logger.Info("added members", "pool", poolID, "count", len(specs))
 	}
 	return again, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func ignoreNotFound(err error) error {
