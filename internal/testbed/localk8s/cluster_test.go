@@ -18,7 +18,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	"github.com/fleetlb/fleetlb/internal/testbed/nodeagent"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -228,23 +227,9 @@ func createWorkload(t *testing.T, cs kubernetes.Interface, replicas int32) {
 	t.Helper()
 	ctx := context.Background()
 	labels := map[string]string{"app": appName}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: appName, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "web", Image: "nginx",
-					Ports: []corev1.ContainerPort{
-						{Name: "http", ContainerPort: httpPort, Protocol: corev1.ProtocolTCP},
-						{Name: "echo", ContainerPort: udpPort, Protocol: corev1.ProtocolUDP},
-					},
-				}}},
-			},
-		},
-	}
+	dep := localk8s.Deployment(appName, "nginx", replicas,
+		corev1.ContainerPort{Name: "http", ContainerPort: httpPort, Protocol: corev1.ProtocolTCP},
+		corev1.ContainerPort{Name: "echo", ContainerPort: udpPort, Protocol: corev1.ProtocolUDP})
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create deployment: %v", err)
 	}

@@ -24,21 +24,7 @@ import (
 // Nginx is the Deployment the demo runs in every cluster: label app: nginx,
 // containerPort 80 (the simulated nodes answer on it with CLUSTER/NODE/POD).
 func Nginx(replicas int32) *appsv1.Deployment {
-	labels := map[string]string{"app": "nginx"}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "nginx", Image: "nginx:1.27",
-					Ports: []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
-				}}},
-			},
-		},
-	}
+	return localk8s.Deployment("nginx", "nginx:1.27", replicas, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
 }
 
 // LoadService reads a Service manifest (one of the seed examples) and fills
