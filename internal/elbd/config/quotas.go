@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -45,14 +46,7 @@ var DefaultQuotas = Quotas{
 }
 
 // QuotaKeys are the quota keys in a stable (sorted) order.
-func QuotaKeys() []string {
-	keys := make([]string, 0, len(DefaultQuotas))
-	for k := range DefaultQuotas {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func QuotaKeys() []string { return slices.Sorted(maps.Keys(DefaultQuotas)) }
 
 // Project is a per-project section of the configuration.
 type Project struct {
@@ -63,7 +57,7 @@ type Project struct {
 
 // validateQuotas checks that every key is a quota key and every value is -1 or more.
 func validateQuotas(where string, q Quotas, add func(string, ...any)) {
-	for _, k := range sortedKeys(q) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		v := q[k]
 		if _, ok := DefaultQuotas[k]; !ok {
 			add("%s.%s is not a quota; the quota keys are %s", where, k, strings.Join(QuotaKeys(), ", "))
@@ -71,15 +65,6 @@ func validateQuotas(where string, q Quotas, add func(string, ...any)) {
 			add("%s.%s is %d; a quota is -1 (unlimited) or a count of 0 or more", where, k, v)
 		}
 	}
-}
-
-func sortedKeys(q Quotas) []string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // QuotaPlan answers each project's quotas: the defaults, overridden by the top-level quotas:
