@@ -14,13 +14,9 @@ type v3Statuses struct{ DataPlane }
 func (v3Statuses) Provisioning(string) string { return "ACTIVE" }
 
 func (h *v3) showLoadBalancerStatus(r *http.Request, sc store.Scope) (int, any, error) {
-	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	tree, err := statustree.Read(h.st, sc, r.PathValue("id"), v3Statuses{h.dp})
 	if err != nil {
 		return 0, nil, err
 	}
-	snap, err := h.st.Snapshot()
-	if err != nil {
-		return 0, nil, err
-	}
-	return replied(r, http.StatusOK, "statuses", map[string]any{"loadbalancer": statustree.Build(lb, snap, v3Statuses{h.dp})})
+	return replied(r, http.StatusOK, "statuses", map[string]any{"loadbalancer": tree})
 }

@@ -62,6 +62,19 @@ type Statuses interface {
 	Provisioning(objectID string) string
 }
 
+// Read is the status tree of the load balancer id that sc may see, read from st.
+func Read(st *store.Store, sc store.Scope, id string, statuses Statuses) (LoadBalancer, error) {
+	lb, err := st.GetLoadBalancer(sc, id)
+	if err != nil {
+		return LoadBalancer{}, err
+	}
+	snap, err := st.Snapshot()
+	if err != nil {
+		return LoadBalancer{}, err
+	}
+	return Build(lb, snap, statuses), nil
+}
+
 // Build is the status tree of lb from the objects of snap that belong to it.
 func Build(lb store.LoadBalancer, snap store.Snapshot, st Statuses) LoadBalancer {
 	monitors := map[string]store.HealthMonitor{}

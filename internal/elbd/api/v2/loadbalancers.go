@@ -118,15 +118,11 @@ func (h *Handler) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, 
 
 // showStatuses is the status tree of a load balancer (ShowLoadbalancersStatus).
 func (h *Handler) showStatuses(r *http.Request, sc store.Scope) (int, any, error) {
-	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
+	id := r.PathValue("id")
+	tree, err := statustree.Read(h.st, sc, id, v2Statuses{h.status, h.prov, id})
 	if err != nil {
 		return 0, nil, err
 	}
-	snap, err := h.st.Snapshot()
-	if err != nil {
-		return 0, nil, err
-	}
-	tree := statustree.Build(lb, snap, v2Statuses{h.status, h.prov, lb.ID})
 	return http.StatusOK, map[string]any{"statuses": map[string]any{"loadbalancer": tree}}, nil
 }
 
