@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
@@ -15,16 +16,9 @@ import (
 // E2: with a provisioning delay, writes racing for one shared load balancer are serialized: one
 // wins, the others get the 409 of a busy load balancer.
 func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
-	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: time.Hour})
-	c := elbdtest.V2Client(t, srv.URL, "AK1", "SK1-secret", "p1")
-	lb, err := c.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
-		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lb.Loadbalancer.Id
+	srv, c, id := provisioningLB(t, time.Hour)
 	// A write on a load balancer still PENDING_CREATE is refused.
-	_, err = c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
+	_, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
 		Listener: &model.CreateListenerReq{LoadbalancerId: id, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: 80}}})
 	var se *sdkerr.ServiceResponseError
 	if !errors.As(err, &se) || se.StatusCode != 409 {
@@ -38,23 +32,8 @@ func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
 		t.Fatalf("p2's load balancer: %v", err)
 	}
 
-	srv2 := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: 2 * time.Second}) // the racing writes all land within it
-	c2 := elbdtest.V2Client(t, srv2.URL, "AK1", "SK1-secret", "p1")
-	lb2, err := c2.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
-		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		s, err := c2.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: lb2.Loadbalancer.Id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Loadbalancer.ProvisioningStatus.Value() == "ACTIVE" {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	_, c2, id2 := provisioningLB(t, 2*time.Second) // the racing writes all land within it
+	waitActive(t, c2, id2)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok, busy := 0, 0
@@ -63,7 +42,7 @@ func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := c2.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-				Listener: &model.CreateListenerReq{LoadbalancerId: lb2.Loadbalancer.Id, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: int32(80 + i)}}})
+				Listener: &model.CreateListenerReq{LoadbalancerId: id2, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: int32(80 + i)}}})
 			var se *sdkerr.ServiceResponseError
 			mu.Lock()
 			defer mu.Unlock()
@@ -86,14 +65,8 @@ func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
 // E2: a deleted shared load balancer is PENDING_DELETE for the window (to its own project only),
 // then gone.
 func TestDeletedLoadBalancerIsPendingDeleteForTheWindow(t *testing.T) {
-	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: time.Second})
-	c := elbdtest.V2Client(t, srv.URL, "AK1", "SK1-secret", "p1")
-	lb, err := c.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
-		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lb.Loadbalancer.Id
+	srv, c, id := provisioningLB(t, time.Second)
+	waitActive(t, c, id)
 	show := func(c interface {
 		ShowLoadbalancer(*model.ShowLoadbalancerRequest) (*model.ShowLoadbalancerResponse, error)
 	}) (string, error) {
@@ -102,16 +75,6 @@ func TestDeletedLoadBalancerIsPendingDeleteForTheWindow(t *testing.T) {
 			return "", err
 		}
 		return r.Loadbalancer.ProvisioningStatus.Value(), nil
-	}
-	for {
-		st, err := show(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st == "ACTIVE" {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	if _, err := c.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: id}); err != nil {
 		t.Fatal(err)
@@ -132,5 +95,34 @@ func TestDeletedLoadBalancerIsPendingDeleteForTheWindow(t *testing.T) {
 			t.Fatalf("the deleted load balancer is still shown (%v)", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// provisioningLB serves elbd with the shared ELB's busy window set to delay (E2) and creates one
+// shared load balancer in p1: the server, p1's client (AK1) and the load balancer's ID.
+func provisioningLB(t *testing.T, delay time.Duration) (*elbdtest.Server, *elbv2.ElbClient, string) {
+	t.Helper()
+	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: delay})
+	c := elbdtest.V2Client(t, srv.URL, "AK1", "SK1-secret", "p1")
+	lb, err := c.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
+		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c, lb.Loadbalancer.Id
+}
+
+// waitActive waits until the load balancer id is ACTIVE, its window over.
+func waitActive(t *testing.T, c *elbv2.ElbClient, id string) {
+	t.Helper()
+	for {
+		s, err := c.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Loadbalancer.ProvisioningStatus.Value() == "ACTIVE" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
