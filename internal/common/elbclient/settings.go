@@ -2,7 +2,6 @@ package elbclient
 
 import (
 	"context"
-	"strconv"
 
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
@@ -11,57 +10,17 @@ import (
 // Calls that find one port's listeners with the list filters, and that let the Service that
 // created a listener change its pool's algorithm and health check (issue 14, C6 and C11).
 
-// ListListenersOnPort lists the listeners of ELB lbID on one port, of any protocol: one filtered
-// list call (loadbalancer_id + protocol_port, services/elb/v3/model/model_list_listeners_request.go),
-// instead of reading every listener of the ELB.
+// ListListenersOnPort lists the listeners of ELB lbID on one port, of any protocol: the list call
+// filtered by loadbalancer_id + protocol_port (services/elb/v3/model/model_list_listeners_request.go,
+// services/elb/v2/model/model_list_listeners_request.go), instead of reading every listener of
+// the ELB.
 func (a *v3API) ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]Listener, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
-		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID},
-			ProtocolPort: &[]string{strconv.Itoa(int(port))}, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v3 ListListeners", err)
-		}
-		return deref(r.Listeners), nextMarker(r.PageInfo), nil
-	}, func(l v3model.Listener) string { return l.Id })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Listener, 0, len(ls))
-	for _, l := range ls {
-		// A server that ignores a filter must not make another port's listener look like ours.
-		if l.ProtocolPort == port {
-			out = append(out, listenerFromV3(l, lbID))
-		}
-	}
-	return out, nil
+	return a.listListeners(ctx, lbID, &port)
 }
 
-// ListListenersOnPort: the v2 list call takes protocol_port too
-// (services/elb/v2/model/model_list_listeners_request.go).
+// ListListenersOnPort: see the v3 one.
 func (a *v2API) ListListenersOnPort(ctx context.Context, lbID string, port int32) ([]Listener, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ls, err := paginate(func(marker *string) ([]v2model.ListenerResp, *string, error) {
-		r, err := a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, ProtocolPort: ptr(port), Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v2 ListListeners", err)
-		}
-		return deref(r.Listeners), nil, nil
-	}, func(l v2model.ListenerResp) string { return l.Id })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Listener, 0, len(ls))
-	for _, l := range ls {
-		if l.ProtocolPort == port {
-			out = append(out, listenerFromV2(l, lbID))
-		}
-	}
-	return out, nil
+	return a.listListeners(ctx, lbID, &port)
 }
 
 func (a *v3API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {

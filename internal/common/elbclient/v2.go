@@ -27,13 +27,18 @@ func enum[T any, PT interface {
 }
 
 func (a *v2API) ListListeners(ctx context.Context, lbID string) ([]Listener, error) {
+	return a.listListeners(ctx, lbID, nil)
+}
+
+// listListeners lists the listeners of ELB lbID, only those on *port unless port is nil.
+func (a *v2API) listListeners(ctx context.Context, lbID string, port *int32) ([]Listener, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	ls, err := paginate(func(marker *string) ([]v2model.ListenerResp, *string, error) {
 		var r *v2model.ListListenersResponse
 		if err := a.c.call(ctx, true, "v2 ListListeners", kindRead, lbID, func() (err error) {
-			r, err = a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, Limit: ptr(int32(pageSize)), Marker: marker})
+			r, err = a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, ProtocolPort: port, Limit: ptr(int32(pageSize)), Marker: marker})
 			return err
 		}, nil); err != nil {
 			return nil, nil, err
@@ -45,7 +50,10 @@ func (a *v2API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 	}
 	out := make([]Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, listenerFromV2(l, lbID))
+		// A server that ignores the port filter must not make another port's listener look like ours.
+		if port == nil || l.ProtocolPort == *port {
+			out = append(out, listenerFromV2(l, lbID))
+		}
 	}
 	return out, nil
 }

@@ -13,13 +13,24 @@ import (
 type v3API struct{ c *SDK }
 
 func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, error) {
+	return a.listListeners(ctx, lbID, nil)
+}
+
+// listListeners lists the listeners of ELB lbID, only those on *port unless port is nil.
+func (a *v3API) listListeners(ctx context.Context, lbID string, port *int32) ([]Listener, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	req := v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize))}
+	if port != nil {
+		req.ProtocolPort = &[]string{strconv.Itoa(int(*port))}
+	}
 	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
 		var r *v3model.ListListenersResponse
+		page := req
+		page.Marker = marker
 		if err := a.c.call(ctx, false, "v3 ListListeners", kindRead, lbID, func() (err error) {
-			r, err = a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+			r, err = a.c.v3.ListListeners(&page)
 			return err
 		}, nil); err != nil {
 			return nil, nil, err
@@ -31,7 +42,10 @@ func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 	}
 	out := make([]Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, listenerFromV3(l, lbID))
+		// A server that ignores the port filter must not make another port's listener look like ours.
+		if port == nil || l.ProtocolPort == *port {
+			out = append(out, listenerFromV3(l, lbID))
+		}
 	}
 	return out, nil
 }
