@@ -250,6 +250,11 @@ func createdID(body any) string {
 func (h *Handler) serveWrite(fn handlerFunc, pattern string, r *http.Request, sc store.Scope) (int, any, error) {
 	t, ok := h.target(r, pattern, sc)
 	if !ok {
+		// A load balancer deleted within the window is still PENDING_DELETE to its project:
+		// a write to it is busy (409), as it is shown, not a 404 (E2).
+		if gone, buried := h.prov.buried(t.lbID); buried && gone.ProjectID == sc.ProjectID {
+			return 0, nil, apierr.Conflict("Invalid state %s of loadbalancer resource %s: the shared load balancer is being deleted; wait until ShowLoadbalancer answers 404", StatusPendingDelete, t.lbID)
+		}
 		return fn(r, sc)
 	}
 	if t.lbID != "" {
