@@ -35,6 +35,7 @@ type flags struct {
 	adoptClusterID                     string
 	elbEndpoint, projectID, region     string
 	vpcEndpoint                        string
+	elbCAFile                          string // --elb-ca-file
 	podNetwork, subnetID               string
 	loadBalancerClass, ingressIPMode   string
 	defaultWeight                      int
@@ -59,6 +60,7 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.adoptClusterID, "adopt-cluster-id", "", "the cluster ID recorded before (ConfigMap kube-system/fleetlb-cluster-id): rename this cluster's members and listener marks from it to the current ID on every ELB, in place, then record the current ID")
 	fs.StringVar(&f.clusterName, "cluster-name", "", "name of this cluster for people (logs, Events)")
 	fs.StringVar(&f.elbEndpoint, "elb-endpoint", "", "ELB API base URL: https://elb.<region>.myhuaweicloud.com, or elbd's http://127.0.0.1:PORT (required)")
+	fs.StringVar(&f.elbCAFile, "elb-ca-file", "", "PEM file of the CA that signed the ELB API's certificate (e.g. elbd's with --tls-cert); default: the system's roots")
 	fs.StringVar(&f.vpcEndpoint, "vpc-endpoint", "", "VPC API base URL, to find each member's subnet by its address; default: --elb-endpoint with its elb. host turned into vpc. (elbd serves both)")
 	fs.StringVar(&f.projectID, "project-id", "", "project ID of the ELBs (required)")
 	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
@@ -114,7 +116,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	client, err := elbclient.New(elbclient.Config{
 		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
 		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
-		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint,
+		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint, CAFile: f.elbCAFile,
 	})
 	if err != nil {
 		return err

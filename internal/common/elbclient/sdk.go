@@ -2,9 +2,13 @@ package elbclient
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +48,10 @@ type Config struct {
 	Burst int
 	// Retry bounds the repeats of a busy, throttled or failed call (see retry.go).
 	Retry Retry
+	// CAFile, when set, is a PEM file of the certificate authorities that sign the API's
+	// certificate (--elb-ca-file), e.g. elbd's own CA when it serves HTTPS (F1); "" trusts the
+	// system's roots.
+	CAFile string
 }
 
 // SDK is the Client backed by the official Huawei Cloud Go SDK.
@@ -88,7 +96,11 @@ func New(cfg Config) (*SDK, error) {
 	if cfg.QPS < 0 || cfg.Burst < 0 {
 		return nil, fmt.Errorf("ELB client: the rate limit (--elb-qps %v, --elb-burst %d) must not be negative", cfg.QPS, cfg.Burst)
 	}
-	vpc, err := newVPCClient(cfg, sdkHTTPConfig(cfg))
+	roots, err := loadCA(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	vpc, err := newVPCClient(cfg, sdkHTTPConfig(cfg, roots))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +122,11 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ELB credentials: %w", err)
 	}
-	httpCfg := func() *config.HttpConfig { return sdkHTTPConfig(cfg) }
+	roots, err := loadCA(cfg.CAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	httpCfg := func() *config.HttpConfig { return sdkHTTPConfig(cfg, roots) }
 	reg := region.NewRegion(cfg.Region, endpoint)
 	h3, err := elbv3.ElbClientBuilder().WithRegion(reg).WithCredential(cred).WithHttpConfig(httpCfg()).SafeBuild()
 	if err != nil {
@@ -126,13 +142,36 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 // Retries counts the calls repeated so far after a busy 409, a 429, a 5xx or a transport failure.
 func (c *SDK) Retries() int64 { return c.retries.Load() }
 
-// sdkHTTPConfig is the SDK's HTTP configuration for cfg. Retries are ours (retry.go), not the SDK's.
-func sdkHTTPConfig(cfg Config) *config.HttpConfig {
+// sdkHTTPConfig is the SDK's HTTP configuration for cfg: its timeout and, when roots is not nil,
+// a transport trusting only those authorities. Retries are ours (retry.go), not the SDK's.
+func sdkHTTPConfig(cfg Config, roots *x509.CertPool) *config.HttpConfig {
 	t := cfg.Timeout
 	if t <= 0 {
 		t = 30 * time.Second
 	}
-	return config.DefaultHttpConfig().WithTimeout(t).WithRetries(0)
+	hc := config.DefaultHttpConfig().WithTimeout(t).WithRetries(0)
+	if roots == nil {
+		return hc
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return hc.WithHttpTransport(transport)
+}
+
+// loadCA reads Config.CAFile (--elb-ca-file); "" is nil, the system's roots.
+func loadCA(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("ELB client: --elb-ca-file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("ELB client: --elb-ca-file %s holds no PEM certificate; give the CA that signed the API's certificate", file)
+	}
+	return roots, nil
 }
 
 // Writes counts the write calls made so far.
