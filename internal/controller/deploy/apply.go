@@ -87,9 +87,11 @@ type portPlan struct {
 // (a port dropped, TCP switched to UDP) are released member-only, whatever desired.Recycle says:
 // cascade is for deleting the Service only (C1).
 //
-// A *Refusal found while reading means nothing was written. Each port is then applied on its own
-// (C2): one port's failure (a refused batch add, a quota) does not stop the others, nor the
-// removals and weight changes of its own pool, which go first; the errors are joined.
+// A port refused while reading (a *Refusal: R6, R9, R11) is not written, and nothing new is made
+// then; the ports already holding the Service's members still follow its Pods. Each port is
+// applied on its own (C2): one port's failure (a refused batch add, a quota) does not stop the
+// others, nor the removals and weight changes of its own pool, which go first; the errors are
+// joined.
 func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result, err error) {
 	var writes atomic.Int64
 	ctx = elbclient.WithWriteCounter(ctx, &writes)
@@ -130,19 +132,32 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 
 	// Read and check every port before the first write.
 	plans := make([]portPlan, 0, len(desired.Listeners))
+	var errs []error
 	for _, want := range desired.Listeners {
 		p, err := d.planPort(ctx, api, lb, desired, want, onPort[want.Port])
+		var r *Refusal
+		if errors.As(err, &r) {
+			errs = append(errs, err)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
 		plans = append(plans, p)
+	}
+	if len(errs) > 0 {
+		// A refused port holds back no port the Service is already bound to (C2): those keep
+		// following its Pods. Nothing new is made (no listener, no first member) until the
+		// Service is fixed.
+		plans = slices.DeleteFunc(plans, func(p portPlan) bool {
+			return p.obs == nil || !slices.ContainsFunc(p.obs.members, func(m elbclient.Member) bool { return owns(desired.Service, m) })
+		})
 	}
 	stale, err := d.staleListeners(ctx, api, desired, onPort)
 	if err != nil {
 		return res, err
 	}
 
-	var errs []error
 	d.forget(desired.Service)
 	for _, p := range plans {
 		o, err := d.applyPort(ctx, api, lb, desired, p, &res)

@@ -6,7 +6,8 @@
 //   - Validate first, write after. The ELB must exist and be of the Service's class; multivpc needs
 //     a performance ELB with IP-type backends and TCP; a listener on the port with another protocol,
 //     or one owned by a Service without multicluster, is refused. All ports are checked before any
-//     write, so a refused Service leaves the ELB unchanged (a *Refusal is returned).
+//     write, so a refused Service makes nothing new (a *Refusal is returned); only the ports that
+//     already hold its members keep following its Pods (C2).
 //   - Ownership lives on the ELB. Members this cluster creates are named
 //     fleetlb/<cluster-id>/<namespace>/<service>/<port>; listeners and pools fleetlb creates carry
 //     a mark in their description (see marks.go). A listener without any mark (made by hand, S3)
@@ -127,7 +128,8 @@ type Warning struct {
 func (w Warning) String() string { return w.Reason + ": " + w.Message }
 
 // Refusal is a conflict the user must fix (an annotation, the ELB). When Apply returns a
-// *Refusal of its checks, the ELB was not changed; a refusal of the ELB's while writing (a member
+// *Refusal of its checks, nothing new was made (only ports already holding the Service's members
+// were kept in line); a refusal of the ELB's while writing (a member
 // quota, ReasonMemberQuota) stopped only the additions of that port. Reason is CamelCase for Events and conditions; Message names
 // the annotation or resource and what to change.
 type Refusal struct {

@@ -409,3 +409,37 @@ func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
 		t.Fatalf("Apply after adoption: %+v", res)
 	}
 }
+
+// C2: a port refused by the checks (here R9: an HTTP listener made by hand on port 81) holds back
+// no other port the Service is already bound to: port 80 still follows its Pods (a removed Pod
+// leaves, the weights change). Nothing new is made while the Service is refused: no listener on
+// its new port 82.
+func TestC2_RefusedPortHoldsBackNoBoundPort(t *testing.T) {
+	e := startELBD(t)
+	lbID := e.dedicated(false)
+	c := e.client("SK-fleet-secret")
+	d := deploy.New(c, deploy.Options{})
+	apply(t, d, want(clusterA, lbID, 60, nodes(0, 3, 60)))
+	if _, err := c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{
+		LoadBalancerID: lbID, Name: "by-hand", Protocol: "HTTP", Port: 81}); err != nil {
+		t.Fatal(err)
+	}
+
+	next := want(clusterA, lbID, 60, nodes(0, 2, 60))
+	for _, port := range []int32{81, 82} {
+		l := next.Listeners[0]
+		l.Port = port
+		next.Listeners = append(next.Listeners, l)
+	}
+	_, err := d.Apply(context.Background(), next)
+	var r *deploy.Refusal
+	if !errors.As(err, &r) || r.Reason != deploy.ReasonProtocolConflict || !strings.Contains(r.Message, "port 81") {
+		t.Fatalf("err %v, want refusal %s naming port 81", err, deploy.ReasonProtocolConflict)
+	}
+	if _, ms := pool(t, c, lbID, 80); len(ms) != 2 || ms[0].Weight != 30 || ms[1].Weight != 30 {
+		t.Fatalf("port 80 did not follow its Pods while port 81 was refused: %+v", ms)
+	}
+	if got := listenersOn(t, c, lbID, 82); len(got) != 0 {
+		t.Fatalf("a refused Service made a listener on its new port 82: %+v", got)
+	}
+}
