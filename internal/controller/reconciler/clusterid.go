@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"regexp"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +35,33 @@ func ClusterIDKeyFor(class string) string {
 }
 
 var notKeyChars = regexp.MustCompile(`[^-._a-zA-Z0-9]`)
+
+// LeaseNameFor is the leader election Lease of the controllers serving class ("" = none): each
+// class elects its own leader (C8, C12). A class is any string, so its name part is made a valid
+// object name and followed by a hash of the class itself, so two classes never share a Lease.
+func LeaseNameFor(class string) string {
+	const base = "fleetlb-controller.fleetlb.io"
+	if class == "" {
+		return base
+	}
+	part := notLeaseChars.ReplaceAllString(strings.ToLower(class), "-")
+	if len(part) > 180 {
+		part = part[:180]
+	}
+	// Each dot-separated label starts and ends with a letter or digit.
+	part = strings.Trim(aroundDots.ReplaceAllString(part, "."), "-.")
+	if part == "" {
+		part = "class"
+	}
+	h := fnv.New32a()
+	h.Write([]byte(class))
+	return fmt.Sprintf("%s.%s-%08x", base, part, h.Sum32())
+}
+
+var (
+	notLeaseChars = regexp.MustCompile(`[^-.a-z0-9]+`)
+	aroundDots    = regexp.MustCompile(`[-.]*\.[-.]*`)
+)
 
 // ErrClusterIDChanged is returned (wrapped) when the configured cluster ID differs from the
 // recorded one and no adoption was asked for.

@@ -52,7 +52,7 @@ type Options struct {
 
 	LeaderElection          bool
 	LeaderElectionNamespace string // default kube-system
-	LeaderElectionID        string // default fleetlb-controller.fleetlb.io
+	LeaderElectionID        string // default LeaseNameFor(LoadBalancerClass)
 	// Lease timings (C12): how long a lease holds without renewal, how long the leader tries to
 	// renew before it gives up, and how often candidates try. 0: controller-runtime's 15s, 10s, 2s.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
@@ -175,7 +175,7 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		o.LeaderElectionNamespace = "kube-system"
 	}
 	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = "fleetlb-controller.fleetlb.io"
+		o.LeaderElectionID = LeaseNameFor(o.LoadBalancerClass)
 	}
 	if o.MetricsBindAddress == "" {
 		o.MetricsBindAddress = "0"
