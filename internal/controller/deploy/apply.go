@@ -88,7 +88,8 @@ type portPlan struct {
 // cascade is for deleting the Service only (C1).
 //
 // A port refused while reading (a *Refusal: R6, R9, R11) is not written, and nothing new is made
-// then; the ports already holding the Service's members still follow its Pods. Each port is
+// nor any old port released then; the ports already holding the Service's members still follow
+// its Pods. Each port is
 // applied on its own (C2): one port's failure (a refused batch add, a quota) does not stop the
 // others, nor the removals and weight changes of its own pool, which go first; the errors are
 // joined.
@@ -153,9 +154,14 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 			return p.obs == nil || !slices.ContainsFunc(p.obs.members, func(m elbclient.Member) bool { return owns(desired.Service, m) })
 		})
 	}
-	stale, err := d.staleListeners(ctx, api, desired, onPort)
-	if err != nil {
-		return res, err
+	var stale []*observed
+	if len(errs) == 0 {
+		// A refused Service releases no port it no longer has: a port moved onto a refused one
+		// keeps serving where it was until the move can be made, as a refused elb.id does.
+		var err error
+		if stale, err = d.staleListeners(ctx, api, desired, onPort); err != nil {
+			return res, err
+		}
 	}
 
 	d.forget(desired.Service)

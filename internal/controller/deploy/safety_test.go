@@ -442,4 +442,16 @@ func TestC2_RefusedPortHoldsBackNoBoundPort(t *testing.T) {
 	if got := listenersOn(t, c, lbID, 82); len(got) != 0 {
 		t.Fatalf("a refused Service made a listener on its new port 82: %+v", got)
 	}
+
+	// Moving port 80 to the refused port 81 keeps the working binding on 80 until the move can
+	// be made (as a refused elb.id does): no traffic lost to a typo.
+	moved := want(clusterA, lbID, 60, nodes(0, 2, 60))
+	moved.Listeners[0].Port = 81
+	moved.PreviousPorts = []int32{80}
+	if _, err := d.Apply(context.Background(), moved); !errors.As(err, &r) || r.Reason != deploy.ReasonProtocolConflict {
+		t.Fatalf("err %v, want refusal %s", err, deploy.ReasonProtocolConflict)
+	}
+	if _, ms := pool(t, c, lbID, 80); len(ms) != 2 {
+		t.Fatalf("a refused port change released the working port 80: %+v", ms)
+	}
 }
