@@ -160,12 +160,17 @@ func (r *Reconciler) ourClass(svc *corev1.Service) bool {
 	return c == nil || *c == LoadBalancerClass
 }
 
-// holdsBinding: the Service holds the finalizer and this controller put it there. The bound
-// class says which controller did; a binding without it (written before it existed) is taken
-// to be of the Service's class.
+// holdsBinding: the Service holds the finalizer and this controller put it there. A
+// LoadBalancer Service's class cannot change, so it decides (a hand edit of the bound class is
+// not obeyed); once the type changed away (Kubernetes clears the class then) the bound class says
+// which controller bound it; a binding without it (written before it existed) is taken to be of
+// the Service's class.
 func (r *Reconciler) holdsBinding(svc *corev1.Service) bool {
 	if !controllerutil.ContainsFinalizer(svc, Finalizer) {
 		return false
+	}
+	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		return r.ourClass(svc)
 	}
 	if class, ok := svc.Annotations[BoundClassAnnotation]; ok {
 		return class == r.Class

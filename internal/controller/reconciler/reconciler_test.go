@@ -773,3 +773,23 @@ func TestOtherClassBindingIsNeverReleased(t *testing.T) {
 		t.Fatalf("its own controller did not release it: %d releases, finalizers %v", len(h.dep.released), h.get("classed").Finalizers)
 	}
 }
+
+// C8 and R8: a hand edit of fleetlb.io/bound-class cannot hand a LoadBalancer Service to the
+// controller of another class: the class of a LoadBalancer Service (immutable) decides.
+func TestForgedBoundClassIsNotObeyed(t *testing.T) {
+	quota := "quota.example/elb"
+	h := newHarness(t, seedService("plain", nil))
+	h.mustReconcile("plain")
+	h.update("plain", func(s *corev1.Service) { s.Annotations[BoundClassAnnotation] = quota })
+	other := &Reconciler{Client: h.c, Recorder: h.rec, Deployer: h.dep, Log: logr.Discard(), Settings: h.r.Settings, Class: quota}
+	if _, err := other.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "shop", Name: "plain"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.dep.released) != 0 || !controllerutil.ContainsFinalizer(h.get("plain"), Finalizer) {
+		t.Fatalf("the %s controller released a class-less LoadBalancer Service after a hand edit: %d releases", quota, len(h.dep.released))
+	}
+	h.mustReconcile("plain")
+	if len(h.dep.applied) != 2 || h.get("plain").Annotations[BoundClassAnnotation] != "" {
+		t.Fatalf("its own controller did not keep it (%d applies) and rewrite the mark: %q", len(h.dep.applied), h.get("plain").Annotations[BoundClassAnnotation])
+	}
+}
