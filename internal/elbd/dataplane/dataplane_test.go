@@ -246,16 +246,8 @@ func TestDrainKeepsEstablishedConnection(t *testing.T) {
 	var long net.Conn
 	var r *bufio.Reader
 	for i := 0; i < 4 && long == nil; i++ {
-		c, err := net.Dial("tcp", "127.50.0.50:8080")
-		if err != nil {
-			t.Fatal(err)
-		}
-		br := bufio.NewReader(c)
-		name, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name == "m0\n" {
+		c, br, name := dialMember(t, "127.50.0.50:8080")
+		if name == "m0" {
 			long, r = c, br
 			continue
 		}
@@ -602,15 +594,7 @@ func TestApplyChangesWeightsWithoutRebinding(t *testing.T) {
 	pool, _ := tcpPool(t, 80, "ROUND_ROBIN", 1, 1)
 	l := tcpListener("l", 80, pool)
 	apply(t, dp, Config{Listeners: []Listener{l}})
-	c, err := net.Dial("tcp", "127.50.0.80:8080") // open across the changes
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	if _, err := r.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, r, _ := dialMember(t, "127.50.0.80:8080")   // open across the changes
 	apply(t, dp, Config{Listeners: []Listener{l}}) // idempotent
 	changed := *pool
 	changed.Members = append([]Member(nil), pool.Members...)
@@ -674,17 +658,8 @@ func TestLeastConnectionsBalancesOpenConnections(t *testing.T) {
 	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 100, pool)}})
 	counts := map[string]int{}
 	for i := 0; i < 30; i++ {
-		c, err := net.Dial("tcp", "127.50.0.100:8080")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		name, err := bufio.NewReader(c).ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		counts[strings.TrimSpace(name)]++
+		_, _, name := dialMember(t, "127.50.0.100:8080")
+		counts[name]++
 	}
 	if counts["m0"] != 20 || counts["m1"] != 10 {
 		t.Fatalf("30 open connections split %v, want m0:20 m1:10", counts)
@@ -801,15 +776,7 @@ func TestCloseEndsEstablishedConnections(t *testing.T) {
 	dp := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	pool, _ := tcpPool(t, 150, "ROUND_ROBIN", 1)
 	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 150, pool)}})
-	c, err := net.Dial("tcp", "127.50.0.150:8080")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	r := bufio.NewReader(c)
-	if _, err := r.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, r, _ := dialMember(t, "127.50.0.150:8080")
 	if err := dp.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -837,4 +804,23 @@ func TestIPv6(t *testing.T) {
 	if name, err := askTCP("[::1]:18080"); err != nil || name != "v6" {
 		t.Fatalf("through [::1]:18080: %q, %v", name, err)
 	}
+}
+
+// dialMember connects to the TCP listener at addr and reads the greeting of the member it reached:
+// the connection (closed by the test's cleanup), its reader, and the member's name.
+func dialMember(t *testing.T, addr string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	name, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("greeting of the member behind %s: %v", addr, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, r, strings.TrimSuffix(name, "\n")
 }
