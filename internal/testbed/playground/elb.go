@@ -114,13 +114,8 @@ func (e *ELB) FindListener(class, lbID string, port int32) (l Listener, ok bool,
 
 // Member is one backend server of a pool as the ELB reports it.
 type Member struct {
-	ID       string
-	Name     string
-	Address  string
-	Port     int32
-	Weight   int
-	SubnetID string // "" for an IP-type member
-	Status   string // ONLINE, OFFLINE, NO_MONITOR, …
+	elbclient.Member
+	Status string // ONLINE, OFFLINE, NO_MONITOR, …
 }
 
 // Members lists the members of a pool.
@@ -133,8 +128,8 @@ func (e *ELB) Members(class, poolID string) ([]Member, error) {
 		}
 		if resp.Members != nil {
 			for _, m := range *resp.Members {
-				out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort,
-					Weight: int(m.Weight), SubnetID: m.SubnetId, Status: m.OperatingStatus})
+				out = append(out, Member{Member: elbclient.Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort,
+					Weight: int(m.Weight), SubnetID: m.SubnetId}, Status: m.OperatingStatus})
 			}
 		}
 		return out, nil
@@ -149,8 +144,8 @@ func (e *ELB) Members(class, poolID string) ([]Member, error) {
 			if m.SubnetCidrId != nil {
 				sub = *m.SubnetCidrId
 			}
-			out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort,
-				Weight: int(m.Weight), SubnetID: sub, Status: m.OperatingStatus})
+			out = append(out, Member{Member: elbclient.Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort,
+				Weight: int(m.Weight), SubnetID: sub}, Status: m.OperatingStatus})
 		}
 	}
 	return out, nil
@@ -198,5 +193,5 @@ func (e *ELB) AddMember(poolID, name, address string, port int32, weight int32, 
 	if err != nil {
 		return Member{}, fmt.Errorf("add member %s (%s:%d) to pool %s: %w", name, address, port, poolID, err)
 	}
-	return Member{ID: resp.Member.Id, Name: name, Address: address, Port: port, Weight: int(weight), SubnetID: subnetID}, nil
+	return Member{Member: elbclient.Member{ID: resp.Member.Id, Name: name, Address: address, Port: port, Weight: int(weight), SubnetID: subnetID}}, nil
 }

@@ -5,17 +5,19 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 )
 
 func TestSplit(t *testing.T) {
 	owners := Owners{"uid-a": "a"}
 	members := []Member{
-		{Name: "fleetlb/uid-a/default/nginx/80", Address: "127.1.0.1", Port: 80, Weight: 27, Status: "ONLINE"},
-		{Name: "fleetlb/uid-a/default/nginx/80", Address: "127.1.0.2", Port: 80, Weight: 27, Status: "ONLINE"},
-		{Name: "fleetlb/uid-x/default/nginx/80", Address: "127.2.0.1", Port: 31000, Weight: 20, Status: "ONLINE"},
-		{Name: "vm-1", Address: "127.3.0.1", Port: 80, Weight: 10, Status: "ONLINE"},
-		{Name: "vm-2", Address: "127.3.0.2", Port: 80, Weight: 10, Status: "OFFLINE"}, // does not count
-		{Name: "", Address: "127.3.0.3", Port: 80, Weight: 0, Status: "ONLINE"},       // drained
+		{Member: elbclient.Member{Name: "fleetlb/uid-a/default/nginx/80", Address: "127.1.0.1", Port: 80, Weight: 27}, Status: "ONLINE"},
+		{Member: elbclient.Member{Name: "fleetlb/uid-a/default/nginx/80", Address: "127.1.0.2", Port: 80, Weight: 27}, Status: "ONLINE"},
+		{Member: elbclient.Member{Name: "fleetlb/uid-x/default/nginx/80", Address: "127.2.0.1", Port: 31000, Weight: 20}, Status: "ONLINE"},
+		{Member: elbclient.Member{Name: "vm-1", Address: "127.3.0.1", Port: 80, Weight: 10}, Status: "ONLINE"},
+		{Member: elbclient.Member{Name: "vm-2", Address: "127.3.0.2", Port: 80, Weight: 10}, Status: "OFFLINE"}, // does not count
+		{Member: elbclient.Member{Name: "", Address: "127.3.0.3", Port: 80, Weight: 0}, Status: "ONLINE"},       // drained
 	}
 	tally := Tally{Sent: 100, ByBackend: map[string]int{"a/a-node-1/p1": 40, "a/a-node-2/p2": 30, "vm-1": 30}}
 	rows := Split(members, owners, map[string]int{"a": 50, "vm-1": 10}, tally)
