@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
-
-	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
 
 // E2 (issue 13: "another write to the same load balancer meanwhile gets a 409"): a shared load
@@ -15,14 +13,7 @@ import (
 // as Neutron LBaaS answers "Invalid state PENDING_DELETE", not a 404 for an object still shown.
 func TestWritesToAPendingDeleteLoadBalancerAreBusy(t *testing.T) {
 	const delay = 3 * time.Second // the writes below all land within it
-	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{DataPlane: fixedStatus{}, ProvisioningDelay: delay})
-	c := elbdtest.V2Client(t, srv.URL, "AK1", "SK1-secret", "p1")
-	lb, err := c.CreateLoadbalancer(&model.CreateLoadbalancerRequest{Body: &model.CreateLoadbalancerRequestBody{
-		Loadbalancer: &model.CreateLoadbalancerReq{VipSubnetId: "subnet-a1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lb.Loadbalancer.Id
+	_, c, id := provisioningLB(t, delay)
 	show := func() (string, error) {
 		s, err := c.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: id})
 		if err != nil {
@@ -30,20 +21,11 @@ func TestWritesToAPendingDeleteLoadBalancerAreBusy(t *testing.T) {
 		}
 		return s.Loadbalancer.ProvisioningStatus.Value(), nil
 	}
-	for {
-		st, err := show()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st == "ACTIVE" {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitActive(t, c, id)
 	if _, err := c.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: id}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: id})
+	_, err := c.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: id})
 	wantAPIError(t, "a second delete", err, 409, "ELB.8907", "Invalid state PENDING_DELETE of loadbalancer resource "+id)
 	_, err = c.UpdateLoadbalancer(&model.UpdateLoadbalancerRequest{LoadbalancerId: id, Body: &model.UpdateLoadbalancerRequestBody{
 		Loadbalancer: &model.UpdateLoadbalancerReq{Name: ptr("x")}}})
