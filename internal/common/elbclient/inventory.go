@@ -25,9 +25,12 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 		return nil, err
 	}
 	l3, err := paginate(func(marker *string) ([]v3model.LoadBalancer, *string, error) {
-		r, err := c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v3 ListLoadBalancers", err)
+		var r *v3model.ListLoadBalancersResponse
+		if err := c.call(ctx, false, "v3 ListLoadBalancers", kindRead, "-", func() (err error) {
+			r, err = c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		return deref(r.Loadbalancers), nextMarker(r.PageInfo), nil
 	}, func(lb v3model.LoadBalancer) string { return lb.Id })
@@ -45,9 +48,12 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 		out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId})
 	}
 	l2, err := paginate(func(marker *string) ([]v2model.LoadbalancerResp, *string, error) {
-		r, err := c.v2.ListLoadbalancers(&v2model.ListLoadbalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v2 ListLoadbalancers", err)
+		var r *v2model.ListLoadbalancersResponse
+		if err := c.call(ctx, true, "v2 ListLoadbalancers", kindRead, "-", func() (err error) {
+			r, err = c.v2.ListLoadbalancers(&v2model.ListLoadbalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		return deref(r.Loadbalancers), nil, nil
 	}, func(lb v2model.LoadbalancerResp) string { return lb.Id })
@@ -66,36 +72,40 @@ func (a *v3API) UpdateListenerDescription(ctx context.Context, id, description s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.UpdateListener(&v3model.UpdateListenerRequest{ListenerId: id, Body: &v3model.UpdateListenerRequestBody{Listener: &v3model.UpdateListenerOption{Description: ptr(description)}}})
-	return classify("v3 UpdateListener", err)
+	return a.c.call(ctx, false, "v3 UpdateListener", kindUpdate, "", func() error {
+		_, err := a.c.v3.UpdateListener(&v3model.UpdateListenerRequest{ListenerId: id, Body: &v3model.UpdateListenerRequestBody{Listener: &v3model.UpdateListenerOption{Description: ptr(description)}}})
+		return err
+	}, nil)
 }
 
 func (a *v2API) UpdateListenerDescription(ctx context.Context, id, description string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.UpdateListener(&v2model.UpdateListenerRequest{ListenerId: id, Body: &v2model.UpdateListenerRequestBody{Listener: &v2model.UpdateListenerReq{Description: ptr(description)}}})
-	return classify("v2 UpdateListener", err)
+	return a.c.call(ctx, true, "v2 UpdateListener", kindUpdate, "", func() error {
+		_, err := a.c.v2.UpdateListener(&v2model.UpdateListenerRequest{ListenerId: id, Body: &v2model.UpdateListenerRequestBody{Listener: &v2model.UpdateListenerReq{Description: ptr(description)}}})
+		return err
+	}, nil)
 }
 
 func (a *v3API) UpdatePoolDescription(ctx context.Context, id, description string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{Description: ptr(description)}}})
-	return classify("v3 UpdatePool", err)
+	return a.c.call(ctx, false, "v3 UpdatePool", kindUpdate, "", func() error {
+		_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{Description: ptr(description)}}})
+		return err
+	}, nil)
 }
 
 func (a *v2API) UpdatePoolDescription(ctx context.Context, id, description string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{Description: ptr(description)}}})
-	return classify("v2 UpdatePool", err)
+	return a.c.call(ctx, true, "v2 UpdatePool", kindUpdate, "", func() error {
+		_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{Description: ptr(description)}}})
+		return err
+	}, nil)
 }
 
 // RenameMembers is one BatchUpdateMembers call (name is an updatable field,
@@ -109,9 +119,10 @@ func (a *v3API) RenameMembers(ctx context.Context, poolID string, renames []Memb
 	for _, r := range renames {
 		opts = append(opts, v3model.BatchUpdateMembersOption{Id: r.MemberID, Name: ptr(r.Name)})
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
-	return classify("v3 BatchUpdateMembers", err)
+	return a.c.call(ctx, false, "v3 BatchUpdateMembers", kindUpdate, "", func() error {
+		_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
+		return err
+	}, nil)
 }
 
 // RenameMembers makes one UpdateMember call per member (v2 has no batch calls).
@@ -120,10 +131,11 @@ func (a *v2API) RenameMembers(ctx context.Context, poolID string, renames []Memb
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		a.c.wrote(ctx)
-		_, err := a.c.v2.UpdateMember(&v2model.UpdateMemberRequest{PoolId: poolID, MemberId: r.MemberID, Body: &v2model.UpdateMemberRequestBody{Member: &v2model.UpdateMemberReq{Name: ptr(r.Name)}}})
-		if err != nil {
-			return classify("v2 UpdateMember", err)
+		if err := a.c.call(ctx, true, "v2 UpdateMember", kindUpdate, "", func() error {
+			_, err := a.c.v2.UpdateMember(&v2model.UpdateMemberRequest{PoolId: poolID, MemberId: r.MemberID, Body: &v2model.UpdateMemberRequestBody{Member: &v2model.UpdateMemberReq{Name: ptr(r.Name)}}})
+			return err
+		}, nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -137,9 +149,12 @@ func (a *v3API) MembersOfLoadBalancer(ctx context.Context, lbID string) (map[str
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v3model.MemberInfo, *string, error) {
-		r, err := a.c.v3.ListAllMembers(&v3model.ListAllMembersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
-		if err != nil {
-			return nil, nil, classify("v3 ListAllMembers", err)
+		var r *v3model.ListAllMembersResponse
+		if err := a.c.call(ctx, false, "v3 ListAllMembers", kindRead, lbID, func() (err error) {
+			r, err = a.c.v3.ListAllMembers(&v3model.ListAllMembersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+			return err
+		}, nil); err != nil {
+			return nil, nil, err
 		}
 		return deref(r.Members), nextMarker(r.PageInfo), nil
 	}, func(m v3model.MemberInfo) string { return m.Id })

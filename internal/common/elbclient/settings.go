@@ -27,18 +27,20 @@ func (a *v3API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{LbAlgorithm: ptr(algorithm)}}})
-	return classify("v3 UpdatePool", err)
+	return a.c.call(ctx, false, "v3 UpdatePool", kindUpdate, "", func() error {
+		_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{LbAlgorithm: ptr(algorithm)}}})
+		return err
+	}, nil)
 }
 
 func (a *v2API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{LbAlgorithm: ptr(algorithm)}}})
-	return classify("v2 UpdatePool", err)
+	return a.c.call(ctx, true, "v2 UpdatePool", kindUpdate, "", func() error {
+		_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{LbAlgorithm: ptr(algorithm)}}})
+		return err
+	}, nil)
 }
 
 func (a *v3API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
@@ -49,9 +51,10 @@ func (a *v3API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthM
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v3.UpdateHealthMonitor(&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
-	return classify("v3 UpdateHealthMonitor", err)
+	return a.c.call(ctx, false, "v3 UpdateHealthMonitor", kindUpdate, "", func() error {
+		_, err := a.c.v3.UpdateHealthMonitor(&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
+		return err
+	}, nil)
 }
 
 func (a *v2API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
@@ -62,9 +65,10 @@ func (a *v2API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthM
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	a.c.wrote(ctx)
-	_, err := a.c.v2.UpdateHealthmonitor(&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
-	return classify("v2 UpdateHealthmonitor", err)
+	return a.c.call(ctx, true, "v2 UpdateHealthmonitor", kindUpdate, "", func() error {
+		_, err := a.c.v2.UpdateHealthmonitor(&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
+		return err
+	}, nil)
 }
 
 // MemberQuota reads the project's member quotas (ShowQuota, services/elb/v3/model/model_quota.go:
@@ -74,9 +78,12 @@ func (c *SDK) MemberQuota(ctx context.Context) (perPool, total int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
-	r, err := c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
-	if err != nil {
-		return 0, 0, classify("v3 ShowQuota", err)
+	var r *v3model.ShowQuotaResponse
+	if err := c.call(ctx, false, "v3 ShowQuota", kindRead, "-", func() (err error) {
+		r, err = c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
+		return err
+	}, nil); err != nil {
+		return 0, 0, err
 	}
 	if r.Quota == nil {
 		return 0, 0, &APIError{Op: "v3 ShowQuota", Kind: ErrNotFound, Message: "response without a quota"}
@@ -91,9 +98,12 @@ func (c *SDK) ProjectMemberUsage(ctx context.Context) (limit, used int, err erro
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
-	r, err := c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
-	if err != nil {
-		return 0, 0, classify("v3 ListQuotaDetails", err)
+	var r *v3model.ListQuotaDetailsResponse
+	if err := c.call(ctx, false, "v3 ListQuotaDetails", kindRead, "-", func() (err error) {
+		r, err = c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
+		return err
+	}, nil); err != nil {
+		return 0, 0, err
 	}
 	for _, q := range deref(r.Quotas) {
 		if q.QuotaKey == "member" {
