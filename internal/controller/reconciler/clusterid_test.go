@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // C4: the cluster ID is recorded at the first start, a later disagreement refuses to start with
@@ -87,5 +90,44 @@ func TestC4_StableClusterID(t *testing.T) {
 	}
 	if id, err := ResolveClusterID(ctx, cs2, "", "", ClusterIDKey, adopter, owns); err != nil || id != "uid-2" {
 		t.Fatalf("default ID: %q %v", id, err)
+	}
+}
+
+// C4 with two replicas starting at once: the one that loses the race to create the record re-reads
+// it and compares; the same ID is accepted, another is refused and never overwritten.
+func TestC4_RecordRace(t *testing.T) {
+	for _, tc := range []struct{ other, want string }{{"prod-eu-1", ""}, {"prod-eu-9", "cluster ID changed"}} {
+		t.Run(tc.other, func(t *testing.T) {
+			ctx := context.Background()
+			cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", UID: types.UID("uid-1")}})
+			raced := false
+			cs.PrependReactor("create", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if raced {
+					return false, nil, nil
+				}
+				raced = true
+				// The other replica's create lands first.
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ClusterIDConfigMap, Namespace: "kube-system"},
+					Data: map[string]string{ClusterIDKey: tc.other}}
+				if err := cs.Tracker().Add(cm); err != nil {
+					return true, nil, err
+				}
+				return true, nil, apierrors.NewAlreadyExists(corev1.Resource("configmaps"), ClusterIDConfigMap)
+			})
+			id, err := ResolveClusterID(ctx, cs, "prod-eu-1", "", ClusterIDKey, nil, nil)
+			if !raced {
+				t.Fatal("no create was made: the race was not exercised")
+			}
+			if tc.want == "" && (err != nil || id != "prod-eu-1") {
+				t.Fatalf("same ID recorded by the other replica: %q %v", id, err)
+			}
+			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("another ID recorded by the other replica: %q %v, want %q", id, err, tc.want)
+			}
+			cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, ClusterIDConfigMap, metav1.GetOptions{})
+			if err != nil || cm.Data[ClusterIDKey] != tc.other {
+				t.Fatalf("record %+v %v, want the other replica's %q untouched", cm, err, tc.other)
+			}
+		})
 	}
 }

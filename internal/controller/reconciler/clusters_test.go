@@ -1186,7 +1186,26 @@ func TestRealClusters(t *testing.T) {
 			t.Fatalf("cluster B's members: %v (%v)", before, err)
 		}
 		b.id, b.adopt = "cluster-b2", old
+		// Two replicas start at once with the same flags: both resolve the cluster ID, and so both
+		// rename, before leader election. That is harmless: a rename is by member ID to the one new
+		// name (the second finds the members renamed, or renames them to the same name), and the
+		// ConfigMap write re-reads on a create or update conflict. The standby's manager is not
+		// started (it would wait for the lease); its start must not fail.
+		standby := make(chan error, 1)
+		go func() {
+			c := e.client(t)
+			_, err := reconciler.NewManager(context.Background(), reconciler.Options{
+				RestConfig: b.c.RESTConfig(), ClusterID: b.id, AdoptClusterID: old, ClusterName: b.name + "-standby",
+				Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond, Subnets: c}), CheckELB: c.Check,
+				PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-b-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
+				MetricsBindAddress: "0", Registry: prometheus.NewRegistry(), Logger: testLogger(b.name + "-standby"),
+			})
+			standby <- err
+		}()
 		b.startController(t, e, model.PodNetworkOverlay, "subnet-b-nodes")
+		if err := <-standby; err != nil {
+			t.Fatalf("a second replica adopting at the same time: %v", err)
+		}
 		eventually(t, wait, "members renamed in place", func(ctx context.Context) error {
 			now, err := named(ctx, "cluster-b2")
 			if err != nil {
