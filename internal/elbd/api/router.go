@@ -100,7 +100,7 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	vpcAPI := len(parts) == 3 && parts[0] == "v1" && parts[1] != "" && parts[2] == "subnets" && rt.o.VPC != nil
 	if !vpcAPI && (len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI)) {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
-			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/... and /v2/{project_id}/elb/..."})
+			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/..., /v2/{project_id}/elb/..., the tags at /v3/{project_id}/{loadbalancers,listeners}/... and GET /v1/{project_id}/subnets"})
 		return
 	}
 	project := parts[1]
