@@ -49,6 +49,7 @@ func (d *Deployer) Sweep(ctx context.Context, clusterID string, wanted func(ctx 
 		}
 		d.opts.Logger.Info("releasing members no Service wants", "elb", h.lb.ID, "listener", h.o.listener.ID, "port", h.o.listener.Port,
 			"service", h.ref.Namespace+"/"+h.ref.Name)
+		ctx := elbclient.WithLoadBalancer(ctx, h.lb.ID) // a busy 409 is waited out (C5)
 		if err := d.releaseListener(ctx, d.client.API(h.lb.Class), h.ref, model.RecycleMemberOnly, h.o, &res); err != nil {
 			errs = append(errs, fmt.Errorf("ELB %s: %w", h.lb.ID, err))
 		}
@@ -136,6 +137,7 @@ func (d *Deployer) AdoptClusterID(ctx context.Context, oldID, newID string) (res
 			continue
 		}
 		done[h.o.listener.ID] = true
+		ctx := elbclient.WithLoadBalancer(ctx, h.lb.ID) // a busy 409 is waited out (C5)
 		api := d.client.API(h.lb.Class)
 		var renames []elbclient.MemberRename
 		for _, m := range h.o.members {

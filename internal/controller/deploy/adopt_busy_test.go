@@ -1,0 +1,48 @@
+package deploy_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// C4 + C5: --adopt-cluster-id right after a change to a shared ELB meets elbd's busy window
+// (PENDING_UPDATE, 409): the renames wait it out like the deployer's writes, instead of failing
+// as a conflict.
+func TestC4_AdoptWaitsOutABusyELB(t *testing.T) {
+	h, st := elbtest.BusyHandler(t, elbdConfig, 300*time.Millisecond)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: "SK-fleet-secret",
+		Retry: elbclient.Retry{Attempts: 10, Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, BusyWait: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "proj1"},
+		store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deploy.New(c, deploy.Options{})
+	w := want(clusterA, lb.ID, 80, nodes(0, 2, 80))
+	w.Class = model.ClassUnion
+	apply(t, d, w)
+	const newID = "cluster-a-2026"
+	res, err := d.AdoptClusterID(context.Background(), clusterA.ClusterID, newID) // the ELB is still PENDING_UPDATE
+	if err != nil {
+		t.Fatalf("adopt while the ELB is busy: %v", err)
+	}
+	if res.MembersUpdated != 2 {
+		t.Errorf("%d members renamed, want 2", res.MembersUpdated)
+	}
+	if owns, err := d.Owns(context.Background(), newID); err != nil || !owns {
+		t.Errorf("members named with %s: %v %v", newID, owns, err)
+	}
+}
