@@ -250,17 +250,17 @@ func (d *Deployer) planPort(ctx context.Context, api elbclient.API, lb *elbclien
 			owner = o.poolMark
 		}
 		return p, refuse(ReasonListenerNotShared, "%s of ELB %s belongs to Service %s/%s of cluster %s, which is not multi-cluster; only listeners of Services with %s: 'true' (or made by hand) can be shared, so use another port or ELB, or set %s: 'true' on that Service",
-			o, lb.ID, owner.Namespace, owner.Service, owner.ClusterID, annMulti, annMulti)
+			o, lb.ID, owner.Namespace, owner.Service, owner.ClusterID, model.AnnotationMultiCluster, model.AnnotationMultiCluster)
 	}
 	if o.pool != nil {
 		if desired.MultiVPC && o.pool.Type == "instance" {
-			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only instance-type (same-VPC) members, but %s adds IP-type members; remove %s or use another port", o.pool.ID, o, annMultiVPC, annMultiVPC)
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only instance-type (same-VPC) members, but %s adds IP-type members; remove %s or use another port", o.pool.ID, o, model.AnnotationMultiVPC, model.AnnotationMultiVPC)
 		}
 		if desired.MultiVPC && !strings.EqualFold(o.pool.Protocol, "TCP") {
-			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s is %s, but %s needs a TCP backend group; remove %s or use another port", o.pool.ID, o, o.pool.Protocol, annMultiVPC, annMultiVPC)
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s is %s, but %s needs a TCP backend group; remove %s or use another port", o.pool.ID, o, o.pool.Protocol, model.AnnotationMultiVPC, model.AnnotationMultiVPC)
 		}
 		if !desired.MultiVPC && o.pool.Type == "ip" {
-			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only IP-type members; set %s: 'true' to add this cluster's members as IP-type members", o.pool.ID, o, annMultiVPC)
+			return p, refuse(ReasonMultiVPCInvalid, "pool %s of %s accepts only IP-type members; set %s: 'true' to add this cluster's members as IP-type members", o.pool.ID, o, model.AnnotationMultiVPC)
 		}
 	}
 	p.obs = o

@@ -312,7 +312,7 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 	switch desired.Recycle {
 	case "", model.RecycleMemberOnly, model.RecycleCascade:
 	default:
-		return res, refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", annRecycle, desired.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
+		return res, refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", model.AnnotationRecyclePolicy, desired.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
 	}
 	if desired.ELBID == "" {
 		return res, nil

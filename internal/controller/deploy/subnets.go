@@ -121,7 +121,7 @@ func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer,
 			return nil // the v2 client puts them in the ELB's VIP subnet
 		}
 		// Without a subnet a dedicated ELB would make them IP-type members: never silently.
-		return refuse(ReasonMemberSubnet, "members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set %s: 'true' on a dedicated ELB for IP-type members", annMultiVPC)
+		return refuse(ReasonMemberSubnet, "members of this cluster need a subnet (instance-type members): start the controller with --subnet-id, or set %s: 'true' on a dedicated ELB for IP-type members", model.AnnotationMultiVPC)
 	}
 	vpcID, err := d.vpcOf(ctx, lb)
 	if err != nil {
@@ -199,7 +199,7 @@ func (d *Deployer) placeIn(ctx context.Context, vpcID, elbID string, desired *mo
 	}
 	if len(missing) > 0 {
 		return refuse(ReasonMemberSubnet, "member address(es) %s are in no subnet of VPC %s, the VPC of ELB %s, so the ELB cannot reach them as instance-type members; put the nodes in a subnet of that VPC, set %s: 'true' for IP-type (cross-VPC) members on a dedicated ELB, or start the controller with --subnet-id",
-			strings.Join(missing, ", "), vpcID, elbID, annMultiVPC)
+			strings.Join(missing, ", "), vpcID, elbID, model.AnnotationMultiVPC)
 	}
 	return nil
 }

@@ -11,16 +11,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
-// Annotation keys named in refusal messages.
-const (
-	annELBID    = model.AnnotationELBID
-	annClass    = model.AnnotationClass
-	annMultiVPC = model.AnnotationMultiVPC
-	annWeight   = model.AnnotationWeight
-	annRecycle  = model.AnnotationRecyclePolicy
-	annMulti    = model.AnnotationMultiCluster
-)
-
 func refuse(reason, format string, args ...any) *Refusal {
 	return &Refusal{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
@@ -42,21 +32,21 @@ func validateDesired(d model.Desired) *Refusal {
 		return r
 	}
 	if d.ELBID == "" {
-		return refuse(ReasonELBNotFound, "%s is missing; set it to the ID of an existing ELB (fleetlb never creates ELBs)", annELBID)
+		return refuse(ReasonELBNotFound, "%s is missing; set it to the ID of an existing ELB (fleetlb never creates ELBs)", model.AnnotationELBID)
 	}
 	if d.Class != model.ClassPerformance && d.Class != model.ClassUnion {
-		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", annClass, d.Class, model.ClassPerformance, model.ClassUnion)
+		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", model.AnnotationClass, d.Class, model.ClassPerformance, model.ClassUnion)
 	}
 	if !elbrules.ValidWeight(d.Weight) {
-		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from %d to %d", annWeight, d.Weight, elbrules.MinWeight, elbrules.MaxWeight)
+		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from %d to %d", model.AnnotationWeight, d.Weight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	switch d.Recycle {
 	case "", model.RecycleMemberOnly, model.RecycleCascade:
 	default:
-		return refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", annRecycle, d.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
+		return refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", model.AnnotationRecyclePolicy, d.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
 	}
 	if d.MultiVPC && d.Class != model.ClassPerformance {
-		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", annMultiVPC, annClass, model.ClassPerformance, annMultiVPC)
+		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", model.AnnotationMultiVPC, model.AnnotationClass, model.ClassPerformance, model.AnnotationMultiVPC)
 	}
 	ports := map[string]bool{} // "TCP/80": TCP and UDP on one port are two listeners (C11)
 	for _, l := range d.Listeners {
@@ -72,7 +62,7 @@ func validateDesired(d model.Desired) *Refusal {
 		}
 		ports[key] = true
 		if d.MultiVPC && l.Protocol != "TCP" {
-			return refuse(ReasonMultiVPCInvalid, "%s works only for TCP (the backend group must be TCP), but port %d is %s; remove %s or the %s port", annMultiVPC, l.Port, l.Protocol, annMultiVPC, l.Protocol)
+			return refuse(ReasonMultiVPCInvalid, "%s works only for TCP (the backend group must be TCP), but port %d is %s; remove %s or the %s port", model.AnnotationMultiVPC, l.Port, l.Protocol, model.AnnotationMultiVPC, l.Protocol)
 		}
 		for _, m := range l.Members {
 			if !elbrules.ValidWeight(m.Weight) {
@@ -97,16 +87,16 @@ func classWord(c model.Class) string {
 func (d *Deployer) loadBalancer(ctx context.Context, desired model.Desired) (*elbclient.LoadBalancer, error) {
 	lb, err := d.client.GetLoadBalancer(ctx, desired.ELBID)
 	if errors.Is(err, elbclient.ErrNotFound) {
-		return nil, refuse(ReasonELBNotFound, "ELB %q named by %s does not exist in this project and region; set %s to the ID of an existing ELB (fleetlb never creates ELBs)", desired.ELBID, annELBID, annELBID)
+		return nil, refuse(ReasonELBNotFound, "ELB %q named by %s does not exist in this project and region; set %s to the ID of an existing ELB (fleetlb never creates ELBs)", desired.ELBID, model.AnnotationELBID, model.AnnotationELBID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read ELB %s: %w", desired.ELBID, err)
 	}
 	if lb.Class != desired.Class {
-		return nil, refuse(ReasonELBClassMismatch, "ELB %s is a %s ELB but %s is %q; set %s to %q", lb.ID, classWord(lb.Class), annClass, desired.Class, annClass, lb.Class)
+		return nil, refuse(ReasonELBClassMismatch, "ELB %s is a %s ELB but %s is %q; set %s to %q", lb.ID, classWord(lb.Class), model.AnnotationClass, desired.Class, model.AnnotationClass, lb.Class)
 	}
 	if desired.MultiVPC && !lb.IPTargetEnable {
-		return nil, refuse(ReasonMultiVPCInvalid, "ELB %s does not have IP-type backends enabled, which %s needs; enable IP-type backends (ip_target_enable) on the ELB or remove %s", lb.ID, annMultiVPC, annMultiVPC)
+		return nil, refuse(ReasonMultiVPCInvalid, "ELB %s does not have IP-type backends enabled, which %s needs; enable IP-type backends (ip_target_enable) on the ELB or remove %s", lb.ID, model.AnnotationMultiVPC, model.AnnotationMultiVPC)
 	}
 	return lb, nil
 }
