@@ -57,7 +57,10 @@ func newFaulty(t *testing.T, cfg elbclient.Config) (*faults, *elbclient.SDK, *st
 	return f, c, st
 }
 
-func TestC5BusyThrottledSlow(t *testing.T) {
+// onEachFamily runs body once per API family (a subtest named after the class) against a fresh
+// elbd behind the fault injector, holding one load balancer of that family: ctx names it
+// (WithLoadBalancer) and api is the client of its class.
+func onEachFamily(t *testing.T, body func(t *testing.T, f *faults, c *elbclient.SDK, api elbclient.API, ctx context.Context, lb store.LoadBalancer)) {
 	for _, family := range []store.Family{store.FamilyV3, store.FamilyV2} {
 		class := model.ClassPerformance
 		if family == store.FamilyV2 {
@@ -70,84 +73,88 @@ func TestC5BusyThrottledSlow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx := elbclient.WithLoadBalancer(context.Background(), lb.ID)
-			api := c.API(class)
-
-			// Throttled: three 429s, then the listener is made, once.
-			f.do("429", "429", "429")
-			l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Description: "mark", Protocol: "TCP", Port: 80})
-			if err != nil {
-				t.Fatalf("create after 429s: %v\n%s", err, f.log())
-			}
-			if got := c.Retries(); got != 3 {
-				t.Errorf("%d retries after three 429s, want 3", got)
-			}
-
-			// Busy: a 409 while the load balancer is PENDING_UPDATE is waited out (its status is
-			// read until ACTIVE), then the write is repeated.
-			f.do("409-busy")
-			pool, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "web", Description: "mark", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-			if err != nil {
-				t.Fatalf("create while busy: %v\n%s", err, f.log())
-			}
-			if reads := strings.Count(f.log(), "GET "); reads < 3 {
-				t.Errorf("the load balancer's status was read %d times, want until ACTIVE (3):\n%s", reads, f.log())
-			}
-
-			// Lost replies: each create is done by elbd but answered 502; the client looks it up
-			// and makes no duplicate.
-			f.do("lost")
-			hm, err := api.CreateHealthMonitor(ctx, elbclient.HealthMonitorSpec{PoolID: pool.ID, Name: "web", Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3})
-			if err != nil || hm.ID == "" {
-				t.Fatalf("monitor with a lost reply: %+v %v\n%s", hm, err, f.log())
-			}
-			if p, err := api.GetPool(ctx, pool.ID); err != nil || p.HealthMonitorID != hm.ID {
-				t.Errorf("pool %+v %v, want monitor %s", p, err, hm.ID)
-			}
-			f.do("lost")
-			l2, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "dns", Description: "mark", Protocol: "UDP", Port: 53})
-			if err != nil {
-				t.Fatalf("listener with a lost reply: %v\n%s", err, f.log())
-			}
-			f.do("lost")
-			p2, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l2.ID, Name: "dns", Description: "mark", Protocol: "UDP", Algorithm: "ROUND_ROBIN"})
-			if err != nil || p2.ID == "" {
-				t.Fatalf("pool with a lost reply: %+v %v\n%s", p2, err, f.log())
-			}
-			members := []elbclient.MemberSpec{
-				{Name: "a", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-nodes"},
-				{Name: "b", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-nodes"},
-			}
-			f.do("lost", "lost", "429", "409-busy")
-			if _, err := api.AddMembers(ctx, pool.ID, members); err != nil {
-				t.Fatalf("members with lost replies, throttled and busy: %v\n%s", err, f.log())
-			}
-			ls, err := api.ListListeners(ctx, lb.ID)
-			if err != nil || len(ls) != 2 {
-				t.Errorf("listeners %+v %v, want exactly 2 (no duplicate)", ls, err)
-			}
-			ms, err := api.ListMembers(ctx, pool.ID)
-			if err != nil || len(ms) != 2 {
-				t.Errorf("members %+v %v, want exactly 2 (no duplicate)", ms, err)
-			}
-
-			// Deleting with a lost reply: the repeat finds nothing, which is success.
-			f.do("lost")
-			if err := api.DeleteMembers(ctx, pool.ID, []string{ms[0].ID}); err != nil {
-				t.Errorf("delete with a lost reply: %v\n%s", err, f.log())
-			}
-
-			// A real conflict (port taken, load balancer ACTIVE) is returned at once, unrepeated.
-			f.do()
-			_, err = api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "again", Protocol: "TCP", Port: 80})
-			if !errors.Is(err, elbclient.ErrConflict) {
-				t.Fatalf("port taken: %v", err)
-			}
-			if n := strings.Count(f.log(), "POST "); n != 1 {
-				t.Errorf("a real conflict was repeated (%d POSTs):\n%s", n, f.log())
-			}
+			body(t, f, c, c.API(class), elbclient.WithLoadBalancer(context.Background(), lb.ID), lb)
 		})
 	}
+}
+
+func TestC5BusyThrottledSlow(t *testing.T) {
+	onEachFamily(t, func(t *testing.T, f *faults, c *elbclient.SDK, api elbclient.API, ctx context.Context, lb store.LoadBalancer) {
+
+		// Throttled: three 429s, then the listener is made, once.
+		f.do("429", "429", "429")
+		l, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Description: "mark", Protocol: "TCP", Port: 80})
+		if err != nil {
+			t.Fatalf("create after 429s: %v\n%s", err, f.log())
+		}
+		if got := c.Retries(); got != 3 {
+			t.Errorf("%d retries after three 429s, want 3", got)
+		}
+
+		// Busy: a 409 while the load balancer is PENDING_UPDATE is waited out (its status is
+		// read until ACTIVE), then the write is repeated.
+		f.do("409-busy")
+		pool, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l.ID, Name: "web", Description: "mark", Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
+		if err != nil {
+			t.Fatalf("create while busy: %v\n%s", err, f.log())
+		}
+		if reads := strings.Count(f.log(), "GET "); reads < 3 {
+			t.Errorf("the load balancer's status was read %d times, want until ACTIVE (3):\n%s", reads, f.log())
+		}
+
+		// Lost replies: each create is done by elbd but answered 502; the client looks it up
+		// and makes no duplicate.
+		f.do("lost")
+		hm, err := api.CreateHealthMonitor(ctx, elbclient.HealthMonitorSpec{PoolID: pool.ID, Name: "web", Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3})
+		if err != nil || hm.ID == "" {
+			t.Fatalf("monitor with a lost reply: %+v %v\n%s", hm, err, f.log())
+		}
+		if p, err := api.GetPool(ctx, pool.ID); err != nil || p.HealthMonitorID != hm.ID {
+			t.Errorf("pool %+v %v, want monitor %s", p, err, hm.ID)
+		}
+		f.do("lost")
+		l2, err := api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "dns", Description: "mark", Protocol: "UDP", Port: 53})
+		if err != nil {
+			t.Fatalf("listener with a lost reply: %v\n%s", err, f.log())
+		}
+		f.do("lost")
+		p2, err := api.CreatePool(ctx, elbclient.PoolSpec{ListenerID: l2.ID, Name: "dns", Description: "mark", Protocol: "UDP", Algorithm: "ROUND_ROBIN"})
+		if err != nil || p2.ID == "" {
+			t.Fatalf("pool with a lost reply: %+v %v\n%s", p2, err, f.log())
+		}
+		members := []elbclient.MemberSpec{
+			{Name: "a", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-nodes"},
+			{Name: "b", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-nodes"},
+		}
+		f.do("lost", "lost", "429", "409-busy")
+		if _, err := api.AddMembers(ctx, pool.ID, members); err != nil {
+			t.Fatalf("members with lost replies, throttled and busy: %v\n%s", err, f.log())
+		}
+		ls, err := api.ListListeners(ctx, lb.ID)
+		if err != nil || len(ls) != 2 {
+			t.Errorf("listeners %+v %v, want exactly 2 (no duplicate)", ls, err)
+		}
+		ms, err := api.ListMembers(ctx, pool.ID)
+		if err != nil || len(ms) != 2 {
+			t.Errorf("members %+v %v, want exactly 2 (no duplicate)", ms, err)
+		}
+
+		// Deleting with a lost reply: the repeat finds nothing, which is success.
+		f.do("lost")
+		if err := api.DeleteMembers(ctx, pool.ID, []string{ms[0].ID}); err != nil {
+			t.Errorf("delete with a lost reply: %v\n%s", err, f.log())
+		}
+
+		// A real conflict (port taken, load balancer ACTIVE) is returned at once, unrepeated.
+		f.do()
+		_, err = api.CreateListener(ctx, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "again", Protocol: "TCP", Port: 80})
+		if !errors.Is(err, elbclient.ErrConflict) {
+			t.Fatalf("port taken: %v", err)
+		}
+		if n := strings.Count(f.log(), "POST "); n != 1 {
+			t.Errorf("a real conflict was repeated (%d POSTs):\n%s", n, f.log())
+		}
+	})
 }
 
 // Retries are bounded: an API that keeps throttling is given up on after Retry.Attempts calls,
