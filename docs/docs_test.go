@@ -124,7 +124,7 @@ func TestNothingPointsAtShared(t *testing.T) {
 }
 
 // Annotation names are spelled in one place (internal/controller/model/config.go) and the
-// ownership marks in one (internal/controller/deploy/marks.go); every other file uses those
+// ownership marks in one (internal/common/ownership/ownership.go); every other file uses those
 // definitions. Comments and tests may spell them (a test asserts what a user sees).
 func TestRulesDefinedOnce(t *testing.T) {
 	homes := []struct {
@@ -134,7 +134,7 @@ func TestRulesDefinedOnce(t *testing.T) {
 		{"an annotation name", "internal/controller/model/config.go", func(s string) bool {
 			return strings.Contains(s, "kubernetes.io/elb.") || strings.Contains(s, "fleetlb.io/applied-weight")
 		}},
-		{"an ownership mark", "internal/controller/deploy/marks.go", func(s string) bool {
+		{"an ownership mark", "internal/common/ownership/ownership.go", func(s string) bool {
 			return strings.HasPrefix(s, "fleetlb/")
 		}},
 	}

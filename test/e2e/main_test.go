@@ -228,7 +228,7 @@ func measure(t *testing.T, ctx context.Context, p *playground.Playground, vip st
 	for _, r := range rows {
 		if math.Abs(r.Measured-r.Expected) > tolerance {
 			t.Errorf("%s: measured share %.1f%%, expected %.1f%% (effective weight %d) ± %.0f pp",
-				r.Owner, 100*r.Measured, 100*r.Expected, r.Effective, 100*tolerance)
+				r.Label(), 100*r.Measured, 100*r.Expected, r.Effective, 100*tolerance)
 		}
 	}
 	return rows
@@ -236,7 +236,7 @@ func measure(t *testing.T, ctx context.Context, p *playground.Playground, vip st
 
 func rowOf(rows []playground.Row, owner string) playground.Row {
 	for _, r := range rows {
-		if r.Owner == owner {
+		if r.Label() == owner {
 			return r
 		}
 	}

@@ -9,16 +9,17 @@ import (
 	"sync/atomic"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 // observed is one listener as read from the ELB, with its pool, monitor and members.
 type observed struct {
 	listener   elbclient.Listener
-	mark       Mark
+	mark       ownership.Mark
 	marked     bool
 	pool       *elbclient.Pool // nil: the listener has no default pool
-	poolMark   Mark
+	poolMark   ownership.Mark
 	poolMarked bool
 	monitor    *elbclient.HealthMonitor // nil: none (or not read)
 	members    []elbclient.Member
@@ -42,14 +43,14 @@ func (o *observed) String() string {
 
 // owns reports whether member m was made by this cluster for Service ref (any port).
 func owns(ref model.ServiceRef, m elbclient.Member) bool {
-	r, _, ok := ParseMemberName(m.Name)
+	r, _, ok := ownership.ParseMemberName(m.Name)
 	return ok && r == ref
 }
 
 // observe reads a listener's pool and members; withMonitor also reads the health monitor.
 func observe(ctx context.Context, api elbclient.API, l elbclient.Listener, withMonitor bool) (*observed, error) {
 	o := &observed{listener: l}
-	o.mark, o.marked = ParseMark(l.Description)
+	o.mark, o.marked = ownership.ParseMark(l.Description)
 	if l.DefaultPoolID == "" {
 		return o, nil
 	}
@@ -61,7 +62,7 @@ func observe(ctx context.Context, api elbclient.API, l elbclient.Listener, withM
 		return nil, fmt.Errorf("read pool %s of %s: %w", l.DefaultPoolID, o, err)
 	}
 	o.pool = pool
-	o.poolMark, o.poolMarked = ParseMark(pool.Description)
+	o.poolMark, o.poolMarked = ownership.ParseMark(pool.Description)
 	if o.members, err = api.ListMembers(ctx, pool.ID); err != nil {
 		return nil, fmt.Errorf("list members of pool %s: %w", pool.ID, err)
 	}
@@ -319,7 +320,7 @@ func wanted(desired model.Desired, l elbclient.Listener) bool {
 
 func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclient.LoadBalancer, desired model.Desired, p portPlan, res *Result) (*observed, error) {
 	ref := desired.Service
-	mark := FormatMark(MarkFor(ref))
+	mark := ownership.FormatMark(ownership.MarkFor(ref))
 	o := p.obs
 	if o == nil {
 		l, err := api.CreateListener(ctx, elbclient.ListenerSpec{
@@ -338,7 +339,7 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 		}
 		d.opts.Logger.Info("created listener", "elb", lb.ID, "listener", l.ID, "port", l.Port, "protocol", l.Protocol)
 		res.ListenersCreated++
-		o = &observed{listener: *l, mark: MarkFor(ref), marked: true}
+		o = &observed{listener: *l, mark: ownership.MarkFor(ref), marked: true}
 	}
 	if o.pool == nil {
 		pool, err := api.CreatePool(ctx, elbclient.PoolSpec{
@@ -352,7 +353,7 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 			return nil, fmt.Errorf("create pool for %s: %w", o, err)
 		}
 		d.opts.Logger.Info("created pool", "elb", lb.ID, "listener", o.listener.ID, "pool", pool.ID)
-		o.pool, o.poolMark, o.poolMarked = pool, MarkFor(ref), true
+		o.pool, o.poolMark, o.poolMarked = pool, ownership.MarkFor(ref), true
 	}
 	// The Service that created the pool keeps it as it asks (C11): algorithm and health check
 	// follow its annotations, and a monitor is created when missing (also when an earlier Apply

@@ -10,7 +10,7 @@
 //     already hold its members keep following its Pods (C2).
 //   - Ownership lives on the ELB. Members this cluster creates are named
 //     fleetlb/<cluster-id>/<namespace>/<service>/<port>; listeners and pools fleetlb creates carry
-//     a mark in their description (see marks.go). A listener without any mark (made by hand, S3)
+//     a mark in their description (see internal/common/ownership). A listener without any mark (made by hand, S3)
 //     is attached to. A member without this cluster's mark for this Service is never changed or
 //     removed.
 //   - The listener and pool keep the configuration of their first creator (R5): when this Service

@@ -12,6 +12,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/fake"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -75,7 +76,7 @@ func poolOf(t *testing.T, f *fake.ELB, lbID string, port int32) string {
 func weightsByOwner(ms []elbclient.Member) map[string]int {
 	out := map[string]int{}
 	for _, m := range ms {
-		if r, _, ok := ParseMemberName(m.Name); ok {
+		if r, _, ok := ownership.ParseMemberName(m.Name); ok {
 			out[r.ClusterID] += m.Weight
 		} else {
 			out[m.Name] += m.Weight
@@ -109,11 +110,11 @@ func TestApplyCreatesMarkedListenerPoolMonitorAndMembers(t *testing.T) {
 	if len(ls) != 1 || ls[0].Protocol != "TCP" || ls[0].Port != 80 {
 		t.Fatalf("listeners = %+v", ls)
 	}
-	if m, ok := ParseMark(ls[0].Description); !ok || !m.MultiCluster || !m.IsService(refA) {
+	if m, ok := ownership.ParseMark(ls[0].Description); !ok || !m.MultiCluster || !m.IsService(refA) {
 		t.Fatalf("listener description %q is not this Service's multi-cluster mark", ls[0].Description)
 	}
 	pool := f.Pool(ls[0].DefaultPoolID)
-	if m, ok := ParseMark(pool.Description); !ok || !m.IsService(refA) || pool.Algorithm != "ROUND_ROBIN" || pool.Protocol != "TCP" || pool.HealthMonitorID == "" {
+	if m, ok := ownership.ParseMark(pool.Description); !ok || !m.IsService(refA) || pool.Algorithm != "ROUND_ROBIN" || pool.Protocol != "TCP" || pool.HealthMonitorID == "" {
 		t.Fatalf("pool = %+v", pool)
 	}
 	ms := f.Members(pool.ID)
@@ -394,8 +395,8 @@ func TestListenerOfNonMultiClusterServiceIsRefused(t *testing.T) {
 	f := fake.New()
 	lb := perfLB(f)
 	api := f.API(model.ClassPerformance)
-	single := Mark{MultiCluster: false, ClusterID: "cluster-x", Namespace: "legacy", Service: "web"}
-	if _, err := api.CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 80, Description: FormatMark(single)}); err != nil {
+	single := ownership.Mark{MultiCluster: false, ClusterID: "cluster-x", Namespace: "legacy", Service: "web"}
+	if _, err := api.CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 80, Description: ownership.FormatMark(single)}); err != nil {
 		t.Fatal(err)
 	}
 	before := f.Writes()
@@ -416,7 +417,7 @@ func TestSharedListenersCheck(t *testing.T) {
 	api := f.API(model.ClassPerformance)
 	l, _ := api.CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 8080})
 	p, _ := api.CreatePool(context.Background(), elbclient.PoolSpec{ListenerID: l.ID, Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
-	if _, err := api.AddMembers(context.Background(), p.ID, []elbclient.MemberSpec{{Name: MemberName(refB, 8080), Address: "10.2.0.1", Port: 1, Weight: 1, SubnetID: "s"}}); err != nil {
+	if _, err := api.AddMembers(context.Background(), p.ID, []elbclient.MemberSpec{{Name: ownership.MemberName(refB, 8080), Address: "10.2.0.1", Port: 1, Weight: 1, SubnetID: "s"}}); err != nil {
 		t.Fatal(err)
 	}
 	before := f.Writes()
@@ -609,8 +610,8 @@ func TestReleaseCascade(t *testing.T) {
 	mustApply(t, a, desired(refA, lb.ID, 80, members(1, 2, 80)))
 	mustApply(t, b, desired(refB, lb.ID, 20, members(2, 2, 20)))
 	// A single-cluster listener on another port must survive.
-	single := Mark{ClusterID: "cluster-x", Namespace: "legacy", Service: "db"}
-	if _, err := f.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 5432, Description: FormatMark(single)}); err != nil {
+	single := ownership.Mark{ClusterID: "cluster-x", Namespace: "legacy", Service: "db"}
+	if _, err := f.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 5432, Description: ownership.FormatMark(single)}); err != nil {
 		t.Fatal(err)
 	}
 	w := desired(refA, lb.ID, 80, nil)
@@ -732,7 +733,7 @@ func TestConcurrentListenerCreationAttaches(t *testing.T) {
 	if len(ls) != 1 {
 		t.Fatalf("listeners %+v", ls)
 	}
-	if m, _ := ParseMark(ls[0].Description); !m.IsService(refB) {
+	if m, _ := ownership.ParseMark(ls[0].Description); !m.IsService(refB) {
 		t.Fatalf("listener mark %q, want B's", ls[0].Description)
 	}
 	if w := weightsByOwner(f.Members(ls[0].DefaultPoolID)); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
@@ -747,8 +748,8 @@ func BenchmarkDiffMembers(b *testing.B) {
 	for i := 0; i < n; i++ {
 		addr := fmt.Sprintf("10.%d.%d.%d", i/65536, (i/256)%256, i%256)
 		want = append(want, model.Member{Address: addr, Port: 30080, Weight: 1 + i%100, SubnetID: "s"})
-		have = append(have, elbclient.Member{ID: fmt.Sprint("m", i), Name: MemberName(refA, 80), Address: addr, Port: 30080, Weight: 1 + (i+1)%100, SubnetID: "s"})
-		have = append(have, elbclient.Member{ID: fmt.Sprint("o", i), Name: MemberName(refB, 80), Address: addr, Port: 31080, Weight: 1, SubnetID: "s"})
+		have = append(have, elbclient.Member{ID: fmt.Sprint("m", i), Name: ownership.MemberName(refA, 80), Address: addr, Port: 30080, Weight: 1 + (i+1)%100, SubnetID: "s"})
+		have = append(have, elbclient.Member{ID: fmt.Sprint("o", i), Name: ownership.MemberName(refB, 80), Address: addr, Port: 31080, Weight: 1, SubnetID: "s"})
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -794,8 +795,8 @@ func TestStrayOwnMembersAreCleaned(t *testing.T) {
 	pool := poolOf(t, f, lb.ID, 80)
 	other := model.ServiceRef{ClusterID: refA.ClusterID, Namespace: "shop", Name: "api"}
 	if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
-		{Name: MemberName(refA, 8080), Address: "10.1.0.9", Port: 30081, Weight: 5, SubnetID: "subnet-1"},
-		{Name: MemberName(other, 80), Address: "10.1.0.8", Port: 30082, Weight: 5, SubnetID: "subnet-1"},
+		{Name: ownership.MemberName(refA, 8080), Address: "10.1.0.9", Port: 30081, Weight: 5, SubnetID: "subnet-1"},
+		{Name: ownership.MemberName(other, 80), Address: "10.1.0.8", Port: 30082, Weight: 5, SubnetID: "subnet-1"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -807,7 +808,7 @@ func TestStrayOwnMembersAreCleaned(t *testing.T) {
 	for _, m := range f.Members(pool) {
 		names = append(names, m.Name)
 	}
-	if !slices.Equal(names, []string{MemberName(refA, 80), MemberName(other, 80)}) {
+	if !slices.Equal(names, []string{ownership.MemberName(refA, 80), ownership.MemberName(other, 80)}) {
 		t.Fatalf("members %v", names)
 	}
 }
@@ -829,7 +830,7 @@ func TestReleaseMemberOnlyKeepsMemberAddedConcurrently(t *testing.T) {
 		}
 		added = true
 		if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
-			{Name: MemberName(refB, 80), Address: "10.2.0.1", Port: 30080, Weight: 20, SubnetID: "subnet-1"}}); err != nil {
+			{Name: ownership.MemberName(refB, 80), Address: "10.2.0.1", Port: 30080, Weight: 20, SubnetID: "subnet-1"}}); err != nil {
 			t.Error(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
@@ -162,7 +163,7 @@ func pool(t *testing.T, c elbclient.Client, elbID string, port int32) (elbclient
 func sumBy(ms []elbclient.Member) map[string]int {
 	out := map[string]int{}
 	for _, m := range ms {
-		if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
 			out[ref.ClusterID] += m.Weight
 		} else {
 			out[m.Name] += m.Weight
@@ -232,7 +233,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 		t.Fatalf("results A %+v B %+v", resA, resB)
 	}
 	l, ms := pool(t, ca, lbID, 80)
-	if mark, ok := deploy.ParseMark(l.Description); !ok || !mark.MultiCluster || !mark.IsService(clusterA) {
+	if mark, ok := ownership.ParseMark(l.Description); !ok || !mark.MultiCluster || !mark.IsService(clusterA) {
 		t.Fatalf("listener description %q", l.Description)
 	}
 	if w := sumBy(ms); len(ms) != 3 || w[clusterA.ClusterID] != 80 || w[clusterB.ClusterID] != 20 {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -27,11 +28,10 @@ type memberPlan struct {
 func memberKey(addr string, port int32) string { return addr + "|" + strconv.Itoa(int(port)) }
 
 // diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
-// Only members named MemberName(ref, port) (or named for ref on another port) are ever changed.
+// Only members named ownership.MemberName(ref, port) (or named for ref on another port) are ever changed.
 func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
 	var p memberPlan
-	name := MemberName(ref, port)
-	servicePrefix := memberPrefix + ref.ClusterID + "/" + ref.Namespace + "/" + ref.Name + "/"
+	name := ownership.MemberName(ref, port)
 	ours := map[string][]elbclient.Member{}
 	others := map[string]elbclient.Member{}
 	for _, m := range have {
@@ -39,7 +39,7 @@ func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID str
 		case m.Name == name:
 			k := memberKey(m.Address, m.Port)
 			ours[k] = append(ours[k], m)
-		case strings.HasPrefix(m.Name, servicePrefix) && owns(ref, m):
+		case owns(ref, m):
 			// Ours, but named for another port of the Service: it does not belong in this pool.
 			p.remove = append(p.remove, m.ID)
 		default:
@@ -385,7 +385,7 @@ func (d *Deployer) SharedListeners(ctx context.Context, elbID string, ports []in
 		if !slices.Contains(ports, l.Port) {
 			continue
 		}
-		mark, marked := ParseMark(l.Description)
+		mark, marked := ownership.ParseMark(l.Description)
 		if marked && !mark.MultiCluster {
 			continue
 		}
@@ -401,7 +401,7 @@ func (d *Deployer) SharedListeners(ctx context.Context, elbID string, ports []in
 		}
 		var holders []string
 		for _, m := range o.members {
-			if r, _, ok := ParseMemberName(m.Name); ok && !slices.Contains(holders, r.ClusterID) {
+			if r, _, ok := ownership.ParseMemberName(m.Name); ok && !slices.Contains(holders, r.ClusterID) {
 				holders = append(holders, r.ClusterID)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -390,7 +391,7 @@ func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
 	}
 	for i := range before {
 		x, y := before[i], after[i]
-		ref, _, _ := deploy.ParseMemberName(x.Name)
+		ref, _, _ := ownership.ParseMemberName(x.Name)
 		wantName := x.Name
 		if ref.ClusterID == clusterA.ClusterID {
 			wantName = strings.Replace(x.Name, clusterA.ClusterID, newID, 1)
@@ -399,7 +400,7 @@ func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
 			t.Fatalf("member %+v became %+v", x, y)
 		}
 	}
-	if m, ok := deploy.ParseMark(l.Description); !ok || m.ClusterID != newID {
+	if m, ok := ownership.ParseMark(l.Description); !ok || m.ClusterID != newID {
 		t.Fatalf("listener mark %q", l.Description)
 	}
 	// The new ID's Apply finds everything in place: no write.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -43,7 +44,7 @@ func sourceIPWarning(what, algorithm string, ref model.ServiceRef, weight int, w
 			continue
 		}
 		owner := "members without a fleetlb name (VMs, made by hand)"
-		if r, _, ok := ParseMemberName(m.Name); ok {
+		if r, _, ok := ownership.ParseMemberName(m.Name); ok {
 			owner = "cluster " + r.ClusterID
 		}
 		others[owner]++

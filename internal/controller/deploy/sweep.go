@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -28,7 +29,7 @@ type holding struct {
 // fleetlb name are never touched. wanted is asked after the ELBs were read, so that a Service
 // that bound meanwhile is seen by it.
 func (d *Deployer) Sweep(ctx context.Context, clusterID string, wanted func(ctx context.Context) (Wanted, error)) (res Result, err error) {
-	if err := CheckClusterID(clusterID); err != nil {
+	if err := ownership.CheckClusterID(clusterID); err != nil {
 		return res, err
 	}
 	held, err := d.holdings(ctx, clusterID)
@@ -87,7 +88,7 @@ func (d *Deployer) holdings(ctx context.Context, clusterID string) ([]holding, e
 		}
 		for _, l := range listeners {
 			o := &observed{listener: l}
-			o.mark, o.marked = ParseMark(l.Description)
+			o.mark, o.marked = ownership.ParseMark(l.Description)
 			if byPool != nil && l.DefaultPoolID != "" {
 				o.members, o.pool = byPool[l.DefaultPoolID], &elbclient.Pool{ID: l.DefaultPoolID}
 			} else if l.DefaultPoolID != "" {
@@ -105,7 +106,7 @@ func (d *Deployer) holdings(ctx context.Context, clusterID string) ([]holding, e
 				refs[model.ServiceRef{ClusterID: clusterID, Namespace: o.mark.Namespace, Name: o.mark.Service}] = true
 			}
 			for _, m := range o.members {
-				if ref, _, ok := ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
+				if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
 					refs[ref] = true
 				}
 			}
@@ -123,7 +124,7 @@ func (d *Deployer) holdings(ctx context.Context, clusterID string) ([]holding, e
 // is idempotent: run again after an interruption, it finishes the job.
 func (d *Deployer) AdoptClusterID(ctx context.Context, oldID, newID string) (res Result, err error) {
 	for _, id := range []string{oldID, newID} {
-		if err := CheckClusterID(id); err != nil {
+		if err := ownership.CheckClusterID(id); err != nil {
 			return res, err
 		}
 	}
@@ -141,9 +142,9 @@ func (d *Deployer) AdoptClusterID(ctx context.Context, oldID, newID string) (res
 		api := d.client.API(h.lb.Class)
 		var renames []elbclient.MemberRename
 		for _, m := range h.o.members {
-			if ref, port, ok := ParseMemberName(m.Name); ok && ref.ClusterID == oldID {
+			if ref, port, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == oldID {
 				ref.ClusterID = newID
-				renames = append(renames, elbclient.MemberRename{MemberID: m.ID, Name: MemberName(ref, port)})
+				renames = append(renames, elbclient.MemberRename{MemberID: m.ID, Name: ownership.MemberName(ref, port)})
 			}
 		}
 		for _, part := range chunks(renames) {
@@ -155,7 +156,7 @@ func (d *Deployer) AdoptClusterID(ctx context.Context, oldID, newID string) (res
 		if h.o.marked && h.o.mark.ClusterID == oldID {
 			m := h.o.mark
 			m.ClusterID = newID
-			if err := api.UpdateListenerDescription(ctx, h.o.listener.ID, FormatMark(m)); err != nil {
+			if err := api.UpdateListenerDescription(ctx, h.o.listener.ID, ownership.FormatMark(m)); err != nil {
 				return res, fmt.Errorf("re-mark %s on ELB %s: %w", h.o, h.lb.ID, err)
 			}
 		}
@@ -164,9 +165,9 @@ func (d *Deployer) AdoptClusterID(ctx context.Context, oldID, newID string) (res
 			if err := ignoreNotFound(err); err != nil {
 				return res, fmt.Errorf("read pool %s (%s): %w", h.o.pool.ID, h.o, err)
 			}
-			if pm, ok := ParseMark(descriptionOf(p)); ok && pm.ClusterID == oldID {
+			if pm, ok := ownership.ParseMark(descriptionOf(p)); ok && pm.ClusterID == oldID {
 				pm.ClusterID = newID
-				if err := api.UpdatePoolDescription(ctx, p.ID, FormatMark(pm)); err != nil {
+				if err := api.UpdatePoolDescription(ctx, p.ID, ownership.FormatMark(pm)); err != nil {
 					return res, fmt.Errorf("re-mark pool %s (%s): %w", p.ID, h.o, err)
 				}
 			}
@@ -188,7 +189,7 @@ func descriptionOf(p *elbclient.Pool) string {
 // Owns reports whether any ELB of the project holds a member named with clusterID or a listener
 // marked as created by it.
 func (d *Deployer) Owns(ctx context.Context, clusterID string) (bool, error) {
-	if err := CheckClusterID(clusterID); err != nil {
+	if err := ownership.CheckClusterID(clusterID); err != nil {
 		return false, err
 	}
 	held, err := d.holdings(ctx, clusterID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -17,8 +18,8 @@ func refuse(reason, format string, args ...any) *Refusal {
 
 // validateRef checks what the marks are made of.
 func validateRef(ref model.ServiceRef) *Refusal {
-	if msg := validClusterID(ref.ClusterID); msg != "" {
-		return refuse(ReasonInvalidDesired, "%s; start the controller with a --cluster-id of 1–%d characters without '/', '=' or spaces", msg, MaxClusterIDLen)
+	if msg := ownership.ClusterIDProblem(ref.ClusterID); msg != "" {
+		return refuse(ReasonInvalidDesired, "%s; start the controller with a --cluster-id of 1–%d characters without '/', '=' or spaces", msg, ownership.MaxClusterIDLen)
 	}
 	if ref.Namespace == "" || ref.Name == "" || strings.ContainsAny(ref.Namespace+ref.Name, "/ ") {
 		return refuse(ReasonInvalidDesired, "invalid Service reference %q/%q", ref.Namespace, ref.Name)

@@ -3,6 +3,8 @@
 // weights. It is pure: no I/O, so every rule of R2–R4 is unit-testable.
 package model
 
+import "github.com/fleetlb/fleetlb/internal/common/ownership"
+
 // Class is the ELB family a Service asks for (kubernetes.io/elb.class).
 type Class string
 
@@ -31,12 +33,9 @@ const (
 	RecycleCascade    RecyclePolicy = "cascade"
 )
 
-// ServiceRef names the Service a desired state belongs to, within one cluster.
-type ServiceRef struct {
-	ClusterID string // unique per cluster (default: kube-system namespace UID)
-	Namespace string
-	Name      string
-}
+// ServiceRef names the Service a desired state belongs to, within one cluster. It is the one the
+// ownership marks name.
+type ServiceRef = ownership.ServiceRef
 
 // Desired is everything one Service of one cluster wants on one ELB.
 type Desired struct {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -142,7 +143,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			var got []string
 			for _, m := range ms {
-				if ref, _, ok := deploy.ParseMemberName(m.Name); ok && !strings.Contains(strings.Join(got, " "), ref.ClusterID) {
+				if ref, _, ok := ownership.ParseMemberName(m.Name); ok && !strings.Contains(strings.Join(got, " "), ref.ClusterID) {
 					got = append(got, ref.ClusterID)
 				}
 			}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -148,7 +149,7 @@ func summary(ms []elbclient.Member) string {
 	var out []string
 	for _, m := range ms {
 		owner := m.Name
-		if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
 			owner = ref.ClusterID
 		}
 		sub := ""
@@ -441,7 +442,7 @@ func TestRealClusters(t *testing.T) {
 				return err
 			}
 			for _, m := range ms {
-				if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == b.id {
+				if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == b.id {
 					bMember = fmt.Sprintf("%s %s:%d w=%d", b.id, m.Address, m.Port, m.Weight)
 				}
 			}
@@ -545,7 +546,7 @@ func TestRealClusters(t *testing.T) {
 		var drop string
 		var bump []elbclient.WeightUpdate
 		for _, m := range ms {
-			if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == "cluster-a" && drop == "" {
+			if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == "cluster-a" && drop == "" {
 				drop = m.ID
 			} else {
 				bump = append(bump, elbclient.WeightUpdate{MemberID: m.ID, Weight: 99})
@@ -731,7 +732,7 @@ func TestRealClusters(t *testing.T) {
 	owners := func(ms []elbclient.Member) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
-			if ref, _, ok := deploy.ParseMemberName(m.Name); ok {
+			if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
 				out[ref.ClusterID]++
 			} else {
 				out[m.Name]++
@@ -1172,7 +1173,7 @@ func TestRealClusters(t *testing.T) {
 					return nil, err
 				}
 				for _, m := range ms {
-					if ref, _, ok := deploy.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
+					if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
 						out[m.ID] = true
 					}
 				}

@@ -23,7 +23,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
-	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -90,12 +90,12 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--default-weight is %d; set an integer from %d to %d", o.DefaultWeight, elbrules.MinWeight, elbrules.MaxWeight)
 	}
 	if o.ClusterID != "" {
-		if err := deploy.CheckClusterID(o.ClusterID); err != nil {
+		if err := ownership.CheckClusterID(o.ClusterID); err != nil {
 			return fmt.Errorf("--cluster-id: %w", err)
 		}
 	}
 	if o.AdoptClusterID != "" {
-		if err := deploy.CheckClusterID(o.AdoptClusterID); err != nil {
+		if err := ownership.CheckClusterID(o.AdoptClusterID); err != nil {
 			return fmt.Errorf("--adopt-cluster-id: %w", err)
 		}
 	}

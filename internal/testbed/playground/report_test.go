@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
 )
 
 func TestSplit(t *testing.T) {
@@ -23,10 +24,10 @@ func TestSplit(t *testing.T) {
 	rows := Split(members, owners, map[string]int{"a": 50, "vm-1": 10}, tally)
 	byOwner := map[string]Row{}
 	for _, r := range rows {
-		byOwner[r.Owner] = r
+		byOwner[r.Label()] = r
 	}
 	if len(rows) != 5 {
-		t.Fatalf("rows %+v, want a, cluster uid-x, vm-1, vm-2, 127.3.0.3:80", rows)
+		t.Fatalf("rows %+v, want a, uid-x, vm-1, vm-2, 127.3.0.3:80", rows)
 	}
 	check := func(owner string, members, eff int, expected, measured float64) {
 		t.Helper()
@@ -36,11 +37,11 @@ func TestSplit(t *testing.T) {
 		}
 	}
 	check("a", 2, 54, 54.0/84, 0.7)
-	check("cluster uid-x", 1, 20, 20.0/84, 0)
+	check("uid-x", 1, 20, 20.0/84, 0)
 	check("vm-1", 1, 10, 10.0/84, 0.3)
 	check("vm-2", 1, 0, 0, 0)
 	check("127.3.0.3:80", 1, 0, 0, 0)
-	if byOwner["a"].Requested != 50 || byOwner["vm-2"].Requested != -1 {
+	if byOwner["a"].Requested != 50 || byOwner["vm-2"].Requested != 10 || byOwner["vm-2"].RequestedFrom != fleetview.RequestedCarried {
 		t.Errorf("requested weights %+v", rows)
 	}
 	var buf bytes.Buffer

@@ -1,10 +1,8 @@
-package deploy
+package ownership
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 func TestMarkRoundTrip(t *testing.T) {
@@ -18,7 +16,7 @@ func TestMarkRoundTrip(t *testing.T) {
 			t.Errorf("ParseMark(%q) = %+v, %v; want %+v", s, got, ok, m)
 		}
 	}
-	if got := FormatMark(MarkFor(model.ServiceRef{ClusterID: "c1", Namespace: "ns", Name: "svc"})); got != "fleetlb/v1 multicluster=true cluster=c1 service=ns/svc" {
+	if got := FormatMark(MarkFor(ServiceRef{ClusterID: "c1", Namespace: "ns", Name: "svc"})); got != "fleetlb/v1 multicluster=true cluster=c1 service=ns/svc" {
 		t.Errorf("FormatMark = %q", got)
 	}
 }
@@ -41,7 +39,7 @@ func TestParseMarkRejectsForeignDescriptions(t *testing.T) {
 }
 
 func TestMemberNameRoundTrip(t *testing.T) {
-	ref := model.ServiceRef{ClusterID: "9f1c2d3e-0000-4a4b-8c8d-123456789abc", Namespace: "shop", Name: "web"}
+	ref := ServiceRef{ClusterID: "9f1c2d3e-0000-4a4b-8c8d-123456789abc", Namespace: "shop", Name: "web"}
 	name := MemberName(ref, 80)
 	if name != "fleetlb/9f1c2d3e-0000-4a4b-8c8d-123456789abc/shop/web/80" {
 		t.Fatalf("MemberName = %q", name)
@@ -58,18 +56,18 @@ func TestMemberNameRoundTrip(t *testing.T) {
 }
 
 func TestMarksFitTheELBLimits(t *testing.T) {
-	ref := model.ServiceRef{ClusterID: strings.Repeat("c", MaxClusterIDLen), Namespace: strings.Repeat("n", 63), Name: strings.Repeat("s", 63)}
+	ref := ServiceRef{ClusterID: strings.Repeat("c", MaxClusterIDLen), Namespace: strings.Repeat("n", 63), Name: strings.Repeat("s", 63)}
 	if n := len(MemberName(ref, 65535)); n > 255 {
 		t.Errorf("member name is %d characters, the ELB allows 255", n)
 	}
 	if n := len(FormatMark(MarkFor(ref))); n > 255 {
 		t.Errorf("description is %d characters, the ELB allows 255", n)
 	}
-	if msg := validClusterID(strings.Repeat("c", MaxClusterIDLen+1)); msg == "" {
+	if msg := ClusterIDProblem(strings.Repeat("c", MaxClusterIDLen+1)); msg == "" {
 		t.Error("an over-long cluster ID was accepted")
 	}
 	for _, bad := range []string{"", "a/b", "a b", "a=b"} {
-		if validClusterID(bad) == "" {
+		if ClusterIDProblem(bad) == "" {
 			t.Errorf("cluster ID %q was accepted", bad)
 		}
 	}

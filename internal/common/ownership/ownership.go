@@ -1,15 +1,23 @@
-package deploy
+// Package ownership defines the ownership marks fleetlb writes on the ELB, so that a cluster that
+// lost its own state still knows what it owns, and never touches what it does not. The format is
+// shared by the controller (which writes and reads them), elbctl, elbd's console and the test bed
+// (which read them): it is defined here once.
+package ownership
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
-// Ownership marks written on the ELB, so that a cluster that lost its own state still knows what
-// it owns, and never touches what it does not.
+// ServiceRef names a Service within one cluster.
+type ServiceRef struct {
+	ClusterID string // unique per cluster (default: kube-system namespace UID)
+	Namespace string
+	Name      string
+}
+
+// The marks:
 //
 // Member name (R13):           fleetlb/<cluster-id>/<namespace>/<service>/<port>
 // Listener/pool description:   fleetlb/v1 multicluster=<true|false> cluster=<cluster-id> service=<namespace>/<service>
@@ -36,12 +44,12 @@ type Mark struct {
 func (m Mark) Creator() string { return m.ClusterID + "/" + m.Namespace + "/" + m.Service }
 
 // IsService reports whether the mark names exactly this cluster's Service.
-func (m Mark) IsService(ref model.ServiceRef) bool {
+func (m Mark) IsService(ref ServiceRef) bool {
 	return m.ClusterID == ref.ClusterID && m.Namespace == ref.Namespace && m.Service == ref.Name
 }
 
 // MarkFor is the mark of a multi-cluster listener or pool created by ref.
-func MarkFor(ref model.ServiceRef) Mark {
+func MarkFor(ref ServiceRef) Mark {
 	return Mark{MultiCluster: true, ClusterID: ref.ClusterID, Namespace: ref.Namespace, Service: ref.Name}
 }
 
@@ -87,44 +95,44 @@ func ParseMark(desc string) (m Mark, ok bool) {
 }
 
 // MemberName is the name of a member cluster ref.ClusterID creates for Service ref on port.
-func MemberName(ref model.ServiceRef, port int32) string {
+func MemberName(ref ServiceRef, port int32) string {
 	return fmt.Sprintf("%s%s/%s/%s/%d", memberPrefix, ref.ClusterID, ref.Namespace, ref.Name, port)
 }
 
 // ParseMemberName reads a name written by MemberName. ok is false for any other name (VMs,
 // members of other tools).
-func ParseMemberName(name string) (ref model.ServiceRef, port int32, ok bool) {
+func ParseMemberName(name string) (ref ServiceRef, port int32, ok bool) {
 	rest, found := strings.CutPrefix(name, memberPrefix)
 	if !found {
-		return model.ServiceRef{}, 0, false
+		return ServiceRef{}, 0, false
 	}
 	parts := strings.Split(rest, "/")
 	if len(parts) != 4 {
-		return model.ServiceRef{}, 0, false
+		return ServiceRef{}, 0, false
 	}
 	for _, p := range parts {
 		if p == "" {
-			return model.ServiceRef{}, 0, false
+			return ServiceRef{}, 0, false
 		}
 	}
 	p, err := strconv.ParseInt(parts[3], 10, 32)
 	if err != nil || p < 1 || p > 65535 {
-		return model.ServiceRef{}, 0, false
+		return ServiceRef{}, 0, false
 	}
-	return model.ServiceRef{ClusterID: parts[0], Namespace: parts[1], Name: parts[2]}, int32(p), true
+	return ServiceRef{ClusterID: parts[0], Namespace: parts[1], Name: parts[2]}, int32(p), true
 }
 
 // CheckClusterID says what is wrong with a cluster ID as a component of the ownership marks
 // (member names, descriptions), or returns nil. The controller checks --cluster-id at start.
 func CheckClusterID(id string) error {
-	if msg := validClusterID(id); msg != "" {
+	if msg := ClusterIDProblem(id); msg != "" {
 		return fmt.Errorf("%s; use 1–%d characters without '/', '=' or spaces", msg, MaxClusterIDLen)
 	}
 	return nil
 }
 
-// validClusterID reports what is wrong with a cluster ID as a mark component, or "".
-func validClusterID(id string) string {
+// ClusterIDProblem reports what is wrong with a cluster ID as a mark component, or "".
+func ClusterIDProblem(id string) string {
 	switch {
 	case id == "":
 		return "the cluster ID is empty"
