@@ -171,4 +171,10 @@ type API interface {
 	UpdateListenerDescription(ctx context.Context, id, description string) error
 	UpdatePoolDescription(ctx context.Context, id, description string) error
 	RenameMembers(ctx context.Context, poolID string, renames []MemberRename) error
+
+	// ListenerTags, TagListener and UntagListener read and write a listener's tags, where the
+	// owner clusters keep their fleet records (tags.go, T10). Union ELBs: ErrNoTags.
+	ListenerTags(ctx context.Context, listenerID string) ([]Tag, error)
+	TagListener(ctx context.Context, listenerID string, tags []Tag) error
+	UntagListener(ctx context.Context, listenerID string, keys []string) error
 }

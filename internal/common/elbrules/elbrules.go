@@ -50,3 +50,14 @@ const (
 	MaxNameLen        = 255
 	MaxDescriptionLen = 255
 )
+
+// Tags of load balancers and listeners. services/elb/v3/model/model_change_resource_tag_option.go
+// and model_resource_tag.go: key at most 36 unicode characters, value at most 255, neither with a
+// non-printing character or any of TagForbidden; the API reference's tag management pages: at most
+// 20 tags per resource. elbd enforces them; the fleet records (internal/common/fleetrecord) fit them.
+const (
+	MaxTagKeyLen     = 36
+	MaxTagValueLen   = 255
+	MaxTagsPerObject = 20
+	TagForbidden     = `=*<>\,|/`
+)

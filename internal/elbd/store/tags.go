@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 )
 
@@ -13,15 +14,7 @@ type Tag struct {
 	Value string `json:"value"`
 }
 
-// Tag limits, from services/elb/v3/model/model_change_resource_tag_option.go and
-// model_resource_tag.go (key at most 36 characters, value at most 255, neither with
-// = * < > \ , | /) and the API reference's tag management pages (at most 20 tags per resource).
-const (
-	MaxTagKeyLen     = 36
-	MaxTagValueLen   = 255
-	MaxTagsPerObject = 20
-	tagForbidden     = `=*<>\,|/`
-)
+// Tag limits: elbrules.MaxTagKeyLen, MaxTagValueLen, MaxTagsPerObject and TagForbidden.
 
 // Tag actions of Change*Tags (model_change_loadbalancer_tags_request_body.go).
 const (
@@ -37,12 +30,12 @@ func CheckTag(t Tag) error {
 	for _, f := range []struct {
 		name, v string
 		max     int
-	}{{"key", t.Key, MaxTagKeyLen}, {"value", t.Value, MaxTagValueLen}} {
+	}{{"key", t.Key, elbrules.MaxTagKeyLen}, {"value", t.Value, elbrules.MaxTagValueLen}} {
 		if n := utf8.RuneCountInString(f.v); n > f.max {
 			return apierr.Invalid("tag %s %q is %d characters long; at most %d are allowed", f.name, f.v, n, f.max)
 		}
-		if i := strings.IndexAny(f.v, tagForbidden); i >= 0 {
-			return apierr.Invalid("tag %s %q contains %q; a tag key or value cannot contain any of %s", f.name, f.v, f.v[i:i+1], tagForbidden)
+		if i := strings.IndexAny(f.v, elbrules.TagForbidden); i >= 0 {
+			return apierr.Invalid("tag %s %q contains %q; a tag key or value cannot contain any of %s", f.name, f.v, f.v[i:i+1], elbrules.TagForbidden)
 		}
 		for _, r := range f.v {
 			if r < 0x20 || r == 0x7f {
@@ -54,7 +47,7 @@ func CheckTag(t Tag) error {
 }
 
 // CheckTags checks the tags given when a resource is created: each valid, keys unique, at most
-// MaxTagsPerObject.
+// elbrules.MaxTagsPerObject.
 func CheckTags(tags []Tag) error {
 	if len(tags) == 0 {
 		return nil
@@ -66,7 +59,7 @@ func CheckTags(tags []Tag) error {
 // ChangeTags returns cur changed by one Change*Tags call. create adds each tag, or sets the
 // value of a key that is there; delete removes each key whose value matches (an empty value
 // matches any), and a key that is not there is no error. The call is all or nothing: a bad tag,
-// a key given twice, or more than MaxTagsPerObject tags after it leaves cur as it was.
+// a key given twice, or more than elbrules.MaxTagsPerObject tags after it leaves cur as it was.
 func ChangeTags(cur []Tag, action string, change []Tag) ([]Tag, error) {
 	if err := CheckOneOf("action", action, []string{TagActionCreate, TagActionDelete}); err != nil {
 		return nil, err
@@ -101,8 +94,8 @@ func ChangeTags(cur []Tag, action string, change []Tag) ([]Tag, error) {
 			out = append(out[:at], out[at+1:]...)
 		}
 	}
-	if len(out) > MaxTagsPerObject {
-		return nil, apierr.Invalid("a resource has at most %d tags; this call would leave %d (it has %d): delete some first", MaxTagsPerObject, len(out), len(cur))
+	if len(out) > elbrules.MaxTagsPerObject {
+		return nil, apierr.Invalid("a resource has at most %d tags; this call would leave %d (it has %d): delete some first", elbrules.MaxTagsPerObject, len(out), len(cur))
 	}
 	return out, nil
 }

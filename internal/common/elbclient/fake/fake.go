@@ -15,6 +15,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -28,6 +29,7 @@ type ELB struct {
 	poolLB    map[string]string
 	members   map[string][]*elbclient.Member // pool ID → members, in creation order
 	monitors  map[string]*elbclient.HealthMonitor
+	tags      map[string][]elbclient.Tag // listener ID → tags
 	writes    int64
 	byOp      map[string]int
 	faults    []*fault
@@ -54,6 +56,7 @@ func New() *ELB {
 		poolLB:    map[string]string{},
 		members:   map[string][]*elbclient.Member{},
 		monitors:  map[string]*elbclient.HealthMonitor{},
+		tags:      map[string][]elbclient.Tag{},
 		byOp:      map[string]int{},
 	}
 }
@@ -570,6 +573,47 @@ func (a *api) RenameMembers(ctx context.Context, poolID string, renames []elbcli
 				}
 			}
 		}
+		return nil
+	})
+}
+
+func (a *api) ListenerTags(_ context.Context, id string) ([]elbclient.Tag, error) {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	if _, ok := a.f.listeners[id]; !ok {
+		return nil, notFound("ListenerTags", "listener", id)
+	}
+	return slices.Clone(a.f.tags[id]), nil
+}
+
+// TagListener keeps the real API's limit of 20 tags per listener (fleetrecord.MaxTagsPerObject).
+func (a *api) TagListener(ctx context.Context, id string, tags []elbclient.Tag) error {
+	return a.f.write(ctx, "TagListener", func() error {
+		if _, ok := a.f.listeners[id]; !ok {
+			return notFound("TagListener", "listener", id)
+		}
+		out := slices.Clone(a.f.tags[id])
+		for _, t := range tags {
+			if i := slices.IndexFunc(out, func(c elbclient.Tag) bool { return c.Key == t.Key }); i >= 0 {
+				out[i].Value = t.Value
+			} else {
+				out = append(out, t)
+			}
+		}
+		if len(out) > fleetrecord.MaxTagsPerObject {
+			return &elbclient.APIError{Op: "TagListener", StatusCode: 400, Message: "too many tags", Kind: elbclient.ErrBadRequest}
+		}
+		a.f.tags[id] = out
+		return nil
+	})
+}
+
+func (a *api) UntagListener(ctx context.Context, id string, keys []string) error {
+	return a.f.write(ctx, "UntagListener", func() error {
+		if _, ok := a.f.listeners[id]; !ok {
+			return notFound("UntagListener", "listener", id)
+		}
+		a.f.tags[id] = slices.DeleteFunc(a.f.tags[id], func(t elbclient.Tag) bool { return slices.Contains(keys, t.Key) })
 		return nil
 	})
 }

@@ -1,0 +1,264 @@
+// Package fleetops reads and writes the fleet records (internal/common/fleetrecord) of an ELB's
+// listeners through an elbclient.Client, and removes what one owner cluster holds there: the I/O
+// shared by the controller (heartbeat, view, --reclaim-stale-after, decommission) and elbctl
+// (fleet orphans, fleet reclaim). It never touches a member without the named owner's mark.
+package fleetops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
+	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+)
+
+// Listener is one listener of an ELB with its tags, records and pool members.
+type Listener struct {
+	LB       elbclient.LoadBalancer
+	Listener elbclient.Listener
+	Tags     []elbclient.Tag
+	Records  map[string]fleetrecord.Record // by cluster ID
+	Members  []elbclient.Member            // nil when the listener has no pool
+}
+
+// Owner is the cluster ID in a member's ownership mark, "" for a member without one (R13).
+func Owner(m elbclient.Member) string {
+	ref, _, ok := deploy.ParseMemberName(m.Name)
+	if !ok {
+		return ""
+	}
+	return ref.ClusterID
+}
+
+// View is the fleet view of the listener's pool (fleetrecord.View).
+func (l Listener) View(now time.Time, ttl time.Duration) []fleetrecord.Row {
+	ms := make([]fleetrecord.Member, len(l.Members))
+	for i, m := range l.Members {
+		ms[i] = fleetrecord.Member{Owner: Owner(m), Weight: m.Weight}
+	}
+	return fleetrecord.View(l.Records, ms, now, ttl)
+}
+
+// Name is "ELB <id> TCP/80 (listener <id>)", for messages.
+func (l Listener) Name() string {
+	return fmt.Sprintf("ELB %s %s/%d (listener %s)", l.LB.ID, l.Listener.Protocol, l.Listener.Port, l.Listener.ID)
+}
+
+// OwnedBy returns the IDs of the members whose mark names clusterID.
+func (l Listener) OwnedBy(clusterID string) []string {
+	var ids []string
+	for _, m := range l.Members {
+		if Owner(m) == clusterID {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// Read reads the listeners of ELB lbID (only those on ports, unless ports is empty) with their
+// tags and members. A union ELB has no tags (elbclient.ErrNoTags): its listeners come back with
+// no records.
+func Read(ctx context.Context, c elbclient.Client, lbID string, ports ...int32) ([]Listener, error) {
+	lb, err := c.GetLoadBalancer(ctx, lbID)
+	if err != nil {
+		return nil, fmt.Errorf("read ELB %s: %w", lbID, err)
+	}
+	return ReadLB(ctx, c, *lb, ports...)
+}
+
+// ReadLB is Read for an ELB already read.
+func ReadLB(ctx context.Context, c elbclient.Client, lb elbclient.LoadBalancer, ports ...int32) ([]Listener, error) {
+	api := c.API(lb.Class)
+	var ls []elbclient.Listener
+	if len(ports) == 0 {
+		var err error
+		if ls, err = api.ListListeners(ctx, lb.ID); err != nil {
+			return nil, fmt.Errorf("list the listeners of ELB %s: %w", lb.ID, err)
+		}
+	}
+	for _, p := range ports {
+		on, err := api.ListListenersOnPort(ctx, lb.ID, p)
+		if err != nil {
+			return nil, fmt.Errorf("list the listeners on port %d of ELB %s: %w", p, lb.ID, err)
+		}
+		ls = append(ls, on...)
+	}
+	out := make([]Listener, 0, len(ls))
+	for _, l := range ls {
+		fl := Listener{LB: lb, Listener: l}
+		tags, err := api.ListenerTags(ctx, l.ID)
+		switch {
+		case errors.Is(err, elbclient.ErrNoTags):
+		case err != nil:
+			return nil, fmt.Errorf("read the tags of %s: %w", fl.Name(), err)
+		}
+		fl.Tags, fl.Records = tags, fleetrecord.Records(tags)
+		if l.DefaultPoolID != "" {
+			if fl.Members, err = api.ListMembers(ctx, l.DefaultPoolID); err != nil && !errors.Is(err, elbclient.ErrNotFound) {
+				return nil, fmt.Errorf("list the members of %s: %w", fl.Name(), err)
+			}
+		}
+		out = append(out, fl)
+	}
+	return out, nil
+}
+
+// ErrNoRoom is returned (wrapped) when a listener already has fleetrecord.MaxTagsPerObject tags
+// and none is this owner's: its record cannot be written (T11).
+var ErrNoRoom = errors.New("no room for another tag")
+
+// Write writes (or refreshes) rec on l. Nothing is written when the listener is full
+// (ErrNoRoom): the owner keeps serving without a record.
+func Write(ctx context.Context, c elbclient.Client, l Listener, rec fleetrecord.Record) error {
+	tag, err := fleetrecord.Encode(rec)
+	if err != nil {
+		return err
+	}
+	if !fleetrecord.Room(l.Tags, rec.ClusterID) {
+		return fmt.Errorf("%w: %s has %d tags, the most a listener may have, so cluster %s cannot record its weight there; it keeps serving, and the fleet view shows it as unknown. Delete a tag that is not a fleetlb record (fleetlb.o.*) to make room",
+			ErrNoRoom, l.Name(), len(l.Tags), rec.ClusterID)
+	}
+	if err := c.API(l.LB.Class).TagListener(elbclient.WithLoadBalancer(ctx, l.LB.ID), l.Listener.ID, []elbclient.Tag{tag}); err != nil {
+		return fmt.Errorf("write the fleet record of cluster %s on %s: %w", rec.ClusterID, l.Name(), err)
+	}
+	return nil
+}
+
+// RemoveRecord deletes clusterID's record from l, if it has one.
+func RemoveRecord(ctx context.Context, c elbclient.Client, l Listener, clusterID string) error {
+	if _, ok := l.Records[clusterID]; !ok {
+		return nil
+	}
+	if err := c.API(l.LB.Class).UntagListener(elbclient.WithLoadBalancer(ctx, l.LB.ID), l.Listener.ID, []string{fleetrecord.Key(clusterID)}); err != nil {
+		return fmt.Errorf("remove the fleet record of cluster %s from %s: %w", clusterID, l.Name(), err)
+	}
+	return nil
+}
+
+// Removed says what RemoveOwner did on one listener.
+type Removed struct {
+	Listener      Listener
+	Members       int  // members removed
+	RecordRemoved bool // the owner's record was there and is gone
+}
+
+// RemoveOwner removes every member of l whose mark names clusterID, then clusterID's record. With
+// drain > 0 the members are first set to weight 0 and kept for drain, so open connections end
+// (decommission). Members without that mark (VMs, other clusters') are never touched.
+func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID string, drain time.Duration) (Removed, error) {
+	out := Removed{Listener: l}
+	if err := deploy.CheckClusterID(clusterID); err != nil {
+		return out, err
+	}
+	api := c.API(l.LB.Class)
+	ctx = elbclient.WithLoadBalancer(ctx, l.LB.ID)
+	ids := l.OwnedBy(clusterID)
+	for part := range slices.Chunk(ids, deploy.MaxBatchMembers) {
+		if drain > 0 {
+			var ups []elbclient.WeightUpdate
+			for _, id := range part {
+				ups = append(ups, elbclient.WeightUpdate{MemberID: id, Weight: 0})
+			}
+			if err := api.UpdateMemberWeights(ctx, l.Listener.DefaultPoolID, ups); err != nil {
+				return out, fmt.Errorf("drain cluster %s's members of %s: %w", clusterID, l.Name(), err)
+			}
+		}
+	}
+	if drain > 0 && len(ids) > 0 {
+		select {
+		case <-time.After(drain):
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	for part := range slices.Chunk(ids, deploy.MaxBatchMembers) {
+		if err := api.DeleteMembers(ctx, l.Listener.DefaultPoolID, part); err != nil && !errors.Is(err, elbclient.ErrNotFound) {
+			return out, fmt.Errorf("remove cluster %s's members of %s: %w", clusterID, l.Name(), err)
+		}
+		out.Members += len(part)
+	}
+	if _, ok := l.Records[clusterID]; ok {
+		if err := RemoveRecord(ctx, c, l, clusterID); err != nil {
+			return out, err
+		}
+		out.RecordRemoved = true
+	}
+	return out, nil
+}
+
+// Holdings returns the listeners of every ELB in the project where clusterID has members or a
+// record (what decommission and reclaim act on).
+func Holdings(ctx context.Context, c elbclient.Client, clusterID string) ([]Listener, error) {
+	all, err := All(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(l Listener) bool {
+		_, rec := l.Records[clusterID]
+		return !rec && len(l.OwnedBy(clusterID)) == 0
+	}), nil
+}
+
+// All reads every listener of every ELB in the project.
+func All(ctx context.Context, c elbclient.Client) ([]Listener, error) {
+	lbs, err := c.ListLoadBalancers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the ELBs: %w", err)
+	}
+	var out []Listener
+	for _, lb := range lbs {
+		ls, err := ReadLB(ctx, c, lb)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ls...)
+	}
+	return out, nil
+}
+
+// Stale is one owner whose heartbeat is older than the TTL, on one listener.
+type Stale struct {
+	Listener Listener
+	Record   fleetrecord.Record
+	Members  []elbclient.Member // its members in the pool
+}
+
+// StaleOwners lists, per listener, the owners whose record is stale at now (T13).
+func StaleOwners(ls []Listener, now time.Time, ttl time.Duration) []Stale {
+	var out []Stale
+	for _, l := range ls {
+		ids := make([]string, 0, len(l.Records))
+		for id := range l.Records {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			rec := l.Records[id]
+			if !rec.Stale(now, ttl) {
+				continue
+			}
+			s := Stale{Listener: l, Record: rec}
+			for _, m := range l.Members {
+				if Owner(m) == id {
+					s.Members = append(s.Members, m)
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Live reports whether clusterID has a fresh record on any of ls (reclaim refuses it).
+func Live(ls []Listener, clusterID string, now time.Time, ttl time.Duration) (Listener, bool) {
+	for _, l := range ls {
+		if rec, ok := l.Records[clusterID]; ok && !rec.Stale(now, ttl) {
+			return l, true
+		}
+	}
+	return Listener{}, false
+}
