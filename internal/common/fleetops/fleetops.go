@@ -13,6 +13,8 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 )
 
@@ -25,22 +27,16 @@ type Listener struct {
 	Members  []elbclient.Member            // nil when the listener has no pool
 }
 
-// Owner is the cluster ID in a member's ownership mark, "" for a member without one (R13).
-func Owner(m elbclient.Member) string {
-	ref, _, ok := deploy.ParseMemberName(m.Name)
-	if !ok {
-		return ""
-	}
-	return ref.ClusterID
-}
+// Owner is the cluster ID in a member's ownership mark, fleetview.Manual for a member without one.
+func Owner(m elbclient.Member) string { return fleetview.OwnerOf(m.Name) }
 
-// View is the fleet view of the listener's pool (fleetrecord.View).
-func (l Listener) View(now time.Time, ttl time.Duration) []fleetrecord.Row {
-	ms := make([]fleetrecord.Member, len(l.Members))
+// Judge is the fleet view of the listener's pool with its records (fleetrecord.Judge).
+func (l Listener) Judge(names map[string]string, now time.Time, ttl time.Duration) []fleetrecord.Owner {
+	ms := make([]fleetview.Member, len(l.Members))
 	for i, m := range l.Members {
-		ms[i] = fleetrecord.Member{Owner: Owner(m), Weight: m.Weight}
+		ms[i] = fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, SubnetID: m.SubnetID, Port: m.Port, Weight: m.Weight}
 	}
-	return fleetrecord.View(l.Records, ms, now, ttl)
+	return fleetrecord.Judge(ms, l.Records, names, now, ttl)
 }
 
 // Name is "ELB <id> TCP/80 (listener <id>)", for messages.
@@ -52,7 +48,7 @@ func (l Listener) Name() string {
 func (l Listener) OwnedBy(clusterID string) []string {
 	var ids []string
 	for _, m := range l.Members {
-		if Owner(m) == clusterID {
+		if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
 			ids = append(ids, m.ID)
 		}
 	}
@@ -151,7 +147,7 @@ type Removed struct {
 // (decommission). Members without that mark (VMs, other clusters') are never touched.
 func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID string, drain time.Duration) (Removed, error) {
 	out := Removed{Listener: l}
-	if err := deploy.CheckClusterID(clusterID); err != nil {
+	if err := ownership.CheckClusterID(clusterID); err != nil {
 		return out, err
 	}
 	api := c.API(l.LB.Class)

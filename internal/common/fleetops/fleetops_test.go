@@ -13,7 +13,8 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
-	"github.com/fleetlb/fleetlb/internal/controller/deploy"
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -36,7 +37,7 @@ func sharedListener(t *testing.T) (*elbclient.SDK, string) {
 		t.Fatal(err)
 	}
 	member := func(cluster string, i int) elbclient.MemberSpec {
-		return elbclient.MemberSpec{Name: deploy.MemberName(model.ServiceRef{ClusterID: cluster, Namespace: "shop", Name: "web"}, 80),
+		return elbclient.MemberSpec{Name: ownership.MemberName(ownership.ServiceRef{ClusterID: cluster, Namespace: "shop", Name: "web"}, 80),
 			Address: fmt.Sprintf("127.10.1.%d", 10+i), Port: 8080, Weight: 50, SubnetID: "subnet-a1"}
 	}
 	elbtest.HandMade(t, c.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
@@ -77,8 +78,8 @@ func TestRecordsStaleOwnersAndRemoval(t *testing.T) {
 	if len(l.Records) != 2 || l.Records["a"].Weight != 80 || !l.Records["a"].Heartbeat.Equal(now) || l.Records["b"].InstallID != "bbb" {
 		t.Fatalf("records = %+v", l.Records)
 	}
-	rows := l.View(now, fleetrecord.DefaultTTL)
-	if len(rows) != 3 || rows[0].Owner != "a" || rows[0].Effective != 100 || rows[1].Owner != "b" || !rows[1].Stale || rows[2].Owner != "" || rows[2].Effective != 10 {
+	rows := l.Judge(nil, now, fleetrecord.DefaultTTL)
+	if len(rows) != 3 || rows[0].Owner != "a" || rows[0].Effective != 100 || rows[1].Owner != "b" || !rows[1].Stale || rows[2].Owner != fleetview.Manual || rows[2].Effective != 10 {
 		t.Fatalf("view = %+v", rows)
 	}
 	stale := StaleOwners([]Listener{l}, now, fleetrecord.DefaultTTL)

@@ -1,9 +1,13 @@
 package fleetrecord
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 )
 
 func TestRecordRoundTripWithinTheTagRules(t *testing.T) {
@@ -87,35 +91,35 @@ func TestRoomPastTwentyOwners(t *testing.T) {
 }
 
 // The seed's example: 80:20 over 3 and 150 Pods gives 81:150, 35:65 (R2's ceilings).
-func TestViewOfTheSeedDistortion(t *testing.T) {
+func TestJudgeTheSeedDistortion(t *testing.T) {
 	now := time.Unix(10_000, 0)
 	recs := map[string]Record{
 		"a": {ClusterID: "a", Weight: 80, Heartbeat: now.Add(-time.Minute), InstallID: "i1"},
 		"b": {ClusterID: "b", Weight: 20, Heartbeat: now.Add(-time.Minute), InstallID: "i2"},
 	}
-	var ms []Member
-	for range 3 {
-		ms = append(ms, Member{Owner: "a", Weight: 27}) // ceil(80/3)
+	var ms []fleetview.Member
+	for i := range 3 {
+		ms = append(ms, member("a", i, 27)) // ceil(80/3)
 	}
-	for range 150 {
-		ms = append(ms, Member{Owner: "b", Weight: 1}) // ceil(20/150)
+	for i := range 150 {
+		ms = append(ms, member("b", i, 1)) // ceil(20/150)
 	}
-	ms = append(ms, Member{Owner: "", Weight: 0}) // a VM at weight 0
-	rows := View(recs, ms, now, DefaultTTL)
-	if len(rows) != 3 || rows[0].Owner != "a" || rows[1].Owner != "b" || rows[2].Owner != "" {
-		t.Fatalf("rows = %+v", rows)
+	ms = append(ms, fleetview.Member{Name: "vm-1", Weight: 0}) // a VM at weight 0
+	owners := Judge(ms, recs, nil, now, DefaultTTL)
+	if len(owners) != 3 || owners[0].Owner != "a" || owners[1].Owner != "b" || owners[2].Owner != fleetview.Manual {
+		t.Fatalf("owners = %+v", owners)
 	}
-	a, b := rows[0], rows[1]
+	a, b := owners[0], owners[1]
 	if a.Effective != 81 || b.Effective != 150 || a.Requested != 80 || b.Requested != 20 {
 		t.Fatalf("a = %+v, b = %+v", a, b)
 	}
-	if int(a.EffectiveShare+0.5) != 35 || int(b.EffectiveShare+0.5) != 65 || a.ExpectedShare != 80 || b.ExpectedShare != 20 {
-		t.Errorf("shares a %.1f/%.1f b %.1f/%.1f, want effective 35:65, expected 80:20", a.EffectiveShare, a.ExpectedShare, b.EffectiveShare, b.ExpectedShare)
+	if int(100*a.Expected+0.5) != 35 || int(100*b.Expected+0.5) != 65 || a.RequestedShare != 0.8 || b.RequestedShare != 0.2 {
+		t.Errorf("shares a %.3f/%.3f b %.3f/%.3f, want effective 35:65, requested 80:20", a.Expected, a.RequestedShare, b.Expected, b.RequestedShare)
 	}
-	if !a.Off() || !b.Off() {
-		t.Error("a 45 pp difference is not reported")
+	if !a.Off() || !b.Off() || owners[2].Off() {
+		t.Error("a 45 pp difference is not reported, or the VM is judged")
 	}
-	adv := Advice(rows)
+	adv := Advice(owners)
 	for _, want := range []string{"cluster a (requested 80, effective 81 over 3 members): 1, 2, 4, 5, 8, 10, 16, 20, 40 or 80 ready replicas", "cluster b (requested 20, effective 150 over 150 members): 1, 2, 4, 5, 10 or 20"} {
 		if !strings.Contains(adv, want) {
 			t.Errorf("advice %q lacks %q", adv, want)
@@ -126,35 +130,39 @@ func TestViewOfTheSeedDistortion(t *testing.T) {
 	}
 }
 
-func TestViewMarksStaleAndUnknownOwners(t *testing.T) {
+func member(cluster string, i, w int) fleetview.Member {
+	return fleetview.Member{ID: fmt.Sprintf("%s-%d", cluster, i), Name: ownership.MemberName(ownership.ServiceRef{ClusterID: cluster, Namespace: "ns", Name: "svc"}, 80), Weight: w}
+}
+
+func TestJudgeMarksStaleAndUnknownOwners(t *testing.T) {
 	now := time.Unix(10_000, 0)
 	recs := map[string]Record{
 		"live": {ClusterID: "live", Weight: 50, Heartbeat: now.Add(-time.Minute), InstallID: "i"},
 		"dead": {ClusterID: "dead", Weight: 50, Heartbeat: now.Add(-11 * time.Minute), InstallID: "j"},
 		"gone": {ClusterID: "gone", Weight: 10, Heartbeat: now.Add(-time.Hour), InstallID: "k"},
 	}
-	ms := []Member{{Owner: "live", Weight: 50}, {Owner: "dead", Weight: 50}, {Owner: "norecord", Weight: 5}}
-	rows := View(recs, ms, now, DefaultTTL)
-	get := func(o string) Row {
-		for _, r := range rows {
+	ms := []fleetview.Member{member("live", 0, 50), member("dead", 0, 50), member("norecord", 0, 5)}
+	owners := Judge(ms, recs, nil, now, DefaultTTL)
+	get := func(o string) Owner {
+		for _, r := range owners {
 			if r.Owner == o {
 				return r
 			}
 		}
-		t.Fatalf("no row for %q in %+v", o, rows)
-		return Row{}
+		t.Fatalf("no owner %q in %+v", o, owners)
+		return Owner{}
 	}
 	if get("live").Stale || !get("dead").Stale || !get("gone").Stale {
-		t.Errorf("staleness wrong: %+v", rows)
+		t.Errorf("staleness wrong: %+v", owners)
 	}
-	if nr := get("norecord"); !nr.Unknown() || nr.Off() || !strings.Contains(nr.Line(), "unknown (no record)") {
+	if nr := get("norecord"); nr.Recorded || nr.Off() || !strings.Contains(nr.Line(), "unknown (no record)") {
 		t.Errorf("owner without record: %+v %q", nr, nr.Line())
 	}
-	if g := get("gone"); g.Members != 0 || g.ExpectedShare != 0 {
+	if g := get("gone"); g.Members != 0 || g.RequestedShare != 0 || !strings.Contains(g.Line(), "STALE since") {
 		t.Errorf("record without members: %+v", g)
 	}
-	// The owner without a record counts at its effective weight: live expects 50 of 105.
-	if l := get("live"); int(l.ExpectedShare*10) != 476 || l.Off() {
+	// The owner without a record counts at what its members carry: live asks for 50 of 105.
+	if l := get("live"); int(l.RequestedShare*1000) != 476 || l.Off() {
 		t.Errorf("live: %+v", l)
 	}
 }
