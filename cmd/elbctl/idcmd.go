@@ -46,10 +46,10 @@ func (g *globals) deleteCmd(cmd *cobra.Command, check func(*cobra.Command, []str
 	del2 func(c *elbv2.ElbClient, id string) error, del3 func(c *elbv3.ElbClient, id string) error) *cobra.Command {
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			return deleted(cmd, kind, args[0], del2(c, args[0]))
+			return g.deleted(cmd, kind, args[0], del2(c, args[0]))
 		},
 		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			return deleted(cmd, kind, args[0], del3(c, args[0]))
+			return g.deleted(cmd, kind, args[0], del3(c, args[0]))
 		})
 	return cmd
 }

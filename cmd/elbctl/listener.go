@@ -6,6 +6,8 @@ import (
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
+
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
 )
 
 var (
@@ -78,13 +80,44 @@ func listenerListCmd(g *globals) *cobra.Command {
 }
 
 func listenerShowCmd(g *globals) *cobra.Command {
-	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one listener", Args: cobra.ExactArgs(1)}, nil,
-		listenerShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			return c.ShowListener(&m2.ShowListenerRequest{ListenerId: id})
-		},
-		listenerShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			return c.ShowListener(&m3.ShowListenerRequest{ListenerId: id})
-		})
+	var ref listenerRef
+	cmd := &cobra.Command{
+		Use:   "show (ID | --lb LB --port PORT)",
+		Short: "Show one listener and who is behind it: its pool's members by owner (cluster ID, or manual)",
+		Long: `Show one listener's fields, then its default pool's members grouped by owner: each cluster
+by the ID in its members' names (fleetlb/<cluster-id>/...), "manual" for members added by hand.
+Per owner: members, requested weight, effective weight (serving members: weight > 0, not
+OFFLINE), expected share of new connections (effective / total) and health.`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := ref.check(cmd, args); err != nil {
+			return err
+		}
+		f, err := g.fetchFleet(ref)
+		if err != nil {
+			return err
+		}
+		return g.printFleet(cmd, f, f.view(nil))
+	}
+	ref.addFlags(cmd)
+	return cmd
+}
+
+// printFleet prints a listener with its owners: the listener's table and the owners' table, or
+// one object (-o json/yaml).
+func (g *globals) printFleet(cmd *cobra.Command, f fleet, v fleetview.View) error {
+	if g.output != outputTable {
+		out, err := fleetOutput(f, v)
+		if err != nil {
+			return err
+		}
+		return g.print(cmd, out, nil)
+	}
+	if err := g.print(cmd, f.listener, listenerShowFields); err != nil {
+		return err
+	}
+	return writeFleet(cmd.OutOrStdout(), f, v)
 }
 
 func listenerDeleteCmd(g *globals) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +33,9 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "Error:", g.redact(describeError(err)))
-		return 1
+		return exitCode(err)
 	}
-	return 0
+	return exitOK
 }
 
 // globals holds the flags every command shares and builds the SDK clients.
@@ -71,7 +72,11 @@ func newRootCmd(g *globals) *cobra.Command {
 Credentials come from flags or the environment:
   --ak / HUAWEICLOUD_SDK_AK, --sk / HUAWEICLOUD_SDK_SK,
   --project-id / HUAWEICLOUD_SDK_PROJECT_ID, --endpoint / ELB_ENDPOINT.
---family v3 (default) manages dedicated load balancers, v2 shared ones.`,
+--family v3 (default) manages dedicated load balancers, v2 shared ones.
+-o table (default), json or yaml on every command that prints.
+Shell completion: elbctl completion bash|zsh|fish|powershell --help.
+
+` + exitCodesHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -84,10 +89,16 @@ Credentials come from flags or the environment:
 	f.StringVar(&g.projectID, "project-id", "", "project ID (default $HUAWEICLOUD_SDK_PROJECT_ID)")
 	f.StringVar(&g.endpoint, "endpoint", "", "ELB API endpoint, e.g. http://127.0.0.1:9080 (default $ELB_ENDPOINT)")
 	f.StringVar(&g.family, "family", familyV3, "API family: v3 (dedicated, \"performance\") or v2 (shared, \"union\")")
-	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&g.output, "output", "o", outputTable, "output format: "+strings.Join(outputFormats, ", "))
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each API call")
 	f.Int32Var(&g.pageSize, "page-size", 0, "items per list call (v3); lists follow every page either way (default: the server's)")
-	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g))
+	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+	}
+	_ = root.RegisterFlagCompletionFunc("output", fixed(outputFormats...))
+	_ = root.RegisterFlagCompletionFunc("family", fixed(familyV3, familyV2))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return codedError{exitUsage, err} })
+	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g), newTopCmd(g))
 	return root
 }
 
@@ -110,8 +121,8 @@ func (g *globals) complete(cmd *cobra.Command) error {
 	default:
 		return fmt.Errorf("--family %q: use v3 (dedicated) or v2 (shared)", g.family)
 	}
-	if g.output != "table" && g.output != "json" {
-		return fmt.Errorf("-o %q: use table or json", g.output)
+	if !slices.Contains(outputFormats, g.output) {
+		return fmt.Errorf("-o %q: use %s", g.output, strings.Join(outputFormats, ", "))
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func TestFlagErrorsBeforeAnyCall(t *testing.T) {
 		{[]string{"member", "list"}, "missing --pool"},
 		{[]string{"hm", "create", "--pool", "p", "--type", "PING"}, "--type"},
 		{[]string{"lb", "list", "--family", "v4"}, `--family "v4"`},
-		{[]string{"lb", "list", "-o", "yaml"}, `-o "yaml"`},
+		{[]string{"lb", "list", "-o", "xml"}, `-o "xml"`},
 		{[]string{"lb", "show"}, "accepts 1 arg"},
 	}
 	for _, c := range cases {

@@ -12,9 +12,19 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 )
 
-// print writes v (an SDK model value, or a slice of them) as JSON, or as a
+// Output formats (-o).
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+	outputYAML  = "yaml"
+)
+
+var outputFormats = []string{outputTable, outputJSON, outputYAML}
+
+// print writes v (an SDK model value, or a slice of them) as JSON or YAML, or as a
 // table of the given JSON fields: one row per element for a slice, one
 // "FIELD VALUE" line per field for a single object; a statusTree as an outline.
 func (g *globals) print(cmd *cobra.Command, v any, fields []string) error {
@@ -23,12 +33,23 @@ func (g *globals) print(cmd *cobra.Command, v any, fields []string) error {
 	if isTree {
 		v = tree.root
 	}
-	if g.output == "json" {
+	switch g.output {
+	case outputJSON:
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(out, "%s\n", b)
+		return err
+	case outputYAML:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "---\n%s", b)
 		return err
 	}
 	generic, err := toGeneric(v)
@@ -111,12 +132,16 @@ func cell(v any) string {
 	}
 }
 
-// deleted confirms a successful deletion.
-func deleted(cmd *cobra.Command, kind, id string, err error) (result, error) {
-	if err == nil {
-		fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", kind, id)
+// deleted confirms a successful deletion: a line, or {"kind", "id", "deleted": true} with -o json/yaml.
+func (g *globals) deleted(cmd *cobra.Command, kind, id string, err error) (result, error) {
+	if err != nil {
+		return result{}, err
 	}
-	return result{}, err
+	if g.output != outputTable {
+		return result{value: map[string]any{"kind": kind, "id": id, "deleted": true}}, nil
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s deleted\n", kind, id)
+	return result{}, nil
 }
 
 // describeError turns SDK errors into one line an operator can act on.
