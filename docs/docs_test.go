@@ -125,7 +125,8 @@ func TestNothingPointsAtShared(t *testing.T) {
 
 // Annotation names are spelled in one place (internal/controller/model/config.go) and the
 // ownership marks in one (internal/common/ownership/ownership.go); every other file uses those
-// definitions. Comments and tests may spell them (a test asserts what a user sees).
+// definitions, as every other fleetlb.io/ key is spelled in one file. Comments and tests may
+// spell them (a test asserts what a user sees).
 func TestRulesDefinedOnce(t *testing.T) {
 	homes := []struct {
 		what, home string
@@ -138,6 +139,9 @@ func TestRulesDefinedOnce(t *testing.T) {
 			return strings.HasPrefix(s, "fleetlb/")
 		}},
 	}
+	// Other fleetlb.io/ keys (the finalizer, the Bound condition, the class) each have one home:
+	// the first file that spells one is its only file.
+	keyHome := map[string]string{}
 	fset := token.NewFileSet()
 	walk(t, func(rel string, data []byte) {
 		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") || strings.HasPrefix(rel, "tools/") {
@@ -162,6 +166,13 @@ func TestRulesDefinedOnce(t *testing.T) {
 					t.Errorf("%s: the string %q spells %s, which is defined in %s; use that definition",
 						fset.Position(lit.Pos()), s, h.what, h.home)
 				}
+			}
+			if strings.HasPrefix(s, "fleetlb.io/") {
+				if home, ok := keyHome[s]; ok && home != rel {
+					t.Errorf("%s: the string %q is also spelled in %s; use that file's constant",
+						fset.Position(lit.Pos()), s, home)
+				}
+				keyHome[s] = rel
 			}
 			return true
 		})

@@ -6,6 +6,8 @@ import (
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 var (
@@ -24,7 +26,7 @@ func hmCreateCmd(g *globals) *cobra.Command {
 	var pool, hmType, name, urlPath, codes, method string
 	var delay, timeout, retries, retriesDown, port int32
 	cmd := &cobra.Command{
-		Use:   "create --pool POOL --type TCP|UDP_CONNECT|HTTP [--delay 5] [--timeout 3] [--max-retries 3]",
+		Use:   "create --pool POOL --type TCP|UDP_CONNECT|HTTP [--delay S] [--timeout S] [--max-retries N]",
 		Short: "Health-check a pool's members",
 		Args:  cobra.NoArgs,
 	}
@@ -59,10 +61,10 @@ func hmCreateCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&pool, "pool", "", "pool to check")
 	f.StringVar(&hmType, "type", "", "TCP, UDP_CONNECT or HTTP")
-	f.Int32Var(&delay, "delay", 5, "seconds between checks")
-	f.Int32Var(&timeout, "timeout", 3, "seconds a check may take")
-	f.Int32Var(&retries, "max-retries", 3, "successes in a row that bring a member up")
-	f.Int32Var(&retriesDown, "max-retries-down", 3, "failures in a row that take a member down (v3 only)")
+	f.Int32Var(&delay, "delay", elbrules.DefaultMonitorDelay, "seconds between checks")
+	f.Int32Var(&timeout, "timeout", elbrules.DefaultMonitorTimeout, "seconds a check may take")
+	f.Int32Var(&retries, "max-retries", elbrules.DefaultMonitorMaxRetries, "successes in a row that bring a member up")
+	f.Int32Var(&retriesDown, "max-retries-down", elbrules.DefaultMonitorMaxRetriesDown, "failures in a row that take a member down (v3 only)")
 	f.Int32Var(&port, "monitor-port", 0, "port to check (default: the member's port)")
 	f.StringVar(&name, "name", "", "name")
 	f.StringVar(&urlPath, "url-path", "", "HTTP checks: path")

@@ -66,7 +66,7 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.region, "region", "", "region of the ELBs, e.g. cn-north-4")
 	fs.StringVar(&f.podNetwork, "pod-network", "overlay", "vpc: Pods have VPC addresses (like CCE Turbo; pass-through members on performance ELBs); overlay: members are nodes on the node port")
 	fs.StringVar(&f.subnetID, "subnet-id", "", "subnet of all this cluster's instance-type members; default: each member's own subnet, found by its address in the ELB's VPC through the VPC API")
-	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or fleetlb.io/elb). A Service naming another class is never touched")
+	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or "+reconciler.LoadBalancerClass+"). A Service naming another class is never touched")
 	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
 	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")

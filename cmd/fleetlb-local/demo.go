@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
@@ -244,7 +245,7 @@ func (d *demo) serviceStatus(ctx context.Context) {
 		}
 		bound := "no Bound condition yet"
 		for _, c := range svc.Status.Conditions {
-			if c.Type == "fleetlb.io/Bound" {
+			if c.Type == reconciler.ConditionBound {
 				bound = fmt.Sprintf("%s=%s: %s", c.Type, c.Status, c.Message)
 			}
 		}

@@ -9,7 +9,7 @@ package elbclient
 import (
 	"context"
 
-	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // LoadBalancer is what the deployer needs to know about an ELB instance.
@@ -18,7 +18,7 @@ type LoadBalancer struct {
 	Name string
 	VIP  string
 	// Class is the family the ELB belongs to: performance (dedicated, v3) or union (shared, v2).
-	Class model.Class
+	Class elbrules.Class
 	// IPTargetEnable: IP-type (cross-VPC) backends are switched on (R11).
 	IPTargetEnable bool
 	VPCID          string
@@ -132,7 +132,7 @@ type Client interface {
 	// GetLoadBalancer finds an ELB of either family. ErrNotFound (via errors.Is) when it does not exist.
 	GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, error)
 	// API returns the calls for ELBs of class c (v3 for performance, v2 for union).
-	API(c model.Class) API
+	API(c elbrules.Class) API
 	// Writes is the number of write calls made so far by this client (every family).
 	Writes() int64
 	// ListLoadBalancers lists the project's ELBs of both families (inventory.go).

@@ -6,7 +6,7 @@ import (
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
-	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // Calls that find and rename what a cluster owns on every ELB of the project: the controller's
@@ -40,9 +40,9 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 	seen := map[string]bool{}
 	var out []LoadBalancer
 	for _, lb := range l3 {
-		class := model.ClassPerformance
+		class := elbrules.ClassPerformance
 		if !lb.Guaranteed {
-			class = model.ClassUnion
+			class = elbrules.ClassUnion
 		}
 		seen[lb.Id] = true
 		out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId})
@@ -62,7 +62,7 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 	}
 	for _, lb := range l2 {
 		if !seen[lb.Id] {
-			out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: model.ClassUnion, SubnetID: lb.VipSubnetId})
+			out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: elbrules.ClassUnion, SubnetID: lb.VipSubnetId})
 		}
 	}
 	return out, nil

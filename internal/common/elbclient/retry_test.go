@@ -11,6 +11,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -62,9 +63,9 @@ func newFaulty(t *testing.T, cfg elbclient.Config) (*faults, *elbclient.SDK, *st
 // (WithLoadBalancer) and api is the client of its class.
 func onEachFamily(t *testing.T, body func(t *testing.T, f *faults, c *elbclient.SDK, api elbclient.API, ctx context.Context, lb store.LoadBalancer)) {
 	for _, family := range []store.Family{store.FamilyV3, store.FamilyV2} {
-		class := model.ClassPerformance
+		class := elbrules.ClassPerformance
 		if family == store.FamilyV2 {
-			class = model.ClassUnion
+			class = elbrules.ClassUnion
 		}
 		t.Run(string(class), func(t *testing.T) {
 			f, c, st := newFaulty(t, elbclient.Config{})
@@ -167,7 +168,7 @@ func TestC5RetriesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.do("429", "429", "429", "429", "429", "429")
-	_, err = c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80})
+	_, err = c.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80})
 	if !errors.Is(err, elbclient.ErrThrottled) || !strings.Contains(err.Error(), "APIG.0308") {
 		t.Fatalf("err = %v", err)
 	}
@@ -182,7 +183,7 @@ func TestC5ClientSideRateLimit(t *testing.T) {
 	f, c, _ := newFaulty(t, elbclient.Config{QPS: 1.0 / 60, Burst: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	api := c.API(model.ClassPerformance)
+	api := c.API(elbrules.ClassPerformance)
 	for i := range 3 {
 		_, err := api.ListListeners(ctx, "lb-x")
 		if i < 2 && err != nil {
@@ -221,7 +222,7 @@ func TestC5ElbdBusyWindow(t *testing.T) {
 	d := deploy.New(c, deploy.Options{})
 	want := model.Desired{
 		Service: model.ServiceRef{ClusterID: "cluster-a", Namespace: "shop", Name: "web"},
-		ELBID:   lb.ID, Class: model.ClassUnion, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: 80,
+		ELBID:   lb.ID, Class: elbrules.ClassUnion, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: 80,
 		Listeners: []model.Listener{{Port: 80, Protocol: "TCP", Pool: model.Pool{Algorithm: "ROUND_ROBIN",
 			HealthMonitor: &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}}},
 	}
@@ -238,7 +239,7 @@ func TestC5ElbdBusyWindow(t *testing.T) {
 		t.Fatal("no busy 409 was met: the test proves nothing")
 	}
 	t.Logf("first bind: %d writes, %d calls repeated after a busy 409", res.Writes, c.Retries())
-	api := c.API(model.ClassUnion)
+	api := c.API(elbrules.ClassUnion)
 	ls, err := api.ListListeners(ctx, lb.ID)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("listeners %+v %v, want 1", ls, err)

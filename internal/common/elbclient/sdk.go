@@ -25,7 +25,7 @@ import (
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vpcv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2"
 
-	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // Config says where the ELB API is and who calls it.
@@ -220,9 +220,9 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 	}, nil)
 	if err == nil && r3.Loadbalancer != nil {
 		lb := r3.Loadbalancer
-		class := model.ClassPerformance
+		class := elbrules.ClassPerformance
 		if !lb.Guaranteed {
-			class = model.ClassUnion
+			class = elbrules.ClassUnion
 		}
 		return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId}, nil
 	}
@@ -240,12 +240,12 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 		return nil, &APIError{Op: "v2 ShowLoadbalancer", Kind: ErrNotFound, Message: "empty response"}
 	}
 	lb := r2.Loadbalancer
-	return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: model.ClassUnion, SubnetID: lb.VipSubnetId}, nil
+	return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: elbrules.ClassUnion, SubnetID: lb.VipSubnetId}, nil
 }
 
 // API returns the v3 calls for performance and the v2 calls for union.
-func (c *SDK) API(cl model.Class) API {
-	if cl == model.ClassUnion {
+func (c *SDK) API(cl elbrules.Class) API {
+	if cl == elbrules.ClassUnion {
 		return &v2API{c: c}
 	}
 	return &v3API{c: c}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // scripted answers every request with fn, and records the requests. Its client makes each call
@@ -67,7 +67,7 @@ func TestErrorsAreTyped(t *testing.T) {
 			_, c := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
 				envelope(w, tc.status, "ELB.8907", "the pool is busy")
 			})
-			err := c.API(model.ClassPerformance).DeletePool(context.Background(), "pool-1")
+			err := c.API(elbrules.ClassPerformance).DeletePool(context.Background(), "pool-1")
 			var ae *APIError
 			if !errors.Is(err, tc.kind) || !errors.As(err, &ae) {
 				t.Fatalf("err = %v, want %v", err, tc.kind)
@@ -93,7 +93,7 @@ func TestTimeoutIsUnreachableAndRetryable(t *testing.T) {
 		<-release
 	})
 	defer close(release)
-	err := c.API(model.ClassPerformance).DeleteListener(context.Background(), "l1")
+	err := c.API(elbrules.ClassPerformance).DeleteListener(context.Background(), "l1")
 	if !errors.Is(err, ErrUnreachable) || !Retryable(err) {
 		t.Fatalf("err = %v", err)
 	}
@@ -109,7 +109,7 @@ func TestCanceledContextMakesNoCall(t *testing.T) {
 	s, c := newScripted(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := c.API(model.ClassUnion).DeleteMembers(ctx, "p", []string{"a"}); !errors.Is(err, context.Canceled) {
+	if err := c.API(elbrules.ClassUnion).DeleteMembers(ctx, "p", []string{"a"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 	if len(s.requests()) != 0 || c.Writes() != 0 {
@@ -132,11 +132,11 @@ func TestGetLoadBalancerFallsBackToV2(t *testing.T) {
 		}
 	})
 	lb, err := c.GetLoadBalancer(context.Background(), "lb-shared")
-	if err != nil || lb.Class != model.ClassUnion || lb.VIP != "127.30.0.9" || lb.SubnetID != "subnet-u" || lb.IPTargetEnable {
+	if err != nil || lb.Class != elbrules.ClassUnion || lb.VIP != "127.30.0.9" || lb.SubnetID != "subnet-u" || lb.IPTargetEnable {
 		t.Fatalf("shared = %+v, %v", lb, err)
 	}
 	lb, err = c.GetLoadBalancer(context.Background(), "lb-ded")
-	if err != nil || lb.Class != model.ClassPerformance || !lb.IPTargetEnable || lb.VPCID != "vpc-a" || lb.SubnetID != "subnet-a1" {
+	if err != nil || lb.Class != elbrules.ClassPerformance || !lb.IPTargetEnable || lb.VPCID != "vpc-a" || lb.SubnetID != "subnet-a1" {
 		t.Fatalf("dedicated = %+v, %v", lb, err)
 	}
 	if _, err := c.GetLoadBalancer(context.Background(), "lb-none"); !errors.Is(err, ErrNotFound) {
@@ -174,7 +174,7 @@ func TestV2MembersOneCallEachWithSubnet(t *testing.T) {
 			envelope(w, 404, "APIGW.0101", r.Method+" "+r.URL.Path)
 		}
 	})
-	added, err := c.API(model.ClassUnion).AddMembers(context.Background(), "pool-u", []MemberSpec{
+	added, err := c.API(elbrules.ClassUnion).AddMembers(context.Background(), "pool-u", []MemberSpec{
 		{Name: "n", Address: "10.0.0.1", Port: 80, Weight: 5},
 		{Name: "n", Address: "10.0.0.2", Port: 80, Weight: 5},
 	})
@@ -249,7 +249,7 @@ func TestEnumBuildsSDKEnums(t *testing.T) {
 		}
 		w.Write([]byte(`{"listener":{"id":"l1","protocol":"UDP","protocol_port":53,"description":"fleetlb/v1 x","loadbalancers":[{"id":"lb-u"}]}}`))
 	})
-	l, err := c.API(model.ClassUnion).CreateListener(context.Background(), ListenerSpec{LoadBalancerID: "lb-u", Protocol: "UDP", Port: 53, Description: "fleetlb/v1 x"})
+	l, err := c.API(elbrules.ClassUnion).CreateListener(context.Background(), ListenerSpec{LoadBalancerID: "lb-u", Protocol: "UDP", Port: 53, Description: "fleetlb/v1 x"})
 	if err != nil || l.Protocol != "UDP" || l.Port != 53 || l.LoadBalancerID != "lb-u" {
 		t.Fatalf("listener %+v, %v", l, err)
 	}
@@ -260,7 +260,7 @@ func TestWriteCounterPerContext(t *testing.T) {
 	var mine, theirs atomic.Int64
 	ctxA := WithWriteCounter(context.Background(), &mine)
 	ctxB := WithWriteCounter(context.Background(), &theirs)
-	api := c.API(model.ClassPerformance)
+	api := c.API(elbrules.ClassPerformance)
 	_ = api.DeleteListener(ctxA, "a")
 	_ = api.DeleteListener(ctxA, "b")
 	_ = api.DeleteListener(ctxB, "c")

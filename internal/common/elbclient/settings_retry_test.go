@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -84,11 +84,11 @@ func TestC5SettingsAndRenamesAreRetried(t *testing.T) {
 func TestC5RateLimitHoldsEveryRead(t *testing.T) {
 	reads := map[string]func(context.Context, *elbclient.SDK) error{
 		"ListListenersOnPort": func(ctx context.Context, c *elbclient.SDK) error {
-			_, err := c.API(model.ClassPerformance).ListListenersOnPort(ctx, "lb-x", 80)
+			_, err := c.API(elbrules.ClassPerformance).ListListenersOnPort(ctx, "lb-x", 80)
 			return err
 		},
 		"ListListenersOnPort v2": func(ctx context.Context, c *elbclient.SDK) error {
-			_, err := c.API(model.ClassUnion).ListListenersOnPort(ctx, "lb-x", 80)
+			_, err := c.API(elbrules.ClassUnion).ListListenersOnPort(ctx, "lb-x", 80)
 			return err
 		},
 		"ListLoadBalancers": func(ctx context.Context, c *elbclient.SDK) error { _, err := c.ListLoadBalancers(ctx); return err },
@@ -103,7 +103,7 @@ func TestC5RateLimitHoldsEveryRead(t *testing.T) {
 			f, c, _ := newFaulty(t, elbclient.Config{QPS: 1.0 / 60, Burst: 1})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if _, err := c.API(model.ClassPerformance).ListListeners(ctx, "lb-x"); err != nil {
+			if _, err := c.API(elbrules.ClassPerformance).ListListeners(ctx, "lb-x"); err != nil {
 				t.Fatal(err)
 			}
 			f.do()
@@ -121,7 +121,7 @@ func TestC5RateLimitHoldsEveryRead(t *testing.T) {
 		f, c, _ := newFaulty(t, elbclient.Config{QPS: 1.0 / 60, Burst: 1})
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		api := c.API(model.ClassPerformance)
+		api := c.API(elbrules.ClassPerformance)
 		m, ok := api.(interface {
 			MembersOfLoadBalancer(context.Context, string) (map[string][]elbclient.Member, error)
 		})

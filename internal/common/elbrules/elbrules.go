@@ -4,6 +4,17 @@
 // (github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/{v3,v2}/model).
 package elbrules
 
+// Class is an ELB family: the value of a Service's kubernetes.io/elb.class, and which API
+// (v2 or v3) programs the load balancer.
+type Class string
+
+const (
+	// ClassUnion is a shared ELB, programmed through the ELB v2 API.
+	ClassUnion Class = "union"
+	// ClassPerformance is a dedicated ELB, programmed through the ELB v3 API.
+	ClassPerformance Class = "performance"
+)
+
 // Member weight. services/elb/v3/model/model_create_member_option.go, Weight: 取值范围 0-100; a
 // member of weight 0 takes no new connections (权重为0的后端不再接受新的请求). The v2 model
 // (model_create_member_req.go) says the same.
@@ -30,6 +41,22 @@ var (
 	MonitorTimeout        = Range{1, 50}
 	MonitorMaxRetries     = Range{1, 10}
 	MonitorMaxRetriesDown = Range{1, 10}
+)
+
+// Health monitor defaults. The API has none for delay, timeout and max_retries (默认取值: 不涉及),
+// so whoever creates a monitor without being told picks these: a probe every 5 s, 3 s to answer
+// (below delay, as the reference advises: 建议该值小于delay的值), 3 successes to mark a member up.
+// The API's own defaults: max_retries_down 默认取值 3, http_method GET, expected_codes 200
+// (services/elb/v3/model/model_create_health_monitor_option.go), url_path "/" (默认为"/",
+// services/elb/v2/model/model_create_healthmonitor_req.go).
+const (
+	DefaultMonitorDelay          = 5
+	DefaultMonitorTimeout        = 3
+	DefaultMonitorMaxRetries     = 3
+	DefaultMonitorMaxRetriesDown = 3
+	DefaultMonitorURLPath        = "/"
+	DefaultMonitorExpectedCodes  = "200"
+	DefaultMonitorHTTPMethod     = "GET"
 )
 
 // Pool algorithms served here. services/elb/v3/model/model_create_pool_option.go, LbAlgorithm

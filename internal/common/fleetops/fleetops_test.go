@@ -12,10 +12,10 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/common/fleetview"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
-	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -40,7 +40,7 @@ func sharedListener(t *testing.T) (*elbclient.SDK, string) {
 		return elbclient.MemberSpec{Name: ownership.MemberName(ownership.ServiceRef{ClusterID: cluster, Namespace: "shop", Name: "web"}, 80),
 			Address: fmt.Sprintf("127.10.1.%d", 10+i), Port: 8080, Weight: 50, SubnetID: "subnet-a1"}
 	}
-	elbtest.HandMade(t, c.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
+	elbtest.HandMade(t, c.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
 		elbclient.MemberSpec{Name: "vm-1", Address: "127.10.1.2", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
 		member("a", 1), member("a", 2), member("b", 3))
 	return c, lb.ID
@@ -71,7 +71,7 @@ func TestRecordsStaleOwnersAndRemoval(t *testing.T) {
 		}
 	}
 	// A foreign tag is kept and ignored.
-	if err := c.API(model.ClassPerformance).TagListener(ctx, l.Listener.ID, []elbclient.Tag{{Key: "env", Value: "prod"}}); err != nil {
+	if err := c.API(elbrules.ClassPerformance).TagListener(ctx, l.Listener.ID, []elbclient.Tag{{Key: "env", Value: "prod"}}); err != nil {
 		t.Fatal(err)
 	}
 	l = read(t, c, lbID)
@@ -127,7 +127,7 @@ func TestTwentyFirstOwnerHasNoRoom(t *testing.T) {
 		}
 	}
 	// elbd (as the real API) refuses a 21st tag.
-	err := c.API(model.ClassPerformance).TagListener(ctx, l.Listener.ID, []elbclient.Tag{{Key: "one-more", Value: "v"}})
+	err := c.API(elbrules.ClassPerformance).TagListener(ctx, l.Listener.ID, []elbclient.Tag{{Key: "one-more", Value: "v"}})
 	if !errors.Is(err, elbclient.ErrBadRequest) || !strings.Contains(err.Error(), "at most 20 tags") {
 		t.Fatalf("a 21st tag: %v", err)
 	}

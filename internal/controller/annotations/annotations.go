@@ -18,22 +18,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
-// Annotation keys (R1), defined in model beside the configuration they fill; these are the names
-// the rest of the controller uses.
-const (
-	ELBID             = model.AnnotationELBID
-	Class             = model.AnnotationClass
-	MultiCluster      = model.AnnotationMultiCluster
-	MultiVPC          = model.AnnotationMultiVPC
-	Weight            = model.AnnotationWeight
-	RecyclePolicy     = model.AnnotationRecyclePolicy
-	Algorithm         = model.AnnotationAlgorithm
-	HealthCheckFlag   = model.AnnotationHealthCheckFlag
-	HealthCheckOption = model.AnnotationHealthCheckOption
-	ListenerPort      = model.AnnotationListenerPort
-	AppliedWeight     = model.AnnotationAppliedWeight
-)
-
 // FieldError is one problem with one annotation.
 type FieldError struct {
 	Annotation string
@@ -87,13 +71,13 @@ type Config struct {
 
 // HasELBID reports whether the annotations name an ELB at all. Services without it are not ours.
 func HasELBID(ann map[string]string) bool {
-	return strings.TrimSpace(ann[ELBID]) != ""
+	return strings.TrimSpace(ann[model.AnnotationELBID]) != ""
 }
 
 // IsMultiCluster reports whether kubernetes.io/elb.multicluster is 'true' (any case, trimmed),
 // without validating anything else: the controller uses it to pick which Services to reconcile.
 func IsMultiCluster(ann map[string]string) bool {
-	return strings.EqualFold(strings.TrimSpace(ann[MultiCluster]), "true")
+	return strings.EqualFold(strings.TrimSpace(ann[model.AnnotationMultiCluster]), "true")
 }
 
 // Parse reads and validates a Service's annotations. All problems are reported at once, as Errors.
@@ -102,56 +86,56 @@ func Parse(ann map[string]string) (Config, error) {
 	var errs Errors
 	add := func(e *FieldError) { errs = append(errs, e) }
 
-	cfg.ELBID = strings.TrimSpace(ann[ELBID])
+	cfg.ELBID = strings.TrimSpace(ann[model.AnnotationELBID])
 	switch {
 	case cfg.ELBID == "":
-		add(&FieldError{Annotation: ELBID, Missing: true,
+		add(&FieldError{Annotation: model.AnnotationELBID, Missing: true,
 			Problem: "the Service must name an existing ELB (ELBs are never created for a Service)",
 			Fix:     "set it to the ID of the ELB to bind"})
 	case !validID(cfg.ELBID):
-		add(&FieldError{Annotation: ELBID, Value: cfg.ELBID,
+		add(&FieldError{Annotation: model.AnnotationELBID, Value: cfg.ELBID,
 			Problem: "an ELB ID has only letters, digits and '-' (at most 64 characters)",
 			Fix:     "copy the ELB ID exactly from the ELB console or API"})
 	}
 
-	classVal, hasClass := lookup(ann, Class)
-	switch model.Class(strings.ToLower(classVal)) {
-	case model.ClassUnion:
-		cfg.Class = model.ClassUnion
-	case model.ClassPerformance:
-		cfg.Class = model.ClassPerformance
+	classVal, hasClass := lookup(ann, model.AnnotationClass)
+	switch elbrules.Class(strings.ToLower(classVal)) {
+	case elbrules.ClassUnion:
+		cfg.Class = elbrules.ClassUnion
+	case elbrules.ClassPerformance:
+		cfg.Class = elbrules.ClassPerformance
 	default:
 		problem := "the ELB type must be given"
 		if hasClass {
 			problem = "unknown ELB type"
 		}
-		add(&FieldError{Annotation: Class, Value: classVal, Missing: !hasClass,
+		add(&FieldError{Annotation: model.AnnotationClass, Value: classVal, Missing: !hasClass,
 			Problem: problem,
 			Fix:     "set it to 'union' (shared ELB) or 'performance' (dedicated ELB), matching the ELB's type"})
 	}
 
-	cfg.MultiCluster = parseBool(ann, MultiCluster, add,
+	cfg.MultiCluster = parseBool(ann, model.AnnotationMultiCluster, add,
 		"set it to 'true' to share the ELB listener across clusters, or remove it")
-	cfg.MultiVPC = parseBool(ann, MultiVPC, add,
+	cfg.MultiVPC = parseBool(ann, model.AnnotationMultiVPC, add,
 		"set it to 'true' for members in other VPCs (IP-type members), or remove it")
 
 	if cfg.MultiVPC {
 		if !cfg.MultiCluster {
-			add(&FieldError{Annotation: MultiVPC, Value: "true",
+			add(&FieldError{Annotation: model.AnnotationMultiVPC, Value: "true",
 				Problem: "cross-VPC backends only work on a cross-cluster Service",
-				Fix:     "also set " + MultiCluster + ": 'true', or remove " + MultiVPC})
+				Fix:     "also set " + model.AnnotationMultiCluster + ": 'true', or remove " + model.AnnotationMultiVPC})
 		}
-		if cfg.Class == model.ClassUnion {
-			add(&FieldError{Annotation: MultiVPC, Value: "true",
-				Problem: "cross-VPC (IP-type) backends need a dedicated ELB, and " + Class + " is 'union'",
-				Fix:     "use a 'performance' ELB with IP-type backends enabled, or remove " + MultiVPC})
+		if cfg.Class == elbrules.ClassUnion {
+			add(&FieldError{Annotation: model.AnnotationMultiVPC, Value: "true",
+				Problem: "cross-VPC (IP-type) backends need a dedicated ELB, and " + model.AnnotationClass + " is 'union'",
+				Fix:     "use a 'performance' ELB with IP-type backends enabled, or remove " + model.AnnotationMultiVPC})
 		}
 	}
 
-	if v, has := lookup(ann, Weight); has {
+	if v, has := lookup(ann, model.AnnotationWeight); has {
 		w, err := parseWeight(v)
 		if err != nil {
-			add(&FieldError{Annotation: Weight, Value: v, Problem: err.Error(),
+			add(&FieldError{Annotation: model.AnnotationWeight, Value: v, Problem: err.Error(),
 				Fix: fmt.Sprintf("set an integer from %d (drain this cluster) to %d, e.g. '80'", elbrules.MinWeight, elbrules.MaxWeight)})
 		} else {
 			cfg.Weight = &w
@@ -159,13 +143,13 @@ func Parse(ann map[string]string) (Config, error) {
 	}
 
 	cfg.Recycle = model.RecycleMemberOnly
-	if v, has := lookup(ann, RecyclePolicy); has {
+	if v, has := lookup(ann, model.AnnotationRecyclePolicy); has {
 		switch model.RecyclePolicy(strings.ToLower(v)) {
 		case model.RecycleMemberOnly:
 		case model.RecycleCascade:
 			cfg.Recycle = model.RecycleCascade
 		default:
-			add(&FieldError{Annotation: RecyclePolicy, Value: v, Problem: "unknown recycle policy",
+			add(&FieldError{Annotation: model.AnnotationRecyclePolicy, Value: v, Problem: "unknown recycle policy",
 				Fix: "set 'member-only' (remove only this cluster's members, the default) or 'cascade' (remove the listener, its pool and all members)"})
 		}
 	}
@@ -173,19 +157,19 @@ func Parse(ann map[string]string) (Config, error) {
 	parsePool(ann, &cfg.ServiceConfig, add)
 
 	// System-written annotations: unreadable values are ignored, never acted upon.
-	if v, has := lookup(ann, AppliedWeight); has {
+	if v, has := lookup(ann, model.AnnotationAppliedWeight); has {
 		if w, err := parseWeight(v); err == nil {
 			cfg.AppliedWeight = &w
 		} else {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
-				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", AppliedWeight, v, err))
+				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", model.AnnotationAppliedWeight, v, err))
 		}
 	}
-	if v, has := lookup(ann, ListenerPort); has {
+	if v, has := lookup(ann, model.AnnotationListenerPort); has {
 		ports, err := ParseListenerPorts(v)
 		if err != nil {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf(
-				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", ListenerPort, v, err))
+				"annotation %s=%q is written by the controller and unreadable (%v); ignored, it will be rewritten", model.AnnotationListenerPort, v, err))
 		} else {
 			cfg.ListenerPorts = ports
 		}
@@ -208,7 +192,7 @@ func ParseService(svc *corev1.Service) (Config, error) {
 	if hc := cfg.HealthCheck; hc != nil && hc.Type == model.MonitorUDPConnect {
 		for _, p := range svc.Spec.Ports {
 			if p.Protocol != corev1.ProtocolUDP {
-				errs = append(errs, &FieldError{Annotation: HealthCheckOption, Value: svc.Annotations[HealthCheckOption],
+				errs = append(errs, &FieldError{Annotation: model.AnnotationHealthCheckOption, Value: svc.Annotations[model.AnnotationHealthCheckOption],
 					Problem: fmt.Sprintf("a UDP health check cannot watch TCP port %s", portName(p)),
 					Fix:     `use "protocol": "TCP" or "HTTP" (UDP ports are always checked with UDP)`})
 				break
@@ -218,9 +202,9 @@ func ParseService(svc *corev1.Service) (Config, error) {
 	if cfg.MultiVPC {
 		for _, p := range svc.Spec.Ports {
 			if p.Protocol == corev1.ProtocolUDP {
-				errs = append(errs, &FieldError{Annotation: MultiVPC, Value: "true",
+				errs = append(errs, &FieldError{Annotation: model.AnnotationMultiVPC, Value: "true",
 					Problem: fmt.Sprintf("cross-VPC backends only work on TCP listeners, and port %s is UDP", portName(p)),
-					Fix:     "remove the UDP port from this Service (serve it from another Service), or remove " + MultiVPC})
+					Fix:     "remove the UDP port from this Service (serve it from another Service), or remove " + model.AnnotationMultiVPC})
 			}
 		}
 	}
@@ -320,36 +304,36 @@ func validID(id string) bool {
 
 // parsePool reads the algorithm and health check annotations.
 func parsePool(ann map[string]string, cfg *model.ServiceConfig, add func(*FieldError)) {
-	if v, has := lookup(ann, Algorithm); has {
+	if v, has := lookup(ann, model.AnnotationAlgorithm); has {
 		if a := strings.ToUpper(v); slices.Contains(elbrules.Algorithms, a) {
 			cfg.Algorithm = a
 		} else {
-			add(&FieldError{Annotation: Algorithm, Value: v, Problem: "unknown load-balancing algorithm",
+			add(&FieldError{Annotation: model.AnnotationAlgorithm, Value: v, Problem: "unknown load-balancing algorithm",
 				Fix: "set " + strings.Join(elbrules.Algorithms, ", ") + " (" + model.DefaultAlgorithm + " is the default)"})
 		}
 	}
-	if v, has := lookup(ann, HealthCheckFlag); has {
+	if v, has := lookup(ann, model.AnnotationHealthCheckFlag); has {
 		switch strings.ToLower(v) {
 		case "on":
 		case "off":
 			cfg.HealthCheckOff = true
 		default:
-			add(&FieldError{Annotation: HealthCheckFlag, Value: v, Problem: "the value must be 'on' or 'off'",
+			add(&FieldError{Annotation: model.AnnotationHealthCheckFlag, Value: v, Problem: "the value must be 'on' or 'off'",
 				Fix: "set 'on' (default) to check members' health, or 'off'"})
 		}
 	}
-	v, has := lookup(ann, HealthCheckOption)
+	v, has := lookup(ann, model.AnnotationHealthCheckOption)
 	if !has {
 		return
 	}
 	if cfg.HealthCheckOff {
-		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: HealthCheckFlag + " is 'off'",
-			Fix: "remove " + HealthCheckOption + ", or set " + HealthCheckFlag + " to 'on'"})
+		add(&FieldError{Annotation: model.AnnotationHealthCheckOption, Value: v, Problem: model.AnnotationHealthCheckFlag + " is 'off'",
+			Fix: "remove " + model.AnnotationHealthCheckOption + ", or set " + model.AnnotationHealthCheckFlag + " to 'on'"})
 		return
 	}
 	hm, err := parseHealthCheck(v)
 	if err != nil {
-		add(&FieldError{Annotation: HealthCheckOption, Value: v, Problem: err.Error(),
+		add(&FieldError{Annotation: model.AnnotationHealthCheckOption, Value: v, Problem: err.Error(),
 			Fix: `write a JSON object such as {"protocol":"TCP","delay":"5","timeout":"3","max_retries":"3"} (protocol TCP, HTTP with "path", or UDP; a field left out keeps its default)`})
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -45,7 +46,7 @@ func TestSeedExamples(t *testing.T) {
 			}
 			exp := want[filepath.Base(f)]
 			exp.ELBID = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0"
-			exp.Class = model.ClassPerformance
+			exp.Class = elbrules.ClassPerformance
 			exp.MultiCluster = true
 			exp.Recycle = model.RecycleMemberOnly
 			if !reflect.DeepEqual(cfg.ServiceConfig, exp) {
@@ -60,9 +61,9 @@ func TestSeedExamples(t *testing.T) {
 
 func base() map[string]string {
 	return map[string]string{
-		ELBID:        "5083f225-9bf8-48fa-9c8b-67bd9693c4c0",
-		Class:        "performance",
-		MultiCluster: "true",
+		model.AnnotationELBID:        "5083f225-9bf8-48fa-9c8b-67bd9693c4c0",
+		model.AnnotationClass:        "performance",
+		model.AnnotationMultiCluster: "true",
 	}
 }
 
@@ -89,46 +90,46 @@ func TestParseValid(t *testing.T) {
 				t.Errorf("defaults wrong: %+v", c)
 			}
 		}},
-		{"whitespace trimmed", with(ELBID, "  abc-123 \t", Class, " union ", MultiCluster, " TRUE ", Weight, " 7 "), func(t *testing.T, c Config) {
-			if c.ELBID != "abc-123" || c.Class != model.ClassUnion || !c.MultiCluster || *c.Weight != 7 {
+		{"whitespace trimmed", with(model.AnnotationELBID, "  abc-123 \t", model.AnnotationClass, " union ", model.AnnotationMultiCluster, " TRUE ", model.AnnotationWeight, " 7 "), func(t *testing.T, c Config) {
+			if c.ELBID != "abc-123" || c.Class != elbrules.ClassUnion || !c.MultiCluster || *c.Weight != 7 {
 				t.Errorf("got %+v", c)
 			}
 		}},
-		{"weight 0 drains", with(Weight, "0"), func(t *testing.T, c Config) {
+		{"weight 0 drains", with(model.AnnotationWeight, "0"), func(t *testing.T, c Config) {
 			if c.Weight == nil || *c.Weight != 0 {
 				t.Errorf("weight %v", c.Weight)
 			}
 		}},
-		{"weight 100", with(Weight, "100"), func(t *testing.T, c Config) {
+		{"weight 100", with(model.AnnotationWeight, "100"), func(t *testing.T, c Config) {
 			if *c.Weight != 100 {
 				t.Errorf("weight %v", *c.Weight)
 			}
 		}},
-		{"cascade", with(RecyclePolicy, "cascade"), func(t *testing.T, c Config) {
+		{"cascade", with(model.AnnotationRecyclePolicy, "cascade"), func(t *testing.T, c Config) {
 			if c.Recycle != model.RecycleCascade {
 				t.Errorf("recycle %v", c.Recycle)
 			}
 		}},
-		{"multicluster false", with(MultiCluster, "false"), func(t *testing.T, c Config) {
+		{"multicluster false", with(model.AnnotationMultiCluster, "false"), func(t *testing.T, c Config) {
 			if c.MultiCluster {
 				t.Error("multicluster should be false")
 			}
 		}},
-		{"multicluster absent", with(MultiCluster, "<delete>"), func(t *testing.T, c Config) {
+		{"multicluster absent", with(model.AnnotationMultiCluster, "<delete>"), func(t *testing.T, c Config) {
 			if c.MultiCluster {
 				t.Error("multicluster should be false")
 			}
 		}},
-		{"system annotations", with(AppliedWeight, "40", ListenerPort, "443, 80"), func(t *testing.T, c Config) {
+		{"system annotations", with(model.AnnotationAppliedWeight, "40", model.AnnotationListenerPort, "443, 80"), func(t *testing.T, c Config) {
 			if c.AppliedWeight == nil || *c.AppliedWeight != 40 || !reflect.DeepEqual(c.ListenerPorts, []int32{443, 80}) {
 				t.Errorf("got applied %v ports %v", c.AppliedWeight, c.ListenerPorts)
 			}
 		}},
-		{"user-mangled system annotations are ignored with a warning", with(AppliedWeight, "lots", ListenerPort, "eighty"), func(t *testing.T, c Config) {
+		{"user-mangled system annotations are ignored with a warning", with(model.AnnotationAppliedWeight, "lots", model.AnnotationListenerPort, "eighty"), func(t *testing.T, c Config) {
 			if c.AppliedWeight != nil || c.ListenerPorts != nil || len(c.Warnings) != 2 {
 				t.Errorf("got applied %v ports %v warnings %v", c.AppliedWeight, c.ListenerPorts, c.Warnings)
 			}
-			if !strings.Contains(c.Warnings[1], ListenerPort) || !strings.Contains(c.Warnings[1], "eighty") {
+			if !strings.Contains(c.Warnings[1], model.AnnotationListenerPort) || !strings.Contains(c.Warnings[1], "eighty") {
 				t.Errorf("warning does not name the annotation and value: %s", c.Warnings[1])
 			}
 		}},
@@ -152,30 +153,30 @@ func TestParseErrors(t *testing.T) {
 		value      string
 		fixWords   []string
 	}{
-		{"missing elb id", with(ELBID, "<delete>"), ELBID, "", []string{"missing", "ID of the ELB"}},
-		{"blank elb id", with(ELBID, "   "), ELBID, "", []string{"missing"}},
-		{"elb id with spaces", with(ELBID, "abc def"), ELBID, "abc def", []string{"copy the ELB ID"}},
-		{"missing class", with(Class, "<delete>"), Class, "", []string{"'union'", "'performance'"}},
-		{"bad class", with(Class, "dedicated"), Class, "dedicated", []string{"'union'", "'performance'"}},
-		{"bad multicluster", with(MultiCluster, "yes"), MultiCluster, "yes", []string{"'true'"}},
-		{"weight too big", with(Weight, "101"), Weight, "101", []string{"0", "100"}},
-		{"weight negative", with(Weight, "-1"), Weight, "-1", []string{"0", "100"}},
-		{"weight fraction", with(Weight, "50.5"), Weight, "50.5", []string{"integer"}},
-		{"weight empty", with(Weight, ""), Weight, "", []string{"0", "100"}},
-		{"weight huge", with(Weight, "99999999999999999999"), Weight, "99999999999999999999", []string{"100"}},
-		{"unknown policy", with(RecyclePolicy, "delete-all"), RecyclePolicy, "delete-all", []string{"member-only", "cascade"}},
-		{"multivpc without multicluster", with(MultiVPC, "true", MultiCluster, "<delete>"), MultiVPC, "true", []string{MultiCluster}},
-		{"multivpc on union", with(MultiVPC, "true", Class, "union"), MultiVPC, "true", []string{"performance"}},
-		{"bad multivpc", with(MultiVPC, "1"), MultiVPC, "1", []string{"'true'"}},
-		{"bad algorithm", with(Algorithm, "RANDOM"), Algorithm, "RANDOM", []string{"LEAST_CONNECTIONS", "SOURCE_IP"}},
-		{"bad health flag", with(HealthCheckFlag, "yes"), HealthCheckFlag, "yes", []string{"'on'", "'off'"}},
-		{"health option not json", with(HealthCheckOption, "tcp"), HealthCheckOption, "tcp", []string{"JSON"}},
-		{"health option delay", with(HealthCheckOption, `{"delay":"0"}`), HealthCheckOption, `{"delay":"0"}`, []string{"delay", "1 to 50"}},
-		{"health option retries", with(HealthCheckOption, `{"max_retries":11}`), HealthCheckOption, `{"max_retries":11}`, []string{"1 to 10"}},
-		{"health option protocol", with(HealthCheckOption, `{"protocol":"ICMP"}`), HealthCheckOption, `{"protocol":"ICMP"}`, []string{"ICMP"}},
-		{"health option unknown field", with(HealthCheckOption, `{"interval":"5"}`), HealthCheckOption, `{"interval":"5"}`, []string{"interval"}},
-		{"health option path on tcp", with(HealthCheckOption, `{"path":"/x"}`), HealthCheckOption, `{"path":"/x"}`, []string{"HTTP"}},
-		{"health option with flag off", with(HealthCheckFlag, "off", HealthCheckOption, `{"delay":"5"}`), HealthCheckOption, `{"delay":"5"}`, []string{HealthCheckFlag}},
+		{"missing elb id", with(model.AnnotationELBID, "<delete>"), model.AnnotationELBID, "", []string{"missing", "ID of the ELB"}},
+		{"blank elb id", with(model.AnnotationELBID, "   "), model.AnnotationELBID, "", []string{"missing"}},
+		{"elb id with spaces", with(model.AnnotationELBID, "abc def"), model.AnnotationELBID, "abc def", []string{"copy the ELB ID"}},
+		{"missing class", with(model.AnnotationClass, "<delete>"), model.AnnotationClass, "", []string{"'union'", "'performance'"}},
+		{"bad class", with(model.AnnotationClass, "dedicated"), model.AnnotationClass, "dedicated", []string{"'union'", "'performance'"}},
+		{"bad multicluster", with(model.AnnotationMultiCluster, "yes"), model.AnnotationMultiCluster, "yes", []string{"'true'"}},
+		{"weight too big", with(model.AnnotationWeight, "101"), model.AnnotationWeight, "101", []string{"0", "100"}},
+		{"weight negative", with(model.AnnotationWeight, "-1"), model.AnnotationWeight, "-1", []string{"0", "100"}},
+		{"weight fraction", with(model.AnnotationWeight, "50.5"), model.AnnotationWeight, "50.5", []string{"integer"}},
+		{"weight empty", with(model.AnnotationWeight, ""), model.AnnotationWeight, "", []string{"0", "100"}},
+		{"weight huge", with(model.AnnotationWeight, "99999999999999999999"), model.AnnotationWeight, "99999999999999999999", []string{"100"}},
+		{"unknown policy", with(model.AnnotationRecyclePolicy, "delete-all"), model.AnnotationRecyclePolicy, "delete-all", []string{"member-only", "cascade"}},
+		{"multivpc without multicluster", with(model.AnnotationMultiVPC, "true", model.AnnotationMultiCluster, "<delete>"), model.AnnotationMultiVPC, "true", []string{model.AnnotationMultiCluster}},
+		{"multivpc on union", with(model.AnnotationMultiVPC, "true", model.AnnotationClass, "union"), model.AnnotationMultiVPC, "true", []string{"performance"}},
+		{"bad multivpc", with(model.AnnotationMultiVPC, "1"), model.AnnotationMultiVPC, "1", []string{"'true'"}},
+		{"bad algorithm", with(model.AnnotationAlgorithm, "RANDOM"), model.AnnotationAlgorithm, "RANDOM", []string{"LEAST_CONNECTIONS", "SOURCE_IP"}},
+		{"bad health flag", with(model.AnnotationHealthCheckFlag, "yes"), model.AnnotationHealthCheckFlag, "yes", []string{"'on'", "'off'"}},
+		{"health option not json", with(model.AnnotationHealthCheckOption, "tcp"), model.AnnotationHealthCheckOption, "tcp", []string{"JSON"}},
+		{"health option delay", with(model.AnnotationHealthCheckOption, `{"delay":"0"}`), model.AnnotationHealthCheckOption, `{"delay":"0"}`, []string{"delay", "1 to 50"}},
+		{"health option retries", with(model.AnnotationHealthCheckOption, `{"max_retries":11}`), model.AnnotationHealthCheckOption, `{"max_retries":11}`, []string{"1 to 10"}},
+		{"health option protocol", with(model.AnnotationHealthCheckOption, `{"protocol":"ICMP"}`), model.AnnotationHealthCheckOption, `{"protocol":"ICMP"}`, []string{"ICMP"}},
+		{"health option unknown field", with(model.AnnotationHealthCheckOption, `{"interval":"5"}`), model.AnnotationHealthCheckOption, `{"interval":"5"}`, []string{"interval"}},
+		{"health option path on tcp", with(model.AnnotationHealthCheckOption, `{"path":"/x"}`), model.AnnotationHealthCheckOption, `{"path":"/x"}`, []string{"HTTP"}},
+		{"health option with flag off", with(model.AnnotationHealthCheckFlag, "off", model.AnnotationHealthCheckOption, `{"delay":"5"}`), model.AnnotationHealthCheckOption, `{"delay":"5"}`, []string{model.AnnotationHealthCheckFlag}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseReportsEveryProblem(t *testing.T) {
-	_, err := Parse(map[string]string{Class: "x", Weight: "200", RecyclePolicy: "nope"})
+	_, err := Parse(map[string]string{model.AnnotationClass: "x", model.AnnotationWeight: "200", model.AnnotationRecyclePolicy: "nope"})
 	var es Errors
 	if !errors.As(err, &es) {
 		t.Fatalf("want Errors, got %T %v", err, err)
@@ -216,7 +217,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	for _, e := range es {
 		got = append(got, e.Annotation)
 	}
-	want := []string{ELBID, Class, Weight, RecyclePolicy}
+	want := []string{model.AnnotationELBID, model.AnnotationClass, model.AnnotationWeight, model.AnnotationRecyclePolicy}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("problems on %v, want %v", got, want)
 	}
@@ -224,7 +225,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 
 func TestParseServiceRefusesMultiVPCOnUDP(t *testing.T) {
 	svc := &corev1.Service{}
-	svc.Annotations = with(MultiVPC, "true")
+	svc.Annotations = with(model.AnnotationMultiVPC, "true")
 	svc.Spec.Ports = []corev1.ServicePort{
 		{Name: "web", Port: 80, Protocol: corev1.ProtocolTCP},
 		{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
@@ -233,7 +234,7 @@ func TestParseServiceRefusesMultiVPCOnUDP(t *testing.T) {
 	if err == nil {
 		t.Fatal("multivpc with a UDP port must be refused")
 	}
-	for _, w := range []string{MultiVPC, `"dns" (53)`, "UDP", "TCP"} {
+	for _, w := range []string{model.AnnotationMultiVPC, `"dns" (53)`, "UDP", "TCP"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("message %q should mention %q", err, w)
 		}
@@ -261,16 +262,16 @@ func TestListenerPortsRoundTrip(t *testing.T) {
 }
 
 func TestSelectors(t *testing.T) {
-	if !IsMultiCluster(map[string]string{MultiCluster: " True "}) || IsMultiCluster(map[string]string{}) {
+	if !IsMultiCluster(map[string]string{model.AnnotationMultiCluster: " True "}) || IsMultiCluster(map[string]string{}) {
 		t.Error("IsMultiCluster wrong")
 	}
-	if HasELBID(map[string]string{ELBID: "  "}) || !HasELBID(base()) {
+	if HasELBID(map[string]string{model.AnnotationELBID: "  "}) || !HasELBID(base()) {
 		t.Error("HasELBID wrong")
 	}
 }
 
 func TestPoolAnnotations(t *testing.T) {
-	c, err := Parse(with(Algorithm, " source_ip ", HealthCheckOption, `{"protocol":"HTTP","delay":"5","timeout":10,"max_retries":"3","path":"/healthz"}`))
+	c, err := Parse(with(model.AnnotationAlgorithm, " source_ip ", model.AnnotationHealthCheckOption, `{"protocol":"HTTP","delay":"5","timeout":10,"max_retries":"3","path":"/healthz"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,16 +279,16 @@ func TestPoolAnnotations(t *testing.T) {
 	if c.Algorithm != "SOURCE_IP" || !reflect.DeepEqual(c.HealthCheck, want) || c.HealthCheckOff {
 		t.Errorf("got %q %+v", c.Algorithm, c.HealthCheck)
 	}
-	c, err = Parse(with(HealthCheckFlag, "off"))
+	c, err = Parse(with(model.AnnotationHealthCheckFlag, "off"))
 	if err != nil || !c.HealthCheckOff {
 		t.Errorf("flag off: %+v %v", c, err)
 	}
-	c, err = Parse(with(HealthCheckOption, `{"protocol":"HTTP"}`))
+	c, err = Parse(with(model.AnnotationHealthCheckOption, `{"protocol":"HTTP"}`))
 	if err != nil || c.HealthCheck.URLPath != "/" || c.HealthCheck.Delay != 5 {
 		t.Errorf("HTTP defaults: %+v %v", c.HealthCheck, err)
 	}
 	svc := &corev1.Service{}
-	svc.Annotations = with(HealthCheckOption, `{"protocol":"UDP"}`)
+	svc.Annotations = with(model.AnnotationHealthCheckOption, `{"protocol":"UDP"}`)
 	svc.Spec.Ports = []corev1.ServicePort{{Name: "web", Port: 80, Protocol: corev1.ProtocolTCP}}
 	if _, err := ParseService(svc); err == nil || !strings.Contains(err.Error(), `"web" (80)`) {
 		t.Errorf("a UDP check on a TCP port must be refused, got %v", err)
@@ -297,7 +298,7 @@ func TestPoolAnnotations(t *testing.T) {
 // The fields a health-check-option leaves out take the same defaults as a Service with no option
 // at all (TCP every 5 s, timeout 3 s below the delay, 3 retries): one set of defaults, not two.
 func TestHealthCheckOptionDefaultsMatchNoOption(t *testing.T) {
-	c, err := Parse(with(HealthCheckOption, `{"protocol":"TCP"}`))
+	c, err := Parse(with(model.AnnotationHealthCheckOption, `{"protocol":"TCP"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestHealthCheckOptionDefaultsMatchNoOption(t *testing.T) {
 	if got := model.DefaultHealthMonitor(); got != want {
 		t.Errorf("no option: %+v, want %+v", got, want)
 	}
-	c, err = Parse(with(HealthCheckOption, `{"delay":"2"}`))
+	c, err = Parse(with(model.AnnotationHealthCheckOption, `{"delay":"2"}`))
 	if err != nil || c.HealthCheck.Delay != 2 || c.HealthCheck.Timeout != 3 || c.HealthCheck.MaxRetries != 3 {
 		t.Errorf("delay only: %+v %v", c.HealthCheck, err)
 	}
@@ -316,11 +317,11 @@ func TestHealthCheckOptionDefaultsMatchNoOption(t *testing.T) {
 
 // A class that is present but wrong is not "missing": the message says the value is unknown.
 func TestWrongClassIsNotReportedMissing(t *testing.T) {
-	_, err := Parse(with(Class, "dedicated"))
+	_, err := Parse(with(model.AnnotationClass, "dedicated"))
 	if err == nil || strings.Contains(err.Error(), "must be given") || !strings.Contains(err.Error(), "unknown ELB type") {
 		t.Errorf("got %v", err)
 	}
-	_, err = Parse(with(Class, "<delete>"))
+	_, err = Parse(with(model.AnnotationClass, "<delete>"))
 	if err == nil || !strings.Contains(err.Error(), "is missing") {
 		t.Errorf("got %v", err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
-	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -32,7 +32,7 @@ func TestC4_AdoptWaitsOutABusyELB(t *testing.T) {
 	}
 	d := deploy.New(c, deploy.Options{})
 	w := want(clusterA, lb.ID, 80, nodes(0, 2, 80))
-	w.Class = model.ClassUnion
+	w.Class = elbrules.ClassUnion
 	apply(t, d, w)
 	const newID = "cluster-a-2026"
 	res, err := d.AdoptClusterID(context.Background(), clusterA.ClusterID, newID) // the ELB is still PENDING_UPDATE

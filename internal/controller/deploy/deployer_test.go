@@ -12,6 +12,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/fake"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -26,7 +27,7 @@ func newDeployer(c elbclient.Client) *Deployer {
 }
 
 func perfLB(f *fake.ELB) *elbclient.LoadBalancer {
-	return f.AddLoadBalancer(elbclient.LoadBalancer{Name: "elb", Class: model.ClassPerformance, IPTargetEnable: true})
+	return f.AddLoadBalancer(elbclient.LoadBalancer{Name: "elb", Class: elbrules.ClassPerformance, IPTargetEnable: true})
 }
 
 // members builds n members 10.<net>.0.i:30080 sharing weight w over n pods (R3 with one pod each).
@@ -40,7 +41,7 @@ func members(net, n, w int) []model.Member {
 
 func desired(ref model.ServiceRef, lbID string, w int, ms []model.Member) model.Desired {
 	return model.Desired{
-		Service: ref, ELBID: lbID, Class: model.ClassPerformance, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: w,
+		Service: ref, ELBID: lbID, Class: elbrules.ClassPerformance, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: w,
 		Listeners: []model.Listener{{
 			Port: 80, Protocol: "TCP", Members: ms,
 			Pool: model.Pool{Algorithm: "ROUND_ROBIN", HealthMonitor: &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}},
@@ -133,20 +134,20 @@ func TestApplyCreatesMarkedListenerPoolMonitorAndMembers(t *testing.T) {
 }
 
 func TestReapplyMakesZeroWrites(t *testing.T) {
-	for _, class := range []model.Class{model.ClassPerformance, model.ClassUnion} {
+	for _, class := range []elbrules.Class{elbrules.ClassPerformance, elbrules.ClassUnion} {
 		t.Run(string(class), func(t *testing.T) {
 			f := fake.New()
 			lb := f.AddLoadBalancer(elbclient.LoadBalancer{Class: class})
 			d := newDeployer(f)
 			want := desired(refA, lb.ID, 80, members(1, 3, 80))
 			want.Class = class
-			if class == model.ClassUnion {
+			if class == elbrules.ClassUnion {
 				for i := range want.Listeners[0].Members {
 					want.Listeners[0].Members[i].SubnetID = "" // the client fills in the ELB's subnet
 				}
 			}
 			first := mustApply(t, d, want)
-			if class == model.ClassUnion && first.Writes != 3+3 {
+			if class == elbrules.ClassUnion && first.Writes != 3+3 {
 				t.Errorf("union: %d writes, want 3 + one per member", first.Writes)
 			}
 			before := f.Writes()
@@ -235,7 +236,7 @@ func TestTwoClustersShareOneListener(t *testing.T) {
 // handMade creates, as an operator, a listener on port 80 with a pool and two VM members 10+10 (S3).
 func handMade(t *testing.T, f *fake.ELB, lbID, protocol string) (listener, pool string) {
 	t.Helper()
-	return elbtest.HandMade(t, f.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: protocol, Port: 80}, "vms",
+	return elbtest.HandMade(t, f.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: protocol, Port: 80}, "vms",
 		elbclient.MemberSpec{Name: "vm-1", Address: "192.168.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-1"},
 		elbclient.MemberSpec{Name: "vm-2", Address: "192.168.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-1"})
 }
@@ -337,7 +338,7 @@ func TestProtocolConflictRefusesEveryPort(t *testing.T) {
 // R10 and the class check.
 func TestUnknownOrMissingELBAndClassMismatch(t *testing.T) {
 	f := fake.New()
-	union := f.AddLoadBalancer(elbclient.LoadBalancer{Class: model.ClassUnion})
+	union := f.AddLoadBalancer(elbclient.LoadBalancer{Class: elbrules.ClassUnion})
 	d := newDeployer(f)
 
 	_, err := d.Apply(context.Background(), desired(refA, "no-such-elb", 80, nil))
@@ -354,11 +355,11 @@ func TestUnknownOrMissingELBAndClassMismatch(t *testing.T) {
 // R11: multivpc needs performance, IP-type backends and TCP; then members are IP-type.
 func TestMultiVPC(t *testing.T) {
 	f := fake.New()
-	noIP := f.AddLoadBalancer(elbclient.LoadBalancer{Class: model.ClassPerformance})
+	noIP := f.AddLoadBalancer(elbclient.LoadBalancer{Class: elbrules.ClassPerformance})
 	ipLB := perfLB(f)
-	union := f.AddLoadBalancer(elbclient.LoadBalancer{Class: model.ClassUnion})
+	union := f.AddLoadBalancer(elbclient.LoadBalancer{Class: elbrules.ClassUnion})
 	d := newDeployer(f)
-	mv := func(lbID string, class model.Class, proto string) model.Desired {
+	mv := func(lbID string, class elbrules.Class, proto string) model.Desired {
 		w := desired(refA, lbID, 80, members(1, 2, 80))
 		w.Class, w.MultiVPC, w.Mode = class, true, model.ModePassThrough
 		w.Listeners[0].Protocol = proto
@@ -367,16 +368,16 @@ func TestMultiVPC(t *testing.T) {
 		}
 		return w
 	}
-	_, err := d.Apply(context.Background(), mv(union.ID, model.ClassUnion, "TCP"))
+	_, err := d.Apply(context.Background(), mv(union.ID, elbrules.ClassUnion, "TCP"))
 	refusal(t, err, ReasonMultiVPCInvalid, "kubernetes.io/elb.multivpc", "performance")
-	_, err = d.Apply(context.Background(), mv(ipLB.ID, model.ClassPerformance, "UDP"))
+	_, err = d.Apply(context.Background(), mv(ipLB.ID, elbrules.ClassPerformance, "UDP"))
 	refusal(t, err, ReasonMultiVPCInvalid, "TCP", "UDP")
-	_, err = d.Apply(context.Background(), mv(noIP.ID, model.ClassPerformance, "TCP"))
+	_, err = d.Apply(context.Background(), mv(noIP.ID, elbrules.ClassPerformance, "TCP"))
 	refusal(t, err, ReasonMultiVPCInvalid, "IP-type backends", noIP.ID)
 	if f.Writes() != 0 {
 		t.Fatalf("%d writes after refusals", f.Writes())
 	}
-	mustApply(t, d, mv(ipLB.ID, model.ClassPerformance, "TCP"))
+	mustApply(t, d, mv(ipLB.ID, elbrules.ClassPerformance, "TCP"))
 	for _, m := range f.Members(poolOf(t, f, ipLB.ID, 80)) {
 		if m.SubnetID != "" {
 			t.Fatalf("member %+v is not IP-type", m)
@@ -384,7 +385,7 @@ func TestMultiVPC(t *testing.T) {
 	}
 	// An instance-only pool cannot take IP-type members: refused before writing.
 	f.SetPoolType(poolOf(t, f, ipLB.ID, 80), "instance")
-	w := mv(ipLB.ID, model.ClassPerformance, "TCP")
+	w := mv(ipLB.ID, elbrules.ClassPerformance, "TCP")
 	w.Service = refB
 	_, err = d.Apply(context.Background(), w)
 	refusal(t, err, ReasonMultiVPCInvalid, "instance-type")
@@ -394,7 +395,7 @@ func TestMultiVPC(t *testing.T) {
 func TestListenerOfNonMultiClusterServiceIsRefused(t *testing.T) {
 	f := fake.New()
 	lb := perfLB(f)
-	api := f.API(model.ClassPerformance)
+	api := f.API(elbrules.ClassPerformance)
 	single := ownership.Mark{MultiCluster: false, ClusterID: "cluster-x", Namespace: "legacy", Service: "web"}
 	if _, err := api.CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 80, Description: ownership.FormatMark(single)}); err != nil {
 		t.Fatal(err)
@@ -414,7 +415,7 @@ func TestSharedListenersCheck(t *testing.T) {
 	d := newDeployer(f)
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
 	// A hand-made listener on 8080 holding cluster B's members counts as shared too.
-	api := f.API(model.ClassPerformance)
+	api := f.API(elbrules.ClassPerformance)
 	l, _ := api.CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 8080})
 	p, _ := api.CreatePool(context.Background(), elbclient.PoolSpec{ListenerID: l.ID, Protocol: "TCP", Algorithm: "ROUND_ROBIN"})
 	if _, err := api.AddMembers(context.Background(), p.ID, []elbclient.MemberSpec{{Name: ownership.MemberName(refB, 8080), Address: "10.2.0.1", Port: 1, Weight: 1, SubnetID: "s"}}); err != nil {
@@ -611,7 +612,7 @@ func TestReleaseCascade(t *testing.T) {
 	mustApply(t, b, desired(refB, lb.ID, 20, members(2, 2, 20)))
 	// A single-cluster listener on another port must survive.
 	single := ownership.Mark{ClusterID: "cluster-x", Namespace: "legacy", Service: "db"}
-	if _, err := f.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 5432, Description: ownership.FormatMark(single)}); err != nil {
+	if _, err := f.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Protocol: "TCP", Port: 5432, Description: ownership.FormatMark(single)}); err != nil {
 		t.Fatal(err)
 	}
 	w := desired(refA, lb.ID, 80, nil)
@@ -633,7 +634,7 @@ type guard struct {
 	ref model.ServiceRef
 }
 
-func (g guard) API(c model.Class) elbclient.API { return guardAPI{API: g.ELB.API(c), g: g} }
+func (g guard) API(c elbrules.Class) elbclient.API { return guardAPI{API: g.ELB.API(c), g: g} }
 
 type guardAPI struct {
 	elbclient.API
@@ -753,7 +754,7 @@ func BenchmarkDiffMembers(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := diffMembers(refA, 80, model.ClassPerformance, "pool", want, have)
+		p := diffMembers(refA, 80, elbrules.ClassPerformance, "pool", want, have)
 		if len(p.update) != n {
 			b.Fatalf("%d updates", len(p.update))
 		}
@@ -794,7 +795,7 @@ func TestStrayOwnMembersAreCleaned(t *testing.T) {
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
 	pool := poolOf(t, f, lb.ID, 80)
 	other := model.ServiceRef{ClusterID: refA.ClusterID, Namespace: "shop", Name: "api"}
-	if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
+	if _, err := f.API(elbrules.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
 		{Name: ownership.MemberName(refA, 8080), Address: "10.1.0.9", Port: 30081, Weight: 5, SubnetID: "subnet-1"},
 		{Name: ownership.MemberName(other, 80), Address: "10.1.0.8", Port: 30082, Weight: 5, SubnetID: "subnet-1"},
 	}); err != nil {
@@ -829,7 +830,7 @@ func TestReleaseMemberOnlyKeepsMemberAddedConcurrently(t *testing.T) {
 			return
 		}
 		added = true
-		if _, err := f.API(model.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
+		if _, err := f.API(elbrules.ClassPerformance).AddMembers(context.Background(), pool, []elbclient.MemberSpec{
 			{Name: ownership.MemberName(refB, 80), Address: "10.2.0.1", Port: 30080, Weight: 20, SubnetID: "subnet-1"}}); err != nil {
 			t.Error(err)
 		}

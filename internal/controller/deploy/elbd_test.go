@@ -19,6 +19,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -123,7 +124,7 @@ func nodes(base, n, w int) []model.Member {
 
 func want(ref model.ServiceRef, elbID string, w int, ms []model.Member) model.Desired {
 	return model.Desired{
-		Service: ref, ELBID: elbID, Class: model.ClassPerformance, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: w,
+		Service: ref, ELBID: elbID, Class: elbrules.ClassPerformance, Mode: model.ModeNode, Recycle: model.RecycleMemberOnly, Weight: w,
 		Listeners: []model.Listener{{Port: 80, Protocol: "TCP", Members: ms,
 			Pool: model.Pool{Algorithm: "ROUND_ROBIN", HealthMonitor: &model.HealthMonitor{Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}}},
 	}
@@ -142,7 +143,7 @@ func apply(t *testing.T, d *deploy.Deployer, w model.Desired) deploy.Result {
 func pool(t *testing.T, c elbclient.Client, elbID string, port int32) (elbclient.Listener, []elbclient.Member) {
 	t.Helper()
 	ctx := context.Background()
-	api := c.API(model.ClassPerformance)
+	api := c.API(elbrules.ClassPerformance)
 	ls, err := api.ListListeners(ctx, elbID)
 	if err != nil {
 		t.Fatal(err)
@@ -202,10 +203,10 @@ func TestELBD_CheckAndTypedErrors(t *testing.T) {
 	}
 	lbID := e.dedicated(true)
 	lb, err := c.GetLoadBalancer(ctx, lbID)
-	if err != nil || lb.Class != model.ClassPerformance || !lb.IPTargetEnable || lb.VIP == "" || lb.VPCID != "vpc-a" {
+	if err != nil || lb.Class != elbrules.ClassPerformance || !lb.IPTargetEnable || lb.VIP == "" || lb.VPCID != "vpc-a" {
 		t.Fatalf("GetLoadBalancer = %+v, %v", lb, err)
 	}
-	v3 := c.API(model.ClassPerformance)
+	v3 := c.API(elbrules.ClassPerformance)
 	spec := elbclient.ListenerSpec{LoadBalancerID: lbID, Protocol: "TCP", Port: 80}
 	if _, err := v3.CreateListener(ctx, spec); err != nil {
 		t.Fatal(err)
@@ -240,7 +241,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 		t.Fatalf("members %+v", ms)
 	}
 	// One listener, one pool, on the ELB.
-	ls, _ := ca.API(model.ClassPerformance).ListListeners(context.Background(), lbID)
+	ls, _ := ca.API(elbrules.ClassPerformance).ListListeners(context.Background(), lbID)
 	if len(ls) != 1 {
 		t.Fatalf("listeners %+v", ls)
 	}
@@ -274,7 +275,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 // two VM members with weights 10 and 10. No fleetlb marks.
 func handMadeS3(t *testing.T, c elbclient.Client, lbID string) string {
 	t.Helper()
-	_, poolID := elbtest.HandMade(t, c.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: "TCP", Port: 80}, "vm-pool",
+	_, poolID := elbtest.HandMade(t, c.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "vm-web", Protocol: "TCP", Port: 80}, "vm-pool",
 		elbclient.MemberSpec{Name: "ecs-1", Address: "127.10.1.201", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
 		elbclient.MemberSpec{Name: "ecs-2", Address: "127.10.1.202", Port: 8080, Weight: 10, SubnetID: "subnet-a1"})
 	return poolID
@@ -336,7 +337,7 @@ func TestELBD_ReleasePolicies(t *testing.T) {
 	apply(t, b, want(clusterB, lbID, 20, nodes(10, 2, 20)))
 	// A VM added by hand to the shared pool.
 	l, _ := pool(t, c, lbID, 80)
-	if _, err := c.API(model.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{{Name: "ecs-1", Address: "127.10.1.201", Port: 8080, Weight: 5, SubnetID: "subnet-a1"}}); err != nil {
+	if _, err := c.API(elbrules.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{{Name: "ecs-1", Address: "127.10.1.201", Port: 8080, Weight: 5, SubnetID: "subnet-a1"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -356,11 +357,11 @@ func TestELBD_ReleasePolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := c.API(model.ClassPerformance).ListListeners(context.Background(), lbID)
+	ls, err := c.API(elbrules.ClassPerformance).ListListeners(context.Background(), lbID)
 	if err != nil || len(ls) != 0 || res.ListenersDeleted != 1 {
 		t.Fatalf("after cascade: listeners %+v (%v), result %+v", ls, err, res)
 	}
-	if _, err := c.API(model.ClassPerformance).GetPool(context.Background(), l.DefaultPoolID); !errors.Is(err, elbclient.ErrNotFound) {
+	if _, err := c.API(elbrules.ClassPerformance).GetPool(context.Background(), l.DefaultPoolID); !errors.Is(err, elbclient.ErrNotFound) {
 		t.Fatalf("pool still there: %v", err)
 	}
 	// Releasing again finds nothing and writes nothing.
@@ -380,7 +381,7 @@ func TestELBD_LastCreatorReleaseRemovesListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, _ := c.API(model.ClassPerformance).ListListeners(context.Background(), lbID)
+	ls, _ := c.API(elbrules.ClassPerformance).ListListeners(context.Background(), lbID)
 	if len(ls) != 0 || res.ListenersDeleted != 1 || res.MembersRemoved != 2 {
 		t.Fatalf("release %+v, listeners left %+v", res, ls)
 	}
@@ -392,7 +393,7 @@ func TestELBD_Refusals(t *testing.T) {
 	noIP := e.dedicated(false)
 	withIP := e.dedicated(true)
 	c := e.client("SK-fleet-secret")
-	if _, err := c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: noIP, Protocol: "HTTP", Port: 80}); err != nil {
+	if _, err := c.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: noIP, Protocol: "HTTP", Port: 80}); err != nil {
 		t.Fatal(err)
 	}
 	d := deploy.New(c, deploy.Options{})
@@ -403,7 +404,7 @@ func TestELBD_Refusals(t *testing.T) {
 		return w
 	}
 	union := want(clusterA, withIP, 80, nodes(0, 1, 80))
-	union.Class = model.ClassUnion
+	union.Class = elbrules.ClassUnion
 	cases := []struct {
 		name     string
 		desired  model.Desired
@@ -493,7 +494,7 @@ func TestELBD_ConcurrentClusters(t *testing.T) {
 		if err := errors.Join(errs...); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
-		ms, err := ca.API(model.ClassPerformance).ListMembers(context.Background(), poolID)
+		ms, err := ca.API(elbrules.ClassPerformance).ListMembers(context.Background(), poolID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -521,7 +522,7 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
 	union := func(ref model.ServiceRef, base, n, w int) model.Desired {
 		d := want(ref, lbID, w, nodes(base, n, w))
-		d.Class = model.ClassUnion
+		d.Class = elbrules.ClassUnion
 		for i := range d.Listeners[0].Members {
 			d.Listeners[0].Members[i].SubnetID = ""
 		}
@@ -529,7 +530,7 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 	}
 	// Asking for a dedicated ELB on a shared one is refused (the class check finds it through v2).
 	wrong := union(clusterA, 0, 1, 80)
-	wrong.Class = model.ClassPerformance
+	wrong.Class = elbrules.ClassPerformance
 	if _, err := a.Apply(context.Background(), wrong); err == nil || !strings.Contains(err.Error(), "shared ELB") {
 		t.Fatalf("class mismatch: %v", err)
 	}
@@ -539,7 +540,7 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 		t.Fatalf("A: %+v", resA)
 	}
 	apply(t, b, union(clusterB, 10, 2, 20))
-	v2 := c.API(model.ClassUnion)
+	v2 := c.API(elbrules.ClassUnion)
 	ls, err := v2.ListListeners(context.Background(), lbID)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("listeners %+v %v", ls, err)

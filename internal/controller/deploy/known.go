@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -26,7 +27,7 @@ type knownKey struct {
 }
 
 type knownPort struct {
-	class    model.Class
+	class    elbrules.Class
 	multiVPC bool
 	pool     model.Pool // the pool settings applied
 	vip      string

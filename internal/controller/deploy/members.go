@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -29,7 +30,7 @@ func memberKey(addr string, port int32) string { return addr + "|" + strconv.Ito
 
 // diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
 // Only members named ownership.MemberName(ref, port) (or named for ref on another port) are ever changed.
-func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
+func diffMembers(ref model.ServiceRef, port int32, class elbrules.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
 	var p memberPlan
 	name := ownership.MemberName(ref, port)
 	ours := map[string][]elbclient.Member{}
@@ -90,9 +91,9 @@ func diffMembers(ref model.ServiceRef, port int32, class model.Class, poolID str
 }
 
 // subnetChanged: on union the client fills in the ELB's subnet when want is "", so "" matches any.
-func subnetChanged(class model.Class, want, have string) bool {
+func subnetChanged(class elbrules.Class, want, have string) bool {
 	if want == "" {
-		return class == model.ClassPerformance && have != ""
+		return class == elbrules.ClassPerformance && have != ""
 	}
 	return want != have
 }
@@ -100,7 +101,7 @@ func subnetChanged(class model.Class, want, have string) bool {
 // syncMembers makes this cluster's members in o's pool match want.Members. After an ambiguous
 // failure, or when the ELB says a member already existed, it re-reads the pool and plans again, so
 // a retry never adds a member twice. Releasing a port is the same call with no members wanted.
-func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class model.Class, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
+func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class elbrules.Class, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
 	have := o.members
 	poolID := o.pool.ID
 	for attempt := 1; ; attempt++ {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -28,7 +29,7 @@ func (e *elbd) calls(f func()) (reads, writes int64) {
 // listenersOn reads the listeners of the ELB on port (any protocol) through the SDK.
 func listenersOn(t *testing.T, c elbclient.Client, elbID string, port int32) map[string]elbclient.Listener {
 	t.Helper()
-	ls, err := c.API(model.ClassPerformance).ListListenersOnPort(context.Background(), elbID, port)
+	ls, err := c.API(elbrules.ClassPerformance).ListListenersOnPort(context.Background(), elbID, port)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func listenersOn(t *testing.T, c elbclient.Client, elbID string, port int32) map
 
 func members(t *testing.T, c elbclient.Client, poolID string) []elbclient.Member {
 	t.Helper()
-	ms, err := c.API(model.ClassPerformance).ListMembers(context.Background(), poolID)
+	ms, err := c.API(elbrules.ClassPerformance).ListMembers(context.Background(), poolID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func members(t *testing.T, c elbclient.Client, poolID string) []elbclient.Member
 // addVMs adds two hand-made members (no fleetlb name) to pool.
 func addVMs(t *testing.T, c elbclient.Client, poolID string) {
 	t.Helper()
-	if _, err := c.API(model.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{
+	if _, err := c.API(elbrules.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{
 		{Name: "vm-1", Address: "127.10.1.201", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
 		{Name: "vm-2", Address: "127.10.1.202", Port: 8080, Weight: 10, SubnetID: "subnet-a1"}}); err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func TestC6_FewerCalls(t *testing.T) {
 	}
 	// Drift by hand (a member deleted) is repaired on the next resync.
 	l, ms := pool(t, c, lbID, 80)
-	if err := c.API(model.ClassPerformance).DeleteMembers(context.Background(), l.DefaultPoolID, []string{ms[0].ID}); err != nil {
+	if err := c.API(elbrules.ClassPerformance).DeleteMembers(context.Background(), l.DefaultPoolID, []string{ms[0].ID}); err != nil {
 		t.Fatal(err)
 	}
 	if res := apply(t, d, want(clusterA, lbID, 60, nodes(0, 3, 60))); res.MembersAdded != 1 {
@@ -267,7 +268,7 @@ func TestC11_Lifecycle(t *testing.T) {
 		changed.Listeners[0].Pool = model.Pool{Algorithm: "LEAST_CONNECTIONS", HealthMonitor: &model.HealthMonitor{Type: "HTTP", Delay: 7, Timeout: 4, MaxRetries: 2, URLPath: "/healthz"}}
 		res := apply(t, a, changed)
 		l, _ := pool(t, c, lbID, 80)
-		api := c.API(model.ClassPerformance)
+		api := c.API(elbrules.ClassPerformance)
 		p, err := api.GetPool(context.Background(), l.DefaultPoolID)
 		if err != nil {
 			t.Fatal(err)
@@ -321,7 +322,7 @@ func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
 	gone := clusterA
 	gone.Name = "gone"
 	wu := want(gone, union, 50, nodes(20, 1, 50))
-	wu.Class = model.ClassUnion
+	wu.Class = elbrules.ClassUnion
 	apply(t, a, wu)
 
 	// Only Service shop/web on port 80 is still wanted (port 81 dropped, shop/gone deleted).
@@ -344,7 +345,7 @@ func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
 	if on := listenersOn(t, c, lbID, 81); len(on) != 0 {
 		t.Fatalf("port 81 (created by A, empty) left: %+v", on)
 	}
-	if ls, err := c.API(model.ClassUnion).ListListeners(context.Background(), union); err != nil || len(ls) != 0 {
+	if ls, err := c.API(elbrules.ClassUnion).ListListeners(context.Background(), union); err != nil || len(ls) != 0 {
 		t.Fatalf("union ELB after the sweep: %+v %v", ls, err)
 	}
 	// Cluster B's sweep with nothing wanted touches only B's members.
@@ -421,7 +422,7 @@ func TestC2_RefusedPortHoldsBackNoBoundPort(t *testing.T) {
 	c := e.client("SK-fleet-secret")
 	d := deploy.New(c, deploy.Options{})
 	apply(t, d, want(clusterA, lbID, 60, nodes(0, 3, 60)))
-	if _, err := c.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{
+	if _, err := c.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{
 		LoadBalancerID: lbID, Name: "by-hand", Protocol: "HTTP", Port: 81}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
@@ -117,7 +118,7 @@ func (d *Deployer) placeMembers(ctx context.Context, lb *elbclient.LoadBalancer,
 		return nil
 	}
 	if d.opts.Subnets == nil {
-		if lb.Class == model.ClassUnion {
+		if lb.Class == elbrules.ClassUnion {
 			return nil // the v2 client puts them in the ELB's VIP subnet
 		}
 		// Without a subnet a dedicated ELB would make them IP-type members: never silently.

@@ -35,8 +35,8 @@ func validateDesired(d model.Desired) *Refusal {
 	if d.ELBID == "" {
 		return refuse(ReasonELBNotFound, "%s is missing; set it to the ID of an existing ELB (fleetlb never creates ELBs)", model.AnnotationELBID)
 	}
-	if d.Class != model.ClassPerformance && d.Class != model.ClassUnion {
-		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", model.AnnotationClass, d.Class, model.ClassPerformance, model.ClassUnion)
+	if d.Class != elbrules.ClassPerformance && d.Class != elbrules.ClassUnion {
+		return refuse(ReasonInvalidDesired, "%s is %q; set it to %q (dedicated ELB) or %q (shared ELB)", model.AnnotationClass, d.Class, elbrules.ClassPerformance, elbrules.ClassUnion)
 	}
 	if !elbrules.ValidWeight(d.Weight) {
 		return refuse(ReasonInvalidDesired, "%s is %d; set an integer from %d to %d", model.AnnotationWeight, d.Weight, elbrules.MinWeight, elbrules.MaxWeight)
@@ -46,8 +46,8 @@ func validateDesired(d model.Desired) *Refusal {
 	default:
 		return refuse(ReasonInvalidDesired, "%s is %q; set %q (default) or %q", model.AnnotationRecyclePolicy, d.Recycle, model.RecycleMemberOnly, model.RecycleCascade)
 	}
-	if d.MultiVPC && d.Class != model.ClassPerformance {
-		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", model.AnnotationMultiVPC, model.AnnotationClass, model.ClassPerformance, model.AnnotationMultiVPC)
+	if d.MultiVPC && d.Class != elbrules.ClassPerformance {
+		return refuse(ReasonMultiVPCInvalid, "%s needs %s: %q (a dedicated ELB with IP-type backends); change the class or remove %s", model.AnnotationMultiVPC, model.AnnotationClass, elbrules.ClassPerformance, model.AnnotationMultiVPC)
 	}
 	ports := map[string]bool{} // "TCP/80": TCP and UDP on one port are two listeners (C11)
 	for _, l := range d.Listeners {
@@ -77,8 +77,8 @@ func validateDesired(d model.Desired) *Refusal {
 	return nil
 }
 
-func classWord(c model.Class) string {
-	if c == model.ClassPerformance {
+func classWord(c elbrules.Class) string {
+	if c == elbrules.ClassPerformance {
 		return "dedicated"
 	}
 	return "shared"

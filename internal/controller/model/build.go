@@ -50,23 +50,17 @@ const (
 // Default pool settings for a listener this Service creates, when its annotations ask for nothing
 // else. Later Services attach and keep the creator's settings (R5).
 //
-// The health check probes every 5 s, waits 3 s for an answer and takes 3 successes to mark a
-// member up. The timeout stays below the delay, as the API reference asks (services/elb/v3/model/
-// model_create_health_monitor_option.go, Timeout: 建议该值小于delay的值), so one probe ends
-// before the next starts. CCE documents 10 s for its health-check-option timeout, longer than its
-// own 5 s delay; fleetlb keeps the API's advice.
-const (
-	DefaultAlgorithm      = elbrules.AlgorithmRoundRobin
-	defaultMonitorDelay   = 5
-	defaultMonitorTimeout = 3
-	defaultMonitorRetries = 3
-)
+// The health check is elbrules' default (a probe every 5 s, 3 s to answer, 3 successes to mark a
+// member up). CCE documents 10 s for its health-check-option timeout, longer than its own 5 s
+// delay; fleetlb keeps the API's advice that the timeout stays below the delay.
+const DefaultAlgorithm = elbrules.AlgorithmRoundRobin
 
 // DefaultHealthMonitor is the health check a pool this Service creates gets when the Service
 // sets no kubernetes.io/elb.health-check-option (UDP listeners use MonitorUDPConnect instead of
 // TCP); the fields an option leaves out keep these values too.
 func DefaultHealthMonitor() HealthMonitor {
-	return HealthMonitor{Type: MonitorTCP, Delay: defaultMonitorDelay, Timeout: defaultMonitorTimeout, MaxRetries: defaultMonitorRetries}
+	return HealthMonitor{Type: MonitorTCP, Delay: elbrules.DefaultMonitorDelay, Timeout: elbrules.DefaultMonitorTimeout,
+		MaxRetries: elbrules.DefaultMonitorMaxRetries}
 }
 
 const protocolTCP, protocolUDP = "TCP", "UDP"
@@ -101,7 +95,7 @@ func Build(in Input) (Desired, error) {
 		Recycle:  recycle,
 		Weight:   w,
 	}
-	if set.PodNetwork == PodNetworkVPC && cfg.Class == ClassPerformance {
+	if set.PodNetwork == PodNetworkVPC && cfg.Class == elbrules.ClassPerformance {
 		d.Mode = ModePassThrough
 	}
 	// Without --subnet-id each instance-type member's subnet is found by its address on the ELB's

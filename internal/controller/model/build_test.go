@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 func iptr(i int) *int { return &i }
@@ -69,7 +71,7 @@ func nodes(nameIP ...string) []corev1.Node {
 	return out
 }
 
-func cfg(class Class, weight *int) ServiceConfig {
+func cfg(class elbrules.Class, weight *int) ServiceConfig {
 	return ServiceConfig{ELBID: "elb-1", Class: class, MultiCluster: true, Weight: weight, Recycle: RecycleMemberOnly}
 }
 
@@ -93,7 +95,7 @@ func TestBuildModes(t *testing.T) {
 	cases := []struct {
 		name      string
 		net       PodNetwork
-		class     Class
+		class     elbrules.Class
 		w         *int
 		applied   *int
 		mode      Mode
@@ -101,19 +103,19 @@ func TestBuildModes(t *testing.T) {
 		effective int
 		weight    int
 	}{
-		{"vpc+performance is pass-through", PodNetworkVPC, ClassPerformance, iptr(80), nil, ModePassThrough,
+		{"vpc+performance is pass-through", PodNetworkVPC, elbrules.ClassPerformance, iptr(80), nil, ModePassThrough,
 			"10.0.0.11:8080=27 10.0.0.12:8080=27 10.0.1.21:8080=27", 81, 80},
-		{"vpc+union is node mode", PodNetworkVPC, ClassUnion, iptr(80), nil, ModeNode,
+		{"vpc+union is node mode", PodNetworkVPC, elbrules.ClassUnion, iptr(80), nil, ModeNode,
 			"192.168.0.1:30080=54 192.168.0.2:30080=27", 81, 80},
-		{"overlay+performance is node mode", PodNetworkOverlay, ClassPerformance, iptr(20), nil, ModeNode,
+		{"overlay+performance is node mode", PodNetworkOverlay, elbrules.ClassPerformance, iptr(20), nil, ModeNode,
 			"192.168.0.1:30080=14 192.168.0.2:30080=7", 21, 20},
-		{"weight 0 drains, members stay", PodNetworkVPC, ClassPerformance, iptr(0), nil, ModePassThrough,
+		{"weight 0 drains, members stay", PodNetworkVPC, elbrules.ClassPerformance, iptr(0), nil, ModePassThrough,
 			"10.0.0.11:8080=0 10.0.0.12:8080=0 10.0.1.21:8080=0", 0, 0},
-		{"no annotation: last applied weight (R4)", PodNetworkVPC, ClassPerformance, nil, iptr(30), ModePassThrough,
+		{"no annotation: last applied weight (R4)", PodNetworkVPC, elbrules.ClassPerformance, nil, iptr(30), ModePassThrough,
 			"10.0.0.11:8080=10 10.0.0.12:8080=10 10.0.1.21:8080=10", 30, 30},
-		{"annotation wins over last applied", PodNetworkVPC, ClassPerformance, iptr(60), iptr(30), ModePassThrough,
+		{"annotation wins over last applied", PodNetworkVPC, elbrules.ClassPerformance, iptr(60), iptr(30), ModePassThrough,
 			"10.0.0.11:8080=20 10.0.0.12:8080=20 10.0.1.21:8080=20", 60, 60},
-		{"never weighted: default weight", PodNetworkOverlay, ClassUnion, nil, nil, ModeNode,
+		{"never weighted: default weight", PodNetworkOverlay, elbrules.ClassUnion, nil, nil, ModeNode,
 			"192.168.0.1:30080=67 192.168.0.2:30080=34", 101, 100},
 	}
 	for _, tc := range cases {
@@ -163,7 +165,7 @@ func TestBuildDistortionW20Over50Pods(t *testing.T) {
 	d, err := Build(Input{
 		Service:        service(tcp("", 80, 80, 30080)),
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("s", map[string]int32{"": 80}, pods...)},
-		Config:         cfg(ClassPerformance, iptr(20)),
+		Config:         cfg(elbrules.ClassPerformance, iptr(20)),
 		Settings:       settings(PodNetworkVPC),
 	})
 	if err != nil {
@@ -186,7 +188,7 @@ func TestBuildDedupesAcrossSlices(t *testing.T) {
 	slices = append(slices, ipv6)
 	for _, mode := range []PodNetwork{PodNetworkVPC, PodNetworkOverlay} {
 		d, err := Build(Input{Service: service(tcp("web", 80, 8080, 30080)), EndpointSlices: slices,
-			Nodes: nodes("n1", "192.168.0.1", "n2", "192.168.0.2"), Config: cfg(ClassPerformance, iptr(60)), Settings: settings(mode)})
+			Nodes: nodes("n1", "192.168.0.1", "n2", "192.168.0.2"), Config: cfg(elbrules.ClassPerformance, iptr(60)), Settings: settings(mode)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +212,7 @@ func TestBuildNamedTargetPortsPerSlice(t *testing.T) {
 		slice("new", map[string]int32{"web": 8443}, pod{"10.0.0.2", "n2", true}), // no metrics port
 	}
 	d, err := Build(Input{Service: svc, EndpointSlices: slices, Nodes: nodes("n1", "192.168.0.1", "n2", "192.168.0.2"),
-		Config: cfg(ClassPerformance, iptr(50)), Settings: settings(PodNetworkVPC)})
+		Config: cfg(elbrules.ClassPerformance, iptr(50)), Settings: settings(PodNetworkVPC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func TestBuildNamedTargetPortsPerSlice(t *testing.T) {
 
 func TestBuildListenersAndPools(t *testing.T) {
 	svc := service(tcp("web", 80, 8080, 30080), corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(5353), NodePort: 30053})
-	d, err := Build(Input{Service: svc, Config: cfg(ClassUnion, iptr(10)), Settings: settings(PodNetworkOverlay)})
+	d, err := Build(Input{Service: svc, Config: cfg(elbrules.ClassUnion, iptr(10)), Settings: settings(PodNetworkOverlay)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,13 +240,13 @@ func TestBuildListenersAndPools(t *testing.T) {
 	if !reflect.DeepEqual(d.Listeners, want) {
 		t.Errorf("listeners %+v\nwant %+v", d.Listeners, want)
 	}
-	if d.Class != ClassUnion || d.Recycle != RecycleMemberOnly || d.Mode != ModeNode {
+	if d.Class != elbrules.ClassUnion || d.Recycle != RecycleMemberOnly || d.Mode != ModeNode {
 		t.Errorf("desired %+v", d)
 	}
 }
 
 func TestBuildMultiVPCIsIPType(t *testing.T) {
-	c := cfg(ClassPerformance, iptr(80))
+	c := cfg(elbrules.ClassPerformance, iptr(80))
 	c.MultiVPC = true
 	s := settings(PodNetworkVPC)
 	s.SubnetID = "" // not needed for IP-type members
@@ -268,7 +270,7 @@ func TestBuildNodeModeEdges(t *testing.T) {
 		pod{"10.0.0.4", "n3", false},  // not ready: no member for n3
 	)}
 	d, err := Build(Input{Service: service(tcp("", 80, 80, 31000)), EndpointSlices: slices,
-		Nodes: nodes("n1", "192.168.0.1", "n3", "192.168.0.3"), Config: cfg(ClassUnion, iptr(50)), Settings: settings(PodNetworkOverlay)})
+		Nodes: nodes("n1", "192.168.0.1", "n3", "192.168.0.3"), Config: cfg(elbrules.ClassUnion, iptr(50)), Settings: settings(PodNetworkOverlay)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +286,7 @@ func TestBuildNodeModeEdges(t *testing.T) {
 func TestBuildNoReadyPodsNoMembers(t *testing.T) {
 	d, err := Build(Input{Service: service(tcp("", 80, 80, 31000)),
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("s", map[string]int32{"": 80}, pod{"10.0.0.1", "n1", false})},
-		Nodes:          nodes("n1", "192.168.0.1"), Config: cfg(ClassUnion, iptr(50)), Settings: settings(PodNetworkOverlay)})
+		Nodes:          nodes("n1", "192.168.0.1"), Config: cfg(elbrules.ClassUnion, iptr(50)), Settings: settings(PodNetworkOverlay)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +302,7 @@ func TestBuildSortsNumerically(t *testing.T) {
 	}
 	d, err := Build(Input{Service: service(tcp("", 80, 80, 0)),
 		EndpointSlices: []discoveryv1.EndpointSlice{slice("s", map[string]int32{"": 80}, pods...)},
-		Config:         cfg(ClassPerformance, iptr(40)), Settings: settings(PodNetworkVPC)})
+		Config:         cfg(elbrules.ClassPerformance, iptr(40)), Settings: settings(PodNetworkVPC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,7 @@ func TestBuildSortsNumerically(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	ok := Input{Service: service(tcp("web", 80, 80, 30080)), Config: cfg(ClassUnion, iptr(10)), Settings: settings(PodNetworkOverlay)}
+	ok := Input{Service: service(tcp("web", 80, 80, 30080)), Config: cfg(elbrules.ClassUnion, iptr(10)), Settings: settings(PodNetworkOverlay)}
 	cases := []struct {
 		name  string
 		edit  func(in *Input)
@@ -364,7 +366,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 		d, err := Build(Input{Service: service(tcp("", 80, 80, 30080)),
 			EndpointSlices: []discoveryv1.EndpointSlice{slice("s", map[string]int32{"": 80}, ps...)},
 			Nodes:          nodes("n0", "192.168.0.10", "n1", "192.168.0.11", "n2", "192.168.0.12", "n3", "192.168.0.13", "n4", "192.168.0.14"),
-			Config:         cfg(ClassUnion, iptr(70)), Settings: settings(PodNetworkOverlay)})
+			Config:         cfg(elbrules.ClassUnion, iptr(70)), Settings: settings(PodNetworkOverlay)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +397,7 @@ func BenchmarkBuild1000Pods(b *testing.B) {
 	for _, net := range []PodNetwork{PodNetworkOverlay, PodNetworkVPC} {
 		b.Run(string(net), func(b *testing.B) {
 			in := Input{Service: service(tcp("web", 80, 8080, 30080)), EndpointSlices: slices, Nodes: ns,
-				Config: cfg(ClassPerformance, iptr(80)), Settings: settings(net)}
+				Config: cfg(elbrules.ClassPerformance, iptr(80)), Settings: settings(net)}
 			for b.Loop() {
 				if _, err := Build(in); err != nil {
 					b.Fatal(err)
@@ -407,7 +409,7 @@ func BenchmarkBuild1000Pods(b *testing.B) {
 
 func TestBuildPoolFromAnnotations(t *testing.T) {
 	svc := service(tcp("web", 80, 8080, 30080), corev1.ServicePort{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, NodePort: 30053})
-	c := cfg(ClassUnion, iptr(10))
+	c := cfg(elbrules.ClassUnion, iptr(10))
 	c.Algorithm = "LEAST_CONNECTIONS"
 	c.HealthCheck = &HealthMonitor{Type: "HTTP", Delay: 7, Timeout: 4, MaxRetries: 2, URLPath: "/healthz"}
 	d, err := Build(Input{Service: svc, Config: c, Settings: settings(PodNetworkOverlay)})

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/fleetlb/fleetlb/internal/common/elbrules"
+
 // The Service annotations a ServiceConfig is read from (the source document's R1, and CCE's names
 // for the pool settings), and the ones the controller writes back. This is their one definition:
 // internal/controller/annotations parses them, and every message that tells a user what to set
@@ -27,12 +29,12 @@ const (
 // (internal/controller/annotations produces it). It is defined here, beside the desired-state types, so that
 // Build can take it without the model depending on how annotations are spelled.
 type ServiceConfig struct {
-	ELBID        string        // kubernetes.io/elb.id
-	Class        Class         // kubernetes.io/elb.class
-	MultiCluster bool          // kubernetes.io/elb.multicluster: 'true'
-	MultiVPC     bool          // kubernetes.io/elb.multivpc: 'true'
-	Weight       *int          // kubernetes.io/elb.multicluster-loadbalancer-weight; nil when absent
-	Recycle      RecyclePolicy // kubernetes.io/elb.multicluster-resource-recycle-policy (default member-only)
+	ELBID        string         // kubernetes.io/elb.id
+	Class        elbrules.Class // kubernetes.io/elb.class
+	MultiCluster bool           // kubernetes.io/elb.multicluster: 'true'
+	MultiVPC     bool           // kubernetes.io/elb.multivpc: 'true'
+	Weight       *int           // kubernetes.io/elb.multicluster-loadbalancer-weight; nil when absent
+	Recycle      RecyclePolicy  // kubernetes.io/elb.multicluster-resource-recycle-policy (default member-only)
 
 	// Pool settings a listener gets when this Service creates it (R5: later Services are told
 	// when they ask for something else).

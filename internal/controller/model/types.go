@@ -3,16 +3,9 @@
 // weights. It is pure: no I/O, so every rule of R2–R4 is unit-testable.
 package model
 
-import "github.com/fleetlb/fleetlb/internal/common/ownership"
-
-// Class is the ELB family a Service asks for (kubernetes.io/elb.class).
-type Class string
-
-const (
-	// ClassUnion is a shared ELB, programmed through the ELB v2 API.
-	ClassUnion Class = "union"
-	// ClassPerformance is a dedicated ELB, programmed through the ELB v3 API.
-	ClassPerformance Class = "performance"
+import (
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/ownership"
 )
 
 // Mode says what a cluster's members are.
@@ -41,7 +34,7 @@ type ServiceRef = ownership.ServiceRef
 type Desired struct {
 	Service   ServiceRef
 	ELBID     string
-	Class     Class
+	Class     elbrules.Class
 	MultiVPC  bool // members are IP-type (no subnet), S2 / R11
 	Mode      Mode
 	Recycle   RecyclePolicy

@@ -16,8 +16,8 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
-	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -107,8 +107,8 @@ func noMark(k *kube, name string) func(context.Context) error {
 				return fmt.Errorf("condition %+v", c)
 			}
 		}
-		if len(s.Finalizers) != 0 || len(s.Status.LoadBalancer.Ingress) != 0 || s.Annotations[annotations.ListenerPort] != "" {
-			return fmt.Errorf("finalizers %v, ingress %v, listener-port %q", s.Finalizers, s.Status.LoadBalancer.Ingress, s.Annotations[annotations.ListenerPort])
+		if len(s.Finalizers) != 0 || len(s.Status.LoadBalancer.Ingress) != 0 || s.Annotations[model.AnnotationListenerPort] != "" {
+			return fmt.Errorf("finalizers %v, ingress %v, listener-port %q", s.Finalizers, s.Status.LoadBalancer.Ingress, s.Annotations[model.AnnotationListenerPort])
 		}
 		return nil
 	}
@@ -223,7 +223,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			return nil
 		})
-		ls, err := e.sdk.API(model.ClassPerformance).ListListeners(context.Background(), lb.ID)
+		ls, err := e.sdk.API(elbrules.ClassPerformance).ListListeners(context.Background(), lb.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,12 +250,12 @@ func TestSafeOnARealCloud(t *testing.T) {
 		busy409 := faults.Answered(http.StatusConflict)
 		union := e.lbOf(t, store.FamilyV2, "busy-union", false)
 		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "busy-union", union.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Class] = "union"
+			s.Annotations[model.AnnotationClass] = "union"
 			s.Spec.Selector = map[string]string{"app": "busy"}
 		}))
 		eventually(t, wait, "bound through the busy window", wantCondition(plain, "busy-union", reconciler.ReasonBound))
 		eventually(t, wait, "union pool", func(ctx context.Context) error {
-			_, ms, err := e.poolOf(ctx, model.ClassUnion, union.ID, 80)
+			_, ms, err := e.poolOf(ctx, elbrules.ClassUnion, union.ID, 80)
 			if err != nil || len(ms) == 0 {
 				return fmt.Errorf("union pool %s (%v)", summary(ms), err)
 			}
@@ -346,7 +346,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 		plain.deployment(t, "sticky", 2, http80)
 		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "sticky", lb.ID, func(s *corev1.Service) {
 			s.Spec.Ports[0].Port = 88
-			s.Annotations[annotations.Algorithm] = "SOURCE_IP"
+			s.Annotations[model.AnnotationAlgorithm] = "SOURCE_IP"
 		}))
 		var poolID string
 		eventually(t, wait, "sticky pool", func(ctx context.Context) error {
@@ -358,7 +358,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			return nil
 		})
 		vm := elbclient.MemberSpec{Name: "vm-1", Address: "127.251.0.21", Port: 80, Weight: 10, SubnetID: "subnet-vm"}
-		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
+		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, wait, "SOURCE_IP warning with the shares", func(ctx context.Context) error {

@@ -32,8 +32,8 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
-	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -122,10 +122,10 @@ func (e *elbdEnv) lbOf(t *testing.T, family store.Family, name string, ipTargets
 
 // pool reads, through the SDK, the members of the pool behind listener port on lbID.
 func (e *elbdEnv) pool(ctx context.Context, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
-	return e.poolOf(ctx, model.ClassPerformance, lbID, port)
+	return e.poolOf(ctx, elbrules.ClassPerformance, lbID, port)
 }
 
-func (e *elbdEnv) poolOf(ctx context.Context, class model.Class, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
+func (e *elbdEnv) poolOf(ctx context.Context, class elbrules.Class, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
 	a := e.sdk.API(class)
 	ls, err := a.ListListeners(ctx, lbID)
 	if err != nil {
@@ -269,7 +269,7 @@ func seedService(t *testing.T, file, name, elbID string, edit func(*corev1.Servi
 	}
 	svc.Name, svc.Namespace = name, ns
 	svc.Spec.Selector = map[string]string{"app": name}
-	svc.Annotations[annotations.ELBID] = elbID
+	svc.Annotations[model.AnnotationELBID] = elbID
 	if edit != nil {
 		edit(&svc)
 	}
@@ -469,8 +469,8 @@ func TestRealClusters(t *testing.T) {
 		for _, k := range []*kube{a, b} {
 			eventually(t, wait, "write-back on "+k.name, func(ctx context.Context) error {
 				s := k.get(t, "nginx")
-				if s.Annotations[annotations.ListenerPort] != "80" {
-					return fmt.Errorf("listener-port %q", s.Annotations[annotations.ListenerPort])
+				if s.Annotations[model.AnnotationListenerPort] != "80" {
+					return fmt.Errorf("listener-port %q", s.Annotations[model.AnnotationListenerPort])
 				}
 				if ing := s.Status.LoadBalancer.Ingress; len(ing) != 1 || ing[0].IP != lb.VIPAddress {
 					return fmt.Errorf("ingress %v, want VIP %s", ing, lb.VIPAddress)
@@ -479,9 +479,9 @@ func TestRealClusters(t *testing.T) {
 			})
 		}
 		// A user edit of the annotation moves nothing: the ELB's marks decide.
-		a.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.ListenerPort] = "8081" })
+		a.update(t, "nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationListenerPort] = "8081" })
 		eventually(t, wait, "listener-port restored", func(ctx context.Context) error {
-			if v := a.get(t, "nginx").Annotations[annotations.ListenerPort]; v != "80" {
+			if v := a.get(t, "nginx").Annotations[model.AnnotationListenerPort]; v != "80" {
 				return fmt.Errorf("listener-port %q", v)
 			}
 			return nil
@@ -514,7 +514,7 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("R4 removing the weight keeps it", func(t *testing.T) {
-		a.update(t, "nginx", func(s *corev1.Service) { delete(s.Annotations, annotations.Weight) })
+		a.update(t, "nginx", func(s *corev1.Service) { delete(s.Annotations, model.AnnotationWeight) })
 		eventually(t, wait, "A back at 2 pods, weight 80 kept", func(ctx context.Context) error {
 			ips := podIPs(t, a, "nginx")
 			if len(ips) != 2 {
@@ -522,7 +522,7 @@ func TestRealClusters(t *testing.T) {
 			}
 			return wantPool(e, lb.ID, 80, lines("cluster-a "+ips[0]+":80 w=40", "cluster-a "+ips[1]+":80 w=40", bMember))(ctx)
 		})
-		if v := a.get(t, "nginx").Annotations[annotations.AppliedWeight]; v != "80" {
+		if v := a.get(t, "nginx").Annotations[model.AnnotationAppliedWeight]; v != "80" {
 			t.Errorf("applied weight %q", v)
 		}
 	})
@@ -542,7 +542,7 @@ func TestRealClusters(t *testing.T) {
 			t.Fatalf("listener 80: %v", err)
 		}
 		want := summary(ms)
-		api := e.sdk.API(model.ClassPerformance)
+		api := e.sdk.API(elbrules.ClassPerformance)
 		var drop string
 		var bump []elbclient.WeightUpdate
 		for _, m := range ms {
@@ -563,7 +563,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
 		// R9: an HTTP listener takes TCP's port 8082 (TCP and UDP could share it, C11).
-		if _, err := e.sdk.API(model.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
+		if _, err := e.sdk.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
 			t.Fatal(err)
 		}
 		before := e.writes.Load()
@@ -573,12 +573,12 @@ func TestRealClusters(t *testing.T) {
 		}))
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "lost", "00000000-0000-0000-0000-000000000000", nil))
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "legacy", lb.ID, func(s *corev1.Service) {
-			delete(s.Annotations, annotations.MultiCluster)
+			delete(s.Annotations, model.AnnotationMultiCluster)
 		}))
 		eventually(t, wait, "R9", wantCondition(b, "dns", deploy.ReasonProtocolConflict, "8082", "HTTP"))
 		eventually(t, wait, "R9 event", wantEvent(b, "dns", deploy.ReasonProtocolConflict))
-		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, annotations.ELBID))
-		eventually(t, wait, "R6", wantEvent(a, "legacy", reconciler.ReasonNotMultiCluster, annotations.MultiCluster))
+		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, model.AnnotationELBID))
+		eventually(t, wait, "R6", wantEvent(a, "legacy", reconciler.ReasonNotMultiCluster, model.AnnotationMultiCluster))
 		if n := e.writes.Load() - before; n != 0 {
 			t.Errorf("refused Services made %d writes", n)
 		}
@@ -588,7 +588,7 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("S3 attach to a hand-made listener with VMs", func(t *testing.T) {
-		elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web",
+		elbtest.HandMade(t, e.sdk.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web",
 			elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 			elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"})
 		a.deployment(t, "web", 2, corev1.ContainerPort{ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
@@ -611,12 +611,12 @@ func TestRealClusters(t *testing.T) {
 		union := e.lbOf(t, store.FamilyV2, "shared-union", false)
 		b.deployment(t, "classic", 1, http80)
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "classic", union.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Class] = "union"
-			s.Annotations[annotations.Weight] = "30"
+			s.Annotations[model.AnnotationClass] = "union"
+			s.Annotations[model.AnnotationWeight] = "30"
 			s.Spec.Ports[0].Port = 5050
 		}))
 		eventually(t, wait, "union pool", func(ctx context.Context) error {
-			_, ms, err := e.poolOf(ctx, model.ClassUnion, union.ID, 5050)
+			_, ms, err := e.poolOf(ctx, elbrules.ClassUnion, union.ID, 5050)
 			if err != nil {
 				return err
 			}
@@ -627,17 +627,17 @@ func TestRealClusters(t *testing.T) {
 			return nil
 		})
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "wrong-class", union.ID, nil))
-		eventually(t, wait, "class mismatch", wantCondition(a, "wrong-class", deploy.ReasonELBClassMismatch, annotations.Class))
+		eventually(t, wait, "class mismatch", wantCondition(a, "wrong-class", deploy.ReasonELBClassMismatch, model.AnnotationClass))
 		a.create(t, seedService(t, "s2-cluster-a-multivpc-weight-80.yaml", "xvpc-union", union.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Class] = "union"
+			s.Annotations[model.AnnotationClass] = "union"
 		}))
-		eventually(t, wait, "multivpc on union", wantCondition(a, "xvpc-union", reconciler.ReasonInvalidAnnotations, annotations.MultiVPC, "performance"))
+		eventually(t, wait, "multivpc on union", wantCondition(a, "xvpc-union", reconciler.ReasonInvalidAnnotations, model.AnnotationMultiVPC, "performance"))
 	})
 
 	t.Run("distorted share is reported", func(t *testing.T) {
 		a.deployment(t, "tiny", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tiny", lb.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Weight] = "1"
+			s.Annotations[model.AnnotationWeight] = "1"
 			s.Spec.Ports[0].Port = 4040
 		}))
 		eventually(t, wait, "distortion event", wantEvent(a, "tiny", reconciler.ReasonWeightDistorted, "requested weight 1, effective sum 2"))
@@ -647,8 +647,8 @@ func TestRealClusters(t *testing.T) {
 		a.deployment(t, "tuned", 1, http80)
 		b.deployment(t, "tuned", 1, http80)
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "tuned", lb.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Algorithm] = "SOURCE_IP"
-			s.Annotations[annotations.HealthCheckOption] = `{"protocol":"HTTP","delay":"4","timeout":"3","max_retries":"2","path":"/healthz"}`
+			s.Annotations[model.AnnotationAlgorithm] = "SOURCE_IP"
+			s.Annotations[model.AnnotationHealthCheckOption] = `{"protocol":"HTTP","delay":"4","timeout":"3","max_retries":"2","path":"/healthz"}`
 			s.Spec.Ports[0].Port = 1010
 		}))
 		var poolID string
@@ -660,7 +660,7 @@ func TestRealClusters(t *testing.T) {
 			poolID = l.DefaultPoolID
 			return nil
 		})
-		api := e.sdk.API(model.ClassPerformance)
+		api := e.sdk.API(elbrules.ClassPerformance)
 		p, err := api.GetPool(context.Background(), poolID)
 		if err != nil {
 			t.Fatal(err)
@@ -695,7 +695,7 @@ func TestRealClusters(t *testing.T) {
 			if err != nil || len(ms) != 2 {
 				return fmt.Errorf("pool of 4041: %s %v", summary(ms), err)
 			}
-			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040,4041" {
+			if v := a.get(t, "tiny").Annotations[model.AnnotationListenerPort]; v != "4040,4041" {
 				return fmt.Errorf("listener-port %q", v)
 			}
 			return nil
@@ -712,16 +712,16 @@ func TestRealClusters(t *testing.T) {
 		// The Service created that listener and nobody else uses it: member-only removes it too.
 		eventually(t, wait, "listener of the removed port", gone(4041))
 		eventually(t, wait, "listener-port", func(ctx context.Context) error {
-			if v := a.get(t, "tiny").Annotations[annotations.ListenerPort]; v != "4040" {
+			if v := a.get(t, "tiny").Annotations[model.AnnotationListenerPort]; v != "4040" {
 				return fmt.Errorf("listener-port %q", v)
 			}
 			return nil
 		})
-		a.update(t, "tiny", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+		a.update(t, "tiny", func(s *corev1.Service) { s.Annotations[model.AnnotationMultiCluster] = "false" })
 		eventually(t, wait, "unbound", gone(4040))
 		eventually(t, wait, "controller state removed", func(ctx context.Context) error {
 			s := a.get(t, "tiny")
-			if len(s.Finalizers) != 0 || s.Annotations[annotations.ListenerPort] != "" || len(s.Status.LoadBalancer.Ingress) != 0 {
+			if len(s.Finalizers) != 0 || s.Annotations[model.AnnotationListenerPort] != "" || len(s.Status.LoadBalancer.Ingress) != 0 {
 				return fmt.Errorf("finalizers %v, annotations %v, ingress %v", s.Finalizers, s.Annotations, s.Status.LoadBalancer.Ingress)
 			}
 			return nil
@@ -766,7 +766,7 @@ func TestRealClusters(t *testing.T) {
 		if err != nil || l == nil {
 			t.Fatalf("listener %d: %v", port, err)
 		}
-		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
 			{Name: "vm-1", Address: fmt.Sprintf("127.251.0.%d", base), Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 			{Name: "vm-2", Address: fmt.Sprintf("127.251.0.%d", base+1), Port: 8080, Weight: 10, SubnetID: "subnet-vm"}}); err != nil {
 			t.Fatal(err)
@@ -778,7 +778,7 @@ func TestRealClusters(t *testing.T) {
 		b.deployment(t, "c1", 1, http80)
 		a.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "c1", lb.ID, func(s *corev1.Service) {
 			s.Spec.Ports[0].Port = 3001
-			s.Annotations[annotations.RecyclePolicy] = "cascade"
+			s.Annotations[model.AnnotationRecyclePolicy] = "cascade"
 		}))
 		eventually(t, wait, "A on 3001", wantOwners(lb.ID, 3001, map[string]int{"cluster-a": 1}))
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "c1", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3001 }))
@@ -791,11 +791,11 @@ func TestRealClusters(t *testing.T) {
 		eventually(t, wait, "A moved to 3002", wantOwners(lb.ID, 3002, map[string]int{"cluster-a": 1}))
 		eventually(t, wait, "3001 kept", wantOwners(lb.ID, 3001, shared))
 		// kubernetes.io/elb.id re-pointed: A's listener on the old ELB (its own, now empty) goes.
-		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = noIP.ID })
+		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[model.AnnotationELBID] = noIP.ID })
 		eventually(t, wait, "A on the other ELB", wantOwners(noIP.ID, 3002, map[string]int{"cluster-a": 1}))
 		eventually(t, wait, "A's old listener released", listenerGone(lb.ID, 3002))
 		// multicluster off: member-only too.
-		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+		a.update(t, "c1", func(s *corev1.Service) { s.Annotations[model.AnnotationMultiCluster] = "false" })
 		eventually(t, wait, "A released", listenerGone(noIP.ID, 3002))
 		if err := wantOwners(lb.ID, 3001, shared)(context.Background()); err != nil {
 			t.Fatal(err)
@@ -843,7 +843,7 @@ func TestRealClusters(t *testing.T) {
 		addVMs(t, 3003, 31)
 		// Members of a cluster that is not here, and one of cluster A's for a Service it never had.
 		l, _, _ := e.pool(context.Background(), lb.ID, 3003)
-		if _, err := e.sdk.API(model.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
 			{Name: "fleetlb/cluster-z/default/c3/3003", Address: "127.251.0.41", Port: 8080, Weight: 5, SubnetID: "subnet-vm"},
 			{Name: "fleetlb/cluster-a/default/ghost/3003", Address: "127.251.0.42", Port: 8080, Weight: 5, SubnetID: "subnet-vm"}}); err != nil {
 			t.Fatal(err)
@@ -864,7 +864,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("C11 TCP to UDP, and both on one port", func(t *testing.T) {
 		onPort := func(ctx context.Context, port int32) (map[string]int, error) {
-			api := e.sdk.API(model.ClassPerformance)
+			api := e.sdk.API(elbrules.ClassPerformance)
 			ls, err := api.ListListenersOnPort(ctx, lb.ID, port)
 			if err != nil {
 				return nil, err
@@ -899,7 +899,7 @@ func TestRealClusters(t *testing.T) {
 		})
 		eventually(t, wait, "TCP and UDP on 3004", want(3004, map[string]int{"TCP": 1, "UDP": 1}))
 		eventually(t, wait, "listener-port", func(ctx context.Context) error {
-			if v := b.get(t, "c11").Annotations[annotations.ListenerPort]; v != "3004" {
+			if v := b.get(t, "c11").Annotations[model.AnnotationListenerPort]; v != "3004" {
 				return fmt.Errorf("listener-port %q", v)
 			}
 			return nil
@@ -954,7 +954,7 @@ func TestRealClusters(t *testing.T) {
 		ctx := context.Background()
 		b.deployment(t, "drain", 2, corev1.ContainerPort{ContainerPort: 80, Protocol: corev1.ProtocolTCP})
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "drain", lb.ID, func(s *corev1.Service) {
-			s.Annotations[annotations.Weight] = "40"
+			s.Annotations[model.AnnotationWeight] = "40"
 			s.Spec.Ports[0].Port = 3030
 		}))
 		var node string
@@ -1090,7 +1090,7 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("R7 cascade removes the listener", func(t *testing.T) {
-		b.update(t, "nginx", func(s *corev1.Service) { s.Annotations[annotations.RecyclePolicy] = "cascade" })
+		b.update(t, "nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationRecyclePolicy] = "cascade" })
 		if err := b.cs.CoreV1().Services(ns).Delete(context.Background(), "nginx", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -1158,7 +1158,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("C4 adopt a new cluster ID: members renamed in place", func(t *testing.T) {
 		named := func(ctx context.Context, clusterID string) (map[string]bool, error) {
-			api := e.sdk.API(model.ClassPerformance)
+			api := e.sdk.API(elbrules.ClassPerformance)
 			ls, err := api.ListListeners(ctx, lb.ID)
 			if err != nil {
 				return nil, err
@@ -1229,14 +1229,14 @@ func TestRealClusters(t *testing.T) {
 // listener that also holds two VMs. After every poll: no VM touched, no duplicate address:port;
 // after every round: each cluster's members are exactly what its Pods call for.
 func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
-	elbtest.HandMade(t, e.sdk.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060}, "race",
+	elbtest.HandMade(t, e.sdk.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060}, "race",
 		elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
 		elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"})
 	port := corev1.ContainerPort{ContainerPort: 6060, Protocol: corev1.ProtocolTCP}
 	for _, k := range []*kube{a, b} {
 		k.deployment(t, "race", 1, port)
 		k.create(t, seedService(t, "s3-cluster-a-with-ecs-weight-80.yaml", "race", lbID, func(s *corev1.Service) {
-			s.Annotations[annotations.Weight] = "50"
+			s.Annotations[model.AnnotationWeight] = "50"
 			s.Spec.Ports[0].Port, s.Spec.Ports[0].TargetPort = 6060, intstr.FromInt32(6060)
 		}))
 	}

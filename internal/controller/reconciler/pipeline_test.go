@@ -13,7 +13,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/fake"
-	"github.com/fleetlb/fleetlb/internal/controller/annotations"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -34,10 +34,10 @@ func memberSummary(elb *fake.ELB, poolID string) []string {
 func TestPipelineTwoClustersAndVMs(t *testing.T) {
 	ctx := context.Background()
 	elb := fake.New()
-	lb := elb.AddLoadBalancer(elbclient.LoadBalancer{ID: "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", Class: model.ClassPerformance})
+	lb := elb.AddLoadBalancer(elbclient.LoadBalancer{ID: "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", Class: elbrules.ClassPerformance})
 
 	// S3: an operator makes listener 80, its pool and two VM members of weight 10 by hand.
-	_, poolID := elbtest.HandMade(t, elb.API(model.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
+	_, poolID := elbtest.HandMade(t, elb.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
 		elbclient.MemberSpec{Name: "vm-1", Address: "192.168.9.1", Port: 80, Weight: 10, SubnetID: "subnet-vm"},
 		elbclient.MemberSpec{Name: "vm-2", Address: "192.168.9.2", Port: 80, Weight: 10, SubnetID: "subnet-vm"})
 
@@ -45,7 +45,7 @@ func TestPipelineTwoClustersAndVMs(t *testing.T) {
 	a := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1", "10.0.0.2"))
 	a.r.Deployer = deploy.New(elb, deploy.Options{})
 	// Cluster B: overlay (node mode), weight 20, one Pod on node-1.
-	b := newHarness(t, seedService("nginx", map[string]string{annotations.Weight: "20"}), readySlice("nginx", "10.1.0.7"),
+	b := newHarness(t, seedService("nginx", map[string]string{model.AnnotationWeight: "20"}), readySlice("nginx", "10.1.0.7"),
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.168.1.11"}}}})
 	b.r.Deployer = deploy.New(elb, deploy.Options{})
 	b.r.Settings = model.Settings{ClusterID: "cluster-b", PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-1", DefaultWeight: 100}
@@ -68,7 +68,7 @@ func TestPipelineTwoClustersAndVMs(t *testing.T) {
 	}
 	for _, h := range []*harness{a, b} {
 		svc := h.get("nginx")
-		if svc.Annotations[annotations.ListenerPort] != "80" || svc.Status.LoadBalancer.Ingress[0].IP != lb.VIP {
+		if svc.Annotations[model.AnnotationListenerPort] != "80" || svc.Status.LoadBalancer.Ingress[0].IP != lb.VIP {
 			t.Errorf("write-back %v %v", svc.Annotations, svc.Status.LoadBalancer)
 		}
 	}

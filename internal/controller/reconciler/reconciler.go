@@ -187,7 +187,7 @@ func (r *Reconciler) boundByOther(svc *corev1.Service) bool {
 
 // multiClusterMistyped: kubernetes.io/elb.multicluster is present with a value other than true/false.
 func multiClusterMistyped(svc *corev1.Service) bool {
-	v, ok := svc.Annotations[annotations.MultiCluster]
+	v, ok := svc.Annotations[model.AnnotationMultiCluster]
 	v = strings.ToLower(strings.TrimSpace(v))
 	return ok && v != "true" && v != "false"
 }
@@ -288,10 +288,10 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		}
 		if refusal != nil {
 			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
-				"could not release ELB %s after %s changed to %s: %s; remove this cluster's members there by hand", bound, annotations.ELBID, cfg.ELBID, refusal.Message)
+				"could not release ELB %s after %s changed to %s: %s; remove this cluster's members there by hand", bound, model.AnnotationELBID, cfg.ELBID, refusal.Message)
 		} else {
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
-				"released ELB %s (%s changed to %s): %d members and %d listeners removed", bound, annotations.ELBID, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
+				"released ELB %s (%s changed to %s): %d members and %d listeners removed", bound, model.AnnotationELBID, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
 		}
 	}
 	var warnings []notice
@@ -312,11 +312,11 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	// Write-back (R8, R4).
 	if err := r.patchMeta(ctx, svc, func(s *corev1.Service) {
 		if len(res.ListenerPorts) > 0 {
-			setAnnotation(s, annotations.ListenerPort, annotations.FormatListenerPorts(res.ListenerPorts))
+			setAnnotation(s, model.AnnotationListenerPort, annotations.FormatListenerPorts(res.ListenerPorts))
 		} else {
-			delete(s.Annotations, annotations.ListenerPort)
+			delete(s.Annotations, model.AnnotationListenerPort)
 		}
-		setAnnotation(s, annotations.AppliedWeight, strconv.Itoa(desired.Weight))
+		setAnnotation(s, model.AnnotationAppliedWeight, strconv.Itoa(desired.Weight))
 		setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
 	}); err != nil {
 		return ctrl.Result{}, err
@@ -358,7 +358,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 	// The bound ELBs (several while a re-pointed elb.id is being applied, see bind), and the one
 	// the Service names.
 	elbIDs := boundELBs(svc)
-	if cfg.ELBID != "" && !slices.Contains(elbIDs, cfg.ELBID) && !annotationInvalid(perr, annotations.ELBID) {
+	if cfg.ELBID != "" && !slices.Contains(elbIDs, cfg.ELBID) && !annotationInvalid(perr, model.AnnotationELBID) {
 		elbIDs = append(elbIDs, cfg.ELBID)
 	}
 	// Cascade (R7) is for deleting the Service only; an edit that ends the binding (multicluster
@@ -391,8 +391,8 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 		controllerutil.RemoveFinalizer(s, Finalizer)
 		delete(s.Annotations, BoundELBAnnotation)
 		delete(s.Annotations, BoundClassAnnotation)
-		delete(s.Annotations, annotations.ListenerPort)
-		delete(s.Annotations, annotations.AppliedWeight)
+		delete(s.Annotations, model.AnnotationListenerPort)
+		delete(s.Annotations, model.AnnotationAppliedWeight)
 	}); err != nil {
 		if deleting && apierrors.IsNotFound(err) {
 			return ctrl.Result{}, nil
@@ -438,7 +438,7 @@ func (r *Reconciler) checkUnmanaged(ctx context.Context, svc *corev1.Service) (c
 		}
 		return ctrl.Result{}, nil
 	}
-	elbID := strings.TrimSpace(svc.Annotations[annotations.ELBID])
+	elbID := strings.TrimSpace(svc.Annotations[model.AnnotationELBID])
 	var ports []int32
 	for _, p := range svc.Spec.Ports {
 		ports = append(ports, p.Port)
@@ -460,7 +460,7 @@ func (r *Reconciler) checkUnmanaged(ctx context.Context, svc *corev1.Service) (c
 		names = append(names, s.String())
 	}
 	msg := fmt.Sprintf("ELB %s listener(s) %s are shared across clusters, and this Service lacks %s: 'true'; it must not take them over. Add %s: 'true' to join them, or use other ports or another ELB",
-		elbID, strings.Join(names, ", "), annotations.MultiCluster, annotations.MultiCluster)
+		elbID, strings.Join(names, ", "), model.AnnotationMultiCluster, model.AnnotationMultiCluster)
 	return r.refuse(ctx, svc, ReasonNotMultiCluster, msg)
 }
 

@@ -29,7 +29,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -158,11 +157,11 @@ func hasEvent(evs []string, prefix string, words ...string) bool {
 
 func seedService(name string, extra map[string]string) *corev1.Service {
 	ann := map[string]string{
-		annotations.ELBID:         "5083f225-9bf8-48fa-9c8b-67bd9693c4c0",
-		annotations.Class:         "performance",
-		annotations.MultiCluster:  "true",
-		annotations.Weight:        "80",
-		annotations.RecyclePolicy: "member-only",
+		model.AnnotationELBID:         "5083f225-9bf8-48fa-9c8b-67bd9693c4c0",
+		model.AnnotationClass:         "performance",
+		model.AnnotationMultiCluster:  "true",
+		model.AnnotationWeight:        "80",
+		model.AnnotationRecyclePolicy: "member-only",
 	}
 	for k, v := range extra {
 		if v == "" {
@@ -213,7 +212,7 @@ func TestBindWritesBack(t *testing.T) {
 		t.Errorf("members %+v", ms)
 	}
 	svc := h.get("nginx")
-	if svc.Annotations[annotations.ListenerPort] != "80" || svc.Annotations[annotations.AppliedWeight] != "80" ||
+	if svc.Annotations[model.AnnotationListenerPort] != "80" || svc.Annotations[model.AnnotationAppliedWeight] != "80" ||
 		svc.Annotations[BoundELBAnnotation] != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0" {
 		t.Errorf("annotations %v", svc.Annotations)
 	}
@@ -251,7 +250,7 @@ func TestRefusalLeavesELBAndReports(t *testing.T) {
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != deploy.ReasonProtocolConflict || !strings.Contains(c.Message, "port 80 is UDP") {
 		t.Errorf("condition %+v", c)
 	}
-	if _, ok := svc.Annotations[annotations.ListenerPort]; ok {
+	if _, ok := svc.Annotations[model.AnnotationListenerPort]; ok {
 		t.Error("listener-port written although nothing was bound")
 	}
 	if !hasEvent(h.events(), "Warning ProtocolConflict", "port 80 is UDP") {
@@ -263,13 +262,13 @@ func TestRefusalLeavesELBAndReports(t *testing.T) {
 }
 
 func TestInvalidAnnotationsNeverReachTheELB(t *testing.T) {
-	h := newHarness(t, seedService("nginx", map[string]string{annotations.Weight: "150", annotations.RecyclePolicy: "all"}))
+	h := newHarness(t, seedService("nginx", map[string]string{model.AnnotationWeight: "150", model.AnnotationRecyclePolicy: "all"}))
 	h.mustReconcile("nginx")
 	if len(h.dep.applied) != 0 {
 		t.Fatal("invalid annotations must not reach the ELB")
 	}
 	evs := h.events()
-	if !hasEvent(evs, "Warning InvalidAnnotations", annotations.Weight, `"150"`, annotations.RecyclePolicy, `"all"`) {
+	if !hasEvent(evs, "Warning InvalidAnnotations", model.AnnotationWeight, `"150"`, model.AnnotationRecyclePolicy, `"all"`) {
 		t.Errorf("events %v", evs)
 	}
 	if c := condition(h.get("nginx")); c == nil || c.Reason != ReasonInvalidAnnotations {
@@ -291,7 +290,7 @@ func TestELBErrorIsRetried(t *testing.T) {
 func TestLastAppliedWeightKeptWhenAnnotationRemoved(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
 	h.mustReconcile("nginx")
-	h.update("nginx", func(s *corev1.Service) { delete(s.Annotations, annotations.Weight) })
+	h.update("nginx", func(s *corev1.Service) { delete(s.Annotations, model.AnnotationWeight) })
 	h.mustReconcile("nginx")
 	if n := len(h.dep.applied); n != 2 || h.dep.applied[1].Weight != 80 {
 		t.Fatalf("after removing the weight annotation W = %d, want 80 kept (R4), not the default 100", h.dep.applied[n-1].Weight)
@@ -303,7 +302,7 @@ func TestDistortionEventAndMetric(t *testing.T) {
 	for i := 1; i <= 50; i++ {
 		ips = append(ips, fmt.Sprintf("10.0.0.%d", i))
 	}
-	h := newHarness(t, seedService("nginx", map[string]string{annotations.Weight: "20"}), readySlice("nginx", ips...))
+	h := newHarness(t, seedService("nginx", map[string]string{model.AnnotationWeight: "20"}), readySlice("nginx", ips...))
 	h.mustReconcile("nginx")
 	if !hasEvent(h.events(), "Warning "+ReasonWeightDistorted, "requested weight 20, effective sum 50", "50 members") {
 		t.Error("no distortion Event")
@@ -323,7 +322,7 @@ func TestDistortionEventAndMetric(t *testing.T) {
 func TestDeletionReleasesAndDropsFinalizer(t *testing.T) {
 	for _, policy := range []string{"member-only", "cascade"} {
 		t.Run(policy, func(t *testing.T) {
-			svc := seedService("nginx", map[string]string{annotations.RecyclePolicy: policy})
+			svc := seedService("nginx", map[string]string{model.AnnotationRecyclePolicy: policy})
 			h := newHarness(t, svc)
 			h.mustReconcile("nginx")
 			if err := h.c.Delete(context.Background(), h.get("nginx")); err != nil {
@@ -367,13 +366,13 @@ func TestDeletionRetriesReleaseErrors(t *testing.T) {
 func TestMultiClusterTurnedOffUnbinds(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
-	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationMultiCluster] = "false" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 1 || h.dep.released[0].Recycle != model.RecycleMemberOnly {
 		t.Fatalf("releases %+v", h.dep.released)
 	}
 	svc := h.get("nginx")
-	if len(svc.Finalizers) != 0 || svc.Annotations[annotations.ListenerPort] != "" || svc.Annotations[BoundELBAnnotation] != "" ||
+	if len(svc.Finalizers) != 0 || svc.Annotations[model.AnnotationListenerPort] != "" || svc.Annotations[BoundELBAnnotation] != "" ||
 		len(svc.Status.LoadBalancer.Ingress) != 0 || condition(svc) != nil {
 		t.Errorf("unbound Service keeps controller state: %v %v %v %v", svc.Finalizers, svc.Annotations, svc.Status.LoadBalancer, svc.Status.Conditions)
 	}
@@ -382,7 +381,7 @@ func TestMultiClusterTurnedOffUnbinds(t *testing.T) {
 func TestELBChangeReleasesTheOldOne(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
-	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "other-elb" })
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationELBID] = "other-elb" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 1 || h.dep.released[0].ELBID != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0" {
 		t.Fatalf("releases %+v", h.dep.released)
@@ -396,7 +395,7 @@ func TestELBChangeReleasesTheOldOne(t *testing.T) {
 }
 
 func TestUserEditedListenerPortIsNotActedOn(t *testing.T) {
-	h := newHarness(t, seedService("nginx", map[string]string{annotations.ListenerPort: "8080"}))
+	h := newHarness(t, seedService("nginx", map[string]string{model.AnnotationListenerPort: "8080"}))
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 0 {
 		t.Fatal("a user-set listener-port must not trigger a release")
@@ -405,13 +404,13 @@ func TestUserEditedListenerPortIsNotActedOn(t *testing.T) {
 	if len(d.Listeners) != 1 || d.Listeners[0].Port != 80 {
 		t.Errorf("listeners %+v", d.Listeners)
 	}
-	if got := h.get("nginx").Annotations[annotations.ListenerPort]; got != "80" {
+	if got := h.get("nginx").Annotations[model.AnnotationListenerPort]; got != "80" {
 		t.Errorf("listener-port rewritten to %q, want 80", got)
 	}
 }
 
 func TestNonMultiClusterOnSharedListenerWarns(t *testing.T) {
-	svc := seedService("legacy", map[string]string{annotations.MultiCluster: "", annotations.Weight: ""})
+	svc := seedService("legacy", map[string]string{model.AnnotationMultiCluster: "", model.AnnotationWeight: ""})
 	h := newHarness(t, svc)
 	h.dep.shared = []deploy.SharedListener{{Port: 80, Protocol: "TCP", ListenerID: "l-1", Creator: "cluster-b/shop/nginx"}}
 	h.mustReconcile("legacy")
@@ -421,7 +420,7 @@ func TestNonMultiClusterOnSharedListenerWarns(t *testing.T) {
 	if len(h.dep.sharedQ) != 1 || h.dep.sharedQ[0] != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0[80]" {
 		t.Errorf("shared check %v", h.dep.sharedQ)
 	}
-	if !hasEvent(h.events(), "Warning "+ReasonNotMultiCluster, "cluster-b/shop/nginx", annotations.MultiCluster) {
+	if !hasEvent(h.events(), "Warning "+ReasonNotMultiCluster, "cluster-b/shop/nginx", model.AnnotationMultiCluster) {
 		t.Error("no R6 Warning Event")
 	}
 	s := h.get("legacy")
@@ -478,7 +477,7 @@ func TestWatchMapping(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Name != "nginx" || reqs[0].Namespace != "shop" {
 		t.Errorf("slice maps to %v", reqs)
 	}
-	h := newHarness(t, seedService("a", nil), seedService("b", map[string]string{annotations.MultiCluster: ""}))
+	h := newHarness(t, seedService("a", nil), seedService("b", map[string]string{model.AnnotationMultiCluster: ""}))
 	got := h.r.nodeToServices(context.Background(), &corev1.Node{})
 	if len(got) != 1 || got[0].Name != "a" {
 		t.Errorf("node maps to %v", got)
@@ -540,12 +539,12 @@ func TestMistypedMultiClusterKeepsTheBinding(t *testing.T) {
 	h := newHarness(t, seedService("nginx", nil))
 	h.mustReconcile("nginx")
 	h.events()
-	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "yes" })
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationMultiCluster] = "yes" })
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 0 {
 		t.Fatal("a mistyped multicluster value must not release the binding")
 	}
-	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, annotations.MultiCluster, `"yes"`) {
+	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, model.AnnotationMultiCluster, `"yes"`) {
 		t.Error("no Warning naming the mistyped annotation")
 	}
 	if fs := h.get("nginx").Finalizers; len(fs) != 1 {
@@ -573,16 +572,16 @@ func TestOtherLoadBalancerClassIgnored(t *testing.T) {
 // R10: a multicluster LoadBalancer Service that names no ELB is refused with a reason, not
 // silently ignored.
 func TestMultiClusterWithoutELBIDIsRefused(t *testing.T) {
-	h := newHarness(t, seedService("nginx", map[string]string{annotations.ELBID: ""}))
+	h := newHarness(t, seedService("nginx", map[string]string{model.AnnotationELBID: ""}))
 	h.mustReconcile("nginx")
 	if len(h.dep.applied)+len(h.dep.released) != 0 {
 		t.Fatal("a Service without an ELB ID must not reach the ELB")
 	}
-	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, annotations.ELBID, "missing") {
+	if !hasEvent(h.events(), "Warning "+ReasonInvalidAnnotations, model.AnnotationELBID, "missing") {
 		t.Error("no Warning Event saying kubernetes.io/elb.id is missing")
 	}
 	s := h.get("nginx")
-	if c := condition(s); c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, annotations.ELBID) {
+	if c := condition(s); c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, model.AnnotationELBID) {
 		t.Errorf("condition %+v", c)
 	}
 	if len(s.Finalizers) != 0 {
@@ -617,7 +616,7 @@ func TestELBChangeToRefusedELBKeepsTheOldBinding(t *testing.T) {
 	const old = "5083f225-9bf8-48fa-9c8b-67bd9693c4c0"
 	h := newHarness(t, seedService("nginx", nil), readySlice("nginx", "10.0.0.1"))
 	h.mustReconcile("nginx")
-	h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "5083f225-typo" })
+	h.update("nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationELBID] = "5083f225-typo" })
 	h.dep.applyErr = &deploy.Refusal{Reason: deploy.ReasonELBNotFound, Message: `ELB "5083f225-typo" does not exist`}
 	h.mustReconcile("nginx")
 	if len(h.dep.released) != 0 {
@@ -682,17 +681,17 @@ func TestStatusPatchKeepsOthersConditions(t *testing.T) {
 // refusal (many problems, a long value) must be shortened, not lost.
 func TestLongEventNoteIsShortenedNotLost(t *testing.T) {
 	long := `{"protocol":"TCP","path":"/` + strings.Repeat("é", 900) + `"}`
-	h := newHarness(t, seedService("nginx", map[string]string{annotations.HealthCheckOption: long, annotations.Weight: "150", annotations.Class: "dedicated"}))
+	h := newHarness(t, seedService("nginx", map[string]string{model.AnnotationHealthCheckOption: long, model.AnnotationWeight: "150", model.AnnotationClass: "dedicated"}))
 	h.mustReconcile("nginx")
 	evs := h.events()
 	if len(evs) != 1 || !strings.HasPrefix(evs[0], "Warning "+ReasonInvalidAnnotations+" ") {
 		t.Fatalf("events %v", evs)
 	}
 	note := strings.TrimPrefix(evs[0], "Warning "+ReasonInvalidAnnotations+" ")
-	if len(note) > 1024 || !utf8.ValidString(note) || !strings.Contains(note, annotations.Class) {
+	if len(note) > 1024 || !utf8.ValidString(note) || !strings.Contains(note, model.AnnotationClass) {
 		t.Errorf("note of %d bytes (valid UTF-8: %t), must be at most 1024 and still name the first problem: %.120s", len(note), utf8.ValidString(note), note)
 	}
-	if c := condition(h.get("nginx")); c == nil || !strings.Contains(c.Message, annotations.Weight) || !utf8.ValidString(c.Message) {
+	if c := condition(h.get("nginx")); c == nil || !strings.Contains(c.Message, model.AnnotationWeight) || !utf8.ValidString(c.Message) {
 		t.Errorf("the condition keeps the whole message: %+v", c)
 	}
 }
@@ -705,7 +704,7 @@ func TestELBChangedBackReleasesTheIntermediateOne(t *testing.T) {
 	h.mustReconcile("nginx")
 	repoint := func(id string) {
 		t.Helper()
-		h.update("nginx", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = id })
+		h.update("nginx", func(s *corev1.Service) { s.Annotations[model.AnnotationELBID] = id })
 	}
 	repoint(next)
 	h.dep.releaseFn = func(model.Desired) (deploy.Result, error) { return deploy.Result{}, errors.New("ELB unreachable") }

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
@@ -15,7 +14,7 @@ import (
 // C1: with the cascade policy, edits that end a binding release member-only; only deleting the
 // Service cascades. The ports bound before reach the deployer, which releases dropped ones.
 func TestC1_EditsReleaseMemberOnly(t *testing.T) {
-	cascade := map[string]string{annotations.RecyclePolicy: "cascade"}
+	cascade := map[string]string{model.AnnotationRecyclePolicy: "cascade"}
 	lastRelease := func(h *harness) model.Desired {
 		t.Helper()
 		if len(h.dep.released) == 0 {
@@ -32,13 +31,13 @@ func TestC1_EditsReleaseMemberOnly(t *testing.T) {
 		t.Fatalf("port change: previous ports %v, want [80] so that port 80 is released", d.PreviousPorts)
 	}
 
-	h.update("web", func(s *corev1.Service) { s.Annotations[annotations.ELBID] = "0d2e52a4-0000-4000-8000-000000000002" })
+	h.update("web", func(s *corev1.Service) { s.Annotations[model.AnnotationELBID] = "0d2e52a4-0000-4000-8000-000000000002" })
 	h.mustReconcile("web")
 	if d := lastRelease(h); d.Recycle != model.RecycleMemberOnly || d.ELBID != "5083f225-9bf8-48fa-9c8b-67bd9693c4c0" {
 		t.Fatalf("elb.id re-pointed: released %s with %s, want the old ELB member-only", d.ELBID, d.Recycle)
 	}
 
-	h.update("web", func(s *corev1.Service) { s.Annotations[annotations.MultiCluster] = "false" })
+	h.update("web", func(s *corev1.Service) { s.Annotations[model.AnnotationMultiCluster] = "false" })
 	h.mustReconcile("web")
 	if d := lastRelease(h); d.Recycle != model.RecycleMemberOnly {
 		t.Fatalf("multicluster off: released with %s", d.Recycle)
@@ -88,7 +87,7 @@ func TestC3_SweepWantsWhatServicesBind(t *testing.T) {
 	bound.Finalizers = []string{Finalizer}
 	bound.Annotations[BoundELBAnnotation] = elbA + "," + elbB // re-pointed, old ELB not released yet
 	fresh := seedService("new", nil)                          // to be bound: no finalizer yet
-	off := seedService("off", map[string]string{annotations.MultiCluster: "false"})
+	off := seedService("off", map[string]string{model.AnnotationMultiCluster: "false"})
 	off.Finalizers = []string{Finalizer} // being released by its reconcile
 	h := newHarness(t, bound, fresh, off)
 	sw := &sweeper{reader: h.c}

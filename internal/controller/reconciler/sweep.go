@@ -78,7 +78,7 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 			return true // being released by its own reconcile
 		}
 		elbs := boundELBs(svc)
-		if id := strings.TrimSpace(svc.Annotations[annotations.ELBID]); id != "" {
+		if id := strings.TrimSpace(svc.Annotations[model.AnnotationELBID]); id != "" {
 			elbs = append(elbs, id)
 		}
 		if !slices.Contains(elbs, elbID) {

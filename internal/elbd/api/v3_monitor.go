@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -92,7 +93,8 @@ func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, err
 		}
 	}
 	// The real API's defaults.
-	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: 3, URLPath: "/", ExpectedCodes: "200", HTTPMethod: "GET", AdminStateUp: true}
+	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: elbrules.DefaultMonitorMaxRetriesDown, URLPath: elbrules.DefaultMonitorURLPath,
+		ExpectedCodes: elbrules.DefaultMonitorExpectedCodes, HTTPMethod: elbrules.DefaultMonitorHTTPMethod, AdminStateUp: true}
 	in.apply(&hm)
 	hm, err := h.st.CreateHealthMonitor(sc, hm)
 	return answered(r, http.StatusCreated, "healthmonitor", hm, err, renderV3Monitor)

@@ -4,15 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
-)
-
-// Defaults of the ELB API for fields stored as 0.
-const (
-	defaultMaxRetriesDown = 3
-	defaultMaxRetries     = 3
 )
 
 // Translate turns the store's state into the data plane's configuration. It
@@ -128,11 +123,12 @@ func translateMonitor(hm store.HealthMonitor) *health.Monitor {
 		URLPath:        hm.URLPath,
 		ExpectedCodes:  hm.ExpectedCodes,
 	}
+	// Fields stored as 0 take the ELB API's defaults.
 	if m.MaxRetries == 0 {
-		m.MaxRetries = defaultMaxRetries
+		m.MaxRetries = elbrules.DefaultMonitorMaxRetries
 	}
 	if m.MaxRetriesDown == 0 {
-		m.MaxRetriesDown = defaultMaxRetriesDown
+		m.MaxRetriesDown = elbrules.DefaultMonitorMaxRetriesDown
 	}
 	if hm.Type == store.MonitorHTTPS {
 		// The data plane does not speak TLS to members: an HTTPS monitor checks

@@ -16,7 +16,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
-	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 // ELB is the fake. The zero value is not usable; call New.
@@ -130,7 +129,7 @@ func (f *ELB) GetLoadBalancer(_ context.Context, id string) (*elbclient.LoadBala
 }
 
 // API returns the calls on ELBs of class c.
-func (f *ELB) API(c model.Class) elbclient.API { return &api{f: f, class: c} }
+func (f *ELB) API(c elbrules.Class) elbclient.API { return &api{f: f, class: c} }
 
 // Listeners returns the listeners of an ELB, sorted by port (test helper).
 func (f *ELB) Listeners(lbID string) []elbclient.Listener {
@@ -221,7 +220,7 @@ func (f *ELB) write(ctx context.Context, op string, fn func() error) error {
 
 type api struct {
 	f     *ELB
-	class model.Class
+	class elbrules.Class
 }
 
 func (a *api) lb(op, id string) (*elbclient.LoadBalancer, error) {
@@ -371,7 +370,7 @@ func (a *api) AddMembers(ctx context.Context, poolID string, specs []elbclient.M
 		if !elbrules.ValidWeight(spec.Weight) {
 			return &elbclient.APIError{Op: "AddMembers", StatusCode: 400, Message: "weight out of range", Kind: elbclient.ErrBadRequest}
 		}
-		if spec.SubnetID == "" && a.class == model.ClassUnion {
+		if spec.SubnetID == "" && a.class == elbrules.ClassUnion {
 			spec.SubnetID = a.f.lbs[a.f.poolLB[poolID]].SubnetID
 		}
 		if spec.SubnetID == "" && (p.Type == "instance" || !a.f.lbs[a.f.poolLB[poolID]].IPTargetEnable) {
@@ -388,7 +387,7 @@ func (a *api) AddMembers(ctx context.Context, poolID string, specs []elbclient.M
 		out = append(out, elbclient.AddedMember{Member: *m})
 		return nil
 	}
-	if a.class == model.ClassUnion {
+	if a.class == elbrules.ClassUnion {
 		for _, s := range specs {
 			if err := a.f.write(ctx, "AddMembers", func() error { return add(s) }); err != nil {
 				return out, err

@@ -3,6 +3,7 @@ package apiv2
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -21,14 +22,6 @@ type healthMonitorReq struct {
 	URLPath       *string `json:"url_path"`
 	HTTPMethod    *string `json:"http_method"`
 }
-
-// Defaults of the real v2 API for fields a create may leave out.
-const (
-	defaultURLPath        = "/"
-	defaultExpectedCodes  = "200"
-	defaultHTTPMethod     = "GET"
-	defaultMaxRetriesDown = 3 // v2 has no max_retries_down field; the shared ELB uses 3
-)
 
 // healthMonitorBody answers a call that yields one health monitor: its error, or the health monitor with status.
 func (h *Handler) healthMonitorBody(m store.HealthMonitor, status int, err error) (int, any, error) {
@@ -50,9 +43,10 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any
 	}
 	m, err := h.st.CreateHealthMonitor(sc, store.HealthMonitor{
 		PoolID: *req.PoolID, Type: *req.Type, Delay: *req.Delay, Timeout: *req.Timeout, MaxRetries: *req.MaxRetries,
-		MaxRetriesDown: defaultMaxRetriesDown, Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
-		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, defaultExpectedCodes),
-		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, defaultURLPath), HTTPMethod: or(req.HTTPMethod, defaultHTTPMethod),
+		MaxRetriesDown: elbrules.DefaultMonitorMaxRetriesDown, // v2 has no max_retries_down field; the shared ELB uses 3
+		Name:           or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
+		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes),
+		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, elbrules.DefaultMonitorURLPath), HTTPMethod: or(req.HTTPMethod, elbrules.DefaultMonitorHTTPMethod),
 	})
 	return h.healthMonitorBody(m, http.StatusCreated, err)
 }
@@ -83,8 +77,8 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		set(&m.URLPath, req.URLPath)
 		set(&m.HTTPMethod, req.HTTPMethod)
 		if m.Type == store.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
-			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, defaultURLPath),
-				orDefault(m.ExpectedCodes, defaultExpectedCodes), orDefault(m.HTTPMethod, defaultHTTPMethod)
+			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, elbrules.DefaultMonitorURLPath),
+				orDefault(m.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes), orDefault(m.HTTPMethod, elbrules.DefaultMonitorHTTPMethod)
 		}
 		return nil
 	})
