@@ -6,7 +6,7 @@ K8S_BIN_DIR := $(BIN)/k8s
 STATICCHECK_VERSION := v0.8.2
 export FLEETLB_K8S_BIN_DIR := $(K8S_BIN_DIR)
 
-.PHONY: all build test unit race cross lint fuzz fmt k8s-bins demo bench-dataplane clean
+.PHONY: all build test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
 
 all: build
 
@@ -19,8 +19,17 @@ k8s-bins:
 
 ## test: lint, the builds for operators' laptops, the unit tests under the race detector, then
 ## every test (unit, elbd over real HTTP, real clusters, end-to-end).
-test: lint cross race fuzz k8s-bins build
+test: lint cross race fuzz k8s-bins chromium build
 	FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 60m ./...
+
+## chromium: Debian's chromium, which the elbd console's browser test drives (chromedp), when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium from Debian (the console's browser test needs it)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium: could not install Debian's chromium (apt-get install -y chromium needs root and a package mirror); the console's browser test fails without it" >&2; exit 1; }; \
+	fi
 
 ## unit: the fast tests only (no real clusters).
 unit:

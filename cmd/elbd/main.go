@@ -2,6 +2,7 @@
 // v2 shared, the subset fleetlb needs), a bbolt store and a data plane.
 //
 //	elbd --config FILE --data-dir DIR [--api-address 127.0.0.1:9080] [--tls-cert FILE --tls-key FILE]
+//	     [--metrics-address ADDR] [--console-address 127.0.0.1:9090]
 //
 // The API is served over HTTPS with --tls-cert and --tls-key; plain HTTP only on a loopback
 // address, unless --insecure-http.
@@ -36,6 +37,7 @@ type flags struct {
 	dataDir    string
 	apiAddress string
 	metrics    string
+	console    string
 	logLevel   string
 	provDelay  time.Duration
 	tlsCert    string
@@ -51,6 +53,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the store file (required; created if missing)")
 	fs.StringVar(&f.apiAddress, "api-address", "127.0.0.1:9080", "host:port the API listens on")
 	fs.StringVar(&f.metrics, "metrics-address", "", "host:port serving Prometheus metrics at /metrics (off when empty)")
+	fs.StringVar(&f.console, "console-address", "", "host:port serving the web console (log in with an access key and its secret key; off when empty)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.provDelay, "provisioning-delay", 0, "how long a shared (v2) load balancer stays PENDING_* after a write, refusing other writes with 409, as the real one does (0: synchronous)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with; needs --tls-key")
@@ -70,6 +73,11 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	if f.tlsCert == "" && f.tlsKey == "" {
 		if err := server.CheckPlainHTTP(f.apiAddress, f.insecure); err != nil {
 			return f, err
+		}
+		if f.console != "" {
+			if err := server.CheckConsolePlainHTTP(f.console, f.insecure); err != nil {
+				return f, err
+			}
 		}
 	}
 	return f, nil
@@ -95,7 +103,7 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		return err
 	}
 	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log, ProvisioningDelay: f.provDelay,
-		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, InsecureHTTP: f.insecure})
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, InsecureHTTP: f.insecure, Console: f.console != ""})
 	if err != nil {
 		return err
 	}
@@ -116,12 +124,23 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 		}
 		log.Info("metrics serving", "address", "http://"+mln.Addr().String()+"/metrics")
 	}
+	var cln net.Listener
+	if f.console != "" {
+		if cln, err = net.Listen("tcp", f.console); err != nil {
+			_ = ln.Close()
+			if mln != nil {
+				_ = mln.Close()
+			}
+			return fmt.Errorf("--console-address %s: %w", f.console, err)
+		}
+		log.Info("console serving", "address", srv.Scheme()+"://"+cln.Addr().String()+"/")
+	}
 	log.Info("elbd serving", "api", srv.Scheme()+"://"+ln.Addr().String(), "data_dir", f.dataDir,
 		"credentials", len(cfg.Credentials), "vpcs", len(cfg.VPCs))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	if err := srv.Serve(ctx, ln, mln); err != nil {
+	if err := srv.ServeWith(ctx, server.Listeners{API: ln, Metrics: mln, Console: cln}); err != nil {
 		return err
 	}
 	log.Info("elbd stopped")

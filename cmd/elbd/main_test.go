@@ -191,6 +191,9 @@ func TestFlagAndConfigErrors(t *testing.T) {
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--api-address", ":9080"}, "give --tls-cert and --tls-key"},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--tls-cert", cfg}, "--tls-cert and --tls-key go together"},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--tls-cert", cfg, "--tls-key", cfg}, "--tls-cert " + cfg},
+		// O10: the console's login form carries a secret key: the same rule as the API's.
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--console-address", "0.0.0.0:9090"}, "refusing to serve the web console over plain HTTP on 0.0.0.0:9090"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--console-address", "127.0.0.1:99999"}, "--console-address 127.0.0.1:99999"},
 	} {
 		err := run(context.Background(), c.args, &syncBuffer{}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

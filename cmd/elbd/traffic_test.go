@@ -40,12 +40,7 @@ func backend(t *testing.T, addr, name string) int {
 // freePort returns a TCP port free on addr right now.
 func freePort(t *testing.T, host string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return elbdtest.FreePort(t, host)
 }
 
 // The wired elbd serves both API families and carries traffic from a listener to its members.
@@ -109,5 +104,21 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
 		t.Errorf("metrics: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
+
+// O10: --console-address serves the web console, which starts at its login page.
+func TestConsoleAddressServesTheConsole(t *testing.T) {
+	cfg, dir := writeConfig(t), t.TempDir()
+	console := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	startWith(t, cfg, dir, "--console-address", console)
+	resp, err := http.Get("http://" + console + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/login" || !strings.Contains(string(body), `id="login-form"`) {
+		t.Errorf("GET / on the console: %d at %s, want the login page", resp.StatusCode, resp.Request.URL.Path)
 	}
 }

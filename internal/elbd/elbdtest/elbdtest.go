@@ -4,6 +4,7 @@ package elbdtest
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -69,6 +70,8 @@ type Options struct {
 	RealDataPlane bool
 	// Logger receives elbd's logs (tests that check what is logged); nil discards them.
 	Logger *slog.Logger
+	// Console serves elbd's web console too, at Server.ConsoleURL.
+	Console bool
 }
 
 // Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
@@ -80,6 +83,10 @@ type Server struct {
 	elbd   *server.Server
 	srv    *httptest.Server
 	closed bool
+
+	// ConsoleURL is the web console's, http://127.0.0.1:port; "" unless Options.Console.
+	ConsoleURL string
+	console    *httptest.Server
 }
 
 // Start parses configYAML (an elbd configuration) and serves elbd built by server.New on it.
@@ -95,12 +102,16 @@ func Start(t testing.TB, configYAML string, o Options) *Server {
 	if o.DataPlane == nil && !o.RealDataPlane {
 		o.DataPlane = api.NopDataPlane{}
 	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay, Logger: o.Logger})
+	elbd, err := server.New(server.Options{Config: cfg, DataDir: o.Dir, DataPlane: o.DataPlane, ProvisioningDelay: o.ProvisioningDelay, Logger: o.Logger, Console: o.Console})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{Config: cfg, Store: elbd.Store, elbd: elbd, srv: httptest.NewServer(elbd.Handler())}
 	s.URL = s.srv.URL
+	if o.Console {
+		s.console = httptest.NewServer(elbd.ConsoleHandler())
+		s.ConsoleURL = s.console.URL
+	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
@@ -113,6 +124,9 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.srv.Close()
+	if s.console != nil {
+		s.console.Close()
+	}
 	return s.elbd.Close()
 }
 
@@ -163,4 +177,16 @@ func SignedRequest(t testing.TB, b *request.HttpRequestBuilder, ak, sk string) *
 		t.Fatal(err)
 	}
 	return req
+}
+
+// FreePort is a TCP port free on host (a loopback address) a moment ago: for a listener or a
+// flag address a test chooses before elbd binds it.
+func FreePort(t testing.TB, host string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

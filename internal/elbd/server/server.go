@@ -20,6 +20,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/api/vpc"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/console"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/elbd/throttle"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	TLSCertFile, TLSKeyFile string
 	// InsecureHTTP lets Serve serve plain HTTP on a non-loopback address (--insecure-http).
 	InsecureHTTP bool
+	// Console builds the web console (internal/elbd/console), which ServeWith serves on
+	// Listeners.Console (--console-address): like the API, over HTTPS with the certificate, else
+	// plain HTTP on a loopback address only unless InsecureHTTP.
+	Console bool
 }
 
 // Server is one elbd: its state and its HTTP API. Close it when done.
@@ -57,6 +62,8 @@ type Server struct {
 	real    realDataPlane
 	log     *slog.Logger
 	handler http.Handler
+	// console is the web console; nil unless Options.Console.
+	console http.Handler
 	// tls is the API's TLS configuration; nil serves plain HTTP.
 	tls          *tls.Config
 	insecureHTTP bool
@@ -106,8 +113,14 @@ func New(o Options) (*Server, error) {
 		dp = s.real
 	}
 	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
-	authn := throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
+	var authn api.Authenticator = throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
+	if o.Console {
+		authn = console.Trust(authn) // the console's in-process calls act in its session's project
+	}
 	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), VPC: vpc.Handler(o.Config), Logger: log})
+	if err == nil && o.Console {
+		s.console, err = console.New(console.Options{Store: st, API: s.handler, Credentials: o.Config.Credentials, DataPlane: dp, Logger: log})
+	}
 	if err != nil {
 		_ = s.Close()
 		return nil, err
@@ -135,6 +148,15 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 // requests, unless insecure (--insecure-http). An empty host or an unspecified address (0.0.0.0,
 // ::) listens on every interface, so it is not loopback; nor is a name other than localhost.
 func CheckPlainHTTP(address string, insecure bool) error {
+	return checkPlainHTTP("the API", "--api-address", address, insecure)
+}
+
+// CheckConsolePlainHTTP is CheckPlainHTTP for the web console, whose login form carries a secret key.
+func CheckConsolePlainHTTP(address string, insecure bool) error {
+	return checkPlainHTTP("the web console", "--console-address", address, insecure)
+}
+
+func checkPlainHTTP(what, flag, address string, insecure bool) error {
 	if insecure {
 		return nil
 	}
@@ -148,9 +170,9 @@ func CheckPlainHTTP(address string, insecure bool) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("elbd: refusing to serve the API over plain HTTP on %s, which is not a loopback address: "+
-		"give --tls-cert and --tls-key to serve HTTPS, or listen on a loopback address (--api-address 127.0.0.1:PORT), "+
-		"or pass --insecure-http to serve plain HTTP there anyway", address)
+	return fmt.Errorf("elbd: refusing to serve %s over plain HTTP on %s, which is not a loopback address: "+
+		"give --tls-cert and --tls-key to serve HTTPS, or listen on a loopback address (%s 127.0.0.1:PORT), "+
+		"or pass --insecure-http to serve plain HTTP there anyway", what, address, flag)
 }
 
 // Scheme is how clients reach the API: https with a certificate, else http.
@@ -164,6 +186,15 @@ func (s *Server) Scheme() string {
 // Handler is the whole HTTP API: /v3/{project_id}/elb/... and /v2/{project_id}/elb/....
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// ConsoleHandler is the web console; nil unless Options.Console.
+func (s *Server) ConsoleHandler() http.Handler { return s.console }
+
+// Listeners are what ServeWith serves: the API (required), and optionally Prometheus metrics and
+// the web console.
+type Listeners struct {
+	API, Metrics, Console net.Listener
+}
+
 // shutdownTimeout is how long Serve lets running requests finish once asked to stop.
 const shutdownTimeout = 10 * time.Second
 
@@ -171,22 +202,48 @@ const shutdownTimeout = 10 * time.Second
 // on it, until ctx is done or serving fails. Then it stops accepting requests and lets running
 // ones finish. It closes the listeners, not the server.
 func (s *Server) Serve(ctx context.Context, apiLn, metricsLn net.Listener) error {
+	return s.ServeWith(ctx, Listeners{API: apiLn, Metrics: metricsLn})
+}
+
+// ServeWith is Serve with the web console on ls.Console too, when not nil.
+func (s *Server) ServeWith(ctx context.Context, ls Listeners) error {
+	apiLn, metricsLn := ls.API, ls.Metrics
+	closeAll := func() {
+		for _, ln := range []net.Listener{ls.API, ls.Metrics, ls.Console} {
+			if ln != nil {
+				_ = ln.Close()
+			}
+		}
+	}
 	if s.tls != nil {
 		apiLn = tls.NewListener(apiLn, s.tls)
 	} else if err := CheckPlainHTTP(apiLn.Addr().String(), s.insecureHTTP); err != nil {
-		_ = apiLn.Close()
-		if metricsLn != nil {
-			_ = metricsLn.Close()
-		}
+		closeAll()
 		return err
 	}
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}}
 	listeners := []net.Listener{apiLn}
+	if ls.Console != nil {
+		consoleLn := ls.Console
+		switch {
+		case s.console == nil:
+			closeAll()
+			return errors.New("elbd: a console listener was given but the console is off (Options.Console)")
+		case s.tls != nil:
+			consoleLn = tls.NewListener(consoleLn, s.tls)
+		default:
+			if err := CheckConsolePlainHTTP(consoleLn.Addr().String(), s.insecureHTTP); err != nil {
+				closeAll()
+				return err
+			}
+		}
+		servers = append(servers, &http.Server{Handler: s.console, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
+		listeners = append(listeners, consoleLn)
+	}
 	if metricsLn != nil {
 		if s.real == nil {
-			_ = apiLn.Close()
-			_ = metricsLn.Close()
+			closeAll()
 			return errors.New("elbd: metrics need the real data plane (Options.DataPlane is set)")
 		}
 		mux := http.NewServeMux()

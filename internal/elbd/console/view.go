@@ -1,0 +1,275 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
+	"github.com/fleetlb/fleetlb/internal/common/fleetview"
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
+
+// counterSource is the real data plane's side the console reads beyond api.DataPlane: members'
+// traffic counters (internal/elbd/runtime.Runtime has it).
+type counterSource interface {
+	MemberCounters(memberID string) dataplane.Counters
+}
+
+// lbRow is a load balancer as the console lists it.
+type lbRow struct {
+	ID, Name, VIP string
+	// Type is "dedicated" (v3) or "shared" (v2).
+	Type      string
+	Dedicated bool
+	IPTarget  bool
+	Listeners int
+}
+
+func toLBRow(lb store.LoadBalancer, listeners int) lbRow {
+	t := "shared"
+	if lb.Guaranteed() {
+		t = "dedicated"
+	}
+	return lbRow{ID: lb.ID, Name: lb.Name, VIP: lb.VIPAddress, Type: t, Dedicated: lb.Guaranteed(), IPTarget: lb.IPTargetEnable, Listeners: listeners}
+}
+
+// listenerRow is a listener and a summary of its pool.
+type listenerRow struct {
+	ID, Name, Protocol, Status string
+	Port                       int
+	PoolID, PoolName           string
+	Algorithm                  string
+	Members                    int
+}
+
+// memberRow is one member as the listener page shows it.
+type memberRow struct {
+	ID, Name, Address, Type, Status string
+	Port, Weight                    int
+	Active                          int64
+}
+
+// ownerGroup is one owner's members under its fleetview row.
+type ownerGroup struct {
+	fleetview.Row
+	Members []memberRow
+}
+
+// shareRow is one owner's line of the share table and chart, as the live endpoint sends it.
+type shareRow struct {
+	Owner     string `json:"owner"`
+	Label     string `json:"label"`
+	Members   int    `json:"members"`
+	Requested int    `json:"requestedWeight"`
+	// RequestedFrom is fleetview.RequestedGiven (the owner's record on the listener) or
+	// fleetview.RequestedCarried (not recorded: the weights its members carry).
+	RequestedFrom string `json:"requestedFrom"`
+	// RequestedText is Requested as shown: marked * when carried.
+	RequestedText string  `json:"requestedText"`
+	Effective     int     `json:"effectiveWeight"`
+	Expected      float64 `json:"expectedShare"`
+	Measured      float64 `json:"measuredShare"`
+	Count         float64 `json:"measuredConnections"`
+	Health        string  `json:"health"`
+}
+
+// memberLive is a member's live state, for the page's refresh.
+type memberLive struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Active int64  `json:"activeConnections"`
+}
+
+// shares is the live part of a listener page (GET /listeners/{id}/shares).
+type shares struct {
+	Owners []shareRow `json:"owners"`
+	// Measured is false until the window holds a baseline for the members (a second reading).
+	Measured    bool         `json:"measured"`
+	Connections float64      `json:"connectionsInWindow"`
+	WindowSecs  int          `json:"windowSeconds"`
+	Members     []memberLive `json:"members"`
+	Counters    bool         `json:"counters"`
+}
+
+// listenerData is everything the listener page shows.
+type listenerData struct {
+	LB       lbRow
+	Listener listenerRow
+	Pool     *store.Pool
+	Groups   []ownerGroup
+	Shares   shares
+}
+
+// listenerData reads listener id of the session's project, its pool's members grouped by owner,
+// and each owner's expected and measured share.
+func (c *Console) listenerData(s *session, id string) (listenerData, error) {
+	var d listenerData
+	sc := s.scope()
+	l, err := c.o.Store.GetListener(sc, id)
+	if err != nil {
+		return d, err
+	}
+	lb, err := c.o.Store.GetLoadBalancer(sc, l.LoadBalancerID)
+	if err != nil {
+		return d, err
+	}
+	d.LB = toLBRow(lb, 0)
+	d.Listener = listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort,
+		Status: c.o.DataPlane.ListenerStatus(l.ID), PoolID: l.DefaultPoolID}
+	var members []store.Member
+	if l.DefaultPoolID != "" {
+		p, err := c.o.Store.GetPool(sc, l.DefaultPoolID)
+		if err != nil {
+			return d, err
+		}
+		d.Pool = &p
+		d.Listener.PoolName, d.Listener.Algorithm = p.Name, p.LBAlgorithm
+		if members, err = c.o.Store.ListMembers(sc, p.ID); err != nil {
+			return d, err
+		}
+	}
+	d.Listener.Members = len(members)
+	c.group(&d, members, requestedWeights(l.Tags))
+	return d, nil
+}
+
+// requestedWeights are the weights the owner clusters asked for on a listener: their owner records
+// in its tags (T10).
+func requestedWeights(tags []store.Tag) map[string]int {
+	ts := make([]fleetrecord.Tag, len(tags))
+	for i, t := range tags {
+		ts[i] = fleetrecord.Tag{Key: t.Key, Value: t.Value}
+	}
+	req := map[string]int{}
+	for id, r := range fleetrecord.Records(ts) {
+		req[id] = r.Weight
+	}
+	return req
+}
+
+// group fills d's owner groups and shares from members, their statuses and counters; requested
+// are the weights owners recorded (the others' requested weight is what their members carry).
+func (c *Console) group(d *listenerData, members []store.Member, requested map[string]int) {
+	now := c.o.now()
+	counters, hasCounters := c.o.DataPlane.(counterSource)
+	fm := make([]fleetview.Member, 0, len(members))
+	rows := make(map[string]memberRow, len(members))
+	counts := map[string]float64{}
+	d.Shares = shares{WindowSecs: int(c.o.ShareWindow / time.Second), Counters: hasCounters, Members: []memberLive{}, Owners: []shareRow{}}
+	measured := hasCounters && len(members) > 0
+	for _, m := range members {
+		status := c.o.DataPlane.MemberStatus(m.ID)
+		row := memberRow{ID: m.ID, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: m.Weight, Type: m.MemberType(), Status: status}
+		if hasCounters {
+			cs := counters.MemberCounters(m.ID)
+			row.Active = cs.ActiveConnections
+			if n, ok := c.window.recent(m.ID, m.CreatedAt, now, cs.TotalConnections); ok {
+				counts[m.ID] = float64(n)
+			} else {
+				measured = false
+			}
+		}
+		rows[m.ID] = row
+		d.Shares.Members = append(d.Shares.Members, memberLive{ID: m.ID, Status: status, Active: row.Active})
+		fm = append(fm, fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, Port: int32(m.ProtocolPort), Weight: m.Weight, SubnetID: m.SubnetID, Status: status})
+	}
+	c.window.prune(now)
+	opts := fleetview.Options{Requested: requested}
+	if measured {
+		opts.MemberCounts = counts
+	}
+	v := fleetview.Build(fm, opts)
+	d.Shares.Measured, d.Shares.Connections = v.Measured, v.TotalCount
+	for _, r := range v.Rows {
+		g := ownerGroup{Row: r}
+		for _, m := range members {
+			if fleetview.OwnerOf(m.Name) == r.Owner {
+				g.Members = append(g.Members, rows[m.ID])
+			}
+		}
+		d.Groups = append(d.Groups, g)
+		d.Shares.Owners = append(d.Shares.Owners, shareRow{Owner: r.Owner, Label: r.Label(), Members: r.Members,
+			Requested: r.Requested, RequestedFrom: r.RequestedFrom, RequestedText: requestedText(r), Effective: r.Effective, Expected: r.Expected, Measured: r.Measured, Count: r.Count, Health: r.Health.String()})
+	}
+}
+
+// requestedText is r's requested weight as the page shows it: marked * when no record gave it.
+func requestedText(r fleetview.Row) string {
+	if r.RequestedFrom == fleetview.RequestedCarried {
+		return strconv.Itoa(r.Requested) + "*"
+	}
+	return strconv.Itoa(r.Requested)
+}
+
+// lbData is the load balancer page: the load balancer and its listeners.
+type lbData struct {
+	LB        lbRow
+	Listeners []listenerRow
+}
+
+func (c *Console) lbData(s *session, id string) (lbData, error) {
+	lb, err := c.o.Store.LoadBalancerSeenFromV3(s.scope(), id)
+	if err != nil {
+		return lbData{}, err
+	}
+	sc := store.Scope{Family: lb.Family, ProjectID: s.project}
+	ls, err := c.o.Store.ListListeners(sc)
+	if err != nil {
+		return lbData{}, err
+	}
+	d := lbData{}
+	for _, l := range ls {
+		if l.LoadBalancerID != lb.ID {
+			continue
+		}
+		row := listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort, Status: c.o.DataPlane.ListenerStatus(l.ID), PoolID: l.DefaultPoolID}
+		if l.DefaultPoolID != "" {
+			if p, err := c.o.Store.GetPool(sc, l.DefaultPoolID); err == nil {
+				row.PoolName, row.Algorithm = p.Name, p.LBAlgorithm
+			}
+			if ms, err := c.o.Store.ListMembers(sc, l.DefaultPoolID); err == nil {
+				row.Members = len(ms)
+			}
+		}
+		d.Listeners = append(d.Listeners, row)
+	}
+	d.LB = toLBRow(lb, len(d.Listeners))
+	return d, nil
+}
+
+// lbRows lists the session's load balancers as the v3 API does: dedicated and shared ones.
+func (c *Console) lbRows(s *session) ([]lbRow, error) {
+	lbs, err := c.o.Store.LoadBalancersSeenFromV3(s.scope())
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, f := range []store.Family{store.FamilyV3, store.FamilyV2} {
+		ls, err := c.o.Store.ListListeners(store.Scope{Family: f, ProjectID: s.project})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			count[l.LoadBalancerID]++
+		}
+	}
+	rows := make([]lbRow, 0, len(lbs))
+	for _, lb := range lbs {
+		rows = append(rows, toLBRow(lb, count[lb.ID]))
+	}
+	return rows, nil
+}
+
+// readError is how a page says a read failed: the store's own message (not found in this
+// project, ...) with its status; anything else is a 500 that does not leak internals.
+func readError(err error) (int, string) {
+	var se *store.Error
+	if errors.As(err, &se) {
+		return se.Status, se.Msg
+	}
+	return http.StatusInternalServerError, fmt.Sprintf("reading elbd's state failed: %v", err)
+}
