@@ -21,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/program"
+	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -39,6 +40,7 @@ type flags struct {
 	podNetwork, subnetID               string
 	loadBalancerClass, ingressIPMode   string
 	defaultWeight                      int
+	deregistrationDelay                time.Duration
 	leaderElect                        bool
 	leaderElectionNamespace            string
 	leaseDuration, renewDeadline       time.Duration
@@ -69,6 +71,15 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.loadBalancerClass, "load-balancer-class", "", "handle only Services whose spec.loadBalancerClass is this name; default: Services without a class (or "+reconciler.LoadBalancerClass+"). A Service naming another class is never touched")
 	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
 	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
+	f.deregistrationDelay = model.DefaultDeregistrationDelay
+	fs.Func("deregistration-delay", fmt.Sprintf("how long a member no longer wanted (Pod terminating, scale-down, Service deleted) keeps weight 0 before it is removed, for Services without %s: a duration or seconds, 0 to %s (default %s)", model.AnnotationDeregistrationDelay, model.MaxDeregistrationDelay, model.DefaultDeregistrationDelay), func(v string) error {
+		d, err := annotations.ParseDeregistrationDelay(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%v; write e.g. 30s or 30", err)
+		}
+		f.deregistrationDelay = d
+		return nil
+	})
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
 	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's lease holds without renewal: a standby replica takes over at most this long (plus --leader-elect-retry-period) after the leader dies")
@@ -130,13 +141,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ClusterID:               f.clusterID,
 		AdoptClusterID:          f.adoptClusterID,
 		ClusterName:             f.clusterName,
-		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy"), Subnets: client}),
+		Deployer:                deploy.New(client, deploy.Options{Logger: log.WithName("deploy"), Subnets: client, DeregistrationDelay: f.deregistrationDelay}),
 		CheckELB:                client.Check,
 		LoadBalancerClass:       f.loadBalancerClass,
 		IngressIPMode:           f.ingressIPMode,
 		PodNetwork:              model.PodNetwork(f.podNetwork),
 		SubnetID:                f.subnetID,
 		DefaultWeight:           f.defaultWeight,
+		DeregistrationDelay:     f.deregistrationDelay,
 		Resync:                  f.resync,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectionNamespace,

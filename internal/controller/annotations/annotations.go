@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -156,6 +157,17 @@ func Parse(ann map[string]string) (Config, error) {
 
 	parsePool(ann, &cfg.ServiceConfig, add)
 
+	if v, has := lookup(ann, model.AnnotationDeregistrationDelay); has {
+		if d, err := ParseDeregistrationDelay(v); err != nil {
+			add(&FieldError{Annotation: model.AnnotationDeregistrationDelay, Value: v, Problem: err.Error(),
+				Fix: fmt.Sprintf("set a duration such as '30s' or '2m', or a number of seconds such as '30' (0 removes members at once; the default is %s)", model.DefaultDeregistrationDelay)})
+		} else {
+			cfg.DeregistrationDelay = &d
+		}
+	}
+	cfg.MemberReadyGate = parseBool(ann, model.AnnotationMemberReadyGate, add,
+		"set it to 'true' to hold new Pods that list the readiness gate "+model.PodReadinessGate+" un-Ready until their ELB member is ONLINE, or remove it")
+
 	// System-written annotations: unreadable values are ignored, never acted upon.
 	if v, has := lookup(ann, model.AnnotationAppliedWeight); has {
 		if w, err := parseWeight(v); err == nil {
@@ -269,6 +281,25 @@ func parseBool(ann map[string]string, key string, add func(*FieldError), fix str
 	}
 	add(&FieldError{Annotation: key, Value: v, Problem: "the value must be 'true' or 'false'", Fix: fix})
 	return false
+}
+
+// ParseDeregistrationDelay reads a drain (T1): a Go duration ("45s", "1m30s") or whole seconds
+// ("45"), from 0 to model.MaxDeregistrationDelay. The controller's --deregistration-delay flag
+// takes the same.
+func ParseDeregistrationDelay(v string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > int64(model.MaxDeregistrationDelay/time.Second) {
+			return 0, fmt.Errorf("the delay must be from 0 to %s", model.MaxDeregistrationDelay)
+		}
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return 0, errors.New("not a duration (e.g. '30s') nor a number of seconds")
+	}
+	if d < 0 || d > model.MaxDeregistrationDelay {
+		return 0, fmt.Errorf("the delay must be from 0 to %s", model.MaxDeregistrationDelay)
+	}
+	return d, nil
 }
 
 // The cluster weight W has the member weight's range: a member standing for every Pod gets W.

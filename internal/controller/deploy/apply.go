@@ -187,7 +187,7 @@ func (d *Deployer) Apply(ctx context.Context, desired model.Desired) (res Result
 	slices.Sort(res.ListenerPorts)
 	res.ListenerPorts = slices.Compact(res.ListenerPorts)
 	for _, o := range stale {
-		if err := d.releaseListener(ctx, api, desired.Service, model.RecycleMemberOnly, o, &res); err != nil {
+		if err := d.releaseListener(ctx, api, desired.Service, model.RecycleMemberOnly, desired.DeregistrationDelay, o, &res); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -370,7 +370,7 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 	if w := sourceIPWarning(o.String(), o.pool.Algorithm, ref, desired.Weight, p.want, o.members); w != nil {
 		res.Warnings = append(res.Warnings, *w) // C10
 	}
-	return o, d.syncMembers(ctx, api, lb.Class, ref, p.want, o, res)
+	return o, d.syncMembers(ctx, api, lb.Class, ref, p.want, desired.DeregistrationDelay, o, res)
 }
 
 // syncPoolSettings makes the creator's pool use the algorithm and health check its Service asks

@@ -68,6 +68,9 @@ type Options struct {
 	// Reread is how long what an Apply learnt about a Service's listeners and pools is trusted: a
 	// resync within it reads only each port's members (C6). Default 30 minutes.
 	Reread time.Duration
+	// DeregistrationDelay is the drain of the members the sweep releases (C3, T1): no Service
+	// names one for them. 0 removes them at once.
+	DeregistrationDelay time.Duration
 }
 
 // Deployer applies desired states through one elbclient.Client. It is safe for concurrent use by
@@ -77,8 +80,9 @@ type Deployer struct {
 	opts   Options
 	now    func() time.Time
 
-	mu    sync.Mutex
-	known map[knownKey]knownPort
+	mu     sync.Mutex
+	known  map[knownKey]knownPort
+	drains map[string]time.Time // member ID → when its drain began (T1); see drain.go
 
 	subnetCache subnetCache
 	vpcByELB    sync.Map // ELB ID → its VPC ID, learnt by placeMembers (C7)
@@ -98,7 +102,7 @@ func New(client elbclient.Client, opts Options) *Deployer {
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logr.Discard()
 	}
-	return &Deployer{client: client, opts: opts, now: time.Now, known: map[knownKey]knownPort{}}
+	return &Deployer{client: client, opts: opts, now: time.Now, known: map[knownKey]knownPort{}, drains: map[string]time.Time{}}
 }
 
 // Result says what an Apply or Release did and saw.
@@ -117,6 +121,25 @@ type Result struct {
 	MembersAdded, MembersUpdated, MembersRemoved int
 	// ListenersCreated and ListenersDeleted count listener changes.
 	ListenersCreated, ListenersDeleted int
+	// Draining counts this cluster's members no longer wanted that stay at weight 0 until their
+	// drain ends (T1); DrainWait is when the first of them is due for removal: reconcile again
+	// then. A Release with Draining > 0 is not finished.
+	Draining  int
+	DrainWait time.Duration
+}
+
+// AddDrains counts o's draining members in r too.
+func (r *Result) AddDrains(o Result) { r.noteDrain(o.Draining, o.DrainWait) }
+
+// noteDrain adds n members draining, the first due in wait.
+func (r *Result) noteDrain(n int, wait time.Duration) {
+	if n == 0 {
+		return
+	}
+	r.Draining += n
+	if r.DrainWait == 0 || wait < r.DrainWait {
+		r.DrainWait = wait
+	}
 }
 
 // Warning is a condition worth an Event of type Warning.

@@ -754,7 +754,7 @@ func BenchmarkDiffMembers(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := diffMembers(refA, 80, elbrules.ClassPerformance, "pool", want, have)
+		p := diffMembers(refA, 80, elbrules.ClassPerformance, "pool", want, have, drainClock{})
 		if len(p.update) != n {
 			b.Fatalf("%d updates", len(p.update))
 		}

@@ -101,7 +101,7 @@ func (d *Deployer) applyKnown(ctx context.Context, desired model.Desired, res *R
 		if w := sourceIPWarning(k.what, k.algo, desired.Service, desired.Weight, want, have[i]); w != nil {
 			res.Warnings = append(res.Warnings, *w) // C10
 		}
-		if err := d.syncMembers(ctx, api, k.class, desired.Service, want, o, res); err != nil {
+		if err := d.syncMembers(ctx, api, k.class, desired.Service, want, desired.DeregistrationDelay, o, res); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
@@ -24,13 +25,55 @@ type memberPlan struct {
 	// member goes first and the new one is added after.
 	readd    []elbclient.MemberSpec
 	warnings []Warning
+	// draining are this cluster's members no longer wanted that stay, at weight 0, until their
+	// drain ends (T1), with when it began; drainWait is the shortest time left of any of them.
+	draining  map[string]time.Time
+	drainWait time.Duration
+}
+
+// drainClock says how members no longer wanted leave a pool (T1): they go to weight 0 and stay
+// delay after the drain began (started, by member ID; a member not in it begins now), then they
+// are removed. A delay of 0 removes them at once.
+type drainClock struct {
+	delay   time.Duration
+	now     time.Time
+	started map[string]time.Time
+}
+
+// retire plans the exit of member m, which this cluster no longer wants: weight 0 while its
+// drain lasts, removal once it is over.
+func (p *memberPlan) retire(m elbclient.Member, dc drainClock) {
+	if dc.delay <= 0 {
+		p.remove = append(p.remove, m.ID)
+		return
+	}
+	start, ok := dc.started[m.ID]
+	if !ok || start.After(dc.now) {
+		start = dc.now // first seen unwanted (or by a controller that restarted): a full drain
+	}
+	left := start.Add(dc.delay).Sub(dc.now)
+	if left <= 0 {
+		p.remove = append(p.remove, m.ID)
+		return
+	}
+	if p.draining == nil {
+		p.draining = map[string]time.Time{}
+	}
+	p.draining[m.ID] = start
+	if m.Weight != 0 {
+		p.update = append(p.update, elbclient.WeightUpdate{MemberID: m.ID, Weight: 0})
+	}
+	if p.drainWait == 0 || left < p.drainWait {
+		p.drainWait = left
+	}
 }
 
 func memberKey(addr string, port int32) string { return addr + "|" + strconv.Itoa(int(port)) }
 
 // diffMembers plans the writes for this cluster's members of ref on port in a pool holding have.
-// Only members named ownership.MemberName(ref, port) (or named for ref on another port) are ever changed.
-func diffMembers(ref model.ServiceRef, port int32, class elbrules.Class, poolID string, want []model.Member, have []elbclient.Member) memberPlan {
+// Only members named ownership.MemberName(ref, port) (or named for ref on another port) are ever changed;
+// those no longer wanted drain first (dc, T1).
+func diffMembers(ref model.ServiceRef, port int32, class elbrules.Class, poolID string, want []model.Member, have []elbclient.Member, dc drainClock) memberPlan {
 	var p memberPlan
 	name := ownership.MemberName(ref, port)
 	ours := map[string][]elbclient.Member{}
@@ -42,7 +85,7 @@ func diffMembers(ref model.ServiceRef, port int32, class elbrules.Class, poolID 
 			ours[k] = append(ours[k], m)
 		case owns(ref, m):
 			// Ours, but named for another port of the Service: it does not belong in this pool.
-			p.remove = append(p.remove, m.ID)
+			p.retire(m, dc)
 		default:
 			others[memberKey(m.Address, m.Port)] = m
 		}
@@ -82,7 +125,7 @@ func diffMembers(ref model.ServiceRef, port int32, class elbrules.Class, poolID 
 	for k, cur := range ours {
 		if !seen[k] {
 			for _, m := range cur {
-				p.remove = append(p.remove, m.ID)
+				p.retire(m, dc)
 			}
 		}
 	}
@@ -101,14 +144,20 @@ func subnetChanged(class elbrules.Class, want, have string) bool {
 // syncMembers makes this cluster's members in o's pool match want.Members. After an ambiguous
 // failure, or when the ELB says a member already existed, it re-reads the pool and plans again, so
 // a retry never adds a member twice. Releasing a port is the same call with no members wanted.
-func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class elbrules.Class, ref model.ServiceRef, want model.Listener, o *observed, res *Result) error {
+//
+// Members no longer wanted drain for delay first (T1): weight 0, removed once the delay since
+// they were first seen unwanted has passed. res.Draining and res.DrainWait say what still
+// drains and when to come back.
+func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class elbrules.Class, ref model.ServiceRef, want model.Listener, delay time.Duration, o *observed, res *Result) error {
 	have := o.members
 	poolID := o.pool.ID
 	for attempt := 1; ; attempt++ {
-		plan := diffMembers(ref, want.Port, class, poolID, want.Members, have)
+		plan := diffMembers(ref, want.Port, class, poolID, want.Members, have, d.drainClock(delay, have))
 		again, err := d.execMembers(ctx, api, poolID, plan, res)
 		if err == nil && (!again || attempt >= d.opts.Attempts) {
 			res.Warnings = append(res.Warnings, plan.warnings...)
+			d.noteDrains(have, plan.draining)
+			res.noteDrain(len(plan.draining), plan.drainWait)
 			return nil
 		}
 		if err != nil {
@@ -190,7 +239,9 @@ func ignoreNotFound(err error) error {
 
 // releaseListener removes this Service's binding to one listener per policy (package doc).
 // member-only applies an empty desired state to the pool through the same diff as every Apply.
-func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref model.ServiceRef, policy model.RecyclePolicy, o *observed, res *Result) error {
+// Under member-only, this cluster's members drain for delay first (T1): until then the listener
+// stays and res.Draining counts them.
+func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref model.ServiceRef, policy model.RecyclePolicy, delay time.Duration, o *observed, res *Result) error {
 	d.forget(ref)
 	if policy == model.RecycleCascade {
 		if o.marked && !o.mark.MultiCluster && !o.mark.IsService(ref) {
@@ -204,8 +255,12 @@ func (d *Deployer) releaseListener(ctx context.Context, api elbclient.API, ref m
 		// No members wanted on this port: the diff removes this cluster's members of the Service
 		// (named for any of its ports), and nothing else.
 		empty := model.Listener{Port: o.listener.Port, Protocol: o.listener.Protocol}
-		if err := d.syncMembers(ctx, api, "", ref, empty, o, res); err != nil {
+		draining := res.Draining
+		if err := d.syncMembers(ctx, api, "", ref, empty, delay, o, res); err != nil {
 			return fmt.Errorf("release this cluster's members from %s: %w", o, err)
+		}
+		if res.Draining > draining {
+			return nil // the listener waits for the drain to end (T1)
 		}
 	}
 	// The listener's creator removes it with its pool (whoever created the pool in a race), but
@@ -354,7 +409,7 @@ func (d *Deployer) Release(ctx context.Context, desired model.Desired) (res Resu
 		if !wanted(desired, o.listener) {
 			policy = model.RecycleMemberOnly
 		}
-		if err := d.releaseListener(ctx, api, desired.Service, policy, o, &res); err != nil {
+		if err := d.releaseListener(ctx, api, desired.Service, policy, desired.DeregistrationDelay, o, &res); err != nil {
 			return res, err
 		}
 	}

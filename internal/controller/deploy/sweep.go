@@ -51,7 +51,7 @@ func (d *Deployer) Sweep(ctx context.Context, clusterID string, wanted func(ctx 
 		d.opts.Logger.Info("releasing members no Service wants", "elb", h.lb.ID, "listener", h.o.listener.ID, "port", h.o.listener.Port,
 			"service", h.ref.Namespace+"/"+h.ref.Name)
 		ctx := elbclient.WithLoadBalancer(ctx, h.lb.ID) // a busy 409 is waited out (C5)
-		if err := d.releaseListener(ctx, d.client.API(h.lb.Class), h.ref, model.RecycleMemberOnly, h.o, &res); err != nil {
+		if err := d.releaseListener(ctx, d.client.API(h.lb.Class), h.ref, model.RecycleMemberOnly, d.opts.DeregistrationDelay, h.o, &res); err != nil {
 			errs = append(errs, fmt.Errorf("ELB %s: %w", h.lb.ID, err))
 		}
 	}

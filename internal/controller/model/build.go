@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -29,6 +30,9 @@ type Settings struct {
 	PodNetwork    PodNetwork
 	SubnetID      string // subnet of instance-type members (--subnet-id); "": found by address (C7); unused for multivpc (IP-type)
 	DefaultWeight int    // W of a Service that never had a weight annotation
+	// DeregistrationDelay is the drain of a Service without fleetlb.io/deregistration-delay
+	// (--deregistration-delay, default DefaultDeregistrationDelay); 0 removes members at once.
+	DeregistrationDelay time.Duration
 }
 
 // Input is everything Build looks at. It is read, never modified.
@@ -94,6 +98,8 @@ func Build(in Input) (Desired, error) {
 		Mode:     ModeNode,
 		Recycle:  recycle,
 		Weight:   w,
+
+		DeregistrationDelay: DeregistrationDelay(cfg, set),
 	}
 	if set.PodNetwork == PodNetworkVPC && cfg.Class == elbrules.ClassPerformance {
 		d.Mode = ModePassThrough
@@ -140,6 +146,14 @@ func Build(in Input) (Desired, error) {
 		return a.Protocol < b.Protocol
 	})
 	return d, nil
+}
+
+// DeregistrationDelay is the Service's drain (T1): its annotation, else the cluster's setting.
+func DeregistrationDelay(cfg ServiceConfig, set Settings) time.Duration {
+	if cfg.DeregistrationDelay != nil {
+		return *cfg.DeregistrationDelay
+	}
+	return set.DeregistrationDelay
 }
 
 // clusterWeight picks W: the annotation, else the last applied W (R4), else the default.

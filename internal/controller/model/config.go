@@ -1,6 +1,10 @@
 package model
 
-import "github.com/fleetlb/fleetlb/internal/common/elbrules"
+import (
+	"time"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+)
 
 // The Service annotations a ServiceConfig is read from (the source document's R1, and CCE's names
 // for the pool settings), and the ones the controller writes back. This is their one definition:
@@ -23,6 +27,27 @@ const (
 	// AnnotationAppliedWeight records the cluster weight W last applied to the ELB, so that
 	// removing the weight annotation keeps the weights already configured (R4).
 	AnnotationAppliedWeight = "fleetlb.io/applied-weight"
+	// AnnotationDeregistrationDelay is how long a member this cluster no longer wants (its Pod
+	// terminating, a scale-down, the Service deleted, a port released) keeps weight 0 before it is
+	// removed, so that connections in flight end and no new one reaches a stopping Pod (T1): a Go
+	// duration ("20s", "1m30s") or seconds ("20"); 0 removes at once.
+	AnnotationDeregistrationDelay = "fleetlb.io/deregistration-delay"
+	// AnnotationMemberReadyGate opts a Service into the Pod readiness gate (T5): 'true' makes the
+	// controller set the Pod condition PodReadinessGate on Pods that list it in
+	// spec.readinessGates, True once the Pod's member is ONLINE on the ELB.
+	AnnotationMemberReadyGate = "fleetlb.io/elb-member-ready"
+)
+
+// PodReadinessGate is the Pod condition type (spec.readinessGates[].conditionType) the
+// controller sets True once a Pod's member is ONLINE on the ELB (T5). It is the annotation's name.
+const PodReadinessGate = AnnotationMemberReadyGate
+
+// DefaultDeregistrationDelay is the drain of a Service without AnnotationDeregistrationDelay
+// (the flag --deregistration-delay changes it per cluster), and MaxDeregistrationDelay the
+// longest one accepted: an hour, as long as any connection should outlive its backend's removal.
+const (
+	DefaultDeregistrationDelay = 15 * time.Second
+	MaxDeregistrationDelay     = time.Hour
 )
 
 // ServiceConfig is what a Service's annotations ask for, parsed and validated
@@ -41,6 +66,12 @@ type ServiceConfig struct {
 	Algorithm      string         // kubernetes.io/elb.lb-algorithm; "" = ROUND_ROBIN
 	HealthCheckOff bool           // kubernetes.io/elb.health-check-flag: 'off'
 	HealthCheck    *HealthMonitor // kubernetes.io/elb.health-check-option; nil = DefaultHealthMonitor
+
+	// DeregistrationDelay is fleetlb.io/deregistration-delay; nil when absent (Settings'
+	// DeregistrationDelay applies then).
+	DeregistrationDelay *time.Duration
+	// MemberReadyGate is fleetlb.io/elb-member-ready: 'true' (T5).
+	MemberReadyGate bool
 
 	// Written by the controller, never by users.
 	AppliedWeight *int    // last W applied to the ELB (R4); nil when never applied

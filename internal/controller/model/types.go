@@ -4,6 +4,8 @@
 package model
 
 import (
+	"time"
+
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 )
@@ -44,6 +46,9 @@ type Desired struct {
 	// R8): their listeners are read too, so that this cluster's members of a port the Service
 	// dropped (or switched from TCP to UDP) are released at once (C1, C11).
 	PreviousPorts []int32
+	// DeregistrationDelay is how long a member no longer wanted keeps weight 0 before it is
+	// removed (T1); 0 removes it at once.
+	DeregistrationDelay time.Duration
 }
 
 // Listener is one Service port: one ELB listener on Port with one pool.

@@ -57,6 +57,7 @@ const (
 	ReasonELBError           = "ELBError"
 	ReasonReleased           = "Released"
 	ReasonReleaseFailed      = "ReleaseFailed"
+	ReasonDraining           = "Draining"
 	ReasonWeightDistorted    = "WeightShareDistorted"
 	ReasonSystemAnnotation   = "SystemAnnotationIgnored"
 	ReasonApplied            = "Applied"
@@ -225,6 +226,16 @@ func (r *Reconciler) requeue() ctrl.Result {
 	return ctrl.Result{RequeueAfter: r.Resync}
 }
 
+// requeueForDrain comes back when the first draining member is due for removal (T1), or at the
+// resync, whichever is first.
+func (r *Reconciler) requeueForDrain(wait time.Duration) ctrl.Result {
+	res := r.requeue()
+	if wait > 0 && (res.RequeueAfter == 0 || wait < res.RequeueAfter) {
+		res.RequeueAfter = wait
+	}
+	return res
+}
+
 func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
 	log := logr.FromContextOrDiscard(ctx)
 	cfg, err := annotations.ParseService(svc)
@@ -279,9 +290,10 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		_ = r.setCondition(ctx, svc, metav1.ConditionFalse, ReasonELBError, fmt.Sprintf("applying to ELB %s failed, retrying: %v", desired.ELBID, err))
 		return ctrl.Result{}, err
 	}
+	var stillDraining []string
 	for _, bound := range previous {
 		// An edit, not a deletion: member-only whatever the policy (C1).
-		old, err := r.release(ctx, svc, bound, model.RecycleMemberOnly)
+		old, err := r.release(ctx, svc, bound, model.RecycleMemberOnly, desired.DeregistrationDelay)
 		var refusal *deploy.Refusal
 		if err != nil && !errors.As(err, &refusal) {
 			return ctrl.Result{}, err
@@ -289,9 +301,13 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		if refusal != nil {
 			r.event(svc, corev1.EventTypeWarning, ReasonReleaseFailed, "Release",
 				"could not release ELB %s after %s changed to %s: %s; remove this cluster's members there by hand", bound, model.AnnotationELBID, cfg.ELBID, refusal.Message)
-		} else {
+		} else if old.Draining == 0 {
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
 				"released ELB %s (%s changed to %s): %d members and %d listeners removed", bound, model.AnnotationELBID, cfg.ELBID, old.MembersRemoved, old.ListenersDeleted)
+		}
+		res.AddDrains(old)
+		if old.Draining > 0 {
+			stillDraining = append(stillDraining, bound) // stays recorded until its members are gone (T1)
 		}
 	}
 	var warnings []notice
@@ -317,7 +333,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 			delete(s.Annotations, model.AnnotationListenerPort)
 		}
 		setAnnotation(s, model.AnnotationAppliedWeight, strconv.Itoa(desired.Weight))
-		setAnnotation(s, BoundELBAnnotation, cfg.ELBID)
+		setAnnotation(s, BoundELBAnnotation, strings.Join(append([]string{cfg.ELBID}, stillDraining...), ","))
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -336,7 +352,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.requeue(), nil
+	return r.requeueForDrain(res.DrainWait), nil
 }
 
 // refuse reports a problem the user must fix: a Warning Event and the condition; no retry with
@@ -367,8 +383,10 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 	if policy == "" || !deleting {
 		policy = model.RecycleMemberOnly
 	}
+	delay := model.DeregistrationDelay(cfg.ServiceConfig, r.Settings)
+	var drain deploy.Result
 	for _, elbID := range elbIDs {
-		res, err := r.release(ctx, svc, elbID, policy)
+		res, err := r.release(ctx, svc, elbID, policy, delay)
 		var refusal *deploy.Refusal
 		switch {
 		case errors.As(err, &refusal):
@@ -380,10 +398,20 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 				"releasing ELB %s failed, will retry: %v; if the ELB stays unreachable, remove the finalizer %s from the Service to let it go: the controller's sweep removes this cluster's members (named fleetlb/%s/%s/%s/<port>) once the ELB answers again",
 				elbID, err, Finalizer, r.Settings.ClusterID, svc.Namespace, svc.Name)
 			return ctrl.Result{}, err
+		case res.Draining > 0:
+			// T1: the members stay at weight 0 until their drain ends; the finalizer stays too.
+			if res.Writes > 0 {
+				r.event(svc, corev1.EventTypeNormal, ReasonDraining, "Release",
+					"ELB %s: %d members of this cluster drain at weight 0 for %s (%s) before they are removed", elbID, res.Draining, delay, model.AnnotationDeregistrationDelay)
+			}
+			drain.AddDrains(res)
 		default:
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
 				"released ELB %s (%s): %d members and %d listeners removed", elbID, policy, res.MembersRemoved, res.ListenersDeleted)
 		}
+	}
+	if drain.Draining > 0 {
+		return ctrl.Result{RequeueAfter: drain.DrainWait}, nil
 	}
 	r.Metrics.forget(svc.Namespace, svc.Name)
 	r.notices.forget(client.ObjectKeyFromObject(svc))
@@ -408,11 +436,13 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 	})
 }
 
-func (r *Reconciler) release(ctx context.Context, svc *corev1.Service, elbID string, policy model.RecyclePolicy) (deploy.Result, error) {
+func (r *Reconciler) release(ctx context.Context, svc *corev1.Service, elbID string, policy model.RecyclePolicy, delay time.Duration) (deploy.Result, error) {
 	d := model.Desired{
 		Service: model.ServiceRef{ClusterID: r.Settings.ClusterID, Namespace: svc.Namespace, Name: svc.Name},
 		ELBID:   elbID,
 		Recycle: policy,
+
+		DeregistrationDelay: delay,
 	}
 	for _, p := range svc.Spec.Ports {
 		proto := string(p.Protocol)

@@ -48,7 +48,10 @@ type Options struct {
 	PodNetwork    model.PodNetwork
 	SubnetID      string
 	DefaultWeight int
-	Resync        time.Duration // default 5 minutes
+	// DeregistrationDelay is --deregistration-delay: the drain of Services without
+	// fleetlb.io/deregistration-delay (T1).
+	DeregistrationDelay time.Duration
+	Resync              time.Duration // default 5 minutes
 
 	LeaderElection          bool
 	LeaderElectionNamespace string // default kube-system
@@ -230,11 +233,12 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder(ControllerName),
 		Deployer: o.Deployer,
-		Settings: model.Settings{ClusterID: o.ClusterID, PodNetwork: o.PodNetwork, SubnetID: o.SubnetID, DefaultWeight: o.DefaultWeight},
-		Resync:   o.Resync,
-		Metrics:  NewMetrics(reg),
-		Log:      log.WithName("reconciler"),
-		Class:    o.LoadBalancerClass,
+		Settings: model.Settings{ClusterID: o.ClusterID, PodNetwork: o.PodNetwork, SubnetID: o.SubnetID, DefaultWeight: o.DefaultWeight,
+			DeregistrationDelay: o.DeregistrationDelay},
+		Resync:  o.Resync,
+		Metrics: NewMetrics(reg),
+		Log:     log.WithName("reconciler"),
+		Class:   o.LoadBalancerClass,
 
 		IngressIPMode: ipMode,
 	}

@@ -43,10 +43,14 @@ func (s *sweeper) Start(ctx context.Context) error {
 		case res.MembersRemoved > 0 || res.ListenersDeleted > 0:
 			s.log.Info("released what no Service wants", "membersRemoved", res.MembersRemoved, "listenersDeleted", res.ListenersDeleted)
 		}
+		next := s.every
+		if res.Draining > 0 && res.DrainWait < next {
+			next = res.DrainWait // members it drains are removed when their drain ends (T1)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(s.every):
+		case <-time.After(next):
 		}
 	}
 }
