@@ -38,6 +38,9 @@ const requests = 2000
 // tolerance is the allowed gap between measured and expected shares.
 const tolerance = 0.02
 
+// e2eDrain is the controllers' --deregistration-delay in these tests (T1): short, to keep them quick.
+const e2eDrain = 2 * time.Second
+
 var binDir string
 
 func TestMain(m *testing.M) {
@@ -113,6 +116,8 @@ func startPlayground(t *testing.T, specs []playground.ClusterSpec) *playground.P
 		StateDir: t.TempDir(), Clusters: specs, Base: e2eBase, Nodes: 2,
 		BinDir: bins, K8sBinDir: k8s, Progress: logWriter{t},
 		ProvisioningDelay: playground.DefaultProvisioningDelay, // union writes meet a busy ELB (E2)
+		// Removed members drain (T1) briefly: the tests' Pods stop at once.
+		ControllerFlags: []string{"--deregistration-delay=" + e2eDrain.String()},
 	})
 	if err != nil {
 		t.Fatal(err)

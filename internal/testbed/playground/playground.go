@@ -43,6 +43,9 @@ type Options struct {
 	// PENDING_* after a write, refusing other writes with 409, as the real one does (E2). 0 keeps
 	// it synchronous; fleetlb-local passes DefaultProvisioningDelay.
 	ProvisioningDelay time.Duration
+	// ControllerFlags are added to every fleetlb-controller's flags (e.g. a short
+	// --deregistration-delay for the end-to-end tests).
+	ControllerFlags []string
 }
 
 // DefaultProvisioningDelay is the busy window fleetlb-local up, the demo and the end-to-end tests
@@ -370,6 +373,7 @@ func (p *Playground) startController(c *Cluster) (string, error) {
 		"--health-probe-bind-address", probeAddr,
 		"--dev-logs",
 	}
+	args = append(args, p.opts.ControllerFlags...)
 	env := []string{"HUAWEICLOUD_SDK_AK=" + p.Env.Credentials.AccessKey, "HUAWEICLOUD_SDK_SK=" + p.Env.Credentials.SecretKey}
 	p.progress("starting fleetlb-controller for cluster %s (--pod-network %s --subnet-id %s, log %s)", c.Plan.Name, c.Plan.PodNetwork, c.Plan.Subnet.ID, logPath)
 	ch, err := startChild("fleetlb-controller "+c.Plan.Name, filepath.Join(p.opts.BinDir, "fleetlb-controller"), args, env, logPath)
