@@ -51,6 +51,9 @@ type Config struct {
 	// RateLimit, when set, limits each access key to this request rate (E3); nil, the default,
 	// sets no limit.
 	RateLimit *RateLimit `json:"rateLimit"`
+	// ClusterNames gives the clusters whose members elbd serves a name for people (cluster ID →
+	// name); the web console shows it beside the ID (see clusters.go).
+	ClusterNames map[string]string `json:"clusterNames"`
 }
 
 // Load reads and validates the YAML file at path.
@@ -148,6 +151,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateProjects(add)
 	c.validateRateLimits(add)
+	c.validateClusterNames(add)
 	return errors.Join(errs...)
 }
 

@@ -220,7 +220,7 @@ func percent(t *testing.T, s string) float64 {
 // re-weight and remove a member; a refused form shows the API's own message.
 func TestO13ConsoleInBrowser(t *testing.T) {
 	ctx := browser(t)
-	elbd := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{RealDataPlane: true, Console: true})
+	elbd := elbdtest.Start(t, elbdtest.Config+"clusterNames:\n  east: East (Frankfurt)\n", elbdtest.Options{RealDataPlane: true, Console: true})
 	c := elbdtest.V3Client(t, elbd.URL, "AK1", "SK1-secret", "p1")
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("shop-frontend"), VipSubnetCidrId: ptr("subnet-a1")}}})
@@ -311,7 +311,7 @@ func TestO13ConsoleInBrowser(t *testing.T) {
 			t.Errorf("owner %s: %d members, first at %s; want 1 at %s", owner, n, got, want)
 		}
 	}
-	if got := text(ctx, t, `section.owner-group[data-owner="east"] h3`); got != "cluster east" {
+	if got := text(ctx, t, `section.owner-group[data-owner="east"] h3`); got != "cluster east · East (Frankfurt)" {
 		t.Errorf("east's heading %q", got)
 	}
 	share := func(owner, col string) string { return text(ctx, t, `#share-table tr[data-owner="`+owner+`"] .`+col) }

@@ -49,6 +49,9 @@ type Options struct {
 	// DataPlane answers members' operating statuses; when it also has MemberCounters (the real
 	// data plane), the console shows active connections and measured shares. nil: none.
 	DataPlane api.DataPlane
+	// ClusterNames are the clusters' names for people (cluster ID → name; elbd's clusterNames),
+	// shown beside their IDs.
+	ClusterNames map[string]string
 	// SessionTTL is how long a session lasts after its last request; 0 means DefaultSessionTTL.
 	SessionTTL time.Duration
 	// ShareWindow is how far back the measured share looks; 0 means DefaultShareWindow.

@@ -81,11 +81,11 @@ func (u *user) login(ak, sk string) (int, string) {
 	return u.do(http.MethodPost, "/login", url.Values{"access_key": {ak}, "secret_key": {sk}})
 }
 
-// consoleWithLB serves elbd with its console (no data plane) and one dedicated load balancer of
-// project p1.
-func consoleWithLB(t *testing.T) (*elbdtest.Server, string) {
+// consoleWithLB serves elbd with its console (no data plane; moreConfig appended to the
+// configuration) and one dedicated load balancer of project p1.
+func consoleWithLB(t *testing.T, moreConfig ...string) (*elbdtest.Server, string) {
 	t.Helper()
-	elbd := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Console: true})
+	elbd := elbdtest.Start(t, elbdtest.Config+strings.Join(moreConfig, ""), elbdtest.Options{Console: true})
 	c := elbdtest.V3Client(t, elbd.URL, "AK1", "SK1-secret", "p1")
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("lb-one"), VipSubnetCidrId: ptr("subnet-a1")}}})
@@ -282,7 +282,7 @@ func TestO12FormErrorsAreTheAPIs(t *testing.T) {
 // (T10) or, without one, what the members carry (marked *); effective weight and expected share
 // from the serving members. Without the real data plane nothing is measured, and the page says so.
 func TestO14ListenerViewNumbers(t *testing.T) {
-	elbd, lbID := consoleWithLB(t)
+	elbd, lbID := consoleWithLB(t, "clusterNames:\n  east: East (Frankfurt)\n")
 	sc := scopeP1
 	if _, err := elbd.Store.UpdateLoadBalancer(sc, lbID, func(lb *store.LoadBalancer) error { lb.IPTargetEnable = true; return nil }); err != nil {
 		t.Fatal(err)
@@ -316,19 +316,19 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	status, body := u.do(http.MethodGet, "/listeners/"+l.ID+"/shares", nil, "Accept", "application/json")
 	var got struct {
 		Owners []struct {
-			Owner, RequestedText, RequestedFrom string
-			Members, EffectiveWeight            int
-			ExpectedShare                       float64
+			Owner, Label, RequestedText, RequestedFrom string
+			Members, EffectiveWeight                   int
+			ExpectedShare                              float64
 		}
 		Measured, Counters bool
 	}
 	if err := json.Unmarshal([]byte(body), &got); status != http.StatusOK || err != nil {
 		t.Fatalf("shares: %d %v\n%s", status, err, body)
 	}
-	want := []string{"east 2 60 given 6 0.75", "west 1 0* carried 0 0.00", "manual 1 2* carried 2 0.25"}
+	want := []string{"east (East (Frankfurt)) 2 60 given 6 0.75", "west (west) 1 0* carried 0 0.00", "manual (manual) 1 2* carried 2 0.25"}
 	var rows []string
 	for _, o := range got.Owners {
-		rows = append(rows, fmt.Sprintf("%s %d %s %s %d %.2f", o.Owner, o.Members, o.RequestedText, o.RequestedFrom, o.EffectiveWeight, o.ExpectedShare))
+		rows = append(rows, fmt.Sprintf("%s (%s) %d %s %s %d %.2f", o.Owner, o.Label, o.Members, o.RequestedText, o.RequestedFrom, o.EffectiveWeight, o.ExpectedShare))
 	}
 	if strings.Join(rows, "; ") != strings.Join(want, "; ") || got.Measured || got.Counters {
 		t.Errorf("owners %q (measured %v, counters %v), want %q and nothing measured", rows, got.Measured, got.Counters, want)
@@ -338,7 +338,42 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	if len(order) != 3 || order[0][1] != "east" || order[1][1] != "west" || order[2][1] != "manual" {
 		t.Errorf("owner groups on the page: %v, want east, west, manual", order)
 	}
+	if !strings.Contains(page, "<h3>cluster east · East (Frankfurt)</h3>") {
+		t.Error("east's group does not show its name from clusterNames")
+	}
 	if !strings.Contains(page, "runs without its data plane: no connections are measured") {
 		t.Error("the page does not say that nothing is measured without the data plane")
+	}
+}
+
+// A shared (v2) load balancer is listed, and its listener shown with its members by owner, but
+// read-only: the console's forms change dedicated load balancers (through the v3 API).
+func TestO13SharedLoadBalancerReadOnly(t *testing.T) {
+	elbd := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Console: true})
+	v2 := store.Scope{Family: store.FamilyV2, ProjectID: "p1"}
+	lb, err := elbd.Store.CreateLoadBalancer(v2, store.LoadBalancer{Name: "union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := elbd.Store.CreateListener(v2, store.Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true, ConnectionLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := elbd.Store.CreatePool(v2, store.Pool{Protocol: "TCP", LBAlgorithm: "ROUND_ROBIN", AdminStateUp: true}, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := elbd.Store.CreateMember(v2, p.ID, store.Member{Name: "vm-1", Address: "127.10.1.20", ProtocolPort: 8080, SubnetID: "subnet-a1", Weight: 5, AdminStateUp: true}); err != nil {
+		t.Fatal(err)
+	}
+	u := newUser(t, elbd.ConsoleURL)
+	u.login("AK1", "SK1-secret")
+	if _, body := u.do(http.MethodGet, "/", nil); !strings.Contains(body, lb.ID) || !strings.Contains(body, "not available on shared load balancers") {
+		t.Error("the shared load balancer is not listed as shared")
+	}
+	status, page := u.do(http.MethodGet, "/listeners/"+l.ID, nil)
+	if status != http.StatusOK || !strings.Contains(page, `id="shared-note"`) || !strings.Contains(page, "127.10.1.20:8080") ||
+		!strings.Contains(page, `data-owner="manual"`) || strings.Contains(page, `id="add-member"`) || strings.Contains(page, "remove-form") {
+		t.Errorf("shared listener page: %d; want its member under manual, the read-only note and no forms", status)
 	}
 }

@@ -111,7 +111,13 @@ func (c *Console) listenerData(s *session, id string) (listenerData, error) {
 	sc := s.scope()
 	l, err := c.o.Store.GetListener(sc, id)
 	if err != nil {
-		return d, err
+		// A shared load balancer's listener (the v2 family), shown read-only as the v3 API lists
+		// shared load balancers (E8); 404 as for a dedicated one when it is not that either.
+		shared := store.Scope{Family: store.FamilyV2, ProjectID: s.project}
+		if l, err = c.o.Store.GetListener(shared, id); err != nil {
+			return d, err
+		}
+		sc = shared
 	}
 	lb, err := c.o.Store.GetLoadBalancer(sc, l.LoadBalancerID)
 	if err != nil {
@@ -178,7 +184,7 @@ func (c *Console) group(d *listenerData, members []store.Member, requested map[s
 		fm = append(fm, fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, Port: int32(m.ProtocolPort), Weight: m.Weight, SubnetID: m.SubnetID, Status: status})
 	}
 	c.window.prune(now)
-	opts := fleetview.Options{Requested: requested}
+	opts := fleetview.Options{Requested: requested, Names: c.o.ClusterNames}
 	if measured {
 		opts.MemberCounts = counts
 	}

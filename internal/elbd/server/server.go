@@ -119,7 +119,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), VPC: vpc.Handler(o.Config), Logger: log})
 	if err == nil && o.Console {
-		s.console, err = console.New(console.Options{Store: st, API: s.handler, Credentials: o.Config.Credentials, DataPlane: dp, Logger: log})
+		s.console, err = console.New(console.Options{Store: st, API: s.handler, Credentials: o.Config.Credentials, ClusterNames: o.Config.ClusterNames, DataPlane: dp, Logger: log})
 	}
 	if err != nil {
 		_ = s.Close()
