@@ -5,9 +5,16 @@
 // the node's pod CIDR and, on every containerPort, a real server (HTTP for
 // TCP, a datagram responder for UDP) that answers CLUSTER/NODE/POD. The pod's
 // status is then set Running and Ready like a kubelet would, so the real
-// controllers (EndpointSlices, ReplicaSets) see real pods. Deleting a pod
-// stops its servers; the annotation fleetlb.test/ready: "false" marks it not
-// ready while its servers keep answering, as a failing readiness probe would.
+// controllers (EndpointSlices, ReplicaSets) see real pods. A pod's readiness
+// gates (spec.readinessGates) hold its Ready condition until another
+// controller sets them True, as the kubelet does. Deleting a pod terminates it
+// as a kubelet would (terminate.go): its servers keep serving while the
+// containers' preStop hooks run (exec sleep, the sleep action, httpGet),
+// within the termination grace period, then they stop and the pod object is
+// removed; meanwhile kube-controller-manager's EndpointSlice controller shows
+// the endpoint serving and terminating. The annotation fleetlb.test/ready:
+// "false" marks a pod not ready while its servers keep answering, as a
+// failing readiness probe would.
 package nodeagent
 
 import (
@@ -91,6 +98,8 @@ type Agent struct {
 	mu    sync.Mutex
 	alloc *ipAllocator
 	pods  map[types.NamespacedName]*podRuntime
+
+	terminations sync.WaitGroup // pods being terminated (terminate.go)
 }
 
 // podRuntime is what the agent runs for one pod.
@@ -100,6 +109,9 @@ type podRuntime struct {
 	fromPod bool // ip is from the pod CIDR allocator (released on stop)
 	servers *podServers
 	started metav1.Time
+	// terminating is set once the pod's deletion began: its preStop hooks run
+	// and its servers serve until they end (terminate.go).
+	terminating bool
 }
 
 // New checks cfg and returns an agent ready to Run.
@@ -189,6 +201,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	a.queue.ShutDown()
 	wg.Wait()
+	a.terminations.Wait()
 	a.stopAll()
 	return nil
 }
@@ -225,16 +238,11 @@ func (a *Agent) syncPod(ctx context.Context, key types.NamespacedName) error {
 		return nil
 	}
 	if pod.DeletionTimestamp != nil {
-		a.stopPod(key, "")
-		// The kubelet's last word: with the containers gone, remove the object.
-		err := a.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-			GracePeriodSeconds: new(int64),
-			Preconditions:      metav1.NewUIDPreconditions(string(pod.UID)),
-		})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fmt.Errorf("delete terminated pod: %w", err)
+		if a.beginTermination(ctx, key, pod) {
+			return nil // its preStop hooks run; the pod is removed when they end
 		}
-		return nil
+		a.stopPod(key, "")
+		return a.removePod(ctx, pod)
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		a.stopPod(key, "")

@@ -45,7 +45,14 @@ func (a *Agent) podStatus(pod *corev1.Pod, rt *podRuntime, startErr error) *core
 	cond(corev1.PodReadyToStartContainers, true, "")
 	cond(corev1.PodInitialized, true, "")
 	cond(corev1.ContainersReady, ready, notReadyReason(running))
-	cond(corev1.PodReady, ready, notReadyReason(running))
+	// A pod with readiness gates is Ready only once every gate's condition, set by another
+	// controller, is True (the kubelet's rule); the agent keeps those conditions as they are.
+	reason := notReadyReason(running)
+	gated := ready && !readinessGatesTrue(pod.Spec.ReadinessGates, st.Conditions)
+	if gated {
+		reason = "ReadinessGatesNotReady"
+	}
+	cond(corev1.PodReady, ready && !gated, reason)
 
 	st.InitContainerStatuses = initContainerStatuses(pod, old.InitContainerStatuses)
 	st.ContainerStatuses = make([]corev1.ContainerStatus, 0, len(pod.Spec.Containers))
@@ -71,6 +78,22 @@ func (a *Agent) podStatus(pod *corev1.Pod, rt *podRuntime, startErr error) *core
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
 	return st
+}
+
+// readinessGatesTrue reports whether every gate has its condition True in conds.
+func readinessGatesTrue(gates []corev1.PodReadinessGate, conds []corev1.PodCondition) bool {
+	for _, g := range gates {
+		ok := false
+		for _, c := range conds {
+			if c.Type == g.ConditionType {
+				ok = c.Status == corev1.ConditionTrue
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func notReadyReason(running bool) string {
