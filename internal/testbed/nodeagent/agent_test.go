@@ -1,7 +1,6 @@
 package nodeagent
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 // Addresses no cluster plan uses (localk8s takes 127.<10i>).
@@ -90,18 +88,7 @@ func podReadyCondition(p *corev1.Pod) corev1.ConditionStatus {
 }
 
 func TestAgentRunsPodsWithRealServers(t *testing.T) {
-	cs := fake.NewClientset()
-	agent, err := New(Config{Cluster: "c", NodeName: "n1", NodeIP: testNodeIP, PodCIDR: testPodCIDR, Client: cs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	cs, ctx := runAgent(t)
 	pods := cs.CoreV1().Pods("ns")
 
 	eventually(t, "the node to be registered Ready", func() (bool, string) {
@@ -178,10 +165,4 @@ func TestAgentRunsPodsWithRealServers(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", net.JoinHostPort(podIP, "8080"), time.Second); err == nil {
 		t.Error("the deleted pod's server still accepts connections")
 	}
-
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	done <- nil
 }
