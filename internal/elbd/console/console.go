@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -69,7 +71,16 @@ type Console struct {
 	sessions *sessions
 	window   *shareWindow
 	mux      *http.ServeMux
+	// failedLogins paces wrong secrets: guessing one takes forever (O10).
+	failedLogins *rate.Limiter
 }
+
+// Failed logins allowed: a burst of loginBurst, then one per loginEvery, for the whole console
+// (a guesser may use many addresses; an operator who mistypes is not held up).
+const (
+	loginBurst = 10
+	loginEvery = time.Second
+)
 
 // New checks o and builds the console.
 func New(o Options) (*Console, error) {
@@ -100,7 +111,8 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{o: o, pages: pages, sessions: newSessions(o.SessionTTL, o.now), window: newShareWindow(o.ShareWindow)}
+	c := &Console{o: o, pages: pages, sessions: newSessions(o.SessionTTL, o.now), window: newShareWindow(o.ShareWindow),
+		failedLogins: rate.NewLimiter(rate.Every(loginEvery), loginBurst)}
 	c.routes()
 	return c, nil
 }

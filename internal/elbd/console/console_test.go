@@ -377,3 +377,31 @@ func TestO13SharedLoadBalancerReadOnly(t *testing.T) {
 		t.Errorf("shared listener page: %d; want its member under manual, the read-only note and no forms", status)
 	}
 }
+
+// Wrong secrets are paced: after a burst of 10, every login (even a right one) is refused with 429
+// until the pace allows one more, so guessing a secret key takes forever.
+func TestO10FailedLoginsArePaced(t *testing.T) {
+	elbd, _ := consoleWithLB(t)
+	u := newUser(t, elbd.ConsoleURL)
+	for i := 0; i < 10; i++ {
+		if status, _ := u.login("AK1", "guess"); status != http.StatusUnauthorized {
+			t.Fatalf("wrong login %d: %d, want 401", i+1, status)
+		}
+	}
+	for _, sk := range []string{"guess", "SK1-secret"} {
+		if status, body := u.login("AK1", sk); status != http.StatusTooManyRequests || !strings.Contains(body, "Too many wrong logins just now") {
+			t.Errorf("login with %q after 10 wrong ones: %d, want 429 saying to wait", sk, status)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, _ := u.login("AK1", "SK1-secret")
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the right secret is still refused (%d) 30 s later", status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

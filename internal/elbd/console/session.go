@@ -176,8 +176,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this login form came from another site", http.StatusForbidden)
 		return
 	}
+	if c.failedLogins.Tokens() < 1 {
+		c.render(w, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Data: loginView{AccessKey: ak,
+			Error: "Too many wrong logins just now; wait a few seconds, then try again."}})
+		return
+	}
 	cred, ok := c.credential(ak, sk)
 	if !ok {
+		c.failedLogins.Allow() // spend a token
 		c.o.Logger.Warn("console: login refused", "access_key", ak)
 		c.render(w, http.StatusUnauthorized, "login.html", page{Title: "Log in", Data: loginView{AccessKey: ak,
 			Error: "The access key or the secret key is wrong. Use a key pair from elbd's configuration (credentials)."}})
