@@ -40,6 +40,15 @@ func newEnv(t *testing.T) *env {
 	return openEnv(t, t.TempDir(), nil)
 }
 
+// newEnvLB is how most tests begin: elbd, project p1's client and one dedicated load balancer
+// in subnet-a1 (ipTarget: with IP-type backends allowed).
+func newEnvLB(t *testing.T, ipTarget bool) (*env, *elb.ElbClient, model.LoadBalancer) {
+	t.Helper()
+	e := newEnv(t)
+	c := e.c1()
+	return e, c, e.lb(c, ipTarget)
+}
+
 // openEnv serves the store in dir; dp nil counts Sync calls and reports no statuses.
 func openEnv(t testing.TB, dir string, dp api.DataPlane) *env {
 	t.Helper()

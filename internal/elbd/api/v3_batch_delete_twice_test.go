@@ -10,9 +10,7 @@ import (
 // a 400 and deletes nothing (docs/elb-compatibility.md row 5b), rather than deleting the member
 // and answering the second ref "not found".
 func TestBatchDeleteNamingAMemberTwiceDeletesNothing(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
 	m, err := e.member(c, p.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")})
 	if err != nil {

@@ -28,9 +28,7 @@ func (e *env) tree(lbID string, port int32) (listener, pool, monitor string, mem
 }
 
 func TestCascadingDeletes(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	gone := func(err error) {
 		t.Helper()
 		wantErr(t, err, 404, "ELB.8904")

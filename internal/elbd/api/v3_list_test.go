@@ -8,9 +8,7 @@ import (
 )
 
 func TestListPaginationAndFilters(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	_, c, lb := newEnvLB(t, false)
 	var ids []string
 	for i := 0; i < 7; i++ {
 		proto := "TCP"
@@ -96,9 +94,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 }
 
 func TestListFiltersOfEveryResource(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	a := e.lb(c, true)
+	e, c, a := newEnvLB(t, true)
 	b := must[*model.CreateLoadBalancerResponse](t)(c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("other"), VipSubnetCidrId: ptr("subnet-b1")}}})).Loadbalancer
 	la := e.listener(c, a.Id, "TCP", 80)
@@ -161,9 +157,7 @@ func TestListFiltersOfEveryResource(t *testing.T) {
 // key on a field elbd never sets (device IDs, EIPs, flavors) matches nothing instead of being
 // ignored, which would hand back the whole list.
 func TestListFiltersOnEveryExposedKey(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	l80 := e.listener(c, lb.Id, "TCP", 80)
 	l81 := e.listener(c, lb.Id, "TCP", 81)
 	p80 := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l80.Id})

@@ -8,9 +8,7 @@ import (
 )
 
 func TestListenerLifecycleAndRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 
 	resp := must[*model.CreateListenerResponse](t)(c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
 		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(80)), Name: ptr("web"), Description: ptr("d")}}}))
@@ -86,9 +84,7 @@ func TestListenerLifecycleAndRules(t *testing.T) {
 }
 
 func TestPoolLifecycleAndRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, true)
+	e, c, lb := newEnvLB(t, true)
 	l := e.listener(c, lb.Id, "TCP", 80)
 	u := e.listener(c, lb.Id, "UDP", 53)
 

@@ -101,9 +101,7 @@ func TestLoadBalancerValidation(t *testing.T) {
 }
 
 func TestLoadBalancerDeleteRefusedWhileInUse(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	l := e.listener(c, lb.Id, "TCP", 80)
 	_, err := c.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
 	wantErr(t, err, 409, "ELB.8907", "listener", l.Id)
@@ -118,9 +116,7 @@ func TestLoadBalancerDeleteRefusedWhileInUse(t *testing.T) {
 // E6d: ip_target_enable cannot be turned off once on, with or without IP-type members ("开启后不能关闭",
 // services/elb/v3/model/model_create_load_balancer_option.go); turning it on later is allowed.
 func TestIPTargetCannotBeTurnedOff(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, true)
+	e, c, lb := newEnvLB(t, true)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
 	m := must[*model.Member](t)(e.member(c, p.Id, model.CreateMemberOption{Address: "10.9.8.7", ProtocolPort: ptr(int32(80))}))
 	off := &model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id,

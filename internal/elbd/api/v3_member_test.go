@@ -11,9 +11,7 @@ import (
 )
 
 func TestMemberLifecycle(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	l := e.listener(c, lb.Id, "TCP", 80)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l.Id})
 
@@ -56,9 +54,7 @@ func TestMemberLifecycle(t *testing.T) {
 }
 
 func TestMemberRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	plain := e.lb(c, false)
+	e, c, plain := newEnvLB(t, false)
 	ipLB := e.lb(c, true)
 	tcp := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &plain.Id})
 	ipTCP := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &ipLB.Id})
@@ -119,9 +115,7 @@ func TestMemberRules(t *testing.T) {
 }
 
 func TestBatchMembers(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, true)
+	e, c, lb := newEnvLB(t, true)
 	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
 	existing := must[*model.Member](t)(e.member(c, p.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(7))}))
 

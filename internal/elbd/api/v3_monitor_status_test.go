@@ -9,9 +9,7 @@ import (
 )
 
 func TestHealthMonitorLifecycleAndRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	tcp := e.pool(c, model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: &lb.Id})
 	udp := e.pool(c, model.CreatePoolOption{Protocol: "UDP", LoadbalancerId: &lb.Id})
 	httpPool := e.pool(c, model.CreatePoolOption{Protocol: "HTTP", LoadbalancerId: &lb.Id})

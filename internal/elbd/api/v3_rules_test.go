@@ -13,9 +13,7 @@ import (
 // (services/elb/v3/model/model_create_pool_option.go); nothing is removed, and with the
 // protection off the same calls go through.
 func TestMemberDeletionProtection(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	l, p, _, ms := e.tree(lb.Id, 90)
 	protect := func(on bool) {
 		t.Helper()
@@ -55,9 +53,7 @@ func TestMemberDeletionProtection(t *testing.T) {
 
 // E6e-E6h, E7: pool options and their documented limits.
 func TestPoolOptionRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	create := func(opt model.CreatePoolOption) (*model.Pool, error) {
 		if opt.LbAlgorithm == "" {
 			opt.LbAlgorithm = "ROUND_ROBIN"
@@ -132,9 +128,7 @@ func TestPoolOptionRules(t *testing.T) {
 // E6i: keepalive_timeout of TCP and UDP listeners takes 10-4000 s, default 300; HTTP 0-4000
 // (services/elb/v3/model/model_create_listener_option.go).
 func TestListenerKeepaliveRange(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	_, c, lb := newEnvLB(t, false)
 	create := func(proto string, port int32, ka *int32) (*model.Listener, error) {
 		resp, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
 			Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: proto, ProtocolPort: ptr(port), KeepaliveTimeout: ka}}})

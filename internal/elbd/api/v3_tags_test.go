@@ -12,9 +12,7 @@ import (
 // (paths /v3/{project_id}/loadbalancers|listeners/..., without /elb/), with the limits of
 // services/elb/v3/model/model_change_resource_tag_option.go and at most 20 tags per resource.
 func TestTagsOfLoadBalancersAndListeners(t *testing.T) {
-	e := newEnv(t)
-	c := e.c1()
-	lb := e.lb(c, false)
+	e, c, lb := newEnvLB(t, false)
 	l := e.listener(c, lb.Id, "TCP", 80)
 	create := model.GetChangeLoadbalancerTagsRequestBodyActionEnum().CREATE
 	del := model.GetChangeLoadbalancerTagsRequestBodyActionEnum().DELETE
