@@ -8,30 +8,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-type healthMonitorReq struct {
-	PoolID        *string `json:"pool_id"`
-	Type          *string `json:"type"`
-	Delay         *int    `json:"delay"`
-	Timeout       *int    `json:"timeout"`
-	MaxRetries    *int    `json:"max_retries"`
-	Name          *string `json:"name"`
-	AdminStateUp  *bool   `json:"admin_state_up"`
-	MonitorPort   *int    `json:"monitor_port"`
-	ExpectedCodes *string `json:"expected_codes"`
-	DomainName    *string `json:"domain_name"`
-	URLPath       *string `json:"url_path"`
-	HTTPMethod    *string `json:"http_method"`
-}
-
-// healthMonitorBody answers a call that yields one health monitor: its error, or the health monitor with status.
-func (h *Handler) healthMonitorBody(m store.HealthMonitor, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	v := &views{status: h.status}
-	return status, map[string]any{"healthmonitor": v.healthMonitor(m)}, nil
-}
-
 func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	req, err := decodeBody[healthMonitorReq](r, "healthmonitor")
 	if err != nil {
@@ -48,12 +24,12 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes),
 		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, elbrules.DefaultMonitorURLPath), HTTPMethod: or(req.HTTPMethod, elbrules.DefaultMonitorHTTPMethod),
 	})
-	return h.healthMonitorBody(m, http.StatusCreated, err)
+	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusCreated, err)
 }
 
 func (h *Handler) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
 	m, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	return h.healthMonitorBody(m, http.StatusOK, err)
+	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusOK, err)
 }
 
 func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
@@ -82,7 +58,7 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		}
 		return nil
 	})
-	return h.healthMonitorBody(m, http.StatusOK, err)
+	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusOK, err)
 }
 
 func (h *Handler) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
@@ -95,16 +71,11 @@ var healthMonitorFilters = []string{"id", "name", "delay", "max_retries", "admin
 
 func (h *Handler) listHealthMonitors(r *http.Request, sc store.Scope) (int, any, error) {
 	return list(r, "healthmonitors", healthMonitorFilters, func() ([]item, error) {
-		ms, err := h.st.ListHealthMonitors(sc)
-		if err != nil {
-			return nil, err
-		}
 		v := &views{status: h.status}
-		items := make([]item, 0, len(ms))
-		for _, m := range ms {
-			items = append(items, item{id: m.ID, body: v.healthMonitor(m), extra: map[string][]string{"enterprise_project_id": {"0"}}})
-		}
-		return items, nil
+		ms, err := h.st.ListHealthMonitors(sc)
+		return items(ms, err, func(m store.HealthMonitor) item {
+			return item{id: m.ID, body: v.healthMonitor(m), extra: map[string][]string{"enterprise_project_id": {"0"}}}
+		})
 	})
 }
 

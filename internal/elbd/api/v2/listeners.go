@@ -8,20 +8,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-type listenerReq struct {
-	LoadBalancerID  *string `json:"loadbalancer_id"`
-	Protocol        *string `json:"protocol"`
-	ProtocolPort    *int    `json:"protocol_port"`
-	Name            *string `json:"name"`
-	Description     *string `json:"description"`
-	AdminStateUp    *bool   `json:"admin_state_up"`
-	ConnectionLimit *int    `json:"connection_limit"`
-	Http2Enable     *bool   `json:"http2_enable"`
-	// DefaultPoolID is raw so that an update can tell null (unbind) from absent (keep).
-	DefaultPoolID          json.RawMessage `json:"default_pool_id"`
-	DefaultTLSContainerRef *string         `json:"default_tls_container_ref"`
-}
-
 // defaultPool reads default_pool_id: (id, true) when sent, "" for null.
 func (q *listenerReq) defaultPool() (string, bool, error) {
 	if len(q.DefaultPoolID) == 0 {
@@ -40,15 +26,6 @@ func checkTLS(protocol string, q *listenerReq) error {
 		return apierr.Invalid("TERMINATED_HTTPS listeners and default_tls_container_ref need certificates, which this ELB does not manage; use TCP, UDP or HTTP")
 	}
 	return nil
-}
-
-// listenerBody answers a call that yields one listener: its error, or the listener with status.
-func (h *Handler) listenerBody(l store.Listener, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	v := &views{status: h.status}
-	return status, map[string]any{"listener": v.listener(l)}, nil
 }
 
 func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, error) {
@@ -72,12 +49,12 @@ func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, err
 		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
 		ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool,
 	})
-	return h.listenerBody(l, http.StatusCreated, err)
+	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusCreated, err)
 }
 
 func (h *Handler) showListener(r *http.Request, sc store.Scope) (int, any, error) {
 	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	return h.listenerBody(l, http.StatusOK, err)
+	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusOK, err)
 }
 
 func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
@@ -106,7 +83,7 @@ func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, err
 		}
 		return nil
 	})
-	return h.listenerBody(l, http.StatusOK, err)
+	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusOK, err)
 }
 
 func (h *Handler) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {
@@ -120,16 +97,11 @@ var listenerFilters = []string{"id", "name", "description", "loadbalancer_id", "
 
 func (h *Handler) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
 	return list(r, "listeners", listenerFilters, func() ([]item, error) {
-		ls, err := h.st.ListListeners(sc)
-		if err != nil {
-			return nil, err
-		}
 		v := &views{status: h.status}
-		items := make([]item, 0, len(ls))
-		for _, l := range ls {
-			items = append(items, item{id: l.ID, body: v.listener(l), extra: map[string][]string{
-				"loadbalancer_id": {l.LoadBalancerID}, "tls_container_id": nil, "enterprise_project_id": {"0"}}})
-		}
-		return items, nil
+		ls, err := h.st.ListListeners(sc)
+		return items(ls, err, func(l store.Listener) item {
+			return item{id: l.ID, body: v.listener(l), extra: map[string][]string{
+				"loadbalancer_id": {l.LoadBalancerID}, "tls_container_id": nil, "enterprise_project_id": {"0"}}}
+		})
 	})
 }

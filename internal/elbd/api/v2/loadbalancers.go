@@ -7,14 +7,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-type loadBalancerReq struct {
-	Name         *string `json:"name"`
-	Description  *string `json:"description"`
-	VIPSubnetID  *string `json:"vip_subnet_id"`
-	VIPAddress   *string `json:"vip_address"`
-	AdminStateUp *bool   `json:"admin_state_up"`
-}
-
 // load reads what responses refer to beyond a record: listeners, pools and members of sc.
 func (h *Handler) load(sc store.Scope) (*views, error) {
 	v := &views{status: h.status, prov: h.prov}
@@ -31,18 +23,6 @@ func (h *Handler) load(sc store.Scope) (*views, error) {
 	return v, nil
 }
 
-// loadBalancerBody answers a call that yields one load balancer: its error, or the load balancer with status.
-func (h *Handler) loadBalancerBody(sc store.Scope, lb store.LoadBalancer, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.load(sc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return status, map[string]any{"loadbalancer": v.loadBalancer(lb)}, nil
-}
-
 func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
 	req, err := decodeBody[loadBalancerReq](r, "loadbalancer")
 	if err != nil {
@@ -55,7 +35,7 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 		Name: or(req.Name, ""), Description: or(req.Description, ""), VIPSubnetID: *req.VIPSubnetID,
 		VIPAddress: or(req.VIPAddress, ""), AdminStateUp: or(req.AdminStateUp, true),
 	})
-	return h.loadBalancerBody(sc, lb, http.StatusCreated, err)
+	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusCreated, err)
 }
 
 func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
@@ -66,7 +46,7 @@ func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, e
 			return http.StatusOK, map[string]any{"loadbalancer": gone}, nil
 		}
 	}
-	return h.loadBalancerBody(sc, lb, http.StatusOK, err)
+	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)
 }
 
 func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
@@ -80,7 +60,7 @@ func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 		set(&lb.AdminStateUp, req.AdminStateUp)
 		return nil
 	})
-	return h.loadBalancerBody(sc, lb, http.StatusOK, err)
+	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)
 }
 
 func (h *Handler) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
@@ -93,26 +73,15 @@ var loadBalancerFilters = []string{"id", "name", "description", "operating_statu
 
 func (h *Handler) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, error) {
 	return list(r, "loadbalancers", loadBalancerFilters, func() ([]item, error) {
-		lbs, err := h.st.ListLoadBalancers(sc)
-		if err != nil {
-			return nil, err
-		}
 		v, err := h.load(sc)
 		if err != nil {
 			return nil, err
 		}
-		items := make([]item, 0, len(lbs))
-		for _, lb := range lbs {
-			var addrs []string
-			for _, m := range v.members {
-				if m.LoadBalancerID == lb.ID {
-					addrs = append(addrs, m.Address)
-				}
-			}
-			items = append(items, item{id: lb.ID, body: v.loadBalancer(lb), extra: map[string][]string{
-				"member_address": addrs, "member_device_id": nil}})
-		}
-		return items, nil
+		lbs, err := h.st.ListLoadBalancers(sc)
+		return items(lbs, err, func(lb store.LoadBalancer) item {
+			addrs := v.memberAddresses(func(m store.Member) bool { return m.LoadBalancerID == lb.ID })
+			return item{id: lb.ID, body: v.loadBalancer(lb), extra: map[string][]string{"member_address": addrs, "member_device_id": nil}}
+		})
 	})
 }
 

@@ -7,24 +7,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-type memberReq struct {
-	Address      *string `json:"address"`
-	ProtocolPort *int    `json:"protocol_port"`
-	SubnetID     *string `json:"subnet_id"`
-	Weight       *int    `json:"weight"`
-	Name         *string `json:"name"`
-	AdminStateUp *bool   `json:"admin_state_up"`
-}
-
-// memberBody answers a call that yields one member: its error, or the member with status.
-func (h *Handler) memberBody(m store.Member, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	v := &views{status: h.status}
-	return status, map[string]any{"member": v.member(m)}, nil
-}
-
 func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error) {
 	req, err := decodeBody[memberReq](r, "member")
 	if err != nil {
@@ -38,12 +20,12 @@ func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error
 		Address: *req.Address, ProtocolPort: *req.ProtocolPort, SubnetID: or(req.SubnetID, ""),
 		Weight: or(req.Weight, 1), Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
 	})
-	return h.memberBody(m, http.StatusCreated, err)
+	return reply(h.statusViews, "member", (*views).member, m, http.StatusCreated, err)
 }
 
 func (h *Handler) showMember(r *http.Request, sc store.Scope) (int, any, error) {
 	m, err := h.st.GetMember(sc, r.PathValue("pool_id"), r.PathValue("id"))
-	return h.memberBody(m, http.StatusOK, err)
+	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)
 }
 
 func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
@@ -60,7 +42,7 @@ func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error
 		set(&m.AdminStateUp, req.AdminStateUp)
 		return nil
 	})
-	return h.memberBody(m, http.StatusOK, err)
+	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)
 }
 
 func (h *Handler) deleteMember(r *http.Request, sc store.Scope) (int, any, error) {
@@ -72,15 +54,10 @@ var memberFilters = []string{"id", "name", "address", "protocol_port", "subnet_i
 
 func (h *Handler) listMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	return list(r, "members", memberFilters, func() ([]item, error) {
-		ms, err := h.st.ListMembers(sc, r.PathValue("pool_id"))
-		if err != nil {
-			return nil, err
-		}
 		v := &views{status: h.status}
-		items := make([]item, 0, len(ms))
-		for _, m := range ms {
-			items = append(items, item{id: m.ID, body: v.member(m), extra: map[string][]string{"enterprise_project_id": {"0"}}})
-		}
-		return items, nil
+		ms, err := h.st.ListMembers(sc, r.PathValue("pool_id"))
+		return items(ms, err, func(m store.Member) item {
+			return item{id: m.ID, body: v.member(m), extra: map[string][]string{"enterprise_project_id": {"0"}}}
+		})
 	})
 }

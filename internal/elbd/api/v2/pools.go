@@ -8,18 +8,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-type poolReq struct {
-	Protocol       *string `json:"protocol"`
-	LBAlgorithm    *string `json:"lb_algorithm"`
-	LoadBalancerID *string `json:"loadbalancer_id"`
-	ListenerID     *string `json:"listener_id"`
-	Name           *string `json:"name"`
-	Description    *string `json:"description"`
-	AdminStateUp   *bool   `json:"admin_state_up"`
-	// SessionPersistence is raw so that an update can tell null (turn off) from absent (keep).
-	SessionPersistence json.RawMessage `json:"session_persistence"`
-}
-
 // persistence reads session_persistence: (value, true) when sent; nil for null.
 func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 	if len(q.SessionPersistence) == 0 {
@@ -33,18 +21,6 @@ func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 		return nil, true, nil
 	}
 	return &store.SessionPersistence{Type: sp.Type, CookieName: or(sp.CookieName, ""), PersistenceTimeout: or(sp.PersistenceTimeout, 0)}, true, nil
-}
-
-// poolBody answers a call that yields one pool: its error, or the pool with status.
-func (h *Handler) poolBody(sc store.Scope, p store.Pool, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	v, err := h.load(sc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return status, map[string]any{"pool": v.pool(p)}, nil
 }
 
 func (h *Handler) createPool(r *http.Request, sc store.Scope) (int, any, error) {
@@ -67,12 +43,12 @@ func (h *Handler) createPool(r *http.Request, sc store.Scope) (int, any, error) 
 		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
 		SessionPersistence: sp,
 	}, or(req.ListenerID, ""))
-	return h.poolBody(sc, p, http.StatusCreated, err)
+	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusCreated, err)
 }
 
 func (h *Handler) showPool(r *http.Request, sc store.Scope) (int, any, error) {
 	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	return h.poolBody(sc, p, http.StatusOK, err)
+	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusOK, err)
 }
 
 func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
@@ -97,7 +73,7 @@ func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) 
 		}
 		return nil
 	})
-	return h.poolBody(sc, p, http.StatusOK, err)
+	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusOK, err)
 }
 
 func (h *Handler) deletePool(r *http.Request, sc store.Scope) (int, any, error) {
@@ -114,17 +90,10 @@ func (h *Handler) listPools(r *http.Request, sc store.Scope) (int, any, error) {
 		if err != nil {
 			return nil, err
 		}
-		items := make([]item, 0, len(v.pools))
-		for _, p := range v.pools {
-			var addrs []string
-			for _, m := range v.members {
-				if m.PoolID == p.ID {
-					addrs = append(addrs, m.Address)
-				}
-			}
-			items = append(items, item{id: p.ID, body: v.pool(p), extra: map[string][]string{
-				"loadbalancer_id": {p.LoadBalancerID}, "member_address": addrs, "member_device_id": nil, "enterprise_project_id": {"0"}}})
-		}
-		return items, nil
+		return items(v.pools, nil, func(p store.Pool) item {
+			addrs := v.memberAddresses(func(m store.Member) bool { return m.PoolID == p.ID })
+			return item{id: p.ID, body: v.pool(p), extra: map[string][]string{
+				"loadbalancer_id": {p.LoadBalancerID}, "member_address": addrs, "member_device_id": nil, "enterprise_project_id": {"0"}}}
+		})
 	})
 }

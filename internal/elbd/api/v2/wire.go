@@ -233,3 +233,48 @@ func (v *views) healthMonitor(h store.HealthMonitor) healthMonitorResp {
 	}
 	return out
 }
+
+// reply answers a call that yields one resource: its error, or {key: render(x)} with status,
+// rendered with the views load reads (statusViews, or loader's children for the load balancer
+// and pool bodies, which name their listeners, pools and members).
+func reply[T, R any](load func() (*views, error), key string, render func(*views, T) R, x T, status int, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := load()
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, map[string]any{key: render(v, x)}, nil
+}
+
+// memberAddresses are the addresses of the members keep selects (the member_address filter).
+func (v *views) memberAddresses(keep func(store.Member) bool) []string {
+	var out []string
+	for _, m := range v.members {
+		if keep(m) {
+			out = append(out, m.Address)
+		}
+	}
+	return out
+}
+
+// statusViews renders resources that name no children: only operating statuses.
+func (h *Handler) statusViews() (*views, error) { return &views{status: h.status}, nil }
+
+// loader reads sc's listeners, pools and members for the bodies that name them.
+func (h *Handler) loader(sc store.Scope) func() (*views, error) {
+	return func() (*views, error) { return h.load(sc) }
+}
+
+// items renders xs as list items; err is the read of xs.
+func items[T any](xs []T, err error, render func(T) item) ([]item, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]item, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, render(x))
+	}
+	return out, nil
+}
