@@ -18,6 +18,8 @@ import (
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/spf13/cobra"
+
+	"github.com/fleetlb/fleetlb/internal/common/program"
 )
 
 func main() {
@@ -129,20 +131,8 @@ func (g *globals) complete(cmd *cobra.Command) error {
 
 // httpClient checks the connection settings and builds the SDK's HTTP client.
 func (g *globals) httpClient(builder *hc.HcHttpClientBuilder) (*hc.HcHttpClient, error) {
-	var missing []string
-	if g.endpoint == "" {
-		missing = append(missing, "--endpoint (or ELB_ENDPOINT)")
-	}
-	if g.ak == "" {
-		missing = append(missing, "--ak (or HUAWEICLOUD_SDK_AK)")
-	}
-	if g.sk == "" {
-		missing = append(missing, "--sk (or HUAWEICLOUD_SDK_SK)")
-	}
-	if g.projectID == "" {
-		missing = append(missing, "--project-id (or HUAWEICLOUD_SDK_PROJECT_ID)")
-	}
-	if len(missing) > 0 {
+	if missing := program.Unset("--endpoint (or ELB_ENDPOINT)", g.endpoint, "--ak (or HUAWEICLOUD_SDK_AK)", g.ak,
+		"--sk (or HUAWEICLOUD_SDK_SK)", g.sk, "--project-id (or HUAWEICLOUD_SDK_PROJECT_ID)", g.projectID); len(missing) > 0 {
 		return nil, fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
 	if u, err := url.Parse(g.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

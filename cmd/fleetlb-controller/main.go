@@ -99,14 +99,7 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q; every setting is a --flag (see -h)", fs.Args())
 	}
-	var missing []string
-	if f.elbEndpoint == "" {
-		missing = append(missing, "--elb-endpoint")
-	}
-	if f.projectID == "" {
-		missing = append(missing, "--project-id")
-	}
-	if len(missing) > 0 {
+	if missing := program.Unset("--elb-endpoint", f.elbEndpoint, "--project-id", f.projectID); len(missing) > 0 {
 		return nil, fmt.Errorf("%s required: pass the ELB API's URL and the ELB project's ID (see -h)", strings.Join(missing, " and "))
 	}
 	return f, nil

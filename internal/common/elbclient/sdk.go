@@ -26,6 +26,7 @@ import (
 	vpcv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/program"
 )
 
 // Config says where the ELB API is and who calls it.
@@ -76,17 +77,8 @@ func New(cfg Config) (*SDK, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("ELB endpoint %q is not an http(s) URL such as https://elb.cn-north-4.myhuaweicloud.com or http://127.0.0.1:9443", cfg.Endpoint)
 	}
-	var missing []string
-	if cfg.ProjectID == "" {
-		missing = append(missing, "the project ID")
-	}
-	if cfg.AK == "" {
-		missing = append(missing, "the access key (HUAWEICLOUD_SDK_AK)")
-	}
-	if cfg.SK == "" {
-		missing = append(missing, "the secret key (HUAWEICLOUD_SDK_SK)")
-	}
-	if len(missing) > 0 {
+	if missing := program.Unset("the project ID", cfg.ProjectID, "the access key (HUAWEICLOUD_SDK_AK)", cfg.AK,
+		"the secret key (HUAWEICLOUD_SDK_SK)", cfg.SK); len(missing) > 0 {
 		return nil, fmt.Errorf("ELB client: %s missing", strings.Join(missing, ", "))
 	}
 	v3, v2, err := SDKClients(cfg)

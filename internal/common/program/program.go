@@ -37,3 +37,15 @@ func Report(w io.Writer, name string, err error) (failed bool) {
 	}
 	return true
 }
+
+// Unset names the settings that have no value, in the order given; pairs alternates a setting's
+// name and its value. Commands name every missing setting at once, not one per attempt.
+func Unset(pairs ...string) []string {
+	var out []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			out = append(out, pairs[i])
+		}
+	}
+	return out
+}

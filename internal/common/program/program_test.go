@@ -26,3 +26,13 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+func TestUnset(t *testing.T) {
+	got := program.Unset("--endpoint", "http://127.0.0.1:1", "--ak", "", "--sk", "secret", "--project-id", "")
+	if fmt.Sprint(got) != "[--ak --project-id]" {
+		t.Errorf("Unset = %q, want --ak and --project-id in that order", got)
+	}
+	if got := program.Unset("--ak", "a"); got != nil {
+		t.Errorf("Unset with every value set = %q, want nil", got)
+	}
+}

@@ -30,6 +30,13 @@ func perfLB(f *fake.ELB) *elbclient.LoadBalancer {
 	return f.AddLoadBalancer(elbclient.LoadBalancer{Name: "elb", Class: elbrules.ClassPerformance, IPTargetEnable: true})
 }
 
+// perfSetup is how most tests begin: a fake ELB with one performance load balancer and a
+// deployer in front of it.
+func perfSetup() (*fake.ELB, *elbclient.LoadBalancer, *Deployer) {
+	f := fake.New()
+	return f, perfLB(f), newDeployer(f)
+}
+
 // members builds n members 10.<net>.0.i:30080 sharing weight w over n pods (R3 with one pod each).
 func members(net, n, w int) []model.Member {
 	var out []model.Member
@@ -99,9 +106,7 @@ func assertNoDuplicates(t *testing.T, ms []elbclient.Member) {
 }
 
 func TestApplyCreatesMarkedListenerPoolMonitorAndMembers(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	res := mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
 
 	if res.VIP != lb.VIP || !slices.Equal(res.ListenerPorts, []int32{80}) || res.ListenersCreated != 1 || res.MembersAdded != 2 {
@@ -164,9 +169,7 @@ func TestReapplyMakesZeroWrites(t *testing.T) {
 }
 
 func TestWeightChangeIsOneBatchUpdate(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
 	res := mustApply(t, d, desired(refA, lb.ID, 20, members(1, 2, 20)))
 	if res.Writes != 1 || res.MembersUpdated != 2 || f.WritesByOp()["UpdateMemberWeights"] != 1 {
@@ -179,9 +182,7 @@ func TestWeightChangeIsOneBatchUpdate(t *testing.T) {
 
 // C2: removals (and weight changes) go before additions, so a refused addition holds back nothing.
 func TestScalingRemovesBeforeAdding(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 60, members(1, 3, 60)))
 	var ops []string
 	f.OnWrite = func(op string) { ops = append(ops, op) }
@@ -410,9 +411,7 @@ func TestListenerOfNonMultiClusterServiceIsRefused(t *testing.T) {
 
 // R6, the other way round: a Service without multicluster naming a shared listener's port.
 func TestSharedListenersCheck(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
 	// A hand-made listener on 8080 holding cluster B's members counts as shared too.
 	api := f.API(elbrules.ClassPerformance)
@@ -483,9 +482,7 @@ func TestAmbiguousAddIsRereadNotDuplicated(t *testing.T) {
 }
 
 func TestPersistentFailureIsReturned(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, nil))
 	f.Fail("AddMembers", 10, fake.StatusError("BatchCreateMembers", 503), false)
 	_, err := d.Apply(context.Background(), desired(refA, lb.ID, 80, members(1, 1, 80)))
@@ -496,9 +493,7 @@ func TestPersistentFailureIsReturned(t *testing.T) {
 
 // An earlier Apply that stopped after creating the listener is completed, not duplicated.
 func TestInterruptedCreationIsCompleted(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	f.Fail("CreatePool", 1, fake.StatusError("CreatePool", 503), false)
 	if _, err := d.Apply(context.Background(), desired(refA, lb.ID, 80, members(1, 1, 80))); err == nil {
 		t.Fatal("expected the injected failure")
@@ -686,9 +681,7 @@ func TestTwoClustersInterleaving(t *testing.T) {
 }
 
 func TestInvalidDesiredIsRefused(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	cases := []struct {
 		mutate  func(*model.Desired)
 		reason  string
@@ -764,9 +757,7 @@ func BenchmarkDiffMembers(b *testing.B) {
 // Turning multivpc on changes members from instance-type to IP-type: the ELB cannot change a
 // member's subnet, so each is removed and added again (and the next Apply is a no-op).
 func TestSubnetChangeReaddsMember(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
 	w := desired(refA, lb.ID, 80, members(1, 2, 80))
 	w.MultiVPC = true
@@ -789,9 +780,7 @@ func TestSubnetChangeReaddsMember(t *testing.T) {
 // A member of this cluster's Service named for another port (left by a hand edit) is cleaned; a
 // member of another Service of the same cluster is not touched.
 func TestStrayOwnMembersAreCleaned(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 1, 80)))
 	pool := poolOf(t, f, lb.ID, 80)
 	other := model.ServiceRef{ClusterID: refA.ClusterID, Namespace: "shop", Name: "api"}
@@ -874,9 +863,7 @@ func TestReleaseCascadeLeavesListenersItNeverBoundTo(t *testing.T) {
 // C11: a release whose pool deletion is refused (someone attached between the read and the
 // delete) gives the pool its health monitor back.
 func TestC11_ReleaseNeverLeavesAPoolWithoutItsMonitor(t *testing.T) {
-	f := fake.New()
-	lb := perfLB(f)
-	d := newDeployer(f)
+	f, lb, d := perfSetup()
 	mustApply(t, d, desired(refA, lb.ID, 80, members(1, 2, 80)))
 	poolID := poolOf(t, f, lb.ID, 80)
 	f.Fail("DeletePool", 1, fake.StatusError("DeletePool", 409), false)

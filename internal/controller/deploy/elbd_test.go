@@ -52,6 +52,14 @@ func startELBD(t *testing.T) *elbd {
 	return startELBDWith(t, "")
 }
 
+// startDedicated is how most tests begin: elbd, one dedicated load balancer (no IP-type
+// backends) and a client with the fleet's key.
+func startDedicated(t *testing.T) (*elbd, string, *elbclient.SDK) {
+	t.Helper()
+	e := startELBD(t)
+	return e, e.dedicated(false), e.client("SK-fleet-secret")
+}
+
 // startELBDWith starts elbd with more configuration after elbdConfig (quotas, ...).
 func startELBDWith(t *testing.T, more string) *elbd {
 	t.Helper()
@@ -284,9 +292,7 @@ func handMadeS3(t *testing.T, c elbclient.Client, lbID string) string {
 // S3 and R7 member-only: a cluster attaches with 80 to a hand-made listener; VMs untouched; on
 // release the VMs and the listener stay.
 func TestELBD_S3AttachToHandMadeListener(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	handMadeS3(t, c, lbID)
 	_, vms := pool(t, c, lbID, 80)
 
@@ -329,9 +335,7 @@ func TestELBD_S3AttachToHandMadeListener(t *testing.T) {
 
 // R7 both policies with two clusters and VMs.
 func TestELBD_ReleasePolicies(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
 	apply(t, a, want(clusterA, lbID, 80, nodes(0, 2, 80)))
 	apply(t, b, want(clusterB, lbID, 20, nodes(10, 2, 20)))
@@ -372,9 +376,7 @@ func TestELBD_ReleasePolicies(t *testing.T) {
 
 // A member-only release by the creator when nobody else is left removes the listener too.
 func TestELBD_LastCreatorReleaseRemovesListener(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	a := deploy.New(c, deploy.Options{})
 	apply(t, a, want(clusterA, lbID, 80, nodes(0, 2, 80)))
 	res, err := a.Release(context.Background(), want(clusterA, lbID, 80, nil))
@@ -445,9 +447,7 @@ func TestELBD_Refusals(t *testing.T) {
 // A batch-add whose response is lost (elbd added the members, the client saw 503) is retried
 // after re-reading the pool: no duplicates, and the next Apply is a no-op.
 func TestELBD_LostResponseNoDuplicates(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	e, lbID, c := startDedicated(t)
 	d := deploy.New(c, deploy.Options{Backoff: time.Millisecond})
 	apply(t, d, want(clusterA, lbID, 80, nodes(0, 1, 80)))
 	lost := 0

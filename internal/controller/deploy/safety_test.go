@@ -62,9 +62,7 @@ func addVMs(t *testing.T, c elbclient.Client, poolID string) {
 // C1: an edit never cascades. Cluster A (cascade policy) created the listener on port 80, B and
 // two VMs joined; A moves its Service to port 81: only A's members leave port 80.
 func TestC1_CascadeOnlyOnDeletion(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
 	wa := want(clusterA, lbID, 80, nodes(0, 2, 80))
 	wa.Recycle = model.RecycleCascade
@@ -182,9 +180,7 @@ func TestC2_RefusedWriteBlocksNothingElse(t *testing.T) {
 // C6: the listener is found with the list filters and a resync with nothing to change makes no
 // write and at most one read per Service port, however many listeners the ELB has.
 func TestC6_FewerCalls(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	e, lbID, c := startDedicated(t)
 	// Another Service of another cluster holds three listeners on the ELB.
 	o := want(clusterB, lbID, 20, nodes(10, 2, 20))
 	o.Service.Name = "other"
@@ -226,9 +222,7 @@ func TestC6_FewerCalls(t *testing.T) {
 // port are two listeners; the creator may change its pool's algorithm and health check, another
 // Service gets the R5 warning; a member-only release leaves the pool's monitor in place.
 func TestC11_Lifecycle(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	a, b := deploy.New(c, deploy.Options{}), deploy.New(c, deploy.Options{})
 	udp := model.Pool{Algorithm: "ROUND_ROBIN", HealthMonitor: &model.HealthMonitor{Type: "UDP_CONNECT", Delay: 5, Timeout: 3, MaxRetries: 3}}
 
@@ -375,9 +369,7 @@ func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
 // C4: adopting a new cluster ID renames the members and marks in place: same member IDs, same
 // weights, nothing removed or added; other clusters' members keep their names.
 func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	a := deploy.New(c, deploy.Options{})
 	apply(t, a, want(clusterA, lbID, 80, nodes(0, 3, 80)))
 	apply(t, deploy.New(c, deploy.Options{}), want(clusterB, lbID, 20, nodes(10, 1, 20)))
@@ -417,9 +409,7 @@ func TestC4_AdoptClusterIDRenamesInPlace(t *testing.T) {
 // leaves, the weights change). Nothing new is made while the Service is refused: no listener on
 // its new port 82.
 func TestC2_RefusedPortHoldsBackNoBoundPort(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	_, lbID, c := startDedicated(t)
 	d := deploy.New(c, deploy.Options{})
 	apply(t, d, want(clusterA, lbID, 60, nodes(0, 3, 60)))
 	if _, err := c.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{

@@ -12,9 +12,7 @@ import (
 // C7 at the deployer: members without a subnet get the one their address is in (VPC API through
 // the SDK); without a way to find it, a dedicated ELB refuses rather than make IP-type members.
 func TestC7MembersPlacedByAddress(t *testing.T) {
-	e := startELBD(t)
-	lbID := e.dedicated(false)
-	c := e.client("SK-fleet-secret")
+	e, lbID, c := startDedicated(t)
 	w := want(clusterA, lbID, 80, nodes(10, 2, 80))
 	for i := range w.Listeners[0].Members {
 		w.Listeners[0].Members[i].SubnetID = ""
