@@ -372,6 +372,15 @@ func TestO13ConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The load balancer's page: its listener, pool and the members by owner, with live counters.
+	run(ctx, t, "opening the load balancer", chromedp.Navigate(url+"/loadbalancers/"+lbID), visible(`section.listener[data-listener="`+listenerID+`"]`))
+	lbRows := get(ctx, t, "the load balancer's member rows", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('section.listener tr[data-owner]')].map(tr => tr.dataset.owner + ' ' + tr.children[3].textContent + ' ' + tr.children[4].textContent + ' ' + tr.children[5].textContent)`))
+	if want := []string{"east 3 ONLINE " + strconv.Itoa(held["east"]), "manual 1 ONLINE " + strconv.Itoa(held["vm"])}; strings.Join(lbRows, "; ") != strings.Join(want, "; ") {
+		t.Errorf("the load balancer's page lists %q (owner, weight, health, active), want %q", lbRows, want)
+	}
+	run(ctx, t, "back to the listener", chromedp.Navigate(url+"/listeners/"+listenerID), visible("#share-chart"))
+
 	// Re-weight the hand-added member to 3: the expected shares become even.
 	vmRow := `section.owner-group[data-owner="manual"] tr[data-member]`
 	run(ctx, t, "changing a weight", chromedp.SetValue(chromedp.CSS(vmRow+" input.weight"), "3"),

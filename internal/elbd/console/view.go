@@ -37,13 +37,10 @@ func toLBRow(lb store.LoadBalancer, listeners int) lbRow {
 	return lbRow{ID: lb.ID, Name: lb.Name, VIP: lb.VIPAddress, Type: t, Dedicated: lb.Guaranteed(), IPTarget: lb.IPTargetEnable, Listeners: listeners}
 }
 
-// listenerRow is a listener and a summary of its pool.
+// listenerRow is a listener as the pages show it.
 type listenerRow struct {
 	ID, Name, Protocol, Status string
 	Port                       int
-	PoolID, PoolName           string
-	Algorithm                  string
-	Members                    int
 }
 
 // memberRow is one member as the listener page shows it.
@@ -123,9 +120,13 @@ func (c *Console) listenerData(s *session, id string) (listenerData, error) {
 	if err != nil {
 		return d, err
 	}
-	d.LB = toLBRow(lb, 0)
-	d.Listener = listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort,
-		Status: c.o.DataPlane.ListenerStatus(l.ID), PoolID: l.DefaultPoolID}
+	return c.describe(sc, toLBRow(lb, 0), l)
+}
+
+// describe reads listener l's pool and members (in sc) and groups them by owner.
+func (c *Console) describe(sc store.Scope, lb lbRow, l store.Listener) (listenerData, error) {
+	d := listenerData{LB: lb, Listener: listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort,
+		Status: c.o.DataPlane.ListenerStatus(l.ID)}}
 	var members []store.Member
 	if l.DefaultPoolID != "" {
 		p, err := c.o.Store.GetPool(sc, l.DefaultPoolID)
@@ -133,12 +134,10 @@ func (c *Console) listenerData(s *session, id string) (listenerData, error) {
 			return d, err
 		}
 		d.Pool = &p
-		d.Listener.PoolName, d.Listener.Algorithm = p.Name, p.LBAlgorithm
 		if members, err = c.o.Store.ListMembers(sc, p.ID); err != nil {
 			return d, err
 		}
 	}
-	d.Listener.Members = len(members)
 	c.group(&d, members, requestedWeights(l.Tags))
 	return d, nil
 }
@@ -211,10 +210,11 @@ func requestedText(r fleetview.Row) string {
 	return strconv.Itoa(r.Requested)
 }
 
-// lbData is the load balancer page: the load balancer and its listeners.
+// lbData is the load balancer page: the load balancer and its listeners, each with its pool's
+// members by owner.
 type lbData struct {
 	LB        lbRow
-	Listeners []listenerRow
+	Listeners []listenerData
 }
 
 func (c *Console) lbData(s *session, id string) (lbData, error) {
@@ -227,23 +227,18 @@ func (c *Console) lbData(s *session, id string) (lbData, error) {
 	if err != nil {
 		return lbData{}, err
 	}
-	d := lbData{}
+	d := lbData{LB: toLBRow(lb, 0)}
 	for _, l := range ls {
 		if l.LoadBalancerID != lb.ID {
 			continue
 		}
-		row := listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort, Status: c.o.DataPlane.ListenerStatus(l.ID), PoolID: l.DefaultPoolID}
-		if l.DefaultPoolID != "" {
-			if p, err := c.o.Store.GetPool(sc, l.DefaultPoolID); err == nil {
-				row.PoolName, row.Algorithm = p.Name, p.LBAlgorithm
-			}
-			if ms, err := c.o.Store.ListMembers(sc, l.DefaultPoolID); err == nil {
-				row.Members = len(ms)
-			}
+		ld, err := c.describe(sc, d.LB, l)
+		if err != nil {
+			return lbData{}, err
 		}
-		d.Listeners = append(d.Listeners, row)
+		d.Listeners = append(d.Listeners, ld)
 	}
-	d.LB = toLBRow(lb, len(d.Listeners))
+	d.LB.Listeners = len(d.Listeners)
 	return d, nil
 }
 
