@@ -49,21 +49,47 @@ func renderV3Listener(l store.Listener) v3Listener {
 	}
 }
 
+// v3ListenerOptions are the listener fields a create sets and an update changes.
+type v3ListenerOptions struct {
+	Name                      *string `json:"name"`
+	Description               *string `json:"description"`
+	AdminStateUp              *bool   `json:"admin_state_up"`
+	Http2Enable               *bool   `json:"http2_enable"`
+	KeepaliveTimeout          *int    `json:"keepalive_timeout"`
+	ClientTimeout             *int    `json:"client_timeout"`
+	MemberTimeout             *int    `json:"member_timeout"`
+	TransparentClientIPEnable *bool   `json:"transparent_client_ip_enable"`
+}
+
+// apply sets the options given on l, after checking them against l's protocol.
+func (o *v3ListenerOptions) apply(l *store.Listener) error {
+	if l.Protocol != store.ProtocolHTTP && l.Protocol != store.ProtocolHTTPS && (o.ClientTimeout != nil || o.MemberTimeout != nil) {
+		return apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for a %s listener", l.Protocol)
+	}
+	if o.KeepaliveTimeout != nil {
+		if err := store.CheckKeepaliveTimeout(l.Protocol, *o.KeepaliveTimeout); err != nil {
+			return err
+		}
+	}
+	l.Name = orDefault(o.Name, l.Name)
+	l.Description = orDefault(o.Description, l.Description)
+	l.AdminStateUp = orDefault(o.AdminStateUp, l.AdminStateUp)
+	l.Http2Enable = orDefault(o.Http2Enable, l.Http2Enable)
+	l.KeepaliveTimeout = orDefault(o.KeepaliveTimeout, l.KeepaliveTimeout)
+	l.ClientTimeout = orDefault(o.ClientTimeout, l.ClientTimeout)
+	l.MemberTimeout = orDefault(o.MemberTimeout, l.MemberTimeout)
+	l.TransparentClientIPEnable = orDefault(o.TransparentClientIPEnable, l.TransparentClientIPEnable)
+	return nil
+}
+
 type v3CreateListener struct {
-	Tags                      []store.Tag `json:"tags"`
-	LoadbalancerID            *string     `json:"loadbalancer_id"`
-	Protocol                  *string     `json:"protocol"`
-	ProtocolPort              *int        `json:"protocol_port"`
-	Name                      *string     `json:"name"`
-	Description               *string     `json:"description"`
-	DefaultPoolID             *string     `json:"default_pool_id"`
-	AdminStateUp              *bool       `json:"admin_state_up"`
-	Http2Enable               *bool       `json:"http2_enable"`
-	KeepaliveTimeout          *int        `json:"keepalive_timeout"`
-	ClientTimeout             *int        `json:"client_timeout"`
-	MemberTimeout             *int        `json:"member_timeout"`
-	TransparentClientIPEnable *bool       `json:"transparent_client_ip_enable"`
-	ProjectID                 *string     `json:"project_id"`
+	Tags           []store.Tag `json:"tags"`
+	LoadbalancerID *string     `json:"loadbalancer_id"`
+	Protocol       *string     `json:"protocol"`
+	ProtocolPort   *int        `json:"protocol_port"`
+	DefaultPoolID  *string     `json:"default_pool_id"`
+	ProjectID      *string     `json:"project_id"`
+	v3ListenerOptions
 }
 
 // listenerDefaults are the real API's timeouts: keepalive 300 s for TCP/UDP, 60 s for HTTP(S);
@@ -90,23 +116,13 @@ func (h *v3) createListener(r *http.Request, sc store.Scope) (int, any, error) {
 	case in.ProtocolPort == nil:
 		return 0, nil, apierr.Invalid("listener.protocol_port is required (1-65535)")
 	}
-	ka, ct, mt := listenerDefaults(*in.Protocol)
-	if in.KeepaliveTimeout != nil {
-		if err := store.CheckKeepaliveTimeout(*in.Protocol, *in.KeepaliveTimeout); err != nil {
-			return 0, nil, err
-		}
+	l := store.Listener{LoadBalancerID: *in.LoadbalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
+		DefaultPoolID: orDefault(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}
+	l.KeepaliveTimeout, l.ClientTimeout, l.MemberTimeout = listenerDefaults(l.Protocol)
+	if err := in.apply(&l); err != nil {
+		return 0, nil, err
 	}
-	if *in.Protocol != store.ProtocolHTTP && *in.Protocol != store.ProtocolHTTPS && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
-		return 0, nil, apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; leave them out for %s", *in.Protocol)
-	}
-	l, err := h.st.CreateListener(sc, store.Listener{
-		LoadBalancerID: *in.LoadbalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
-		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""), DefaultPoolID: orDefault(in.DefaultPoolID, ""),
-		AdminStateUp: orDefault(in.AdminStateUp, true), ConnectionLimit: -1, Http2Enable: orDefault(in.Http2Enable, false),
-		KeepaliveTimeout: orDefault(in.KeepaliveTimeout, ka), ClientTimeout: orDefault(in.ClientTimeout, ct),
-		MemberTimeout: orDefault(in.MemberTimeout, mt), TransparentClientIPEnable: orDefault(in.TransparentClientIPEnable, false),
-		Tags: in.Tags,
-	})
+	l, err := h.st.CreateListener(sc, l)
 	return answered(r, http.StatusCreated, "listener", l, err, renderV3Listener)
 }
 
@@ -151,15 +167,8 @@ func (h *v3) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
 }
 
 type v3UpdateListener struct {
-	Name                      *string        `json:"name"`
-	Description               *string        `json:"description"`
-	DefaultPoolID             orNull[string] `json:"default_pool_id"`
-	AdminStateUp              *bool          `json:"admin_state_up"`
-	Http2Enable               *bool          `json:"http2_enable"`
-	KeepaliveTimeout          *int           `json:"keepalive_timeout"`
-	ClientTimeout             *int           `json:"client_timeout"`
-	MemberTimeout             *int           `json:"member_timeout"`
-	TransparentClientIPEnable *bool          `json:"transparent_client_ip_enable"`
+	DefaultPoolID orNull[string] `json:"default_pool_id"`
+	v3ListenerOptions
 }
 
 func (h *v3) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
@@ -168,27 +177,10 @@ func (h *v3) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
 		return 0, nil, err
 	}
 	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
-		httpish := l.Protocol == store.ProtocolHTTP || l.Protocol == store.ProtocolHTTPS
-		if !httpish && (in.ClientTimeout != nil || in.MemberTimeout != nil) {
-			return apierr.Invalid("client_timeout and member_timeout apply to HTTP and HTTPS listeners only; listener %s is %s", l.ID, l.Protocol)
-		}
-		l.Name = orDefault(in.Name, l.Name)
-		l.Description = orDefault(in.Description, l.Description)
 		if in.DefaultPoolID.set {
 			l.DefaultPoolID = in.DefaultPoolID.value // "" or null unbinds
 		}
-		l.AdminStateUp = orDefault(in.AdminStateUp, l.AdminStateUp)
-		l.Http2Enable = orDefault(in.Http2Enable, l.Http2Enable)
-		if in.KeepaliveTimeout != nil {
-			if err := store.CheckKeepaliveTimeout(l.Protocol, *in.KeepaliveTimeout); err != nil {
-				return err
-			}
-		}
-		l.KeepaliveTimeout = orDefault(in.KeepaliveTimeout, l.KeepaliveTimeout)
-		l.ClientTimeout = orDefault(in.ClientTimeout, l.ClientTimeout)
-		l.MemberTimeout = orDefault(in.MemberTimeout, l.MemberTimeout)
-		l.TransparentClientIPEnable = orDefault(in.TransparentClientIPEnable, l.TransparentClientIPEnable)
-		return nil
+		return in.apply(l)
 	})
 	return answered(r, http.StatusOK, "listener", l, err, renderV3Listener)
 }
