@@ -106,6 +106,17 @@ func (w logWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// startTwoClusters starts the playground most scenarios use: cluster a with VPC Pod addresses
+// in VPC 1, cluster b with an overlay in VPC vpcB.
+func startTwoClusters(t *testing.T, vpcB int) (p *playground.Playground, a, b *playground.Cluster) {
+	t.Helper()
+	p = startPlayground(t, []playground.ClusterSpec{
+		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
+		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: vpcB},
+	})
+	return p, p.Cluster("a"), p.Cluster("b")
+}
+
 func startPlayground(t *testing.T, specs []playground.ClusterSpec) *playground.Playground {
 	t.Helper()
 	k8s := k8sBins(t)

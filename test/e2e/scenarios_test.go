@@ -28,13 +28,9 @@ const (
 // cascade Service edited under traffic (C1), deleting b's Service under
 // member-only while traffic runs, and cascade.
 func TestSameVPC(t *testing.T) {
-	p := startPlayground(t, []playground.ClusterSpec{
-		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
-		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: 1},
-	})
+	p, a, b := startTwoClusters(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	a, b := p.Cluster("a"), p.Cluster("b")
 	perf := p.Env.PerformanceELBID
 	vip80 := p.Env.PerformanceELBVIP + ":80"
 
@@ -299,13 +295,9 @@ func TestSameVPC(t *testing.T) {
 // clusters' members are nodes on the node port, even cluster a's whose pods
 // have VPC addresses (R3).
 func TestSharedELB(t *testing.T) {
-	p := startPlayground(t, []playground.ClusterSpec{
-		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
-		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: 1},
-	})
+	p, a, b := startTwoClusters(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	a, b := p.Cluster("a"), p.Cluster("b")
 	union := p.Env.UnionELBID
 	svcA := seed(t, "s1-cluster-a-weight-80.yaml", union)
 	svcB := seed(t, "s1-cluster-b-weight-20.yaml", union)
@@ -358,13 +350,9 @@ func checkVMsUntouched(t *testing.T, ms []playground.Member, ids []string) {
 // TestSeparateVPCs plays S2: cluster b in another VPC than the ELB, both
 // Services with kubernetes.io/elb.multivpc, so b's members are IP-type.
 func TestSeparateVPCs(t *testing.T) {
-	p := startPlayground(t, []playground.ClusterSpec{
-		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
-		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: 2},
-	})
+	p, a, b := startTwoClusters(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	a, b := p.Cluster("a"), p.Cluster("b")
 	perf := p.Env.PerformanceELBID
 	svcA := seed(t, "s2-cluster-a-multivpc-weight-80.yaml", perf)
 	svcB := seed(t, "s2-cluster-b-multivpc-weight-20.yaml", perf)
