@@ -158,6 +158,7 @@ func stopPlayground(p *playground.Playground, stderr io.Writer) {
 func printEnvSummary(w io.Writer, p *playground.Playground) {
 	e := p.Env
 	fmt.Fprintf(w, "fleetlb-local: ELB API %s (project %s)\n", e.Endpoint, e.Credentials.ProjectID)
+	fmt.Fprintf(w, "fleetlb-local: elbd's web console %s (log in with $HUAWEICLOUD_SDK_AK and $HUAWEICLOUD_SDK_SK of elb.env)\n", e.ConsoleURL)
 	fmt.Fprintf(w, "fleetlb-local: performance ELB %s VIP %s; union ELB %s VIP %s\n", e.PerformanceELBID, e.PerformanceELBVIP, e.UnionELBID, e.UnionELBVIP)
 	for _, c := range p.Clusters {
 		fmt.Fprintf(w, "fleetlb-local: cluster %s: kubeconfig %s, pod network %s, subnet %s (%s) in %s\n",

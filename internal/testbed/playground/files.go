@@ -74,7 +74,9 @@ func ELBDConfig(p Plan, c Credentials) ([]byte, error) {
 // Env is what elb.env holds: how to reach the ELB API and the playground's
 // ELBs and address plan.
 type Env struct {
-	Endpoint          string
+	Endpoint string
+	// ConsoleURL is elbd's web console (log in with Credentials).
+	ConsoleURL        string
 	Credentials       Credentials
 	PerformanceELBID  string
 	PerformanceELBVIP string
@@ -89,6 +91,7 @@ type Env struct {
 func (e Env) Vars() [][2]string {
 	vars := [][2]string{
 		{"ELB_ENDPOINT", e.Endpoint},
+		{"ELBD_CONSOLE_URL", e.ConsoleURL},
 		{"HUAWEICLOUD_SDK_AK", e.Credentials.AccessKey},
 		{"HUAWEICLOUD_SDK_SK", e.Credentials.SecretKey},
 		{"HUAWEICLOUD_SDK_PROJECT_ID", e.Credentials.ProjectID},

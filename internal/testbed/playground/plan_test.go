@@ -127,12 +127,12 @@ func TestParseClusters(t *testing.T) {
 
 func TestEnvRender(t *testing.T) {
 	p, _ := NewPlan(224, []ClusterSpec{{Name: "a"}, {Name: "my-b"}})
-	e := Env{Endpoint: "http://127.0.0.1:9", Credentials: Credentials{"AK", "s'k", "proj"}, Plan: p,
+	e := Env{Endpoint: "http://127.0.0.1:9", ConsoleURL: "http://127.0.0.1:10/", Credentials: Credentials{"AK", "s'k", "proj"}, Plan: p,
 		PerformanceELBID: "pid", UnionELBID: "uid", PerformanceELBVIP: "127.224.0.2", UnionELBVIP: "127.224.0.3",
 		Kubeconfigs: map[string]string{"a": "/d/a.kubeconfig"}}
 	out := string(e.Render())
 	for _, want := range []string{
-		"export ELB_ENDPOINT=http://127.0.0.1:9\n", `export HUAWEICLOUD_SDK_SK='s'\''k'` + "\n",
+		"export ELB_ENDPOINT=http://127.0.0.1:9\n", "export ELBD_CONSOLE_URL=http://127.0.0.1:10/\n", `export HUAWEICLOUD_SDK_SK='s'\''k'` + "\n",
 		"export PERFORMANCE_ELB_VIP=127.224.0.2\n", "export UNION_ELB_ID=uid\n",
 		"export SUBNET_MY_B_ID=subnet-my-b\n", "export SUBNET_MY_B_CIDR=127.226.0.0/16\n", "export VPC_1_CIDR=127.224.0.0/12\n",
 		"export KUBECONFIG_A=/d/a.kubeconfig\n",

@@ -243,10 +243,14 @@ func (p *Playground) startELBD(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		p.Env.Endpoint = "http://" + addr
-		p.progress("starting elbd on %s (log %s)", p.Env.Endpoint, filepath.Join(p.LogDir, "elbd.log"))
-		args := []string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr}
+		consolePort, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr, consoleAddr := "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(consolePort)
+		p.Env.Endpoint, p.Env.ConsoleURL = "http://"+addr, "http://"+consoleAddr+"/"
+		p.progress("starting elbd on %s, its web console on %s (log %s)", p.Env.Endpoint, p.Env.ConsoleURL, filepath.Join(p.LogDir, "elbd.log"))
+		args := []string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr, "--console-address", consoleAddr}
 		if p.opts.ProvisioningDelay > 0 {
 			args = append(args, "--provisioning-delay", p.opts.ProvisioningDelay.String())
 		}
