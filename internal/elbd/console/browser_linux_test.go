@@ -399,6 +399,14 @@ func TestO13ConsoleInBrowser(t *testing.T) {
 		t.Errorf("after removing the hand-added member: %d owner groups on the page, the API lists %d members", groups, len(*ms.Members))
 	}
 
+	// Another cluster's controller adds a member (through the API): the open page shows its group
+	// by itself.
+	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: l.DefaultPoolID, Body: &model.CreateMemberRequestBody{
+		Member: &model.CreateMemberOption{Name: ptr("fleetlb/west/shop/frontend/" + strconv.Itoa(port)), Address: "127.0.0.3", ProtocolPort: ptr(int32(vmPort)), Weight: ptr(int32(1))}}}); err != nil {
+		t.Fatal(err)
+	}
+	run(ctx, t, "waiting for the new owner on the open page", visible(`section.owner-group[data-owner="west"]`))
+
 	// Log out: the pages ask for a login again.
 	run(ctx, t, "logging out", click("#logout"), visible("#login-form"),
 		chromedp.Navigate(url+"/listeners/"+listenerID), visible("#login-form"))

@@ -46,10 +46,6 @@ var funcs = template.FuncMap{
 		}
 		return id
 	},
-	"json": func(v any) (template.JS, error) {
-		b, err := json.Marshal(v)
-		return template.JS(b), err
-	},
 }
 
 // render executes page name into a buffer first, so a template error never sends half a page.

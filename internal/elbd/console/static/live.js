@@ -13,7 +13,17 @@
     for (var i = 0; i < all.length; i++) if (all[i].dataset.owner === owner) return all[i];
     return null;
   }
+  // same reports whether the page shows exactly these owners and members; when a controller (or
+  // another operator) added or removed one, the page is reloaded to show the new groups.
+  function same(d) {
+    var owners = d.owners.map(function (o) { return o.owner; }).sort().join(" ");
+    var members = d.members.map(function (m) { return m.id; }).sort().join(" ");
+    var shownOwners = [].map.call(document.querySelectorAll("#share-table tr[data-owner]"), function (tr) { return tr.dataset.owner; }).sort().join(" ");
+    var shownMembers = [].map.call(document.querySelectorAll("tr[data-member]"), function (tr) { return tr.dataset.member; }).sort().join(" ");
+    return owners === shownOwners && members === shownMembers;
+  }
   function apply(d) {
+    if (!same(d)) { location.reload(); return; }
     var note = document.getElementById("share-note");
     if (note) {
       note.textContent = (!d.counters ? "This elbd runs without its data plane: no connections are measured." :
