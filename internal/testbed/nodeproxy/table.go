@@ -62,13 +62,22 @@ func buildTable(nodeName string, services []*corev1.Service, endpointSlices []*d
 			if sp.NodePort == 0 || (sp.Protocol != corev1.ProtocolTCP && sp.Protocol != corev1.ProtocolUDP) {
 				continue
 			}
-			var backends []netip.AddrPort
-			for _, ep := range readyEndpoints(byService[key], sp.Name, sp.Protocol) {
-				if !local || ep.node == nodeName {
-					backends = append(backends, ep.addr)
+			pick := func(use func(discoveryv1.Endpoint) bool) []netip.AddrPort {
+				var out []netip.AddrPort
+				for _, ep := range endpointsWhere(byService[key], sp.Name, sp.Protocol, use) {
+					if !local || ep.node == nodeName {
+						out = append(out, ep.addr)
+					}
 				}
+				return sortUnique(out)
 			}
-			backends = sortUnique(backends)
+			// As kube-proxy (ProxyTerminatingEndpoints, GA in v1.28): ready endpoints, else those
+			// still serving while they terminate (a Pod in its preStop), so that connections
+			// that reach a node while the last Pods stop are not refused (T4).
+			backends := pick(endpointReady)
+			if len(backends) == 0 {
+				backends = pick(endpointServingTerminating)
+			}
 			t.frontends[listenKey{Protocol: sp.Protocol, Port: sp.NodePort}] = frontend{
 				Service: key, PortName: sp.Name, Local: local, Backends: backends,
 			}
@@ -87,8 +96,8 @@ type endpoint struct {
 	node string
 }
 
-// readyEndpoints lists the ready, non-terminating endpoints of one service port.
-func readyEndpoints(slices []*discoveryv1.EndpointSlice, portName string, proto corev1.Protocol) []endpoint {
+// endpointsWhere lists the endpoints of one service port that use accepts.
+func endpointsWhere(slices []*discoveryv1.EndpointSlice, portName string, proto corev1.Protocol, use func(discoveryv1.Endpoint) bool) []endpoint {
 	var out []endpoint
 	for _, s := range slices {
 		for _, p := range s.Ports {
@@ -103,7 +112,7 @@ func readyEndpoints(slices []*discoveryv1.EndpointSlice, portName string, proto 
 				continue
 			}
 			for _, e := range s.Endpoints {
-				if !endpointReady(e) {
+				if !use(e) {
 					continue
 				}
 				node := ""
@@ -142,6 +151,12 @@ func endpointReady(e discoveryv1.Endpoint) bool {
 		return false
 	}
 	return e.Conditions.Ready == nil || *e.Conditions.Ready
+}
+
+// endpointServingTerminating: terminating, but still serving (the discovery API's serving
+// condition; unset means serving only for an endpoint that is ready).
+func endpointServingTerminating(e discoveryv1.Endpoint) bool {
+	return e.Conditions.Terminating != nil && *e.Conditions.Terminating && e.Conditions.Serving != nil && *e.Conditions.Serving
 }
 
 func sortUnique(in []netip.AddrPort) []netip.AddrPort {

@@ -19,8 +19,8 @@ func service(name string, typ corev1.ServiceType, policy corev1.ServiceExternalT
 }
 
 type ep struct {
-	ip, node           string
-	ready, terminating *bool
+	ip, node                    string
+	ready, terminating, serving *bool
 }
 
 func slice(svc, portName string, proto corev1.Protocol, port int32, eps ...ep) *discoveryv1.EndpointSlice {
@@ -34,7 +34,7 @@ func slice(svc, portName string, proto corev1.Protocol, port int32, eps ...ep) *
 		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{
 			Addresses:  []string{e.ip},
 			NodeName:   &node,
-			Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Terminating: e.terminating},
+			Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Terminating: e.terminating, Serving: e.serving},
 		})
 	}
 	return s
@@ -136,5 +136,26 @@ func TestPickerRoundRobin(t *testing.T) {
 	}
 	if _, ok := p.pick(nil); ok {
 		t.Error("pick with no backends must fail")
+	}
+}
+
+// T4: as kube-proxy, a node port falls back to the endpoints still serving while they terminate
+// (Pods in their preStop) when no endpoint is ready, and uses only ready ones otherwise.
+func TestT4_ServingTerminatingEndpointsWhenNoneIsReady(t *testing.T) {
+	yes, no := new(bool), new(bool)
+	*yes = true
+	svcs := []*corev1.Service{service("web", corev1.ServiceTypeLoadBalancer, corev1.ServiceExternalTrafficPolicyCluster,
+		corev1.ServicePort{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80, NodePort: 30080})}
+	stopping := ep{ip: "10.0.0.1", node: "n1", ready: no, terminating: yes, serving: yes}
+	gone := ep{ip: "10.0.0.2", node: "n1", ready: no, terminating: yes, serving: no}
+	fresh := ep{ip: "10.0.0.3", node: "n2", ready: yes}
+	key := listenKey{Protocol: corev1.ProtocolTCP, Port: 30080}
+	only := buildTable("n1", svcs, []*discoveryv1.EndpointSlice{slice("web", "http", corev1.ProtocolTCP, 8080, stopping, gone)})
+	if got := only.frontends[key].Backends; !reflect.DeepEqual(got, addrs("10.0.0.1:8080")) {
+		t.Errorf("no ready endpoint: backends %v, want the serving terminating one", got)
+	}
+	mixed := buildTable("n1", svcs, []*discoveryv1.EndpointSlice{slice("web", "http", corev1.ProtocolTCP, 8080, stopping, gone, fresh)})
+	if got := mixed.frontends[key].Backends; !reflect.DeepEqual(got, addrs("10.0.0.3:8080")) {
+		t.Errorf("with a ready endpoint: backends %v, want only it", got)
 	}
 }
