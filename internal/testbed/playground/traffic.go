@@ -2,6 +2,7 @@ package playground
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -16,6 +18,9 @@ import (
 type Tally struct {
 	Sent   int
 	Failed int
+	// Resets are the failures where the connection was reset (ECONNRESET),
+	// counted among Failed too.
+	Resets int
 	// ByBackend counts answers by the identity the backend sent:
 	// CLUSTER/NODE/POD for a pod, the VM's name for a VM.
 	ByBackend map[string]int
@@ -46,6 +51,7 @@ func (t *Tally) add(o Tally) {
 	}
 	t.Sent += o.Sent
 	t.Failed += o.Failed
+	t.Resets += o.Resets
 	for k, v := range o.ByBackend {
 		t.ByBackend[k] += v
 	}
@@ -127,6 +133,9 @@ func (c *Client) one(ctx context.Context, t *Tally) {
 			return
 		}
 		t.Failed++
+		if errors.Is(err, syscall.ECONNRESET) {
+			t.Resets++
+		}
 		if len(t.Errors) < 5 {
 			t.Errors = append(t.Errors, err.Error())
 		}
@@ -166,6 +175,38 @@ func (c *Client) Run() *Background {
 	return b
 }
 
+// RunPaced starts opening perSecond new connections a second (each: connect,
+// request, read the answer, close), as many independent users would, until
+// Stop; a connection that takes long does not hold back the next ones.
+func (c *Client) RunPaced(perSecond int) *Background {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Background{cancel: cancel, done: make(chan struct{}), tally: Tally{ByBackend: map[string]int{}}}
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	go func() {
+		defer close(b.done)
+		defer wg.Wait()
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t := Tally{ByBackend: map[string]int{}}
+				c.one(ctx, &t)
+				b.mu.Lock()
+				b.tally.add(t)
+				b.mu.Unlock()
+			}()
+		}
+	}()
+	return b
+}
+
 // Mark starts a new period: Since then counts only what follows.
 func (b *Background) Mark() {
 	b.mu.Lock()
@@ -177,7 +218,7 @@ func (b *Background) Mark() {
 func (b *Background) Since() Tally {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := Tally{Sent: b.tally.Sent - b.cut.Sent, Failed: b.tally.Failed - b.cut.Failed, ByBackend: map[string]int{}}
+	out := Tally{Sent: b.tally.Sent - b.cut.Sent, Failed: b.tally.Failed - b.cut.Failed, Resets: b.tally.Resets - b.cut.Resets, ByBackend: map[string]int{}}
 	for k, v := range b.tally.ByBackend {
 		if d := v - b.cut.ByBackend[k]; d > 0 {
 			out.ByBackend[k] = d
@@ -199,7 +240,7 @@ func (b *Background) Stop() Tally {
 }
 
 func copyTally(t Tally) Tally {
-	out := Tally{Sent: t.Sent, Failed: t.Failed, ByBackend: map[string]int{}, Errors: append([]string(nil), t.Errors...)}
+	out := Tally{Sent: t.Sent, Failed: t.Failed, Resets: t.Resets, ByBackend: map[string]int{}, Errors: append([]string(nil), t.Errors...)}
 	for k, v := range t.ByBackend {
 		out.ByBackend[k] = v
 	}
