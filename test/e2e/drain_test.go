@@ -46,18 +46,11 @@ func drainingNginx(replicas int32) *appsv1.Deployment {
 // and deleting a's Service (member-only) fail no connection and reset none;
 // the split before and after the changes is within 2 pp of the weights.
 func TestT6_ZeroFailedConnectionsThroughChange(t *testing.T) {
-	p := startPlayground(t, []playground.ClusterSpec{
-		{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1},
-		{Name: "b", PodNetwork: playground.PodNetworkOverlay, VPC: 1},
-	})
+	p, a, b := startTwoClusters(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	a, b := p.Cluster("a"), p.Cluster("b")
-	perf := p.Env.PerformanceELBID
-	vip := p.Env.PerformanceELBVIP + ":80"
-
-	svcA := seed(t, "s1-cluster-a-weight-80.yaml", perf)
-	svcB := seed(t, "s1-cluster-b-weight-20.yaml", perf)
+	perf, vip := p.Env.PerformanceELBID, p.Env.PerformanceELBVIP+":80"
+	svcA, svcB := seed(t, "s1-cluster-a-weight-80.yaml", perf), seed(t, "s1-cluster-b-weight-20.yaml", perf)
 	for _, svc := range []*corev1.Service{svcA, svcB} {
 		svc.Annotations[model.AnnotationWeight] = "50"
 		svc.Annotations[model.AnnotationDeregistrationDelay] = e2eDrain.String()
