@@ -20,6 +20,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/common/program"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
@@ -47,6 +48,8 @@ type flags struct {
 	retryPeriod                        time.Duration
 	metricsAddr, probeAddr             string
 	resync, elbTimeout                 time.Duration
+	fleetHeartbeat, fleetStaleAfter    time.Duration
+	reclaimStaleAfter                  time.Duration
 	elbQPS                             float64
 	elbBurst                           int
 	concurrency                        int
@@ -88,6 +91,9 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "address of the Prometheus metrics endpoint (use :8080 in a Pod); 0 disables it")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz (use :8081 in a Pod); 0 disables them")
 	fs.DurationVar(&f.resync, "resync-period", 5*time.Minute, "how often every bound Service is reconciled again to repair drift made by hand on the ELB")
+	fs.DurationVar(&f.fleetHeartbeat, "fleet-heartbeat", fleetrecord.DefaultHeartbeat, "how often this cluster's fleet record (requested weight, heartbeat, install ID) is refreshed in a tag of every listener it uses; also written at once on a change")
+	fs.DurationVar(&f.fleetStaleAfter, "fleet-stale-after", fleetrecord.DefaultTTL, "an owner whose fleet record is older than this is stale (shown so in the fleet view and by elbctl fleet orphans); at least three --fleet-heartbeat periods")
+	fs.DurationVar(&f.reclaimStaleAfter, "reclaim-stale-after", 0, "when set, remove the members (and record) of owners whose heartbeat is older than this from the listeners this cluster uses; at least --fleet-stale-after; default: never (use elbctl fleet reclaim)")
 	fs.DurationVar(&f.elbTimeout, "elb-timeout", 30*time.Second, "timeout of one ELB API call")
 	fs.Float64Var(&f.elbQPS, "elb-qps", elbclient.DefaultQPS, "client-side limit of ELB API calls per second (all calls, reads included), so that a fleet of controllers stays under the API's limits")
 	fs.IntVar(&f.elbBurst, "elb-burst", elbclient.DefaultBurst, "ELB API calls allowed at once above --elb-qps")
@@ -143,6 +149,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		DefaultWeight:           f.defaultWeight,
 		DeregistrationDelay:     f.deregistrationDelay,
 		Resync:                  f.resync,
+		ELB:                     client,
+		FleetHeartbeat:          f.fleetHeartbeat,
+		FleetStaleAfter:         f.fleetStaleAfter,
+		ReclaimStaleAfter:       f.reclaimStaleAfter,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectionNamespace,
 		LeaseDuration:           f.leaseDuration,

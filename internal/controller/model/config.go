@@ -27,6 +27,10 @@ const (
 	// AnnotationAppliedWeight records the cluster weight W last applied to the ELB, so that
 	// removing the weight annotation keeps the weights already configured (R4).
 	AnnotationAppliedWeight = "fleetlb.io/applied-weight"
+	// AnnotationFleetView is written by the controller: the fleet view of each of the Service's
+	// listeners, one line per port after an "as of <time>" line: every owner's requested weight
+	// and share, effective weight and share, members, and STALE owners (T12).
+	AnnotationFleetView = "fleetlb.io/fleet-view"
 	// AnnotationDeregistrationDelay is how long a member this cluster no longer wants (its Pod
 	// terminating, a scale-down, the Service deleted, a port released) keeps weight 0 before it is
 	// removed, so that connections in flight end and no new one reaches a stopping Pod (T1): a Go

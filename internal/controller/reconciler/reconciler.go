@@ -89,6 +89,8 @@ type Reconciler struct {
 	Class string
 	// IngressIPMode is written into status.loadBalancer.ingress[].ipMode; nil leaves it out (C9).
 	IngressIPMode *corev1.LoadBalancerIPMode
+	// Fleet keeps this cluster's fleet records and the fleet view (fleet.go); nil: none.
+	Fleet *Fleet
 
 	notices noticeBook
 }
@@ -223,6 +225,9 @@ func (r *Reconciler) unmanagedOnELB(svc *corev1.Service) bool {
 }
 
 func (r *Reconciler) requeue() ctrl.Result {
+	if r.Fleet != nil && (r.Resync == 0 || r.Fleet.Heartbeat < r.Resync) {
+		return ctrl.Result{RequeueAfter: r.Fleet.Heartbeat} // the fleet records' heartbeat (T10)
+	}
 	return ctrl.Result{RequeueAfter: r.Resync}
 }
 
@@ -278,6 +283,10 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	// Ports bound before: a port dropped or switched to another protocol is released at once.
 	desired.PreviousPorts = cfg.ListenerPorts
 
+	fleet, other := r.fleetBefore(ctx, svc, desired)
+	if other != "" {
+		return r.refuse(ctx, svc, ReasonClusterIDCollision, r.collisionMessage(desired.ELBID, other)) // T15
+	}
 	res, err := r.Deployer.Apply(ctx, desired)
 	r.Metrics.observeWrites(res.Writes)
 	var refusal *deploy.Refusal
@@ -317,6 +326,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	r.warnOnce(svc, "apply", warnings...)
 	r.warnOnce(svc, "refusal") // the refusal, if any, is over
 	r.reportShares(svc, desired)
+	view := r.fleetAfter(ctx, svc, desired, fleet, res.Writes > 0)
 	if res.Writes > 0 {
 		log.Info("applied", "elb", desired.ELBID, "writes", res.Writes, "added", res.MembersAdded,
 			"updated", res.MembersUpdated, "removed", res.MembersRemoved, "listenersCreated", res.ListenersCreated)
@@ -334,6 +344,9 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		}
 		setAnnotation(s, model.AnnotationAppliedWeight, strconv.Itoa(desired.Weight))
 		setAnnotation(s, BoundELBAnnotation, strings.Join(append([]string{cfg.ELBID}, stillDraining...), ","))
+		if view != "" {
+			setAnnotation(s, model.AnnotationFleetView, view)
+		}
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -408,6 +421,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 		default:
 			r.event(svc, corev1.EventTypeNormal, ReasonReleased, "Release",
 				"released ELB %s (%s): %d members and %d listeners removed", elbID, policy, res.MembersRemoved, res.ListenersDeleted)
+			r.releaseRecord(ctx, svc, elbID)
 		}
 	}
 	if drain.Draining > 0 {
@@ -421,6 +435,7 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 		delete(s.Annotations, BoundClassAnnotation)
 		delete(s.Annotations, model.AnnotationListenerPort)
 		delete(s.Annotations, model.AnnotationAppliedWeight)
+		delete(s.Annotations, model.AnnotationFleetView)
 	}); err != nil {
 		if deleting && apierrors.IsNotFound(err) {
 			return ctrl.Result{}, nil
@@ -438,18 +453,12 @@ func (r *Reconciler) unbind(ctx context.Context, svc *corev1.Service, deleting b
 
 func (r *Reconciler) release(ctx context.Context, svc *corev1.Service, elbID string, policy model.RecyclePolicy, delay time.Duration) (deploy.Result, error) {
 	d := model.Desired{
-		Service: model.ServiceRef{ClusterID: r.Settings.ClusterID, Namespace: svc.Namespace, Name: svc.Name},
-		ELBID:   elbID,
-		Recycle: policy,
+		Service:   model.ServiceRef{ClusterID: r.Settings.ClusterID, Namespace: svc.Namespace, Name: svc.Name},
+		ELBID:     elbID,
+		Recycle:   policy,
+		Listeners: serviceListeners(svc),
 
 		DeregistrationDelay: delay,
-	}
-	for _, p := range svc.Spec.Ports {
-		proto := string(p.Protocol)
-		if proto == "" {
-			proto = "TCP"
-		}
-		d.Listeners = append(d.Listeners, model.Listener{Port: p.Port, Protocol: proto})
 	}
 	res, err := r.Deployer.Release(ctx, d)
 	r.Metrics.observeWrites(res.Writes)

@@ -22,6 +22,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -62,6 +63,13 @@ type Options struct {
 	MetricsBindAddress                        string // "0" disables
 	HealthProbeBindAddress                    string // "" or "0" disables
 	MaxConcurrentReconciles                   int    // default 4
+
+	// ELB, when set, keeps this cluster's fleet records in listener tags and the fleet view on
+	// the Services (fleet.go, T10–T15); nil: none.
+	ELB elbclient.Client
+	// FleetHeartbeat (--fleet-heartbeat, default 1m), FleetStaleAfter (--fleet-stale-after,
+	// default 10m) and ReclaimStaleAfter (--reclaim-stale-after, 0: never) tune the fleet.
+	FleetHeartbeat, FleetStaleAfter, ReclaimStaleAfter time.Duration
 
 	// Registry receives the controller's metrics; nil = controller-runtime's registry, served on
 	// MetricsBindAddress.
@@ -107,6 +115,9 @@ func (o *Options) Validate() error {
 		if !(lease > renew && renew > retry) {
 			return fmt.Errorf("--leader-elect-lease-duration (%s) must exceed --leader-elect-renew-deadline (%s), which must exceed --leader-elect-retry-period (%s)", lease, renew, retry)
 		}
+	}
+	if err := o.validateFleet(); err != nil {
+		return err
 	}
 	if o.Deployer == nil {
 		return errors.New("no ELB deployer configured")
@@ -241,6 +252,14 @@ func NewManager(ctx context.Context, o Options) (manager.Manager, error) {
 		Class:   o.LoadBalancerClass,
 
 		IngressIPMode: ipMode,
+	}
+	if o.ELB != nil {
+		install, err := ResolveInstallID(ctx, cs, InstallIDKeyFor(o.LoadBalancerClass))
+		if err != nil {
+			return nil, err
+		}
+		r.Fleet = NewFleet(&Fleet{ELB: o.ELB, ClusterID: o.ClusterID, InstallID: install,
+			Heartbeat: o.FleetHeartbeat, TTL: o.FleetStaleAfter, ReclaimAfter: o.ReclaimStaleAfter}, reg)
 	}
 	if err := r.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
