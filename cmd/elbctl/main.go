@@ -100,7 +100,7 @@ Shell completion: elbctl completion bash|zsh|fish|powershell --help.
 	_ = root.RegisterFlagCompletionFunc("output", fixed(outputFormats...))
 	_ = root.RegisterFlagCompletionFunc("family", fixed(familyV3, familyV2))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return codedError{exitUsage, err} })
-	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g), newTopCmd(g))
+	root.AddCommand(newLoadBalancerCmd(g), newListenerCmd(g), newPoolCmd(g), newMemberCmd(g), newHealthMonitorCmd(g), newTopCmd(g), newFleetCmd(g))
 	return root
 }
 
