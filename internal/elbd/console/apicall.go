@@ -9,6 +9,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
 // inProcessKey marks a request the console itself hands to the API handler; its value is the
@@ -65,9 +66,10 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d, %s)", e.ErrorMsg, e.Status, e.ErrorCode)
 }
 
-// call sends method path (under /v3/{project}/elb/) with body, as JSON, to the API handler in the
-// session's project, and decodes the answer into out (nil: ignored). A refusal is an *APIError.
-func (c *Console) call(ctx context.Context, s *session, method, path string, body, out any) error {
+// call sends method path (under /{v3|v2}/{project}/elb/: the API family of the load balancer it
+// changes) with body, as JSON, to the API handler in the session's project, and decodes the answer
+// into out (nil: ignored). A refusal is an *APIError.
+func (c *Console) call(ctx context.Context, s *session, family store.Family, method, path string, body, out any) error {
 	var rd bytes.Buffer
 	if body != nil {
 		if err := json.NewEncoder(&rd).Encode(body); err != nil {
@@ -75,7 +77,7 @@ func (c *Console) call(ctx context.Context, s *session, method, path string, bod
 		}
 	}
 	ctx = context.WithValue(ctx, inProcessKey{}, s.project)
-	req, err := http.NewRequestWithContext(ctx, method, "/v3/"+s.project+"/elb/"+path, &rd)
+	req, err := http.NewRequestWithContext(ctx, method, "/"+string(family)+"/"+s.project+"/elb/"+path, &rd)
 	if err != nil {
 		return err
 	}

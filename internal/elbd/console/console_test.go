@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	modelv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
@@ -225,14 +226,7 @@ func TestO12FormErrorsAreTheAPIs(t *testing.T) {
 	c := elbdtest.V3Client(t, elbd.URL, "AK1", "SK1-secret", "p1")
 	u := newUser(t, elbd.ConsoleURL)
 	u.login("AK1", "SK1-secret")
-	flashError := regexp.MustCompile(`id="flash-error" role="alert">([^<]*)<`)
-	shown := func(body string) string {
-		m := flashError.FindStringSubmatch(body)
-		if m == nil {
-			return ""
-		}
-		return strings.ReplaceAll(m[1], "&#34;", `"`)
-	}
+	shown := flashOf
 	apiSays := func(err error) string {
 		var se *sdkerr.ServiceResponseError
 		if !errors.As(err, &se) {
@@ -268,7 +262,7 @@ func TestO12FormErrorsAreTheAPIs(t *testing.T) {
 		t.Errorf("IP-type member with IP-type backends off: the page says %q, the API %q", shown(body), want)
 	}
 	// A weight that is not a number: the API's words about the field's type.
-	_, body = u.post("/listeners/"+lid+"/members", url.Values{"address": {"127.10.1.50"}, "protocol_port": {"8080"}, "subnet_cidr_id": {"subnet-a1"}, "weight": {"heavy"}})
+	_, body = u.post("/listeners/"+lid+"/members", url.Values{"address": {"127.10.1.50"}, "protocol_port": {"8080"}, "subnet": {"subnet-a1"}, "weight": {"heavy"}})
 	if got := shown(body); !strings.Contains(got, "weight") || !strings.Contains(got, "ELB.8902") {
 		t.Errorf("weight \"heavy\": the page says %q", got)
 	}
@@ -346,24 +340,13 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	}
 }
 
-// A shared (v2) load balancer is listed, and its listener shown with its members by owner, but
-// read-only: the console's forms change dedicated load balancers (through the v3 API).
-func TestO13SharedLoadBalancerReadOnly(t *testing.T) {
+// A shared (v2) load balancer is listed and set up through the same forms, which then call the v2
+// API (its field names, its rules): S3 on a union ELB. A refusal is the v2 API's own message.
+func TestO13SharedLoadBalancerForms(t *testing.T) {
 	elbd := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Console: true})
 	v2 := store.Scope{Family: store.FamilyV2, ProjectID: "p1"}
 	lb, err := elbd.Store.CreateLoadBalancer(v2, store.LoadBalancer{Name: "union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
 	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := elbd.Store.CreateListener(v2, store.Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true, ConnectionLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := elbd.Store.CreatePool(v2, store.Pool{Protocol: "TCP", LBAlgorithm: "ROUND_ROBIN", AdminStateUp: true}, l.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := elbd.Store.CreateMember(v2, p.ID, store.Member{Name: "vm-1", Address: "127.10.1.20", ProtocolPort: 8080, SubnetID: "subnet-a1", Weight: 5, AdminStateUp: true}); err != nil {
 		t.Fatal(err)
 	}
 	u := newUser(t, elbd.ConsoleURL)
@@ -371,11 +354,55 @@ func TestO13SharedLoadBalancerReadOnly(t *testing.T) {
 	if _, body := u.do(http.MethodGet, "/", nil); !strings.Contains(body, lb.ID) || !strings.Contains(body, "not available on shared load balancers") {
 		t.Error("the shared load balancer is not listed as shared")
 	}
-	status, page := u.do(http.MethodGet, "/listeners/"+l.ID, nil)
-	if status != http.StatusOK || !strings.Contains(page, `id="shared-note"`) || !strings.Contains(page, "127.10.1.20:8080") ||
-		!strings.Contains(page, `data-owner="manual"`) || strings.Contains(page, `id="add-member"`) || strings.Contains(page, "remove-form") {
-		t.Errorf("shared listener page: %d; want its member under manual, the read-only note and no forms", status)
+	if _, body := u.post("/loadbalancers/"+lb.ID+"/listeners", url.Values{"protocol": {"TCP"}, "protocol_port": {"80"}}); !strings.Contains(body, `id="create-pool"`) {
+		t.Fatalf("creating a listener on the shared load balancer did not lead to its page:\n%s", body)
 	}
+	ls, _ := elbd.Store.ListListeners(v2)
+	if len(ls) != 1 || ls[0].LoadBalancerID != lb.ID {
+		t.Fatalf("v2 listeners after the form: %+v", ls)
+	}
+	lid := ls[0].ID
+	u.post("/listeners/"+lid+"/pool", url.Values{"protocol": {"TCP"}, "lb_algorithm": {"ROUND_ROBIN"}})
+	l, _ := elbd.Store.GetListener(v2, lid)
+	if l.DefaultPoolID == "" {
+		t.Fatal("the pool form made no pool for the shared listener")
+	}
+
+	// No subnet: shared load balancers have no IP-type members. The page says what the v2 API says.
+	_, body := u.post("/listeners/"+lid+"/members", url.Values{"address": {"127.10.1.20"}, "protocol_port": {"8080"}})
+	c2 := elbdtest.V2Client(t, elbd.URL, "AK1", "SK1-secret", "p1")
+	_, err = c2.CreateMember(&modelv2.CreateMemberRequest{PoolId: l.DefaultPoolID, Body: &modelv2.CreateMemberRequestBody{
+		Member: &modelv2.CreateMemberReq{Address: "127.10.1.20", ProtocolPort: 8080}}})
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) || !strings.Contains(body, se.ErrorMessage+" ("+se.ErrorCode+")") {
+		t.Errorf("member without a subnet: the v2 API says %v; the page shows %q", err, flashOf(body))
+	}
+
+	u.post("/listeners/"+lid+"/members", url.Values{"address": {"127.10.1.20"}, "protocol_port": {"8080"}, "subnet": {"subnet-a1"}, "weight": {"5"}, "name": {"vm-1"}})
+	ms, _ := elbd.Store.ListMembers(v2, l.DefaultPoolID)
+	if len(ms) != 1 || ms[0].Weight != 5 || ms[0].SubnetID != "subnet-a1" {
+		t.Fatalf("members after the add form: %+v (page: %q)", ms, flashOf(body))
+	}
+	if _, page := u.do(http.MethodGet, "/listeners/"+lid, nil); !strings.Contains(page, `data-owner="manual"`) || !strings.Contains(page, "127.10.1.20:8080") {
+		t.Error("the shared listener's page does not show its member under manual")
+	}
+	u.post("/listeners/"+lid+"/members/"+ms[0].ID+"/weight", url.Values{"weight": {"7"}})
+	if m, _ := elbd.Store.GetMember(v2, l.DefaultPoolID, ms[0].ID); m.Weight != 7 {
+		t.Errorf("weight after the form: %d, want 7", m.Weight)
+	}
+	u.post("/listeners/"+lid+"/members/"+ms[0].ID+"/remove", nil)
+	if ms, _ := elbd.Store.ListMembers(v2, l.DefaultPoolID); len(ms) != 0 {
+		t.Errorf("%d members after the remove form", len(ms))
+	}
+}
+
+// flashOf is the outcome message a page shows.
+func flashOf(body string) string {
+	m := regexp.MustCompile(`id="flash-(?:error|notice)"[^>]*>([^<]*)<`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return strings.ReplaceAll(m[1], "&#34;", `"`)
 }
 
 // Wrong secrets are paced: after a burst of 10, every login (even a right one) is refused with 429

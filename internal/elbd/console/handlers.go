@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
 // page is what every signed-in page's layout needs, plus the page's own data.
@@ -150,7 +151,7 @@ func obj(kv ...any) map[string]any {
 func (c *Console) toggleIPTarget(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	enable := r.PostFormValue("enable") == "true"
-	err := c.call(r.Context(), s, http.MethodPut, "loadbalancers/"+id, obj("loadbalancer", obj("ip_target_enable", enable)), nil)
+	err := c.call(r.Context(), s, store.FamilyV3, http.MethodPut, "loadbalancers/"+id, obj("loadbalancer", obj("ip_target_enable", enable)), nil)
 	word := "off"
 	if enable {
 		word = "on"
@@ -165,9 +166,12 @@ func (c *Console) createListener(w http.ResponseWriter, r *http.Request, s *sess
 			ID string `json:"id"`
 		} `json:"listener"`
 	}
-	err := c.call(r.Context(), s, http.MethodPost, "listeners", obj("listener", obj("loadbalancer_id", id,
-		"protocol", text(r.PostFormValue("protocol")), "protocol_port", number(r.PostFormValue("protocol_port")),
-		"name", text(r.PostFormValue("name")))), &out)
+	lb, err := c.o.Store.LoadBalancerSeenFromV3(s.scope(), id)
+	if err == nil {
+		err = c.call(r.Context(), s, lb.Family, http.MethodPost, "listeners", obj("listener", obj("loadbalancer_id", id,
+			"protocol", text(r.PostFormValue("protocol")), "protocol_port", number(r.PostFormValue("protocol_port")),
+			"name", text(r.PostFormValue("name")))), &out)
+	}
 	if err != nil {
 		c.done(w, r, s, "/loadbalancers/"+id, err, "")
 		return
@@ -177,42 +181,48 @@ func (c *Console) createListener(w http.ResponseWriter, r *http.Request, s *sess
 
 func (c *Console) createPool(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	err := c.call(r.Context(), s, http.MethodPost, "pools", obj("pool", obj("listener_id", id,
-		"protocol", text(r.PostFormValue("protocol")), "lb_algorithm", text(r.PostFormValue("lb_algorithm")),
-		"name", text(r.PostFormValue("name")), "type", text(r.PostFormValue("type")))), nil)
+	_, sc, err := c.listenerIn(s, id)
+	if err == nil {
+		err = c.call(r.Context(), s, sc.Family, http.MethodPost, "pools", obj("pool", obj("listener_id", id,
+			"protocol", text(r.PostFormValue("protocol")), "lb_algorithm", text(r.PostFormValue("lb_algorithm")),
+			"name", text(r.PostFormValue("name")))), nil)
+	}
 	c.done(w, r, s, "/listeners/"+id, err, "Pool created.")
 }
 
-// poolOf is the default pool of listener id in the session's project: members are changed in the
-// pool the listener serves, never in one a form names.
-func (c *Console) poolOf(s *session, id string) (string, error) {
-	l, err := c.o.Store.GetListener(s.scope(), id)
+// poolOf is the default pool of listener id in the session's project, and its API family:
+// members are changed in the pool the listener serves, never in one a form names.
+func (c *Console) poolOf(s *session, id string) (string, store.Family, error) {
+	l, sc, err := c.listenerIn(s, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if l.DefaultPoolID == "" {
-		return "", apierr.Conflict("listener %s has no pool yet: create its pool first", id)
+		return "", "", apierr.Conflict("listener %s has no pool yet: create its pool first", id)
 	}
-	return l.DefaultPoolID, nil
+	return l.DefaultPoolID, sc.Family, nil
 }
+
+// subnetField is the member field naming its subnet in each API family.
+var subnetField = map[store.Family]string{store.FamilyV3: "subnet_cidr_id", store.FamilyV2: "subnet_id"}
 
 func (c *Console) addMember(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	pool, err := c.poolOf(s, id)
+	pool, family, err := c.poolOf(s, id)
 	if err == nil {
-		err = c.call(r.Context(), s, http.MethodPost, "pools/"+pool+"/members", obj("member", obj(
+		err = c.call(r.Context(), s, family, http.MethodPost, "pools/"+pool+"/members", obj("member", obj(
 			"address", text(r.PostFormValue("address")), "protocol_port", number(r.PostFormValue("protocol_port")),
 			"weight", number(r.PostFormValue("weight")), "name", text(r.PostFormValue("name")),
-			"subnet_cidr_id", text(r.PostFormValue("subnet_cidr_id")))), nil)
+			subnetField[family], text(r.PostFormValue("subnet")))), nil)
 	}
 	c.done(w, r, s, "/listeners/"+id, err, "Member "+r.PostFormValue("address")+":"+r.PostFormValue("protocol_port")+" added.")
 }
 
 func (c *Console) changeWeight(w http.ResponseWriter, r *http.Request, s *session) {
 	id, member := r.PathValue("id"), r.PathValue("member")
-	pool, err := c.poolOf(s, id)
+	pool, family, err := c.poolOf(s, id)
 	if err == nil {
-		err = c.call(r.Context(), s, http.MethodPut, "pools/"+pool+"/members/"+member,
+		err = c.call(r.Context(), s, family, http.MethodPut, "pools/"+pool+"/members/"+member,
 			obj("member", obj("weight", number(r.PostFormValue("weight")))), nil)
 	}
 	c.done(w, r, s, "/listeners/"+id, err, "Weight of member "+member+" set to "+r.PostFormValue("weight")+".")
@@ -220,9 +230,9 @@ func (c *Console) changeWeight(w http.ResponseWriter, r *http.Request, s *sessio
 
 func (c *Console) removeMember(w http.ResponseWriter, r *http.Request, s *session) {
 	id, member := r.PathValue("id"), r.PathValue("member")
-	pool, err := c.poolOf(s, id)
+	pool, family, err := c.poolOf(s, id)
 	if err == nil {
-		err = c.call(r.Context(), s, http.MethodDelete, "pools/"+pool+"/members/"+member, nil, nil)
+		err = c.call(r.Context(), s, family, http.MethodDelete, "pools/"+pool+"/members/"+member, nil, nil)
 	}
 	c.done(w, r, s, "/listeners/"+id, err, "Member "+member+" removed.")
 }

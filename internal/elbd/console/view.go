@@ -104,23 +104,30 @@ type listenerData struct {
 // listenerData reads listener id of the session's project, its pool's members grouped by owner,
 // and each owner's expected and measured share.
 func (c *Console) listenerData(s *session, id string) (listenerData, error) {
-	var d listenerData
-	sc := s.scope()
-	l, err := c.o.Store.GetListener(sc, id)
+	l, sc, err := c.listenerIn(s, id)
 	if err != nil {
-		// A shared load balancer's listener (the v2 family), shown read-only as the v3 API lists
-		// shared load balancers (E8); 404 as for a dedicated one when it is not that either.
-		shared := store.Scope{Family: store.FamilyV2, ProjectID: s.project}
-		if l, err = c.o.Store.GetListener(shared, id); err != nil {
-			return d, err
-		}
-		sc = shared
+		return listenerData{}, err
 	}
 	lb, err := c.o.Store.GetLoadBalancer(sc, l.LoadBalancerID)
 	if err != nil {
-		return d, err
+		return listenerData{}, err
 	}
 	return c.describe(sc, toLBRow(lb, 0), l)
+}
+
+// listenerIn finds listener id in the session's project: a dedicated load balancer's, else a
+// shared one's (the v2 family: the console shows both, as the v3 API lists both, E8); 404 as the
+// API's when neither. sc is the scope it was found in.
+func (c *Console) listenerIn(s *session, id string) (l store.Listener, sc store.Scope, err error) {
+	sc = s.scope()
+	if l, err = c.o.Store.GetListener(sc, id); err == nil {
+		return l, sc, nil
+	}
+	shared := store.Scope{Family: store.FamilyV2, ProjectID: s.project}
+	if l, err2 := c.o.Store.GetListener(shared, id); err2 == nil {
+		return l, shared, nil
+	}
+	return l, sc, err
 }
 
 // describe reads listener l's pool and members (in sc) and groups them by owner.
