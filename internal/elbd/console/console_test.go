@@ -335,7 +335,7 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	if !strings.Contains(page, "<h3>cluster east · East (Frankfurt)</h3>") {
 		t.Error("east's group does not show its name from clusterNames")
 	}
-	if !strings.Contains(page, "runs without its data plane: no connections are measured") {
+	if !strings.Contains(page, "No connection counters from this elbd") {
 		t.Error("the page does not say that nothing is measured without the data plane")
 	}
 }

@@ -26,7 +26,7 @@
     if (!same(d)) { location.reload(); return; }
     var note = document.getElementById("share-note");
     if (note) {
-      note.textContent = (!d.counters ? "This elbd runs without its data plane: no connections are measured." :
+      note.textContent = (!d.counters ? "No connection counters from this elbd (it runs without its data plane): nothing is measured." :
         d.measured ? d.connectionsInWindow + " new connections in the last " + d.windowSeconds + " s." :
         "Measuring: the measured share appears after the next refresh.") + " Refreshes every 2 s.";
     }
