@@ -168,7 +168,7 @@ for confirmation (y/N on stdin) unless --yes.`,
 				}
 			}
 			for _, l := range held {
-				res, err := fleetops.RemoveOwner(ctx, c, l, cluster, 0)
+				res, err := fleetops.RemoveOwner(ctx, c, l, cluster)
 				if err != nil {
 					return fmt.Errorf("%w (start reclaim again to finish: what is removed stays removed)", err)
 				}

@@ -58,6 +58,26 @@ type flags struct {
 
 func parseFlags(args []string, out io.Writer) (*flags, error) {
 	f := &flags{}
+	fs := f.flagSet(out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q; every setting is a --flag (see -h)", fs.Args())
+	}
+	return f, f.check()
+}
+
+// check refuses the settings without which nothing can run.
+func (f *flags) check() error {
+	if missing := program.Unset("--elb-endpoint", f.elbEndpoint, "--project-id", f.projectID); len(missing) > 0 {
+		return fmt.Errorf("%s required: pass the ELB API's URL and the ELB project's ID (see -h)", strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+// flagSet defines the controller's flags on f (decommission takes the same).
+func (f *flags) flagSet(out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("fleetlb-controller", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "path to a kubeconfig; default: $KUBECONFIG, in-cluster, or ~/.kube/config")
@@ -99,19 +119,22 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 	fs.IntVar(&f.elbBurst, "elb-burst", elbclient.DefaultBurst, "ELB API calls allowed at once above --elb-qps")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "Services reconciled in parallel")
 	fs.BoolVar(&f.devLogs, "dev-logs", false, "human-readable logs instead of JSON")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q; every setting is a --flag (see -h)", fs.Args())
-	}
-	if missing := program.Unset("--elb-endpoint", f.elbEndpoint, "--project-id", f.projectID); len(missing) > 0 {
-		return nil, fmt.Errorf("%s required: pass the ELB API's URL and the ELB project's ID (see -h)", strings.Join(missing, " and "))
-	}
-	return f, nil
+	return fs
+}
+
+// elbClient is the ELB client of these settings (credentials from HUAWEICLOUD_SDK_AK/SK).
+func (f *flags) elbClient() (*elbclient.SDK, error) {
+	return elbclient.New(elbclient.Config{
+		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
+		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
+		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint, CAFile: f.elbCAFile,
+	})
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == decommissionCmd {
+		return decommission(ctx, args[1:], os.Stdout, stderr)
+	}
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -123,11 +146,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	log := logr.FromSlogHandler(h)
 	ctrl.SetLogger(log)
 
-	client, err := elbclient.New(elbclient.Config{
-		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
-		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
-		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint, CAFile: f.elbCAFile,
-	})
+	client, err := f.elbClient()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -142,36 +143,16 @@ type Removed struct {
 	RecordRemoved bool // the owner's record was there and is gone
 }
 
-// RemoveOwner removes every member of l whose mark names clusterID, then clusterID's record. With
-// drain > 0 the members are first set to weight 0 and kept for drain, so open connections end
-// (decommission). Members without that mark (VMs, other clusters') are never touched.
-func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID string, drain time.Duration) (Removed, error) {
+// RemoveOwner removes every member of l whose mark names clusterID, then clusterID's record.
+// Members without that mark (VMs, other clusters') are never touched.
+func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID string) (Removed, error) {
 	out := Removed{Listener: l}
 	if err := ownership.CheckClusterID(clusterID); err != nil {
 		return out, err
 	}
 	api := c.API(l.LB.Class)
 	ctx = elbclient.WithLoadBalancer(ctx, l.LB.ID)
-	ids := l.OwnedBy(clusterID)
-	for part := range slices.Chunk(ids, deploy.MaxBatchMembers) {
-		if drain > 0 {
-			var ups []elbclient.WeightUpdate
-			for _, id := range part {
-				ups = append(ups, elbclient.WeightUpdate{MemberID: id, Weight: 0})
-			}
-			if err := api.UpdateMemberWeights(ctx, l.Listener.DefaultPoolID, ups); err != nil {
-				return out, fmt.Errorf("drain cluster %s's members of %s: %w", clusterID, l.Name(), err)
-			}
-		}
-	}
-	if drain > 0 && len(ids) > 0 {
-		select {
-		case <-time.After(drain):
-		case <-ctx.Done():
-			return out, ctx.Err()
-		}
-	}
-	for part := range slices.Chunk(ids, deploy.MaxBatchMembers) {
+	for part := range slices.Chunk(l.OwnedBy(clusterID), deploy.MaxBatchMembers) {
 		if err := api.DeleteMembers(ctx, l.Listener.DefaultPoolID, part); err != nil && !errors.Is(err, elbclient.ErrNotFound) {
 			return out, fmt.Errorf("remove cluster %s's members of %s: %w", clusterID, l.Name(), err)
 		}
@@ -184,6 +165,71 @@ func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID 
 		out.RecordRemoved = true
 	}
 	return out, nil
+}
+
+// Drain sets every member of l whose mark names clusterID to weight 0: the ELB sends them no new
+// connection, open ones go on (decommission waits the deregistration delay after it). It
+// returns how many it changed (those already at 0 are left alone).
+func Drain(ctx context.Context, c elbclient.Client, l Listener, clusterID string) (int, error) {
+	var ups []elbclient.WeightUpdate
+	for _, m := range l.Members {
+		if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID && m.Weight != 0 {
+			ups = append(ups, elbclient.WeightUpdate{MemberID: m.ID, Weight: 0})
+		}
+	}
+	api := c.API(l.LB.Class)
+	ctx = elbclient.WithLoadBalancer(ctx, l.LB.ID)
+	for part := range slices.Chunk(ups, deploy.MaxBatchMembers) {
+		if err := api.UpdateMemberWeights(ctx, l.Listener.DefaultPoolID, part); err != nil {
+			return 0, fmt.Errorf("drain cluster %s's members of %s: %w", clusterID, l.Name(), err)
+		}
+	}
+	return len(ups), nil
+}
+
+// Decommission drains and removes everything cluster clusterID holds on every ELB of the project
+// (T16): its members go to weight 0 on every listener first, stay for drain, then are removed
+// with its records. Listeners and pools stay for the others. Idempotent: a second run finds
+// nothing. It says what it does on out.
+func Decommission(ctx context.Context, c elbclient.Client, clusterID string, drain time.Duration, out io.Writer) (members int, err error) {
+	if err := ownership.CheckClusterID(clusterID); err != nil {
+		return 0, err
+	}
+	held, err := Holdings(ctx, c, clusterID)
+	if err != nil {
+		return 0, err
+	}
+	if len(held) == 0 {
+		fmt.Fprintf(out, "nothing of cluster %s is left on any ELB of the project\n", clusterID)
+		return 0, nil
+	}
+	drained := 0
+	for _, l := range held {
+		n, err := Drain(ctx, c, l, clusterID)
+		if err != nil {
+			return 0, err
+		}
+		drained += n
+		fmt.Fprintf(out, "%s: %d members of cluster %s set to weight 0\n", l.Name(), n, clusterID)
+	}
+	if drained > 0 && drain > 0 {
+		fmt.Fprintf(out, "waiting %s (the deregistration delay) for open connections to end\n", drain)
+		select {
+		case <-time.After(drain):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("stopped while draining (the members stay at weight 0; run decommission again to finish): %w", ctx.Err())
+		}
+	}
+	for _, l := range held {
+		res, err := RemoveOwner(ctx, c, l, clusterID)
+		if err != nil {
+			return members, fmt.Errorf("%w (run decommission again to finish)", err)
+		}
+		members += res.Members
+		fmt.Fprintf(out, "%s: %d members removed, record removed: %t; the listener stays\n", l.Name(), res.Members, res.RecordRemoved)
+	}
+	fmt.Fprintf(out, "cluster %s decommissioned: %d members removed from %d listeners\n", clusterID, members, len(held))
+	return members, nil
 }
 
 // Holdings returns the listeners of every ELB in the project where clusterID has members or a

@@ -92,7 +92,7 @@ func TestRecordsStaleOwnersAndRemoval(t *testing.T) {
 	if _, live := Live([]Listener{l}, "b", now, fleetrecord.DefaultTTL); live {
 		t.Error("b is live")
 	}
-	res, err := RemoveOwner(ctx, c, l, "b", 0)
+	res, err := RemoveOwner(ctx, c, l, "b")
 	if err != nil || res.Members != 1 || !res.RecordRemoved {
 		t.Fatalf("RemoveOwner = %+v, %v", res, err)
 	}
@@ -109,7 +109,7 @@ func TestRecordsStaleOwnersAndRemoval(t *testing.T) {
 		t.Errorf("tags after removing b: %+v", l.Tags)
 	}
 	// Idempotent: nothing left to do.
-	if res, err := RemoveOwner(ctx, c, l, "b", 0); err != nil || res.Members != 0 || res.RecordRemoved {
+	if res, err := RemoveOwner(ctx, c, l, "b"); err != nil || res.Members != 0 || res.RecordRemoved {
 		t.Errorf("second RemoveOwner = %+v, %v", res, err)
 	}
 }
@@ -144,22 +144,26 @@ func TestTwentyFirstOwnerHasNoRoom(t *testing.T) {
 	}
 }
 
-// Decommission's drain: the owner's members go to weight 0 first, then are removed.
-func TestRemoveOwnerDrainsFirst(t *testing.T) {
+// T16: decommission drains a's members on every listener (weight 0 while it waits), then removes
+// them and a's records; b's member, the VM and the listener stay; a second run finds nothing.
+func TestDecommissionDrainsThenRemoves(t *testing.T) {
 	ctx := context.Background()
 	c, lbID := sharedListener(t)
 	l := read(t, c, lbID)
+	if err := Write(ctx, c, l, fleetrecord.Record{ClusterID: "a", Weight: 80, Heartbeat: time.Now(), InstallID: "aaa"}); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
 	done := make(chan error, 1)
 	go func() {
-		_, err := RemoveOwner(ctx, c, l, "a", 500*time.Millisecond)
+		_, err := Decommission(ctx, c, "a", 500*time.Millisecond, &out)
 		done <- err
 	}()
 	// While draining, a's members are there at weight 0.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		l2 := read(t, c, lbID)
 		var ws []int
-		for _, m := range l2.Members {
+		for _, m := range read(t, c, lbID).Members {
 			if Owner(m) == "a" {
 				ws = append(ws, m.Weight)
 			}
@@ -175,7 +179,17 @@ func TestRemoveOwnerDrainsFirst(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if l = read(t, c, lbID); len(l.OwnedBy("a")) != 0 || len(l.Members) != 2 {
-		t.Errorf("members after the drain: %+v", l.Members)
+	l = read(t, c, lbID)
+	if len(l.OwnedBy("a")) != 0 || len(l.Members) != 2 || len(l.Records) != 0 {
+		t.Errorf("after decommission: members %+v records %+v", l.Members, l.Records)
+	}
+	for _, want := range []string{"2 members of cluster a set to weight 0", "waiting 500ms", "2 members removed, record removed: true; the listener stays", "cluster a decommissioned: 2 members removed from 1 listeners"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if n, err := Decommission(ctx, c, "a", time.Second, &out); err != nil || n != 0 || !strings.Contains(out.String(), "nothing of cluster a is left") {
+		t.Errorf("second run: %d %v %q", n, err, out.String())
 	}
 }

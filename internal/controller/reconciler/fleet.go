@@ -272,7 +272,7 @@ func (f *Fleet) reclaim(ctx context.Context, ls []fleetops.Listener) (done []str
 		if s.Record.ClusterID == f.ClusterID {
 			continue
 		}
-		res, err := fleetops.RemoveOwner(ctx, f.ELB, s.Listener, s.Record.ClusterID, 0)
+		res, err := fleetops.RemoveOwner(ctx, f.ELB, s.Listener, s.Record.ClusterID)
 		f.reclaimed.Add(float64(res.Members))
 		if err != nil {
 			return done, err
