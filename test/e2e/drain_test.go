@@ -12,8 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/fleetlb/fleetlb/internal/controller/model"
+	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
@@ -55,18 +57,23 @@ func TestT6_ZeroFailedConnectionsThroughChange(t *testing.T) {
 		svc.Annotations[model.AnnotationWeight] = "50"
 		svc.Annotations[model.AnnotationDeregistrationDelay] = e2eDrain.String()
 	}
+	// a's Pods wait for their ELB member to be ONLINE before they are Ready (T5).
+	svcA.Annotations[model.AnnotationMemberReadyGate] = "true"
 	bindings := []playground.Binding{{Cluster: a, Service: svcA, Weight: 50}, {Cluster: b, Service: svcB, Weight: 50}}
 	requested := map[string]int{"a": 50, "b": 50}
-	for _, c := range []*playground.Cluster{a, b} {
-		if err := playground.ApplyDeployment(ctx, c.Client(), "default", drainingNginx(3)); err != nil {
+	gated := drainingNginx(3)
+	gated.Spec.Template.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: model.PodReadinessGate}}
+	for c, d := range map[*playground.Cluster]*appsv1.Deployment{a: gated, b: drainingNginx(3)} {
+		if err := playground.ApplyDeployment(ctx, c.Client(), "default", d); err != nil {
 			t.Fatal(err)
 		}
+		// The Service first: a's Pods are Ready only once the controller opened their gates.
+		createService(t, ctx, c, map[*playground.Cluster]*corev1.Service{a: svcA, b: svcB}[c])
 	}
 	for _, c := range []*playground.Cluster{a, b} {
 		if err := playground.WaitDeploymentReady(ctx, c.Client(), "default", "nginx", 90*time.Second); err != nil {
 			t.Fatalf("cluster %s: %v", c.Plan.Name, err)
 		}
-		createService(t, ctx, c, map[string]*corev1.Service{"a": svcA, "b": svcB}[c.Plan.Name])
 	}
 	pool := playground.PoolWait{Class: playground.ClassPerformance, ELBID: perf, Port: 80, Bindings: bindings, Timeout: 90 * time.Second}
 	ms := waitPool(t, ctx, p, pool)
@@ -115,6 +122,9 @@ func TestT6_ZeroFailedConnectionsThroughChange(t *testing.T) {
 			return err
 		}
 		if err := waitPodCount(ctx, a.Client(), 3); err != nil { // the old Pods' preStop and stop too
+			return err
+		}
+		if err := gatesOpenedByTheController(ctx, a.Client()); err != nil {
 			return err
 		}
 		var err error
@@ -180,18 +190,39 @@ func TestT6_ZeroFailedConnectionsThroughChange(t *testing.T) {
 	}
 }
 
-// restart is `kubectl rollout restart deployment/nginx`: a new template annotation.
-func restart(ctx context.Context, cs kubernetes.Interface) error {
-	d, err := cs.AppsV1().Deployments("default").Get(ctx, "nginx", metav1.GetOptions{})
+// gatesOpenedByTheController checks that every nginx Pod's readiness gate was
+// opened by fleetlb-controller because its ELB member was ONLINE (T5).
+func gatesOpenedByTheController(ctx context.Context, cs kubernetes.Interface) error {
+	pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=nginx"})
 	if err != nil {
 		return err
 	}
-	if d.Spec.Template.Annotations == nil {
-		d.Spec.Template.Annotations = map[string]string{}
+	for _, p := range pods.Items {
+		opened := false
+		for _, c := range p.Status.Conditions {
+			opened = opened || c.Type == model.PodReadinessGate && c.Status == corev1.ConditionTrue && c.Reason == reconciler.ReasonMemberOnline
+		}
+		if !opened {
+			return fmt.Errorf("pod %s is Ready without its gate %s opened by the controller: %v", p.Name, model.PodReadinessGate, p.Status.Conditions)
+		}
 	}
-	d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
-	_, err = cs.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{})
-	return err
+	return nil
+}
+
+// restart is `kubectl rollout restart deployment/nginx`: a new template annotation.
+func restart(ctx context.Context, cs kubernetes.Interface) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := cs.AppsV1().Deployments("default").Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Spec.Template.Annotations == nil {
+			d.Spec.Template.Annotations = map[string]string{}
+		}
+		d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+		_, err = cs.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
 }
 
 // waitPodCount waits until exactly n nginx Pods exist (terminating ones included).

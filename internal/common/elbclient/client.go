@@ -47,6 +47,8 @@ type Pool struct {
 	HealthMonitorID string // "" when none
 	// Type is the v3 pool type: "instance", "ip" or "" (any). Always "" on union.
 	Type string
+	// ConnectionDrain is the v3 pool's connection_drain timeout in seconds; 0 when it is off.
+	ConnectionDrain int32
 }
 
 // Member is one backend server in a pool.
@@ -57,6 +59,10 @@ type Member struct {
 	Port     int32
 	Weight   int
 	SubnetID string // "" for an IP-type member
+	// OperatingStatus is the member's health as the ELB reports it when listed (ONLINE,
+	// OFFLINE, NO_MONITOR, ...; services/elb/v3/model/model_member.go operating_status);
+	// "" where a call does not report it.
+	OperatingStatus string
 }
 
 // HealthMonitor is a pool's health check.
@@ -86,6 +92,10 @@ type PoolSpec struct {
 	Description string
 	Protocol    string
 	Algorithm   string
+	// ConnectionDrain, in seconds, turns on the pool's connection_drain (v3 only: a shared ELB's
+	// pool has none; services/elb/v3/model/model_connection_drain.go, elbrules.
+	// ConnectionDrainTimeout); 0 leaves it off.
+	ConnectionDrain int32
 }
 
 // MemberSpec adds one member.

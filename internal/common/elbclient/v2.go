@@ -221,7 +221,7 @@ func (a *v2API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 }
 
 func memberFromV2(m v2model.MemberResp) Member {
-	return Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: m.SubnetId}
+	return Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: m.SubnetId, OperatingStatus: m.OperatingStatus}
 }
 
 // subnetOf is the VIP subnet of the ELB that pool belongs to.

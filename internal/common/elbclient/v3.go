@@ -106,7 +106,11 @@ func (a *v3API) DeleteListener(ctx context.Context, id string) error {
 }
 
 func poolFromV3(p v3model.Pool) *Pool {
-	return &Pool{ID: p.Id, Name: p.Name, Description: p.Description, Protocol: p.Protocol, Algorithm: p.LbAlgorithm, HealthMonitorID: p.HealthmonitorId, Type: p.Type}
+	pool := &Pool{ID: p.Id, Name: p.Name, Description: p.Description, Protocol: p.Protocol, Algorithm: p.LbAlgorithm, HealthMonitorID: p.HealthmonitorId, Type: p.Type}
+	if cd := p.ConnectionDrain; cd != nil && cd.Enable != nil && *cd.Enable && cd.Timeout != nil {
+		pool.ConnectionDrain = *cd.Timeout
+	}
+	return pool
 }
 
 func (a *v3API) GetPool(ctx context.Context, id string) (*Pool, error) {
@@ -132,10 +136,14 @@ func (a *v3API) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
 	}
 	var made *v3model.Pool
 	err := a.c.call(ctx, false, "v3 CreatePool", kindCreate, "", func() error {
-		r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: &v3model.CreatePoolOption{
+		opt := &v3model.CreatePoolOption{
 			ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
 			Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
-		}}})
+		}
+		if spec.ConnectionDrain > 0 {
+			opt.ConnectionDrain = &v3model.ConnectionDrain{Enable: ptr(true), Timeout: ptr(spec.ConnectionDrain)}
+		}
+		r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: opt}})
 		if err == nil && r.Pool == nil {
 			return &APIError{Op: "v3 CreatePool", Kind: ErrServer, Message: "response without a pool"}
 		}
@@ -192,7 +200,8 @@ func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 	}
 	out := make([]Member, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)})
+		out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId),
+			OperatingStatus: m.OperatingStatus})
 	}
 	return out, nil
 }

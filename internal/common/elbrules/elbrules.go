@@ -32,6 +32,10 @@ type Range struct{ Min, Max int }
 // Contains reports whether v lies in r.
 func (r Range) Contains(v int) bool { return v >= r.Min && v <= r.Max }
 
+// ConnectionDrainTimeout is a v3 pool's connection_drain.timeout, in seconds
+// (services/elb/v3/model/model_connection_drain.go: 取值范围 10~4000).
+var ConnectionDrainTimeout = Range{10, 4000}
+
 // Health monitor fields. services/elb/v3/model/model_create_health_monitor_option.go: delay
 // 取值范围 1-50 (seconds), max_retries and max_retries_down 1-10; timeout has no range there
 // (建议该值小于delay的值: it should be below delay), so it takes delay's 1-50, as CCE's

@@ -78,7 +78,12 @@ func HasELBID(ann map[string]string) bool {
 // IsMultiCluster reports whether kubernetes.io/elb.multicluster is 'true' (any case, trimmed),
 // without validating anything else: the controller uses it to pick which Services to reconcile.
 func IsMultiCluster(ann map[string]string) bool {
-	return strings.EqualFold(strings.TrimSpace(ann[model.AnnotationMultiCluster]), "true")
+	return IsTrue(ann, model.AnnotationMultiCluster)
+}
+
+// IsTrue reports whether annotation key is 'true' (any case, trimmed), without validating anything else.
+func IsTrue(ann map[string]string, key string) bool {
+	return strings.EqualFold(strings.TrimSpace(ann[key]), "true")
 }
 
 // Parse reads and validates a Service's annotations. All problems are reported at once, as Errors.

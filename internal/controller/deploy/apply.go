@@ -348,6 +348,8 @@ func (d *Deployer) applyPort(ctx context.Context, api elbclient.API, lb *elbclie
 			Description: mark,
 			Protocol:    p.want.Protocol,
 			Algorithm:   algorithm(p.want.Pool),
+
+			ConnectionDrain: connectionDrain(lb.Class, desired.DeregistrationDelay),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create pool for %s: %w", o, err)

@@ -126,6 +126,28 @@ type Result struct {
 	// then. A Release with Draining > 0 is not finished.
 	Draining  int
 	DrainWait time.Duration
+	// Online is, by member address, whether every member of this cluster's Service at that
+	// address was serving when its pool was read (ONLINE, or NO_MONITOR on a pool without a
+	// health check; services/elb/v3/model/model_member.go operating_status): the readiness
+	// gate opens on it (T5). A member added by this call is not in it yet.
+	Online map[string]bool
+}
+
+// noteHealth records the health of the members named name in have (Online).
+func (r *Result) noteHealth(have []elbclient.Member, name string) {
+	for _, m := range have {
+		if m.Name != name {
+			continue
+		}
+		if r.Online == nil {
+			r.Online = map[string]bool{}
+		}
+		up := m.OperatingStatus == "ONLINE" || m.OperatingStatus == "NO_MONITOR"
+		if prev, seen := r.Online[m.Address]; seen {
+			up = up && prev
+		}
+		r.Online[m.Address] = up
+	}
 }
 
 // AddDrains counts o's draining members in r too.

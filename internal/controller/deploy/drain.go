@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // Drain before removal (T1). A member this cluster no longer wants keeps weight 0 for the
@@ -38,4 +39,17 @@ func (d *Deployer) noteDrains(have []elbclient.Member, draining map[string]time.
 			delete(d.drains, m.ID)
 		}
 	}
+}
+
+// connectionDrain is the connection_drain timeout (seconds) of a pool a Service with this
+// deregistration delay creates (T3): a dedicated ELB's pool keeps a removed member's established
+// connections that long, then closes them; the delay rounded up into the API's 10-4000 s
+// (services/elb/v3/model/model_connection_drain.go). 0 (off) for no delay, and on a shared ELB,
+// whose pools have no connection_drain.
+func connectionDrain(class elbrules.Class, delay time.Duration) int32 {
+	if class != elbrules.ClassPerformance || delay <= 0 {
+		return 0
+	}
+	secs := int((delay + time.Second - 1) / time.Second)
+	return int32(min(max(secs, elbrules.ConnectionDrainTimeout.Min), elbrules.ConnectionDrainTimeout.Max))
 }

@@ -580,3 +580,32 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 		t.Fatalf("after A's release: %+v", ms)
 	}
 }
+
+// T3: a pool a Service creates on a dedicated ELB gets connection_drain with the Service's
+// deregistration delay (at least the API's 10 s), read back through the SDK; none without a
+// delay. T5: the members' operating status comes back with them (Result.Online).
+func TestT3_PoolConnectionDrainFollowsTheDelay(t *testing.T) {
+	e := startELBD(t)
+	c := e.client("SK-fleet-secret")
+	d := deploy.New(c, deploy.Options{})
+	for _, tc := range []struct {
+		delay time.Duration
+		want  int32
+	}{{45 * time.Second, 45}, {2 * time.Second, 10}, {0, 0}} {
+		elbID := e.dedicated(true)
+		w := want(clusterA, elbID, 10, nodes(0, 1, 10))
+		w.DeregistrationDelay = tc.delay
+		apply(t, d, w)
+		l, _ := pool(t, c, elbID, 80)
+		p, err := c.API(elbrules.ClassPerformance).GetPool(context.Background(), l.DefaultPoolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.ConnectionDrain != tc.want {
+			t.Errorf("delay %s: the pool's connection_drain is %d s, want %d", tc.delay, p.ConnectionDrain, tc.want)
+		}
+		if res := apply(t, d, w); len(res.Online) != 1 {
+			t.Errorf("delay %s: Online %v, want the member's status", tc.delay, res.Online)
+		}
+	}
+}

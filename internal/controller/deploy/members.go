@@ -158,6 +158,7 @@ func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class elb
 			res.Warnings = append(res.Warnings, plan.warnings...)
 			d.noteDrains(have, plan.draining)
 			res.noteDrain(len(plan.draining), plan.drainWait)
+			res.noteHealth(have, ownership.MemberName(ref, want.Port))
 			return nil
 		}
 		if err != nil {

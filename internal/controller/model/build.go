@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/weights"
@@ -42,6 +43,10 @@ type Input struct {
 	Nodes          []corev1.Node
 	Config         ServiceConfig // parsed annotations, including the last applied weight (R4)
 	Settings       Settings
+	// GatePending are the Pods (by UID) whose containers are ready and that wait only for the
+	// readiness gate PodReadinessGate (T5): not Ready, so their endpoints are not ready, yet in
+	// pass-through mode they are members, so that they can go ONLINE and open their gate.
+	GatePending map[types.UID]bool
 }
 
 // Health monitor types the controller creates.
@@ -111,7 +116,11 @@ func Build(in Input) (Desired, error) {
 		subnet = "" // IP-type members (S2)
 	}
 
-	pods := readyPods(in.EndpointSlices)
+	var pending map[types.UID]bool
+	if d.Mode == ModePassThrough {
+		pending = in.GatePending // in node mode a member is a node, and the gate opens at once
+	}
+	pods := readyPods(in.EndpointSlices, pending)
 	nodeIPs := nodeInternalIPs(in.Nodes)
 	seen := map[string]bool{}
 	for _, sp := range svc.Spec.Ports {
@@ -218,9 +227,10 @@ type portKey struct {
 	proto corev1.Protocol
 }
 
-// readyPods collects ready endpoints across all slices, deduplicated. Only IPv4 slices count: ELB
-// members are IPv4, and a dual-stack Service lists each Pod once per family.
-func readyPods(slices []discoveryv1.EndpointSlice) []*readyPod {
+// readyPods collects ready endpoints across all slices, deduplicated, and those of the Pods in
+// pending (waiting only for the readiness gate, T5) unless terminating. Only IPv4 slices count:
+// ELB members are IPv4, and a dual-stack Service lists each Pod once per family.
+func readyPods(slices []discoveryv1.EndpointSlice, pending map[types.UID]bool) []*readyPod {
 	byKey := map[string]*readyPod{}
 	var order []string
 	for _, s := range slices {
@@ -229,7 +239,7 @@ func readyPods(slices []discoveryv1.EndpointSlice) []*readyPod {
 		}
 		for _, ep := range s.Endpoints {
 			// The API defines a nil Ready as ready; terminating endpoints are never ready.
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready && !gatePending(ep, pending) {
 				continue
 			}
 			if len(ep.Addresses) == 0 {
@@ -274,6 +284,14 @@ func readyPods(slices []discoveryv1.EndpointSlice) []*readyPod {
 		out = append(out, byKey[k])
 	}
 	return out
+}
+
+// gatePending: the endpoint's Pod waits only for the readiness gate (T5) and is not terminating.
+func gatePending(ep discoveryv1.Endpoint, pending map[types.UID]bool) bool {
+	if ep.TargetRef == nil || !pending[ep.TargetRef.UID] {
+		return false
+	}
+	return ep.Conditions.Terminating == nil || !*ep.Conditions.Terminating
 }
 
 // targetPort is the port pod serves Service port sp on; ok is false when its slice does not list

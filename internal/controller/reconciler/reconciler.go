@@ -276,6 +276,11 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	gated, err := r.gatedPods(ctx, svc, cfg.ServiceConfig) // T5
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in.GatePending = gatePending(gated)
 	desired, err := model.Build(in)
 	if err != nil {
 		return r.refuse(ctx, svc, ReasonInvalidService, err.Error())
@@ -365,7 +370,15 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	return r.requeueForDrain(res.DrainWait), nil
+	result := r.requeueForDrain(res.DrainWait)
+	waiting, err := r.openGates(ctx, gated, desired.Mode, res.Online)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if waiting > 0 && (result.RequeueAfter == 0 || gatePoll < result.RequeueAfter) {
+		result.RequeueAfter = gatePoll // until their members are ONLINE (T5)
+	}
+	return result, nil
 }
 
 // refuse reports a problem the user must fix: a Warning Event and the condition; no retry with

@@ -87,7 +87,7 @@ type harness struct {
 func newHarness(t *testing.T, objs ...client.Object) *harness {
 	t.Helper()
 	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).
-		WithStatusSubresource(&corev1.Service{}).WithObjects(objs...).Build()
+		WithStatusSubresource(&corev1.Service{}, &corev1.Pod{}).WithObjects(objs...).Build()
 	reg := prometheus.NewRegistry()
 	h := &harness{t: t, c: c, dep: &fakeDeployer{applyRes: deploy.Result{VIP: "127.20.0.1"}}, rec: events.NewFakeRecorder(100), registry: reg}
 	h.r = &Reconciler{

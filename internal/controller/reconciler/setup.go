@@ -29,6 +29,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.nodeToServices),
 			builder.WithPredicates(nodeChanged())).
+		// Pods with the readiness gate (T5): their containers getting ready does not change the
+		// EndpointSlice (the Pod is not Ready until its gate opens).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podToServices),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				p, ok := o.(*corev1.Pod)
+				return ok && hasGate(p)
+			}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(maxConcurrent, 1)}).
 		Complete(r)
 }

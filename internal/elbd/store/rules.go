@@ -220,9 +220,9 @@ func CheckPool(p Pool) error {
 	if p.AnyPortEnable && p.Protocol != ProtocolTCP && p.Protocol != ProtocolUDP && p.Protocol != ProtocolQUIC {
 		return apierr.Invalid("any_port_enable is supported by TCP, UDP and QUIC pools only; pool protocol is %s", p.Protocol)
 	}
-	// connection_drain.timeout: 10~4000 s (model_connection_drain.go). E7.
-	if cd := p.ConnectionDrain; cd != nil && cd.Enable && (cd.Timeout < 10 || cd.Timeout > 4000) {
-		return apierr.Invalid("connection_drain.timeout %d is out of range; use 10-4000 seconds", cd.Timeout)
+	// connection_drain.timeout: 10~4000 s (model_connection_drain.go, elbrules). E7.
+	if r := elbrules.ConnectionDrainTimeout; p.ConnectionDrain != nil && p.ConnectionDrain.Enable && !r.Contains(int(p.ConnectionDrain.Timeout)) {
+		return apierr.Invalid("connection_drain.timeout %d is out of range; use %d-%d seconds", p.ConnectionDrain.Timeout, r.Min, r.Max)
 	}
 	if sp := p.SessionPersistence; sp != nil {
 		if err := CheckOneOf("session_persistence.type", sp.Type, []string{"SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"}); err != nil {

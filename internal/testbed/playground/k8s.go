@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -65,17 +66,20 @@ func ApplyDeployment(ctx context.Context, cs kubernetes.Interface, ns string, d 
 	return nil
 }
 
-// ScaleDeployment sets the replicas of a Deployment.
+// ScaleDeployment sets the replicas of a Deployment (read again and retried
+// when the Deployment controller wrote it meanwhile).
 func ScaleDeployment(ctx context.Context, cs kubernetes.Interface, ns, name string, replicas int32) error {
-	sc, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("scale Deployment %s/%s: %w", ns, name, err)
-	}
-	sc.Spec.Replicas = replicas
-	if _, err := cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("scale Deployment %s/%s to %d: %w", ns, name, replicas, err)
-	}
-	return nil
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("scale Deployment %s/%s: %w", ns, name, err)
+		}
+		sc.Spec.Replicas = replicas
+		if _, err := cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("scale Deployment %s/%s to %d: %w", ns, name, replicas, err)
+		}
+		return nil
+	})
 }
 
 // WaitDeploymentReady waits until every replica of the Deployment is ready.
