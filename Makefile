@@ -6,12 +6,21 @@ K8S_BIN_DIR := $(BIN)/k8s
 STATICCHECK_VERSION := v0.8.2
 export FLEETLB_K8S_BIN_DIR := $(K8S_BIN_DIR)
 
+# P1: every binary answers --version. VERSION holds the release being made (vX.Y.Z is tagged from
+# it, see docs/operators.md); a build is stamped with git describe (the tag on a release commit,
+# vX.Y.Z-N-gHASH after it) or, without a tag, vVERSION-dev.
+MODULE := github.com/fleetlb/fleetlb
+RELEASE := $(strip $(file < VERSION))
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v$(RELEASE)-dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
+
 .PHONY: all build test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 ## k8s-bins: build kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kubectl when missing.
 k8s-bins:

@@ -22,9 +22,9 @@ import (
 const root = ".."
 
 // idPattern matches the requirement IDs of docs/requirements.md: R1–R13 and S1–S3 (the source
-// document), E (elbd), C (the controller on a real cloud), H (the repository), with an optional
-// sub-row letter (E6a).
-var idPattern = regexp.MustCompile(`\b(R[0-9]+|S[1-9]|E[0-9]+[a-z]?|C[0-9]+|H[0-9]+)\b`)
+// document), E (elbd), C (the controller on a real cloud), H (the repository), P (packaging; not
+// P256, the curve), with an optional sub-row letter (E6a).
+var idPattern = regexp.MustCompile(`\b(R[0-9]+|S[1-9]|E[0-9]+[a-z]?|C[0-9]+|H[0-9]+|P[1-9][0-9]?)\b`)
 
 // rowPattern matches the first cell of a table row of docs/requirements.md.
 var rowPattern = regexp.MustCompile(`(?m)^\|\s*([A-Z][0-9]+[a-z]?)\s*\|`)

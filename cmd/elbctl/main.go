@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetlb/fleetlb/internal/common/program"
+	"github.com/fleetlb/fleetlb/internal/common/version"
 )
 
 func main() {
@@ -81,10 +82,12 @@ Shell completion: elbctl completion bash|zsh|fish|powershell --help.
 ` + exitCodesHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String("elbctl"), // P1: --version
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return g.complete(cmd)
 		},
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	f := root.PersistentFlags()
 	f.StringVar(&g.ak, "ak", "", "access key (default $HUAWEICLOUD_SDK_AK)")
 	f.StringVar(&g.sk, "sk", "", "secret key (default $HUAWEICLOUD_SDK_SK; prefer the variable, flags show in ps)")

@@ -1,6 +1,6 @@
 // Package program is the main() of fleetlb's long-running commands (elbd, fleetlb-controller,
-// fleetlb-cluster, fleetlb-local): run until SIGTERM or SIGINT (Ctrl-C), then report a failure
-// and exit 1.
+// fleetlb-cluster, fleetlb-local): answer --version, or run until SIGTERM or SIGINT (Ctrl-C),
+// then report a failure and exit 1.
 package program
 
 import (
@@ -12,12 +12,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/fleetlb/fleetlb/internal/common/version"
 )
 
-// Main runs run with a context that SIGTERM and SIGINT cancel, and exits 1 when it fails. The
-// error goes to stderr as "name: error", except flag.ErrHelp, whose usage the flag package has
-// already printed.
+// Main prints the version line and exits 0 when the first argument is --version (P1). Otherwise
+// it runs run with a context that SIGTERM and SIGINT cancel, and exits 1 when it fails. The error
+// goes to stderr as "name: error", except flag.ErrHelp, whose usage the flag package has already
+// printed.
 func Main(name string, run func(ctx context.Context) error) {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.Get().String(name))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx)
 	stop()
