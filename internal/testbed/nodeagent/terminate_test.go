@@ -3,11 +3,13 @@ package nodeagent
 import (
 	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -157,5 +159,23 @@ func TestExecSleep(t *testing.T) {
 		if got, ok := execSleep(c.cmd); got != c.want || ok != c.ok {
 			t.Errorf("execSleep(%q) = %s, %v; want %s, %v", c.cmd, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// T4: an httpGet preStop reaches the pod's own server (a named port resolved from the
+// container), and a port the container does not have is an error, not a hang.
+func TestT4_HTTPGetPreStop(t *testing.T) {
+	cs, ctx := runAgent(t)
+	pod := testPod("web", "n1")
+	pod.Spec.Containers[0].Ports[0].Name = "http"
+	ip := startPod(t, ctx, cs, pod)
+	rt := &podRuntime{ip: netip.MustParseAddr(ip)}
+	h := &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromString("http")}}
+	if err := runHook(ctx, h, pod.Spec.Containers[0], rt); err != nil {
+		t.Fatalf("httpGet to the named port: %v", err)
+	}
+	h.HTTPGet.Port = intstr.FromString("admin")
+	if err := runHook(ctx, h, pod.Spec.Containers[0], rt); err == nil {
+		t.Fatal("httpGet to a port the container lacks: no error")
 	}
 }
