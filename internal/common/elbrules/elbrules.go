@@ -63,6 +63,12 @@ const (
 	DefaultMonitorHTTPMethod     = "GET"
 )
 
+// MaxBatchMembers is the most members one batch call (BatchCreateMembers, BatchUpdateMembers,
+// BatchDeleteMembers) may name: the ELB API reference's cap, which the SDK's models leave out
+// (services/elb/v3/model/model_batch_create_members_request_body.go, Members: 约束限制: 不涉及).
+// elbd refuses a larger batch; the controller and fleet operations split theirs by it.
+const MaxBatchMembers = 200
+
 // Pool algorithms served here. services/elb/v3/model/model_create_pool_option.go, LbAlgorithm
 // (QUIC_CID and the tuple hashes are for QUIC and IP pools, which nothing here uses).
 const (

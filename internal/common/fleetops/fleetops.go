@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/common/fleetview"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
-	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 )
 
 // Listener is one listener of an ELB with its tags, records and pool members.
@@ -152,7 +152,7 @@ func RemoveOwner(ctx context.Context, c elbclient.Client, l Listener, clusterID 
 	}
 	api := c.API(l.LB.Class)
 	ctx = elbclient.WithLoadBalancer(ctx, l.LB.ID)
-	for part := range slices.Chunk(l.OwnedBy(clusterID), deploy.MaxBatchMembers) {
+	for part := range slices.Chunk(l.OwnedBy(clusterID), elbrules.MaxBatchMembers) {
 		if err := api.DeleteMembers(ctx, l.Listener.DefaultPoolID, part); err != nil && !errors.Is(err, elbclient.ErrNotFound) {
 			return out, fmt.Errorf("remove cluster %s's members of %s: %w", clusterID, l.Name(), err)
 		}
@@ -179,7 +179,7 @@ func Drain(ctx context.Context, c elbclient.Client, l Listener, clusterID string
 	}
 	api := c.API(l.LB.Class)
 	ctx = elbclient.WithLoadBalancer(ctx, l.LB.ID)
-	for part := range slices.Chunk(ups, deploy.MaxBatchMembers) {
+	for part := range slices.Chunk(ups, elbrules.MaxBatchMembers) {
 		if err := api.UpdateMemberWeights(ctx, l.Listener.DefaultPoolID, part); err != nil {
 			return 0, fmt.Errorf("drain cluster %s's members of %s: %w", clusterID, l.Name(), err)
 		}

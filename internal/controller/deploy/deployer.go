@@ -16,7 +16,7 @@
 //   - The listener and pool keep the configuration of their first creator (R5): when this Service
 //     wants another algorithm or health check, Apply returns a Warning and changes nothing there.
 //   - Writes are diffs: an Apply that finds everything in place makes zero write calls. Removals
-//     and weight changes go before additions, each batch call names at most MaxBatchMembers
+//     and weight changes go before additions, each batch call names at most elbrules.MaxBatchMembers
 //     members, and each port is applied on its own, so one refused addition (quota, subnet,
 //     busy) holds back nothing else (C2). After an ambiguous failure (409, 5xx, timeout) the pool
 //     is read again before anything is re-added, so retries never create duplicates.

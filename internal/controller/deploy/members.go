@@ -180,15 +180,11 @@ func (d *Deployer) syncMembers(ctx context.Context, api elbclient.API, class elb
 	}
 }
 
-// MaxBatchMembers is the most members one batch call may name (the ELB API's cap on
-// BatchCreateMembers, BatchUpdateMembers and BatchDeleteMembers; elbd enforces the same).
-const MaxBatchMembers = 200
-
-// chunks cuts xs into runs of at most MaxBatchMembers.
+// chunks cuts xs into runs of at most elbrules.MaxBatchMembers.
 func chunks[T any](xs []T) [][]T {
 	var out [][]T
 	for len(xs) > 0 {
-		n := min(len(xs), MaxBatchMembers)
+		n := min(len(xs), elbrules.MaxBatchMembers)
 		out = append(out, xs[:n])
 		xs = xs[n:]
 	}
@@ -197,7 +193,7 @@ func chunks[T any](xs []T) [][]T {
 
 // execMembers runs plan: removals and weight changes first, then additions (C2), so that an
 // addition the ELB refuses (quota, subnet, busy) never holds back a removal or a weight change;
-// each call names at most MaxBatchMembers members. again reports that the ELB said some added
+// each call names at most elbrules.MaxBatchMembers members. again reports that the ELB said some added
 // member already existed, so the pool should be read again.
 func (d *Deployer) execMembers(ctx context.Context, api elbclient.API, poolID string, plan memberPlan, res *Result) (again bool, err error) {
 	for _, ids := range chunks(plan.remove) {

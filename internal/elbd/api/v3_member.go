@@ -3,12 +3,10 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
-
-// MaxBatchMembers is how many members one batch call may name, as the real API.
-const MaxBatchMembers = 200
 
 // v3Member is the SDK's model.Member (and MemberInfo, BatchMember, BatchUpdateMember: the same
 // fields plus a few) as elbd fills it.
@@ -201,8 +199,8 @@ func decodeBatch[T any](r *http.Request) ([]T, error) {
 	if in.Members == nil || len(*in.Members) == 0 {
 		return nil, apierr.Invalid("request body must have a non-empty \"members\" array")
 	}
-	if len(*in.Members) > MaxBatchMembers {
-		return nil, apierr.Invalid("%d members in one call; at most %d are allowed, split the batch", len(*in.Members), MaxBatchMembers)
+	if len(*in.Members) > elbrules.MaxBatchMembers {
+		return nil, apierr.Invalid("%d members in one call; at most %d are allowed, split the batch", len(*in.Members), elbrules.MaxBatchMembers)
 	}
 	return *in.Members, nil
 }
