@@ -51,10 +51,10 @@ race:
 ## cross: operators run elbctl on macOS and Windows and the controller on macOS; elbd and the
 ## test bed are Linux-only (their Linux code is in *_linux.go files).
 cross:
-	GOOS=darwin $(GO) build -o /dev/null ./cmd/fleetlb-controller ./cmd/elbctl
-	GOOS=windows $(GO) build -o /dev/null ./cmd/elbctl
-	GOOS=darwin $(GO) vet ./cmd/fleetlb-controller ./cmd/elbctl
-	GOOS=windows $(GO) vet ./cmd/elbctl
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/fleetlb-controller ./cmd/elbctl ./cmd/kubectl-fleetlb
+	GOOS=windows $(GO) build -o /dev/null ./cmd/elbctl ./cmd/kubectl-fleetlb
+	GOOS=darwin $(GO) vet ./cmd/fleetlb-controller ./cmd/elbctl ./cmd/kubectl-fleetlb
+	GOOS=windows $(GO) vet ./cmd/elbctl ./cmd/kubectl-fleetlb
 
 ## fuzz: a short run (FUZZTIME each) of every go test -fuzz target (F4): annotation parsing, elbd's
 ## JSON bodies and query strings, the SDK-HMAC verifier, elbd's config file. What a run finds is

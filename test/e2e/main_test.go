@@ -70,7 +70,7 @@ func programs(t *testing.T) string {
 			build.err = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/elbd", "./cmd/fleetlb-controller", "./cmd/elbctl", "./cmd/fleetlb-local")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/elbd", "./cmd/fleetlb-controller", "./cmd/elbctl", "./cmd/fleetlb-local", "./cmd/kubectl-fleetlb")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			build.err = fmt.Errorf("go build the programs: %v\n%s", err, out)

@@ -35,7 +35,7 @@ func Owner(m elbclient.Member) string { return fleetview.OwnerOf(m.Name) }
 func (l Listener) Judge(names map[string]string, now time.Time, ttl time.Duration) []fleetrecord.Owner {
 	ms := make([]fleetview.Member, len(l.Members))
 	for i, m := range l.Members {
-		ms[i] = fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, SubnetID: m.SubnetID, Port: m.Port, Weight: m.Weight}
+		ms[i] = fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, SubnetID: m.SubnetID, Port: m.Port, Weight: m.Weight, Status: m.OperatingStatus}
 	}
 	return fleetrecord.Judge(ms, l.Records, names, now, ttl)
 }
