@@ -14,6 +14,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
+	elbdfaults "github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -36,15 +37,15 @@ vpcs:
 `
 )
 
-type faults struct{ elbtest.Faults }
+type faults struct{ *elbdfaults.Injector }
 
-func (f *faults) do(script ...string) { f.Script(script...) }
-func (f *faults) log() string         { return f.Log() }
+func (f *faults) do(script ...elbdfaults.Kind) { f.Script(script...) }
+func (f *faults) log() string                  { return f.Log() }
 
 func newFaulty(t *testing.T, cfg elbclient.Config) (*faults, *elbclient.SDK, *store.Store) {
 	t.Helper()
 	h, st := elbtest.Handler(t, cfgText)
-	f := &faults{elbtest.Faults{Next: h}}
+	f := &faults{&elbdfaults.Injector{Next: h}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = srv.URL, project, ak, sk

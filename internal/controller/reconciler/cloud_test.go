@@ -21,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
@@ -59,12 +60,12 @@ vpcs:
 	return b.String()
 }
 
-// startFaultyELBD is startELBD with elbtest.Faults between the clients and elbd (C5).
-func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *elbtest.Faults) {
+// startFaultyELBD is startELBD with elbd's fault injector (internal/elbd/faults) between the clients and elbd (C5).
+func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *faults.Injector) {
 	t.Helper()
 	// Shared (v2) ELBs are busy for 100 ms after each write, as with elbd's --provisioning-delay.
 	h, st := elbtest.BusyHandler(t, cfgText, 100*time.Millisecond)
-	f := &elbtest.Faults{Next: h}
+	f := &faults.Injector{Next: h}
 	e := &elbdEnv{st: st}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -120,7 +121,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 	// "classy" with --load-balancer-class and --ingress-ip-mode=VIP.
 	plain := &kube{name: "plain", c: c, cs: c.Client(), id: "cluster-plain", top: t}
 	classy := &kube{name: "classy", c: c, cs: c.Client(), id: "cluster-classy", top: t}
-	e, faults := startFaultyELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
+	e, inj := startFaultyELBD(t, cloudConfig(c.Options().NodeCIDR, podCIDRs(t, plain)))
 	lb := e.lb(t, "cloud", true)
 	const class = "example.com/fleetlb"
 	// "subnets" has no --subnet-id and VPC Pod addresses: each member's subnet is found (C7).
@@ -190,8 +191,8 @@ func TestSafeOnARealCloud(t *testing.T) {
 
 	t.Run("C5 busy, throttled, slow", func(t *testing.T) {
 		// Every other write is throttled, refused while busy, or has its reply lost.
-		faults.Every("429", "", "409-busy", "", "lost", "")
-		defer faults.Every()
+		inj.Every("429", "", "409-busy", "", "lost", "")
+		defer inj.Every()
 		plain.deployment(t, "busy", 3, http80)
 		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "busy", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 85 }))
 		eventually(t, wait, "bound through the faults", wantCondition(plain, "busy", reconciler.ReasonBound))
@@ -236,8 +237,8 @@ func TestSafeOnARealCloud(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%d listeners on port 85, want 1 (a lost reply must not make a second)", n)
 		}
-		got := faults.Injected()
-		for _, k := range []string{"429", "409-busy", "lost"} {
+		got := inj.Injected()
+		for _, k := range []faults.Kind{faults.Throttle, faults.Busy, faults.Lost} {
 			if got[k] == 0 {
 				t.Errorf("no %q was injected (%v): the test proves nothing", k, got)
 			}
@@ -246,8 +247,8 @@ func TestSafeOnARealCloud(t *testing.T) {
 
 		// elbd's own busy window: a shared ELB refuses writes with 409 while PENDING_UPDATE after
 		// each of them; the controller waits for ACTIVE, so each member gets there once.
-		faults.Every()
-		busy409 := faults.Answered(http.StatusConflict)
+		inj.Every()
+		busy409 := inj.Answered(http.StatusConflict)
 		union := e.lbOf(t, store.FamilyV2, "busy-union", false)
 		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "busy-union", union.ID, func(s *corev1.Service) {
 			s.Annotations[model.AnnotationClass] = "union"
@@ -269,7 +270,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			return nil
 		})
-		if n := faults.Answered(http.StatusConflict) - busy409; n == 0 {
+		if n := inj.Answered(http.StatusConflict) - busy409; n == 0 {
 			t.Error("elbd's busy window refused no write: the test proves nothing")
 		} else {
 			t.Logf("elbd refused %d writes while busy; all were waited out", n)

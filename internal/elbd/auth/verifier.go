@@ -240,3 +240,14 @@ func parseAuthorization(h string) (authorization, error) {
 	a.signature = raw
 	return a, nil
 }
+
+// AccessKeyOf is the access key a request's Authorization header names, unverified ("" when the
+// header is not an SDK-HMAC signature): for elbd's test-only fault injector (F6), which picks the
+// calls it faults by key before the router verifies them.
+func AccessKeyOf(r *http.Request) string {
+	a, err := parseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return ""
+	}
+	return a.accessKey
+}

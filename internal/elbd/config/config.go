@@ -54,6 +54,8 @@ type Config struct {
 	// ClusterNames gives the clusters whose members elbd serves a name for people (cluster ID →
 	// name); the web console shows it beside the ID (see clusters.go).
 	ClusterNames map[string]string `json:"clusterNames"`
+	// Faults, when set, turns on the test-only fault injector (F6); nil, the default, injects nothing.
+	Faults *Faults `json:"faults"`
 }
 
 // Load reads and validates the YAML file at path.
@@ -152,6 +154,7 @@ func (c *Config) Validate() error {
 	c.validateProjects(add)
 	c.validateRateLimits(add)
 	c.validateClusterNames(add)
+	c.validateFaults(add)
 	return errors.Join(errs...)
 }
 

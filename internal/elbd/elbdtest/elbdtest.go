@@ -18,6 +18,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/server"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -129,6 +130,9 @@ func (s *Server) Close() error {
 	}
 	return s.elbd.Close()
 }
+
+// Faults is elbd's fault injector (F6), nil unless the configuration has a faults: section.
+func (s *Server) Faults() *faults.Injector { return s.elbd.Faults }
 
 // V3Client is the official v3 SDK client calling endpoint, signing with ak and sk for project.
 func V3Client(t testing.TB, endpoint, ak, sk, project string) *elbv3.ElbClient {

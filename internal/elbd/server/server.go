@@ -15,12 +15,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	apiv2 "github.com/fleetlb/fleetlb/internal/elbd/api/v2"
 	"github.com/fleetlb/fleetlb/internal/elbd/api/vpc"
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/console"
+	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/elbd/throttle"
 )
@@ -58,6 +62,9 @@ type Options struct {
 type Server struct {
 	Config *config.Config
 	Store  *store.Store
+	// Faults is the test-only fault injector in front of the API (F6), nil unless the config
+	// has a faults: section.
+	Faults *faults.Injector
 	// real is the real data plane; nil when Options.DataPlane stood in for it.
 	real    realDataPlane
 	log     *slog.Logger
@@ -124,6 +131,13 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		_ = s.Close()
 		return nil, err
+	}
+	if o.Config.Faults != nil {
+		s.Faults = faults.New(s.handler, o.Config.Faults, log)
+		s.handler = s.Faults
+		log.Warn("fault injection on (config faults:): some API calls are answered with injected faults; for tests only",
+			"seed", o.Config.Faults.Seed, "busy", o.Config.Faults.Busy, "serverError", o.Config.Faults.ServerError,
+			"throttle", o.Config.Faults.Throttle, "timeout", o.Config.Faults.Timeout, "lostResponse", o.Config.Faults.LostResponse)
 	}
 	return s, nil
 }
@@ -248,6 +262,11 @@ func (s *Server) ServeWith(ctx context.Context, ls Listeners) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", s.real.MetricsHandler())
+		if s.Faults != nil {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(s.Faults)
+			mux.Handle("GET /metrics/faults", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		}
 		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog})
 		listeners = append(listeners, metricsLn)
 	}
@@ -262,6 +281,9 @@ func (s *Server) ServeWith(ctx context.Context, ls Listeners) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("elbd stopping")
+	if s.Faults != nil {
+		s.log.Info("faults injected", "counts", s.Faults.String())
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	for _, srv := range servers {
