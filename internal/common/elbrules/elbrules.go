@@ -47,6 +47,15 @@ var (
 	MonitorMaxRetriesDown = Range{1, 10}
 )
 
+// Health monitor types (services/elb/v3/model/model_create_health_monitor_option.go, Type: a
+// UDP pool takes UDP_CONNECT only, a TCP pool TCP, HTTP or HTTPS).
+const (
+	MonitorTCP        = "TCP"
+	MonitorUDPConnect = "UDP_CONNECT" // the ELB's name for a UDP check
+	MonitorHTTP       = "HTTP"
+	MonitorHTTPS      = "HTTPS"
+)
+
 // Health monitor defaults. The API has none for delay, timeout and max_retries (默认取值: 不涉及),
 // so whoever creates a monitor without being told picks these: a probe every 5 s, 3 s to answer
 // (below delay, as the reference advises: 建议该值小于delay的值), 3 successes to mark a member up.

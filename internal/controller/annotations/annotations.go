@@ -206,7 +206,7 @@ func ParseService(svc *corev1.Service) (Config, error) {
 	if err != nil {
 		errs = err.(Errors)
 	}
-	if hc := cfg.HealthCheck; hc != nil && hc.Type == model.MonitorUDPConnect {
+	if hc := cfg.HealthCheck; hc != nil && hc.Type == elbrules.MonitorUDPConnect {
 		for _, p := range svc.Spec.Ports {
 			if p.Protocol != corev1.ProtocolUDP {
 				errs = append(errs, &FieldError{Annotation: model.AnnotationHealthCheckOption, Value: svc.Annotations[model.AnnotationHealthCheckOption],
@@ -388,10 +388,10 @@ func parseHealthCheck(v string) (*model.HealthMonitor, error) {
 		switch k {
 		case "protocol":
 			switch p := strings.ToUpper(s); p {
-			case model.MonitorTCP, model.MonitorHTTP:
+			case elbrules.MonitorTCP, elbrules.MonitorHTTP:
 				hm.Type = p
-			case "UDP", model.MonitorUDPConnect:
-				hm.Type = model.MonitorUDPConnect
+			case "UDP", elbrules.MonitorUDPConnect:
+				hm.Type = elbrules.MonitorUDPConnect
 			default:
 				return nil, fmt.Errorf("protocol %q is not TCP, HTTP or UDP", s)
 			}
@@ -416,10 +416,10 @@ func parseHealthCheck(v string) (*model.HealthMonitor, error) {
 			return nil, fmt.Errorf("unknown field %q (known: protocol, delay, timeout, max_retries, path)", k)
 		}
 	}
-	if hm.Type == model.MonitorHTTP && hm.URLPath == "" {
+	if hm.Type == elbrules.MonitorHTTP && hm.URLPath == "" {
 		hm.URLPath = "/"
 	}
-	if hm.Type != model.MonitorHTTP && hm.URLPath != "" {
+	if hm.Type != elbrules.MonitorHTTP && hm.URLPath != "" {
 		return nil, fmt.Errorf("path is only for the HTTP protocol")
 	}
 	return &hm, nil

@@ -49,13 +49,6 @@ type Input struct {
 	GatePending map[types.UID]bool
 }
 
-// Health monitor types the controller creates.
-const (
-	MonitorTCP        = "TCP"
-	MonitorHTTP       = "HTTP"
-	MonitorUDPConnect = "UDP_CONNECT" // the ELB's name for a UDP check
-)
-
 // Default pool settings for a listener this Service creates, when its annotations ask for nothing
 // else. Later Services attach and keep the creator's settings (R5).
 //
@@ -65,10 +58,10 @@ const (
 const DefaultAlgorithm = elbrules.AlgorithmRoundRobin
 
 // DefaultHealthMonitor is the health check a pool this Service creates gets when the Service
-// sets no kubernetes.io/elb.health-check-option (UDP listeners use MonitorUDPConnect instead of
+// sets no kubernetes.io/elb.health-check-option (UDP listeners use elbrules.MonitorUDPConnect instead of
 // TCP); the fields an option leaves out keep these values too.
 func DefaultHealthMonitor() HealthMonitor {
-	return HealthMonitor{Type: MonitorTCP, Delay: elbrules.DefaultMonitorDelay, Timeout: elbrules.DefaultMonitorTimeout,
+	return HealthMonitor{Type: elbrules.MonitorTCP, Delay: elbrules.DefaultMonitorDelay, Timeout: elbrules.DefaultMonitorTimeout,
 		MaxRetries: elbrules.DefaultMonitorMaxRetries}
 }
 
@@ -208,7 +201,7 @@ func poolFor(cfg ServiceConfig, proto string) Pool {
 		hm = *cfg.HealthCheck
 	}
 	if proto == protocolUDP {
-		hm.Type, hm.URLPath = MonitorUDPConnect, ""
+		hm.Type, hm.URLPath = elbrules.MonitorUDPConnect, ""
 	}
 	p.HealthMonitor = &hm
 	return p

@@ -70,7 +70,7 @@ type Pool struct {
 
 // HealthMonitor is the health check a new pool gets.
 type HealthMonitor struct {
-	Type       string // MonitorTCP, MonitorUDPConnect, MonitorHTTP
+	Type       string // elbrules.MonitorTCP, elbrules.MonitorUDPConnect, elbrules.MonitorHTTP
 	Delay      int32  // seconds between probes
 	Timeout    int32  // seconds
 	MaxRetries int32  // successes to mark up

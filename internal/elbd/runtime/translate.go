@@ -130,7 +130,7 @@ func translateMonitor(hm store.HealthMonitor) *health.Monitor {
 	if m.MaxRetriesDown == 0 {
 		m.MaxRetriesDown = elbrules.DefaultMonitorMaxRetriesDown
 	}
-	if hm.Type == store.MonitorHTTPS {
+	if hm.Type == elbrules.MonitorHTTPS {
 		// The data plane does not speak TLS to members: an HTTPS monitor checks
 		// that the member accepts TCP connections.
 		m.Type = health.TypeTCP

@@ -310,8 +310,8 @@ func memberKey(address string, port int) string { return address + ":" + strconv
 
 // MonitorTypes are the health monitor types each family accepts.
 var MonitorTypes = map[Family][]string{
-	FamilyV3: {MonitorTCP, MonitorUDPConnect, MonitorHTTP, MonitorHTTPS},
-	FamilyV2: {MonitorTCP, MonitorUDPConnect, MonitorHTTP},
+	FamilyV3: {elbrules.MonitorTCP, elbrules.MonitorUDPConnect, elbrules.MonitorHTTP, elbrules.MonitorHTTPS},
+	FamilyV2: {elbrules.MonitorTCP, elbrules.MonitorUDPConnect, elbrules.MonitorHTTP},
 }
 
 // CheckHealthMonitor checks a monitor's fields and that its type suits the pool: a UDP pool is
@@ -321,7 +321,7 @@ func CheckHealthMonitor(h HealthMonitor, p Pool) error {
 		return err
 	}
 	udpPool := p.Protocol == ProtocolUDP || p.Protocol == ProtocolQUIC
-	if udpPool != (h.Type == MonitorUDPConnect) {
+	if udpPool != (h.Type == elbrules.MonitorUDPConnect) {
 		if udpPool {
 			return apierr.Invalid("pool %s is %s; its health monitor must be of type UDP_CONNECT", p.ID, p.Protocol)
 		}
@@ -346,7 +346,7 @@ func CheckHealthMonitor(h HealthMonitor, p Pool) error {
 	if err := CheckText("name", h.Name, MaxNameLen); err != nil {
 		return err
 	}
-	if h.Type == MonitorHTTP || h.Type == MonitorHTTPS {
+	if h.Type == elbrules.MonitorHTTP || h.Type == elbrules.MonitorHTTPS {
 		if !strings.HasPrefix(h.URLPath, "/") {
 			return apierr.Invalid("url_path %q must start with '/'", h.URLPath)
 		}

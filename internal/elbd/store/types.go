@@ -69,14 +69,6 @@ const (
 	MemberTypeIP       = "ip"       // IP-type (cross-VPC) member: no subnet
 )
 
-// Health monitor types.
-const (
-	MonitorTCP        = "TCP"
-	MonitorUDPConnect = "UDP_CONNECT"
-	MonitorHTTP       = "HTTP"
-	MonitorHTTPS      = "HTTPS"
-)
-
 // LoadBalancer is an ELB instance with one VIP.
 type LoadBalancer struct {
 	ID          string `json:"id"`

@@ -52,7 +52,7 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		set(&m.DomainName, req.DomainName)
 		set(&m.URLPath, req.URLPath)
 		set(&m.HTTPMethod, req.HTTPMethod)
-		if m.Type == store.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
+		if m.Type == elbrules.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
 			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, elbrules.DefaultMonitorURLPath),
 				orDefault(m.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes), orDefault(m.HTTPMethod, elbrules.DefaultMonitorHTTPMethod)
 		}

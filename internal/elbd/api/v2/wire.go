@@ -3,6 +3,7 @@ package apiv2
 import (
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -228,7 +229,7 @@ func (v *views) healthMonitor(h store.HealthMonitor) healthMonitorResp {
 	if h.MonitorPort != 0 {
 		out.MonitorPort = &h.MonitorPort
 	}
-	if h.Type == store.MonitorHTTP {
+	if h.Type == elbrules.MonitorHTTP {
 		out.URLPath, out.ExpectedCodes, out.HTTPMethod = nullable(h.URLPath), nullable(h.ExpectedCodes), nullable(h.HTTPMethod)
 	}
 	return out
