@@ -3,6 +3,12 @@
 //
 //	elbd --config FILE --data-dir DIR [--api-address 127.0.0.1:9080] [--tls-cert FILE --tls-key FILE]
 //	     [--metrics-address ADDR] [--console-address 127.0.0.1:9090]
+//	     [--dataplane proxy|kernel --netns NAME]
+//
+// --dataplane kernel serves TCP and UDP listeners with nftables rules (DNAT, conntrack) in elbd's
+// own table of the network namespace NAME instead of the userspace proxy (docs/kernel-dataplane.md).
+// elbd runs inside NAME, API included: started elsewhere, it creates NAME if missing and starts
+// itself again inside it. Without CAP_NET_ADMIN it says so and serves with the proxy.
 //
 // The API is served over HTTPS with --tls-cert and --tls-key; plain HTTP only on a loopback
 // address, unless --insecure-http.
@@ -24,6 +30,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/program"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/netns"
 	"github.com/fleetlb/fleetlb/internal/elbd/server"
 )
 
@@ -43,6 +50,8 @@ type flags struct {
 	tlsCert    string
 	tlsKey     string
 	insecure   bool
+	dataplane  string
+	netns      string
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -59,6 +68,8 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "serve plain HTTP on a non-loopback --api-address (without it, plain HTTP is served on loopback addresses only)")
+	fs.StringVar(&f.dataplane, "dataplane", "proxy", "proxy (userspace, every algorithm) or kernel (nftables DNAT in --netns; LEAST_CONNECTIONS listeners stay on the proxy)")
+	fs.StringVar(&f.netns, "netns", "", "network namespace (as `ip netns` names it) elbd runs in, created if missing; required by --dataplane kernel")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -69,6 +80,10 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 		return f, errors.New("--config is required: the YAML file with credentials and vpcs")
 	case f.dataDir == "":
 		return f, errors.New("--data-dir is required: where elbd keeps its state")
+	case f.dataplane != "proxy" && f.dataplane != "kernel":
+		return f, fmt.Errorf("--dataplane %q: use proxy or kernel", f.dataplane)
+	case f.dataplane == "kernel" && f.netns == "":
+		return f, errors.New("--dataplane kernel needs --netns NAME: its rules live in a network namespace of their own, never the host's")
 	}
 	if f.tlsCert == "" && f.tlsKey == "" {
 		if err := server.CheckPlainHTTP(f.apiAddress, f.insecure); err != nil {
@@ -102,8 +117,17 @@ func run(ctx context.Context, args []string, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	kernel := f.dataplane == "kernel"
+	if kernel && !netns.HasNetAdmin() {
+		log.Warn("--dataplane kernel needs CAP_NET_ADMIN (run elbd as root or grant it the capability): every listener is served by the proxy, in this network namespace")
+		kernel = false
+	} else if f.netns != "" {
+		if err := netns.Enter(f.netns); err != nil { // returns at once when inside it already
+			return err
+		}
+	}
 	srv, err := server.New(server.Options{Config: cfg, DataDir: f.dataDir, Logger: log, ProvisioningDelay: f.provDelay,
-		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, InsecureHTTP: f.insecure, Console: f.console != ""})
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, InsecureHTTP: f.insecure, Console: f.console != "", KernelDataPlane: kernel})
 	if err != nil {
 		return err
 	}

@@ -194,6 +194,10 @@ func TestFlagAndConfigErrors(t *testing.T) {
 		// O10: the console's login form carries a secret key: the same rule as the API's.
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--console-address", "0.0.0.0:9090"}, "refusing to serve the web console over plain HTTP on 0.0.0.0:9090"},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--console-address", "127.0.0.1:99999"}, "--console-address 127.0.0.1:99999"},
+		// K9: the kernel data plane needs a namespace of its own; only proxy or kernel.
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--dataplane", "kernel"}, "--dataplane kernel needs --netns NAME"},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--dataplane", "ebpf"}, `--dataplane "ebpf": use proxy or kernel`},
+		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--dataplane", "kernel", "--netns", "a/b"}, "no slashes"},
 	} {
 		err := run(context.Background(), c.args, &syncBuffer{}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -31,6 +31,11 @@ type Options struct {
 	// listeners; a datagram from a new client above it is dropped. Default:
 	// half of the soft RLIMIT_NOFILE, so that UDP never takes every descriptor.
 	MaxUDPFlows int
+	// Kernel serves TCP and UDP listeners with nftables rules in the current
+	// network namespace (K1) instead of the proxy, but for LEAST_CONNECTIONS
+	// pools, which need the proxy's connection counts. When the table cannot
+	// be created, New logs why and every listener runs on the proxy.
+	Kernel bool
 }
 
 // DataPlane serves the listeners of the last applied Config.
@@ -51,6 +56,7 @@ type DataPlane struct {
 	lives         map[string]*memberLife // by lifeKey
 	listenerStats map[string]*counters
 	bg            sync.WaitGroup // checker stops and listener shutdowns
+	kern          kernelState    // the kernel data plane; its nft is nil with the proxy alone
 }
 
 // New returns a data plane that serves nothing until Apply.
@@ -87,6 +93,9 @@ func New(opts Options) *DataPlane {
 		dp.log.Error("the TCP engine cannot start: TCP listeners will be OFFLINE", "err", err)
 	}
 	dp.engine = e
+	if opts.Kernel {
+		dp.startKernel()
+	}
 	return dp
 }
 
@@ -152,7 +161,7 @@ func (dp *DataPlane) Apply(cfg Config) error {
 	}
 	for id, cur := range dp.listeners {
 		l, ok := want[id]
-		if !ok || cur.addr != addrs[id] || cur.protocol != l.Protocol || cur.bindErr != nil {
+		if !ok || cur.addr != addrs[id] || cur.protocol != l.Protocol || cur.bindErr != nil || cur.kernel != dp.inKernel(l) {
 			dp.closeListener(cur)
 			delete(dp.listeners, id)
 		}
@@ -166,18 +175,21 @@ func (dp *DataPlane) Apply(cfg Config) error {
 		listenerStats[l.ID] = stats
 		cur := dp.listeners[l.ID]
 		if cur == nil {
-			cur = &listener{dp: dp, id: l.ID, addr: addrs[l.ID], protocol: l.Protocol, stats: stats}
+			cur = &listener{dp: dp, id: l.ID, addr: addrs[l.ID], protocol: l.Protocol, stats: stats, kernel: dp.inKernel(l), reserved: -1}
 			cur.configure(l, pools)
-			if cur.addr.IsValid() {
+			switch {
+			case cur.addr.IsValid() && cur.kernel:
+				cur.bindErr = cur.bindKernel()
+			case cur.addr.IsValid():
 				cur.bindErr = cur.bind(dp.opts.AcceptLoops)
-			} else {
+			default:
 				cur.bindErr = errors.New("invalid listener configuration")
 			}
 			if cur.bindErr != nil && cur.addr.IsValid() {
 				errs = append(errs, cur.bindErr)
 				dp.log.Error("listener cannot be served", "listener", l.ID, "address", cur.addr.String(), "protocol", l.Protocol, "err", cur.bindErr)
 			} else if cur.bindErr == nil {
-				dp.log.Info("listener serving", "listener", l.ID, "address", cur.addr.String(), "protocol", l.Protocol)
+				dp.log.Info("listener serving", "listener", l.ID, "address", cur.addr.String(), "protocol", l.Protocol, "dataplane", dp.pathOf(cur))
 			}
 			dp.listeners[l.ID] = cur
 			continue
@@ -185,6 +197,9 @@ func (dp *DataPlane) Apply(cfg Config) error {
 		cur.configure(l, pools)
 	}
 	dp.listenerStats = listenerStats
+	if err := dp.syncKernel(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -299,6 +314,7 @@ func (dp *DataPlane) cell(key string, mon health.Monitor, addr netip.AddrPort, m
 		if p := c.owner.Load(); p != nil {
 			p.rebuild(dp.log)
 		}
+		dp.kickKernel()
 	})
 	cells[key] = c
 	return c
@@ -341,6 +357,7 @@ func (dp *DataPlane) Close() error {
 	}
 	dp.mu.Unlock()
 	dp.bg.Wait()
+	dp.stopKernel()
 	if dp.engine != nil {
 		dp.engine.stop()
 	}
@@ -406,6 +423,7 @@ func (dp *DataPlane) MemberStatus(id string) string {
 func (dp *DataPlane) MemberCounters(id string) Counters {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
+	dp.readKernelCounters()
 	if c := dp.memberStats[id]; c != nil {
 		return c.snapshot()
 	}
@@ -416,6 +434,7 @@ func (dp *DataPlane) MemberCounters(id string) Counters {
 func (dp *DataPlane) ListenerCounters(id string) Counters {
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
+	dp.readKernelCounters()
 	if c := dp.listenerStats[id]; c != nil {
 		return c.snapshot()
 	}

@@ -105,18 +105,18 @@ func TestUDPFlowSplitFollowsWeights(t *testing.T) {
 	}
 }
 
-func TestUDPFlowStaysOnItsMember(t *testing.T) {
-	dp := newTestDataPlane(t)
-	l := Listener{ID: "u", VIP: "127.50.0.25", Port: 5353, Protocol: ProtocolUDP, Pool: udpPool(t, 25, 1, 1)}
-	apply(t, dp, Config{Listeners: []Listener{l}})
-	c, err := net.Dial("udp", "127.50.0.25:5353")
+// oneFlowStays sends n datagrams from one socket (one flow) to addr and
+// fails unless one member answers them all.
+func oneFlowStays(t *testing.T, addr string, n int) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	buf := make([]byte, 100)
 	first := ""
-	for i := 0; i < 20; i++ {
+	for i := 0; i < n; i++ {
 		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 		if _, err := c.Write([]byte("x")); err != nil {
 			t.Fatal(err)
@@ -132,6 +132,13 @@ func TestUDPFlowStaysOnItsMember(t *testing.T) {
 			t.Fatalf("datagram %d of one flow went to %s, the flow started on %s", i, name, first)
 		}
 	}
+}
+
+func TestUDPFlowStaysOnItsMember(t *testing.T) {
+	dp := newTestDataPlane(t)
+	l := Listener{ID: "u", VIP: "127.50.0.25", Port: 5353, Protocol: ProtocolUDP, Pool: udpPool(t, 25, 1, 1)}
+	apply(t, dp, Config{Listeners: []Listener{l}})
+	oneFlowStays(t, "127.50.0.25:5353", 20)
 	if got := dp.ListenerCounters("u").TotalConnections; got != 1 {
 		t.Fatalf("one client made %d flows, want 1", got)
 	}
@@ -620,34 +627,36 @@ func TestApplyChangesWeightsWithoutRebinding(t *testing.T) {
 	}
 }
 
-func TestSourceIPIsSticky(t *testing.T) {
-	dp := newTestDataPlane(t)
-	pool, _ := tcpPool(t, 90, "SOURCE_IP", 1, 1, 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 90, pool)}})
-	seen := map[string]bool{}
-	for client := 1; client <= 30; client++ {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 51, 0, byte(client))}, Timeout: 5 * time.Second}
+// stickyClients connects 5 times from each of n client addresses
+// (127.51.0.x) to addr, fails when one client reaches two members, and
+// returns how many clients each member got.
+func stickyClients(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for client := 1; client <= n; client++ {
+		from := net.IPv4(127, 51, 0, byte(client))
 		first := ""
 		for i := 0; i < 5; i++ {
-			c, err := d.Dial("tcp", "127.50.0.90:8080")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			name, err := bufio.NewReader(c).ReadString('\n')
-			c.Close()
+			name, err := askTCPFrom(addr, from)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if first == "" {
 				first = name
 			} else if name != first {
-				t.Fatalf("client 127.51.0.%d went to %q then %q", client, first, name)
+				t.Fatalf("client %s went to %q then %q", from, first, name)
 			}
 		}
-		seen[first] = true
+		seen[first]++
 	}
-	if len(seen) < 2 {
+	return seen
+}
+
+func TestSourceIPIsSticky(t *testing.T) {
+	dp := newTestDataPlane(t)
+	pool, _ := tcpPool(t, 90, "SOURCE_IP", 1, 1, 1)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 90, pool)}})
+	if seen := stickyClients(t, "127.50.0.90:8080", 30); len(seen) < 2 {
 		t.Fatalf("30 clients all went to %v; SOURCE_IP should spread them", seen)
 	}
 }
@@ -677,8 +686,8 @@ func TestMetricsExposeCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 15 {
-		t.Fatalf("gathered %d metric families, want 15 (6 listener + 7 member + 2 UDP flow cap)", len(families))
+	if len(families) != 16 {
+		t.Fatalf("gathered %d metric families, want 16 (7 listener + 7 member + 2 UDP flow cap)", len(families))
 	}
 	found := false
 	for _, f := range families {

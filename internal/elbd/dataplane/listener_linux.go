@@ -24,6 +24,10 @@ type listener struct {
 	idle     atomic.Int64 // idle timeout in nanoseconds
 	pool     atomic.Pointer[pool]
 	bindErr  error
+	// kernel: served by nftables rules (K1); reserved is the socket that
+	// holds its TCP port meanwhile (-1: none).
+	kernel   bool
+	reserved int
 
 	tcp   []tcpSocket // one per event loop
 	udp   []*net.UDPConn
@@ -137,6 +141,10 @@ func (l *listener) closeSockets() {
 		s.lp.call(func() { s.lp.closeFD(s.fd) })
 	}
 	l.tcp = nil
+	if l.reserved >= 0 {
+		_ = unix.Close(l.reserved)
+		l.reserved = -1
+	}
 	for _, pc := range l.udp {
 		_ = pc.Close()
 	}

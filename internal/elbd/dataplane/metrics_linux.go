@@ -21,6 +21,7 @@ var (
 		failed: descListener("failed_connects_total", "Connects to members that failed for the listener's clients."),
 	}
 	lUp       = descListener("up", "1 when the listener serves its VIP:port, 0 when it cannot be bound.")
+	lKernel   = descListener("kernel", "1 when the listener is served by nftables rules (--dataplane kernel), 0 by the proxy.")
 	mCounters = counterDescs{
 		active: descMember("connections_active", "Open TCP connections or live UDP flows to the member."),
 		total:  descMember("connections_total", "TCP connections or UDP flows forwarded to the member."),
@@ -32,7 +33,7 @@ var (
 	mWeight   = descMember("weight", "Configured weight of the member.")
 	udpMax    = prometheus.NewDesc("elbd_udp_flows_max", "Cap on live UDP flows of all listeners (Options.MaxUDPFlows).", nil, nil)
 	udpCapped = prometheus.NewDesc("elbd_udp_flows_capped_total", "Datagrams from new UDP clients dropped because live flows were at elbd_udp_flows_max.", nil, nil)
-	allDescs  = append(append(lCounters.all(), mCounters.all()...), lUp, mUp, mWeight, udpMax, udpCapped)
+	allDescs  = append(append(lCounters.all(), mCounters.all()...), lUp, lKernel, mUp, mWeight, udpMax, udpCapped)
 	gauge     = prometheus.GaugeValue
 	counterVT = prometheus.CounterValue
 )
@@ -70,6 +71,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(udpCapped, counterVT, float64(dp.udpFlows.dropped.Load()))
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
+	dp.readKernelCounters()
 	for _, l := range dp.listeners {
 		labels := []string{l.id, l.protocol, l.addr.String()}
 		s := l.stats.snapshot()
@@ -79,6 +81,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		lCounters.collect(ch, s, labels)
 		ch <- prometheus.MustNewConstMetric(lUp, gauge, up, labels...)
+		kernel := 0.0
+		if l.kernel {
+			kernel = 1
+		}
+		ch <- prometheus.MustNewConstMetric(lKernel, gauge, kernel, labels...)
 	}
 	for _, p := range dp.pools {
 		for _, b := range p.backends {

@@ -56,6 +56,9 @@ type Options struct {
 	// Listeners.Console (--console-address): like the API, over HTTPS with the certificate, else
 	// plain HTTP on a loopback address only unless InsecureHTTP.
 	Console bool
+	// KernelDataPlane serves TCP and UDP listeners with nftables rules in the network namespace
+	// elbd runs in (--dataplane kernel, K1); the proxy serves them otherwise.
+	KernelDataPlane bool
 }
 
 // Server is one elbd: its state and its HTTP API. Close it when done.
@@ -113,7 +116,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{Config: o.Config, Store: st, log: log, tls: tlsConf, insecureHTTP: o.InsecureHTTP}
 	dp := o.DataPlane
 	if dp == nil {
-		if s.real, err = newRealDataPlane(st, log); err != nil {
+		if s.real, err = newRealDataPlane(st, log, o.KernelDataPlane); err != nil {
 			_ = st.Close()
 			return nil, err
 		}

@@ -16,26 +16,48 @@ const maxSequence = 1 << 20
 // window of Σweight consecutive picks gives each member exactly its weight.
 func newRoundRobin(members []Member) Picker {
 	weights := make([]int, len(members))
-	g := 0
 	for i, m := range members {
 		weights[i] = m.Weight
-		g = gcd(g, m.Weight)
 	}
-	total := 0
-	for i := range weights {
-		weights[i] /= g
-		total += weights[i]
-	}
+	weights, total := reduceWeights(weights)
 	if total*len(weights) > maxSequence*4 || total > maxSequence {
 		return &liveRoundRobin{weights: weights, current: make([]int, len(weights)), total: total}
 	}
 	// Precompute one period so that Pick is a single atomic increment.
 	seq := make([]int32, total)
-	current := make([]int, len(weights))
-	for k := range seq {
-		seq[k] = int32(swrrStep(weights, current, total))
+	for k, i := range Sequence(weights) {
+		seq[k] = int32(i)
 	}
 	return &seqRoundRobin{seq: seq}
+}
+
+// reduceWeights divides the weights by their greatest common divisor and
+// returns them with their sum: the length of one smooth round-robin period.
+func reduceWeights(weights []int) ([]int, int) {
+	g := 0
+	for _, w := range weights {
+		g = gcd(g, w)
+	}
+	out := make([]int, len(weights))
+	total := 0
+	for i, w := range weights {
+		out[i] = w / max(g, 1)
+		total += out[i]
+	}
+	return out, total
+}
+
+// Sequence is one period of the smooth weighted round robin over weights (all
+// > 0): member indices, each appearing weight/gcd times, spread out evenly.
+// The kernel data plane maps numgen or jhash values onto it (K2, K3).
+func Sequence(weights []int) []int {
+	weights, total := reduceWeights(weights)
+	seq := make([]int, total)
+	current := make([]int, len(weights))
+	for k := range seq {
+		seq[k] = swrrStep(weights, current, total)
+	}
+	return seq
 }
 
 func swrrStep(weights, current []int, total int) int {

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+	vns "github.com/vishvananda/netns"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/netns"
+)
+
+// elbdProc is a built elbd started with --dataplane kernel --netns.
+type elbdProc struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+func startKernelElbd(t *testing.T, bin, cfg, dataDir, ns string, extra ...string) *elbdProc {
+	t.Helper()
+	p := &elbdProc{logs: &syncBuffer{}}
+	args := append([]string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0", "--dataplane", "kernel", "--netns", ns}, extra...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _, _ = p.cmd.Process.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.logs.String(), "elbd serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("elbd did not start:\n%s", p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+func (p *elbdProc) api() string {
+	s := p.logs.String()
+	s = s[strings.Index(s, "api=http://")+len("api="):]
+	return strings.Fields(s)[0]
+}
+
+// nsRules counts the rules of table inet elbd in namespace ns, -1 without the table.
+func nsRules(t *testing.T, ns string) int {
+	t.Helper()
+	h, err := vns.GetFromName(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c, err := nftables.New(nftables.WithNetNSFd(int(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		if tb.Name != "elbd" {
+			continue
+		}
+		chains, err := c.ListChainsOfTableFamily(tb.Family)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ch := range chains {
+			if ch.Table.Name != tb.Name {
+				continue
+			}
+			rules, err := c.GetRules(tb, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(rules)
+		}
+		return n
+	}
+	return -1
+}
+
+// hostTables lists the tables of the test's own (host) namespace.
+func hostTables(t *testing.T) []string {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, tb.Name)
+	}
+	return names
+}
+
+// K1, K6, K7, K9: the built elbd, started outside with --dataplane kernel
+// --netns NAME, creates NAME and runs in it, API included; a listener made
+// through the API is served by nftables rules (and measured by the metrics)
+// in NAME only; SIGTERM removes them; after SIGKILL the next elbd cleans the
+// stale rules up.
+func TestK9KernelElbdInItsNamespace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if os.Geteuid() != 0 || !netns.HasNetAdmin() {
+		t.Skip("the kernel data plane needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for the namespace)")
+	}
+	bin := filepath.Join(t.TempDir(), "elbd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ns := fmt.Sprintf("fleetlb-k9-%d", os.Getpid())
+	t.Cleanup(func() { _ = netns.Delete(ns) })
+	host := strings.Join(hostTables(t), ",")
+	cfg, dir := writeConfig(t), t.TempDir()
+	metrics := "127.0.0.1:19181"
+	p := startKernelElbd(t, bin, cfg, dir, ns, "--metrics-address", metrics)
+	if _, err := os.Stat(filepath.Join(netns.Dir, ns)); err != nil {
+		t.Fatalf("elbd did not create namespace %s: %v", ns, err)
+	}
+
+	child := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestK9KernelChild$", "-test.count=1", "-test.v")
+	child.Env = append(os.Environ(), k9Env+"="+p.api()+","+metrics)
+	out, err := child.CombinedOutput()
+	t.Logf("child in %s:\n%s", ns, out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestK9KernelChild") {
+		t.Fatalf("the traffic test in the namespace failed: %v\nelbd:\n%s", err, p.logs)
+	}
+	if n := nsRules(t, ns); n < 2 {
+		t.Fatalf("table inet elbd in %s has %d rules while a listener is served", ns, n)
+	}
+	if got := strings.Join(hostTables(t), ","); got != host {
+		t.Fatalf("the host's tables changed: %q -> %q", host, got)
+	}
+
+	// SIGTERM: the table goes.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("elbd after SIGTERM: %v\n%s", err, p.logs)
+	}
+	if n := nsRules(t, ns); n != -1 {
+		t.Fatalf("table inet elbd still in %s after SIGTERM (%d rules)", ns, n)
+	}
+
+	// SIGKILL leaves the rules; the next elbd (another data dir: no
+	// listeners) starts from an empty table.
+	p = startKernelElbd(t, bin, cfg, dir, ns)
+	eventuallyRules := time.Now().Add(5 * time.Second)
+	for nsRules(t, ns) < 2 && time.Now().Before(eventuallyRules) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Kill()
+	_, _ = p.cmd.Process.Wait()
+	if n := nsRules(t, ns); n < 2 {
+		t.Fatalf("after SIGKILL the table has %d rules; the test needs stale rules", n)
+	}
+	p = startKernelElbd(t, bin, cfg, t.TempDir(), ns)
+	if n := nsRules(t, ns); n != 0 {
+		t.Fatalf("the restarted elbd's table has %d rules; the stale ones should be gone", n)
+	}
+	if !strings.Contains(p.logs.String(), "kernel data plane") {
+		t.Errorf("the log does not say the kernel data plane serves:\n%s", p.logs)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	if n := nsRules(t, ns); n != -1 {
+		t.Fatalf("table inet elbd still in %s after SIGTERM (%d rules)", ns, n)
+	}
+}
+
+// TestK9KernelChild is the part of TestK9KernelElbdInItsNamespace that runs
+// inside the namespace; skipped otherwise.
+func TestK9KernelChild(t *testing.T) {
+	env := os.Getenv(k9Env)
+	if env == "" {
+		t.Skip("runs inside TestK9KernelElbdInItsNamespace's namespace")
+	}
+	api, metrics, _ := strings.Cut(env, ",")
+	c := client(t, api)
+	ports := map[string]int{"m80": backend(t, "127.10.1.10:0", "m80"), "m20": backend(t, "127.10.1.11:0", "m20")}
+	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, pool := tcpListenerWithPool(t, c, lb.Loadbalancer)
+	for name, w := range map[string]int32{"m80": 80, "m20": 20} {
+		ip := map[string]string{"m80": "127.10.1.10", "m20": "127.10.1.11"}[name]
+		if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
+			Member: &model.CreateMemberOption{Address: ip, ProtocolPort: ptr(int32(ports[name])), Weight: ptr(w), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
+	ask := func() string {
+		conn, err := net.DialTimeout("tcp", vip, time.Second)
+		if err != nil {
+			return ""
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		got, _ := bufio.NewReader(conn).ReadString('\n')
+		return strings.TrimSpace(got)
+	}
+	// Wait until both members are programmed, then count a fresh run.
+	for deadline := time.Now().Add(5 * time.Second); ask() != "m20"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener does not reach member m20")
+		}
+	}
+	before := memberConnections(t, metrics)
+	counts := map[string]int{}
+	for i := 0; i < 1000; i++ {
+		counts[ask()]++
+	}
+	if counts["m80"] != 800 || counts["m20"] != 200 {
+		t.Fatalf("1000 connections split %v, want m80 800, m20 200", counts)
+	}
+	after := memberConnections(t, metrics)
+	if got := after - before; got != 1000 {
+		t.Errorf("elbd_member_connections_total grew by %v over 1000 connections", got)
+	}
+	body := scrape(t, metrics)
+	if !strings.Contains(body, "elbd_listener_kernel{") || !regexp.MustCompile(`elbd_listener_kernel\{[^}]*\} 1`).MatchString(body) {
+		t.Errorf("the metrics do not say the listener is served by the kernel:\n%s", body)
+	}
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	time.Sleep(250 * time.Millisecond) // counters are read at most every 200 ms
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	return string(b)
+}
+
+// memberConnections sums elbd_member_connections_total.
+func memberConnections(t *testing.T, addr string) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, m := range regexp.MustCompile(`(?m)^elbd_member_connections_total\{[^}]*\} (\S+)$`).FindAllStringSubmatch(scrape(t, addr), -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		sum += v
+	}
+	return sum
+}
