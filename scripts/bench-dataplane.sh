@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # bench-dataplane.sh — `make bench-dataplane`: the same loopback backends served four ways
-# (direct, through elbd, through HAProxy), measured with wrk (a new connection per request,
-# and keep-alive) and iperf3 (bulk throughput). Prints a table with the ratios elbd/HAProxy
-# and elbd/direct.
+# (direct, through elbd's proxy, through HAProxy, through elbd --dataplane kernel), measured
+# with wrk (a new connection per request, and keep-alive) and iperf3 (bulk throughput). Prints
+# a table with the ratios elbd/HAProxy, elbd/direct and kernel/direct.
+#
+# The kernel data plane programs nftables in a network namespace of its own, and its clients
+# must be in that namespace: run as root, the whole bench (backends, HAProxy, both elbds, wrk,
+# iperf3) runs in the namespace fleetlb-bench, so every mode has the same client, backends and
+# loopback. Conntrack is on in that namespace for every mode (the kernel mode's nat table needs
+# it); its TIME_WAIT timeout there is 10 s so that the new-connection runs never fill the
+# conntrack table. Without root the kernel column is left out.
 #
 # Every mode is measured BENCH_ROUNDS times (default 5), interleaved, BENCH_DURATION seconds
 # each (default 6), and the median is reported: the machine is shared, and interleaving
@@ -22,6 +29,7 @@ NPROC=$(nproc)
 
 say() { printf '%s\n' "$*" >&2; }
 
+
 # --- tools -----------------------------------------------------------------------------
 missing=()
 for t in haproxy wrk iperf3 curl; do command -v "$t" >/dev/null || missing+=("$t"); done
@@ -36,12 +44,26 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 go build -o "$BIN/bench-backend" ./internal/elbd/dataplane/bench/backend
 go build -o "$BIN/bench-lb" ./internal/elbd/dataplane/bench/lb
 
+# The namespace (after the tools and builds, which need the network).
+BENCH_NS=fleetlb-bench
+if [ "$(id -u)" = 0 ] && [ -z "${BENCH_IN_NETNS:-}" ] && command -v ip >/dev/null; then
+	ip netns del "$BENCH_NS" 2>/dev/null || true
+	ip netns add "$BENCH_NS"
+	ip -n "$BENCH_NS" link set lo up
+	ip netns exec "$BENCH_NS" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=10 2>/dev/null || true
+	rc=0
+	BENCH_IN_NETNS=1 ip netns exec "$BENCH_NS" "$0" "$@" || rc=$?
+	ip netns del "$BENCH_NS"
+	exit $rc
+fi
+
 # --- addresses -------------------------------------------------------------------------
 B1=127.60.1.1 B2=127.60.1.2 # HTTP backends, weights 80:20 behind the load balancers
 W1=80 W2=20
 IPERF=127.60.1.1:5201      # the iperf3 server (one member: iperf3 needs both its connections on it)
 ELB_VIP=127.60.0.10
 HAP_VIP=127.60.0.20
+KERNEL_VIP=127.60.0.30
 HTTP_PORT=8080
 BULK_PORT=5201
 
@@ -98,9 +120,10 @@ wait_http "http://$HAP_VIP:$HTTP_PORT/" || { say "haproxy did not start: $(cat "
 
 # --- elbd, configured through its API --------------------------------------------------
 ELBD_NOTE="bin/elbd configured with bin/elbctl"
-start_elbd() {
+start_elbd() { # start_elbd NAME API-ADDRESS VIP [elbd flags...]
 	[ -x "$BIN/elbd" ] && [ -x "$BIN/elbctl" ] || return 1
-	local api=127.60.0.1:19080
+	local name=$1 api=$2 vip=$3
+	shift 3
 	cat >"$WORK/elbd.yaml" <<CFG
 credentials:
 - accessKey: BENCHACCESSKEY
@@ -113,17 +136,17 @@ vpcs:
   - id: subnet-bench
     cidr: 127.60.0.0/16
 CFG
-	start elbd "$BIN/elbd" --config "$WORK/elbd.yaml" --data-dir "$WORK/elbd-data" --api-address "$api" --log-level warn
+	start "$name" "$BIN/elbd" --config "$WORK/elbd.yaml" --data-dir "$WORK/$name-data" --api-address "$api" --log-level warn "$@"
 	export ELB_ENDPOINT=http://$api HUAWEICLOUD_SDK_AK=BENCHACCESSKEY HUAWEICLOUD_SDK_SK=bench-secret-key-not-a-secret HUAWEICLOUD_SDK_PROJECT_ID=benchproject
 	local ok=
 	for _ in $(seq 100); do
 		if "$BIN/elbctl" lb list >/dev/null 2>&1; then ok=1; break; fi
 		sleep 0.1
 	done
-	[ -n "$ok" ] || { say "elbd API did not come up: $(tail -5 "$WORK/elbd.log")"; return 1; }
+	[ -n "$ok" ] || { say "$name API did not come up: $(tail -5 "$WORK/$name.log")"; return 1; }
 	id() { sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' | head -1; }
 	local lb l p
-	lb=$("$BIN/elbctl" -o json lb create --name bench --vip-subnet-id subnet-bench --vip-address "$ELB_VIP" | id)
+	lb=$("$BIN/elbctl" -o json lb create --name bench --vip-subnet-id subnet-bench --vip-address "$vip" | id)
 	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$HTTP_PORT" | id)
 	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP --algorithm ROUND_ROBIN | id)
 	"$BIN/elbctl" member add --pool "$p" --address "$B1" --port "$HTTP_PORT" --weight "$W1" --subnet-id subnet-bench >/dev/null
@@ -131,10 +154,10 @@ CFG
 	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$BULK_PORT" | id)
 	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP | id)
 	"$BIN/elbctl" member add --pool "$p" --address "${IPERF%:*}" --port "${IPERF#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
-	wait_http "http://$ELB_VIP:$HTTP_PORT/"
+	wait_http "http://$vip:$HTTP_PORT/"
 }
 ELBD_PROC=elbd
-if ! start_elbd; then
+if ! start_elbd elbd 127.60.0.1:19080 "$ELB_VIP"; then
 	ELBD_PROC=bench-lb
 	ELBD_NOTE="bin/bench-lb (same data plane, no API): bin/elbd did not forward traffic"
 	say "NOTE: $ELBD_NOTE"
@@ -143,6 +166,18 @@ if ! start_elbd; then
 		-listener "$ELB_VIP:$BULK_PORT=$IPERF"
 	wait_http "http://$ELB_VIP:$HTTP_PORT/" || { say "bench-lb did not start: $(cat "$WORK/bench-lb.log")"; exit 1; }
 fi
+MODES=(direct elbd haproxy)
+# The kernel data plane: a second elbd, same backends and weights, in this namespace.
+if [ -n "${BENCH_IN_NETNS:-}" ] && [ "$ELBD_PROC" = elbd ]; then
+	if start_elbd kernel 127.60.0.1:19081 "$KERNEL_VIP" --dataplane kernel --netns "$BENCH_NS" &&
+		! grep -q "CAP_NET_ADMIN\|kernel data plane cannot start" "$WORK/kernel.log"; then
+		MODES+=(kernel)
+	else
+		say "NOTE: elbd --dataplane kernel did not start: $(tail -3 "$WORK/kernel.log")"
+	fi
+else
+	say "NOTE: no kernel column: run as root (the bench then runs in network namespace $BENCH_NS)"
+fi
 
 # --- measurements ----------------------------------------------------------------------
 # Besides throughput, two costs are recorded, both far less sensitive than req/s to what
@@ -150,13 +185,12 @@ fi
 # /proc/PID/stat), and the whole machine's busy CPU time per request or per GB moved
 # (/proc/stat: client, proxy, backends and kernel softirq work together). On a machine
 # whose cores are all busy, the second one is what decides throughput.
-declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]})
+declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]} [kernel]=${PID[kernel]:-})
 cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 TCK=$(getconf CLK_TCK)
-declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP)
-declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT)
-MODES=(direct elbd haproxy)
+declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP [kernel]=$KERNEL_VIP)
+declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT [kernel]=$KERNEL_VIP:$BULK_PORT)
 wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request machine-CPU-µs/request"
 	local pid=$1 url=$2 out c0 c1 m0 m1
 	shift 2
@@ -208,18 +242,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else p
 echo
 echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds"
 echo "elbd: $ELBD_NOTE; weights $W1:$W2 over two Go HTTP backends"
-printf '%-36s %10s %10s %10s %14s %12s\n' "measure" "direct" "elbd" "haproxy" "elbd/haproxy" "elbd/direct"
-row() { # row LABEL KEY ARRAY FORMAT — the ratios compare elbd to the others
+printf '%-36s %10s %10s %10s %10s %14s %12s %14s\n' "measure" "direct" "elbd" "haproxy" "kernel" "elbd/haproxy" "elbd/direct" "kernel/direct"
+row() { # row LABEL KEY ARRAY FORMAT — the ratios compare elbd and kernel to the others
 	local -n a=$3
-	printf "%-36s %10$4 %10$4 %10$4 %14s %12s\n" "$1" "${a[direct,$2]}" "${a[elbd,$2]}" "${a[haproxy,$2]}" \
-		"$(ratio "${a[elbd,$2]}" "${a[haproxy,$2]}")" "$(ratio "${a[elbd,$2]}" "${a[direct,$2]}")"
+	local k=${a[kernel,$2]:-}
+	printf "%-36s %10$4 %10$4 %10$4 %10s %14s %12s %14s\n" "$1" "${a[direct,$2]}" "${a[elbd,$2]}" "${a[haproxy,$2]}" \
+		"$([ -n "$k" ] && printf "%$4" "$k" || echo -)" \
+		"$(ratio "${a[elbd,$2]}" "${a[haproxy,$2]}")" "$(ratio "${a[elbd,$2]}" "${a[direct,$2]}")" "$(ratio "${k:-0}" "${a[direct,$2]}")"
 }
 row "(a) new conn/request (req/s)" close M .0f
 row "(b) keep-alive (req/s)" keepalive M .0f
 row "(c) iperf3 bulk (Gbit/s)" bulk M .1f
 echo "costs (lower is better; the ratio is elbd/haproxy, below 1.00x elbd costs less):"
 for k in close keepalive; do
-	printf '%-36s %10s %10.1f %10.1f %14s\n' "proxy CPU us/request ($k)" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "$(ratio "${U[elbd,$k]}" "${U[haproxy,$k]}")"
+	printf '%-36s %10s %10.1f %10.1f %10s %14s\n' "proxy CPU us/request ($k)" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "-" "$(ratio "${U[elbd,$k]}" "${U[haproxy,$k]}")"
 done
 for k in close keepalive; do
 	row "machine CPU us/request ($k)" $k X .1f
@@ -231,4 +267,4 @@ for m in elbd haproxy; do
 	awk -v n="$NPROC" -v c="${X[$m,bulk]}" -v d="${M[direct,bulk]}" -v m="$m" 'BEGIN{ if (c > 0 && d > 0) {
 		g = n * 1000 / c * 8; printf "bulk bound for %s: all %d cores busy at %.1f ms/GB move %.1f Gbit/s = %.2fx direct\n", m, n, c, g, g / d } }'
 done
-echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c)"
+echo "goal: elbd/haproxy >= 1.00x on (a) and (b); elbd/direct >= 0.80x on (c); kernel/direct >= 0.90x on (a), (b) and (c)"
