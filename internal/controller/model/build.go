@@ -117,7 +117,7 @@ func Build(in Input) (Desired, error) {
 	nodeIPs := nodeInternalIPs(in.Nodes)
 	seen := map[string]bool{}
 	for _, sp := range svc.Spec.Ports {
-		proto, err := listenerProtocol(sp)
+		proto, err := ListenerProtocol(sp)
 		if err != nil {
 			return Desired{}, err
 		}
@@ -175,7 +175,9 @@ func clusterWeight(cfg ServiceConfig, set Settings) (int, error) {
 	return w, nil
 }
 
-func listenerProtocol(sp corev1.ServicePort) (string, error) {
+// ListenerProtocol is the ELB listener protocol of a Service port: TCP (also when the port leaves
+// it unset, as Kubernetes does) or UDP; any other protocol is an error the user can act on.
+func ListenerProtocol(sp corev1.ServicePort) (string, error) {
 	switch sp.Protocol {
 	case corev1.ProtocolTCP, "":
 		return protocolTCP, nil

@@ -380,11 +380,9 @@ func (r *Reconciler) releaseRecord(ctx context.Context, svc *corev1.Service, elb
 func serviceListeners(svc *corev1.Service) []model.Listener {
 	var out []model.Listener
 	for _, p := range svc.Spec.Ports {
-		proto := string(p.Protocol)
-		if proto == "" {
-			proto = "TCP"
+		if proto, err := model.ListenerProtocol(p); err == nil {
+			out = append(out, model.Listener{Port: p.Port, Protocol: proto})
 		}
-		out = append(out, model.Listener{Port: p.Port, Protocol: proto})
 	}
 	return out
 }

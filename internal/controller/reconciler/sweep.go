@@ -89,11 +89,8 @@ func (s *sweeper) wanted(ctx context.Context) (deploy.Wanted, error) {
 			return false
 		}
 		return slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool {
-			proto := string(p.Protocol)
-			if proto == "" {
-				proto = "TCP"
-			}
-			return p.Port == port && strings.EqualFold(proto, protocol)
+			proto, err := model.ListenerProtocol(p)
+			return err == nil && p.Port == port && strings.EqualFold(proto, protocol)
 		})
 	}, nil
 }
