@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || 
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
 
-.PHONY: all build test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
+.PHONY: all build manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
 
 all: build
 
@@ -30,6 +30,7 @@ k8s-bins:
 ## every test (unit, elbd over real HTTP, real clusters, end-to-end).
 test: lint cross race fuzz k8s-bins chromium build
 	FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 60m ./...
+	cd packaging && FLEETLB_REQUIRE_K8S=1 $(GO) test -count=1 -timeout 30m ./...
 
 ## chromium: Debian's chromium, which the elbd console's browser test drives (chromedp), when missing.
 chromium:
@@ -73,6 +74,12 @@ lint:
 	@bad=$$(gofmt -l .); if [ -n "$$bad" ]; then echo "not gofmt-ed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd packaging && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## manifests: rewrite config/ from the Helm chart charts/fleetlb-controller with its defaults (P2;
+## packaging/ is its own Go module, so Helm's library stays out of the binaries' module).
+manifests:
+	cd packaging && $(GO) run ./cmd/manifests -chart ../charts/fleetlb-controller -out ../config
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

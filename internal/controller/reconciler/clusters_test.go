@@ -1106,10 +1106,10 @@ func TestRealClusters(t *testing.T) {
 		})
 	})
 
-	t.Run("runs with only the RBAC of manifests/rbac.yaml", func(t *testing.T) {
+	t.Run("runs with only the RBAC of config/rbac.yaml", func(t *testing.T) {
 		a.stopController()
 		cfg := a.c.RESTConfig()
-		cfg.BearerToken = serviceAccountToken(t, a.cs, "../../../cmd/fleetlb-controller/manifests/rbac.yaml")
+		cfg.BearerToken = serviceAccountToken(t, a.cs, "../../../config/rbac.yaml")
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		c := e.client(t)
