@@ -37,6 +37,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
@@ -79,12 +80,15 @@ type elbdEnv struct {
 	st     *store.Store
 	writes atomic.Int64 // non-GET requests answered, counted at elbd
 	sdk    *elbclient.SDK
+	// faults is elbd's fault injector when the configuration has a faults: section (F6), else nil.
+	faults *faults.Injector
 }
 
 func startELBD(t *testing.T, cfgText string) *elbdEnv {
 	t.Helper()
 	h, st := elbtest.Handler(t, cfgText)
 	e := &elbdEnv{st: st}
+	e.faults, _ = h.(*faults.Injector)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			e.writes.Add(1)
