@@ -25,11 +25,10 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 		return nil, err
 	}
 	l3, err := paginate(func(marker *string) ([]v3model.LoadBalancer, *string, error) {
-		var r *v3model.ListLoadBalancersResponse
-		if err := c.call(ctx, false, "v3 ListLoadBalancers", kindRead, "-", func() (err error) {
-			r, err = c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, c, false, "v3 ListLoadBalancers", "-", func() (*v3model.ListLoadBalancersResponse, error) {
+			return c.v3.ListLoadBalancers(&v3model.ListLoadBalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Loadbalancers), nextMarker(r.PageInfo), nil
@@ -48,11 +47,10 @@ func (c *SDK) ListLoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 		out = append(out, LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId})
 	}
 	l2, err := paginate(func(marker *string) ([]v2model.LoadbalancerResp, *string, error) {
-		var r *v2model.ListLoadbalancersResponse
-		if err := c.call(ctx, true, "v2 ListLoadbalancers", kindRead, "-", func() (err error) {
-			r, err = c.v2.ListLoadbalancers(&v2model.ListLoadbalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, c, true, "v2 ListLoadbalancers", "-", func() (*v2model.ListLoadbalancersResponse, error) {
+			return c.v2.ListLoadbalancers(&v2model.ListLoadbalancersRequest{Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Loadbalancers), nil, nil
@@ -149,11 +147,10 @@ func (a *v3API) MembersOfLoadBalancer(ctx context.Context, lbID string) (map[str
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v3model.MemberInfo, *string, error) {
-		var r *v3model.ListAllMembersResponse
-		if err := a.c.call(ctx, false, "v3 ListAllMembers", kindRead, lbID, func() (err error) {
-			r, err = a.c.v3.ListAllMembers(&v3model.ListAllMembersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, a.c, false, "v3 ListAllMembers", lbID, func() (*v3model.ListAllMembersResponse, error) {
+			return a.c.v3.ListAllMembers(&v3model.ListAllMembersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Members), nextMarker(r.PageInfo), nil

@@ -205,11 +205,9 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r3 *v3model.ShowLoadBalancerResponse
-	err := c.call(ctx, false, "v3 ShowLoadBalancer", kindRead, id, func() (err error) {
-		r3, err = c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
-		return err
-	}, nil)
+	r3, err := read(ctx, c, false, "v3 ShowLoadBalancer", id, func() (*v3model.ShowLoadBalancerResponse, error) {
+		return c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
+	})
 	if err == nil && r3.Loadbalancer != nil {
 		lb := r3.Loadbalancer
 		class := elbrules.ClassPerformance
@@ -221,11 +219,10 @@ func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, er
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	var r2 *v2model.ShowLoadbalancerResponse
-	if err := c.call(ctx, true, "v2 ShowLoadbalancer", kindRead, id, func() (err error) {
-		r2, err = c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
-		return err
-	}, nil); err != nil {
+	r2, err := read(ctx, c, true, "v2 ShowLoadbalancer", id, func() (*v2model.ShowLoadbalancerResponse, error) {
+		return c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if r2.Loadbalancer == nil {

@@ -78,11 +78,10 @@ func (c *SDK) MemberQuota(ctx context.Context) (perPool, total int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
-	var r *v3model.ShowQuotaResponse
-	if err := c.call(ctx, false, "v3 ShowQuota", kindRead, "-", func() (err error) {
-		r, err = c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, c, false, "v3 ShowQuota", "-", func() (*v3model.ShowQuotaResponse, error) {
+		return c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
+	})
+	if err != nil {
 		return 0, 0, err
 	}
 	if r.Quota == nil {
@@ -98,11 +97,10 @@ func (c *SDK) ProjectMemberUsage(ctx context.Context) (limit, used int, err erro
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
-	var r *v3model.ListQuotaDetailsResponse
-	if err := c.call(ctx, false, "v3 ListQuotaDetails", kindRead, "-", func() (err error) {
-		r, err = c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, c, false, "v3 ListQuotaDetails", "-", func() (*v3model.ListQuotaDetailsResponse, error) {
+		return c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
+	})
+	if err != nil {
 		return 0, 0, err
 	}
 	for _, q := range deref(r.Quotas) {

@@ -21,11 +21,10 @@ func (a *v3API) ListenerTags(ctx context.Context, listenerID string) ([]Tag, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *v3model.ShowListenerTagsResponse
-	if err := a.c.call(ctx, false, "v3 ShowListenerTags", kindRead, "", func() (err error) {
-		r, err = a.c.v3.ShowListenerTags(&v3model.ShowListenerTagsRequest{ListenerId: listenerID})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, false, "v3 ShowListenerTags", "", func() (*v3model.ShowListenerTagsResponse, error) {
+		return a.c.v3.ShowListenerTags(&v3model.ShowListenerTagsRequest{ListenerId: listenerID})
+	})
+	if err != nil {
 		return nil, err
 	}
 	var out []Tag

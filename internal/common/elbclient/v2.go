@@ -36,11 +36,10 @@ func (a *v2API) listListeners(ctx context.Context, lbID string, port *int32) ([]
 		return nil, err
 	}
 	ls, err := paginate(func(marker *string) ([]v2model.ListenerResp, *string, error) {
-		var r *v2model.ListListenersResponse
-		if err := a.c.call(ctx, true, "v2 ListListeners", kindRead, lbID, func() (err error) {
-			r, err = a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, ProtocolPort: port, Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, a.c, true, "v2 ListListeners", lbID, func() (*v2model.ListListenersResponse, error) {
+			return a.c.v2.ListListeners(&v2model.ListListenersRequest{LoadbalancerId: &lbID, ProtocolPort: port, Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Listeners), nil, nil
@@ -124,11 +123,10 @@ func (a *v2API) GetPool(ctx context.Context, id string) (*Pool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *v2model.ShowPoolResponse
-	if err := a.c.call(ctx, true, "v2 ShowPool", kindRead, "", func() (err error) {
-		r, err = a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: id})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, true, "v2 ShowPool", "", func() (*v2model.ShowPoolResponse, error) {
+		return a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: id})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if r.Pool == nil {
@@ -201,11 +199,10 @@ func (a *v2API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v2model.MemberResp, *string, error) {
-		var r *v2model.ListMembersResponse
-		if err := a.c.call(ctx, true, "v2 ListMembers", kindRead, "", func() (err error) {
-			r, err = a.c.v2.ListMembers(&v2model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, a.c, true, "v2 ListMembers", "", func() (*v2model.ListMembersResponse, error) {
+			return a.c.v2.ListMembers(&v2model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Members), nil, nil
@@ -229,22 +226,20 @@ func (a *v2API) subnetOf(ctx context.Context, poolID string) (string, error) {
 	if s, ok := a.c.poolSubnets.Load(poolID); ok {
 		return s.(string), nil
 	}
-	var r *v2model.ShowPoolResponse
-	if err := a.c.call(ctx, true, "v2 ShowPool", kindRead, "", func() (err error) {
-		r, err = a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: poolID})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, true, "v2 ShowPool", "", func() (*v2model.ShowPoolResponse, error) {
+		return a.c.v2.ShowPool(&v2model.ShowPoolRequest{PoolId: poolID})
+	})
+	if err != nil {
 		return "", err
 	}
 	var lbID string
 	if r.Pool != nil && len(r.Pool.Loadbalancers) > 0 {
 		lbID = r.Pool.Loadbalancers[0].Id
 	} else if r.Pool != nil && len(r.Pool.Listeners) > 0 {
-		var l *v2model.ShowListenerResponse
-		if err := a.c.call(ctx, true, "v2 ShowListener", kindRead, "", func() (err error) {
-			l, err = a.c.v2.ShowListener(&v2model.ShowListenerRequest{ListenerId: r.Pool.Listeners[0].Id})
-			return err
-		}, nil); err != nil {
+		l, err := read(ctx, a.c, true, "v2 ShowListener", "", func() (*v2model.ShowListenerResponse, error) {
+			return a.c.v2.ShowListener(&v2model.ShowListenerRequest{ListenerId: r.Pool.Listeners[0].Id})
+		})
+		if err != nil {
 			return "", err
 		}
 		if l.Listener != nil && len(l.Listener.Loadbalancers) > 0 {
@@ -254,11 +249,10 @@ func (a *v2API) subnetOf(ctx context.Context, poolID string) (string, error) {
 	if lbID == "" {
 		return "", fmt.Errorf("pool %s: cannot find its load balancer to choose the members' subnet", poolID)
 	}
-	var lb *v2model.ShowLoadbalancerResponse
-	if err := a.c.call(ctx, true, "v2 ShowLoadbalancer", kindRead, "", func() (err error) {
-		lb, err = a.c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: lbID})
-		return err
-	}, nil); err != nil {
+	lb, err := read(ctx, a.c, true, "v2 ShowLoadbalancer", "", func() (*v2model.ShowLoadbalancerResponse, error) {
+		return a.c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: lbID})
+	})
+	if err != nil {
 		return "", err
 	}
 	if lb.Loadbalancer == nil || lb.Loadbalancer.VipSubnetId == "" {
@@ -366,11 +360,10 @@ func (a *v2API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *v2model.ShowHealthmonitorsResponse
-	if err := a.c.call(ctx, true, "v2 ShowHealthmonitors", kindRead, "", func() (err error) {
-		r, err = a.c.v2.ShowHealthmonitors(&v2model.ShowHealthmonitorsRequest{HealthmonitorId: id})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, true, "v2 ShowHealthmonitors", "", func() (*v2model.ShowHealthmonitorsResponse, error) {
+		return a.c.v2.ShowHealthmonitors(&v2model.ShowHealthmonitorsRequest{HealthmonitorId: id})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if r.Healthmonitor == nil {

@@ -26,13 +26,12 @@ func (a *v3API) listListeners(ctx context.Context, lbID string, port *int32) ([]
 		req.ProtocolPort = &[]string{strconv.Itoa(int(*port))}
 	}
 	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
-		var r *v3model.ListListenersResponse
 		page := req
 		page.Marker = marker
-		if err := a.c.call(ctx, false, "v3 ListListeners", kindRead, lbID, func() (err error) {
-			r, err = a.c.v3.ListListeners(&page)
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, a.c, false, "v3 ListListeners", lbID, func() (*v3model.ListListenersResponse, error) {
+			return a.c.v3.ListListeners(&page)
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Listeners), nextMarker(r.PageInfo), nil
@@ -117,11 +116,10 @@ func (a *v3API) GetPool(ctx context.Context, id string) (*Pool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *v3model.ShowPoolResponse
-	if err := a.c.call(ctx, false, "v3 ShowPool", kindRead, "", func() (err error) {
-		r, err = a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, false, "v3 ShowPool", "", func() (*v3model.ShowPoolResponse, error) {
+		return a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if r.Pool == nil {
@@ -186,11 +184,10 @@ func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error
 		return nil, err
 	}
 	ms, err := paginate(func(marker *string) ([]v3model.Member, *string, error) {
-		var r *v3model.ListMembersResponse
-		if err := a.c.call(ctx, false, "v3 ListMembers", kindRead, "", func() (err error) {
-			r, err = a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, a.c, false, "v3 ListMembers", "", func() (*v3model.ListMembersResponse, error) {
+			return a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Members), nextMarker(r.PageInfo), nil
@@ -295,11 +292,10 @@ func (a *v3API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *v3model.ShowHealthMonitorResponse
-	if err := a.c.call(ctx, false, "v3 ShowHealthMonitor", kindRead, "", func() (err error) {
-		r, err = a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
-		return err
-	}, nil); err != nil {
+	r, err := read(ctx, a.c, false, "v3 ShowHealthMonitor", "", func() (*v3model.ShowHealthMonitorResponse, error) {
+		return a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
+	})
+	if err != nil {
 		return nil, err
 	}
 	if r.Healthmonitor == nil {

@@ -71,11 +71,10 @@ func (c *SDK) ListSubnets(ctx context.Context, vpcID string) ([]Subnet, error) {
 		filter = &vpcID
 	}
 	ss, err := paginate(func(marker *string) ([]vpcmodel.Subnet, *string, error) {
-		var r *vpcmodel.ListSubnetsResponse
-		if err := c.call(ctx, false, "VPC ListSubnets", kindRead, "-", func() (err error) {
-			r, err = c.vpc.ListSubnets(&vpcmodel.ListSubnetsRequest{VpcId: filter, Limit: ptr(int32(pageSize)), Marker: marker})
-			return err
-		}, nil); err != nil {
+		r, err := read(ctx, c, false, "VPC ListSubnets", "-", func() (*vpcmodel.ListSubnetsResponse, error) {
+			return c.vpc.ListSubnets(&vpcmodel.ListSubnetsRequest{VpcId: filter, Limit: ptr(int32(pageSize)), Marker: marker})
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return deref(r.Subnets), nil, nil
