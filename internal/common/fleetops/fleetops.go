@@ -40,6 +40,17 @@ func (l Listener) Judge(names map[string]string, now time.Time, ttl time.Duratio
 	return fleetrecord.Judge(ms, l.Records, names, now, ttl)
 }
 
+// Tag is the value of clusterID's record tag on l, "" when it has none.
+func (l Listener) Tag(clusterID string) string {
+	key := fleetrecord.Key(clusterID)
+	for _, t := range l.Tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
+}
+
 // Name is "ELB <id> TCP/80 (listener <id>)", for messages.
 func (l Listener) Name() string {
 	return fmt.Sprintf("ELB %s %s/%d (listener %s)", l.LB.ID, l.Listener.Protocol, l.Listener.Port, l.Listener.ID)

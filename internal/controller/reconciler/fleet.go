@@ -93,7 +93,7 @@ type Fleet struct {
 
 	mu      sync.Mutex
 	beats   map[types.NamespacedName]beat
-	wrote   map[string]bool   // listener IDs this process wrote its record on
+	wrote   map[string]string // listener ID → the record (tag value) this process last wrote there
 	foreign map[string]sawFor // ELB ID → the last fresh record of another install of our cluster ID
 }
 
@@ -106,6 +106,9 @@ type beat struct {
 type sawFor struct {
 	at      time.Time
 	install string
+	// same: the other writer has this install's own ID (a copy of this cluster: restored from
+	// its etcd backup, ConfigMap included, or a second replica without --leader-elect).
+	same bool
 }
 
 // NewFleet returns f with its metrics registered on reg (nil: none) and defaults filled.
@@ -130,23 +133,22 @@ func NewFleet(f *Fleet, reg prometheus.Registerer) *Fleet {
 		f.noRoom = register(reg, f.noRoom)
 		f.reclaimed = register(reg, f.reclaimed)
 	}
-	f.beats, f.wrote, f.foreign = map[types.NamespacedName]beat{}, map[string]bool{}, map[string]sawFor{}
+	f.beats, f.wrote, f.foreign = map[types.NamespacedName]beat{}, map[string]string{}, map[string]sawFor{}
 	return f
 }
 
-// collided returns the other install seen recording our cluster ID on elbID within the TTL, or "".
-func (f *Fleet) collided(elbID string) string {
+// collided returns the other writer seen recording our cluster ID on elbID within the TTL; ok
+// is false when there was none.
+func (f *Fleet) collided(elbID string) (sawFor, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.foreign[elbID]
-	if !ok || f.Now().Sub(s.at) > f.TTL {
-		if ok {
-			delete(f.foreign, elbID)
-			f.collisions.DeleteLabelValues(elbID)
-		}
-		return ""
+	if ok && f.Now().Sub(s.at) > f.TTL {
+		delete(f.foreign, elbID)
+		f.collisions.DeleteLabelValues(elbID)
+		return sawFor{}, false
 	}
-	return s.install
+	return s, ok
 }
 
 // due reports whether the Service's records need writing: never written, its weight or ports
@@ -184,7 +186,9 @@ func ours(ls []fleetops.Listener, d model.Desired) []fleetops.Listener {
 }
 
 // look reads the Service's listeners and notes a fresh record of our cluster ID written by
-// another install (T15). It returns nil when the records are not due.
+// another install (T15): one with another install ID, or, where this process wrote its record,
+// one it did not write (a copy of this cluster with the same install ID). It returns nil when the
+// records are not due.
 func (f *Fleet) look(ctx context.Context, key types.NamespacedName, d model.Desired) ([]fleetops.Listener, error) {
 	if !f.due(key, d) {
 		return nil, nil
@@ -201,10 +205,20 @@ func (f *Fleet) look(ctx context.Context, key types.NamespacedName, d model.Desi
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, l := range ls {
-		if rec, ok := l.Records[f.ClusterID]; ok && rec.InstallID != f.InstallID && !rec.Stale(now, f.TTL) {
-			f.foreign[d.ELBID] = sawFor{at: now, install: rec.InstallID}
-			f.collisions.WithLabelValues(d.ELBID).Set(1)
+		rec, ok := l.Records[f.ClusterID]
+		if !ok || rec.Stale(now, f.TTL) {
+			continue
 		}
+		last, wrote := f.wrote[l.Listener.ID]
+		switch {
+		case rec.InstallID != f.InstallID:
+			f.foreign[d.ELBID] = sawFor{at: now, install: rec.InstallID}
+		case wrote && l.Tag(f.ClusterID) != last:
+			f.foreign[d.ELBID] = sawFor{at: now, install: rec.InstallID, same: true}
+		default:
+			continue
+		}
+		f.collisions.WithLabelValues(d.ELBID).Set(1)
 	}
 	return ls, nil
 }
@@ -229,7 +243,8 @@ func (f *Fleet) record(ctx context.Context, key types.NamespacedName, d model.De
 		default:
 			f.noRoom.DeleteLabelValues(key.Namespace, key.Name, port)
 			f.mu.Lock()
-			f.wrote[l.Listener.ID] = true
+			tag, _ := fleetrecord.Encode(rec) // Write encoded it
+			f.wrote[l.Listener.ID] = tag.Value
 			f.mu.Unlock()
 			if l.Records == nil {
 				l.Records = map[string]fleetrecord.Record{}
@@ -307,9 +322,9 @@ func (f *Fleet) release(ctx context.Context, key types.NamespacedName, d model.D
 	return nil
 }
 
-// fleetBefore runs before Apply: it reads the records when due and says whether another live
-// install records our cluster ID on the ELB (then nothing may be applied).
-func (r *Reconciler) fleetBefore(ctx context.Context, svc *corev1.Service, d model.Desired) ([]fleetops.Listener, string) {
+// fleetBefore runs before Apply: it reads the records when due and, when another live install
+// records our cluster ID on the ELB (then nothing may be applied), says so.
+func (r *Reconciler) fleetBefore(ctx context.Context, svc *corev1.Service, d model.Desired) (ls []fleetops.Listener, collision string) {
 	if r.Fleet == nil {
 		return nil, ""
 	}
@@ -317,20 +332,28 @@ func (r *Reconciler) fleetBefore(ctx context.Context, svc *corev1.Service, d mod
 	ls, err := r.Fleet.look(ctx, key, d)
 	if err != nil {
 		r.warnOnce(svc, "fleet", notice{ReasonFleetRecordFailed, "Heartbeat", "reading the fleet records failed, retried at the next heartbeat: " + err.Error()})
-		return nil, r.Fleet.collided(d.ELBID)
+		ls = nil
 	}
-	other := r.Fleet.collided(d.ELBID)
-	if other != "" && ls != nil {
+	other, ok := r.Fleet.collided(d.ELBID)
+	if !ok {
+		return ls, ""
+	}
+	if ls != nil {
 		// Keep the heartbeat, so that the other install sees the collision too; nothing else.
 		_, _ = r.Fleet.record(ctx, key, d, ls)
 	}
-	return ls, other
+	return ls, r.collisionMessage(d.ELBID, other)
 }
 
 // collisionMessage says what two installs with one cluster ID must do.
-func (r *Reconciler) collisionMessage(elbID, other string) string {
-	return fmt.Sprintf("another live install (install ID %s) records this cluster's ID %q on ELB %s, beside this one (install ID %s): two clusters run with the same cluster ID (one restored from the other's etcd backup, or the same --cluster-id given twice). Both stop changing members on that ELB, and nothing is removed, until one of them gets its own ID: restart one with --cluster-id NEW --adopt-cluster-id %s (its members are renamed in place). It clears by itself once the other's heartbeat is older than --fleet-stale-after",
-		other, r.Settings.ClusterID, elbID, r.Fleet.InstallID, r.Settings.ClusterID)
+func (r *Reconciler) collisionMessage(elbID string, other sawFor) string {
+	who := fmt.Sprintf("another live install (install ID %s) records this cluster's ID %q on ELB %s, beside this one (install ID %s): two clusters run with the same cluster ID (one restored from the other's etcd backup, or the same --cluster-id given twice)",
+		other.install, r.Settings.ClusterID, elbID, r.Fleet.InstallID)
+	if other.same {
+		who = fmt.Sprintf("another controller writes this cluster's record (cluster ID %q, install ID %s) on ELB %s besides this one: a copy of this cluster runs (restored from its etcd backup, ConfigMap kube-system/%s included), or two replicas run without --leader-elect",
+			r.Settings.ClusterID, r.Fleet.InstallID, elbID, ClusterIDConfigMap)
+	}
+	return who + fmt.Sprintf(". Both stop changing members on that ELB, and nothing is removed, until one of them gets its own ID: restart one with --cluster-id NEW --adopt-cluster-id %s (its members are renamed in place). It clears by itself once the other's heartbeat is older than --fleet-stale-after", r.Settings.ClusterID)
 }
 
 // fleetAfter runs after a successful Apply: it writes the records, reclaims stale owners when

@@ -164,6 +164,28 @@ func TestRealClustersFleet(t *testing.T) {
 		b.stopController()
 		eventually(t, wait, "A bound again", wantCondition(a, "web", reconciler.ReasonBound))
 	})
+
+	t.Run("T15 a copy of a cluster, same install ID, is found too", func(t *testing.T) {
+		// B restored from A's etcd backup: A's cluster ID and install ID in B's ConfigMap.
+		cmA, err := a.cs.CoreV1().ConfigMaps("kube-system").Get(context.Background(), reconciler.ClusterIDConfigMap, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmB, err := b.cs.CoreV1().ConfigMaps("kube-system").Get(context.Background(), reconciler.ClusterIDConfigMap, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmB.Data = cmA.Data
+		if _, err := b.cs.CoreV1().ConfigMaps("kube-system").Update(context.Background(), cmB, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b.startWith(t, e, fleet(model.PodNetworkVPC, "subnet-b-pods", prometheus.NewRegistry(), 0))
+		for _, k := range []*kube{a, b} {
+			eventually(t, wait, "the copy found on "+k.name, wantCondition(k, "web", reconciler.ReasonClusterIDCollision, "another controller writes this cluster's record", "etcd backup"))
+		}
+		b.stopController()
+		eventually(t, wait, "A bound again", wantCondition(a, "web", reconciler.ReasonBound))
+	})
 }
 
 // writesOfMembers is the pool's members as a summary, to compare before and after.

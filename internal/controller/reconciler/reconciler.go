@@ -290,7 +290,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 
 	fleet, other := r.fleetBefore(ctx, svc, desired)
 	if other != "" {
-		return r.refuse(ctx, svc, ReasonClusterIDCollision, r.collisionMessage(desired.ELBID, other)) // T15
+		return r.refuse(ctx, svc, ReasonClusterIDCollision, other) // T15
 	}
 	res, err := r.Deployer.Apply(ctx, desired)
 	r.Metrics.observeWrites(res.Writes)
