@@ -9,7 +9,8 @@
 # iperf3) runs in the namespace fleetlb-bench, so every mode has the same client, backends and
 # loopback. Conntrack is on in that namespace for every mode (the kernel mode's nat table needs
 # it); its TIME_WAIT timeout there is 10 s so that the new-connection runs never fill the
-# conntrack table. Without root the kernel column is left out.
+# conntrack table. The kernel mode's members are the same backend process on addresses of their
+# own (K1, K2 below says why). Without root the kernel column is left out.
 #
 # Every mode is measured BENCH_ROUNDS times (default 5), interleaved, BENCH_DURATION seconds
 # each (default 6), and the median is reported: the machine is shared, and interleaving
@@ -59,6 +60,13 @@ fi
 
 # --- addresses -------------------------------------------------------------------------
 B1=127.60.1.1 B2=127.60.1.2 # HTTP backends, weights 80:20 behind the load balancers
+# The same backend process also listens on K1 and K2 for the kernel mode's members. With DNAT the
+# member sees the client's own address and port; the client (addressing the VIP) stamps its
+# connections with another TCP timestamp offset than its direct ones to B1, so a SYN meeting a
+# TIME_WAIT socket that direct, proxy or HAProxy connections left on B1 is refused as old, and
+# retried after 1 s (measured on the shared addresses: 1,782 SYN retransmits in 4 s, 0.07x direct).
+# Its own addresses keep the modes from measuring each other's TIME_WAIT sockets.
+K1=127.60.2.1 K2=127.60.2.2
 W1=80 W2=20
 IPERF=127.60.1.1:5201      # the iperf3 server (one member: iperf3 needs both its connections on it)
 ELB_VIP=127.60.0.10
@@ -92,7 +100,7 @@ wait_http() { # wait_http URL — up to 10 s
 }
 
 # --- backends --------------------------------------------------------------------------
-start backend "$BIN/bench-backend" -listen "$B1:$HTTP_PORT,$B2:$HTTP_PORT"
+start backend "$BIN/bench-backend" -listen "$B1:$HTTP_PORT,$B2:$HTTP_PORT,$K1:$HTTP_PORT,$K2:$HTTP_PORT"
 start iperf3 timeout 1800 iperf3 -s -B "${IPERF%:*}" -p "${IPERF#*:}"
 wait_http "http://$B1:$HTTP_PORT/" || { say "backend did not start: $(cat "$WORK/backend.log")"; exit 1; }
 
@@ -120,10 +128,10 @@ wait_http "http://$HAP_VIP:$HTTP_PORT/" || { say "haproxy did not start: $(cat "
 
 # --- elbd, configured through its API --------------------------------------------------
 ELBD_NOTE="bin/elbd configured with bin/elbctl"
-start_elbd() { # start_elbd NAME API-ADDRESS VIP [elbd flags...]
+start_elbd() { # start_elbd NAME API-ADDRESS VIP MEMBER1 MEMBER2 [elbd flags...]
 	[ -x "$BIN/elbd" ] && [ -x "$BIN/elbctl" ] || return 1
-	local name=$1 api=$2 vip=$3
-	shift 3
+	local name=$1 api=$2 vip=$3 m1=$4 m2=$5
+	shift 5
 	cat >"$WORK/elbd.yaml" <<CFG
 credentials:
 - accessKey: BENCHACCESSKEY
@@ -149,15 +157,15 @@ CFG
 	lb=$("$BIN/elbctl" -o json lb create --name bench --vip-subnet-id subnet-bench --vip-address "$vip" | id)
 	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$HTTP_PORT" | id)
 	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP --algorithm ROUND_ROBIN | id)
-	"$BIN/elbctl" member add --pool "$p" --address "$B1" --port "$HTTP_PORT" --weight "$W1" --subnet-id subnet-bench >/dev/null
-	"$BIN/elbctl" member add --pool "$p" --address "$B2" --port "$HTTP_PORT" --weight "$W2" --subnet-id subnet-bench >/dev/null
+	"$BIN/elbctl" member add --pool "$p" --address "$m1" --port "$HTTP_PORT" --weight "$W1" --subnet-id subnet-bench >/dev/null
+	"$BIN/elbctl" member add --pool "$p" --address "$m2" --port "$HTTP_PORT" --weight "$W2" --subnet-id subnet-bench >/dev/null
 	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$BULK_PORT" | id)
 	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP | id)
 	"$BIN/elbctl" member add --pool "$p" --address "${IPERF%:*}" --port "${IPERF#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
 	wait_http "http://$vip:$HTTP_PORT/"
 }
 ELBD_PROC=elbd
-if ! start_elbd elbd 127.60.0.1:19080 "$ELB_VIP"; then
+if ! start_elbd elbd 127.60.0.1:19080 "$ELB_VIP" "$B1" "$B2"; then
 	ELBD_PROC=bench-lb
 	ELBD_NOTE="bin/bench-lb (same data plane, no API): bin/elbd did not forward traffic"
 	say "NOTE: $ELBD_NOTE"
@@ -169,7 +177,7 @@ fi
 MODES=(direct elbd haproxy)
 # The kernel data plane: a second elbd, same backends and weights, in this namespace.
 if [ -n "${BENCH_IN_NETNS:-}" ] && [ "$ELBD_PROC" = elbd ]; then
-	if start_elbd kernel 127.60.0.1:19081 "$KERNEL_VIP" --dataplane kernel --netns "$BENCH_NS" &&
+	if start_elbd kernel 127.60.0.1:19081 "$KERNEL_VIP" "$K1" "$K2" --dataplane kernel --netns "$BENCH_NS" &&
 		! grep -q "CAP_NET_ADMIN\|kernel data plane cannot start" "$WORK/kernel.log"; then
 		MODES+=(kernel)
 	else

@@ -271,3 +271,42 @@ func memberConnections(t *testing.T, addr string) float64 {
 	}
 	return sum
 }
+
+// K9: without CAP_NET_ADMIN, --dataplane kernel says so in one log line and
+// the proxy serves (the capability is taken from root with setpriv).
+func TestK9KernelWithoutNetAdminRunsTheProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Geteuid() != 0 || err != nil {
+		t.Skip("needs root and setpriv (util-linux) to start elbd without CAP_NET_ADMIN")
+	}
+	bin := filepath.Join(t.TempDir(), "elbd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	host := strings.Join(hostTables(t), ",")
+	logs := &syncBuffer{}
+	cmd := exec.Command(setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", bin,
+		"--config", writeConfig(t), "--data-dir", t.TempDir(), "--api-address", "127.0.0.1:0", "--dataplane", "kernel", "--netns", "fleetlb-never-made")
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(logs.String(), "elbd serving"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("elbd did not start:\n%s", logs)
+		}
+	}
+	if n := strings.Count(logs.String(), "needs CAP_NET_ADMIN"); n != 1 {
+		t.Fatalf("%d log lines about CAP_NET_ADMIN, want 1:\n%s", n, logs)
+	}
+	if _, err := os.Stat(filepath.Join(netns.Dir, "fleetlb-never-made")); err == nil {
+		t.Fatal("elbd without the capability made the namespace")
+	}
+	if got := strings.Join(hostTables(t), ","); got != host {
+		t.Fatalf("the host's tables changed: %q -> %q", host, got)
+	}
+}

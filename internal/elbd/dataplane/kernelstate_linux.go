@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -40,7 +41,10 @@ func (dp *DataPlane) startKernel() {
 	}
 	dp.kern = kernelState{
 		nft: k, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		marks: map[string]uint32{}, usable: map[uint32]*backend{}, stats: map[uint32][]*counters{},
+		// Marks start at a random multiple of 2^16, so that flows a killed elbd
+		// left in conntrack are not counted as this one's.
+		nextMark: uint32(rand.IntN(1<<15)+1) << 16,
+		marks:    map[string]uint32{}, usable: map[uint32]*backend{}, stats: map[uint32][]*counters{},
 		seen: map[uint32]kernelCount{}, timers: map[uint32]*time.Timer{},
 	}
 	dp.log.Info("kernel data plane: TCP and UDP listeners are served by nftables rules", "table", "inet "+kernelTable)
@@ -215,9 +219,14 @@ func (dp *DataPlane) syncKernel() error {
 		}
 		ls = append(ls, kl)
 	}
-	// Count what the removed members did before their counters go.
-	dp.kern.readAt = time.Time{}
-	dp.readKernelCounters()
+	// Count what the members leaving did before their counters go.
+	for mark := range dp.kern.stats {
+		if !keep[mark] {
+			dp.kern.readAt = time.Time{}
+			dp.readKernelCounters()
+			break
+		}
+	}
 	if err := dp.kern.nft.program(ls, keep); err != nil {
 		return err
 	}
