@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
 	"github.com/fleetlb/fleetlb/internal/common/fleetview"
+	"github.com/fleetlb/fleetlb/internal/common/promtext"
 )
 
 // memberConnectionsMetric is elbd's counter of connections forwarded to each member (labelled
@@ -148,48 +145,25 @@ func (t *topLoop) scrape(ctx context.Context) (map[string]float64, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.metricsURL, nil)
+	fams, err := promtext.Fetch(ctx, t.metricsURL)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", t.metricsURL, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered HTTP %d", t.metricsURL, resp.StatusCode)
-	}
-	return memberConnections(resp.Body)
+	return memberConnections(fams)
 }
 
-// memberConnections reads elbd_member_connections_total by member from Prometheus text.
-func memberConnections(r io.Reader) (map[string]float64, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(r)
-	if err != nil {
-		return nil, fmt.Errorf("not Prometheus metrics: %w", err)
-	}
-	fam, ok := families[memberConnectionsMetric]
-	if !ok {
+// memberConnections reads elbd_member_connections_total by member.
+func memberConnections(fams promtext.Families) (map[string]float64, error) {
+	if _, ok := fams[memberConnectionsMetric]; !ok {
 		return nil, fmt.Errorf("no %s there (is it elbd's metrics address?)", memberConnectionsMetric)
 	}
 	out := map[string]float64{}
-	for _, m := range fam.GetMetric() {
-		if id := labelValue(m, "member"); id != "" {
-			out[id] += m.GetCounter().GetValue()
+	for _, s := range fams.Samples(memberConnectionsMetric) {
+		if id := s.Labels["member"]; id != "" {
+			out[id] += s.Value
 		}
 	}
 	return out, nil
-}
-
-func labelValue(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
 }
 
 // isTerminal reports whether w is a terminal (top then redraws in place).

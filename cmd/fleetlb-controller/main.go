@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
@@ -128,6 +129,8 @@ func (f *flags) elbClient() (*elbclient.SDK, error) {
 		Endpoint: f.elbEndpoint, Region: f.region, ProjectID: f.projectID,
 		AK: os.Getenv("HUAWEICLOUD_SDK_AK"), SK: os.Getenv("HUAWEICLOUD_SDK_SK"), Timeout: f.elbTimeout,
 		QPS: f.elbQPS, Burst: f.elbBurst, VPCEndpoint: f.vpcEndpoint, CAFile: f.elbCAFile,
+		// The same collectors as the reconciler's (NewMetrics shares them by name), served on --metrics-bind-address.
+		OnResponse: reconciler.NewMetrics(crmetrics.Registry).ObserveELBCall,
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/httphandler"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
@@ -25,6 +26,7 @@ import (
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vpcv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/vpc/v2"
 
+	"github.com/fleetlb/fleetlb/internal/common/apiop"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/program"
 )
@@ -53,6 +55,10 @@ type Config struct {
 	// certificate (--elb-ca-file), e.g. elbd's own CA when it serves HTTPS (F1); "" trusts the
 	// system's roots.
 	CAFile string
+	// OnResponse, when set, is told of every HTTP exchange with the API (ELB and VPC, retries
+	// and status reads included): the operation (apiop.Name), the HTTP status and how long it
+	// took. The controller's metrics count ELB API calls with it (O6).
+	OnResponse func(operation string, status int, latency time.Duration)
 }
 
 // SDK is the Client backed by the official Huawei Cloud Go SDK.
@@ -142,6 +148,11 @@ func sdkHTTPConfig(cfg Config, roots *x509.CertPool) *config.HttpConfig {
 		t = 30 * time.Second
 	}
 	hc := config.DefaultHttpConfig().WithTimeout(t).WithRetries(0)
+	if on := cfg.OnResponse; on != nil {
+		hc = hc.WithHttpHandler(httphandler.NewHttpHandler().AddMonitorHandler(func(m *httphandler.MonitorMetric) {
+			on(apiop.Name(m.Method, m.Path), m.StatusCode, m.Latency)
+		}))
+	}
 	if roots == nil {
 		return hc
 	}

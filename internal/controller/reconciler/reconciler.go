@@ -95,8 +95,8 @@ type Reconciler struct {
 	notices noticeBook
 }
 
-// Reconcile implements reconcile.Reconciler.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// reconcile is Reconcile (reconcile.Reconciler; metrics.go counts its results).
+func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := r.Log.WithValues("service", req.NamespacedName)
 	ctx = logr.NewContext(ctx, log)
 

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fleetlb/fleetlb/internal/common/apiop"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -29,6 +32,8 @@ type Options struct {
 	V2 http.Handler
 	// Logger receives one line per request; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, receives elbd_api_requests_total and elbd_api_request_duration_seconds.
+	Metrics prometheus.Registerer
 }
 
 // NewRouter returns the HTTP handler of the whole API.
@@ -46,12 +51,20 @@ func NewRouter(o Options) (http.Handler, error) {
 		o.Logger = slog.Default()
 	}
 	rt := &router{o: o, v3: newV3(o.Store, o.DataPlane)}
+	if o.Metrics != nil {
+		m, err := newRequestMetrics(o.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		rt.metrics = m
+	}
 	return rt, nil
 }
 
 type router struct {
-	o  Options
-	v3 *http.ServeMux
+	o       Options
+	v3      *http.ServeMux
+	metrics *requestMetrics // nil: not counted
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -80,10 +93,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = apierr.WithRequestID(r, id)
 	w.Header().Set(apierr.HeaderRequestID, id)
 	rec := &statusRecorder{ResponseWriter: w}
-	rt.serve(rec, r)
+	op := rt.serve(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
+	rt.metrics.observe(op, rec.status, time.Since(start))
 	rt.o.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"request_id", id, "duration", time.Since(start).Round(time.Microsecond))
 	if rec.status < 300 && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -91,7 +105,9 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
+// serve answers r and returns its operation for the metrics (apiop.Name), opUnknown for a path
+// no API serves or opUnauthenticated for a request refused before it was routed.
+func (rt *router) serve(w http.ResponseWriter, r *http.Request) string {
 	// /{v2|v3}/{project_id}/elb/...
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
 	// The v3 tag APIs have no /elb/: /v3/{project_id}/{loadbalancers|listeners}/...
@@ -101,7 +117,7 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	if !vpcAPI && (len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI)) {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
 			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/..., /v2/{project_id}/elb/..., the tags at /v3/{project_id}/{loadbalancers,listeners}/... and GET /v1/{project_id}/subnets"})
-		return
+		return opUnknown
 	}
 	project := parts[1]
 	if err := rt.o.Auth.Authenticate(r, project); err != nil {
@@ -111,7 +127,7 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.o.Logger.Warn("request refused", "method", r.Method, "path", r.URL.Path, "request_id", apierr.RequestID(r), "reason", err.Error())
 		apierr.Write(w, r, err)
-		return
+		return opUnauthenticated
 	}
 	r = apierr.WithProjectID(r, project)
 	var h http.Handler
@@ -127,7 +143,13 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) {
 	if h == nil {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
 			Msg: "no such API: " + r.Method + " " + r.URL.Path})
-		return
+		return opUnknown
 	}
 	h.ServeHTTP(w, r)
+	// The muxes record the route they matched on r: only routed requests name their operation,
+	// so that the label's values stay as few as the API's operations, whatever clients send.
+	if r.Pattern == "" && !vpcAPI {
+		return opUnknown
+	}
+	return apiop.Name(r.Method, r.URL.Path)
 }

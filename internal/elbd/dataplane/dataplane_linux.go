@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/balance"
@@ -45,6 +46,8 @@ type DataPlane struct {
 	engine   *engine // TCP; nil when it could not start
 	attempts int
 	udpFlows udpFlowLimit // live UDP flows, capped at opts.MaxUDPFlows
+	// healthTransitions counts the health checker's verdict changes: [0] to down, [1] to up.
+	healthTransitions [2]atomic.Uint64
 
 	mu            sync.Mutex // guards everything below; never taken per connection
 	closed        bool
@@ -301,6 +304,11 @@ func (dp *DataPlane) cell(key string, mon health.Monitor, addr netip.AddrPort, m
 	c.up.Store(true)
 	c.checker = health.Start(mon, addr, func(up bool, cause error) {
 		c.up.Store(up)
+		if up {
+			dp.healthTransitions[1].Add(1)
+		} else {
+			dp.healthTransitions[0].Add(1)
+		}
 		if up {
 			c.downSince.Store(0)
 		} else {

@@ -29,11 +29,13 @@ var (
 		out:    descMember("bytes_out_total", "Bytes received from the member (for clients)."),
 		failed: descMember("failed_connects_total", "Connects to the member that failed."),
 	}
-	mUp       = descMember("up", "1 when the member can get new connections (admin-up, weight > 0, healthy or unmonitored).")
-	mWeight   = descMember("weight", "Configured weight of the member.")
-	udpMax    = prometheus.NewDesc("elbd_udp_flows_max", "Cap on live UDP flows of all listeners (Options.MaxUDPFlows).", nil, nil)
-	udpCapped = prometheus.NewDesc("elbd_udp_flows_capped_total", "Datagrams from new UDP clients dropped because live flows were at elbd_udp_flows_max.", nil, nil)
-	allDescs  = append(append(lCounters.all(), mCounters.all()...), lUp, lKernel, mUp, mWeight, udpMax, udpCapped)
+	mUp               = descMember("up", "1 when the member can get new connections (admin-up, weight > 0, healthy or unmonitored).")
+	mWeight           = descMember("weight", "Configured weight of the member.")
+	udpMax            = prometheus.NewDesc("elbd_udp_flows_max", "Cap on live UDP flows of all listeners (Options.MaxUDPFlows).", nil, nil)
+	udpCapped         = prometheus.NewDesc("elbd_udp_flows_capped_total", "Datagrams from new UDP clients dropped because live flows were at elbd_udp_flows_max.", nil, nil)
+	healthTransitions = prometheus.NewDesc("elbd_member_health_transitions_total",
+		"Health check verdicts that changed a member's health, by the state it changed to (up, down).", []string{"to"}, nil)
+	allDescs  = append(append(lCounters.all(), mCounters.all()...), lUp, lKernel, mUp, mWeight, udpMax, udpCapped, healthTransitions)
 	gauge     = prometheus.GaugeValue
 	counterVT = prometheus.CounterValue
 )
@@ -69,6 +71,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	dp := c.dp
 	ch <- prometheus.MustNewConstMetric(udpMax, gauge, float64(dp.opts.MaxUDPFlows))
 	ch <- prometheus.MustNewConstMetric(udpCapped, counterVT, float64(dp.udpFlows.dropped.Load()))
+	ch <- prometheus.MustNewConstMetric(healthTransitions, counterVT, float64(dp.healthTransitions[0].Load()), "down")
+	ch <- prometheus.MustNewConstMetric(healthTransitions, counterVT, float64(dp.healthTransitions[1].Load()), "up")
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	dp.readKernelCounters()

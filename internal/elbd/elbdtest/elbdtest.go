@@ -78,12 +78,15 @@ type Options struct {
 // Server is elbd (internal/elbd/server) served over HTTP. The test's cleanup closes it.
 type Server struct {
 	// URL is the endpoint SDK clients call, http://127.0.0.1:port.
-	URL    string
-	Config *config.Config
-	Store  *store.Store
-	elbd   *server.Server
-	srv    *httptest.Server
-	closed bool
+	URL string
+	// MetricsURL serves elbd's /metrics (server.MetricsHandler), as --metrics-address does.
+	MetricsURL string
+	Config     *config.Config
+	Store      *store.Store
+	elbd       *server.Server
+	srv        *httptest.Server
+	metrics    *httptest.Server
+	closed     bool
 
 	// ConsoleURL is the web console's, http://127.0.0.1:port; "" unless Options.Console.
 	ConsoleURL string
@@ -107,8 +110,8 @@ func Start(t testing.TB, configYAML string, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Config: cfg, Store: elbd.Store, elbd: elbd, srv: httptest.NewServer(elbd.Handler())}
-	s.URL = s.srv.URL
+	s := &Server{Config: cfg, Store: elbd.Store, elbd: elbd, srv: httptest.NewServer(elbd.Handler()), metrics: httptest.NewServer(elbd.MetricsHandler())}
+	s.URL, s.MetricsURL = s.srv.URL, s.metrics.URL+"/metrics"
 	if o.Console {
 		s.console = httptest.NewServer(elbd.ConsoleHandler())
 		s.ConsoleURL = s.console.URL
@@ -128,6 +131,7 @@ func (s *Server) Close() error {
 	if s.console != nil {
 		s.console.Close()
 	}
+	s.metrics.Close()
 	return s.elbd.Close()
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -204,11 +203,14 @@ func (r *Runtime) ListenerCounters(listenerID string) dataplane.Counters {
 	return r.dp.ListenerCounters(listenerID)
 }
 
-// MetricsHandler serves the data plane's counters, and Go and process
-// metrics, in the Prometheus text format.
+// Collector collects the data plane's counters and health transitions (elbd's
+// server registers it beside the API's metrics).
+func (r *Runtime) Collector() prometheus.Collector { return r.dp.Collector() }
+
+// MetricsHandler serves the data plane's metrics alone in the Prometheus text format.
 func (r *Runtime) MetricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(r.dp.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(r.Collector())
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
@@ -69,7 +70,10 @@ type Server struct {
 	// has a faults: section.
 	Faults *faults.Injector
 	// real is the real data plane; nil when Options.DataPlane stood in for it.
-	real    realDataPlane
+	real realDataPlane
+	// metrics holds what /metrics serves: the API's requests, the data plane's counters and
+	// health transitions (when real), Go and process metrics.
+	metrics *prometheus.Registry
 	log     *slog.Logger
 	handler http.Handler
 	// console is the web console; nil unless Options.Console.
@@ -83,7 +87,7 @@ type Server struct {
 // internal/elbd/dataplane), which runs on Linux only: newRealDataPlane is in server_linux.go.
 type realDataPlane interface {
 	api.DataPlane
-	MetricsHandler() http.Handler
+	Collector() prometheus.Collector
 	Close() error
 }
 
@@ -113,7 +117,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Config: o.Config, Store: st, log: log, tls: tlsConf, insecureHTTP: o.InsecureHTTP}
+	s := &Server{Config: o.Config, Store: st, log: log, tls: tlsConf, insecureHTTP: o.InsecureHTTP, metrics: prometheus.NewRegistry()}
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dp := o.DataPlane
 	if dp == nil {
 		if s.real, err = newRealDataPlane(st, log, o.KernelDataPlane); err != nil {
@@ -121,13 +126,14 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 		dp = s.real
+		s.metrics.MustRegister(s.real.Collector())
 	}
 	// Each access key is held to its rateLimit (none unless configured) once its signature checks out (E3).
 	var authn api.Authenticator = throttle.Authenticator{Verifier: verifier, Limiter: throttle.New(o.Config.RateLimitFor)}
 	if o.Console {
 		authn = console.Trust(authn) // the console's in-process calls act in its session's project
 	}
-	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), VPC: vpc.Handler(o.Config), Logger: log})
+	s.handler, err = api.NewRouter(api.Options{Store: st, Auth: authn, DataPlane: dp, V2: apiv2.New(st, dp, apiv2.WithProvisioningDelay(o.ProvisioningDelay)), VPC: vpc.Handler(o.Config), Logger: log, Metrics: s.metrics})
 	if err == nil && o.Console {
 		s.console, err = console.New(console.Options{Store: st, API: s.handler, Credentials: o.Config.Credentials, ClusterNames: o.Config.ClusterNames, DataPlane: dp, Logger: log})
 	}
@@ -203,6 +209,11 @@ func (s *Server) Scheme() string {
 // Handler is the whole HTTP API: /v3/{project_id}/elb/... and /v2/{project_id}/elb/....
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// MetricsHandler serves elbd's metrics in the Prometheus text format (Serve's metrics listener).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+}
+
 // ConsoleHandler is the web console; nil unless Options.Console.
 func (s *Server) ConsoleHandler() http.Handler { return s.console }
 
@@ -259,12 +270,8 @@ func (s *Server) ServeWith(ctx context.Context, ls Listeners) error {
 		listeners = append(listeners, consoleLn)
 	}
 	if metricsLn != nil {
-		if s.real == nil {
-			closeAll()
-			return errors.New("elbd: metrics need the real data plane (Options.DataPlane is set)")
-		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", s.real.MetricsHandler())
+		mux.Handle("GET /metrics", s.MetricsHandler())
 		if s.Faults != nil {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(s.Faults)

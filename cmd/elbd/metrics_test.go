@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
+
+	"github.com/fleetlb/fleetlb/internal/common/promtext"
+)
+
+// TestMetricsMoveAfterTrafficAndChecks: O7, elbd's /metrics on --metrics-address after an
+// action: API requests by operation and status (also refused and unknown ones), connections and
+// bytes per listener and member, and a health transition when a member stops answering.
+func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
+	cfg, dir := writeConfig(t), t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	metrics := "http://" + addr + "/metrics"
+	endpoint, _ := startWith(t, cfg, dir, "--metrics-address", addr)
+	c := client(t, endpoint)
+	scrape := func() promtext.Families {
+		t.Helper()
+		f, err := promtext.Fetch(context.Background(), metrics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	before := scrape()
+	if n := before.Sum("elbd_api_requests_total", map[string]string{"operation": "POST /v3/elb/loadbalancers"}); n != 0 {
+		t.Fatalf("load balancer creations before any: %v", n)
+	}
+
+	ln, err := net.Listen("tcp", "127.10.1.10:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(conn, "hello from vm-1\n")
+			_ = conn.Close()
+		}
+	}()
+	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
+		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.78")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
+	m, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
+		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(ln.Addr().(*net.TCPAddr).Port)), SubnetCidrId: ptr("subnet-a1")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
+		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	// 10 connections answered through the VIP.
+	vip := fmt.Sprintf("127.10.1.78:%d", l.ProtocolPort)
+	answered := 0
+	for deadline := time.Now().Add(10 * time.Second); answered < 10 && time.Now().Before(deadline); {
+		conn, err := net.DialTimeout("tcp", vip, time.Second)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		if b, _ := io.ReadAll(conn); string(b) == "hello from vm-1\n" {
+			answered++
+		}
+		_ = conn.Close()
+	}
+	if answered < 10 {
+		t.Fatalf("%d of 10 connections answered", answered)
+	}
+	// An unsigned request and a path no API serves.
+	for _, path := range []string{"/v3/p1/elb/loadbalancers", "/nothing/here"} {
+		resp, err := http.Get(endpoint + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+
+	after := scrape()
+	member := map[string]string{"member": m.Member.Id}
+	listener := map[string]string{"listener": l.Id}
+	for _, c := range []struct {
+		name  string
+		match map[string]string
+		min   float64
+	}{
+		{"elbd_api_requests_total", map[string]string{"operation": "POST /v3/elb/loadbalancers", "code": "201"}, 1},
+		{"elbd_api_requests_total", map[string]string{"operation": "POST /v3/elb/pools/{id}/members", "code": "201"}, 1},
+		{"elbd_api_requests_total", map[string]string{"operation": "unauthenticated", "code": "401"}, 1},
+		{"elbd_api_requests_total", map[string]string{"operation": "unknown", "code": "404"}, 1},
+		{"elbd_api_request_duration_seconds", map[string]string{"operation": "POST /v3/elb/listeners"}, 1},
+		{"elbd_member_connections_total", member, 10},
+		{"elbd_member_bytes_out_total", member, 10 * 16},
+		{"elbd_listener_connections_total", listener, 10},
+		{"elbd_listener_bytes_out_total", listener, 10 * 16},
+	} {
+		if got := after.Sum(c.name, c.match); got < c.min {
+			t.Errorf("%s%v = %v, want at least %v", c.name, c.match, got, c.min)
+		}
+	}
+
+	// The member stops answering: its health check marks it down, and the transition is counted.
+	downBefore := after.Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"})
+	_ = ln.Close()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if scrape().Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"}) > downBefore {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no health transition to down counted after the member stopped answering")
+		}
+	}
+}
