@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/spf13/cobra"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/common/fleetview"
 )
 
@@ -51,6 +54,9 @@ type fleet struct {
 	listener map[string]any
 	poolID   string
 	members  []fleetview.Member
+	// requested is each owner cluster's weight from its record in the listener's tags
+	// (fleetrecord; v3 listeners only); owners without one show the weights their members carry.
+	requested map[string]int
 }
 
 // fetch reads the listener and its default pool's members with the selected API family.
@@ -91,6 +97,9 @@ func (g *globals) fetchFleet(r listenerRef) (fleet, error) {
 		}
 	}
 	if f.listener, err = genericOf(c.ShowListener(&m3.ShowListenerRequest{ListenerId: r.id})); err != nil {
+		return f, err
+	}
+	if f.requested, err = g.requestedWeights(r.id); err != nil {
 		return f, err
 	}
 	if f.poolID = str(f.listener["default_pool_id"]); f.poolID == "" {
@@ -179,10 +188,28 @@ func num(v any) int64 {
 	return i
 }
 
-// view groups f's members by owner. Until the owner records of the listener are read, an
-// owner's requested weight is what its members carry (fleetview.RequestedCarried).
+// requestedWeights reads the owner records in a v3 listener's tags: cluster ID → the weight it
+// requested for this listener.
+func (g *globals) requestedWeights(listenerID string) (map[string]int, error) {
+	c, err := g.elbClient()
+	if err != nil {
+		return nil, err
+	}
+	tags, err := c.API(elbrules.ClassPerformance).ListenerTags(context.Background(), listenerID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for id, r := range fleetrecord.Records(tags) { // elbclient.Tag is fleetrecord's
+		out[id] = r.Weight
+	}
+	return out, nil
+}
+
+// view groups f's members by owner; an owner without a record shows the weights its members
+// carry as requested (fleetview.RequestedCarried).
 func (f fleet) view(counts map[string]float64) fleetview.View {
-	return fleetview.Build(f.members, fleetview.Options{MemberCounts: counts})
+	return fleetview.Build(f.members, fleetview.Options{MemberCounts: counts, Requested: f.requested})
 }
 
 // fleetOutput is what -o json/yaml print for a listener with its owners: the listener's API

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
@@ -63,6 +68,21 @@ func TestListenerShowByOwner(t *testing.T) {
 	first := rows[0].(map[string]any)
 	if first["owner"] != "uid-a" || first["effectiveWeight"] != 60.0 || first["expectedShare"] != 0.6 || first["members"] != 2.0 {
 		t.Errorf("first owner %v", first)
+	}
+	// uid-a's owner record in the listener's tags: its requested weight is shown as recorded.
+	api, err := elbclient.New(elbclient.Config{Endpoint: e("ELB_ENDPOINT"), ProjectID: "p1", AK: "AK1", SK: "SK1-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := fleetrecord.Encode(fleetrecord.Record{ClusterID: "uid-a", Weight: 75, Heartbeat: time.Now().Truncate(time.Second), InstallID: fleetrecord.NewInstallID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.API(elbrules.ClassPerformance).TagListener(context.Background(), listenerID, []elbclient.Tag{{Key: tag.Key, Value: tag.Value}}); err != nil {
+		t.Fatal(err)
+	}
+	if table := cli(t, e, "listener", "show", listenerID); !strings.Contains(table, "\nuid-a   2        75  ") || !strings.Contains(table, "\nuid-b   1        20*") {
+		t.Errorf("listener show with uid-a's record:\n%s", table)
 	}
 	var y map[string]any
 	if err := yaml.Unmarshal([]byte(cli(t, e, "listener", "show", listenerID, "-o", "yaml")), &y); err != nil || y["id"] != listenerID || y["owners"] == nil {
