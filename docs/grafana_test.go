@@ -120,4 +120,23 @@ func TestGrafanaDashboardQueriesExistingMetrics(t *testing.T) {
 	if queried < 20 {
 		t.Errorf("the dashboard queries only %d metrics", queried)
 	}
+
+	// O9: the README's list of metrics names every fleetlb_* and elbd_* metric the programs have
+	// (elbd's per-listener and per-member families by their prefix).
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range known.names {
+		if !metric.MatchString(name) {
+			continue // Go and process metrics
+		}
+		listed := strings.Contains(string(readme), "`"+name)
+		for _, family := range []string{"elbd_listener_", "elbd_member_"} {
+			listed = listed || strings.HasPrefix(name, family) && strings.Contains(string(readme), "`"+family+"*`")
+		}
+		if !listed {
+			t.Errorf("README.md does not list the metric %s", name)
+		}
+	}
 }
