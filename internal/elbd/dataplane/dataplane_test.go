@@ -686,8 +686,8 @@ func TestMetricsExposeCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(families) != 16 {
-		t.Fatalf("gathered %d metric families, want 16 (7 listener + 7 member + 2 UDP flow cap)", len(families))
+	if len(families) != 17 {
+		t.Fatalf("gathered %d metric families, want 17 (7 listener + 7 member + 2 UDP flow cap + health transitions)", len(families))
 	}
 	found := false
 	for _, f := range families {
