@@ -183,7 +183,7 @@ type API interface {
 	RenameMembers(ctx context.Context, poolID string, renames []MemberRename) error
 
 	// ListenerTags, TagListener and UntagListener read and write a listener's tags, where the
-	// owner clusters keep their fleet records (tags.go, T10). Union ELBs: ErrNoTags.
+	// owner clusters keep their fleet records (tags.go, T10); v3 and v2 alike.
 	ListenerTags(ctx context.Context, listenerID string) ([]Tag, error)
 	TagListener(ctx context.Context, listenerID string, tags []Tag) error
 	UntagListener(ctx context.Context, listenerID string, keys []string) error

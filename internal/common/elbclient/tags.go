@@ -2,8 +2,8 @@ package elbclient
 
 import (
 	"context"
-	"fmt"
 
+	v2model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/common/fleetrecord"
@@ -11,10 +11,6 @@ import (
 
 // Tag is a listener tag: the fleet records of owner clusters are kept in them (T10).
 type Tag = fleetrecord.Tag
-
-// ErrNoTags is returned (wrapped) by the tag calls on shared (union) ELBs: fleetlb keeps fleet
-// records on dedicated (performance, v3) ELBs only.
-var ErrNoTags = fmt.Errorf("listener tags are kept on dedicated (performance) ELBs only")
 
 // ListenerTags is ShowListenerTags (services/elb/v3/model/model_show_listener_tags_response.go).
 func (a *v3API) ListenerTags(ctx context.Context, listenerID string) ([]Tag, error) {
@@ -67,10 +63,57 @@ func (a *v3API) changeListenerTags(ctx context.Context, listenerID string, actio
 	}, nil)
 }
 
-func (a *v2API) ListenerTags(context.Context, string) ([]Tag, error) {
-	return nil, ErrNoTags
+// ListenerTags is the v2 ShowListenerTags (services/elb/v2/model/model_show_listener_tags_response.go).
+func (a *v2API) ListenerTags(ctx context.Context, listenerID string) ([]Tag, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var r *v2model.ShowListenerTagsResponse
+	if err := a.c.call(ctx, true, "v2 ShowListenerTags", kindRead, "", func() (err error) {
+		r, err = a.c.v2.ShowListenerTags(&v2model.ShowListenerTagsRequest{ListenerId: listenerID})
+		return err
+	}, nil); err != nil {
+		return nil, err
+	}
+	var out []Tag
+	for _, t := range deref(r.Tags) {
+		out = append(out, Tag{Key: t.Key, Value: t.Value})
+	}
+	return out, nil
 }
 
-func (a *v2API) TagListener(context.Context, string, []Tag) error { return ErrNoTags }
+// TagListener is the v2 BatchCreateListenerTags (action create; model_batch_create_listener_tags_request_body.go).
+func (a *v2API) TagListener(ctx context.Context, listenerID string, tags []Tag) error {
+	if err := ctx.Err(); err != nil || len(tags) == 0 {
+		return err
+	}
+	return a.c.call(ctx, true, "v2 BatchCreateListenerTags", kindUpdate, "", func() error {
+		_, err := a.c.v2.BatchCreateListenerTags(&v2model.BatchCreateListenerTagsRequest{ListenerId: listenerID, Body: &v2model.BatchCreateListenerTagsRequestBody{
+			Action: v2model.GetBatchCreateListenerTagsRequestBodyActionEnum().CREATE, Tags: v2Tags(tags)}})
+		return err
+	}, nil)
+}
 
-func (a *v2API) UntagListener(context.Context, string, []string) error { return ErrNoTags }
+// UntagListener is the v2 BatchDeleteListenerTags (action delete; an empty value matches any).
+func (a *v2API) UntagListener(ctx context.Context, listenerID string, keys []string) error {
+	if err := ctx.Err(); err != nil || len(keys) == 0 {
+		return err
+	}
+	tags := make([]Tag, len(keys))
+	for i, k := range keys {
+		tags[i] = Tag{Key: k}
+	}
+	return a.c.call(ctx, true, "v2 BatchDeleteListenerTags", kindUpdate, "", func() error {
+		_, err := a.c.v2.BatchDeleteListenerTags(&v2model.BatchDeleteListenerTagsRequest{ListenerId: listenerID, Body: &v2model.BatchDeleteListenerTagsRequestBody{
+			Action: v2model.GetBatchDeleteListenerTagsRequestBodyActionEnum().DELETE, Tags: v2Tags(tags)}})
+		return err
+	}, nil)
+}
+
+func v2Tags(tags []Tag) []v2model.ResourceTag {
+	out := make([]v2model.ResourceTag, len(tags))
+	for i, t := range tags {
+		out[i] = v2model.ResourceTag{Key: t.Key, Value: t.Value}
+	}
+	return out
+}

@@ -68,8 +68,7 @@ func (l Listener) OwnedBy(clusterID string) []string {
 }
 
 // Read reads the listeners of ELB lbID (only those on ports, unless ports is empty) with their
-// tags and members. A union ELB has no tags (elbclient.ErrNoTags): its listeners come back with
-// no records.
+// tags and members.
 func Read(ctx context.Context, c elbclient.Client, lbID string, ports ...int32) ([]Listener, error) {
 	lb, err := c.GetLoadBalancer(ctx, lbID)
 	if err != nil {
@@ -99,9 +98,7 @@ func ReadLB(ctx context.Context, c elbclient.Client, lb elbclient.LoadBalancer, 
 	for _, l := range ls {
 		fl := Listener{LB: lb, Listener: l}
 		tags, err := api.ListenerTags(ctx, l.ID)
-		switch {
-		case errors.Is(err, elbclient.ErrNoTags):
-		case err != nil:
+		if err != nil {
 			return nil, fmt.Errorf("read the tags of %s: %w", fl.Name(), err)
 		}
 		fl.Tags, fl.Records = tags, fleetrecord.Records(tags)

@@ -24,6 +24,12 @@ import (
 // holding a VM, members of clusters a (2) and b (1); the client talks to it through the SDK.
 func sharedListener(t *testing.T) (*elbclient.SDK, string) {
 	t.Helper()
+	return listenerOf(t, store.FamilyV3, elbrules.ClassPerformance)
+}
+
+// listenerOf is sharedListener on an ELB of family (v3 dedicated, v2 shared).
+func listenerOf(t *testing.T, family store.Family, class elbrules.Class) (*elbclient.SDK, string) {
+	t.Helper()
 	h, st := elbtest.Handler(t, elbdtest.Config)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -31,7 +37,7 @@ func sharedListener(t *testing.T) (*elbclient.SDK, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, err := st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: "p1"},
+	lb, err := st.CreateLoadBalancer(store.Scope{Family: family, ProjectID: "p1"},
 		store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-a1", AdminStateUp: true})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,7 @@ func sharedListener(t *testing.T) (*elbclient.SDK, string) {
 		return elbclient.MemberSpec{Name: ownership.MemberName(ownership.ServiceRef{ClusterID: cluster, Namespace: "shop", Name: "web"}, 80),
 			Address: fmt.Sprintf("127.10.1.%d", 10+i), Port: 8080, Weight: 50, SubnetID: "subnet-a1"}
 	}
-	elbtest.HandMade(t, c.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
+	elbtest.HandMade(t, c.API(class), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
 		elbclient.MemberSpec{Name: "vm-1", Address: "127.10.1.2", Port: 8080, Weight: 10, SubnetID: "subnet-a1"},
 		member("a", 1), member("a", 2), member("b", 3))
 	return c, lb.ID
@@ -191,5 +197,36 @@ func TestDecommissionDrainsThenRemoves(t *testing.T) {
 	out.Reset()
 	if n, err := Decommission(ctx, c, "a", time.Second, &out); err != nil || n != 0 || !strings.Contains(out.String(), "nothing of cluster a is left") {
 		t.Errorf("second run: %d %v %q", n, err, out.String())
+	}
+}
+
+// T10 on a shared (union) ELB: the v2 listener tag calls (BatchCreate/BatchDelete/ShowListenerTags)
+// through the SDK to elbd; the 21st tag refused there too.
+func TestRecordsOnASharedELB(t *testing.T) {
+	ctx := context.Background()
+	c, lbID := listenerOf(t, store.FamilyV2, elbrules.ClassUnion)
+	l := read(t, c, lbID)
+	now := time.Now().Truncate(time.Second)
+	if err := Write(ctx, c, l, fleetrecord.Record{ClusterID: "a", Weight: 80, Heartbeat: now, InstallID: "aaa"}); err != nil {
+		t.Fatal(err)
+	}
+	l = read(t, c, lbID)
+	if r := l.Records["a"]; r.Weight != 80 || !r.Heartbeat.Equal(now) || len(l.Members) != 4 {
+		t.Fatalf("records %+v, members %d", l.Records, len(l.Members))
+	}
+	for i := range fleetrecord.MaxTagsPerObject - 1 {
+		if err := Write(ctx, c, l, fleetrecord.Record{ClusterID: fmt.Sprintf("c%02d", i), Weight: 1, Heartbeat: now, InstallID: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := c.API(elbrules.ClassUnion).TagListener(ctx, l.Listener.ID, []elbclient.Tag{{Key: "one-more", Value: "v"}})
+	if !errors.Is(err, elbclient.ErrBadRequest) || !strings.Contains(err.Error(), "at most 20 tags") {
+		t.Fatalf("a 21st tag on a shared ELB: %v", err)
+	}
+	if res, err := RemoveOwner(ctx, c, read(t, c, lbID), "a"); err != nil || res.Members != 2 || !res.RecordRemoved {
+		t.Fatalf("RemoveOwner = %+v, %v", res, err)
+	}
+	if l = read(t, c, lbID); len(l.Records) != 19 || len(l.OwnedBy("a")) != 0 {
+		t.Errorf("after: %d records, a's members %v", len(l.Records), l.OwnedBy("a"))
 	}
 }

@@ -111,12 +111,13 @@ func (rt *router) serve(w http.ResponseWriter, r *http.Request) string {
 	// /{v2|v3}/{project_id}/elb/...
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 4)
 	// The v3 tag APIs have no /elb/: /v3/{project_id}/{loadbalancers|listeners}/...
-	tagAPI := len(parts) >= 3 && parts[0] == "v3" && isTagPath(parts[2])
+	// and the v2 listener tag APIs /v2.0/{project_id}/listeners/{id}/tags... (internal/elbd/api/v2/tags.go).
+	tagAPI := len(parts) >= 3 && (parts[0] == "v3" && isTagPath(parts[2]) || parts[0] == "v2.0" && parts[2] == "listeners")
 	// The VPC API's list of subnets: /v1/{project_id}/subnets.
 	vpcAPI := len(parts) == 3 && parts[0] == "v1" && parts[1] != "" && parts[2] == "subnets" && rt.o.VPC != nil
-	if !vpcAPI && (len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3") || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI)) {
+	if !vpcAPI && (len(parts) < 3 || (parts[0] != "v2" && parts[0] != "v3" && !tagAPI) || parts[1] == "" || (parts[2] != "elb" && !tagAPI) || (len(parts) < 4 && !tagAPI)) {
 		apierr.Write(w, r, &apierr.Error{Status: http.StatusNotFound, Code: apierr.CodeAPINotExist,
-			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/..., /v2/{project_id}/elb/..., the tags at /v3/{project_id}/{loadbalancers,listeners}/... and GET /v1/{project_id}/subnets"})
+			Msg: "no such API: " + r.Method + " " + r.URL.Path + "; elbd serves /v3/{project_id}/elb/..., /v2/{project_id}/elb/..., the tags at /v3/{project_id}/{loadbalancers,listeners}/... and /v2.0/{project_id}/listeners/..., and GET /v1/{project_id}/subnets"})
 		return opUnknown
 	}
 	project := parts[1]

@@ -9,7 +9,8 @@
 // SDK calls served (services/elb/v2 ElbClient): Create/Show/List/Update/DeleteLoadbalancer,
 // ShowLoadbalancersStatus, Create/Show/List/Update/DeleteListener, Create/Show/List/Update/DeletePool,
 // Create/Show/List/Update/DeleteMember, CreateHealthmonitor, ShowHealthmonitors, ListHealthmonitors,
-// Update/DeleteHealthmonitor. Not served (404 APIGW.0101): tags (*Tags, *ByTags), whitelists and
+// Update/DeleteHealthmonitor, and the listener tags (tags.go). Not served (404 APIGW.0101): load
+// balancer tags, *ByTags, whitelists and
 // certificates; TERMINATED_HTTPS listeners are refused (400) since there are no certificates.
 package apiv2
 
@@ -98,10 +99,13 @@ func New(st *store.Store, status StatusSource, opts ...Option) *Handler {
 		if h.prov.enabled() && !strings.HasPrefix(pattern, http.MethodGet+" ") {
 			fn = func(r *http.Request, sc store.Scope) (int, any, error) { return h.serveWrite(rt.fn, pattern, r, sc) }
 		}
-		h.mux.Handle(pattern, handler.Serve(store.FamilyV2, fn))
+		h.mux.Handle(pattern, h.serve(fn))
 	}
+	h.tagRoutes()
 	return h
 }
+
+func (h *Handler) serve(fn handlerFunc) http.Handler { return handler.Serve(store.FamilyV2, fn) }
 
 // ServeHTTP answers unknown paths and methods with the API's 404 envelope, not the mux's text.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
