@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || 
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
 
-.PHONY: all build manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
+.PHONY: all build images manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane clean
 
 all: build
 
@@ -75,6 +75,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	cd packaging && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## images: OCI image tarballs of fleetlb-controller and elbd, linux/amd64 and linux/arm64, built
+## without a Docker daemon (P5): bin/images/NAME.tar, for docker load or ctr import.
+images:
+	cd packaging && $(GO) run ./cmd/images -root .. -out $(BIN)/images -version $(VERSION) -commit $(COMMIT) -ldflags "$(LDFLAGS)"
 
 ## manifests: rewrite config/ from the Helm chart charts/fleetlb-controller with its defaults (P2;
 ## packaging/ is its own Go module, so Helm's library stays out of the binaries' module).

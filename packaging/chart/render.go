@@ -4,6 +4,7 @@
 package chart
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -37,7 +38,7 @@ func Render(dir, namespace string, values map[string]any) (map[string]string, er
 	if err != nil {
 		return nil, err
 	}
-	out, err := engine.Engine{Strict: true}.Render(ch, vals)
+	out, err := engine.Engine{Strict: true}.RenderWithContext(context.Background(), ch, vals)
 	if err != nil {
 		return nil, err
 	}
