@@ -23,36 +23,10 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/netns"
 )
 
-// elbdProc is a built elbd started with --dataplane kernel --netns.
-type elbdProc struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-}
-
+// startKernelElbd runs bin with --dataplane kernel --netns ns (startElbdProc, crash_linux_test.go).
 func startKernelElbd(t *testing.T, bin, cfg, dataDir, ns string, extra ...string) *elbdProc {
 	t.Helper()
-	p := &elbdProc{logs: &syncBuffer{}}
-	args := append([]string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0", "--dataplane", "kernel", "--netns", ns}, extra...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _, _ = p.cmd.Process.Wait() })
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(p.logs.String(), "elbd serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("elbd did not start:\n%s", p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
-}
-
-func (p *elbdProc) api() string {
-	s := p.logs.String()
-	s = s[strings.Index(s, "api=http://")+len("api="):]
-	return strings.Fields(s)[0]
+	return startElbdProc(t, bin, append([]string{"--config", cfg, "--data-dir", dataDir, "--api-address", "127.0.0.1:0", "--dataplane", "kernel", "--netns", ns}, extra...)...)
 }
 
 // nsRules counts the rules of table inet elbd in namespace ns, -1 without the table.
@@ -125,10 +99,7 @@ func TestK9KernelElbdInItsNamespace(t *testing.T) {
 	if os.Geteuid() != 0 || !netns.HasNetAdmin() {
 		t.Skip("the kernel data plane needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for the namespace)")
 	}
-	bin := filepath.Join(t.TempDir(), "elbd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildElbd(t)
 	ns := fmt.Sprintf("fleetlb-k9-%d", os.Getpid())
 	t.Cleanup(func() { _ = netns.Delete(ns) })
 	host := strings.Join(hostTables(t), ",")
