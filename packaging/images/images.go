@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -52,7 +53,7 @@ func Build(s Spec, out string) error {
 		s.CAFile = CACertificates
 	}
 	if s.Repo == "" {
-		s.Repo = "fleetlb/" + s.Name
+		s.Repo = path.Join("fleetlb", s.Name) // the image name, not an ownership mark
 	}
 	if s.GoBinary == "" {
 		s.GoBinary = "go"
