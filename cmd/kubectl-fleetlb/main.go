@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/version"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 )
 
@@ -55,7 +56,9 @@ ELB credentials as elbctl's: --endpoint / ELB_ENDPOINT, --ak / HUAWEICLOUD_SDK_A
 --sk / HUAWEICLOUD_SDK_SK, --project-id / HUAWEICLOUD_SDK_PROJECT_ID.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String("kubectl-fleetlb"), // P1: --version
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	f := root.PersistentFlags()
 	f.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file(s) (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&g.service, "service", "", "the Service, NAMESPACE/NAME (required)")
