@@ -451,7 +451,7 @@ func createServices(ctx context.Context, cs kubernetes.Interface, elbID string, 
 			defer wg.Done()
 			defer func() { <-sem }()
 			if err := createService(ctx, cs, elbID, i, o.pods, addrs); err != nil {
-				errs <- fmt.Errorf("Service %s: %w", serviceName(i), err)
+				errs <- fmt.Errorf("service %s: %w", serviceName(i), err)
 			}
 		}()
 	}
