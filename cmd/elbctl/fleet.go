@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	m2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 	m3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
@@ -57,6 +58,8 @@ type fleet struct {
 	// requested is each owner cluster's weight from its record in the listener's tags
 	// (fleetrecord; v3 listeners only); owners without one show the weights their members carry.
 	requested map[string]int
+	// stale marks owners whose record's heartbeat is older than fleetrecord.DefaultTTL (T13).
+	stale map[string]bool
 }
 
 // fetch reads the listener and its default pool's members with the selected API family.
@@ -99,7 +102,7 @@ func (g *globals) fetchFleet(r listenerRef) (fleet, error) {
 	if f.listener, err = genericOf(c.ShowListener(&m3.ShowListenerRequest{ListenerId: r.id})); err != nil {
 		return f, err
 	}
-	if f.requested, err = g.requestedWeights(r.id); err != nil {
+	if f.requested, f.stale, err = g.requestedWeights(r.id); err != nil {
 		return f, err
 	}
 	if f.poolID = str(f.listener["default_pool_id"]); f.poolID == "" {
@@ -189,27 +192,24 @@ func num(v any) int64 {
 }
 
 // requestedWeights reads the owner records in a v3 listener's tags: cluster ID → the weight it
-// requested for this listener.
-func (g *globals) requestedWeights(listenerID string) (map[string]int, error) {
+// requested for this listener, and the owners whose heartbeat is older than the TTL (stale).
+func (g *globals) requestedWeights(listenerID string) (map[string]int, map[string]bool, error) {
 	c, err := g.elbClient()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tags, err := c.API(elbrules.ClassPerformance).ListenerTags(context.Background(), listenerID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]int{}
-	for id, r := range fleetrecord.Records(tags) { // elbclient.Tag is fleetrecord's
-		out[id] = r.Weight
-	}
-	return out, nil
+	weights, stale := fleetrecord.Requested(tags, time.Now(), fleetrecord.DefaultTTL) // elbclient.Tag is fleetrecord's
+	return weights, stale, nil
 }
 
 // view groups f's members by owner; an owner without a record shows the weights its members
 // carry as requested (fleetview.RequestedCarried).
 func (f fleet) view(counts map[string]float64) fleetview.View {
-	return fleetview.Build(f.members, fleetview.Options{MemberCounts: counts, Requested: f.requested})
+	return fleetview.Build(f.members, fleetview.Options{MemberCounts: counts, Requested: f.requested, Stale: f.stale})
 }
 
 // fleetOutput is what -o json/yaml print for a listener with its owners: the listener's API

@@ -84,6 +84,17 @@ func TestListenerShowByOwner(t *testing.T) {
 	if table := cli(t, e, "listener", "show", listenerID); !strings.Contains(table, "\nuid-a   2        75  ") || !strings.Contains(table, "\nuid-b   1        20*") {
 		t.Errorf("listener show with uid-a's record:\n%s", table)
 	}
+	// uid-b's record with a heartbeat older than the TTL (T13): uid-b is shown stale.
+	old, err := fleetrecord.Encode(fleetrecord.Record{ClusterID: "uid-b", Weight: 20, Heartbeat: time.Now().Add(-fleetrecord.DefaultTTL - time.Minute).Truncate(time.Second), InstallID: fleetrecord.NewInstallID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.API(elbrules.ClassPerformance).TagListener(context.Background(), listenerID, []elbclient.Tag{{Key: old.Key, Value: old.Value}}); err != nil {
+		t.Fatal(err)
+	}
+	if table := cli(t, e, "listener", "show", listenerID); !strings.Contains(table, "\nuid-b (stale)") || strings.Contains(table, "uid-a (stale)") {
+		t.Errorf("listener show with uid-b's old record: uid-b should be marked stale, uid-a not:\n%s", table)
+	}
 	var y map[string]any
 	if err := yaml.Unmarshal([]byte(cli(t, e, "listener", "show", listenerID, "-o", "yaml")), &y); err != nil || y["id"] != listenerID || y["owners"] == nil {
 		t.Errorf("-o yaml: %v %v", y, err)

@@ -152,6 +152,20 @@ func Room(tags []Tag, clusterID string) bool {
 	return len(tags) < MaxTagsPerObject || slices.ContainsFunc(tags, func(t Tag) bool { return t.Key == key })
 }
 
+// Requested reads the owner records among a listener's tags: each owner cluster's requested
+// weight, and which owners are stale at now (heartbeat older than ttl). For the views that name
+// owners (elbctl listener show/top, elbd's console).
+func Requested(tags []Tag, now time.Time, ttl time.Duration) (weights map[string]int, stale map[string]bool) {
+	weights, stale = map[string]int{}, map[string]bool{}
+	for id, r := range Records(tags) {
+		weights[id] = r.Weight
+		if r.Stale(now, ttl) {
+			stale[id] = true
+		}
+	}
+	return weights, stale
+}
+
 // Stale reports whether r's heartbeat is older than ttl at now.
 func (r Record) Stale(now time.Time, ttl time.Duration) bool {
 	return now.Sub(r.Heartbeat) > ttl

@@ -36,6 +36,9 @@ type Options struct {
 	// Requested is the weight each owner asked for (owner → weight), e.g. from the owner records
 	// in the listener's tags or a Service's annotation.
 	Requested map[string]int
+	// Stale marks owners whose record's heartbeat is older than the TTL (T13): their members may
+	// be a vanished cluster's.
+	Stale map[string]bool
 	// MemberCounts is what was measured per member (member ID → new connections in a window).
 	MemberCounts map[string]float64
 	// OwnerCounts is what was measured per owner (owner → count), when a client counted which
@@ -59,6 +62,8 @@ type Row struct {
 	// Cluster is true for a cluster's row (its members carry the cluster's ownership mark).
 	Cluster bool `json:"cluster"`
 	// Name is the cluster's friendly name, when known.
+	// Stale: the owner's record is older than the TTL (Options.Stale).
+	Stale   bool   `json:"stale,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Members int    `json:"members"`
 	// Requested is the weight the owner asked for; RequestedFrom says where it comes from: when
@@ -77,12 +82,16 @@ type Row struct {
 	Health   Health  `json:"health"`
 }
 
-// Label is how the owner is shown: its friendly name, else its ID.
+// Label is how the owner is shown: its friendly name, else its ID, marked when it is stale.
 func (r Row) Label() string {
+	l := r.Owner
 	if r.Name != "" {
-		return r.Name
+		l = r.Name
 	}
-	return r.Owner
+	if r.Stale {
+		l += " (stale)"
+	}
+	return l
 }
 
 // Health counts an owner's members by operating status.
@@ -167,7 +176,7 @@ func Build(members []Member, o Options) View {
 	row := func(owner string) *Row {
 		r, ok := rows[owner]
 		if !ok {
-			r = &Row{Owner: owner, Name: o.Names[owner]}
+			r = &Row{Owner: owner, Name: o.Names[owner], Stale: o.Stale[owner]}
 			rows[owner] = r
 		}
 		return r

@@ -126,3 +126,21 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleOwnerIsMarked: an owner whose record is stale (T13) is marked in its label and row.
+func TestStaleOwnerIsMarked(t *testing.T) {
+	v := Build([]Member{
+		{ID: "1", Name: ownership.MemberName(ownership.ServiceRef{ClusterID: "gone", Namespace: "ns", Name: "s"}, 80), Weight: 10},
+		{ID: "2", Name: ownership.MemberName(ownership.ServiceRef{ClusterID: "live", Namespace: "ns", Name: "s"}, 80), Weight: 10},
+	}, Options{Stale: map[string]bool{"gone": true}})
+	got := map[string]string{}
+	for _, r := range v.Rows {
+		got[r.Owner] = r.Label()
+		if r.Stale != (r.Owner == "gone") {
+			t.Errorf("%s: Stale %t", r.Owner, r.Stale)
+		}
+	}
+	if got["gone"] != "gone (stale)" || got["live"] != "live" {
+		t.Errorf("labels %v; want gone (stale) and live", got)
+	}
+}

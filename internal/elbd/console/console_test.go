@@ -285,8 +285,13 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// west's heartbeat is older than the TTL: west is shown stale (T13).
+	old, err := fleetrecord.Encode(fleetrecord.Record{ClusterID: "west", Weight: 10, Heartbeat: time.Now().Add(-fleetrecord.DefaultTTL - time.Minute), InstallID: "def456"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := elbd.Store.CreateListener(sc, store.Listener{LoadBalancerID: lbID, Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true,
-		Tags: []store.Tag{{Key: rec.Key, Value: rec.Value}}})
+		Tags: []store.Tag{{Key: rec.Key, Value: rec.Value}, {Key: old.Key, Value: old.Value}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +324,7 @@ func TestO14ListenerViewNumbers(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); status != http.StatusOK || err != nil {
 		t.Fatalf("shares: %d %v\n%s", status, err, body)
 	}
-	want := []string{"east (East (Frankfurt)) 2 60 given 6 0.75", "west (west) 1 0* carried 0 0.00", "manual (manual) 1 2* carried 2 0.25"}
+	want := []string{"east (East (Frankfurt)) 2 60 given 6 0.75", "west (west (stale)) 1 10 given 0 0.00", "manual (manual) 1 2* carried 2 0.25"}
 	var rows []string
 	for _, o := range got.Owners {
 		rows = append(rows, fmt.Sprintf("%s (%s) %d %s %s %d %.2f", o.Owner, o.Label, o.Members, o.RequestedText, o.RequestedFrom, o.EffectiveWeight, o.ExpectedShare))

@@ -145,27 +145,24 @@ func (c *Console) describe(sc store.Scope, lb lbRow, l store.Listener) (listener
 			return d, err
 		}
 	}
-	c.group(&d, members, requestedWeights(l.Tags))
+	requested, stale := c.requestedWeights(l.Tags)
+	c.group(&d, members, requested, stale)
 	return d, nil
 }
 
-// requestedWeights are the weights the owner clusters asked for on a listener: their owner records
-// in its tags (T10).
-func requestedWeights(tags []store.Tag) map[string]int {
+// requestedWeights are the weights the owner clusters asked for on a listener, and which owners
+// are stale: their owner records in its tags (T10, T13).
+func (c *Console) requestedWeights(tags []store.Tag) (map[string]int, map[string]bool) {
 	ts := make([]fleetrecord.Tag, len(tags))
 	for i, t := range tags {
 		ts[i] = fleetrecord.Tag{Key: t.Key, Value: t.Value}
 	}
-	req := map[string]int{}
-	for id, r := range fleetrecord.Records(ts) {
-		req[id] = r.Weight
-	}
-	return req
+	return fleetrecord.Requested(ts, c.o.now(), fleetrecord.DefaultTTL)
 }
 
 // group fills d's owner groups and shares from members, their statuses and counters; requested
 // are the weights owners recorded (the others' requested weight is what their members carry).
-func (c *Console) group(d *listenerData, members []store.Member, requested map[string]int) {
+func (c *Console) group(d *listenerData, members []store.Member, requested map[string]int, stale map[string]bool) {
 	now := c.o.now()
 	counters, hasCounters := c.o.DataPlane.(counterSource)
 	fm := make([]fleetview.Member, 0, len(members))
@@ -190,7 +187,7 @@ func (c *Console) group(d *listenerData, members []store.Member, requested map[s
 		fm = append(fm, fleetview.Member{ID: m.ID, Name: m.Name, Address: m.Address, Port: int32(m.ProtocolPort), Weight: m.Weight, SubnetID: m.SubnetID, Status: status})
 	}
 	c.window.prune(now)
-	opts := fleetview.Options{Requested: requested, Names: c.o.ClusterNames}
+	opts := fleetview.Options{Requested: requested, Stale: stale, Names: c.o.ClusterNames}
 	if measured {
 		opts.MemberCounts = counts
 	}
