@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,15 +62,23 @@ func elbdMetricNames(t *testing.T) map[string]bool {
 		Member: &model.CreateMemberOption{Address: "127.10.1.92", ProtocolPort: ptr(int32(18081)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
 		t.Fatal(err)
 	}
-	fams, err := promtext.Fetch(context.Background(), srv.MetricsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The data plane takes up the new member asynchronously (elbd's runtime follows the store):
+	// read until its per-member families are served, for at most 10 s.
 	names := map[string]bool{}
-	for n := range fams {
-		names[n] = true
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		fams, err := promtext.Fetch(context.Background(), srv.MetricsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := false
+		for n := range fams {
+			names[n] = true
+			member = member || strings.HasPrefix(n, "elbd_member_")
+		}
+		if member || time.Now().After(deadline) {
+			return names
+		}
 	}
-	return names
 }
 
 func ptr[T any](v T) *T { return &v }

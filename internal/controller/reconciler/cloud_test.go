@@ -374,6 +374,9 @@ func TestSafeOnARealCloud(t *testing.T) {
 		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
 			t.Fatal(err)
 		}
+		// An edit of the Service brings the next reconcile (and its reading of the pool) forward,
+		// rather than waiting for the resync on a loaded machine.
+		plain.update(t, "sticky", func(s *corev1.Service) { s.Annotations["example.com/touched"] = "vm-1" })
 		eventually(t, wait, "SOURCE_IP warning with the shares", func(ctx context.Context) error {
 			_, ms, err := e.pool(ctx, lb.ID, 88)
 			if err != nil {
