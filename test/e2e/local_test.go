@@ -193,7 +193,7 @@ func TestLocalDemo(t *testing.T) {
 
 // splitRow is a row of the split table: owner, members, requested weight (* when only carried),
 // effective weight, expected share, measured share, measured count, then the health summary.
-var splitRow = regexp.MustCompile(`(?m)^\s+(\S+)\s+(\d+|-)\s+(\d+)\*?\s+(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)(?:\s+\S.*)?$`)
+var splitRow = regexp.MustCompile(`(?m)^\s*(\S+)\s+(\d+|-)\s+(\d+)\*?\s+(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)(?:\s+\S.*)?$`)
 
 func checkReportShares(t *testing.T, section, text string, owners []string) {
 	t.Helper()
