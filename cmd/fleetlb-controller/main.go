@@ -33,6 +33,18 @@ func main() {
 	program.Main("fleetlb-controller", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stderr) })
 }
 
+// Defaults of --kube-api-qps and --kube-api-burst (F11). A reconcile that changes something
+// makes up to three Kubernetes writes (the finalizer before the first ELB write, the write-back
+// annotations, the status; an Event goes through its own client), none when nothing changed. At
+// 50/s a first sync of 1,000 Services is limited by the ELB API, not by these writes, while
+// the API server's own fairness (API Priority and Fairness) still shields it from a controller
+// that runs away. These are kube-scheduler's defaults; client-go's 5/10 would queue that sync for
+// ten minutes.
+const (
+	DefaultKubeAPIQPS   = 50
+	DefaultKubeAPIBurst = 100
+)
+
 type flags struct {
 	kubeconfig, clusterID, clusterName string
 	adoptClusterID                     string
@@ -53,6 +65,8 @@ type flags struct {
 	reclaimStaleAfter                  time.Duration
 	elbQPS                             float64
 	elbBurst                           int
+	kubeAPIQPS                         float64
+	kubeAPIBurst                       int
 	concurrency                        int
 	devLogs                            bool
 }
@@ -71,6 +85,9 @@ func parseFlags(args []string, out io.Writer) (*flags, error) {
 
 // check refuses the settings without which nothing can run.
 func (f *flags) check() error {
+	if !(f.kubeAPIQPS > 0) || f.kubeAPIBurst < 1 {
+		return fmt.Errorf("--kube-api-qps %v and --kube-api-burst %d must be positive: pass e.g. --kube-api-qps %d --kube-api-burst %d", f.kubeAPIQPS, f.kubeAPIBurst, DefaultKubeAPIQPS, DefaultKubeAPIBurst)
+	}
 	if missing := program.Unset("--elb-endpoint", f.elbEndpoint, "--project-id", f.projectID); len(missing) > 0 {
 		return fmt.Errorf("%s required: pass the ELB API's URL and the ELB project's ID (see -h)", strings.Join(missing, " and "))
 	}
@@ -118,6 +135,8 @@ func (f *flags) flagSet(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.elbTimeout, "elb-timeout", 30*time.Second, "timeout of one ELB API call")
 	fs.Float64Var(&f.elbQPS, "elb-qps", elbclient.DefaultQPS, "client-side limit of ELB API calls per second (all calls, reads included), so that a fleet of controllers stays under the API's limits")
 	fs.IntVar(&f.elbBurst, "elb-burst", elbclient.DefaultBurst, "ELB API calls allowed at once above --elb-qps")
+	fs.Float64Var(&f.kubeAPIQPS, "kube-api-qps", DefaultKubeAPIQPS, "client-side limit of Kubernetes API requests per second (writes: finalizers, annotations, status; reads are served by the informers' cache); client-go's own default, 5, queues a first sync of many Services for minutes")
+	fs.IntVar(&f.kubeAPIBurst, "kube-api-burst", DefaultKubeAPIBurst, "Kubernetes API requests allowed at once above --kube-api-qps")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "Services reconciled in parallel")
 	fs.BoolVar(&f.devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 	return fs
@@ -153,7 +172,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	restCfg, err := restConfig(f.kubeconfig)
+	restCfg, err := f.restConfig()
 	if err != nil {
 		return err
 	}
@@ -185,6 +204,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		MaxConcurrentReconciles: f.concurrency,
 		Logger:                  log,
 	})
+}
+
+// restConfig is the Kubernetes client configuration with --kube-api-qps and --kube-api-burst.
+func (f *flags) restConfig() (*rest.Config, error) {
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = float32(f.kubeAPIQPS), f.kubeAPIBurst
+	return cfg, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
