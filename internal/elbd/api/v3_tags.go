@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -15,14 +16,28 @@ import (
 
 const v3TagsPrefix = "/v3/{project_id}/"
 
+// taggable is a kind of resource that carries tags: the store calls that read and change it,
+// and where its tags are. One set of tag handlers serves every such kind.
+type taggable[T any] struct {
+	get    func(store.Scope, string) (T, error)
+	list   func(store.Scope) ([]T, error)
+	update func(store.Scope, string, func(*T) error) (T, error)
+	tags   func(*T) *[]store.Tag
+}
+
 func (h *v3) tagRoutes(mux *http.ServeMux) {
 	handle := routeOn(mux, v3TagsPrefix)
-	handle("POST loadbalancers/{id}/tags/action", h.changeLoadBalancerTags)
-	handle("GET loadbalancers/{id}/tags", h.showLoadBalancerTags)
-	handle("GET loadbalancers/tags", h.listLoadBalancerTags)
-	handle("POST listeners/{id}/tags/action", h.changeListenerTags)
-	handle("GET listeners/{id}/tags", h.showListenerTags)
-	handle("GET listeners/tags", h.listListenerTags)
+	routeTags(handle, "loadbalancers", taggable[store.LoadBalancer]{h.st.GetLoadBalancer, h.st.ListLoadBalancers,
+		h.st.UpdateLoadBalancer, func(lb *store.LoadBalancer) *[]store.Tag { return &lb.Tags }})
+	routeTags(handle, "listeners", taggable[store.Listener]{h.st.GetListener, h.st.ListListeners,
+		h.st.UpdateListener, func(l *store.Listener) *[]store.Tag { return &l.Tags }})
+}
+
+// routeTags serves the Change, Show and List*Tags calls of one kind under path.
+func routeTags[T any](handle func(string, handler.Func), path string, k taggable[T]) {
+	handle("POST "+path+"/{id}/tags/action", k.change)
+	handle("GET "+path+"/{id}/tags", k.show)
+	handle("GET "+path+"/tags", k.listAll)
 }
 
 // isTagPath reports whether the third segment of a /v3/{project_id}/... path starts a tag API.
@@ -34,40 +49,31 @@ type v3ChangeTags struct {
 	Tags   []store.Tag `json:"tags"`
 }
 
-func (h *v3) changeLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
+func (k taggable[T]) change(r *http.Request, sc store.Scope) (int, any, error) {
 	var in v3ChangeTags
 	if err := apierr.Decode(r, &in); err != nil {
 		return 0, nil, err
 	}
-	_, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
-		tags, err := store.ChangeTags(lb.Tags, orDefault(in.Action, ""), in.Tags)
-		lb.Tags = tags
+	_, err := k.update(sc, r.PathValue("id"), func(v *T) error {
+		tags, err := store.ChangeTags(*k.tags(v), orDefault(in.Action, ""), in.Tags)
+		*k.tags(v) = tags
 		return err
 	})
 	return gone(err)
 }
 
-func (h *v3) changeListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3ChangeTags
-	if err := apierr.Decode(r, &in); err != nil {
-		return 0, nil, err
+func (k taggable[T]) show(r *http.Request, sc store.Scope) (int, any, error) {
+	v, err := k.get(sc, r.PathValue("id"))
+	return answered(r, http.StatusOK, "tags", *k.tags(&v), err, tagList)
+}
+
+func (k taggable[T]) listAll(r *http.Request, sc store.Scope) (int, any, error) {
+	vs, err := k.list(sc)
+	var all [][]store.Tag
+	for i := range vs {
+		all = append(all, *k.tags(&vs[i]))
 	}
-	_, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
-		tags, err := store.ChangeTags(l.Tags, orDefault(in.Action, ""), in.Tags)
-		l.Tags = tags
-		return err
-	})
-	return gone(err)
-}
-
-func (h *v3) showLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
-	lb, err := h.st.GetLoadBalancer(sc, r.PathValue("id"))
-	return answered(r, http.StatusOK, "tags", lb.Tags, err, tagList)
-}
-
-func (h *v3) showListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
-	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	return answered(r, http.StatusOK, "tags", l.Tags, err, tagList)
+	return answered(r, http.StatusOK, "tags", all, err, groupTags)
 }
 
 func tagList(tags []store.Tag) []store.Tag { return append([]store.Tag{}, tags...) }
@@ -100,22 +106,4 @@ func groupTags(all [][]store.Tag) []v3ListTag {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
-}
-
-func (h *v3) listLoadBalancerTags(r *http.Request, sc store.Scope) (int, any, error) {
-	lbs, err := h.st.ListLoadBalancers(sc)
-	var all [][]store.Tag
-	for _, lb := range lbs {
-		all = append(all, lb.Tags)
-	}
-	return answered(r, http.StatusOK, "tags", all, err, groupTags)
-}
-
-func (h *v3) listListenerTags(r *http.Request, sc store.Scope) (int, any, error) {
-	ls, err := h.st.ListListeners(sc)
-	var all [][]store.Tag
-	for _, l := range ls {
-		all = append(all, l.Tags)
-	}
-	return answered(r, http.StatusOK, "tags", all, err, groupTags)
 }
