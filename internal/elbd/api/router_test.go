@@ -48,6 +48,7 @@ func TestErrorEnvelopeAndJSONHandling(t *testing.T) {
 		{"not an object", "POST", "loadbalancers", `[1, 2]`, 400, "ELB.8902", "must be a JSON object, got array"},
 		{"missing wrapper", "POST", "loadbalancers", `{"name": "x"}`, 400, "ELB.8902", `"loadbalancer" object`},
 		{"wrong type", "POST", "loadbalancers", `{"loadbalancer": {"name": 5}}`, 400, "ELB.8902", "loadbalancer.name must be a JSON string"},
+		{"wrong type of an option", "POST", "listeners", `{"listener": {"http2_enable": "yes"}}`, 400, "ELB.8902", "listener.http2_enable must be a JSON bool"},
 		{"unknown API", "GET", "nosuch", ``, 404, "APIGW.0101", "no such API"},
 		{"wrong method", "PATCH", "loadbalancers", ``, 404, "APIGW.0101", "no such API"},
 		{"outside the API", "GET", "../../x", ``, 404, "APIGW.0101", ""},

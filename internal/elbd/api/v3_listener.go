@@ -51,14 +51,12 @@ func renderV3Listener(l store.Listener) v3Listener {
 
 // v3ListenerOptions are the listener fields a create sets and an update changes.
 type v3ListenerOptions struct {
-	Name                      *string `json:"name"`
-	Description               *string `json:"description"`
-	AdminStateUp              *bool   `json:"admin_state_up"`
-	Http2Enable               *bool   `json:"http2_enable"`
-	KeepaliveTimeout          *int    `json:"keepalive_timeout"`
-	ClientTimeout             *int    `json:"client_timeout"`
-	MemberTimeout             *int    `json:"member_timeout"`
-	TransparentClientIPEnable *bool   `json:"transparent_client_ip_enable"`
+	v3Named
+	Http2Enable               *bool `json:"http2_enable"`
+	KeepaliveTimeout          *int  `json:"keepalive_timeout"`
+	ClientTimeout             *int  `json:"client_timeout"`
+	MemberTimeout             *int  `json:"member_timeout"`
+	TransparentClientIPEnable *bool `json:"transparent_client_ip_enable"`
 }
 
 // apply sets the options given on l, after checking them against l's protocol.
@@ -71,9 +69,7 @@ func (o *v3ListenerOptions) apply(l *store.Listener) error {
 			return err
 		}
 	}
-	l.Name = orDefault(o.Name, l.Name)
-	l.Description = orDefault(o.Description, l.Description)
-	l.AdminStateUp = orDefault(o.AdminStateUp, l.AdminStateUp)
+	o.v3Named.apply(&l.Name, &l.Description, &l.AdminStateUp)
 	l.Http2Enable = orDefault(o.Http2Enable, l.Http2Enable)
 	l.KeepaliveTimeout = orDefault(o.KeepaliveTimeout, l.KeepaliveTimeout)
 	l.ClientTimeout = orDefault(o.ClientTimeout, l.ClientTimeout)

@@ -101,14 +101,12 @@ func (h *v3) replyLB(r *http.Request, sc store.Scope, lb store.LoadBalancer, err
 }
 
 type v3CreateLB struct {
+	v3Named
 	Tags            []store.Tag `json:"tags"`
-	Name            *string     `json:"name"`
-	Description     *string     `json:"description"`
 	VipSubnetCidrID *string     `json:"vip_subnet_cidr_id"`
 	VipAddress      *string     `json:"vip_address"`
 	Guaranteed      *bool       `json:"guaranteed"`
 	IPTargetEnable  *bool       `json:"ip_target_enable"`
-	AdminStateUp    *bool       `json:"admin_state_up"`
 	ProjectID       *string     `json:"project_id"`
 	// AvailabilityZoneList is required by the real API; elbd keeps it for show and list.
 	AvailabilityZoneList []string `json:"availability_zone_list"`
@@ -143,12 +141,10 @@ func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, erro
 			return 0, nil, apierr.Invalid("availability_zone_list[%d] is empty; name a zone or leave it out", i)
 		}
 	}
-	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
-		Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
-		VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
-		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: orDefault(in.AdminStateUp, true),
-		AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags,
-	})
+	nlb := store.LoadBalancer{VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
+		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: true, AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags}
+	in.v3Named.apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
+	lb, err := h.st.CreateLoadBalancer(sc, nlb)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -232,9 +228,7 @@ func (h *v3) lbMemberAddresses(sc store.Scope) func(store.LoadBalancer) []string
 }
 
 type v3UpdateLB struct {
-	Name            *string `json:"name"`
-	Description     *string `json:"description"`
-	AdminStateUp    *bool   `json:"admin_state_up"`
+	v3Named
 	IPTargetEnable  *bool   `json:"ip_target_enable"`
 	VipSubnetCidrID *string `json:"vip_subnet_cidr_id"`
 	VipAddress      *string `json:"vip_address"`
@@ -252,9 +246,7 @@ func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, erro
 		if in.VipAddress != nil && *in.VipAddress != lb.VIPAddress {
 			return apierr.Invalid("vip_address cannot be changed (it is %s)", lb.VIPAddress)
 		}
-		lb.Name = orDefault(in.Name, lb.Name)
-		lb.Description = orDefault(in.Description, lb.Description)
-		lb.AdminStateUp = orDefault(in.AdminStateUp, lb.AdminStateUp)
+		in.v3Named.apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
 		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})

@@ -192,14 +192,12 @@ type v3CreatePool struct {
 	Protocol           *string           `json:"protocol"`
 	LoadbalancerID     *string           `json:"loadbalancer_id"`
 	ListenerID         *string           `json:"listener_id"`
-	Name               *string           `json:"name"`
-	Description        *string           `json:"description"`
-	AdminStateUp       *bool             `json:"admin_state_up"`
 	SessionPersistence *v3SessionPersist `json:"session_persistence"`
 	Type               *string           `json:"type"`
 	VpcID              *string           `json:"vpc_id"`
 	IPVersion          *string           `json:"ip_version"`
 	ProjectID          *string           `json:"project_id"`
+	v3Named
 	v3PoolOptions
 }
 
@@ -232,10 +230,10 @@ func (h *v3) createPool(r *http.Request, sc store.Scope) (int, any, error) {
 		}
 	}
 	np := store.Pool{
-		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Name: orDefault(in.Name, ""), Description: orDefault(in.Description, ""),
-		Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm, Type: orDefault(in.Type, store.PoolTypeAny),
-		AdminStateUp: orDefault(in.AdminStateUp, true), SessionPersistence: toStoreSP(in.SessionPersistence),
+		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm,
+		Type: orDefault(in.Type, store.PoolTypeAny), AdminStateUp: true, SessionPersistence: toStoreSP(in.SessionPersistence),
 	}
+	in.v3Named.apply(&np.Name, &np.Description, &np.AdminStateUp)
 	in.v3PoolOptions.apply(&np)
 	p, err := h.st.CreatePool(sc, np, orDefault(in.ListenerID, ""))
 	return h.replyPool(r, sc, http.StatusCreated, p, err)
@@ -291,9 +289,7 @@ func (h *v3) listPools(r *http.Request, sc store.Scope) (int, any, error) {
 }
 
 type v3UpdatePool struct {
-	Name               *string           `json:"name"`
-	Description        *string           `json:"description"`
-	AdminStateUp       *bool             `json:"admin_state_up"`
+	v3Named
 	LbAlgorithm        *string           `json:"lb_algorithm"`
 	SessionPersistence *v3SessionPersist `json:"session_persistence"`
 	Type               *string           `json:"type"`
@@ -319,9 +315,7 @@ func (h *v3) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
 		return 0, nil, err
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
-		p.Name = orDefault(in.Name, p.Name)
-		p.Description = orDefault(in.Description, p.Description)
-		p.AdminStateUp = orDefault(in.AdminStateUp, p.AdminStateUp)
+		in.v3Named.apply(&p.Name, &p.Description, &p.AdminStateUp)
 		p.LBAlgorithm = orDefault(in.LbAlgorithm, p.LBAlgorithm)
 		p.Type = orDefault(in.Type, p.Type)
 		in.v3PoolOptions.apply(p)
