@@ -113,16 +113,6 @@ func loadBalancerOf(ctx context.Context) string {
 	return id
 }
 
-// read runs one read through call (rate-limited, retried) and returns its response.
-func read[R any](ctx context.Context, c *SDK, v2 bool, op, lbID string, fn func() (R, error)) (R, error) {
-	var r R
-	err := c.call(ctx, v2, op, kindRead, lbID, func() (err error) {
-		r, err = fn()
-		return err
-	}, nil)
-	return r, err
-}
-
 // call makes one API call through the rate limiter, repeating it as the package doc says. fn makes
 // the call and returns the SDK's error; found (kindCreate only) reports whether what the call
 // creates exists after all (and keeps it for the caller). lbID may be "" (then the context's).

@@ -213,34 +213,29 @@ func (c *SDK) Check(ctx context.Context) error {
 // GetLoadBalancer looks in the v3 API first (dedicated ELBs; guaranteed=false marks a shared
 // one where the v3 API shows those too), then in the v2 API (shared ELBs).
 func (c *SDK) GetLoadBalancer(ctx context.Context, id string) (*LoadBalancer, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	lb, err := show(ctx, c, false, "v3 ShowLoadBalancer", c.v3.ShowLoadBalancer, &v3model.ShowLoadBalancerRequest{LoadbalancerId: id},
+		func(r *v3model.ShowLoadBalancerResponse) *LoadBalancer {
+			return mapPtr(r.Loadbalancer, loadBalancerFromV3)
+		})
+	if !errors.Is(err, ErrNotFound) {
+		return lb, err
 	}
-	r3, err := read(ctx, c, false, "v3 ShowLoadBalancer", id, func() (*v3model.ShowLoadBalancerResponse, error) {
-		return c.v3.ShowLoadBalancer(&v3model.ShowLoadBalancerRequest{LoadbalancerId: id})
-	})
-	if err == nil && r3.Loadbalancer != nil {
-		lb := r3.Loadbalancer
-		class := elbrules.ClassPerformance
-		if !lb.Guaranteed {
-			class = elbrules.ClassUnion
-		}
-		return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId}, nil
+	return show(ctx, c, true, "v2 ShowLoadbalancer", c.v2.ShowLoadbalancer, &v2model.ShowLoadbalancerRequest{LoadbalancerId: id},
+		func(r *v2model.ShowLoadbalancerResponse) *LoadBalancer {
+			return mapPtr(r.Loadbalancer, loadBalancerFromV2)
+		})
+}
+
+func loadBalancerFromV3(lb v3model.LoadBalancer) LoadBalancer {
+	class := elbrules.ClassPerformance
+	if !lb.Guaranteed {
+		class = elbrules.ClassUnion
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	r2, err := read(ctx, c, true, "v2 ShowLoadbalancer", id, func() (*v2model.ShowLoadbalancerResponse, error) {
-		return c.v2.ShowLoadbalancer(&v2model.ShowLoadbalancerRequest{LoadbalancerId: id})
-	})
-	if err != nil {
-		return nil, err
-	}
-	if r2.Loadbalancer == nil {
-		return nil, &APIError{Op: "v2 ShowLoadbalancer", Kind: ErrNotFound, Message: "empty response"}
-	}
-	lb := r2.Loadbalancer
-	return &LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: elbrules.ClassUnion, SubnetID: lb.VipSubnetId}, nil
+	return LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: class, IPTargetEnable: lb.IpTargetEnable, VPCID: lb.VpcId, SubnetID: lb.VipSubnetCidrId}
+}
+
+func loadBalancerFromV2(lb v2model.LoadbalancerResp) LoadBalancer {
+	return LoadBalancer{ID: lb.Id, Name: lb.Name, VIP: lb.VipAddress, Class: elbrules.ClassUnion, SubnetID: lb.VipSubnetId}
 }
 
 // API returns the v3 calls for performance and the v2 calls for union.

@@ -24,82 +24,48 @@ func (a *v2API) ListListenersOnPort(ctx context.Context, lbID string, port int32
 }
 
 func (a *v3API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return a.c.call(ctx, false, "v3 UpdatePool", kindUpdate, "", func() error {
-		_, err := a.c.v3.UpdatePool(&v3model.UpdatePoolRequest{PoolId: id, Body: &v3model.UpdatePoolRequestBody{Pool: &v3model.UpdatePoolOption{LbAlgorithm: ptr(algorithm)}}})
-		return err
-	}, nil)
+	return a.updatePool(ctx, id, v3model.UpdatePoolOption{LbAlgorithm: ptr(algorithm)})
 }
 
 func (a *v2API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return a.c.call(ctx, true, "v2 UpdatePool", kindUpdate, "", func() error {
-		_, err := a.c.v2.UpdatePool(&v2model.UpdatePoolRequest{PoolId: id, Body: &v2model.UpdatePoolRequestBody{Pool: &v2model.UpdatePoolReq{LbAlgorithm: ptr(algorithm)}}})
-		return err
-	}, nil)
+	return a.updatePool(ctx, id, v2model.UpdatePoolReq{LbAlgorithm: ptr(algorithm)})
 }
 
 func (a *v3API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	o := &v3model.UpdateHealthMonitorOption{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	return a.c.call(ctx, false, "v3 UpdateHealthMonitor", kindUpdate, "", func() error {
-		_, err := a.c.v3.UpdateHealthMonitor(&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
-		return err
-	}, nil)
+	return write(ctx, a.c, false, "v3 UpdateHealthMonitor", kindUpdate, a.c.v3.UpdateHealthMonitor,
+		&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
 }
 
 func (a *v2API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	o := &v2model.UpdateHealthmonitorReq{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	return a.c.call(ctx, true, "v2 UpdateHealthmonitor", kindUpdate, "", func() error {
-		_, err := a.c.v2.UpdateHealthmonitor(&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
-		return err
-	}, nil)
+	return write(ctx, a.c, true, "v2 UpdateHealthmonitor", kindUpdate, a.c.v2.UpdateHealthmonitor,
+		&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
 }
 
 // MemberQuota reads the project's member quotas (ShowQuota, services/elb/v3/model/model_quota.go:
 // members_per_pool and member; -1 means no limit). An ELB without the quota API answers
 // ErrNotFound.
 func (c *SDK) MemberQuota(ctx context.Context) (perPool, total int, err error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	r, err := read(ctx, c, false, "v3 ShowQuota", "-", func() (*v3model.ShowQuotaResponse, error) {
-		return c.v3.ShowQuota(&v3model.ShowQuotaRequest{})
-	})
+	q, err := show(ctx, c, false, "v3 ShowQuota", c.v3.ShowQuota, &v3model.ShowQuotaRequest{},
+		func(r *v3model.ShowQuotaResponse) *v3model.Quota { return r.Quota })
 	if err != nil {
 		return 0, 0, err
 	}
-	if r.Quota == nil {
-		return 0, 0, &APIError{Op: "v3 ShowQuota", Kind: ErrNotFound, Message: "response without a quota"}
-	}
-	return int(r.Quota.MembersPerPool), int(r.Quota.Member), nil
+	return int(q.MembersPerPool), int(q.Member), nil
 }
 
 // ProjectMemberUsage reads the project's member quota and how much of it is used
 // (ListQuotaDetails with quota_key=member, services/elb/v3/model/model_quota_info.go: quota_limit,
 // -1 no limit; used). An ELB without the call answers ErrNotFound.
 func (c *SDK) ProjectMemberUsage(ctx context.Context) (limit, used int, err error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	r, err := read(ctx, c, false, "v3 ListQuotaDetails", "-", func() (*v3model.ListQuotaDetailsResponse, error) {
-		return c.v3.ListQuotaDetails(&v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
-	})
+	r, err := read(ctx, c, false, "v3 ListQuotaDetails", c.v3.ListQuotaDetails, &v3model.ListQuotaDetailsRequest{QuotaKey: &[]string{"member"}})
 	if err != nil {
 		return 0, 0, err
 	}

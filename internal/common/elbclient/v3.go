@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	v3model "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 )
@@ -18,35 +17,17 @@ func (a *v3API) ListListeners(ctx context.Context, lbID string) ([]Listener, err
 
 // listListeners lists the listeners of ELB lbID, only those on *port unless port is nil.
 func (a *v3API) listListeners(ctx context.Context, lbID string, port *int32) ([]Listener, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	req := v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, Limit: ptr(int32(pageSize))}
+	var onThePort *[]string
 	if port != nil {
-		req.ProtocolPort = &[]string{strconv.Itoa(int(*port))}
+		onThePort = &[]string{strconv.Itoa(int(*port))}
 	}
-	ls, err := paginate(func(marker *string) ([]v3model.Listener, *string, error) {
-		page := req
-		page.Marker = marker
-		r, err := read(ctx, a.c, false, "v3 ListListeners", lbID, func() (*v3model.ListListenersResponse, error) {
-			return a.c.v3.ListListeners(&page)
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		return deref(r.Listeners), nextMarker(r.PageInfo), nil
-	}, func(l v3model.Listener) string { return l.Id })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Listener, 0, len(ls))
-	for _, l := range ls {
-		// A server that ignores the port filter must not make another port's listener look like ours.
-		if port == nil || l.ProtocolPort == *port {
-			out = append(out, listenerFromV3(l, lbID))
-		}
-	}
-	return out, nil
+	ls, err := list(ctx, a.c, false, "v3 ListListeners", a.c.v3.ListListeners, func(marker *string) *v3model.ListListenersRequest {
+		return &v3model.ListListenersRequest{LoadbalancerId: &[]string{lbID}, ProtocolPort: onThePort, Limit: ptr(int32(pageSize)), Marker: marker}
+	}, func(r *v3model.ListListenersResponse) ([]v3model.Listener, *string) {
+		return deref(r.Listeners), nextMarker(r.PageInfo)
+	},
+		func(l v3model.Listener) string { return l.Id }, func(l v3model.Listener) Listener { return listenerFromV3(l, lbID) })
+	return onPort(ls, port), err
 }
 
 func listenerFromV3(l v3model.Listener, lbID string) Listener {
@@ -57,55 +38,24 @@ func listenerFromV3(l v3model.Listener, lbID string) Listener {
 }
 
 func (a *v3API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listener, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var made *v3model.Listener
-	err := a.c.call(ctx, false, "v3 CreateListener", kindCreate, spec.LoadBalancerID, func() error {
-		r, err := a.c.v3.CreateListener(&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{Listener: &v3model.CreateListenerOption{
+	return create(ctx, a.c, false, "v3 CreateListener", spec.LoadBalancerID, a.c.v3.CreateListener,
+		&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{Listener: &v3model.CreateListenerOption{
 			LoadbalancerId: spec.LoadBalancerID, Name: ptr(spec.Name), Description: ptr(spec.Description),
 			Protocol: spec.Protocol, ProtocolPort: ptr(spec.Port),
-		}}})
-		if err == nil && r.Listener == nil {
-			return &APIError{Op: "v3 CreateListener", Kind: ErrServer, Message: "response without a listener"}
-		}
-		if err == nil {
-			made = r.Listener
-		}
-		return err
-	}, func() (bool, error) {
-		// A reply lost after the ELB made the listener: it is there, with our name and mark.
-		r, err := a.c.v3.ListListeners(&v3model.ListListenersRequest{LoadbalancerId: &[]string{spec.LoadBalancerID}, ProtocolPort: &[]string{strconv.Itoa(int(spec.Port))}})
-		if err != nil {
-			return false, classify("v3 ListListeners", err)
-		}
-		for _, l := range deref(r.Listeners) {
-			if l.ProtocolPort == spec.Port && strings.EqualFold(l.Protocol, spec.Protocol) && l.Name == spec.Name && l.Description == spec.Description {
-				made = &l
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	l := listenerFromV3(*made, spec.LoadBalancerID)
-	return &l, nil
+		}}}, func(r *v3model.CreateListenerResponse) *Listener {
+			return mapPtr(r.Listener, func(l v3model.Listener) Listener { return listenerFromV3(l, spec.LoadBalancerID) })
+		}, func() (*Listener, error) {
+			ls, err := a.listListeners(ctx, spec.LoadBalancerID, &spec.Port)
+			return listenerMade(ls, spec), err
+		})
 }
 
 func (a *v3API) DeleteListener(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return a.c.call(ctx, false, "v3 DeleteListener", kindDelete, "", func() error {
-		_, err := a.c.v3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: id})
-		return err
-	}, nil)
+	return write(ctx, a.c, false, "v3 DeleteListener", kindDelete, a.c.v3.DeleteListener, &v3model.DeleteListenerRequest{ListenerId: id})
 }
 
-func poolFromV3(p v3model.Pool) *Pool {
-	pool := &Pool{ID: p.Id, Name: p.Name, Description: p.Description, Protocol: p.Protocol, Algorithm: p.LbAlgorithm, HealthMonitorID: p.HealthmonitorId, Type: p.Type}
+func poolFromV3(p v3model.Pool) Pool {
+	pool := Pool{ID: p.Id, Name: p.Name, Description: p.Description, Protocol: p.Protocol, Algorithm: p.LbAlgorithm, HealthMonitorID: p.HealthmonitorId, Type: p.Type}
 	if cd := p.ConnectionDrain; cd != nil && cd.Enable != nil && *cd.Enable && cd.Timeout != nil {
 		pool.ConnectionDrain = *cd.Timeout
 	}
@@ -113,102 +63,58 @@ func poolFromV3(p v3model.Pool) *Pool {
 }
 
 func (a *v3API) GetPool(ctx context.Context, id string) (*Pool, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, err := read(ctx, a.c, false, "v3 ShowPool", "", func() (*v3model.ShowPoolResponse, error) {
-		return a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: id})
-	})
-	if err != nil {
-		return nil, err
-	}
-	if r.Pool == nil {
-		return nil, &APIError{Op: "v3 ShowPool", Kind: ErrNotFound, Message: "response without a pool"}
-	}
-	return poolFromV3(*r.Pool), nil
+	return show(ctx, a.c, false, "v3 ShowPool", a.c.v3.ShowPool, &v3model.ShowPoolRequest{PoolId: id},
+		func(r *v3model.ShowPoolResponse) *Pool { return mapPtr(r.Pool, poolFromV3) })
 }
 
 func (a *v3API) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	opt := &v3model.CreatePoolOption{
+		ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
+		Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
 	}
-	var made *v3model.Pool
-	err := a.c.call(ctx, false, "v3 CreatePool", kindCreate, "", func() error {
-		opt := &v3model.CreatePoolOption{
-			ListenerId: ptr(spec.ListenerID), Name: ptr(spec.Name), Description: ptr(spec.Description),
-			Protocol: spec.Protocol, LbAlgorithm: spec.Algorithm,
-		}
-		if spec.ConnectionDrain > 0 {
-			opt.ConnectionDrain = &v3model.ConnectionDrain{Enable: ptr(true), Timeout: ptr(spec.ConnectionDrain)}
-		}
-		r, err := a.c.v3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: opt}})
-		if err == nil && r.Pool == nil {
-			return &APIError{Op: "v3 CreatePool", Kind: ErrServer, Message: "response without a pool"}
-		}
-		if err == nil {
-			made = r.Pool
-		}
-		return err
-	}, func() (bool, error) {
-		// A reply lost after the ELB made the pool: the listener's pool, with our name and mark.
-		r, err := a.c.v3.ListPools(&v3model.ListPoolsRequest{ListenerId: &[]string{spec.ListenerID}})
-		if err != nil {
-			return false, classify("v3 ListPools", err)
-		}
-		for _, p := range deref(r.Pools) {
-			if p.Name == spec.Name && p.Description == spec.Description {
-				made = &p
-				return true, nil
+	if spec.ConnectionDrain > 0 {
+		opt.ConnectionDrain = &v3model.ConnectionDrain{Enable: ptr(true), Timeout: ptr(spec.ConnectionDrain)}
+	}
+	return create(ctx, a.c, false, "v3 CreatePool", "", a.c.v3.CreatePool, &v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: opt}},
+		func(r *v3model.CreatePoolResponse) *Pool { return mapPtr(r.Pool, poolFromV3) }, func() (*Pool, error) {
+			// The listener's pools, one page: a listener has one pool.
+			r, err := read(ctx, a.c, false, "v3 ListPools", a.c.v3.ListPools, &v3model.ListPoolsRequest{ListenerId: &[]string{spec.ListenerID}})
+			if err != nil {
+				return nil, err
 			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return poolFromV3(*made), nil
+			for _, p := range deref(r.Pools) {
+				if made := poolMade(ptr(poolFromV3(p)), spec); made != nil {
+					return made, nil
+				}
+			}
+			return nil, nil
+		})
+}
+
+func (a *v3API) updatePool(ctx context.Context, id string, change v3model.UpdatePoolOption) error {
+	return write(ctx, a.c, false, "v3 UpdatePool", kindUpdate, a.c.v3.UpdatePool, &v3model.UpdatePoolRequest{PoolId: id,
+		Body: &v3model.UpdatePoolRequestBody{Pool: &change}})
 }
 
 func (a *v3API) DeletePool(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return a.c.call(ctx, false, "v3 DeletePool", kindDelete, "", func() error {
-		_, err := a.c.v3.DeletePool(&v3model.DeletePoolRequest{PoolId: id})
-		return err
-	}, nil)
+	return write(ctx, a.c, false, "v3 DeletePool", kindDelete, a.c.v3.DeletePool, &v3model.DeletePoolRequest{PoolId: id})
 }
 
 func (a *v3API) ListMembers(ctx context.Context, poolID string) ([]Member, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ms, err := paginate(func(marker *string) ([]v3model.Member, *string, error) {
-		r, err := read(ctx, a.c, false, "v3 ListMembers", "", func() (*v3model.ListMembersResponse, error) {
-			return a.c.v3.ListMembers(&v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker})
+	return list(ctx, a.c, false, "v3 ListMembers", a.c.v3.ListMembers, func(marker *string) *v3model.ListMembersRequest {
+		return &v3model.ListMembersRequest{PoolId: poolID, Limit: ptr(int32(pageSize)), Marker: marker}
+	}, func(r *v3model.ListMembersResponse) ([]v3model.Member, *string) {
+		return deref(r.Members), nextMarker(r.PageInfo)
+	},
+		func(m v3model.Member) string { return m.Id }, func(m v3model.Member) Member {
+			return Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId),
+				OperatingStatus: m.OperatingStatus}
 		})
-		if err != nil {
-			return nil, nil, err
-		}
-		return deref(r.Members), nextMarker(r.PageInfo), nil
-	}, func(m v3model.Member) string { return m.Id })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Member, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId),
-			OperatingStatus: m.OperatingStatus})
-	}
-	return out, nil
 }
 
 // AddMembers is one BatchCreateMembers call. A member already in the pool comes back with
 // ret_status "existed" instead of failing the batch.
 func (a *v3API) AddMembers(ctx context.Context, poolID string, specs []MemberSpec) ([]AddedMember, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	opts := make([]v3model.BatchCreateMembersOption, 0, len(specs))
 	for _, s := range specs {
 		o := v3model.BatchCreateMembersOption{Name: ptr(s.Name), Address: s.Address, ProtocolPort: s.Port, Weight: ptr(int32(s.Weight))}
@@ -217,60 +123,42 @@ func (a *v3API) AddMembers(ctx context.Context, poolID string, specs []MemberSpe
 		}
 		opts = append(opts, o)
 	}
-	var out []AddedMember
-	err := a.c.call(ctx, false, "v3 BatchCreateMembers", kindCreate, "", func() error {
-		r, err := a.c.v3.BatchCreateMembers(&v3model.BatchCreateMembersRequest{PoolId: poolID, Body: &v3model.BatchCreateMembersRequestBody{Members: opts}})
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, m := range deref(r.Members) {
-			out = append(out, AddedMember{
-				Member:  Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)},
-				Existed: m.RetStatus == "existed", // model_batch_member.go ret_status: successful | existed
-			})
-		}
-		return nil
-	}, func() (bool, error) {
-		// A reply lost after the ELB added the batch: every member is there by address and port.
-		// Otherwise the batch is sent again, and those there come back "existed".
-		have, err := a.ListMembers(ctx, poolID)
-		if err != nil {
-			return false, err
-		}
-		out = existingMembers(specs, have)
-		return len(out) == len(specs), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	added, err := create(ctx, a.c, false, "v3 BatchCreateMembers", "", a.c.v3.BatchCreateMembers,
+		&v3model.BatchCreateMembersRequest{PoolId: poolID, Body: &v3model.BatchCreateMembersRequestBody{Members: opts}},
+		func(r *v3model.BatchCreateMembersResponse) *[]AddedMember {
+			return ptr(convert(deref(r.Members), func(m v3model.BatchMember) AddedMember {
+				return AddedMember{
+					Member:  Member{ID: m.Id, Name: m.Name, Address: m.Address, Port: m.ProtocolPort, Weight: int(m.Weight), SubnetID: deref(m.SubnetCidrId)},
+					Existed: m.RetStatus == "existed", // model_batch_member.go ret_status: successful | existed
+				}
+			}))
+		}, func() (*[]AddedMember, error) {
+			// Every member is there by address and port. Otherwise the batch is sent again, and
+			// those there come back "existed".
+			have, err := a.ListMembers(ctx, poolID)
+			if out := existingMembers(specs, have); err == nil && len(out) == len(specs) {
+				return &out, nil
+			}
+			return nil, err
+		})
+	return deref(added), err
 }
 
 func (a *v3API) UpdateMemberWeights(ctx context.Context, poolID string, updates []WeightUpdate) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	opts := make([]v3model.BatchUpdateMembersOption, 0, len(updates))
-	for _, u := range updates {
-		opts = append(opts, v3model.BatchUpdateMembersOption{Id: u.MemberID, Weight: ptr(int32(u.Weight))})
-	}
-	return a.c.call(ctx, false, "v3 BatchUpdateMembers", kindUpdate, "", func() error {
-		_, err := a.c.v3.BatchUpdateMembers(&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
-		return err
-	}, nil)
+	return a.updateMembers(ctx, poolID, convert(updates, func(u WeightUpdate) v3model.BatchUpdateMembersOption {
+		return v3model.BatchUpdateMembersOption{Id: u.MemberID, Weight: ptr(int32(u.Weight))}
+	}))
+}
+
+func (a *v3API) updateMembers(ctx context.Context, poolID string, opts []v3model.BatchUpdateMembersOption) error {
+	return write(ctx, a.c, false, "v3 BatchUpdateMembers", kindUpdate, a.c.v3.BatchUpdateMembers,
+		&v3model.BatchUpdateMembersRequest{PoolId: poolID, Body: &v3model.BatchUpdateMembersRequestBody{Members: opts}})
 }
 
 // DeleteMembers is one BatchDeleteMembers call. A member the ELB reports as not deleted (other
 // than already gone) makes the call fail, so the caller re-reads.
 func (a *v3API) DeleteMembers(ctx context.Context, poolID string, ids []string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	opts := make([]v3model.BatchDeleteMembersOption, 0, len(ids))
-	for _, id := range ids {
-		opts = append(opts, v3model.BatchDeleteMembersOption{Id: ptr(id)})
-	}
+	opts := convert(ids, func(id string) v3model.BatchDeleteMembersOption { return v3model.BatchDeleteMembersOption{Id: ptr(id)} })
 	var r *v3model.BatchDeleteMembersResponse
 	if err := a.c.call(ctx, false, "v3 BatchDeleteMembers", kindDelete, "", func() (err error) {
 		r, err = a.c.v3.BatchDeleteMembers(&v3model.BatchDeleteMembersRequest{PoolId: poolID, Body: &v3model.BatchDeleteMembersRequestBody{Members: opts}})
@@ -289,23 +177,14 @@ func (a *v3API) DeleteMembers(ctx context.Context, poolID string, ids []string) 
 }
 
 func (a *v3API) GetHealthMonitor(ctx context.Context, id string) (*HealthMonitor, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, err := read(ctx, a.c, false, "v3 ShowHealthMonitor", "", func() (*v3model.ShowHealthMonitorResponse, error) {
-		return a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: id})
-	})
-	if err != nil {
-		return nil, err
-	}
-	if r.Healthmonitor == nil {
-		return nil, &APIError{Op: "v3 ShowHealthMonitor", Kind: ErrNotFound, Message: "response without a health monitor"}
-	}
-	return monitorFromV3(*r.Healthmonitor), nil
+	return show(ctx, a.c, false, "v3 ShowHealthMonitor", a.c.v3.ShowHealthMonitor, &v3model.ShowHealthMonitorRequest{HealthmonitorId: id},
+		func(r *v3model.ShowHealthMonitorResponse) *HealthMonitor {
+			return mapPtr(r.Healthmonitor, monitorFromV3)
+		})
 }
 
-func monitorFromV3(h v3model.HealthMonitor) *HealthMonitor {
-	hm := &HealthMonitor{ID: h.Id, Type: h.Type, Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, URLPath: h.UrlPath}
+func monitorFromV3(h v3model.HealthMonitor) HealthMonitor {
+	hm := HealthMonitor{ID: h.Id, Type: h.Type, Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, URLPath: h.UrlPath}
 	if len(h.Pools) > 0 {
 		hm.PoolID = h.Pools[0].Id
 	}
@@ -313,67 +192,17 @@ func monitorFromV3(h v3model.HealthMonitor) *HealthMonitor {
 }
 
 func (a *v3API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec) (*HealthMonitor, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	o := &v3model.CreateHealthMonitorOption{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries}
 	if spec.URLPath != "" {
 		o.UrlPath = ptr(spec.URLPath)
 	}
-	var made *v3model.HealthMonitor
-	err := a.c.call(ctx, false, "v3 CreateHealthMonitor", kindCreate, "", func() error {
-		r, err := a.c.v3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}})
-		if err == nil && r.Healthmonitor == nil {
-			return &APIError{Op: "v3 CreateHealthMonitor", Kind: ErrServer, Message: "response without a health monitor"}
-		}
-		if err == nil {
-			made = r.Healthmonitor
-		}
-		return err
-	}, func() (bool, error) {
-		// A reply lost after the ELB made the monitor: the pool has one now (a pool has at most one).
-		p, err := a.c.v3.ShowPool(&v3model.ShowPoolRequest{PoolId: spec.PoolID})
-		if err != nil {
-			return false, classify("v3 ShowPool", err)
-		}
-		if p.Pool == nil || p.Pool.HealthmonitorId == "" {
-			return false, nil
-		}
-		r, err := a.c.v3.ShowHealthMonitor(&v3model.ShowHealthMonitorRequest{HealthmonitorId: p.Pool.HealthmonitorId})
-		if err != nil || r.Healthmonitor == nil {
-			return false, classify("v3 ShowHealthMonitor", err)
-		}
-		made = r.Healthmonitor
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	hm := monitorFromV3(*made)
-	hm.PoolID = spec.PoolID
-	return hm, nil
+	return create(ctx, a.c, false, "v3 CreateHealthMonitor", "", a.c.v3.CreateHealthMonitor,
+		&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}},
+		func(r *v3model.CreateHealthMonitorResponse) *HealthMonitor {
+			return onPool(mapPtr(r.Healthmonitor, monitorFromV3), spec.PoolID)
+		}, func() (*HealthMonitor, error) { return monitorOfPool(ctx, a, spec.PoolID) })
 }
 
 func (a *v3API) DeleteHealthMonitor(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return a.c.call(ctx, false, "v3 DeleteHealthMonitor", kindDelete, "", func() error {
-		_, err := a.c.v3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: id})
-		return err
-	}, nil)
-}
-
-// existingMembers are the members of have at the address and port of a spec, reported Existed.
-func existingMembers(specs []MemberSpec, have []Member) []AddedMember {
-	var out []AddedMember
-	for _, s := range specs {
-		for _, m := range have {
-			if m.Address == s.Address && m.Port == s.Port {
-				out = append(out, AddedMember{Member: m, Existed: true})
-				break
-			}
-		}
-	}
-	return out
+	return write(ctx, a.c, false, "v3 DeleteHealthMonitor", kindDelete, a.c.v3.DeleteHealthMonitor, &v3model.DeleteHealthMonitorRequest{HealthmonitorId: id})
 }

@@ -70,21 +70,10 @@ func (c *SDK) ListSubnets(ctx context.Context, vpcID string) ([]Subnet, error) {
 	if vpcID != "" {
 		filter = &vpcID
 	}
-	ss, err := paginate(func(marker *string) ([]vpcmodel.Subnet, *string, error) {
-		r, err := read(ctx, c, false, "VPC ListSubnets", "-", func() (*vpcmodel.ListSubnetsResponse, error) {
-			return c.vpc.ListSubnets(&vpcmodel.ListSubnetsRequest{VpcId: filter, Limit: ptr(int32(pageSize)), Marker: marker})
+	return list(ctx, c, false, "VPC ListSubnets", c.vpc.ListSubnets, func(marker *string) *vpcmodel.ListSubnetsRequest {
+		return &vpcmodel.ListSubnetsRequest{VpcId: filter, Limit: ptr(int32(pageSize)), Marker: marker}
+	}, func(r *vpcmodel.ListSubnetsResponse) ([]vpcmodel.Subnet, *string) { return deref(r.Subnets), nil },
+		func(s vpcmodel.Subnet) string { return s.Id }, func(s vpcmodel.Subnet) Subnet {
+			return Subnet{ID: s.Id, NeutronSubnetID: s.NeutronSubnetId, CIDR: s.Cidr, VPCID: s.VpcId}
 		})
-		if err != nil {
-			return nil, nil, err
-		}
-		return deref(r.Subnets), nil, nil
-	}, func(s vpcmodel.Subnet) string { return s.Id })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Subnet, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, Subnet{ID: s.Id, NeutronSubnetID: s.NeutronSubnetId, CIDR: s.Cidr, VPCID: s.VpcId})
-	}
-	return out, nil
 }
