@@ -25,17 +25,24 @@ func write[Req, Resp any](ctx context.Context, c *SDK, v2 bool, op string, k kin
 	}, nil)
 }
 
+// readAs makes one read call fn(req) and converts its response.
+func readAs[Req, Resp, U any](ctx context.Context, c *SDK, v2 bool, op string, fn func(*Req) (Resp, error), req *Req, conv func(Resp) U) (U, error) {
+	r, err := read(ctx, c, v2, op, fn, req)
+	if err != nil {
+		var zero U
+		return zero, err
+	}
+	return conv(r), nil
+}
+
 // show reads one resource: field takes it out of the response, converted (nil when the
 // response carries none: ErrNotFound).
 func show[Req, Resp, U any](ctx context.Context, c *SDK, v2 bool, op string, fn func(*Req) (Resp, error), req *Req, field func(Resp) *U) (*U, error) {
-	r, err := read(ctx, c, v2, op, fn, req)
-	if err != nil {
-		return nil, err
+	u, err := readAs(ctx, c, v2, op, fn, req, field)
+	if err == nil && u == nil {
+		err = &APIError{Op: op, Kind: ErrNotFound, Message: "response without the resource"}
 	}
-	if u := field(r); u != nil {
-		return u, nil
-	}
-	return nil, &APIError{Op: op, Kind: ErrNotFound, Message: "response without the resource"}
+	return u, err
 }
 
 // create makes one resource with fn(req); made takes it out of the response, converted (nil when
@@ -94,6 +101,14 @@ func convert[T, U any](in []T, f func(T) U) []U {
 		out = append(out, f(t))
 	}
 	return out
+}
+
+// nonEmpty is &s, or nil for "" (a field left to the server's default).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // mapPtr is f(*p), or nil when p is nil (a response without its resource).

@@ -19,15 +19,18 @@ func onPort(ls []Listener, port *int32) []Listener {
 	return slices.DeleteFunc(ls, func(l Listener) bool { return l.Port != *port })
 }
 
-// listenerMade is the listener of ls that spec makes: on its port, with its protocol, name and
-// mark; nil when there is none.
-func listenerMade(ls []Listener, spec ListenerSpec) *Listener {
-	for _, l := range ls {
-		if l.Port == spec.Port && strings.EqualFold(l.Protocol, spec.Protocol) && l.Name == spec.Name && l.Description == spec.Description {
-			return &l
+// listenerMade finds the listener spec makes: on its port, with its protocol, name and mark;
+// nil when there is none.
+func listenerMade(ctx context.Context, api API, spec ListenerSpec) func() (*Listener, error) {
+	return func() (*Listener, error) {
+		ls, err := api.ListListenersOnPort(ctx, spec.LoadBalancerID, spec.Port)
+		for _, l := range ls {
+			if strings.EqualFold(l.Protocol, spec.Protocol) && l.Name == spec.Name && l.Description == spec.Description {
+				return &l, nil
+			}
 		}
+		return nil, err
 	}
-	return nil
 }
 
 // poolMade is p when it is the pool spec makes (its name and mark), else nil.
@@ -38,15 +41,17 @@ func poolMade(p *Pool, spec PoolSpec) *Pool {
 	return nil
 }
 
-// monitorOfPool is the health monitor of pool poolID, nil when it has none (a pool has at most
+// monitorMade finds the health monitor of pool poolID, nil when it has none (a pool has at most
 // one).
-func monitorOfPool(ctx context.Context, api API, poolID string) (*HealthMonitor, error) {
-	p, err := api.GetPool(ctx, poolID)
-	if err != nil || p.HealthMonitorID == "" {
-		return nil, err
+func monitorMade(ctx context.Context, api API, poolID string) func() (*HealthMonitor, error) {
+	return func() (*HealthMonitor, error) {
+		p, err := api.GetPool(ctx, poolID)
+		if err != nil || p.HealthMonitorID == "" {
+			return nil, err
+		}
+		hm, err := api.GetHealthMonitor(ctx, p.HealthMonitorID)
+		return onPool(hm, poolID), err
 	}
-	hm, err := api.GetHealthMonitor(ctx, p.HealthMonitorID)
-	return onPool(hm, poolID), err
 }
 
 // onPool is hm, a monitor of pool poolID (a reply may leave the monitor's pools out).

@@ -32,21 +32,15 @@ func (a *v2API) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) e
 }
 
 func (a *v3API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
-	o := &v3model.UpdateHealthMonitorOption{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
-	if spec.URLPath != "" {
-		o.UrlPath = ptr(spec.URLPath)
-	}
-	return write(ctx, a.c, false, "v3 UpdateHealthMonitor", kindUpdate, a.c.v3.UpdateHealthMonitor,
-		&v3model.UpdateHealthMonitorRequest{HealthmonitorId: id, Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: o}})
+	return write(ctx, a.c, false, "v3 UpdateHealthMonitor", kindUpdate, a.c.v3.UpdateHealthMonitor, &v3model.UpdateHealthMonitorRequest{HealthmonitorId: id,
+		Body: &v3model.UpdateHealthMonitorRequestBody{Healthmonitor: &v3model.UpdateHealthMonitorOption{
+			Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries), UrlPath: nonEmpty(spec.URLPath)}}})
 }
 
 func (a *v2API) UpdateHealthMonitor(ctx context.Context, id string, spec HealthMonitorSpec) error {
-	o := &v2model.UpdateHealthmonitorReq{Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries)}
-	if spec.URLPath != "" {
-		o.UrlPath = ptr(spec.URLPath)
-	}
-	return write(ctx, a.c, true, "v2 UpdateHealthmonitor", kindUpdate, a.c.v2.UpdateHealthmonitor,
-		&v2model.UpdateHealthmonitorRequest{HealthmonitorId: id, Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: o}})
+	return write(ctx, a.c, true, "v2 UpdateHealthmonitor", kindUpdate, a.c.v2.UpdateHealthmonitor, &v2model.UpdateHealthmonitorRequest{HealthmonitorId: id,
+		Body: &v2model.UpdateHealthmonitorRequestBody{Healthmonitor: &v2model.UpdateHealthmonitorReq{
+			Type: ptr(spec.Type), Delay: ptr(spec.Delay), Timeout: ptr(spec.Timeout), MaxRetries: ptr(spec.MaxRetries), UrlPath: nonEmpty(spec.URLPath)}}})
 }
 
 // MemberQuota reads the project's member quotas (ShowQuota, services/elb/v3/model/model_quota.go:

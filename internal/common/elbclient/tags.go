@@ -20,11 +20,10 @@ func keysOnly(keys []string) []Tag {
 
 // ListenerTags is ShowListenerTags (services/elb/v3/model/model_show_listener_tags_response.go).
 func (a *v3API) ListenerTags(ctx context.Context, listenerID string) ([]Tag, error) {
-	r, err := read(ctx, a.c, false, "v3 ShowListenerTags", a.c.v3.ShowListenerTags, &v3model.ShowListenerTagsRequest{ListenerId: listenerID})
-	if err != nil {
-		return nil, err
-	}
-	return convert(deref(r.Tags), func(t v3model.ResourceTag) Tag { return Tag{Key: t.Key, Value: t.Value} }), nil
+	return readAs(ctx, a.c, false, "v3 ShowListenerTags", a.c.v3.ShowListenerTags, &v3model.ShowListenerTagsRequest{ListenerId: listenerID},
+		func(r *v3model.ShowListenerTagsResponse) []Tag {
+			return convert(deref(r.Tags), func(t v3model.ResourceTag) Tag { return Tag{Key: t.Key, Value: t.Value} })
+		})
 }
 
 // TagListener sets tags (action create: adds each key or sets its value,
@@ -51,11 +50,10 @@ func (a *v3API) changeListenerTags(ctx context.Context, listenerID string, actio
 
 // ListenerTags is the v2 ShowListenerTags (services/elb/v2/model/model_show_listener_tags_response.go).
 func (a *v2API) ListenerTags(ctx context.Context, listenerID string) ([]Tag, error) {
-	r, err := read(ctx, a.c, true, "v2 ShowListenerTags", a.c.v2.ShowListenerTags, &v2model.ShowListenerTagsRequest{ListenerId: listenerID})
-	if err != nil {
-		return nil, err
-	}
-	return convert(deref(r.Tags), func(t v2model.ResourceTag) Tag { return Tag{Key: t.Key, Value: t.Value} }), nil
+	return readAs(ctx, a.c, true, "v2 ShowListenerTags", a.c.v2.ShowListenerTags, &v2model.ShowListenerTagsRequest{ListenerId: listenerID},
+		func(r *v2model.ShowListenerTagsResponse) []Tag {
+			return convert(deref(r.Tags), func(t v2model.ResourceTag) Tag { return Tag{Key: t.Key, Value: t.Value} })
+		})
 }
 
 // TagListener is the v2 BatchCreateListenerTags (action create; model_batch_create_listener_tags_request_body.go).

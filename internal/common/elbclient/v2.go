@@ -36,15 +36,19 @@ func (a *v2API) listListeners(ctx context.Context, lbID string, port *int32) ([]
 	}, func(r *v2model.ListListenersResponse) ([]v2model.ListenerResp, *string) {
 		return deref(r.Listeners), nil
 	},
-		func(l v2model.ListenerResp) string { return l.Id }, func(l v2model.ListenerResp) Listener { return listenerFromV2(l, lbID) })
+		func(l v2model.ListenerResp) string { return l.Id }, listenerFromV2(lbID))
 	return onPort(ls, port), err
 }
 
-func listenerFromV2(l v2model.ListenerResp, lbID string) Listener {
-	if len(l.Loadbalancers) > 0 {
-		lbID = l.Loadbalancers[0].Id
+// listenerFromV2 converts a listener of ELB lbID (unless it names its own).
+func listenerFromV2(lbID string) func(v2model.ListenerResp) Listener {
+	return func(l v2model.ListenerResp) Listener {
+		lb := lbID
+		if len(l.Loadbalancers) > 0 {
+			lb = l.Loadbalancers[0].Id
+		}
+		return Listener{ID: l.Id, LoadBalancerID: lb, Name: l.Name, Description: l.Description, Protocol: l.Protocol.Value(), Port: l.ProtocolPort, DefaultPoolID: l.DefaultPoolId}
 	}
-	return Listener{ID: l.Id, LoadBalancerID: lbID, Name: l.Name, Description: l.Description, Protocol: l.Protocol.Value(), Port: l.ProtocolPort, DefaultPoolID: l.DefaultPoolId}
 }
 
 func (a *v2API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listener, error) {
@@ -56,11 +60,9 @@ func (a *v2API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listene
 		&v2model.CreateListenerRequest{Body: &v2model.CreateListenerRequestBody{Listener: &v2model.CreateListenerReq{
 			LoadbalancerId: spec.LoadBalancerID, Protocol: proto, ProtocolPort: spec.Port, Name: ptr(spec.Name), Description: ptr(spec.Description),
 		}}}, func(r *v2model.CreateListenerResponse) *Listener {
-			return mapPtr(r.Listener, func(l v2model.ListenerResp) Listener { return listenerFromV2(l, spec.LoadBalancerID) })
-		}, func() (*Listener, error) {
-			ls, err := a.listListeners(ctx, spec.LoadBalancerID, &spec.Port)
-			return listenerMade(ls, spec), err
-		})
+			return mapPtr(r.Listener, listenerFromV2(spec.LoadBalancerID))
+		},
+		listenerMade(ctx, a, spec))
 }
 
 func (a *v2API) DeleteListener(ctx context.Context, id string) error {
@@ -250,15 +252,13 @@ func (a *v2API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec)
 	if err != nil {
 		return nil, fmt.Errorf("health monitor type %q: %w", spec.Type, err)
 	}
-	req := &v2model.CreateHealthmonitorReq{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: typ, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries}
-	if spec.URLPath != "" {
-		req.UrlPath = ptr(spec.URLPath)
-	}
+	req := &v2model.CreateHealthmonitorReq{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: typ, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries,
+		UrlPath: nonEmpty(spec.URLPath)}
 	return create(ctx, a.c, true, "v2 CreateHealthmonitor", "", a.c.v2.CreateHealthmonitor,
 		&v2model.CreateHealthmonitorRequest{Body: &v2model.CreateHealthmonitorRequestBody{Healthmonitor: req}},
 		func(r *v2model.CreateHealthmonitorResponse) *HealthMonitor {
 			return onPool(mapPtr(r.Healthmonitor, monitorFromV2), spec.PoolID)
-		}, func() (*HealthMonitor, error) { return monitorOfPool(ctx, a, spec.PoolID) })
+		}, monitorMade(ctx, a, spec.PoolID))
 }
 
 func (a *v2API) DeleteHealthMonitor(ctx context.Context, id string) error {

@@ -26,15 +26,19 @@ func (a *v3API) listListeners(ctx context.Context, lbID string, port *int32) ([]
 	}, func(r *v3model.ListListenersResponse) ([]v3model.Listener, *string) {
 		return deref(r.Listeners), nextMarker(r.PageInfo)
 	},
-		func(l v3model.Listener) string { return l.Id }, func(l v3model.Listener) Listener { return listenerFromV3(l, lbID) })
+		func(l v3model.Listener) string { return l.Id }, listenerFromV3(lbID))
 	return onPort(ls, port), err
 }
 
-func listenerFromV3(l v3model.Listener, lbID string) Listener {
-	if len(l.Loadbalancers) > 0 && deref(l.Loadbalancers[0].Id) != "" {
-		lbID = *l.Loadbalancers[0].Id
+// listenerFromV3 converts a listener of ELB lbID (unless it names its own).
+func listenerFromV3(lbID string) func(v3model.Listener) Listener {
+	return func(l v3model.Listener) Listener {
+		lb := lbID
+		if len(l.Loadbalancers) > 0 && deref(l.Loadbalancers[0].Id) != "" {
+			lb = *l.Loadbalancers[0].Id
+		}
+		return Listener{ID: l.Id, LoadBalancerID: lb, Name: l.Name, Description: l.Description, Protocol: l.Protocol, Port: l.ProtocolPort, DefaultPoolID: l.DefaultPoolId}
 	}
-	return Listener{ID: l.Id, LoadBalancerID: lbID, Name: l.Name, Description: l.Description, Protocol: l.Protocol, Port: l.ProtocolPort, DefaultPoolID: l.DefaultPoolId}
 }
 
 func (a *v3API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listener, error) {
@@ -43,11 +47,9 @@ func (a *v3API) CreateListener(ctx context.Context, spec ListenerSpec) (*Listene
 			LoadbalancerId: spec.LoadBalancerID, Name: ptr(spec.Name), Description: ptr(spec.Description),
 			Protocol: spec.Protocol, ProtocolPort: ptr(spec.Port),
 		}}}, func(r *v3model.CreateListenerResponse) *Listener {
-			return mapPtr(r.Listener, func(l v3model.Listener) Listener { return listenerFromV3(l, spec.LoadBalancerID) })
-		}, func() (*Listener, error) {
-			ls, err := a.listListeners(ctx, spec.LoadBalancerID, &spec.Port)
-			return listenerMade(ls, spec), err
-		})
+			return mapPtr(r.Listener, listenerFromV3(spec.LoadBalancerID))
+		},
+		listenerMade(ctx, a, spec))
 }
 
 func (a *v3API) DeleteListener(ctx context.Context, id string) error {
@@ -192,15 +194,13 @@ func monitorFromV3(h v3model.HealthMonitor) HealthMonitor {
 }
 
 func (a *v3API) CreateHealthMonitor(ctx context.Context, spec HealthMonitorSpec) (*HealthMonitor, error) {
-	o := &v3model.CreateHealthMonitorOption{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries}
-	if spec.URLPath != "" {
-		o.UrlPath = ptr(spec.URLPath)
-	}
+	o := &v3model.CreateHealthMonitorOption{PoolId: spec.PoolID, Name: ptr(spec.Name), Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries,
+		UrlPath: nonEmpty(spec.URLPath)}
 	return create(ctx, a.c, false, "v3 CreateHealthMonitor", "", a.c.v3.CreateHealthMonitor,
 		&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: o}},
 		func(r *v3model.CreateHealthMonitorResponse) *HealthMonitor {
 			return onPool(mapPtr(r.Healthmonitor, monitorFromV3), spec.PoolID)
-		}, func() (*HealthMonitor, error) { return monitorOfPool(ctx, a, spec.PoolID) })
+		}, monitorMade(ctx, a, spec.PoolID))
 }
 
 func (a *v3API) DeleteHealthMonitor(ctx context.Context, id string) error {
