@@ -120,12 +120,7 @@ func (f *ELB) Check(context.Context) error { return nil }
 func (f *ELB) GetLoadBalancer(_ context.Context, id string) (*elbclient.LoadBalancer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lb, ok := f.lbs[id]
-	if !ok {
-		return nil, notFound("GetLoadBalancer", "loadbalancer", id)
-	}
-	c := *lb
-	return &c, nil
+	return copyOf(find(f.lbs, "GetLoadBalancer", "loadbalancer", id))
 }
 
 // API returns the calls on ELBs of class c.
@@ -190,6 +185,55 @@ func conflict(op, format string, args ...any) error {
 	return &elbclient.APIError{Op: op, StatusCode: 409, Message: fmt.Sprintf(format, args...), Kind: elbclient.ErrConflict}
 }
 
+// find is the object of m with this id; notFound (a what) when there is none.
+func find[T any](m map[string]*T, op, what, id string) (*T, error) {
+	if x, ok := m[id]; ok {
+		return x, nil
+	}
+	return nil, notFound(op, what, id)
+}
+
+// copyOf is a copy of x, so that the caller cannot change the fake's state.
+func copyOf[T any](x *T, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	c := *x
+	return &c, nil
+}
+
+// get is a copy of object id, found by find, read under the lock.
+func get[T any](f *ELB, op, id string, find func(op, id string) (*T, error)) (*T, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return copyOf(find(op, id))
+}
+
+// create runs make as one write call and returns a copy of what it made (and stored).
+func create[T any](ctx context.Context, f *ELB, op string, make func() (*T, error)) (*T, error) {
+	var out *T
+	err := f.write(ctx, op, func() (err error) {
+		out, err = copyOf(make())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// change runs one write call that sets something on object id, found by get.
+func change[T any](ctx context.Context, f *ELB, op, id string, get func(op, id string) (*T, error), set func(*T)) error {
+	return f.write(ctx, op, func() error {
+		x, err := get(op, id)
+		if err != nil {
+			return err
+		}
+		set(x)
+		return nil
+	})
+}
+
 // write runs one write call: hook, count, faults, then fn under the lock.
 func (f *ELB) write(ctx context.Context, op string, fn func() error) error {
 	if f.OnWrite != nil {
@@ -231,6 +275,14 @@ func (a *api) lb(op, id string) (*elbclient.LoadBalancer, error) {
 	return lb, nil
 }
 
+func (a *api) listener(op, id string) (*elbclient.Listener, error) {
+	return find(a.f.listeners, op, "listener", id)
+}
+
+func (a *api) monitor(op, id string) (*elbclient.HealthMonitor, error) {
+	return find(a.f.monitors, op, "healthmonitor", id)
+}
+
 func (a *api) pool(op, id string) (*elbclient.Pool, error) {
 	p, ok := a.f.pools[id]
 	if !ok || a.f.lbs[a.f.poolLB[id]].Class != a.class {
@@ -250,33 +302,27 @@ func (a *api) ListListeners(_ context.Context, lbID string) ([]elbclient.Listene
 }
 
 func (a *api) CreateListener(ctx context.Context, spec elbclient.ListenerSpec) (*elbclient.Listener, error) {
-	var out elbclient.Listener
-	err := a.f.write(ctx, "CreateListener", func() error {
+	return create(ctx, a.f, "CreateListener", func() (*elbclient.Listener, error) {
 		if _, err := a.lb("CreateListener", spec.LoadBalancerID); err != nil {
-			return err
+			return nil, err
 		}
 		for _, l := range a.f.listeners {
 			if l.LoadBalancerID == spec.LoadBalancerID && l.Port == spec.Port && strings.EqualFold(l.Protocol, spec.Protocol) {
-				return conflict("CreateListener", "%s port %d is already used by listener %s", spec.Protocol, spec.Port, l.ID)
+				return nil, conflict("CreateListener", "%s port %d is already used by listener %s", spec.Protocol, spec.Port, l.ID)
 			}
 		}
-		out = elbclient.Listener{ID: a.f.id("listener"), LoadBalancerID: spec.LoadBalancerID, Name: spec.Name,
+		l := &elbclient.Listener{ID: a.f.id("listener"), LoadBalancerID: spec.LoadBalancerID, Name: spec.Name,
 			Description: spec.Description, Protocol: spec.Protocol, Port: spec.Port}
-		c := out
-		a.f.listeners[out.ID] = &c
-		return nil
+		a.f.listeners[l.ID] = l
+		return l, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 func (a *api) DeleteListener(ctx context.Context, id string) error {
 	return a.f.write(ctx, "DeleteListener", func() error {
-		l, ok := a.f.listeners[id]
-		if !ok {
-			return notFound("DeleteListener", "listener", id)
+		l, err := a.listener("DeleteListener", id)
+		if err != nil {
+			return err
 		}
 		if l.DefaultPoolID != "" {
 			return conflict("DeleteListener", "listener %s still has default pool %s", id, l.DefaultPoolID)
@@ -287,37 +333,24 @@ func (a *api) DeleteListener(ctx context.Context, id string) error {
 }
 
 func (a *api) GetPool(_ context.Context, id string) (*elbclient.Pool, error) {
-	a.f.mu.Lock()
-	defer a.f.mu.Unlock()
-	p, err := a.pool("GetPool", id)
-	if err != nil {
-		return nil, err
-	}
-	c := *p
-	return &c, nil
+	return get(a.f, "GetPool", id, a.pool)
 }
 
 func (a *api) CreatePool(ctx context.Context, spec elbclient.PoolSpec) (*elbclient.Pool, error) {
-	var out elbclient.Pool
-	err := a.f.write(ctx, "CreatePool", func() error {
-		l, ok := a.f.listeners[spec.ListenerID]
-		if !ok {
-			return notFound("CreatePool", "listener", spec.ListenerID)
+	return create(ctx, a.f, "CreatePool", func() (*elbclient.Pool, error) {
+		l, err := a.listener("CreatePool", spec.ListenerID)
+		if err != nil {
+			return nil, err
 		}
 		if l.DefaultPoolID != "" {
-			return conflict("CreatePool", "listener %s already has default pool %s", l.ID, l.DefaultPoolID)
+			return nil, conflict("CreatePool", "listener %s already has default pool %s", l.ID, l.DefaultPoolID)
 		}
-		out = elbclient.Pool{ID: a.f.id("pool"), Name: spec.Name, Description: spec.Description, Protocol: spec.Protocol, Algorithm: spec.Algorithm}
-		c := out
-		a.f.pools[out.ID] = &c
-		a.f.poolLB[out.ID] = l.LoadBalancerID
-		l.DefaultPoolID = out.ID
-		return nil
+		p := &elbclient.Pool{ID: a.f.id("pool"), Name: spec.Name, Description: spec.Description, Protocol: spec.Protocol, Algorithm: spec.Algorithm}
+		a.f.pools[p.ID] = p
+		a.f.poolLB[p.ID] = l.LoadBalancerID
+		l.DefaultPoolID = p.ID
+		return p, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 // SetPoolType sets a pool's v3 type ("instance", "ip", ""), as an operator could (test helper).
@@ -444,43 +477,30 @@ func (a *api) DeleteMembers(ctx context.Context, poolID string, ids []string) er
 }
 
 func (a *api) GetHealthMonitor(_ context.Context, id string) (*elbclient.HealthMonitor, error) {
-	a.f.mu.Lock()
-	defer a.f.mu.Unlock()
-	hm, ok := a.f.monitors[id]
-	if !ok {
-		return nil, notFound("GetHealthMonitor", "healthmonitor", id)
-	}
-	c := *hm
-	return &c, nil
+	return get(a.f, "GetHealthMonitor", id, a.monitor)
 }
 
 func (a *api) CreateHealthMonitor(ctx context.Context, spec elbclient.HealthMonitorSpec) (*elbclient.HealthMonitor, error) {
-	var out elbclient.HealthMonitor
-	err := a.f.write(ctx, "CreateHealthMonitor", func() error {
+	return create(ctx, a.f, "CreateHealthMonitor", func() (*elbclient.HealthMonitor, error) {
 		p, err := a.pool("CreateHealthMonitor", spec.PoolID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p.HealthMonitorID != "" {
-			return conflict("CreateHealthMonitor", "pool %s already has health monitor %s", p.ID, p.HealthMonitorID)
+			return nil, conflict("CreateHealthMonitor", "pool %s already has health monitor %s", p.ID, p.HealthMonitorID)
 		}
-		out = elbclient.HealthMonitor{ID: a.f.id("hm"), PoolID: p.ID, Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries, URLPath: spec.URLPath}
-		c := out
-		a.f.monitors[out.ID] = &c
-		p.HealthMonitorID = out.ID
-		return nil
+		hm := &elbclient.HealthMonitor{ID: a.f.id("hm"), PoolID: p.ID, Type: spec.Type, Delay: spec.Delay, Timeout: spec.Timeout, MaxRetries: spec.MaxRetries, URLPath: spec.URLPath}
+		a.f.monitors[hm.ID] = hm
+		p.HealthMonitorID = hm.ID
+		return hm, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
 }
 
 func (a *api) DeleteHealthMonitor(ctx context.Context, id string) error {
 	return a.f.write(ctx, "DeleteHealthMonitor", func() error {
-		hm, ok := a.f.monitors[id]
-		if !ok {
-			return notFound("DeleteHealthMonitor", "healthmonitor", id)
+		hm, err := a.monitor("DeleteHealthMonitor", id)
+		if err != nil {
+			return err
 		}
 		if p, ok := a.f.pools[hm.PoolID]; ok {
 			p.HealthMonitorID = ""
@@ -505,24 +525,12 @@ func (a *api) ListListenersOnPort(ctx context.Context, lbID string, port int32) 
 }
 
 func (a *api) UpdatePoolAlgorithm(ctx context.Context, id, algorithm string) error {
-	return a.f.write(ctx, "UpdatePoolAlgorithm", func() error {
-		p, err := a.pool("UpdatePoolAlgorithm", id)
-		if err != nil {
-			return err
-		}
-		p.Algorithm = algorithm
-		return nil
-	})
+	return change(ctx, a.f, "UpdatePoolAlgorithm", id, a.pool, func(p *elbclient.Pool) { p.Algorithm = algorithm })
 }
 
 func (a *api) UpdateHealthMonitor(ctx context.Context, id string, spec elbclient.HealthMonitorSpec) error {
-	return a.f.write(ctx, "UpdateHealthMonitor", func() error {
-		hm, ok := a.f.monitors[id]
-		if !ok {
-			return notFound("UpdateHealthMonitor", "healthmonitor", id)
-		}
+	return change(ctx, a.f, "UpdateHealthMonitor", id, a.monitor, func(hm *elbclient.HealthMonitor) {
 		hm.Type, hm.Delay, hm.Timeout, hm.MaxRetries, hm.URLPath = spec.Type, spec.Delay, spec.Timeout, spec.MaxRetries, spec.URLPath
-		return nil
 	})
 }
 
@@ -539,32 +547,15 @@ func (f *ELB) ListLoadBalancers(context.Context) ([]elbclient.LoadBalancer, erro
 }
 
 func (a *api) UpdateListenerDescription(ctx context.Context, id, description string) error {
-	return a.f.write(ctx, "UpdateListenerDescription", func() error {
-		l, ok := a.f.listeners[id]
-		if !ok {
-			return notFound("UpdateListenerDescription", "listener", id)
-		}
-		l.Description = description
-		return nil
-	})
+	return change(ctx, a.f, "UpdateListenerDescription", id, a.listener, func(l *elbclient.Listener) { l.Description = description })
 }
 
 func (a *api) UpdatePoolDescription(ctx context.Context, id, description string) error {
-	return a.f.write(ctx, "UpdatePoolDescription", func() error {
-		p, err := a.pool("UpdatePoolDescription", id)
-		if err != nil {
-			return err
-		}
-		p.Description = description
-		return nil
-	})
+	return change(ctx, a.f, "UpdatePoolDescription", id, a.pool, func(p *elbclient.Pool) { p.Description = description })
 }
 
 func (a *api) RenameMembers(ctx context.Context, poolID string, renames []elbclient.MemberRename) error {
-	return a.f.write(ctx, "RenameMembers", func() error {
-		if _, err := a.pool("RenameMembers", poolID); err != nil {
-			return err
-		}
+	return change(ctx, a.f, "RenameMembers", poolID, a.pool, func(*elbclient.Pool) {
 		for _, r := range renames {
 			for _, m := range a.f.members[poolID] {
 				if m.ID == r.MemberID {
@@ -572,15 +563,14 @@ func (a *api) RenameMembers(ctx context.Context, poolID string, renames []elbcli
 				}
 			}
 		}
-		return nil
 	})
 }
 
 func (a *api) ListenerTags(_ context.Context, id string) ([]elbclient.Tag, error) {
 	a.f.mu.Lock()
 	defer a.f.mu.Unlock()
-	if _, ok := a.f.listeners[id]; !ok {
-		return nil, notFound("ListenerTags", "listener", id)
+	if _, err := a.listener("ListenerTags", id); err != nil {
+		return nil, err
 	}
 	return slices.Clone(a.f.tags[id]), nil
 }
@@ -588,8 +578,8 @@ func (a *api) ListenerTags(_ context.Context, id string) ([]elbclient.Tag, error
 // TagListener keeps the real API's limit of 20 tags per listener (fleetrecord.MaxTagsPerObject).
 func (a *api) TagListener(ctx context.Context, id string, tags []elbclient.Tag) error {
 	return a.f.write(ctx, "TagListener", func() error {
-		if _, ok := a.f.listeners[id]; !ok {
-			return notFound("TagListener", "listener", id)
+		if _, err := a.listener("TagListener", id); err != nil {
+			return err
 		}
 		out := slices.Clone(a.f.tags[id])
 		for _, t := range tags {
@@ -608,11 +598,7 @@ func (a *api) TagListener(ctx context.Context, id string, tags []elbclient.Tag) 
 }
 
 func (a *api) UntagListener(ctx context.Context, id string, keys []string) error {
-	return a.f.write(ctx, "UntagListener", func() error {
-		if _, ok := a.f.listeners[id]; !ok {
-			return notFound("UntagListener", "listener", id)
-		}
+	return change(ctx, a.f, "UntagListener", id, a.listener, func(*elbclient.Listener) {
 		a.f.tags[id] = slices.DeleteFunc(a.f.tags[id], func(t elbclient.Tag) bool { return slices.Contains(keys, t.Key) })
-		return nil
 	})
 }
