@@ -87,22 +87,10 @@ func hmListCmd(g *globals) *cobra.Command {
 
 func hmShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one health monitor", Args: cobra.ExactArgs(1)}, nil,
-		hmShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			return c.ShowHealthmonitors(&m2.ShowHealthmonitorsRequest{HealthmonitorId: id})
-		},
-		hmShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			return c.ShowHealthMonitor(&m3.ShowHealthMonitorRequest{HealthmonitorId: id})
-		})
+		hmShowFields, byID((*elbv2.ElbClient).ShowHealthmonitors), hmShowFields, byID((*elbv3.ElbClient).ShowHealthMonitor))
 }
 
 func hmDeleteCmd(g *globals) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a health monitor", Args: cobra.ExactArgs(1)}, nil, "health monitor",
-		func(c *elbv2.ElbClient, id string) error {
-			_, err := c.DeleteHealthmonitor(&m2.DeleteHealthmonitorRequest{HealthmonitorId: id})
-			return err
-		},
-		func(c *elbv3.ElbClient, id string) error {
-			_, err := c.DeleteHealthMonitor(&m3.DeleteHealthMonitorRequest{HealthmonitorId: id})
-			return err
-		})
+		byID((*elbv2.ElbClient).DeleteHealthmonitor), byID((*elbv3.ElbClient).DeleteHealthMonitor))
 }

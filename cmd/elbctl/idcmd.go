@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"reflect"
+
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/spf13/cobra"
@@ -43,13 +46,33 @@ func (g *globals) showCmd(cmd *cobra.Command, check func(*cobra.Command, []strin
 // deleteCmd makes cmd delete the resource named by its argument with the selected family's call
 // and confirm it as "<kind> <id> deleted".
 func (g *globals) deleteCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error, kind string,
-	del2 func(c *elbv2.ElbClient, id string) error, del3 func(c *elbv3.ElbClient, id string) error) *cobra.Command {
+	del2 func(c *elbv2.ElbClient, id string) (any, error), del3 func(c *elbv3.ElbClient, id string) (any, error)) *cobra.Command {
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
-			return g.deleted(cmd, kind, args[0], del2(c, args[0]))
+			_, err := del2(c, args[0])
+			return g.deleted(cmd, kind, args[0], err)
 		},
 		func(cmd *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
-			return g.deleted(cmd, kind, args[0], del3(c, args[0]))
+			_, err := del3(c, args[0])
+			return g.deleted(cmd, kind, args[0], err)
 		})
 	return cmd
+}
+
+// byID is the SDK call m (a method expression such as (*elbv3.ElbClient).ShowPool, of either
+// family) on the resource with this ID. Such a request has only path parameters, its string
+// fields: the last is the resource's ID, the ones before it its parents' (a member's --pool).
+func byID[C, Req, Resp any](m func(C, *Req) (Resp, error), parents ...*string) func(c C, id string) (any, error) {
+	return func(c C, id string) (any, error) {
+		req := new(Req)
+		v := reflect.ValueOf(req).Elem()
+		if v.NumField() != len(parents)+1 {
+			return nil, fmt.Errorf("elbctl: %s has %d path parameters, not %d", v.Type(), v.NumField(), len(parents)+1)
+		}
+		for i, p := range parents {
+			v.Field(i).SetString(*p)
+		}
+		v.Field(len(parents)).SetString(id)
+		return m(c, req)
+	}
 }

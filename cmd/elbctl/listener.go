@@ -122,12 +122,5 @@ func (g *globals) printFleet(cmd *cobra.Command, f fleet, v fleetview.View) erro
 
 func listenerDeleteCmd(g *globals) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a listener (refused while a pool is bound to it)", Args: cobra.ExactArgs(1)}, nil, "listener",
-		func(c *elbv2.ElbClient, id string) error {
-			_, err := c.DeleteListener(&m2.DeleteListenerRequest{ListenerId: id})
-			return err
-		},
-		func(c *elbv3.ElbClient, id string) error {
-			_, err := c.DeleteListener(&m3.DeleteListenerRequest{ListenerId: id})
-			return err
-		})
+		byID((*elbv2.ElbClient).DeleteListener), byID((*elbv3.ElbClient).DeleteListener))
 }

@@ -79,12 +79,7 @@ func lbListCmd(g *globals) *cobra.Command {
 
 func lbShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one load balancer", Args: cobra.ExactArgs(1)}, nil,
-		lbShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
-			return c.ShowLoadbalancer(&m2.ShowLoadbalancerRequest{LoadbalancerId: id})
-		},
-		lbShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
-			return c.ShowLoadBalancer(&m3.ShowLoadBalancerRequest{LoadbalancerId: id})
-		})
+		lbShowFieldsV2, byID((*elbv2.ElbClient).ShowLoadbalancer), lbShowFieldsV3, byID((*elbv3.ElbClient).ShowLoadBalancer))
 }
 
 func lbUpdateCmd(g *globals) *cobra.Command {
@@ -119,12 +114,5 @@ func lbUpdateCmd(g *globals) *cobra.Command {
 
 func lbDeleteCmd(g *globals) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a load balancer (refused while it has listeners or pools)", Args: cobra.ExactArgs(1)}, nil, "load balancer",
-		func(c *elbv2.ElbClient, id string) error {
-			_, err := c.DeleteLoadbalancer(&m2.DeleteLoadbalancerRequest{LoadbalancerId: id})
-			return err
-		},
-		func(c *elbv3.ElbClient, id string) error {
-			_, err := c.DeleteLoadBalancer(&m3.DeleteLoadBalancerRequest{LoadbalancerId: id})
-			return err
-		})
+		byID((*elbv2.ElbClient).DeleteLoadbalancer), byID((*elbv3.ElbClient).DeleteLoadBalancer))
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	hc "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
@@ -19,7 +18,7 @@ import (
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/fleetlb/fleetlb/internal/common/program"
+	"github.com/fleetlb/fleetlb/internal/common/elbflags"
 	"github.com/fleetlb/fleetlb/internal/common/version"
 )
 
@@ -43,14 +42,11 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 
 // globals holds the flags every command shares and builds the SDK clients.
 type globals struct {
-	getenv    func(string) string
-	ak, sk    string
-	projectID string
-	endpoint  string
-	family    string
-	output    string
-	timeout   time.Duration
-	pageSize  int32
+	getenv func(string) string
+	elbflags.Flags
+	family   string
+	output   string
+	pageSize int32
 }
 
 // limit is the page size v3 list calls ask for; nil leaves it to the server.
@@ -73,8 +69,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		Long: `elbctl manages an ELB through the Huawei Cloud ELB API, with the official SDK.
 
 Credentials come from flags or the environment:
-  --ak / HUAWEICLOUD_SDK_AK, --sk / HUAWEICLOUD_SDK_SK,
-  --project-id / HUAWEICLOUD_SDK_PROJECT_ID, --endpoint / ELB_ENDPOINT.
+  ` + elbflags.Help + `.
 --family v3 (default) manages dedicated load balancers, v2 shared ones.
 -o table (default), json or yaml on every command that prints.
 Shell completion: elbctl completion bash|zsh|fish|powershell --help.
@@ -89,13 +84,9 @@ Shell completion: elbctl completion bash|zsh|fish|powershell --help.
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	f := root.PersistentFlags()
-	f.StringVar(&g.ak, "ak", "", "access key (default $HUAWEICLOUD_SDK_AK)")
-	f.StringVar(&g.sk, "sk", "", "secret key (default $HUAWEICLOUD_SDK_SK; prefer the variable, flags show in ps)")
-	f.StringVar(&g.projectID, "project-id", "", "project ID (default $HUAWEICLOUD_SDK_PROJECT_ID)")
-	f.StringVar(&g.endpoint, "endpoint", "", "ELB API endpoint, e.g. http://127.0.0.1:9080 (default $ELB_ENDPOINT)")
+	g.Flags.Add(f)
 	f.StringVar(&g.family, "family", familyV3, "API family: v3 (dedicated, \"performance\") or v2 (shared, \"union\")")
 	f.StringVarP(&g.output, "output", "o", outputTable, "output format: "+strings.Join(outputFormats, ", "))
-	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each API call")
 	f.Int32Var(&g.pageSize, "page-size", 0, "items per list call (v3); lists follow every page either way (default: the server's)")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
@@ -109,15 +100,7 @@ Shell completion: elbctl completion bash|zsh|fish|powershell --help.
 
 // complete fills unset flags from the environment and checks them.
 func (g *globals) complete(cmd *cobra.Command) error {
-	fromEnv := func(flag string, dst *string, env string) {
-		if !cmd.Flags().Changed(flag) {
-			*dst = g.getenv(env)
-		}
-	}
-	fromEnv("ak", &g.ak, "HUAWEICLOUD_SDK_AK")
-	fromEnv("sk", &g.sk, "HUAWEICLOUD_SDK_SK")
-	fromEnv("project-id", &g.projectID, "HUAWEICLOUD_SDK_PROJECT_ID")
-	fromEnv("endpoint", &g.endpoint, "ELB_ENDPOINT")
+	g.FromEnv(cmd.Flags(), g.getenv)
 	switch strings.ToLower(g.family) {
 	case familyV3, "performance", "dedicated":
 		g.family = familyV3
@@ -134,19 +117,18 @@ func (g *globals) complete(cmd *cobra.Command) error {
 
 // httpClient checks the connection settings and builds the SDK's HTTP client.
 func (g *globals) httpClient(builder *hc.HcHttpClientBuilder) (*hc.HcHttpClient, error) {
-	if missing := program.Unset("--endpoint (or ELB_ENDPOINT)", g.endpoint, "--ak (or HUAWEICLOUD_SDK_AK)", g.ak,
-		"--sk (or HUAWEICLOUD_SDK_SK)", g.sk, "--project-id (or HUAWEICLOUD_SDK_PROJECT_ID)", g.projectID); len(missing) > 0 {
-		return nil, fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	if err := g.Missing(); err != nil {
+		return nil, err
 	}
-	if u, err := url.Parse(g.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--endpoint %q must be a URL like http://127.0.0.1:9080", g.endpoint)
+	if u, err := url.Parse(g.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--endpoint %q must be a URL like http://127.0.0.1:9080", g.Endpoint)
 	}
-	cred, err := basic.NewCredentialsBuilder().WithAk(g.ak).WithSk(g.sk).WithProjectId(g.projectID).SafeBuild()
+	cred, err := basic.NewCredentialsBuilder().WithAk(g.AK).WithSk(g.SK).WithProjectId(g.ProjectID).SafeBuild()
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return builder.WithEndpoints([]string{g.endpoint}).WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(g.timeout)).SafeBuild()
+	return builder.WithEndpoints([]string{g.Endpoint}).WithCredential(cred).
+		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(g.Timeout)).SafeBuild()
 }
 
 func (g *globals) v3() (*elbv3.ElbClient, error) {
@@ -167,8 +149,8 @@ func (g *globals) v2() (*elbv2.ElbClient, error) {
 
 // redact removes the secret key from anything elbctl prints.
 func (g *globals) redact(s string) string {
-	if len(g.sk) >= 4 {
-		s = strings.ReplaceAll(s, g.sk, "<redacted>")
+	if len(g.SK) >= 4 {
+		s = strings.ReplaceAll(s, g.SK, "<redacted>")
 	}
 	return s
 }

@@ -88,9 +88,7 @@ func memberListCmd(g *globals, pool *string) *cobra.Command {
 
 func memberShowCmd(g *globals, pool *string) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show --pool POOL ID", Short: "Show one member", Args: cobra.ExactArgs(1)}, needPool(),
-		memberShowFieldsV2, func(c *elbv2.ElbClient, id string) (any, error) {
-			return c.ShowMember(&m2.ShowMemberRequest{PoolId: *pool, MemberId: id})
-		},
+		memberShowFieldsV2, byID((*elbv2.ElbClient).ShowMember, pool),
 		memberShowFieldsV3, func(c *elbv3.ElbClient, id string) (any, error) {
 			resp, err := c.ShowMember(&m3.ShowMemberRequest{PoolId: *pool, MemberId: id})
 			if err != nil {
@@ -134,14 +132,7 @@ func memberUpdateCmd(g *globals, pool *string) *cobra.Command {
 
 func memberDeleteCmd(g *globals, pool *string) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete --pool POOL ID", Aliases: []string{"remove"}, Short: "Remove a member from its pool", Args: cobra.ExactArgs(1)}, needPool(), "member",
-		func(c *elbv2.ElbClient, id string) error {
-			_, err := c.DeleteMember(&m2.DeleteMemberRequest{PoolId: *pool, MemberId: id})
-			return err
-		},
-		func(c *elbv3.ElbClient, id string) error {
-			_, err := c.DeleteMember(&m3.DeleteMemberRequest{PoolId: *pool, MemberId: id})
-			return err
-		})
+		byID((*elbv2.ElbClient).DeleteMember, pool), byID((*elbv3.ElbClient).DeleteMember, pool))
 }
 
 // inPool is a v3 member reply with its pool_id: the SDK's Member has no such field (the API

@@ -29,7 +29,7 @@ func (g *globals) elbClient() (*elbclient.SDK, error) {
 	if _, err := g.v3(); err != nil { // checks the settings, naming what is missing
 		return nil, err
 	}
-	return elbclient.New(elbclient.Config{Endpoint: g.endpoint, ProjectID: g.projectID, AK: g.ak, SK: g.sk, Timeout: g.timeout})
+	return elbclient.New(g.Config())
 }
 
 // fleetListeners reads the listeners of one ELB, or of every ELB in the project.

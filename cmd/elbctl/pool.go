@@ -90,22 +90,10 @@ func poolListCmd(g *globals) *cobra.Command {
 
 func poolShowCmd(g *globals) *cobra.Command {
 	return g.showCmd(&cobra.Command{Use: "show ID", Short: "Show one pool", Args: cobra.ExactArgs(1)}, nil,
-		poolShowFields, func(c *elbv2.ElbClient, id string) (any, error) {
-			return c.ShowPool(&m2.ShowPoolRequest{PoolId: id})
-		},
-		poolShowFields, func(c *elbv3.ElbClient, id string) (any, error) {
-			return c.ShowPool(&m3.ShowPoolRequest{PoolId: id})
-		})
+		poolShowFields, byID((*elbv2.ElbClient).ShowPool), poolShowFields, byID((*elbv3.ElbClient).ShowPool))
 }
 
 func poolDeleteCmd(g *globals) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a pool (refused while it has members or a health monitor)", Args: cobra.ExactArgs(1)}, nil, "pool",
-		func(c *elbv2.ElbClient, id string) error {
-			_, err := c.DeletePool(&m2.DeletePoolRequest{PoolId: id})
-			return err
-		},
-		func(c *elbv3.ElbClient, id string) error {
-			_, err := c.DeletePool(&m3.DeletePoolRequest{PoolId: id})
-			return err
-		})
+		byID((*elbv2.ElbClient).DeletePool), byID((*elbv3.ElbClient).DeletePool))
 }

@@ -53,7 +53,7 @@ the expected shares and says measured shares are not available.`,
 				return usageErrorf("--metrics-url %q must be a URL like http://127.0.0.1:9090/metrics", metricsURL)
 			}
 		}
-		t := topLoop{g: g, ref: ref, metricsURL: metricsURL, timeout: g.timeout}
+		t := topLoop{g: g, ref: ref, metricsURL: metricsURL, timeout: g.Timeout}
 		for i := 0; count == 0 || i < count; i++ {
 			if i > 0 {
 				select {

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/common/elbflags"
 	"github.com/fleetlb/fleetlb/internal/common/version"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 )
@@ -35,25 +35,20 @@ func main() {
 
 // globals are the flags every command shares.
 type globals struct {
-	getenv     func(string) string
 	kubeconfig string
 	service    string
-	endpoint   string
-	ak, sk     string
-	projectID  string
-	timeout    time.Duration
+	elbflags.Flags
 }
 
 func newRootCmd(getenv func(string) string) *cobra.Command {
-	g := &globals{getenv: getenv}
+	g := &globals{}
 	root := &cobra.Command{
 		Use:   "kubectl-fleetlb",
 		Short: "See and move the traffic of a Service that several clusters share through one ELB",
 		Long: `kubectl fleetlb reads a Service across several kubeconfig contexts (one per cluster) and the ELB
 their fleetlb-controllers share, and moves traffic between them.
 
-ELB credentials as elbctl's: --endpoint / ELB_ENDPOINT, --ak / HUAWEICLOUD_SDK_AK,
---sk / HUAWEICLOUD_SDK_SK, --project-id / HUAWEICLOUD_SDK_PROJECT_ID.`,
+ELB credentials as elbctl's: ` + elbflags.Help + `.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version.Get().String("kubectl-fleetlb"), // P1: --version
@@ -62,11 +57,8 @@ ELB credentials as elbctl's: --endpoint / ELB_ENDPOINT, --ak / HUAWEICLOUD_SDK_A
 	f := root.PersistentFlags()
 	f.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file(s) (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&g.service, "service", "", "the Service, NAMESPACE/NAME (required)")
-	f.StringVar(&g.endpoint, "endpoint", "", "ELB API endpoint (default $ELB_ENDPOINT)")
-	f.StringVar(&g.ak, "ak", "", "access key (default $HUAWEICLOUD_SDK_AK)")
-	f.StringVar(&g.sk, "sk", "", "secret key (default $HUAWEICLOUD_SDK_SK; prefer the variable)")
-	f.StringVar(&g.projectID, "project-id", "", "project ID (default $HUAWEICLOUD_SDK_PROJECT_ID)")
-	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each API call")
+	g.Flags.Add(f)
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.FromEnv(cmd.Flags(), getenv) }
 	root.AddCommand(newStatusCmd(g), newShiftCmd(g))
 	return root
 }
@@ -82,23 +74,10 @@ func (g *globals) serviceRef() (ns, name string, err error) {
 
 // elb is the ELB client of the credentials given.
 func (g *globals) elb() (*elbclient.SDK, error) {
-	pick := func(flag, env string) string {
-		if flag != "" {
-			return flag
-		}
-		return g.getenv(env)
+	if err := g.Missing(); err != nil {
+		return nil, fmt.Errorf("%w: the ELB is read to show and check the shares", err)
 	}
-	endpoint, ak, sk, project := pick(g.endpoint, "ELB_ENDPOINT"), pick(g.ak, "HUAWEICLOUD_SDK_AK"), pick(g.sk, "HUAWEICLOUD_SDK_SK"), pick(g.projectID, "HUAWEICLOUD_SDK_PROJECT_ID")
-	var missing []string
-	for _, m := range []struct{ v, name string }{{endpoint, "--endpoint (or ELB_ENDPOINT)"}, {ak, "--ak (or HUAWEICLOUD_SDK_AK)"}, {sk, "--sk (or HUAWEICLOUD_SDK_SK)"}, {project, "--project-id (or HUAWEICLOUD_SDK_PROJECT_ID)"}} {
-		if m.v == "" {
-			missing = append(missing, m.name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing %s: the ELB is read to show and check the shares", strings.Join(missing, ", "))
-	}
-	return elbclient.New(elbclient.Config{Endpoint: endpoint, ProjectID: project, AK: ak, SK: sk, Timeout: g.timeout})
+	return elbclient.New(g.Config())
 }
 
 // cluster is one kubeconfig context: its client and the cluster ID its controller records.
@@ -137,7 +116,7 @@ func (g *globals) clusters(ctx context.Context, names []string) ([]cluster, erro
 		if err != nil {
 			return nil, fmt.Errorf("context %s: %w", n, err)
 		}
-		cfg.Timeout = g.timeout
+		cfg.Timeout = g.Timeout
 		cs, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("context %s: %w", n, err)
