@@ -11,24 +11,14 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/server"
+	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 )
 
 // F1: the controller's client reaches elbd served over HTTPS when given the CA (--elb-ca-file),
 // fails without it, and a CA file that holds no certificate is refused by New with the flag named.
 func TestCAFileTrustsElbdOverTLS(t *testing.T) {
-	cfg, err := config.Parse([]byte("credentials:\n  - {accessKey: AK1, secretKey: SK1, projectID: p1}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer elbd.Close()
-	srv := httptest.NewTLSServer(elbd.Handler()) // a certificate for 127.0.0.1, its own CA
+	h, _ := elbtest.Handler(t, "credentials:\n  - {accessKey: AK1, secretKey: SK1, projectID: p1}\n")
+	srv := httptest.NewTLSServer(h) // a certificate for 127.0.0.1, its own CA
 	defer srv.Close()
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")

@@ -8,6 +8,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -106,11 +107,7 @@ func (f *ELB) Writes() int64 {
 func (f *ELB) WritesByOp() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range f.byOp {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.byOp)
 }
 
 // Check always succeeds.
