@@ -74,15 +74,8 @@ func hmCreateCmd(g *globals) *cobra.Command {
 }
 
 func hmListCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "list", Short: "List health monitors", Args: cobra.NoArgs}
-	g.listCmd(cmd, nil,
-		hmListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
-			return c.ListHealthmonitors(&m2.ListHealthmonitorsRequest{})
-		},
-		hmListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
-			return c.ListHealthMonitors(&m3.ListHealthMonitorsRequest{Marker: marker, Limit: limit})
-		})
-	return cmd
+	return g.listCmd(&cobra.Command{Use: "list", Short: "List health monitors", Args: cobra.NoArgs}, nil, nil,
+		hmListFields, listBy((*elbv2.ElbClient).ListHealthmonitors), hmListFields, listBy((*elbv3.ElbClient).ListHealthMonitors))
 }
 
 func hmShowCmd(g *globals) *cobra.Command {

@@ -13,19 +13,89 @@ import (
 // calls and table fields; these builders hold the rest once. cmd carries the command's Use, Short and Args, check its flag
 // checks (nil for none).
 
-// listCmd makes cmd list with the selected family's call: v2 in one call, v3 page by page
-// (list3 gets the marker and the --page-size limit) until the last page.
-func (g *globals) listCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error,
-	fields2 []string, list2 func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error),
-	fields3 []string, list3 func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error)) *cobra.Command {
+// filter is a list command's flag that narrows the list to the items with that value: the
+// request's query field of that name (*string on v2, a list of one on v3; a path parameter such as
+// a member's pool_id takes it as it is). help "" is a flag of the parent command (--pool).
+type filter struct{ flag, field, help string }
+
+// listCmd makes cmd list with the selected family's call (a listBy): v2 in one call, v3 page by
+// page (the marker and the --page-size limit) until the last page; both with the filters given.
+func (g *globals) listCmd(cmd *cobra.Command, check func(*cobra.Command, []string) error, filters []filter,
+	fields2 []string, list2 lister[*elbv2.ElbClient], fields3 []string, list3 lister[*elbv3.ElbClient]) *cobra.Command {
 	cmd.RunE = g.dispatch(check,
 		func(cmd *cobra.Command, _ []string, c *elbv2.ElbClient) (result, error) {
-			return view(fields2).of(list2(cmd, c))
+			return view(fields2).of(list2(c, func(req reflect.Value) error { return narrow(req, cmd, filters, nil, nil) }))
 		},
 		func(cmd *cobra.Command, _ []string, c *elbv3.ElbClient) (result, error) {
-			return view(fields3).of(allPages(func(marker *string) (any, error) { return list3(cmd, c, marker, g.limit()) }))
+			return view(fields3).of(allPages(func(marker *string) (any, error) {
+				return list3(c, func(req reflect.Value) error { return narrow(req, cmd, filters, marker, g.limit()) })
+			}))
 		})
+	for _, f := range filters {
+		if f.help != "" {
+			cmd.Flags().String(f.flag, "", f.help)
+		}
+	}
 	return cmd
+}
+
+// lister is a list call whose request (a struct) fill sets.
+type lister[C any] func(c C, fill func(req reflect.Value) error) (any, error)
+
+// listBy is the list call m (a method expression such as (*elbv3.ElbClient).ListPools).
+func listBy[C, Req, Resp any](m func(C, *Req) (Resp, error)) lister[C] {
+	return func(c C, fill func(reflect.Value) error) (any, error) {
+		req := new(Req)
+		if err := fill(reflect.ValueOf(req).Elem()); err != nil {
+			return nil, err
+		}
+		return m(c, req)
+	}
+}
+
+// narrow sets the list request's fields of the filters given on the command line, and the page's
+// marker and limit when not nil.
+func narrow(req reflect.Value, cmd *cobra.Command, filters []filter, marker *string, limit *int32) error {
+	set := func(field string, v any) error {
+		f := req.FieldByName(field)
+		if !f.IsValid() {
+			return fmt.Errorf("elbctl: %s has no field %s", req.Type(), field)
+		}
+		switch x := reflect.ValueOf(v); {
+		case f.Type() == x.Type():
+			f.Set(x)
+		case f.Type() == reflect.PointerTo(x.Type()):
+			f.Set(reflect.New(x.Type()))
+			f.Elem().Set(x)
+		case f.Type() == reflect.PointerTo(reflect.SliceOf(x.Type())):
+			f.Set(reflect.New(f.Type().Elem()))
+			f.Elem().Set(reflect.Append(f.Elem(), x))
+		default:
+			return fmt.Errorf("elbctl: %s.%s is a %s, not a %s filter", req.Type(), field, f.Type(), x.Type())
+		}
+		return nil
+	}
+	for _, f := range filters {
+		if !cmd.Flags().Changed(f.flag) {
+			continue
+		}
+		v, err := cmd.Flags().GetString(f.flag)
+		if err == nil {
+			err = set(f.field, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if marker != nil {
+		if err := set("Marker", marker); err != nil {
+			return err
+		}
+	}
+	if limit != nil {
+		return set("Limit", limit)
+	}
+	return nil
 }
 
 // showCmd makes cmd fetch the resource named by its argument with the selected family's call

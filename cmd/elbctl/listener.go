@@ -66,17 +66,9 @@ func listenerCreateCmd(g *globals) *cobra.Command {
 }
 
 func listenerListCmd(g *globals) *cobra.Command {
-	var lb string
-	cmd := &cobra.Command{Use: "list [--lb LB]", Short: "List listeners", Args: cobra.NoArgs}
-	g.listCmd(cmd, nil,
-		listenerListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
-			return c.ListListeners(&m2.ListListenersRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
-		},
-		listenerListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
-			return c.ListListeners(&m3.ListListenersRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), Marker: marker, Limit: limit})
-		})
-	cmd.Flags().StringVar(&lb, "lb", "", "only listeners of this load balancer")
-	return cmd
+	return g.listCmd(&cobra.Command{Use: "list [--lb LB]", Short: "List listeners", Args: cobra.NoArgs}, nil,
+		[]filter{{"lb", "LoadbalancerId", "only listeners of this load balancer"}},
+		listenerListFields, listBy((*elbv2.ElbClient).ListListeners), listenerListFields, listBy((*elbv3.ElbClient).ListListeners))
 }
 
 func listenerShowCmd(g *globals) *cobra.Command {

@@ -64,17 +64,9 @@ func lbCreateCmd(g *globals) *cobra.Command {
 }
 
 func lbListCmd(g *globals) *cobra.Command {
-	var name string
-	cmd := &cobra.Command{Use: "list [--name N]", Short: "List load balancers", Args: cobra.NoArgs}
-	g.listCmd(cmd, nil,
-		lbListFieldsV2, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
-			return c.ListLoadbalancers(&m2.ListLoadbalancersRequest{Name: ifSet(cmd, "name", name)})
-		},
-		lbListFieldsV3, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
-			return c.ListLoadBalancers(&m3.ListLoadBalancersRequest{Name: sliceIfSet(cmd, "name", name), Marker: marker, Limit: limit})
-		})
-	cmd.Flags().StringVar(&name, "name", "", "only load balancers with this name")
-	return cmd
+	return g.listCmd(&cobra.Command{Use: "list [--name N]", Short: "List load balancers", Args: cobra.NoArgs}, nil,
+		[]filter{{"name", "Name", "only load balancers with this name"}},
+		lbListFieldsV2, listBy((*elbv2.ElbClient).ListLoadbalancers), lbListFieldsV3, listBy((*elbv3.ElbClient).ListLoadBalancers))
 }
 
 func lbShowCmd(g *globals) *cobra.Command {

@@ -20,7 +20,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "member", Aliases: []string{"members"}, Short: "Manage the backend servers (members) of a pool"}
 	var pool string
 	cmd.PersistentFlags().StringVar(&pool, "pool", "", "pool ID (required)")
-	cmd.AddCommand(memberAddCmd(g, &pool), memberListCmd(g, &pool), memberShowCmd(g, &pool), memberUpdateCmd(g, &pool), memberDeleteCmd(g, &pool))
+	cmd.AddCommand(memberAddCmd(g, &pool), memberListCmd(g), memberShowCmd(g, &pool), memberUpdateCmd(g, &pool), memberDeleteCmd(g, &pool))
 	return cmd
 }
 
@@ -74,16 +74,10 @@ func memberAddCmd(g *globals, pool *string) *cobra.Command {
 	return cmd
 }
 
-func memberListCmd(g *globals, pool *string) *cobra.Command {
-	cmd := &cobra.Command{Use: "list --pool POOL", Short: "List the members of a pool", Args: cobra.NoArgs}
-	g.listCmd(cmd, needPool(),
-		memberListFieldsV2, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
-			return c.ListMembers(&m2.ListMembersRequest{PoolId: *pool})
-		},
-		memberListFieldsV3, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
-			return c.ListMembers(&m3.ListMembersRequest{PoolId: *pool, Marker: marker, Limit: limit})
-		})
-	return cmd
+func memberListCmd(g *globals) *cobra.Command {
+	return g.listCmd(&cobra.Command{Use: "list --pool POOL", Short: "List the members of a pool", Args: cobra.NoArgs}, needPool(),
+		[]filter{{"pool", "PoolId", ""}},
+		memberListFieldsV2, listBy((*elbv2.ElbClient).ListMembers), memberListFieldsV3, listBy((*elbv3.ElbClient).ListMembers))
 }
 
 func memberShowCmd(g *globals, pool *string) *cobra.Command {

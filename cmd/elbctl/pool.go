@@ -73,19 +73,10 @@ func poolCreateCmd(g *globals) *cobra.Command {
 }
 
 func poolListCmd(g *globals) *cobra.Command {
-	var lb, listener string
-	cmd := &cobra.Command{Use: "list [--lb LB] [--listener L]", Short: "List pools", Args: cobra.NoArgs}
-	g.listCmd(cmd, func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
-		poolListFields, func(cmd *cobra.Command, c *elbv2.ElbClient) (any, error) {
-			return c.ListPools(&m2.ListPoolsRequest{LoadbalancerId: ifSet(cmd, "lb", lb)})
-		},
-		poolListFields, func(cmd *cobra.Command, c *elbv3.ElbClient, marker *string, limit *int32) (any, error) {
-			return c.ListPools(&m3.ListPoolsRequest{LoadbalancerId: sliceIfSet(cmd, "lb", lb), ListenerId: sliceIfSet(cmd, "listener", listener),
-				Marker: marker, Limit: limit})
-		})
-	cmd.Flags().StringVar(&lb, "lb", "", "only pools of this load balancer")
-	cmd.Flags().StringVar(&listener, "listener", "", "only pools of this listener (v3 only)")
-	return cmd
+	return g.listCmd(&cobra.Command{Use: "list [--lb LB] [--listener L]", Short: "List pools", Args: cobra.NoArgs},
+		func(cmd *cobra.Command, _ []string) error { return g.v3Only(cmd, "listener") },
+		[]filter{{"lb", "LoadbalancerId", "only pools of this load balancer"}, {"listener", "ListenerId", "only pools of this listener (v3 only)"}},
+		poolListFields, listBy((*elbv2.ElbClient).ListPools), poolListFields, listBy((*elbv3.ElbClient).ListPools))
 }
 
 func poolShowCmd(g *globals) *cobra.Command {
