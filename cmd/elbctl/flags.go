@@ -20,14 +20,6 @@ func ifSet[T any](cmd *cobra.Command, flag string, v T) *T {
 	return nil
 }
 
-// sliceIfSet is ifSet for the list filters of the v3 API (repeated query keys).
-func sliceIfSet[T any](cmd *cobra.Command, flag string, v T) *[]T {
-	if cmd.Flags().Changed(flag) {
-		return &[]T{v}
-	}
-	return nil
-}
-
 // enum builds one of the SDK's enum types (they only decode from JSON).
 func enum[T any](s string) T {
 	var v T
