@@ -18,7 +18,7 @@ func TestTranslateConnectionDrain(t *testing.T) {
 		{&store.ConnectionDrain{Enable: false, Timeout: 60}, 0},
 		{&store.ConnectionDrain{Enable: true, Timeout: 60}, time.Minute},
 	} {
-		cfg, _ := Translate(store.Snapshot{Pools: []store.Pool{{ID: "p", LBAlgorithm: store.AlgRoundRobin, AdminStateUp: true, ConnectionDrain: c.drain}}})
+		cfg, _ := Translate(store.Snapshot{Pools: []store.Pool{{Meta: store.Meta{ID: "p"}, LBAlgorithm: store.AlgRoundRobin, AdminStateUp: true, ConnectionDrain: c.drain}}})
 		if len(cfg.Pools) != 1 || cfg.Pools[0].Drain != c.want {
 			t.Errorf("connection_drain %+v: data plane pools %+v, want drain %s", c.drain, cfg.Pools, c.want)
 		}

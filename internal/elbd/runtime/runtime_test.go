@@ -184,8 +184,8 @@ func (c *countingSource) Snapshot() (store.Snapshot, error) {
 
 func TestUnservedListenerIsOffline(t *testing.T) {
 	src := staticSource{snap: store.Snapshot{
-		LoadBalancers: []store.LoadBalancer{{ID: "lb", VIPAddress: "127.55.2.1", AdminStateUp: true}},
-		Listeners:     []store.Listener{{ID: "tls", LoadBalancerID: "lb", Protocol: "HTTPS", ProtocolPort: 443, AdminStateUp: true}},
+		LoadBalancers: []store.LoadBalancer{{Meta: store.Meta{ID: "lb"}, VIPAddress: "127.55.2.1", AdminStateUp: true}},
+		Listeners:     []store.Listener{{Meta: store.Meta{ID: "tls"}, LoadBalancerID: "lb", Protocol: "HTTPS", ProtocolPort: 443, AdminStateUp: true}},
 	}}
 	rt := New(src, dataplane.New(dataplane.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer rt.Close()
@@ -213,8 +213,8 @@ func TestTakenPortComesOnlineWhenFreed(t *testing.T) {
 	}
 	defer busy.Close()
 	src := staticSource{snap: store.Snapshot{
-		LoadBalancers: []store.LoadBalancer{{ID: "lb", VIPAddress: "127.55.3.1", AdminStateUp: true}},
-		Listeners:     []store.Listener{{ID: "l", LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 8080, AdminStateUp: true}},
+		LoadBalancers: []store.LoadBalancer{{Meta: store.Meta{ID: "lb"}, VIPAddress: "127.55.3.1", AdminStateUp: true}},
+		Listeners:     []store.Listener{{Meta: store.Meta{ID: "l"}, LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 8080, AdminStateUp: true}},
 	}}
 	rt := New(src, dataplane.New(dataplane.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer rt.Close()

@@ -13,29 +13,29 @@ import (
 func TestTranslate(t *testing.T) {
 	snap := store.Snapshot{
 		LoadBalancers: []store.LoadBalancer{
-			{ID: "lb", VIPAddress: "127.54.0.1", AdminStateUp: true},
-			{ID: "lb-down", VIPAddress: "127.54.0.2", AdminStateUp: false},
+			{Meta: store.Meta{ID: "lb"}, VIPAddress: "127.54.0.1", AdminStateUp: true},
+			{Meta: store.Meta{ID: "lb-down"}, VIPAddress: "127.54.0.2", AdminStateUp: false},
 		},
 		Listeners: []store.Listener{
-			{ID: "tcp", LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 80, DefaultPoolID: "p1", AdminStateUp: true, KeepaliveTimeout: 60},
-			{ID: "udp", LoadBalancerID: "lb", Protocol: "UDP", ProtocolPort: 53, AdminStateUp: true},
-			{ID: "http", LoadBalancerID: "lb", Protocol: "HTTP", ProtocolPort: 8080, AdminStateUp: true},
-			{ID: "https", LoadBalancerID: "lb", Protocol: "HTTPS", ProtocolPort: 443, AdminStateUp: true},
-			{ID: "off", LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 81, AdminStateUp: false},
-			{ID: "lb-off", LoadBalancerID: "lb-down", Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true},
+			{Meta: store.Meta{ID: "tcp"}, LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 80, DefaultPoolID: "p1", AdminStateUp: true, KeepaliveTimeout: 60},
+			{Meta: store.Meta{ID: "udp"}, LoadBalancerID: "lb", Protocol: "UDP", ProtocolPort: 53, AdminStateUp: true},
+			{Meta: store.Meta{ID: "http"}, LoadBalancerID: "lb", Protocol: "HTTP", ProtocolPort: 8080, AdminStateUp: true},
+			{Meta: store.Meta{ID: "https"}, LoadBalancerID: "lb", Protocol: "HTTPS", ProtocolPort: 443, AdminStateUp: true},
+			{Meta: store.Meta{ID: "off"}, LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 81, AdminStateUp: false},
+			{Meta: store.Meta{ID: "lb-off"}, LoadBalancerID: "lb-down", Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true},
 		},
 		Pools: []store.Pool{
-			{ID: "p1", LBAlgorithm: "SOURCE_IP", AdminStateUp: true},
-			{ID: "p2", AdminStateUp: false},
+			{Meta: store.Meta{ID: "p1"}, LBAlgorithm: "SOURCE_IP", AdminStateUp: true},
+			{Meta: store.Meta{ID: "p2"}, AdminStateUp: false},
 		},
 		Members: []store.Member{
-			{ID: "m1", PoolID: "p1", Address: "127.54.1.1", ProtocolPort: 8080, Weight: 80, AdminStateUp: true},
-			{ID: "m2", PoolID: "p1", Address: "127.54.1.2", ProtocolPort: 8080, Weight: 20, AdminStateUp: false},
-			{ID: "m3", PoolID: "p2", Address: "127.54.1.3", ProtocolPort: 8080, Weight: 5, AdminStateUp: true},
+			{Meta: store.Meta{ID: "m1"}, PoolID: "p1", Address: "127.54.1.1", ProtocolPort: 8080, Weight: 80, AdminStateUp: true},
+			{Meta: store.Meta{ID: "m2"}, PoolID: "p1", Address: "127.54.1.2", ProtocolPort: 8080, Weight: 20, AdminStateUp: false},
+			{Meta: store.Meta{ID: "m3"}, PoolID: "p2", Address: "127.54.1.3", ProtocolPort: 8080, Weight: 5, AdminStateUp: true},
 		},
 		HealthMonitors: []store.HealthMonitor{
-			{ID: "hm1", PoolID: "p1", Type: "HTTPS", Delay: 5, Timeout: 3, MaxRetries: 2, AdminStateUp: true},
-			{ID: "hm2", PoolID: "p2", Type: "HTTP", Delay: 5, Timeout: 3, MaxRetries: 2, AdminStateUp: false},
+			{Meta: store.Meta{ID: "hm1"}, PoolID: "p1", Type: "HTTPS", Delay: 5, Timeout: 3, MaxRetries: 2, AdminStateUp: true},
+			{Meta: store.Meta{ID: "hm2"}, PoolID: "p2", Type: "HTTP", Delay: 5, Timeout: 3, MaxRetries: 2, AdminStateUp: false},
 		},
 	}
 	cfg, unserved := Translate(snap)

@@ -90,21 +90,15 @@ func (s *Store) Network() *config.Network { return s.net }
 // ordering are written once.
 type record interface {
 	LoadBalancer | Listener | Pool | Member | HealthMonitor
-	meta() recordMeta
+	meta() Meta
 }
 
-type recordMeta struct {
-	id        string
-	family    Family
-	projectID string
-	createdAt time.Time
-}
+func (m Meta) meta() Meta { return m }
 
-func (v LoadBalancer) meta() recordMeta  { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
-func (v Listener) meta() recordMeta      { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
-func (v Pool) meta() recordMeta          { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
-func (v Member) meta() recordMeta        { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
-func (v HealthMonitor) meta() recordMeta { return recordMeta{v.ID, v.Family, v.ProjectID, v.CreatedAt} }
+// newMeta is a new resource's Meta: a fresh ID, sc's family and project, created now.
+func newMeta(sc Scope, now time.Time) Meta {
+	return Meta{ID: newID(), Family: sc.Family, ProjectID: sc.ProjectID, CreatedAt: now, UpdatedAt: now}
+}
 
 func getRec[T record](tx *bolt.Tx, bucket []byte, key string) (T, bool, error) {
 	var v T
@@ -147,16 +141,16 @@ func newID() string { return uuid.NewString() }
 func sortByCreated[T record](xs []T) {
 	sort.SliceStable(xs, func(i, j int) bool {
 		a, b := xs[i].meta(), xs[j].meta()
-		if !a.createdAt.Equal(b.createdAt) {
-			return a.createdAt.Before(b.createdAt)
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
 		}
-		return a.id < b.id
+		return a.ID < b.ID
 	})
 }
 
 func inScope[T record](sc Scope, v T) bool {
 	m := v.meta()
-	return sc.Family == m.family && sc.ProjectID == m.projectID
+	return sc.Family == m.Family && sc.ProjectID == m.ProjectID
 }
 
 // getScoped reads the record stored under key; 404 naming kind and id when it is missing or sc
@@ -273,9 +267,7 @@ func (s *Store) LoadBalancerSeenFromV3(sc Scope, id string) (LoadBalancer, error
 // otherwise the address must be free (409 if another load balancer holds it). The stored copy,
 // with ID, VPCID, VIPAddress and timestamps filled, is returned.
 func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, error) {
-	lb.ID, lb.Family, lb.ProjectID = newID(), sc.Family, sc.ProjectID
-	lb.CreatedAt = s.now()
-	lb.UpdatedAt = lb.CreatedAt
+	lb.Meta = newMeta(sc, s.now())
 	if sc.Family == FamilyV2 {
 		lb.IPTargetEnable = false
 	}
@@ -340,8 +332,7 @@ func (s *Store) ListLoadBalancers(sc Scope) ([]LoadBalancer, error) {
 func (s *Store) UpdateLoadBalancer(sc Scope, id string, fn func(*LoadBalancer) error) (LoadBalancer, error) {
 	load := func(tx *bolt.Tx) (LoadBalancer, error) { return s.lbTx(tx, sc, id) }
 	return update(s, bLoadBalancers, id, load, fn, func(tx *bolt.Tx, old LoadBalancer, nv *LoadBalancer) error {
-		nv.ID, nv.Family, nv.ProjectID, nv.VIPSubnetID, nv.VIPAddress, nv.VPCID, nv.CreatedAt =
-			old.ID, old.Family, old.ProjectID, old.VIPSubnetID, old.VIPAddress, old.VPCID, old.CreatedAt
+		nv.Meta, nv.VIPSubnetID, nv.VIPAddress, nv.VPCID = old.Meta, old.VIPSubnetID, old.VIPAddress, old.VPCID
 		if _, err := CheckLoadBalancer(*nv, s.net); err != nil {
 			return err
 		}
@@ -472,9 +463,7 @@ func (s *Store) checkListenerTx(tx *bolt.Tx, sc Scope, l Listener) error {
 // load balancer may hold the port with the same transport (409), and a default pool, if named,
 // must be a free pool of the same load balancer whose protocol fits.
 func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
-	l.ID, l.Family, l.ProjectID = newID(), sc.Family, sc.ProjectID
-	l.CreatedAt = s.now()
-	l.UpdatedAt = l.CreatedAt
+	l.Meta = newMeta(sc, s.now())
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := s.checkListenerTx(tx, sc, l); err != nil {
 			return err
@@ -505,8 +494,7 @@ func (s *Store) ListListeners(sc Scope) ([]Listener, error) {
 func (s *Store) UpdateListener(sc Scope, id string, fn func(*Listener) error) (Listener, error) {
 	load := func(tx *bolt.Tx) (Listener, error) { return s.listenerTx(tx, sc, id) }
 	return update(s, bListeners, id, load, fn, func(tx *bolt.Tx, old Listener, nv *Listener) error {
-		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.ProtocolPort, nv.CreatedAt =
-			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.ProtocolPort, old.CreatedAt
+		nv.Meta, nv.LoadBalancerID, nv.Protocol, nv.ProtocolPort = old.Meta, old.LoadBalancerID, old.Protocol, old.ProtocolPort
 		if err := s.checkListenerTx(tx, sc, *nv); err != nil {
 			return err
 		}
@@ -539,9 +527,7 @@ func (s *Store) poolTx(tx *bolt.Tx, sc Scope, id string) (Pool, error) {
 // listenerID when that is given; with listenerID the pool becomes that listener's default pool,
 // which must be free (409) and of a fitting protocol (400).
 func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
-	p.ID, p.Family, p.ProjectID, p.HealthMonitorID = newID(), sc.Family, sc.ProjectID, ""
-	p.CreatedAt = s.now()
-	p.UpdatedAt = p.CreatedAt
+	p.Meta, p.HealthMonitorID = newMeta(sc, s.now()), ""
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := CheckPool(p); err != nil {
 			return err
@@ -621,8 +607,7 @@ func (s *Store) PoolListenerID(sc Scope, poolID string) (string, error) {
 func (s *Store) UpdatePool(sc Scope, id string, fn func(*Pool) error) (Pool, error) {
 	load := func(tx *bolt.Tx) (Pool, error) { return s.poolTx(tx, sc, id) }
 	return update(s, bPools, id, load, fn, func(tx *bolt.Tx, old Pool, nv *Pool) error {
-		nv.ID, nv.Family, nv.ProjectID, nv.LoadBalancerID, nv.Protocol, nv.HealthMonitorID, nv.CreatedAt =
-			old.ID, old.Family, old.ProjectID, old.LoadBalancerID, old.Protocol, old.HealthMonitorID, old.CreatedAt
+		nv.Meta, nv.LoadBalancerID, nv.Protocol, nv.HealthMonitorID = old.Meta, old.LoadBalancerID, old.Protocol, old.HealthMonitorID
 		if err := CheckPool(*nv); err != nil {
 			return err
 		}
@@ -760,8 +745,7 @@ func rebuildMemberIndexes(tx *bolt.Tx) error {
 }
 
 func (s *Store) newMember(sc Scope, pc *poolCtx, m Member, now time.Time) (Member, error) {
-	m.ID, m.Family, m.ProjectID, m.PoolID, m.LoadBalancerID = newID(), sc.Family, sc.ProjectID, pc.pool.ID, pc.pool.LoadBalancerID
-	m.CreatedAt, m.UpdatedAt = now, now
+	m.Meta, m.PoolID, m.LoadBalancerID = newMeta(sc, now), pc.pool.ID, pc.pool.LoadBalancerID
 	if err := CheckMember(m, pc.pool, pc.lb, s.net); err != nil {
 		return Member{}, err
 	}
@@ -933,8 +917,8 @@ func (s *Store) UpdateMember(sc Scope, poolID, id string, fn func(*Member) error
 }
 
 func (s *Store) applyMemberChange(tx *bolt.Tx, pc *poolCtx, old, nv Member) (Member, error) {
-	nv.ID, nv.Family, nv.ProjectID, nv.PoolID, nv.LoadBalancerID, nv.Address, nv.ProtocolPort, nv.SubnetID, nv.CreatedAt =
-		old.ID, old.Family, old.ProjectID, old.PoolID, old.LoadBalancerID, old.Address, old.ProtocolPort, old.SubnetID, old.CreatedAt
+	nv.Meta, nv.PoolID, nv.LoadBalancerID, nv.Address, nv.ProtocolPort, nv.SubnetID =
+		old.Meta, old.PoolID, old.LoadBalancerID, old.Address, old.ProtocolPort, old.SubnetID
 	if err := CheckWeight(nv.Weight); err != nil {
 		return Member{}, err
 	}
@@ -1080,9 +1064,7 @@ func (s *Store) monitorTx(tx *bolt.Tx, sc Scope, id string) (HealthMonitor, erro
 // CreateHealthMonitor stores a monitor for h.PoolID after CheckHealthMonitor; 409 if the pool
 // already has one.
 func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, error) {
-	h.ID, h.Family, h.ProjectID = newID(), sc.Family, sc.ProjectID
-	h.CreatedAt = s.now()
-	h.UpdatedAt = h.CreatedAt
+	h.Meta = newMeta(sc, s.now())
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if h.PoolID == "" {
 			return apierr.Invalid("pool_id is required")
@@ -1132,8 +1114,7 @@ func (s *Store) ListHealthMonitors(sc Scope) ([]HealthMonitor, error) {
 func (s *Store) UpdateHealthMonitor(sc Scope, id string, fn func(*HealthMonitor) error) (HealthMonitor, error) {
 	load := func(tx *bolt.Tx) (HealthMonitor, error) { return s.monitorTx(tx, sc, id) }
 	return update(s, bHealthMonitors, id, load, fn, func(tx *bolt.Tx, old HealthMonitor, nv *HealthMonitor) error {
-		nv.ID, nv.Family, nv.ProjectID, nv.PoolID, nv.LoadBalancerID, nv.CreatedAt =
-			old.ID, old.Family, old.ProjectID, old.PoolID, old.LoadBalancerID, old.CreatedAt
+		nv.Meta, nv.PoolID, nv.LoadBalancerID = old.Meta, old.PoolID, old.LoadBalancerID
 		p, err := s.poolTx(tx, sc, nv.PoolID)
 		if err != nil {
 			return err

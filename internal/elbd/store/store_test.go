@@ -176,8 +176,8 @@ func TestRules(t *testing.T) {
 		}
 	}
 	// A listener on another LB, or the listener itself, never conflicts.
-	l := Listener{ID: "a", LoadBalancerID: "lb1", Protocol: ProtocolTCP, ProtocolPort: 80}
-	if err := CheckListenerPortFree(l, []Listener{l, {ID: "b", LoadBalancerID: "lb2", Protocol: ProtocolTCP, ProtocolPort: 80}}); err != nil {
+	l := Listener{Meta: Meta{ID: "a"}, LoadBalancerID: "lb1", Protocol: ProtocolTCP, ProtocolPort: 80}
+	if err := CheckListenerPortFree(l, []Listener{l, {Meta: Meta{ID: "b"}, LoadBalancerID: "lb2", Protocol: ProtocolTCP, ProtocolPort: 80}}); err != nil {
 		t.Error(err)
 	}
 }

@@ -69,11 +69,20 @@ const (
 	MemberTypeIP       = "ip"       // IP-type (cross-VPC) member: no subnet
 )
 
+// Meta is what every stored resource carries: its ID, who owns it (family and project) and
+// when it was created and last changed. The store fills it on create and keeps it on update,
+// but for UpdatedAt.
+type Meta struct {
+	ID        string    `json:"id"`
+	ProjectID string    `json:"project_id"`
+	Family    Family    `json:"family"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // LoadBalancer is an ELB instance with one VIP.
 type LoadBalancer struct {
-	ID          string `json:"id"`
-	ProjectID   string `json:"project_id"`
-	Family      Family `json:"family"`
+	Meta
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// VIPSubnetID is the config subnet the VIP comes from (v3 vip_subnet_cidr_id, v2 vip_subnet_id).
@@ -86,10 +95,8 @@ type LoadBalancer struct {
 	// AvailabilityZones is the v3 availability_zone_list, kept as given: elbd has one zone.
 	AvailabilityZones []string `json:"availability_zones,omitempty"`
 	// Tags are the v3 tags (E9; see tags.go).
-	Tags         []Tag     `json:"tags,omitempty"`
-	AdminStateUp bool      `json:"admin_state_up"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Tags         []Tag `json:"tags,omitempty"`
+	AdminStateUp bool  `json:"admin_state_up"`
 }
 
 // Guaranteed is the API's "guaranteed" field: true for a dedicated (v3) load balancer.
@@ -97,9 +104,7 @@ func (lb LoadBalancer) Guaranteed() bool { return lb.Family == FamilyV3 }
 
 // Listener is a protocol and port on a load balancer's VIP.
 type Listener struct {
-	ID             string `json:"id"`
-	ProjectID      string `json:"project_id"`
-	Family         Family `json:"family"`
+	Meta
 	LoadBalancerID string `json:"loadbalancer_id"`
 	Name           string `json:"name"`
 	Description    string `json:"description"`
@@ -118,9 +123,7 @@ type Listener struct {
 	MemberTimeout             int  `json:"member_timeout"`
 	TransparentClientIPEnable bool `json:"transparent_client_ip_enable"`
 	// Tags are the v3 tags (E9; see tags.go).
-	Tags      []Tag     `json:"tags,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Tags []Tag `json:"tags,omitempty"`
 }
 
 // SessionPersistence is a pool's stickiness setting.
@@ -132,9 +135,7 @@ type SessionPersistence struct {
 
 // Pool is a backend server group of one load balancer.
 type Pool struct {
-	ID             string `json:"id"`
-	ProjectID      string `json:"project_id"`
-	Family         Family `json:"family"`
+	Meta
 	LoadBalancerID string `json:"loadbalancer_id"`
 	Name           string `json:"name"`
 	Description    string `json:"description"`
@@ -151,8 +152,6 @@ type Pool struct {
 	MemberDeletionProtection bool             `json:"member_deletion_protection_enable,omitempty"`
 	AnyPortEnable            bool             `json:"any_port_enable,omitempty"`
 	ConnectionDrain          *ConnectionDrain `json:"connection_drain,omitempty"` // nil: off
-	CreatedAt                time.Time        `json:"created_at"`
-	UpdatedAt                time.Time        `json:"updated_at"`
 }
 
 // SlowStart is a pool's slow_start (model_create_pool_slow_start_option.go).
@@ -170,9 +169,7 @@ type ConnectionDrain struct {
 
 // Member is a backend server of a pool.
 type Member struct {
-	ID             string `json:"id"`
-	ProjectID      string `json:"project_id"`
-	Family         Family `json:"family"`
+	Meta
 	PoolID         string `json:"pool_id"`
 	LoadBalancerID string `json:"loadbalancer_id"` // the pool's, filled by the store
 	Name           string `json:"name"`
@@ -183,9 +180,7 @@ type Member struct {
 	AdminStateUp bool `json:"admin_state_up"`
 	// SubnetID is the config subnet the address lies in (v3 subnet_cidr_id, v2 subnet_id); ""
 	// makes an IP-type member.
-	SubnetID  string    `json:"subnet_id"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	SubnetID string `json:"subnet_id"`
 }
 
 // MemberType is "instance" for a member with a subnet, "ip" for one without.
@@ -198,9 +193,7 @@ func (m Member) MemberType() string {
 
 // HealthMonitor checks the members of one pool.
 type HealthMonitor struct {
-	ID             string `json:"id"`
-	ProjectID      string `json:"project_id"`
-	Family         Family `json:"family"`
+	Meta
 	PoolID         string `json:"pool_id"`
 	LoadBalancerID string `json:"loadbalancer_id"` // the pool's, filled by the store
 	Name           string `json:"name"`
@@ -211,14 +204,12 @@ type HealthMonitor struct {
 	MaxRetries     int `json:"max_retries"`      // successes to go ONLINE
 	MaxRetriesDown int `json:"max_retries_down"` // failures to go OFFLINE
 	// MonitorPort overrides the member's port when non-zero.
-	MonitorPort   int       `json:"monitor_port"`
-	URLPath       string    `json:"url_path"`
-	ExpectedCodes string    `json:"expected_codes"`
-	HTTPMethod    string    `json:"http_method"`
-	DomainName    string    `json:"domain_name"`
-	AdminStateUp  bool      `json:"admin_state_up"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	MonitorPort   int    `json:"monitor_port"`
+	URLPath       string `json:"url_path"`
+	ExpectedCodes string `json:"expected_codes"`
+	HTTPMethod    string `json:"http_method"`
+	DomainName    string `json:"domain_name"`
+	AdminStateUp  bool   `json:"admin_state_up"`
 }
 
 // Snapshot is every resource of both families at one point in time, each slice ordered by
