@@ -54,8 +54,8 @@ func requireFlags(cmd *cobra.Command, flags ...string) error {
 }
 
 func checkPort(flag string, port int32) error {
-	if port < 1 || port > 65535 {
-		return fmt.Errorf("--%s %d: a port is 1-65535", flag, port)
+	if !elbrules.Port.Contains(int(port)) {
+		return fmt.Errorf("--%s %d: a port is %d-%d", flag, port, elbrules.Port.Min, elbrules.Port.Max)
 	}
 	return nil
 }

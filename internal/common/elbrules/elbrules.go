@@ -32,6 +32,11 @@ type Range struct{ Min, Max int }
 // Contains reports whether v lies in r.
 func (r Range) Contains(v int) bool { return v >= r.Min && v <= r.Max }
 
+// Port is a listener's or member's single port: services/elb/v3/model/model_create_listener_option.go
+// protocol_port 取值范围 0-65535, where 0 asks for a port range (port_ranges) that fleetlb never
+// uses; so 1-65535.
+var Port = Range{1, 65535}
+
 // ConnectionDrainTimeout is a v3 pool's connection_drain.timeout, in seconds
 // (services/elb/v3/model/model_connection_drain.go: 取值范围 10~4000).
 var ConnectionDrainTimeout = Range{10, 4000}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 )
 
 // ServiceRef names a Service within one cluster.
@@ -116,7 +118,7 @@ func ParseMemberName(name string) (ref ServiceRef, port int32, ok bool) {
 		}
 	}
 	p, err := strconv.ParseInt(parts[3], 10, 32)
-	if err != nil || p < 1 || p > 65535 {
+	if err != nil || !elbrules.Port.Contains(int(p)) {
 		return ServiceRef{}, 0, false
 	}
 	return ServiceRef{ClusterID: parts[0], Namespace: parts[1], Name: parts[2]}, int32(p), true
