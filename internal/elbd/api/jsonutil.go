@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 )
@@ -16,7 +15,7 @@ func decodeRaw(raw json.RawMessage, key string, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			field := jsonPath(te.Field)
+			field := apierr.FieldPath(te)
 			if field == "" {
 				return apierr.Invalid("%q must be a JSON object", key)
 			}
@@ -25,19 +24,6 @@ func decodeRaw(raw json.RawMessage, key string, v any) error {
 		return apierr.Invalid("malformed %q object: %v", key, err)
 	}
 	return nil
-}
-
-// jsonPath is an UnmarshalTypeError's field path without the Go names of embedded request
-// fragments ("v3Named.name" is "name"): the API's keys are lower-case snake_case.
-func jsonPath(field string) string {
-	parts := strings.Split(field, ".")
-	keep := parts[:0]
-	for _, p := range parts {
-		if strings.ToLower(p) == p {
-			keep = append(keep, p)
-		}
-	}
-	return strings.Join(keep, ".")
 }
 
 // orNull is a field where an explicit null matters: set is false when the key is absent; null

@@ -134,21 +134,6 @@ func refs(ids ...string) []map[string]string {
 	return out
 }
 
-// v3Named are the request fields a load balancer, listener and pool share; a create starts
-// from the defaults (admin_state_up true) and an update from the stored values.
-type v3Named struct {
-	Name         *string `json:"name"`
-	Description  *string `json:"description"`
-	AdminStateUp *bool   `json:"admin_state_up"`
-}
-
-// apply sets the fields given; the others stay as they are.
-func (in v3Named) apply(name, description *string, adminStateUp *bool) {
-	*name = orDefault(in.Name, *name)
-	*description = orDefault(in.Description, *description)
-	*adminStateUp = orDefault(in.AdminStateUp, *adminStateUp)
-}
-
 func orDefault[T any](p *T, def T) T {
 	if p == nil {
 		return def

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -51,7 +52,7 @@ func renderV3Listener(l store.Listener) v3Listener {
 
 // v3ListenerOptions are the listener fields a create sets and an update changes.
 type v3ListenerOptions struct {
-	v3Named
+	wire.Named
 	Http2Enable               *bool `json:"http2_enable"`
 	KeepaliveTimeout          *int  `json:"keepalive_timeout"`
 	ClientTimeout             *int  `json:"client_timeout"`
@@ -69,7 +70,7 @@ func (o *v3ListenerOptions) apply(l *store.Listener) error {
 			return err
 		}
 	}
-	o.v3Named.apply(&l.Name, &l.Description, &l.AdminStateUp)
+	o.Named.Apply(&l.Name, &l.Description, &l.AdminStateUp)
 	l.Http2Enable = orDefault(o.Http2Enable, l.Http2Enable)
 	l.KeepaliveTimeout = orDefault(o.KeepaliveTimeout, l.KeepaliveTimeout)
 	l.ClientTimeout = orDefault(o.ClientTimeout, l.ClientTimeout)

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -101,7 +102,7 @@ func (h *v3) replyLB(r *http.Request, sc store.Scope, lb store.LoadBalancer, err
 }
 
 type v3CreateLB struct {
-	v3Named
+	wire.Named
 	Tags            []store.Tag `json:"tags"`
 	VipSubnetCidrID *string     `json:"vip_subnet_cidr_id"`
 	VipAddress      *string     `json:"vip_address"`
@@ -143,7 +144,7 @@ func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, erro
 	}
 	nlb := store.LoadBalancer{VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
 		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: true, AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags}
-	in.v3Named.apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
+	in.Named.Apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
 	lb, err := h.st.CreateLoadBalancer(sc, nlb)
 	if err != nil {
 		return 0, nil, err
@@ -228,7 +229,7 @@ func (h *v3) lbMemberAddresses(sc store.Scope) func(store.LoadBalancer) []string
 }
 
 type v3UpdateLB struct {
-	v3Named
+	wire.Named
 	IPTargetEnable  *bool   `json:"ip_target_enable"`
 	VipSubnetCidrID *string `json:"vip_subnet_cidr_id"`
 	VipAddress      *string `json:"vip_address"`
@@ -246,7 +247,7 @@ func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, erro
 		if in.VipAddress != nil && *in.VipAddress != lb.VIPAddress {
 			return apierr.Invalid("vip_address cannot be changed (it is %s)", lb.VIPAddress)
 		}
-		in.v3Named.apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
+		in.Named.Apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
 		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -69,12 +70,8 @@ func (h *v3) renderMember(m store.Member, listenerID string, global bool) v3Memb
 }
 
 type v3CreateMember struct {
-	Address      *string `json:"address"`
-	ProtocolPort *int    `json:"protocol_port"`
+	wire.MemberFields
 	SubnetCidrID *string `json:"subnet_cidr_id"`
-	Weight       *int    `json:"weight"`
-	Name         *string `json:"name"`
-	AdminStateUp *bool   `json:"admin_state_up"`
 	ProjectID    *string `json:"project_id"`
 }
 
@@ -87,10 +84,7 @@ func (in v3CreateMember) toMember(where string) (store.Member, error) {
 	if in.ProtocolPort == nil {
 		return store.Member{}, apierr.Invalid("%s.protocol_port is required (1-65535)", where)
 	}
-	return store.Member{
-		Address: *in.Address, ProtocolPort: *in.ProtocolPort, SubnetID: orDefault(in.SubnetCidrID, ""),
-		Weight: orDefault(in.Weight, 1), Name: orDefault(in.Name, ""), AdminStateUp: orDefault(in.AdminStateUp, true),
-	}, nil
+	return in.New(orDefault(in.SubnetCidrID, "")), nil
 }
 
 func (h *v3) createMember(r *http.Request, sc store.Scope) (int, any, error) {
@@ -160,10 +154,8 @@ func (h *v3) listAllMembers(r *http.Request, sc store.Scope) (int, any, error) {
 }
 
 type v3UpdateMember struct {
-	Name         *string `json:"name"`
-	Weight       *int    `json:"weight"`
-	AdminStateUp *bool   `json:"admin_state_up"`
-	ProtocolPort *int    `json:"protocol_port"`
+	wire.MemberChange
+	ProtocolPort *int `json:"protocol_port"`
 }
 
 func (h *v3) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
@@ -176,9 +168,7 @@ func (h *v3) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
 		if in.ProtocolPort != nil && *in.ProtocolPort != m.ProtocolPort {
 			return apierr.Invalid("protocol_port cannot be changed (it is %d); add a member on the new port and delete this one", m.ProtocolPort)
 		}
-		m.Name = orDefault(in.Name, m.Name)
-		m.Weight = orDefault(in.Weight, m.Weight)
-		m.AdminStateUp = orDefault(in.AdminStateUp, m.AdminStateUp)
+		in.MemberChange.Apply(m)
 		return nil
 	})
 	return h.replyMember(r, sc, http.StatusOK, poolID, m, err)
@@ -277,11 +267,8 @@ func (h *v3) batchDeleteMembers(r *http.Request, sc store.Scope) (int, any, erro
 }
 
 type v3BatchUpdate struct {
-	ID           *string `json:"id"`
-	Name         *string `json:"name"`
-	Weight       *int    `json:"weight"`
-	AdminStateUp *bool   `json:"admin_state_up"`
-	ProtocolPort *int    `json:"protocol_port"`
+	ID *string `json:"id"`
+	v3UpdateMember
 }
 
 func (h *v3) batchUpdateMembers(r *http.Request, sc store.Scope) (int, any, error) {

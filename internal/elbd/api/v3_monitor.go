@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -44,38 +45,19 @@ func renderV3Monitor(hm store.HealthMonitor) v3HealthMonitor {
 }
 
 type v3MonitorFields struct {
-	AdminStateUp   *bool       `json:"admin_state_up"`
-	Delay          *int        `json:"delay"`
-	DomainName     *string     `json:"domain_name"`
-	ExpectedCodes  *string     `json:"expected_codes"`
-	HTTPMethod     *string     `json:"http_method"`
-	MaxRetries     *int        `json:"max_retries"`
+	wire.MonitorFields
 	MaxRetriesDown *int        `json:"max_retries_down"`
 	MonitorPort    orNull[int] `json:"monitor_port"`
-	Name           *string     `json:"name"`
-	PoolID         *string     `json:"pool_id"`
-	Timeout        *int        `json:"timeout"`
-	Type           *string     `json:"type"`
-	URLPath        *string     `json:"url_path"`
 	ProjectID      *string     `json:"project_id"`
 }
 
 // apply copies the given fields onto hm.
 func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
-	hm.AdminStateUp = orDefault(in.AdminStateUp, hm.AdminStateUp)
-	hm.Delay = orDefault(in.Delay, hm.Delay)
-	hm.DomainName = orDefault(in.DomainName, hm.DomainName)
-	hm.ExpectedCodes = orDefault(in.ExpectedCodes, hm.ExpectedCodes)
-	hm.HTTPMethod = orDefault(in.HTTPMethod, hm.HTTPMethod)
-	hm.MaxRetries = orDefault(in.MaxRetries, hm.MaxRetries)
+	in.MonitorFields.Apply(hm)
 	hm.MaxRetriesDown = orDefault(in.MaxRetriesDown, hm.MaxRetriesDown)
 	if in.MonitorPort.set {
 		hm.MonitorPort = in.MonitorPort.value // null: back to the member's port
 	}
-	hm.Name = orDefault(in.Name, hm.Name)
-	hm.Timeout = orDefault(in.Timeout, hm.Timeout)
-	hm.Type = orDefault(in.Type, hm.Type)
-	hm.URLPath = orDefault(in.URLPath, hm.URLPath)
 }
 
 func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {

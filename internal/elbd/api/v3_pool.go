@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -197,7 +198,7 @@ type v3CreatePool struct {
 	VpcID              *string           `json:"vpc_id"`
 	IPVersion          *string           `json:"ip_version"`
 	ProjectID          *string           `json:"project_id"`
-	v3Named
+	wire.Named
 	v3PoolOptions
 }
 
@@ -233,7 +234,7 @@ func (h *v3) createPool(r *http.Request, sc store.Scope) (int, any, error) {
 		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm,
 		Type: orDefault(in.Type, store.PoolTypeAny), AdminStateUp: true, SessionPersistence: toStoreSP(in.SessionPersistence),
 	}
-	in.v3Named.apply(&np.Name, &np.Description, &np.AdminStateUp)
+	in.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)
 	in.v3PoolOptions.apply(&np)
 	p, err := h.st.CreatePool(sc, np, orDefault(in.ListenerID, ""))
 	return h.replyPool(r, sc, http.StatusCreated, p, err)
@@ -289,7 +290,7 @@ func (h *v3) listPools(r *http.Request, sc store.Scope) (int, any, error) {
 }
 
 type v3UpdatePool struct {
-	v3Named
+	wire.Named
 	LbAlgorithm        *string           `json:"lb_algorithm"`
 	SessionPersistence *v3SessionPersist `json:"session_persistence"`
 	Type               *string           `json:"type"`
@@ -315,7 +316,7 @@ func (h *v3) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
 		return 0, nil, err
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
-		in.v3Named.apply(&p.Name, &p.Description, &p.AdminStateUp)
+		in.Named.Apply(&p.Name, &p.Description, &p.AdminStateUp)
 		p.LBAlgorithm = orDefault(in.LbAlgorithm, p.LBAlgorithm)
 		p.Type = orDefault(in.Type, p.Type)
 		in.v3PoolOptions.apply(p)

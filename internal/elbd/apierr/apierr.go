@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // Error codes as the real ELB API returns them.
@@ -166,14 +167,28 @@ func Decode(r *http.Request, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			if te.Field == "" {
+			if FieldPath(te) == "" {
 				return Invalid("request body must be a JSON object, got %s", te.Value)
 			}
-			return Invalid("field %q must be a JSON %s, got %s", te.Field, te.Type.Kind(), te.Value)
+			return Invalid("field %q must be a JSON %s, got %s", FieldPath(te), te.Type.Kind(), te.Value)
 		}
 		return Invalid("malformed JSON in request body: %v", err)
 	}
 	return nil
+}
+
+// FieldPath is the JSON path of the field a type error is about, without the Go names of the
+// embedded request fragments encoding/json puts in it ("v3Named.name" is "name"): the API's
+// keys are lower-case snake_case.
+func FieldPath(te *json.UnmarshalTypeError) string {
+	parts := strings.Split(te.Field, ".")
+	keep := parts[:0]
+	for _, p := range parts {
+		if strings.ToLower(p) == p {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 type projectKey struct{}

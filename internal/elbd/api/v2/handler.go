@@ -134,8 +134,8 @@ func decodeBody[T any](r *http.Request, key string) (*T, error) {
 	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, apierr.Invalid("%s.%s must be a JSON %s, got %s", key, te.Field, jsonKind(te.Type.Kind()), te.Value)
+		if errors.As(err, &te) && apierr.FieldPath(te) != "" {
+			return nil, apierr.Invalid("%s.%s must be a JSON %s, got %s", key, apierr.FieldPath(te), jsonKind(te.Type.Kind()), te.Value)
 		}
 		return nil, apierr.Invalid("%s must be a JSON object: %v", key, err)
 	}

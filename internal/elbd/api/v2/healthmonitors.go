@@ -17,13 +17,11 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		has("timeout", req.Timeout), has("max_retries", req.MaxRetries)); err != nil {
 		return 0, nil, err
 	}
-	m, err := h.st.CreateHealthMonitor(sc, store.HealthMonitor{
-		PoolID: *req.PoolID, Type: *req.Type, Delay: *req.Delay, Timeout: *req.Timeout, MaxRetries: *req.MaxRetries,
+	nm := store.HealthMonitor{PoolID: *req.PoolID, AdminStateUp: true, MonitorPort: or(req.MonitorPort, 0),
 		MaxRetriesDown: elbrules.DefaultMonitorMaxRetriesDown, // v2 has no max_retries_down field; the shared ELB uses 3
-		Name:           or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
-		MonitorPort: or(req.MonitorPort, 0), ExpectedCodes: or(req.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes),
-		DomainName: or(req.DomainName, ""), URLPath: or(req.URLPath, elbrules.DefaultMonitorURLPath), HTTPMethod: or(req.HTTPMethod, elbrules.DefaultMonitorHTTPMethod),
-	})
+		ExpectedCodes:  elbrules.DefaultMonitorExpectedCodes, URLPath: elbrules.DefaultMonitorURLPath, HTTPMethod: elbrules.DefaultMonitorHTTPMethod}
+	req.MonitorFields.Apply(&nm)
+	m, err := h.st.CreateHealthMonitor(sc, nm)
 	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusCreated, err)
 }
 
@@ -41,17 +39,8 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any
 		return 0, nil, apierr.Invalid("pool_id of a health monitor cannot change; create a monitor for the other pool")
 	}
 	m, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(m *store.HealthMonitor) error {
-		set(&m.Type, req.Type)
-		set(&m.Delay, req.Delay)
-		set(&m.Timeout, req.Timeout)
-		set(&m.MaxRetries, req.MaxRetries)
-		set(&m.Name, req.Name)
-		set(&m.AdminStateUp, req.AdminStateUp)
+		req.MonitorFields.Apply(m)
 		set(&m.MonitorPort, req.MonitorPort)
-		set(&m.ExpectedCodes, req.ExpectedCodes)
-		set(&m.DomainName, req.DomainName)
-		set(&m.URLPath, req.URLPath)
-		set(&m.HTTPMethod, req.HTTPMethod)
 		if m.Type == elbrules.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
 			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, elbrules.DefaultMonitorURLPath),
 				orDefault(m.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes), orDefault(m.HTTPMethod, elbrules.DefaultMonitorHTTPMethod)

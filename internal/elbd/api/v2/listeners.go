@@ -44,11 +44,10 @@ func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	l, err := h.st.CreateListener(sc, store.Listener{
-		LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
-		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
-		ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool,
-	})
+	nl := store.Listener{LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
+		AdminStateUp: true, ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool}
+	req.Named.Apply(&nl.Name, &nl.Description, &nl.AdminStateUp)
+	l, err := h.st.CreateListener(sc, nl)
 	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusCreated, err)
 }
 
@@ -73,9 +72,7 @@ func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, err
 		return 0, nil, err
 	}
 	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
-		set(&l.Name, req.Name)
-		set(&l.Description, req.Description)
-		set(&l.AdminStateUp, req.AdminStateUp)
+		req.Named.Apply(&l.Name, &l.Description, &l.AdminStateUp)
 		set(&l.ConnectionLimit, req.ConnectionLimit)
 		set(&l.Http2Enable, req.Http2Enable)
 		if poolSent {

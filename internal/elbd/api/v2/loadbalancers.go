@@ -31,10 +31,9 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 	if err := required("loadbalancer", has("vip_subnet_id", req.VIPSubnetID)); err != nil {
 		return 0, nil, err
 	}
-	lb, err := h.st.CreateLoadBalancer(sc, store.LoadBalancer{
-		Name: or(req.Name, ""), Description: or(req.Description, ""), VIPSubnetID: *req.VIPSubnetID,
-		VIPAddress: or(req.VIPAddress, ""), AdminStateUp: or(req.AdminStateUp, true),
-	})
+	nlb := store.LoadBalancer{VIPSubnetID: *req.VIPSubnetID, VIPAddress: or(req.VIPAddress, ""), AdminStateUp: true}
+	req.Named.Apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
+	lb, err := h.st.CreateLoadBalancer(sc, nlb)
 	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusCreated, err)
 }
 
@@ -55,9 +54,7 @@ func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any,
 		return 0, nil, err
 	}
 	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
-		set(&lb.Name, req.Name)
-		set(&lb.Description, req.Description)
-		set(&lb.AdminStateUp, req.AdminStateUp)
+		req.Named.Apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
 		return nil
 	})
 	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)

@@ -16,10 +16,7 @@ func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error
 	if err := required("member", has("address", req.Address), has("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
 	}
-	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), store.Member{
-		Address: *req.Address, ProtocolPort: *req.ProtocolPort, SubnetID: or(req.SubnetID, ""),
-		Weight: or(req.Weight, 1), Name: or(req.Name, ""), AdminStateUp: or(req.AdminStateUp, true),
-	})
+	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), req.New(or(req.SubnetID, "")))
 	return reply(h.statusViews, "member", (*views).member, m, http.StatusCreated, err)
 }
 
@@ -37,9 +34,7 @@ func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error
 		return 0, nil, apierr.Invalid("address, protocol_port and subnet_id of a member cannot change; add a new member and delete this one")
 	}
 	m, err := h.st.UpdateMember(sc, r.PathValue("pool_id"), r.PathValue("id"), func(m *store.Member) error {
-		set(&m.Name, req.Name)
-		set(&m.Weight, req.Weight)
-		set(&m.AdminStateUp, req.AdminStateUp)
+		req.MemberChange.Apply(m)
 		return nil
 	})
 	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)

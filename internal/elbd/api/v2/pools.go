@@ -38,11 +38,10 @@ func (h *Handler) createPool(r *http.Request, sc store.Scope) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := h.st.CreatePool(sc, store.Pool{
-		Protocol: *req.Protocol, LBAlgorithm: *req.LBAlgorithm, LoadBalancerID: or(req.LoadBalancerID, ""),
-		Name: or(req.Name, ""), Description: or(req.Description, ""), AdminStateUp: or(req.AdminStateUp, true),
-		SessionPersistence: sp,
-	}, or(req.ListenerID, ""))
+	np := store.Pool{Protocol: *req.Protocol, LBAlgorithm: *req.LBAlgorithm, LoadBalancerID: or(req.LoadBalancerID, ""),
+		AdminStateUp: true, SessionPersistence: sp}
+	req.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)
+	p, err := h.st.CreatePool(sc, np, or(req.ListenerID, ""))
 	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusCreated, err)
 }
 
@@ -65,9 +64,7 @@ func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) 
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
 		set(&p.LBAlgorithm, req.LBAlgorithm)
-		set(&p.Name, req.Name)
-		set(&p.Description, req.Description)
-		set(&p.AdminStateUp, req.AdminStateUp)
+		req.Named.Apply(&p.Name, &p.Description, &p.AdminStateUp)
 		if spSent {
 			p.SessionPersistence = sp
 		}

@@ -1,0 +1,89 @@
+// Package wire holds the request fields both API families (v3 in internal/elbd/api, v2 in
+// internal/elbd/api/v2) take alike, under the same JSON keys, and applies them to store records
+// once. Every field is a pointer, so that a field left out is told apart from a zero value: a
+// create applies a request to the defaults, an update to the stored values.
+package wire
+
+import "github.com/fleetlb/fleetlb/internal/elbd/store"
+
+// set assigns *p to *dst when the request carried the field.
+func set[T any](dst *T, p *T) {
+	if p != nil {
+		*dst = *p
+	}
+}
+
+// Named are the fields of a load balancer, listener and pool: name, description, admin_state_up.
+type Named struct {
+	Name         *string `json:"name"`
+	Description  *string `json:"description"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+}
+
+// Apply sets the fields the request carried; the others stay as they are.
+func (n Named) Apply(name, description *string, adminStateUp *bool) {
+	set(name, n.Name)
+	set(description, n.Description)
+	set(adminStateUp, n.AdminStateUp)
+}
+
+// MemberChange are the member fields an update may change.
+type MemberChange struct {
+	Name         *string `json:"name"`
+	Weight       *int    `json:"weight"`
+	AdminStateUp *bool   `json:"admin_state_up"`
+}
+
+// Apply sets the fields the request carried.
+func (c MemberChange) Apply(m *store.Member) {
+	set(&m.Name, c.Name)
+	set(&m.Weight, c.Weight)
+	set(&m.AdminStateUp, c.AdminStateUp)
+}
+
+// MemberFields are a member create's fields but its subnet, whose key differs between the APIs
+// (v2 subnet_id, v3 subnet_cidr_id).
+type MemberFields struct {
+	Address      *string `json:"address"`
+	ProtocolPort *int    `json:"protocol_port"`
+	MemberChange
+}
+
+// New is the member the request creates in subnetID: the API's defaults (weight 1,
+// admin_state_up true) and the fields given. Address and ProtocolPort must have been checked.
+func (f MemberFields) New(subnetID string) store.Member {
+	m := store.Member{Address: *f.Address, ProtocolPort: *f.ProtocolPort, SubnetID: subnetID, Weight: 1, AdminStateUp: true}
+	f.MemberChange.Apply(&m)
+	return m
+}
+
+// MonitorFields are the health monitor fields of both APIs (v3 adds max_retries_down and a
+// monitor_port that null resets; the two APIs read monitor_port differently, so it is theirs).
+type MonitorFields struct {
+	PoolID        *string `json:"pool_id"`
+	Type          *string `json:"type"`
+	Delay         *int    `json:"delay"`
+	Timeout       *int    `json:"timeout"`
+	MaxRetries    *int    `json:"max_retries"`
+	Name          *string `json:"name"`
+	AdminStateUp  *bool   `json:"admin_state_up"`
+	ExpectedCodes *string `json:"expected_codes"`
+	DomainName    *string `json:"domain_name"`
+	URLPath       *string `json:"url_path"`
+	HTTPMethod    *string `json:"http_method"`
+}
+
+// Apply sets the fields the request carried but pool_id, which a monitor never changes: a
+// create sets it, an update refuses a different one.
+func (f MonitorFields) Apply(hm *store.HealthMonitor) {
+	set(&hm.Type, f.Type)
+	set(&hm.Delay, f.Delay)
+	set(&hm.Timeout, f.Timeout)
+	set(&hm.MaxRetries, f.MaxRetries)
+	set(&hm.Name, f.Name)
+	set(&hm.AdminStateUp, f.AdminStateUp)
+	set(&hm.ExpectedCodes, f.ExpectedCodes)
+	set(&hm.DomainName, f.DomainName)
+	set(&hm.URLPath, f.URLPath)
+	set(&hm.HTTPMethod, f.HTTPMethod)
+}
