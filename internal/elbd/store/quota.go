@@ -60,7 +60,7 @@ func countProject[T record](tx *bolt.Tx, bucket []byte, projectID string, match 
 	all, err := scanRec[T](tx, bucket, "")
 	n := 0
 	for _, v := range all {
-		if v.meta().ProjectID == projectID && (match == nil || match(v)) {
+		if v.Base().ProjectID == projectID && (match == nil || match(v)) {
 			n++
 		}
 	}

@@ -90,10 +90,11 @@ func (s *Store) Network() *config.Network { return s.net }
 // ordering are written once.
 type record interface {
 	LoadBalancer | Listener | Pool | Member | HealthMonitor
-	meta() Meta
+	Base() Meta
 }
 
-func (m Meta) meta() Meta { return m }
+// Base is the Meta of any record, for code generic over the kinds.
+func (m Meta) Base() Meta { return m }
 
 // newMeta is a new resource's Meta: a fresh ID, sc's family and project, created now.
 func newMeta(sc Scope, now time.Time) Meta {
@@ -140,7 +141,7 @@ func newID() string { return uuid.NewString() }
 // sortByCreated orders records oldest first, by ID among equals.
 func sortByCreated[T record](xs []T) {
 	sort.SliceStable(xs, func(i, j int) bool {
-		a, b := xs[i].meta(), xs[j].meta()
+		a, b := xs[i].Base(), xs[j].Base()
 		if !a.CreatedAt.Equal(b.CreatedAt) {
 			return a.CreatedAt.Before(b.CreatedAt)
 		}
@@ -149,7 +150,7 @@ func sortByCreated[T record](xs []T) {
 }
 
 func inScope[T record](sc Scope, v T) bool {
-	m := v.meta()
+	m := v.Base()
 	return sc.Family == m.Family && sc.ProjectID == m.ProjectID
 }
 

@@ -37,11 +37,22 @@ const timeFormat = "2006-01-02T15:04:05"
 
 func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
 
+// owned are the fields every response starts with; tenant_id repeats project_id, as the real
+// API does.
+type owned struct {
+	ID           string `json:"id"`
+	TenantID     string `json:"tenant_id"`
+	ProjectID    string `json:"project_id"`
+	Name         string `json:"name"`
+	AdminStateUp bool   `json:"admin_state_up"`
+}
+
+func ownedBy(m store.Meta, name string, adminStateUp bool) owned {
+	return owned{ID: m.ID, TenantID: m.ProjectID, ProjectID: m.ProjectID, Name: name, AdminStateUp: adminStateUp}
+}
+
 type loadBalancerResp struct {
-	ID                  string   `json:"id"`
-	TenantID            string   `json:"tenant_id"`
-	ProjectID           string   `json:"project_id"`
-	Name                string   `json:"name"`
+	owned
 	Description         string   `json:"description"`
 	VIPSubnetID         string   `json:"vip_subnet_id"`
 	VIPPortID           string   `json:"vip_port_id"`
@@ -51,7 +62,6 @@ type loadBalancerResp struct {
 	Provider            string   `json:"provider"`
 	OperatingStatus     string   `json:"operating_status"`
 	ProvisioningStatus  string   `json:"provisioning_status"`
-	AdminStateUp        bool     `json:"admin_state_up"`
 	CreatedAt           string   `json:"created_at"`
 	UpdatedAt           string   `json:"updated_at"`
 	EnterpriseProjectID string   `json:"enterprise_project_id"`
@@ -65,12 +75,8 @@ type loadBalancerResp struct {
 }
 
 type listenerResp struct {
-	ID                      string            `json:"id"`
-	TenantID                string            `json:"tenant_id"`
-	ProjectID               string            `json:"project_id"`
-	Name                    string            `json:"name"`
+	owned
 	Description             string            `json:"description"`
-	AdminStateUp            bool              `json:"admin_state_up"`
 	LoadBalancers           []ref             `json:"loadbalancers"`
 	ConnectionLimit         int               `json:"connection_limit"`
 	Http2Enable             bool              `json:"http2_enable"`
@@ -96,12 +102,8 @@ type sessionPersistence struct {
 }
 
 type poolResp struct {
-	ID                 string              `json:"id"`
-	ProjectID          string              `json:"project_id"`
-	TenantID           string              `json:"tenant_id"`
-	Name               string              `json:"name"`
+	owned
 	Description        string              `json:"description"`
-	AdminStateUp       bool                `json:"admin_state_up"`
 	LoadBalancers      []ref               `json:"loadbalancers"`
 	Listeners          []ref               `json:"listeners"`
 	Members            []ref               `json:"members"`
@@ -112,11 +114,7 @@ type poolResp struct {
 }
 
 type memberResp struct {
-	ID              string `json:"id"`
-	ProjectID       string `json:"project_id"`
-	TenantID        string `json:"tenant_id"`
-	Name            string `json:"name"`
-	AdminStateUp    bool   `json:"admin_state_up"`
+	owned
 	ProtocolPort    int    `json:"protocol_port"`
 	SubnetID        string `json:"subnet_id"`
 	Address         string `json:"address"`
@@ -127,11 +125,7 @@ type memberResp struct {
 }
 
 type healthMonitorResp struct {
-	ID             string  `json:"id"`
-	ProjectID      string  `json:"project_id"`
-	TenantID       string  `json:"tenant_id"`
-	Name           string  `json:"name"`
-	AdminStateUp   bool    `json:"admin_state_up"`
+	owned
 	MonitorPort    *int    `json:"monitor_port"`
 	Timeout        int     `json:"timeout"`
 	Type           string  `json:"type"`
@@ -156,21 +150,12 @@ type views struct {
 }
 
 func (v *views) loadBalancer(lb store.LoadBalancer) loadBalancerResp {
-	var ls, ps []string
-	for _, l := range v.listeners {
-		if l.LoadBalancerID == lb.ID {
-			ls = append(ls, l.ID)
-		}
-	}
-	for _, p := range v.pools {
-		if p.LoadBalancerID == lb.ID {
-			ps = append(ps, p.ID)
-		}
-	}
+	ls := idsWhere(v.listeners, func(l store.Listener) bool { return l.LoadBalancerID == lb.ID })
+	ps := idsWhere(v.pools, func(p store.Pool) bool { return p.LoadBalancerID == lb.ID })
 	return loadBalancerResp{
-		ID: lb.ID, TenantID: lb.ProjectID, ProjectID: lb.ProjectID, Name: lb.Name, Description: lb.Description,
+		owned: ownedBy(lb.Meta, lb.Name, lb.AdminStateUp), Description: lb.Description,
 		VIPSubnetID: lb.VIPSubnetID, VIPAddress: lb.VIPAddress, Listeners: refs(ls...), Pools: refs(ps...),
-		Provider: "vlb", OperatingStatus: "ONLINE", ProvisioningStatus: v.prov.status(lb.ID, lb.ID), AdminStateUp: lb.AdminStateUp,
+		Provider: "vlb", OperatingStatus: "ONLINE", ProvisioningStatus: v.prov.status(lb.ID, lb.ID),
 		CreatedAt: stamp(lb.CreatedAt), UpdatedAt: stamp(lb.UpdatedAt), EnterpriseProjectID: "0",
 		Tags: []string{}, PublicIPs: []any{}, Guaranteed: lb.Guaranteed(), VPCID: lb.VPCID,
 	}
@@ -178,8 +163,7 @@ func (v *views) loadBalancer(lb store.LoadBalancer) loadBalancerResp {
 
 func (v *views) listener(l store.Listener) listenerResp {
 	return listenerResp{
-		ID: l.ID, TenantID: l.ProjectID, ProjectID: l.ProjectID, Name: l.Name, Description: l.Description,
-		AdminStateUp: l.AdminStateUp, LoadBalancers: refs(l.LoadBalancerID), ConnectionLimit: l.ConnectionLimit,
+		owned: ownedBy(l.Meta, l.Name, l.AdminStateUp), Description: l.Description, LoadBalancers: refs(l.LoadBalancerID), ConnectionLimit: l.ConnectionLimit,
 		Http2Enable: l.Http2Enable, Protocol: l.Protocol, ProtocolPort: l.ProtocolPort, DefaultPoolID: nullable(l.DefaultPoolID),
 		SNIContainerRefs: []string{}, Tags: []string{}, CreatedAt: stamp(l.CreatedAt), UpdatedAt: stamp(l.UpdatedAt),
 		InsertHeaders: map[string]string{}, OperatingStatus: v.status.ListenerStatus(l.ID),
@@ -187,20 +171,10 @@ func (v *views) listener(l store.Listener) listenerResp {
 }
 
 func (v *views) pool(p store.Pool) poolResp {
-	var listeners, members []string
-	for _, l := range v.listeners {
-		if l.DefaultPoolID == p.ID {
-			listeners = append(listeners, l.ID)
-		}
-	}
-	for _, m := range v.members {
-		if m.PoolID == p.ID {
-			members = append(members, m.ID)
-		}
-	}
+	listeners := idsWhere(v.listeners, func(l store.Listener) bool { return l.DefaultPoolID == p.ID })
+	members := idsWhere(v.members, func(m store.Member) bool { return m.PoolID == p.ID })
 	out := poolResp{
-		ID: p.ID, ProjectID: p.ProjectID, TenantID: p.ProjectID, Name: p.Name, Description: p.Description,
-		AdminStateUp: p.AdminStateUp, LoadBalancers: refs(p.LoadBalancerID), Listeners: refs(listeners...),
+		owned: ownedBy(p.Meta, p.Name, p.AdminStateUp), Description: p.Description, LoadBalancers: refs(p.LoadBalancerID), Listeners: refs(listeners...),
 		Members: refs(members...), HealthMonitorID: nullable(p.HealthMonitorID), Protocol: p.Protocol, LBAlgorithm: p.LBAlgorithm,
 	}
 	if sp := p.SessionPersistence; sp != nil {
@@ -214,16 +188,14 @@ func (v *views) pool(p store.Pool) poolResp {
 
 func (v *views) member(m store.Member) memberResp {
 	return memberResp{
-		ID: m.ID, ProjectID: m.ProjectID, TenantID: m.ProjectID, Name: m.Name, AdminStateUp: m.AdminStateUp,
-		ProtocolPort: m.ProtocolPort, SubnetID: m.SubnetID, Address: m.Address, Weight: m.Weight,
+		owned: ownedBy(m.Meta, m.Name, m.AdminStateUp), ProtocolPort: m.ProtocolPort, SubnetID: m.SubnetID, Address: m.Address, Weight: m.Weight,
 		OperatingStatus: v.status.MemberStatus(m.ID), PoolID: m.PoolID,
 	}
 }
 
 func (v *views) healthMonitor(h store.HealthMonitor) healthMonitorResp {
 	out := healthMonitorResp{
-		ID: h.ID, ProjectID: h.ProjectID, TenantID: h.ProjectID, Name: h.Name, AdminStateUp: h.AdminStateUp,
-		Timeout: h.Timeout, Type: h.Type, Delay: h.Delay, MaxRetries: h.MaxRetries, Pools: refs(h.PoolID),
+		owned: ownedBy(h.Meta, h.Name, h.AdminStateUp), Timeout: h.Timeout, Type: h.Type, Delay: h.Delay, MaxRetries: h.MaxRetries, Pools: refs(h.PoolID),
 		MaxRetriesDown: h.MaxRetriesDown, DomainName: nullable(h.DomainName),
 	}
 	if h.MonitorPort != 0 {
@@ -247,6 +219,17 @@ func reply[T, R any](load func() (*views, error), key string, render func(*views
 		return 0, nil, err
 	}
 	return status, map[string]any{key: render(v, x)}, nil
+}
+
+// idsWhere are the IDs of the records keep selects.
+func idsWhere[T interface{ Base() store.Meta }](xs []T, keep func(T) bool) []string {
+	var out []string
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x.Base().ID)
+		}
+	}
+	return out
 }
 
 // memberAddresses are the addresses of the members keep selects (the member_address filter).
