@@ -13,10 +13,7 @@ import (
 func TestBatchCreateMembersAnswersEachMember(t *testing.T) {
 	Run(t, func(t *testing.T, tg *Target) {
 		_, _, p := tg.V3Stack()
-		old, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
+		old := tg.MustV3Member(p.Id, 0, 8080)
 		resp, err := tg.V3.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Id, Body: &model.BatchCreateMembersRequestBody{
 			Members: []model.BatchCreateMembersOption{
 				{Address: tg.MemberAddress(0), ProtocolPort: 8080, SubnetCidrId: Ptr(tg.SubnetID)},
@@ -52,13 +49,8 @@ func TestBatchCreateMembersAnswersEachMember(t *testing.T) {
 func TestBatchDeleteMembersAnswersEachMember(t *testing.T) {
 	Run(t, func(t *testing.T, tg *Target) {
 		_, _, p := tg.V3Stack()
-		m0, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tg.V3Member(p.Id, 1, 8080); err != nil {
-			t.Fatal(err)
-		}
+		m0 := tg.MustV3Member(p.Id, 0, 8080)
+		tg.MustV3Member(p.Id, 1, 8080)
 		unknown := uuid.NewString()
 		resp, err := tg.V3.BatchDeleteMembers(&model.BatchDeleteMembersRequest{PoolId: p.Id, Body: &model.BatchDeleteMembersRequestBody{
 			Members: []model.BatchDeleteMembersOption{

@@ -341,6 +341,34 @@ func (tg *Target) V3Member(poolID string, i int, port int32) (v3model.Member, er
 	return m, nil
 }
 
+// MustV3Member is V3Member for a member the test needs: a refusal ends the test.
+func (tg *Target) MustV3Member(poolID string, i int, port int32) v3model.Member {
+	tg.t.Helper()
+	m, err := tg.V3Member(poolID, i, port)
+	if err != nil {
+		tg.t.Fatalf("creating member %d of pool %s: %v", i, poolID, err)
+	}
+	return m
+}
+
+// V3HealthMonitor creates a health monitor (named unless opt says otherwise).
+func (tg *Target) V3HealthMonitor(opt v3model.CreateHealthMonitorOption) v3model.HealthMonitor {
+	tg.t.Helper()
+	if opt.Name == nil {
+		opt.Name = Ptr(tg.NewName())
+	}
+	resp, err := tg.V3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: &opt}})
+	if err != nil {
+		tg.t.Fatalf("creating a health monitor: %v", err)
+	}
+	hm := *resp.Healthmonitor
+	tg.cleanupDelete("health monitor "+hm.Id, func() error {
+		_, err := tg.V3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Id})
+		return err
+	})
+	return hm
+}
+
 // CleanupV3Member deletes member id of poolID when the test ends (for members a batch call made).
 func (tg *Target) CleanupV3Member(poolID, id string) {
 	tg.cleanupDelete("member "+id, func() error {

@@ -16,20 +16,9 @@ import (
 func TestUnreachableMemberIsNeverShownOnline(t *testing.T) {
 	RunWith(t, Elbd{RealDataPlane: true}, func(t *testing.T, tg *Target) {
 		_, _, p := tg.V3Stack()
-		hm, err := tg.V3.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
-			Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1, MaxRetriesDown: Ptr(int32(3)), Name: Ptr(tg.NewName())}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg.cleanupDelete("health monitor "+hm.Healthmonitor.Id, func() error {
-			_, err := tg.V3.DeleteHealthMonitor(&model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Healthmonitor.Id})
-			return err
-		})
+		tg.V3HealthMonitor(model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1, MaxRetriesDown: Ptr(int32(3))})
 		// Nothing listens at the member's address.
-		m, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := tg.MustV3Member(p.Id, 0, 8080)
 		var seen []string
 		deadline := time.Now().Add(2 * time.Minute)
 		for {

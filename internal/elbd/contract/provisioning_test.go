@@ -96,9 +96,7 @@ func TestSharedLoadBalancerIsBusyWhileProvisioning(t *testing.T) {
 func TestDedicatedLoadBalancerIsNeverBusy(t *testing.T) {
 	RunWith(t, Elbd{ProvisioningDelay: busyWindow}, func(t *testing.T, tg *Target) {
 		lb, l, p := tg.V3Stack() // four writes in a row on one load balancer
-		if _, err := tg.V3Member(p.Id, 0, 8080); err != nil {
-			t.Fatal(err)
-		}
+		tg.MustV3Member(p.Id, 0, 8080)
 		if _, err := tg.V3.UpdateListener(&v3model.UpdateListenerRequest{ListenerId: l.Id,
 			Body: &v3model.UpdateListenerRequestBody{Listener: &v3model.UpdateListenerOption{Description: Ptr("at once")}}}); err != nil {
 			t.Fatalf("a write right after others: %v", err)

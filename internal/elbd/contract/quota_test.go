@@ -72,9 +72,7 @@ func TestListQuotaDetailsCountsWhatIsUsed(t *testing.T) {
 			t.Fatalf("asked for %v, got %v", keys, before)
 		}
 		_, _, p := tg.V3Stack()
-		if _, err := tg.V3Member(p.Id, 0, 8080); err != nil {
-			t.Fatal(err)
-		}
+		tg.MustV3Member(p.Id, 0, 8080)
 		after := quotaUsage(t, tg, keys...)
 		for _, k := range keys {
 			if after[k][1] != before[k][1]+1 {
@@ -129,9 +127,7 @@ func TestCreateOverQuotaIsRefusedAndAddsNothing(t *testing.T) {
 
 		p2 := tg.V3Pool(model.CreatePoolOption{Protocol: "TCP", LoadbalancerId: Ptr(lb.Id)})
 		for i := range 2 {
-			if _, err := tg.V3Member(p.Id, i, 8080); err != nil {
-				t.Fatal(err)
-			}
+			tg.MustV3Member(p.Id, i, 8080)
 		}
 		_, err = tg.V3Member(p.Id, 2, 8080)
 		WantError(t, err, http.StatusConflict, "ELB.8907", "members_per_pool", "pool "+p.Id, "is 2", "2 used")

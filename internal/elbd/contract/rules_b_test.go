@@ -45,10 +45,7 @@ func want4xx(t *testing.T, what string, err error) {
 func TestMemberStatusAsDocumented(t *testing.T) {
 	RunWith(t, Elbd{RealDataPlane: true}, func(t *testing.T, tg *Target) {
 		_, _, p := tg.V3Stack()
-		m, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := tg.MustV3Member(p.Id, 0, 8080)
 		status := func() string {
 			r, err := tg.V3.ShowMember(&model.ShowMemberRequest{PoolId: p.Id, MemberId: m.Id})
 			if err != nil {
@@ -58,15 +55,7 @@ func TestMemberStatusAsDocumented(t *testing.T) {
 		}
 		eventually(t, time.Minute, "a member of a pool without monitor is NO_MONITOR", func() (bool, string) { s := status(); return s == "NO_MONITOR", s })
 
-		hm, err := tg.V3.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
-			Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1, MaxRetriesDown: Ptr(int32(1)), Name: Ptr(tg.NewName())}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg.cleanupDelete("health monitor "+hm.Healthmonitor.Id, func() error {
-			_, err := tg.V3.DeleteHealthMonitor(&model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Healthmonitor.Id})
-			return err
-		})
+		tg.V3HealthMonitor(model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1, MaxRetriesDown: Ptr(int32(1))})
 		// Nothing listens at the member's address: INITIAL until the first result, then OFFLINE.
 		eventually(t, 2*time.Minute, "the unreachable member goes OFFLINE", func() (bool, string) {
 			s := status()
@@ -95,14 +84,11 @@ func TestMemberStatusAsDocumented(t *testing.T) {
 func TestListenerForceDeleteUnbindsThePool(t *testing.T) {
 	Run(t, func(t *testing.T, tg *Target) {
 		_, l, p := tg.V3Stack()
-		m, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := tg.MustV3Member(p.Id, 0, 8080)
 		if _, err := tg.V3.DeleteListenerForce(&model.DeleteListenerForceRequest{ListenerId: l.Id}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = tg.V3.ShowListener(&model.ShowListenerRequest{ListenerId: l.Id})
+		_, err := tg.V3.ShowListener(&model.ShowListenerRequest{ListenerId: l.Id})
 		WantError(t, err, http.StatusNotFound, "")
 		sp, err := tg.V3.ShowPool(&model.ShowPoolRequest{PoolId: p.Id})
 		if err != nil {
@@ -122,10 +108,7 @@ func TestListenerForceDeleteUnbindsThePool(t *testing.T) {
 func TestMemberDeletionProtectionRefusesRemovals(t *testing.T) {
 	Run(t, func(t *testing.T, tg *Target) {
 		lb, l, p := tg.V3Stack()
-		m, err := tg.V3Member(p.Id, 0, 8080)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := tg.MustV3Member(p.Id, 0, 8080)
 		protect := func(on bool) error {
 			_, err := tg.V3.UpdatePool(&model.UpdatePoolRequest{PoolId: p.Id, Body: &model.UpdatePoolRequestBody{
 				Pool: &model.UpdatePoolOption{MemberDeletionProtectionEnable: Ptr(on)}}})
@@ -135,7 +118,7 @@ func TestMemberDeletionProtectionRefusesRemovals(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = protect(false) }) // before the member's cleanup
-		_, err = tg.V3.DeleteMember(&model.DeleteMemberRequest{PoolId: p.Id, MemberId: m.Id})
+		_, err := tg.V3.DeleteMember(&model.DeleteMemberRequest{PoolId: p.Id, MemberId: m.Id})
 		want4xx(t, "member delete", err)
 		_, err = tg.V3.BatchDeleteMembers(&model.BatchDeleteMembersRequest{PoolId: p.Id, Body: &model.BatchDeleteMembersRequestBody{
 			Members: []model.BatchDeleteMembersOption{{Id: &m.Id}}}})
