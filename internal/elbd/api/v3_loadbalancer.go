@@ -53,21 +53,12 @@ func (h *v3) lbChildren(sc store.Scope, lbID string) (listeners, pools []string,
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, l := range ls {
-		if l.LoadBalancerID == lbID {
-			listeners = append(listeners, l.ID)
-		}
-	}
 	ps, err := h.st.ListPools(sc)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, p := range ps {
-		if p.LoadBalancerID == lbID {
-			pools = append(pools, p.ID)
-		}
-	}
-	return listeners, pools, nil
+	return store.IDsWhere(ls, func(l store.Listener) bool { return l.LoadBalancerID == lbID }),
+		store.IDsWhere(ps, func(p store.Pool) bool { return p.LoadBalancerID == lbID }), nil
 }
 
 func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer {

@@ -83,6 +83,17 @@ func Parse(data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// listedOnce reports a field that must be set and unique (field names it, where.key) when it
+// is empty or its value is in seen; emptyHint, if any, follows "is empty", dupHint says what to do.
+func listedOnce(add func(string, ...any), seen map[string]bool, field, value, emptyHint, dupHint string) {
+	if value == "" {
+		add("%s is empty%s", field, emptyHint)
+	} else if seen[value] {
+		add("%s %q appears twice; %s", field, value, dupHint)
+	}
+	seen[value] = true
+}
+
 // Validate checks every rule and reports all broken ones, each saying what to change.
 func (c *Config) Validate() error {
 	var errs []error
@@ -94,12 +105,7 @@ func (c *Config) Validate() error {
 	keys := map[string]bool{}
 	for i, cr := range c.Credentials {
 		where := fmt.Sprintf("credentials[%d]", i)
-		if cr.AccessKey == "" {
-			add("%s.accessKey is empty", where)
-		} else if keys[cr.AccessKey] {
-			add("%s.accessKey %q appears twice; each access key must be listed once", where, cr.AccessKey)
-		}
-		keys[cr.AccessKey] = true
+		listedOnce(add, keys, where+".accessKey", cr.AccessKey, "", "each access key must be listed once")
 		if cr.SecretKey == "" {
 			add("%s.secretKey is empty", where)
 		}

@@ -121,12 +121,7 @@ func (c *Config) validateProjects(add func(string, ...any)) {
 	seen := map[string]bool{}
 	for i, pr := range c.Projects {
 		where := fmt.Sprintf("projects[%d]", i)
-		if pr.ID == "" {
-			add("%s.id is empty; set the project ID the section is about", where)
-		} else if seen[pr.ID] {
-			add("%s.id %q appears twice; list each project once", where, pr.ID)
-		}
-		seen[pr.ID] = true
+		listedOnce(add, seen, where+".id", pr.ID, "; set the project ID the section is about", "list each project once")
 		validateQuotas(where+".quotas", pr.Quotas, add)
 	}
 }

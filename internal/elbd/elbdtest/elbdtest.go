@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	httpclient "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
@@ -141,21 +142,24 @@ func (s *Server) Faults() *faults.Injector { return s.elbd.Faults }
 // V3Client is the official v3 SDK client calling endpoint, signing with ak and sk for project.
 func V3Client(t testing.TB, endpoint, ak, sk, project string) *elbv3.ElbClient {
 	t.Helper()
-	hc, err := elbv3.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(credentials(t, ak, sk, project)).SafeBuild()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return elbv3.NewElbClient(hc)
+	return elbv3.NewElbClient(sdkClient(t, elbv3.ElbClientBuilder(), endpoint, ak, sk, project))
 }
 
 // V2Client is the official v2 SDK client calling endpoint, signing with ak and sk for project.
 func V2Client(t testing.TB, endpoint, ak, sk, project string) *elbv2.ElbClient {
 	t.Helper()
-	hc, err := elbv2.ElbClientBuilder().WithEndpoints([]string{endpoint}).WithCredential(credentials(t, ak, sk, project)).SafeBuild()
+	return elbv2.NewElbClient(sdkClient(t, elbv2.ElbClientBuilder(), endpoint, ak, sk, project))
+}
+
+// sdkClient builds an SDK service's HTTP client (b is the service's builder) calling endpoint,
+// signing with ak and sk for project.
+func sdkClient(t testing.TB, b *httpclient.HcHttpClientBuilder, endpoint, ak, sk, project string) *httpclient.HcHttpClient {
+	t.Helper()
+	hc, err := b.WithEndpoints([]string{endpoint}).WithCredential(credentials(t, ak, sk, project)).SafeBuild()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return elbv2.NewElbClient(hc)
+	return hc
 }
 
 func credentials(t testing.TB, ak, sk, project string) *basic.Credentials {

@@ -80,6 +80,17 @@ type Meta struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// IDsWhere are the IDs of the records keep selects, in their order.
+func IDsWhere[T interface{ Base() Meta }](xs []T, keep func(T) bool) []string {
+	var out []string
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x.Base().ID)
+		}
+	}
+	return out
+}
+
 // LoadBalancer is an ELB instance with one VIP.
 type LoadBalancer struct {
 	Meta

@@ -150,8 +150,8 @@ type views struct {
 }
 
 func (v *views) loadBalancer(lb store.LoadBalancer) loadBalancerResp {
-	ls := idsWhere(v.listeners, func(l store.Listener) bool { return l.LoadBalancerID == lb.ID })
-	ps := idsWhere(v.pools, func(p store.Pool) bool { return p.LoadBalancerID == lb.ID })
+	ls := store.IDsWhere(v.listeners, func(l store.Listener) bool { return l.LoadBalancerID == lb.ID })
+	ps := store.IDsWhere(v.pools, func(p store.Pool) bool { return p.LoadBalancerID == lb.ID })
 	return loadBalancerResp{
 		owned: ownedBy(lb.Meta, lb.Name, lb.AdminStateUp), Description: lb.Description,
 		VIPSubnetID: lb.VIPSubnetID, VIPAddress: lb.VIPAddress, Listeners: refs(ls...), Pools: refs(ps...),
@@ -171,8 +171,8 @@ func (v *views) listener(l store.Listener) listenerResp {
 }
 
 func (v *views) pool(p store.Pool) poolResp {
-	listeners := idsWhere(v.listeners, func(l store.Listener) bool { return l.DefaultPoolID == p.ID })
-	members := idsWhere(v.members, func(m store.Member) bool { return m.PoolID == p.ID })
+	listeners := store.IDsWhere(v.listeners, func(l store.Listener) bool { return l.DefaultPoolID == p.ID })
+	members := store.IDsWhere(v.members, func(m store.Member) bool { return m.PoolID == p.ID })
 	out := poolResp{
 		owned: ownedBy(p.Meta, p.Name, p.AdminStateUp), Description: p.Description, LoadBalancers: refs(p.LoadBalancerID), Listeners: refs(listeners...),
 		Members: refs(members...), HealthMonitorID: nullable(p.HealthMonitorID), Protocol: p.Protocol, LBAlgorithm: p.LBAlgorithm,
@@ -219,17 +219,6 @@ func reply[T, R any](load func() (*views, error), key string, render func(*views
 		return 0, nil, err
 	}
 	return status, map[string]any{key: render(v, x)}, nil
-}
-
-// idsWhere are the IDs of the records keep selects.
-func idsWhere[T interface{ Base() store.Meta }](xs []T, keep func(T) bool) []string {
-	var out []string
-	for _, x := range xs {
-		if keep(x) {
-			out = append(out, x.Base().ID)
-		}
-	}
-	return out
 }
 
 // memberAddresses are the addresses of the members keep selects (the member_address filter).
