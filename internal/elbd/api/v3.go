@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
@@ -28,44 +29,23 @@ const v3Prefix = "/v3/{project_id}/elb/"
 
 func (h *v3) routes(mux *http.ServeMux) {
 	handle := routeOn(mux, v3Prefix)
-	handle("POST loadbalancers", h.createLoadBalancer)
-	handle("GET loadbalancers", h.listLoadBalancers)
-	handle("GET loadbalancers/{id}", h.showLoadBalancer)
-	handle("PUT loadbalancers/{id}", h.updateLoadBalancer)
-	handle("DELETE loadbalancers/{id}", h.deleteLoadBalancer)
+	for _, rt := range slices.Concat(
+		handler.CRUD("loadbalancers", h.createLoadBalancer, h.listLoadBalancers, h.showLoadBalancer, h.updateLoadBalancer, h.deleteLoadBalancer),
+		handler.CRUD("listeners", h.createListener, h.listListeners, h.showListener, h.updateListener, h.deleteListener),
+		handler.CRUD("pools", h.createPool, h.listPools, h.showPool, h.updatePool, h.deletePool),
+		handler.CRUD("pools/{pool_id}/members", h.createMember, h.listMembers, h.showMember, h.updateMember, h.deleteMember),
+		handler.CRUD("healthmonitors", h.createHealthMonitor, h.listHealthMonitors, h.showHealthMonitor, h.updateHealthMonitor, h.deleteHealthMonitor),
+	) {
+		handle(rt.Pattern, rt.Fn)
+	}
 	handle("DELETE loadbalancers/{id}/force-elb", h.deleteLoadBalancerForce)
 	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
-
-	handle("POST listeners", h.createListener)
-	handle("GET listeners", h.listListeners)
-	handle("GET listeners/{id}", h.showListener)
-	handle("PUT listeners/{id}", h.updateListener)
-	handle("DELETE listeners/{id}", h.deleteListener)
 	handle("DELETE listeners/{id}/force", h.deleteListenerForce)
-
-	handle("POST pools", h.createPool)
-	handle("GET pools", h.listPools)
-	handle("GET pools/{id}", h.showPool)
-	handle("PUT pools/{id}", h.updatePool)
-	handle("DELETE pools/{id}", h.deletePool)
 	handle("DELETE pools/{id}/delete-cascade", h.deletePoolCascade)
-
-	handle("POST pools/{pool_id}/members", h.createMember)
-	handle("GET pools/{pool_id}/members", h.listMembers)
-	handle("GET pools/{pool_id}/members/{id}", h.showMember)
-	handle("PUT pools/{pool_id}/members/{id}", h.updateMember)
-	handle("DELETE pools/{pool_id}/members/{id}", h.deleteMember)
 	handle("POST pools/{pool_id}/members/batch-add", h.batchAddMembers)
 	handle("POST pools/{pool_id}/members/batch-delete", h.batchDeleteMembers)
 	handle("POST pools/{pool_id}/members/batch-update", h.batchUpdateMembers)
 	handle("GET members", h.listAllMembers)
-
-	handle("POST healthmonitors", h.createHealthMonitor)
-	handle("GET healthmonitors", h.listHealthMonitors)
-	handle("GET healthmonitors/{id}", h.showHealthMonitor)
-	handle("PUT healthmonitors/{id}", h.updateHealthMonitor)
-	handle("DELETE healthmonitors/{id}", h.deleteHealthMonitor)
-
 	handle("GET quotas", h.showQuota)
 	handle("GET quotas/details", h.listQuotaDetails)
 }

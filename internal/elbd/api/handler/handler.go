@@ -34,3 +34,17 @@ func Serve(family store.Family, fn Func) http.Handler {
 		apierr.WriteJSON(w, status, body)
 	})
 }
+
+// Route is one call: "METHOD path" and its handler.
+type Route struct {
+	Pattern string
+	Fn      Func
+}
+
+// CRUD are the five calls of one kind of resource in both APIs: create and list on the
+// collection path, show, update and delete on "<collection>/{id}".
+func CRUD(collection string, create, list, show, update, del Func) []Route {
+	item := collection + "/{id}"
+	return []Route{{"POST " + collection, create}, {"GET " + collection, list}, {"GET " + item, show},
+		{"PUT " + item, update}, {"DELETE " + item, del}}
+}

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,45 +60,23 @@ func New(st *store.Store, status StatusSource, opts ...Option) *Handler {
 		o(h)
 	}
 	const p = "/v2/{project_id}/elb"
-	routes := []struct {
-		pattern string
-		fn      handlerFunc
-	}{
-		{"POST " + p + "/loadbalancers", h.createLoadBalancer},
-		{"GET " + p + "/loadbalancers", h.listLoadBalancers},
-		{"GET " + p + "/loadbalancers/{id}", h.showLoadBalancer},
-		{"PUT " + p + "/loadbalancers/{id}", h.updateLoadBalancer},
-		{"DELETE " + p + "/loadbalancers/{id}", h.deleteLoadBalancer},
-		{"GET " + p + "/loadbalancers/{id}/statuses", h.showStatuses},
-
-		{"POST " + p + "/listeners", h.createListener},
-		{"GET " + p + "/listeners", h.listListeners},
-		{"GET " + p + "/listeners/{id}", h.showListener},
-		{"PUT " + p + "/listeners/{id}", h.updateListener},
-		{"DELETE " + p + "/listeners/{id}", h.deleteListener},
-
-		{"POST " + p + "/pools", h.createPool},
-		{"GET " + p + "/pools", h.listPools},
-		{"GET " + p + "/pools/{id}", h.showPool},
-		{"PUT " + p + "/pools/{id}", h.updatePool},
-		{"DELETE " + p + "/pools/{id}", h.deletePool},
-
-		{"POST " + p + "/pools/{pool_id}/members", h.createMember},
-		{"GET " + p + "/pools/{pool_id}/members", h.listMembers},
-		{"GET " + p + "/pools/{pool_id}/members/{id}", h.showMember},
-		{"PUT " + p + "/pools/{pool_id}/members/{id}", h.updateMember},
-		{"DELETE " + p + "/pools/{pool_id}/members/{id}", h.deleteMember},
-
-		{"POST " + p + "/healthmonitors", h.createHealthMonitor},
-		{"GET " + p + "/healthmonitors", h.listHealthMonitors},
-		{"GET " + p + "/healthmonitors/{id}", h.showHealthMonitor},
-		{"PUT " + p + "/healthmonitors/{id}", h.updateHealthMonitor},
-		{"DELETE " + p + "/healthmonitors/{id}", h.deleteHealthMonitor},
-	}
+	routes := slices.Concat(
+		handler.CRUD(p+"/loadbalancers", withBody("loadbalancer", h.createLoadBalancer), h.listLoadBalancers,
+			h.showLoadBalancer, withBody("loadbalancer", h.updateLoadBalancer), h.deleteLoadBalancer),
+		[]handler.Route{{Pattern: "GET " + p + "/loadbalancers/{id}/statuses", Fn: h.showStatuses}},
+		handler.CRUD(p+"/listeners", withBody("listener", h.createListener), h.listListeners,
+			h.showListener, withBody("listener", h.updateListener), h.deleteListener),
+		handler.CRUD(p+"/pools", withBody("pool", h.createPool), h.listPools,
+			h.showPool, withBody("pool", h.updatePool), h.deletePool),
+		handler.CRUD(p+"/pools/{pool_id}/members", withBody("member", h.createMember), h.listMembers,
+			h.showMember, withBody("member", h.updateMember), h.deleteMember),
+		handler.CRUD(p+"/healthmonitors", withBody("healthmonitor", h.createHealthMonitor), h.listHealthMonitors,
+			h.showHealthMonitor, withBody("healthmonitor", h.updateHealthMonitor), h.deleteHealthMonitor),
+	)
 	for _, rt := range routes {
-		fn, pattern := rt.fn, rt.pattern
+		fn, pattern := rt.Fn, rt.Pattern
 		if h.prov.enabled() && !strings.HasPrefix(pattern, http.MethodGet+" ") {
-			fn = func(r *http.Request, sc store.Scope) (int, any, error) { return h.serveWrite(rt.fn, pattern, r, sc) }
+			fn = func(r *http.Request, sc store.Scope) (int, any, error) { return h.serveWrite(rt.Fn, pattern, r, sc) }
 		}
 		h.mux.Handle(pattern, h.serve(fn))
 	}
@@ -119,6 +98,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handlerFunc is the handler shape both API versions share (internal/elbd/api/handle).
 type handlerFunc = handler.Func
+
+// withBody is fn with the {"<key>": {...}} request body of a create or update decoded into a T
+// beforehand (decodeBody); a body that does not decode is answered without calling fn.
+func withBody[T any](key string, fn func(*http.Request, store.Scope, *T) (int, any, error)) handlerFunc {
+	return func(r *http.Request, sc store.Scope) (int, any, error) {
+		req, err := decodeBody[T](r, key)
+		if err != nil {
+			return 0, nil, err
+		}
+		return fn(r, sc, req)
+	}
+}
 
 // decodeBody reads a {"<key>": {...}} request body into a T; a missing key is a 400 that shows
 // the expected shape. Unknown fields are tolerated, as the real API does.

@@ -8,11 +8,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[healthMonitorReq](r, "healthmonitor")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope, req *healthMonitorReq) (int, any, error) {
 	if err := required("healthmonitor", has("pool_id", req.PoolID), has("type", req.Type), has("delay", req.Delay),
 		has("timeout", req.Timeout), has("max_retries", req.MaxRetries)); err != nil {
 		return 0, nil, err
@@ -30,11 +26,7 @@ func (h *Handler) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, 
 	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusOK, err)
 }
 
-func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[healthMonitorReq](r, "healthmonitor")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope, req *healthMonitorReq) (int, any, error) {
 	if req.PoolID != nil {
 		return 0, nil, apierr.Invalid("pool_id of a health monitor cannot change; create a monitor for the other pool")
 	}

@@ -28,11 +28,7 @@ func checkTLS(protocol string, q *listenerReq) error {
 	return nil
 }
 
-func (h *Handler) createListener(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[listenerReq](r, "listener")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) createListener(r *http.Request, sc store.Scope, req *listenerReq) (int, any, error) {
 	if err := required("listener", has("loadbalancer_id", req.LoadBalancerID), has("protocol", req.Protocol),
 		has("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
@@ -56,11 +52,7 @@ func (h *Handler) showListener(r *http.Request, sc store.Scope) (int, any, error
 	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusOK, err)
 }
 
-func (h *Handler) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[listenerReq](r, "listener")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateListener(r *http.Request, sc store.Scope, req *listenerReq) (int, any, error) {
 	if req.LoadBalancerID != nil || req.Protocol != nil || req.ProtocolPort != nil {
 		return 0, nil, apierr.Invalid("loadbalancer_id, protocol and protocol_port of a listener cannot change; create another listener")
 	}

@@ -23,11 +23,7 @@ func (h *Handler) load(sc store.Scope) (*views, error) {
 	return v, nil
 }
 
-func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[loadBalancerReq](r, "loadbalancer")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope, req *loadBalancerReq) (int, any, error) {
 	if err := required("loadbalancer", has("vip_subnet_id", req.VIPSubnetID)); err != nil {
 		return 0, nil, err
 	}
@@ -48,11 +44,7 @@ func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, e
 	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)
 }
 
-func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[loadBalancerReq](r, "loadbalancer")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope, req *loadBalancerReq) (int, any, error) {
 	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
 		req.Named.Apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
 		return nil

@@ -7,11 +7,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-func (h *Handler) createMember(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[memberReq](r, "member")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) createMember(r *http.Request, sc store.Scope, req *memberReq) (int, any, error) {
 	// subnet_id is required here: shared load balancers have no IP-type members (the store says so too).
 	if err := required("member", has("address", req.Address), has("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
@@ -25,11 +21,7 @@ func (h *Handler) showMember(r *http.Request, sc store.Scope) (int, any, error) 
 	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)
 }
 
-func (h *Handler) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[memberReq](r, "member")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updateMember(r *http.Request, sc store.Scope, req *memberReq) (int, any, error) {
 	if req.Address != nil || req.ProtocolPort != nil || req.SubnetID != nil {
 		return 0, nil, apierr.Invalid("address, protocol_port and subnet_id of a member cannot change; add a new member and delete this one")
 	}

@@ -23,11 +23,7 @@ func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 	return &store.SessionPersistence{Type: sp.Type, CookieName: or(sp.CookieName, ""), PersistenceTimeout: or(sp.PersistenceTimeout, 0)}, true, nil
 }
 
-func (h *Handler) createPool(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[poolReq](r, "pool")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) createPool(r *http.Request, sc store.Scope, req *poolReq) (int, any, error) {
 	if err := required("pool", has("protocol", req.Protocol), has("lb_algorithm", req.LBAlgorithm)); err != nil {
 		return 0, nil, err
 	}
@@ -50,11 +46,7 @@ func (h *Handler) showPool(r *http.Request, sc store.Scope) (int, any, error) {
 	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusOK, err)
 }
 
-func (h *Handler) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
-	req, err := decodeBody[poolReq](r, "pool")
-	if err != nil {
-		return 0, nil, err
-	}
+func (h *Handler) updatePool(r *http.Request, sc store.Scope, req *poolReq) (int, any, error) {
 	if req.Protocol != nil || req.LoadBalancerID != nil || req.ListenerID != nil {
 		return 0, nil, apierr.Invalid("protocol, loadbalancer_id and listener_id of a pool cannot change; bind a pool to a listener with the listener's default_pool_id")
 	}
