@@ -49,6 +49,15 @@ func newEnvLB(t *testing.T, ipTarget bool) (*env, *elb.ElbClient, model.LoadBala
 	return e, c, e.lb(c, ipTarget)
 }
 
+// newEnvStack is newEnvLB with a TCP listener on port 80 and its TCP pool, the setting most
+// member tests need.
+func newEnvStack(t *testing.T, ipTarget bool) (*env, *elb.ElbClient, model.LoadBalancer, model.Listener, model.Pool) {
+	t.Helper()
+	e, c, lb := newEnvLB(t, ipTarget)
+	l := e.listener(c, lb.Id, "TCP", 80)
+	return e, c, lb, l, e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l.Id})
+}
+
 // openEnv serves the store in dir; dp nil counts Sync calls and reports no statuses.
 func openEnv(t testing.TB, dir string, dp api.DataPlane) *env {
 	t.Helper()

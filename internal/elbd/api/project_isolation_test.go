@@ -11,9 +11,7 @@ import (
 // listing (with or without ID filters), not by showing, updating or deleting by ID, not by
 // creating under p1's resources, not by batch calls on p1's pool or that mix p1's IDs into p2's.
 func TestProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
-	e, a, lb := newEnvLB(t, true)
-	ln := e.listener(a, lb.Id, "TCP", 80)
-	pool := e.pool(a, model.CreatePoolOption{Protocol: "TCP", ListenerId: &ln.Id})
+	e, a, lb, ln, pool := newEnvStack(t, true)
 	mem := must[*model.Member](t)(e.member(a, pool.Id, model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")}))
 	hm := must[*model.CreateHealthMonitorResponse](t)(a.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
 		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: pool.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}})).Healthmonitor

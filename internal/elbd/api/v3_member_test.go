@@ -11,9 +11,7 @@ import (
 )
 
 func TestMemberLifecycle(t *testing.T) {
-	e, c, lb := newEnvLB(t, false)
-	l := e.listener(c, lb.Id, "TCP", 80)
-	p := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &l.Id})
+	e, c, lb, l, p := newEnvStack(t, false)
 
 	resp := must[*model.CreateMemberResponse](t)(c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
 		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(8080)), SubnetCidrId: ptr("subnet-a1"), Name: ptr("vm-1")}}}))

@@ -59,6 +59,13 @@ func (e *env) v2As(ak, sk, project string) *elbv2.ElbClient {
 
 func (e *env) v2() *elbv2.ElbClient { return e.v2As("AK1", "SK1-secret", "p1") }
 
+// newShared is how most tests begin: elbd, project p1's client and createShared's objects.
+func newShared(t *testing.T) (*env, *elbv2.ElbClient, shared) {
+	t.Helper()
+	e := newEnv(t)
+	return e, e.v2(), createShared(t, e)
+}
+
 func (e *env) v3() *elbv3.ElbClient {
 	e.t.Helper()
 	return elbdtest.V3Client(e.t, e.srv.URL, "AK1", "SK1-secret", "p1")

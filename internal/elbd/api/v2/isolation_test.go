@@ -10,9 +10,7 @@ import (
 // TestFamiliesAndProjectsAreIsolated: a shared (v2) load balancer and a dedicated (v3) one live
 // side by side; each family sees only its own, and each project only its own.
 func TestFamiliesAndProjectsAreIsolated(t *testing.T) {
-	e := newEnv(t)
-	v2 := e.v2()
-	s := createShared(t, e)
+	e, v2, s := newShared(t)
 
 	dedicated, err := e.v3().CreateLoadBalancer(&m3.CreateLoadBalancerRequest{Body: &m3.CreateLoadBalancerRequestBody{
 		Loadbalancer: &m3.CreateLoadBalancerOption{Name: ptr("dedicated"), VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{}}}})

@@ -46,9 +46,7 @@ func createShared(t *testing.T, e *env) shared {
 }
 
 func TestSharedLoadBalancerLifecycle(t *testing.T) {
-	e := newEnv(t)
-	c := e.v2()
-	s := createShared(t, e)
+	_, c, s := newShared(t)
 
 	// What create returned.
 	lb := s.lb

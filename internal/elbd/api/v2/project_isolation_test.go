@@ -11,9 +11,7 @@ import (
 // — not by listing (with ID filters), not by ID, not by creating under them. (v2 has no batch
 // member calls; v3's are in internal/elbd/api's TestProjectKeyReachesNothingOfAnotherProject.)
 func TestV2ProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
-	e := newEnv(t)
-	a := e.v2()
-	s := createShared(t, e)
+	e, a, s := newShared(t)
 	mem := s.members[0]
 	hm, err := a.CreateHealthmonitor(&model.CreateHealthmonitorRequest{Body: &model.CreateHealthmonitorRequestBody{Healthmonitor: &model.CreateHealthmonitorReq{
 		PoolId: s.pool.Id, Type: model.GetCreateHealthmonitorReqTypeEnum().TCP, Delay: 5, Timeout: 3, MaxRetries: 3}}})

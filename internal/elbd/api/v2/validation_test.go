@@ -8,9 +8,7 @@ import (
 )
 
 func TestValidationRules(t *testing.T) {
-	e := newEnv(t)
-	c := e.v2()
-	s := createShared(t, e)
+	_, c, s := newShared(t)
 	udpListener, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{Listener: &model.CreateListenerReq{
 		LoadbalancerId: s.lb.Id, Protocol: model.GetCreateListenerReqProtocolEnum().UDP, ProtocolPort: 80}}})
 	if err != nil {
