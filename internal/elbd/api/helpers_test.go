@@ -114,12 +114,15 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
+// createLB is the CreateLoadBalancer call with opt as its body.
+func createLB(c *elb.ElbClient, opt model.CreateLoadBalancerOption) (*model.CreateLoadBalancerResponse, error) {
+	return c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{Loadbalancer: &opt}})
+}
+
 // lb creates a dedicated load balancer in subnet-a1.
 func (e *env) lb(c *elb.ElbClient, ipTarget bool) model.LoadBalancer {
 	e.t.Helper()
-	resp, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("lb"), VipSubnetCidrId: ptr("subnet-a1"), IpTargetEnable: ptr(ipTarget)},
-	}})
+	resp, err := createLB(c, model.CreateLoadBalancerOption{Name: ptr("lb"), VipSubnetCidrId: ptr("subnet-a1"), IpTargetEnable: ptr(ipTarget)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

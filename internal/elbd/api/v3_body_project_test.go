@@ -10,12 +10,10 @@ import (
 func TestCreateBodyProjectMustMatchURL(t *testing.T) {
 	e := newEnv(t)
 	c := e.c1()
-	_, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), ProjectId: ptr("p2")}}})
+	_, err := createLB(c, model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), ProjectId: ptr("p2")})
 	wantErr(t, err, 400, "ELB.8902", `project_id "p2" in the body differs from the project "p1" of the URL`)
 
-	resp, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), ProjectId: ptr("p1")}}})
+	resp, err := createLB(c, model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), ProjectId: ptr("p1")})
 	if err != nil {
 		t.Fatalf("create with the URL's own project_id: %v", err)
 	}

@@ -95,8 +95,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 
 func TestListFiltersOfEveryResource(t *testing.T) {
 	e, c, a := newEnvLB(t, true)
-	b := must[*model.CreateLoadBalancerResponse](t)(c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("other"), VipSubnetCidrId: ptr("subnet-b1")}}})).Loadbalancer
+	b := must[*model.CreateLoadBalancerResponse](t)(createLB(c, model.CreateLoadBalancerOption{Name: ptr("other"), VipSubnetCidrId: ptr("subnet-b1")})).Loadbalancer
 	la := e.listener(c, a.Id, "TCP", 80)
 	pa := e.pool(c, model.CreatePoolOption{Protocol: "TCP", ListenerId: &la.Id})
 	pb := e.pool(c, model.CreatePoolOption{Protocol: "UDP", LoadbalancerId: &b.Id, LbAlgorithm: "SOURCE_IP"})

@@ -13,9 +13,7 @@ func TestLoadBalancerLifecycle(t *testing.T) {
 	e := newEnv(t)
 	c := e.c1()
 
-	created, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{Name: ptr("web"), Description: ptr("front"), VipSubnetCidrId: ptr("subnet-a1")},
-	}})
+	created, err := createLB(c, model.CreateLoadBalancerOption{Name: ptr("web"), Description: ptr("front"), VipSubnetCidrId: ptr("subnet-a1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +68,7 @@ func TestLoadBalancerValidation(t *testing.T) {
 	e := newEnv(t)
 	c := e.c1()
 	create := func(o model.CreateLoadBalancerOption) error {
-		_, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{Loadbalancer: &o}})
+		_, err := createLB(c, o)
 		return err
 	}
 	wantErr(t, create(model.CreateLoadBalancerOption{Name: ptr("x")}), 400, "ELB.8902", "vip_subnet_cidr_id is required")
@@ -197,9 +195,7 @@ func TestIsolationBetweenProjectsAndFamilies(t *testing.T) {
 func TestLoadBalancerKeepsAvailabilityZones(t *testing.T) {
 	e := newEnv(t)
 	c := e.c1()
-	created := must[*model.CreateLoadBalancerResponse](t)(c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", "az-2"}},
-	}})).Loadbalancer
+	created := must[*model.CreateLoadBalancerResponse](t)(createLB(c, model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", "az-2"}})).Loadbalancer
 	other := e.lb(c, false)
 	if got := created.AvailabilityZoneList; len(got) != 2 || got[0] != "az-1" || got[1] != "az-2" {
 		t.Errorf("create answers availability_zone_list %v, want [az-1 az-2]", got)
@@ -217,8 +213,6 @@ func TestLoadBalancerKeepsAvailabilityZones(t *testing.T) {
 	if len(list) != 1 || list[0].Id != created.Id {
 		t.Errorf("availability_zone_list=az-2&availability_zone_list=az-9 lists %d load balancers, want only %s", len(list), created.Id)
 	}
-	_, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", ""}},
-	}})
+	_, err := createLB(c, model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), AvailabilityZoneList: []string{"az-1", ""}})
 	wantErr(t, err, 400, "ELB.8902", "availability_zone_list[1]")
 }
