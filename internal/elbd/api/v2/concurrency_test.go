@@ -1,12 +1,10 @@
 package apiv2_test
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 )
 
@@ -16,8 +14,7 @@ func TestConcurrentMemberAdds(t *testing.T) {
 	e := newEnv(t)
 	s := createShared(t, e)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	created, conflicts := 0, 0
+	var race racing
 	for client := 0; client < 2; client++ {
 		c := e.v2()
 		wg.Add(1)
@@ -28,23 +25,13 @@ func TestConcurrentMemberAdds(t *testing.T) {
 				addr := fmt.Sprintf("127.10.1.%d", 100+client*5+i)
 				_, err := c.CreateMember(&model.CreateMemberRequest{PoolId: s.pool.Id, Body: &model.CreateMemberRequestBody{
 					Member: &model.CreateMemberReq{Address: addr, ProtocolPort: 80, SubnetId: "subnet-a1"}}})
-				var se *sdkerr.ServiceResponseError
-				mu.Lock()
-				switch {
-				case err == nil:
-					created++
-				case errors.As(err, &se) && se.StatusCode == 409:
-					conflicts++
-				default:
-					t.Errorf("add %s: %v", addr, err)
-				}
-				mu.Unlock()
+				race.count(t, "add "+addr, err)
 			}
 		}()
 	}
 	wg.Wait()
-	if created != 15 || conflicts != 5 {
-		t.Fatalf("created %d, conflicts %d; want 15 and 5", created, conflicts)
+	if race.done != 15 || race.busy != 5 {
+		t.Fatalf("created %d, conflicts %d; want 15 and 5", race.done, race.busy)
 	}
 	ms, err := e.v2().ListMembers(&model.ListMembersRequest{PoolId: s.pool.Id})
 	if err != nil {

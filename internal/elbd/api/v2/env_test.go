@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
@@ -128,3 +129,24 @@ func wantAPIError(t *testing.T, what string, err error, status int, code, msgPar
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// racing counts the outcomes of writes made at once: done (no error) and busy (409 Conflict);
+// any other error fails the test. Safe for concurrent use.
+type racing struct {
+	mu         sync.Mutex
+	done, busy int
+}
+
+func (r *racing) count(t *testing.T, what string, err error) {
+	var se *sdkerr.ServiceResponseError
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil:
+		r.done++
+	case errors.As(err, &se) && se.StatusCode == 409:
+		r.busy++
+	default:
+		t.Errorf("%s: %v", what, err)
+	}
+}

@@ -2,6 +2,7 @@ package apiv2_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -35,30 +36,19 @@ func TestProvisioningSerializesWritesToOneLoadBalancer(t *testing.T) {
 	_, c2, id2 := provisioningLB(t, 2*time.Second) // the racing writes all land within it
 	waitActive(t, c2, id2)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, busy := 0, 0
+	var race racing
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			_, err := c2.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
 				Listener: &model.CreateListenerReq{LoadbalancerId: id2, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: int32(80 + i)}}})
-			var se *sdkerr.ServiceResponseError
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.As(err, &se) && se.StatusCode == 409:
-				busy++
-			default:
-				t.Errorf("listener %d: %v", i, err)
-			}
+			race.count(t, fmt.Sprintf("listener %d", i), err)
 		}()
 	}
 	wg.Wait()
-	if ok != 1 || busy != 7 {
-		t.Errorf("8 racing writes: %d succeeded, %d busy; want 1 and 7", ok, busy)
+	if race.done != 1 || race.busy != 7 {
+		t.Errorf("8 racing writes: %d succeeded, %d busy; want 1 and 7", race.done, race.busy)
 	}
 }
 
