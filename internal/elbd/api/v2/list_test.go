@@ -8,16 +8,18 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2/model"
 )
 
-func lbNames(t *testing.T, resp *model.ListLoadbalancersResponse, err error) string {
+// listed is what a list call answered, each item as show renders it, comma-separated; a
+// failed call (err) fails the test.
+func listed[T any](t *testing.T, items func() []T, err error, show func(T) string) string {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, lb := range *resp.Loadbalancers {
-		names = append(names, lb.Name)
+	var out []string
+	for _, it := range items() {
+		out = append(out, show(it))
 	}
-	return strings.Join(names, ",")
+	return strings.Join(out, ",")
 }
 
 func TestListPaginationAndFilters(t *testing.T) {
@@ -38,7 +40,8 @@ func TestListPaginationAndFilters(t *testing.T) {
 	}
 	list := func(req model.ListLoadbalancersRequest) string {
 		resp, err := c.ListLoadbalancers(&req)
-		return lbNames(t, resp, err)
+		return listed(t, func() []model.LoadbalancerResp { return *resp.Loadbalancers }, err,
+			func(lb model.LoadbalancerResp) string { return lb.Name })
 	}
 	for _, c := range []struct {
 		name string
@@ -82,14 +85,8 @@ func TestListPaginationAndFilters(t *testing.T) {
 	}
 	listeners := func(req model.ListListenersRequest) string {
 		resp, err := c.ListListeners(&req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, l := range *resp.Listeners {
-			out = append(out, fmt.Sprintf("%s:%d", lbOf[l.Id], l.ProtocolPort))
-		}
-		return strings.Join(out, ",")
+		return listed(t, func() []model.ListenerResp { return *resp.Listeners }, err,
+			func(l model.ListenerResp) string { return fmt.Sprintf("%s:%d", lbOf[l.Id], l.ProtocolPort) })
 	}
 	if got := listeners(model.ListListenersRequest{ProtocolPort: ptr(int32(80))}); got != "lb1:80,lb2:80" {
 		t.Errorf("listeners on port 80: %q", got)
@@ -121,14 +118,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 	members := func(req model.ListMembersRequest) string {
 		req.PoolId = pool.Pool.Id
 		resp, err := c.ListMembers(&req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, m := range *resp.Members {
-			out = append(out, m.Address)
-		}
-		return strings.Join(out, ",")
+		return listed(t, func() []model.MemberResp { return *resp.Members }, err, func(m model.MemberResp) string { return m.Address })
 	}
 	if got := members(model.ListMembersRequest{Weight: ptr(int32(10))}); got != "127.10.1.51,127.10.1.52" {
 		t.Errorf("members of weight 10: %q", got)
