@@ -36,26 +36,6 @@ func (t trusted) Authenticate(r *http.Request, projectID string) error {
 	return nil
 }
 
-// recorder is the response of an in-process API call.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (rec *recorder) Header() http.Header { return rec.header }
-func (rec *recorder) Write(b []byte) (int, error) {
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	return rec.body.Write(b)
-}
-func (rec *recorder) WriteHeader(code int) {
-	if rec.status == 0 {
-		rec.status = code
-	}
-}
-
 // APIError is the API's refusal of a console form, in its own words.
 type APIError struct {
 	Status int
@@ -83,17 +63,17 @@ func (c *Console) call(ctx context.Context, s *session, family store.Family, met
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.RemoteAddr = "console"
-	rec := &recorder{header: http.Header{}}
+	rec := apierr.NewRecorder()
 	c.o.API.ServeHTTP(rec, req)
-	if rec.status >= 300 {
-		e := &APIError{Status: rec.status}
-		if json.Unmarshal(rec.body.Bytes(), &e.Envelope) != nil || e.ErrorMsg == "" {
-			e.ErrorMsg = http.StatusText(rec.status)
+	if rec.Code >= 300 {
+		e := &APIError{Status: rec.Code}
+		if json.Unmarshal(rec.Body.Bytes(), &e.Envelope) != nil || e.ErrorMsg == "" {
+			e.ErrorMsg = http.StatusText(rec.Code)
 		}
 		return e
 	}
 	if out == nil {
 		return nil
 	}
-	return json.Unmarshal(rec.body.Bytes(), out)
+	return json.Unmarshal(rec.Body.Bytes(), out)
 }

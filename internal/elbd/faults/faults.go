@@ -24,7 +24,6 @@
 package faults
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -218,28 +217,28 @@ func (i *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler) // close the connection, no reply (not logged by net/http)
 	}
-	rec := &recorder{header: http.Header{}}
+	rec := apierr.NewRecorder()
 	i.Next.ServeHTTP(rec, r)
 	if r.Method != http.MethodGet {
 		i.mu.Lock()
 		if i.answered == nil {
 			i.answered = map[int]int{}
 		}
-		i.answered[rec.code]++
+		i.answered[rec.Code]++
 		i.mu.Unlock()
 	}
 	if fault == Lost {
 		panic(http.ErrAbortHandler) // done and committed; the reply is dropped
 	}
-	body := rec.body.Bytes()
+	body := rec.Body.Bytes()
 	if pending {
 		body = showPending(body)
 	}
-	for k, v := range rec.header {
+	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
 	w.Header().Del("Content-Length")
-	w.WriteHeader(rec.code)
+	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
 }
 
@@ -276,28 +275,6 @@ func showPending(body []byte) []byte {
 		return body
 	}
 	return out
-}
-
-// recorder holds Next's reply until the fault is decided.
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.body.Write(b)
 }
 
 var descInjected = prometheus.NewDesc("elbd_faults_injected_total", "API calls answered with an injected fault (elbd's test-only faults: section), by kind.", []string{"kind"}, nil)
