@@ -30,11 +30,15 @@ const v3Prefix = "/v3/{project_id}/elb/"
 func (h *v3) routes(mux *http.ServeMux) {
 	handle := routeOn(mux, v3Prefix)
 	for _, rt := range slices.Concat(
-		handler.CRUD("loadbalancers", h.createLoadBalancer, h.listLoadBalancers, h.showLoadBalancer, h.updateLoadBalancer, h.deleteLoadBalancer),
-		handler.CRUD("listeners", h.createListener, h.listListeners, h.showListener, h.updateListener, h.deleteListener),
-		handler.CRUD("pools", h.createPool, h.listPools, h.showPool, h.updatePool, h.deletePool),
-		handler.CRUD("pools/{pool_id}/members", h.createMember, h.listMembers, h.showMember, h.updateMember, h.deleteMember),
-		handler.CRUD("healthmonitors", h.createHealthMonitor, h.listHealthMonitors, h.showHealthMonitor, h.updateHealthMonitor, h.deleteHealthMonitor),
+		handler.CRUD("loadbalancers", withCreate("loadbalancer", h.createLoadBalancer), h.listLoadBalancers,
+			h.showLoadBalancer, withBody("loadbalancer", h.updateLoadBalancer), h.deleteLoadBalancer),
+		handler.CRUD("listeners", withCreate("listener", h.createListener), h.listListeners,
+			h.showListener, withBody("listener", h.updateListener), h.deleteListener),
+		handler.CRUD("pools", withCreate("pool", h.createPool), h.listPools, h.showPool, h.updatePool, h.deletePool),
+		handler.CRUD("pools/{pool_id}/members", withCreate("member", h.createMember), h.listMembers,
+			h.showMember, withBody("member", h.updateMember), h.deleteMember),
+		handler.CRUD("healthmonitors", withCreate("healthmonitor", h.createHealthMonitor), h.listHealthMonitors,
+			h.showHealthMonitor, withBody("healthmonitor", h.updateHealthMonitor), h.deleteHealthMonitor),
 	) {
 		handle(rt.Pattern, rt.Fn)
 	}
@@ -88,6 +92,31 @@ func replied(r *http.Request, status int, key string, v any) (int, any, error) {
 
 // gone answers a delete: err for the error envelope, or 204 No Content.
 func gone(err error) (int, any, error) { return http.StatusNoContent, nil, err }
+
+// bodyFunc is a handler that gets its request body decoded.
+type bodyFunc[T any] func(r *http.Request, sc store.Scope, in *T) (int, any, error)
+
+// withBody is fn with the {"<key>": {...}} body of an update decoded beforehand; a body that does
+// not decode is answered without calling fn.
+func withBody[T any](key string, fn bodyFunc[T]) handler.Func {
+	return func(r *http.Request, sc store.Scope) (int, any, error) {
+		var in T
+		if err := decodeWrapped(r, key, &in); err != nil {
+			return 0, nil, err
+		}
+		return fn(r, sc, &in)
+	}
+}
+
+// withCreate is withBody for a create, whose body may name only the URL's project.
+func withCreate[T interface{ project() *string }](key string, fn bodyFunc[T]) handler.Func {
+	return withBody(key, func(r *http.Request, sc store.Scope, in *T) (int, any, error) {
+		if err := checkBodyProject(sc, (*in).project()); err != nil {
+			return 0, nil, err
+		}
+		return fn(r, sc, in)
+	})
+}
 
 // decodeWrapped decodes {"<key>": {...}} into v; a missing key is a 400 naming it.
 func decodeWrapped(r *http.Request, key string, v any) error {

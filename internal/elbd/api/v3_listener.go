@@ -85,7 +85,7 @@ type v3CreateListener struct {
 	Protocol       *string     `json:"protocol"`
 	ProtocolPort   *int        `json:"protocol_port"`
 	DefaultPoolID  *string     `json:"default_pool_id"`
-	ProjectID      *string     `json:"project_id"`
+	bodyProject
 	v3ListenerOptions
 }
 
@@ -100,11 +100,7 @@ func listenerDefaults(protocol string) (keepalive, client, member int) {
 	}
 }
 
-func (h *v3) createListener(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3CreateListener
-	if err := decodeCreate(r, sc, "listener", &in, &in.ProjectID); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListener) (int, any, error) {
 	switch {
 	case in.LoadbalancerID == nil || *in.LoadbalancerID == "":
 		return 0, nil, apierr.Invalid("listener.loadbalancer_id is required")
@@ -168,11 +164,7 @@ type v3UpdateListener struct {
 	v3ListenerOptions
 }
 
-func (h *v3) updateListener(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3UpdateListener
-	if err := decodeWrapped(r, "listener", &in); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) updateListener(r *http.Request, sc store.Scope, in *v3UpdateListener) (int, any, error) {
 	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
 		if in.DefaultPoolID.set {
 			l.DefaultPoolID = in.DefaultPoolID.value // "" or null unbinds

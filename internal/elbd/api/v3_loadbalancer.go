@@ -99,19 +99,17 @@ type v3CreateLB struct {
 	VipAddress      *string     `json:"vip_address"`
 	Guaranteed      *bool       `json:"guaranteed"`
 	IPTargetEnable  *bool       `json:"ip_target_enable"`
-	ProjectID       *string     `json:"project_id"`
+	bodyProject
 	// AvailabilityZoneList is required by the real API; elbd keeps it for show and list.
 	AvailabilityZoneList []string `json:"availability_zone_list"`
 }
 
-// decodeCreate decodes a create's {"<key>": {...}} body into in; project points at in's
-// project_id field, which may only repeat the URL's project.
-func decodeCreate(r *http.Request, sc store.Scope, key string, in any, project **string) error {
-	if err := decodeWrapped(r, key, in); err != nil {
-		return err
-	}
-	return checkBodyProject(sc, *project)
+// bodyProject is the project_id a create body may carry, which may only repeat the URL's.
+type bodyProject struct {
+	ProjectID *string `json:"project_id"`
 }
+
+func (b bodyProject) project() *string { return b.ProjectID }
 
 func checkBodyProject(sc store.Scope, p *string) error {
 	if p != nil && *p != "" && *p != sc.ProjectID {
@@ -120,11 +118,7 @@ func checkBodyProject(sc store.Scope, p *string) error {
 	return nil
 }
 
-func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3CreateLB
-	if err := decodeCreate(r, sc, "loadbalancer", &in, &in.ProjectID); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope, in *v3CreateLB) (int, any, error) {
 	if in.Guaranteed != nil && !*in.Guaranteed {
 		return 0, nil, apierr.Invalid("guaranteed=false asks for a shared load balancer, which the v2 API (/v2/{project_id}/elb/loadbalancers) creates; leave guaranteed out or true")
 	}
@@ -226,11 +220,7 @@ type v3UpdateLB struct {
 	VipAddress      *string `json:"vip_address"`
 }
 
-func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3UpdateLB
-	if err := decodeWrapped(r, "loadbalancer", &in); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope, in *v3UpdateLB) (int, any, error) {
 	lb, err := h.st.UpdateLoadBalancer(sc, r.PathValue("id"), func(lb *store.LoadBalancer) error {
 		if in.VipSubnetCidrID != nil && *in.VipSubnetCidrID != lb.VIPSubnetID {
 			return apierr.Invalid("vip_subnet_cidr_id cannot be changed (it is %s); create a new load balancer in the other subnet", lb.VIPSubnetID)

@@ -72,7 +72,7 @@ func (h *v3) renderMember(m store.Member, listenerID string, global bool) v3Memb
 type v3CreateMember struct {
 	wire.MemberFields
 	SubnetCidrID *string `json:"subnet_cidr_id"`
-	ProjectID    *string `json:"project_id"`
+	bodyProject
 }
 
 // toMember applies the v3 defaults (weight 1, admin_state_up true) and checks required fields;
@@ -87,11 +87,7 @@ func (in v3CreateMember) toMember(where string) (store.Member, error) {
 	return in.New(orDefault(in.SubnetCidrID, "")), nil
 }
 
-func (h *v3) createMember(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3CreateMember
-	if err := decodeCreate(r, sc, "member", &in, &in.ProjectID); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) createMember(r *http.Request, sc store.Scope, in *v3CreateMember) (int, any, error) {
 	m, err := in.toMember("member")
 	if err != nil {
 		return 0, nil, err
@@ -158,11 +154,7 @@ type v3UpdateMember struct {
 	ProtocolPort *int `json:"protocol_port"`
 }
 
-func (h *v3) updateMember(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3UpdateMember
-	if err := decodeWrapped(r, "member", &in); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) updateMember(r *http.Request, sc store.Scope, in *v3UpdateMember) (int, any, error) {
 	poolID := r.PathValue("pool_id")
 	m, err := h.st.UpdateMember(sc, poolID, r.PathValue("id"), func(m *store.Member) error {
 		if in.ProtocolPort != nil && *in.ProtocolPort != m.ProtocolPort {

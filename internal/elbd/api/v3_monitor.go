@@ -48,7 +48,7 @@ type v3MonitorFields struct {
 	wire.MonitorFields
 	MaxRetriesDown *int        `json:"max_retries_down"`
 	MonitorPort    orNull[int] `json:"monitor_port"`
-	ProjectID      *string     `json:"project_id"`
+	bodyProject
 }
 
 // apply copies the given fields onto hm.
@@ -60,11 +60,7 @@ func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
 	}
 }
 
-func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3MonitorFields
-	if err := decodeCreate(r, sc, "healthmonitor", &in, &in.ProjectID); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope, in *v3MonitorFields) (int, any, error) {
 	for _, req := range []struct {
 		name string
 		ok   bool
@@ -112,11 +108,7 @@ func (h *v3) listHealthMonitors(r *http.Request, sc store.Scope) (int, any, erro
 	return listed(r, "healthmonitors", hms, filters, func(v H) string { return v.ID }, renderV3Monitor)
 }
 
-func (h *v3) updateHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3MonitorFields
-	if err := decodeWrapped(r, "healthmonitor", &in); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) updateHealthMonitor(r *http.Request, sc store.Scope, in *v3MonitorFields) (int, any, error) {
 	hm, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(hm *store.HealthMonitor) error {
 		if in.PoolID != nil && *in.PoolID != hm.PoolID {
 			return apierr.Invalid("pool_id cannot be changed (it is %s); create a monitor for the other pool", hm.PoolID)

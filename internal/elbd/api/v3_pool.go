@@ -197,16 +197,12 @@ type v3CreatePool struct {
 	Type               *string           `json:"type"`
 	VpcID              *string           `json:"vpc_id"`
 	IPVersion          *string           `json:"ip_version"`
-	ProjectID          *string           `json:"project_id"`
+	bodyProject
 	wire.Named
 	v3PoolOptions
 }
 
-func (h *v3) createPool(r *http.Request, sc store.Scope) (int, any, error) {
-	var in v3CreatePool
-	if err := decodeCreate(r, sc, "pool", &in, &in.ProjectID); err != nil {
-		return 0, nil, err
-	}
+func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int, any, error) {
 	switch {
 	case in.LbAlgorithm == nil || *in.LbAlgorithm == "":
 		return 0, nil, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)")
