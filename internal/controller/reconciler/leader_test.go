@@ -6,9 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -54,12 +52,7 @@ func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 	e.sdk = e.client(t)
 	lb := e.lb(t, "lease", false)
 
-	bin := filepath.Join(t.TempDir(), "fleetlb-controller")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fleetlb-controller")
-	build.Dir = "../../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildController(t)
 	const lease, renew, retry = 4 * time.Second, 3 * time.Second, 500 * time.Millisecond
 	logDir := t.TempDir()
 	start := func(name string) *replica {
@@ -71,29 +64,11 @@ func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 			h.ServeHTTP(w, req)
 		}))
 		t.Cleanup(front.Close)
-		logf, err := os.Create(filepath.Join(logDir, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.cmd = exec.Command(bin, "--kubeconfig", c.Kubeconfig, "--cluster-id", "cluster-lease",
+		r.cmd = runController(t, bin, logDir, name, "--kubeconfig", c.Kubeconfig, "--cluster-id", "cluster-lease",
 			"--elb-endpoint", front.URL, "--project-id", project, "--subnet-id", "subnet-nodes", "--resync-period", "2s",
 			"--leader-elect", "--leader-elect-lease-duration", lease.String(), "--leader-elect-renew-deadline", renew.String(),
 			"--leader-elect-retry-period", retry.String(), "--metrics-bind-address", "0", "--health-probe-bind-address", r.probe,
 			"--elb-qps", "1000", "--elb-burst", "1000")
-		r.cmd.Env = append(os.Environ(), "HUAWEICLOUD_SDK_AK="+ak, "HUAWEICLOUD_SDK_SK="+sk)
-		r.cmd.Stdout, r.cmd.Stderr = logf, logf
-		if err := r.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = r.cmd.Process.Kill()
-			_, _ = r.cmd.Process.Wait()
-			_ = logf.Close()
-			if t.Failed() {
-				b, _ := os.ReadFile(logf.Name())
-				t.Logf("log of replica %s:\n%s", name, tail(string(b), 3000))
-			}
-		})
 		return r
 	}
 	probeOK := func(r *replica, path string) func(context.Context) error {
