@@ -115,6 +115,7 @@ func TestMalformedRequests(t *testing.T) {
 		{``, 400, "body is empty"},
 		{`{"lb":{"vip_subnet_id":"subnet-a1"}}`, 400, `{"loadbalancer": {...}}`},
 		{`{"loadbalancer":{"vip_subnet_id":5}}`, 400, "loadbalancer.vip_subnet_id must be a JSON string"},
+		{`{"loadbalancer":{"vip_subnet_id":"subnet-a1","admin_state_up":"yes"}}`, 400, "loadbalancer.admin_state_up must be a JSON boolean"},
 		{`{"loadbalancer":[1]}`, 400, "loadbalancer must be a JSON object"},
 	} {
 		status, body := e.raw("POST", lbs, c.body)
