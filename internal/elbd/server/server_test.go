@@ -15,6 +15,47 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/server"
 )
 
+// newServer is server.New with a one-key configuration (AK1/SK1 in project p1), a temporary data
+// directory and a stand-in data plane added to o; it is closed when the test ends.
+func newServer(t *testing.T, o server.Options) *server.Server {
+	t.Helper()
+	cfg, err := config.Parse([]byte("credentials:\n  - {accessKey: AK1, secretKey: SK1, projectID: p1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Config, o.DataDir, o.DataPlane = cfg, t.TempDir(), api.NopDataPlane{}
+	s, err := server.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// listen is a listener on a free loopback port.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// serve runs s.Serve on ln (and mln, nil for none) until the test ends, then checks that it
+// returned cleanly.
+func serve(t *testing.T, s *server.Server, ln, mln net.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, mln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
+
 func TestNewRefusesIncompleteOptions(t *testing.T) {
 	cfg := &config.Config{}
 	for _, c := range []struct {
@@ -45,38 +86,15 @@ func TestNewBadCredentialsLeavesNoStore(t *testing.T) {
 
 // Serve's metrics listener serves the API's request metrics even with a stand-in data plane (O7).
 func TestServeMetricsWithAStandInDataPlane(t *testing.T) {
-	cfg, err := config.Parse([]byte("credentials:\n  - {accessKey: AK1, secretKey: SK1, projectID: p1}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln, mln) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	s := newServer(t, server.Options{})
+	ln, mln := listen(t), listen(t)
+	serve(t, s, ln, mln)
 	resp, err := http.Get("http://" + ln.Addr().String() + "/v3/p1/elb/loadbalancers") // unsigned: 401
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	fams, err := promtext.Fetch(ctx, "http://"+mln.Addr().String()+"/metrics")
+	fams, err := promtext.Fetch(context.Background(), "http://"+mln.Addr().String()+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

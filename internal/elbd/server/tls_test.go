@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -95,32 +94,12 @@ func sdkClient(t *testing.T, endpoint string, ca *x509.CertPool) *elbv3.ElbClien
 // the CA that signed the certificate and refuses the server without it.
 func TestServeTLS(t *testing.T) {
 	ca, certFile, keyFile := testPKI(t, t.TempDir())
-	cfg, err := config.Parse([]byte("credentials:\n  - {accessKey: AK1, secretKey: SK1, projectID: p1}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{},
-		TLSCertFile: certFile, TLSKeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newServer(t, server.Options{TLSCertFile: certFile, TLSKeyFile: keyFile})
 	if s.Scheme() != "https" {
 		t.Errorf("Scheme() = %q with a certificate, want https", s.Scheme())
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln, nil) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
+	ln := listen(t)
+	serve(t, s, ln, nil)
 	endpoint := "https://" + ln.Addr().String()
 
 	lbs, err := sdkClient(t, endpoint, ca).ListLoadBalancers(&model.ListLoadBalancersRequest{})
