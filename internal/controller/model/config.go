@@ -29,7 +29,8 @@ const (
 	AnnotationAppliedWeight = "fleetlb.io/applied-weight"
 	// AnnotationFleetView is written by the controller: the fleet view of each of the Service's
 	// listeners, one line per port after an "as of <time>" line: every owner's requested weight
-	// and share, effective weight and share, members, and STALE owners (T12).
+	// and share, effective weight and share, members, and STALE owners (T12). It is rewritten
+	// only when a line changes: "as of" is when the view took its present form.
 	AnnotationFleetView = "fleetlb.io/fleet-view"
 	// AnnotationDeregistrationDelay is how long a member this cluster no longer wants (its Pod
 	// terminating, a scale-down, the Service deleted, a port released) keeps weight 0 before it is

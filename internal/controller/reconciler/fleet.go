@@ -91,8 +91,14 @@ type Fleet struct {
 	noRoom     *prometheus.GaugeVec // fleetlb_fleet_record_missing{namespace,service,port}
 	reclaimed  prometheus.Counter   // fleetlb_fleet_stale_members_reclaimed_total
 
-	mu      sync.Mutex
-	beats   map[types.NamespacedName]beat
+	mu sync.Mutex
+	// beats: listener ID → when this cluster's record was last written there, with what weight.
+	// The heartbeat is per listener (F12): Services of this cluster that share a listener
+	// refresh its record once per period between them, not once each.
+	beats map[string]beat
+	// serves: Service → the listeners its records were last written on, with its weight and
+	// ports then; a Service whose listeners all had their heartbeat reads nothing (due).
+	serves  map[types.NamespacedName]serving
 	wrote   map[string]string // listener ID → the record (tag value) this process last wrote there
 	foreign map[string]sawFor // ELB ID → the last fresh record of another install of our cluster ID
 }
@@ -100,7 +106,12 @@ type Fleet struct {
 type beat struct {
 	at     time.Time
 	weight int
-	ports  string
+}
+
+type serving struct {
+	listeners []string
+	weight    int
+	ports     string
 }
 
 type sawFor struct {
@@ -133,7 +144,7 @@ func NewFleet(f *Fleet, reg prometheus.Registerer) *Fleet {
 		f.noRoom = register(reg, f.noRoom)
 		f.reclaimed = register(reg, f.reclaimed)
 	}
-	f.beats, f.wrote, f.foreign = map[types.NamespacedName]beat{}, map[string]string{}, map[string]sawFor{}
+	f.beats, f.serves, f.wrote, f.foreign = map[string]beat{}, map[types.NamespacedName]serving{}, map[string]string{}, map[string]sawFor{}
 	return f
 }
 
@@ -151,13 +162,33 @@ func (f *Fleet) collided(elbID string) (sawFor, bool) {
 	return s, ok
 }
 
-// due reports whether the Service's records need writing: never written, its weight or ports
-// changed, or the heartbeat period passed.
+// due reports whether the Service's records need reading and writing: never written, its weight
+// or ports changed, or the heartbeat period passed on one of its listeners (whichever Service
+// of this cluster wrote there last).
 func (f *Fleet) due(key types.NamespacedName, d model.Desired) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	b, ok := f.beats[key]
-	return !ok || b.weight != d.Weight || b.ports != portsKey(d) || f.Now().Sub(b.at) >= f.Heartbeat
+	s, ok := f.serves[key]
+	if !ok || s.weight != d.Weight || s.ports != portsKey(d) {
+		return true
+	}
+	return slices.ContainsFunc(s.listeners, func(id string) bool { return f.beatDue(id, d.Weight) })
+}
+
+// beatDue: the record on listener id is older than the heartbeat period, was written with
+// another weight, or was never written by this process. f.mu is held.
+func (f *Fleet) beatDue(id string, weight int) bool {
+	b, ok := f.beats[id]
+	return !ok || b.weight != weight || f.Now().Sub(b.at) >= f.Heartbeat
+}
+
+// fresh reports whether this cluster's record on l is this process's last write there, at
+// weight, within the heartbeat period: then it needs no write (F12).
+func (f *Fleet) fresh(l fleetops.Listener, weight int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last, wrote := f.wrote[l.Listener.ID]
+	return wrote && l.Tag(f.ClusterID) == last && !f.beatDue(l.Listener.ID, weight)
 }
 
 func portsKey(d model.Desired) string {
@@ -229,13 +260,26 @@ func (f *Fleet) record(ctx context.Context, key types.NamespacedName, d model.De
 	now := f.Now()
 	var lines []string
 	complete := true
+	var ids []string
 	for _, l := range ls {
+		ids = append(ids, l.Listener.ID)
 		rec := fleetrecord.Record{ClusterID: f.ClusterID, Weight: d.Weight, Heartbeat: now, InstallID: f.InstallID}
 		port := strconv.Itoa(int(l.Listener.Port))
-		err := fleetops.Write(ctx, f.ELB, l, rec)
+		var err error
+		stands := f.fresh(l, d.Weight)
+		if stands {
+			// Another Service of this cluster on this listener refreshed the record within the
+			// period: it stands (F12).
+			rec = l.Records[f.ClusterID]
+		} else {
+			err = fleetops.Write(ctx, f.ELB, l, rec)
+		}
 		switch {
 		case errors.Is(err, fleetops.ErrNoRoom):
 			f.noRoom.WithLabelValues(key.Namespace, key.Name, port).Set(1)
+			f.mu.Lock()
+			f.beats[l.Listener.ID] = beat{at: now, weight: d.Weight} // tried again next period
+			f.mu.Unlock()
 			warnings = append(warnings, notice{ReasonFleetRecordNoRoom, "Heartbeat", err.Error()})
 		case err != nil:
 			complete = false
@@ -245,6 +289,9 @@ func (f *Fleet) record(ctx context.Context, key types.NamespacedName, d model.De
 			f.mu.Lock()
 			tag, _ := fleetrecord.Encode(rec) // Write encoded it
 			f.wrote[l.Listener.ID] = tag.Value
+			if !stands {
+				f.beats[l.Listener.ID] = beat{at: now, weight: d.Weight}
+			}
 			f.mu.Unlock()
 			if l.Records == nil {
 				l.Records = map[string]fleetrecord.Record{}
@@ -268,13 +315,22 @@ func (f *Fleet) record(ctx context.Context, key types.NamespacedName, d model.De
 	}
 	if complete {
 		f.mu.Lock()
-		f.beats[key] = beat{at: now, weight: d.Weight, ports: portsKey(d)}
+		f.serves[key] = serving{listeners: ids, weight: d.Weight, ports: portsKey(d)}
 		f.mu.Unlock()
 	}
 	if len(lines) == 0 {
 		return "", warnings
 	}
 	return "as of " + now.UTC().Format(time.RFC3339) + "\n" + strings.Join(lines, "\n"), warnings
+}
+
+// sameView reports whether two fleet views say the same but for their "as of" line: the
+// annotation is rewritten only when the view changes (F12), not on every heartbeat, so that an
+// idle cluster makes no Kubernetes write; its "as of" is when the view took its present form.
+func sameView(a, b string) bool {
+	_, ra, okA := strings.Cut(a, "\n")
+	_, rb, okB := strings.Cut(b, "\n")
+	return okA && okB && ra == rb
 }
 
 // reclaim removes the members and records of owners stale for longer than ReclaimAfter on ls
@@ -302,7 +358,7 @@ func (f *Fleet) reclaim(ctx context.Context, ls []fleetops.Listener) (done []str
 // left (the Service was released), best effort.
 func (f *Fleet) release(ctx context.Context, key types.NamespacedName, d model.Desired) error {
 	f.mu.Lock()
-	delete(f.beats, key)
+	delete(f.serves, key)
 	f.mu.Unlock()
 	ls, err := fleetops.Read(ctx, f.ELB, d.ELBID, ports(d)...)
 	if errors.Is(err, elbclient.ErrNotFound) {

@@ -349,7 +349,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 		}
 		setAnnotation(s, model.AnnotationAppliedWeight, strconv.Itoa(desired.Weight))
 		setAnnotation(s, BoundELBAnnotation, strings.Join(append([]string{cfg.ELBID}, stillDraining...), ","))
-		if view != "" {
+		if view != "" && !sameView(s.Annotations[model.AnnotationFleetView], view) {
 			setAnnotation(s, model.AnnotationFleetView, view)
 		}
 	}); err != nil {

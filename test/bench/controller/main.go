@@ -80,8 +80,9 @@ const (
 
 type options struct {
 	services, pods, changes int
-	qps                     float64
+	qps, kubeQPS            float64
 	burst, concurrency      int
+	kubeBurst               int
 	resync                  time.Duration
 	timeout                 time.Duration
 	keep                    bool
@@ -94,6 +95,8 @@ func main() {
 	flag.IntVar(&o.changes, "changes", 100, "single-pod changes whose latency is measured")
 	flag.Float64Var(&o.qps, "elb-qps", 200, "the controller's --elb-qps (its default, 10, is for a fleet sharing the real API's limits)")
 	flag.IntVar(&o.burst, "elb-burst", 400, "the controller's --elb-burst")
+	flag.Float64Var(&o.kubeQPS, "kube-api-qps", 50, "the controller's --kube-api-qps (its default; 5 is client-go's, the limit before F11)")
+	flag.IntVar(&o.kubeBurst, "kube-api-burst", 100, "the controller's --kube-api-burst (its default)")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "the controller's --concurrency")
 	flag.DurationVar(&o.resync, "resync-period", 45*time.Second, "the controller's --resync-period (step 3 waits for one)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
@@ -176,21 +179,8 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	start := time.Now()
 	want := o.services * o.pods
 	logf(out, "controller started; waiting for %d members", want)
-	for {
-		n, err := e.ownedMembers()
-		if err != nil {
-			return false, err
-		}
-		if n == want {
-			break
-		}
-		if err := ctrl.exited(); err != nil {
-			return false, err
-		}
-		if ctx.Err() != nil {
-			return false, fmt.Errorf("%d of %d members after %s: %w", n, want, time.Since(start).Round(time.Second), ctx.Err())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if err := waitMembers(ctx, e, ctrl, want); err != nil {
+		return false, err
 	}
 	converge := time.Since(start)
 	convergeCalls := e.calls.snapshot()
@@ -213,7 +203,12 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	p50, p99 := percentile(lat, 50), percentile(lat, 99)
 	logf(out, "%d changes: p50 %s p99 %s", len(lat), p50, p99)
 
-	// 3. A resync with nothing to do: wait until every Service was read again, then for quiet.
+	// 3. A resync with nothing to do: wait for the drained members of step 2 to be removed
+	// (--deregistration-delay, T1), then until every Service was read again, then for quiet.
+	logf(out, "waiting for the %d replaced members to finish draining", len(lat))
+	if err := waitMembers(ctx, e, ctrl, want); err != nil {
+		return false, err
+	}
 	logf(out, "waiting for a resync (--resync-period %s)", o.resync)
 	e.calls.reset()
 	resyncReads, resyncTagWrites, resyncWrites, err := waitResync(ctx, e, o)
@@ -234,7 +229,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 
 	t := table{}
 	t.row("Services × ready endpoints", fmt.Sprintf("%d × %d = %d members", o.services, o.pods, want), "", true)
-	t.row("controller settings", fmt.Sprintf("--elb-qps %g --elb-burst %d --concurrency %d", o.qps, o.burst, o.concurrency), "", true)
+	t.row("controller settings", fmt.Sprintf("--elb-qps %g --elb-burst %d --concurrency %d --kube-api-qps %g --kube-api-burst %d", o.qps, o.burst, o.concurrency, o.kubeQPS, o.kubeBurst), "", true)
 	t.row("converge: controller start → all members in place", converge.Round(10*time.Millisecond).String(), "< "+goalConverge.String(), converge < goalConverge)
 	t.row("  ELB API calls to converge (total)", strconv.Itoa(convergeCalls.total()), "", true)
 	for _, k := range convergeCalls.kinds() {
@@ -251,6 +246,27 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 	t.row(fmt.Sprintf("elbd, %d members: batch-create 10 members, p99", want), batchP99.String(), "< "+goalP99.String(), batchP99 < goalP99)
 	t.write(out)
 	return t.ok, nil
+}
+
+// waitMembers waits until the pools hold exactly want members of the bench cluster.
+func waitMembers(ctx context.Context, e *elbd, ctrl *controller, want int) error {
+	start := time.Now()
+	for {
+		n, err := e.ownedMembers()
+		if err != nil {
+			return err
+		}
+		if n == want {
+			return nil
+		}
+		if err := ctrl.exited(); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%d of %d members after %s: %w", n, want, time.Since(start).Round(time.Second), ctx.Err())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func logf(w io.Writer, format string, args ...any) {
@@ -507,7 +523,7 @@ func endpoint(addr string) discoveryv1.Endpoint {
 }
 
 // changeOnePod moves Service i's first endpoint to a new address and returns how long the ELB
-// took to show the new member in place of the old one.
+// took to put the new member in rotation and the old one out (weight 0: draining, T1, or gone).
 func changeOnePod(ctx context.Context, cs kubernetes.Interface, e *elbd, poolID string, i int, addrs *addresses) (time.Duration, error) {
 	es, err := cs.DiscoveryV1().EndpointSlices(namespace).Get(ctx, serviceName(i), metav1.GetOptions{})
 	if err != nil {
@@ -528,13 +544,18 @@ func changeOnePod(ctx context.Context, cs kubernetes.Interface, e *elbd, poolID 
 		if err != nil {
 			return 0, err
 		}
-		hasNew := slices.ContainsFunc(ms, func(m store.Member) bool { return m.Address == nu })
-		hasOld := slices.ContainsFunc(ms, func(m store.Member) bool { return m.Address == old })
-		if hasNew && !hasOld {
+		hasNew := slices.ContainsFunc(ms, func(m store.Member) bool { return m.Address == nu && m.Weight > 0 })
+		// The old member drains at weight 0 for --deregistration-delay (T1) before it is
+		// removed: out of rotation is what the change needs.
+		oldServes := slices.ContainsFunc(ms, func(m store.Member) bool { return m.Address == old && m.Weight > 0 })
+		if hasNew && !oldServes {
 			return time.Since(start), nil
 		}
 		if time.Since(start) > 30*time.Second {
-			return 0, fmt.Errorf("the pool still shows %s (old: %t) and not %s (new: %t) after 30 s", old, hasOld, nu, hasNew)
+			return 0, fmt.Errorf("after 30 s the pool's old member %s still serves (%t) or the new one %s does not (%t)", old, oldServes, nu, !hasNew)
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -664,6 +685,8 @@ func startController(ctx context.Context, bin, dir, kubeconfig, endpoint string,
 		"--elb-qps", strconv.FormatFloat(o.qps, 'f', -1, 64),
 		"--elb-burst", strconv.Itoa(o.burst),
 		"--concurrency", strconv.Itoa(o.concurrency),
+		"--kube-api-qps", strconv.FormatFloat(o.kubeQPS, 'f', -1, 64),
+		"--kube-api-burst", strconv.Itoa(o.kubeBurst),
 		"--resync-period", o.resync.String(),
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", "0",
