@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,15 +19,10 @@ import (
 )
 
 // elbdCalls counts the calls elbd answers: tag writes and reads apart.
-type elbdCalls struct {
-	mu              sync.Mutex
-	tagWrites, gets int
-}
+type elbdCalls struct{ tagWrites, gets atomic.Int64 }
 
 func (c *elbdCalls) counts() (tagWrites, gets int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tagWrites, c.gets
+	return int(c.tagWrites.Load()), int(c.gets.Load())
 }
 
 // fleetHarness is the unit harness with a Fleet on elbd (over HTTP, the official SDK): one
@@ -46,14 +41,12 @@ vpcs:
 `)
 	calls := &elbdCalls{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.mu.Lock()
 		switch {
 		case r.Method == http.MethodGet:
-			calls.gets++
+			calls.gets.Add(1)
 		case strings.Contains(r.URL.Path, "/tags"):
-			calls.tagWrites++
+			calls.tagWrites.Add(1)
 		}
-		calls.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
