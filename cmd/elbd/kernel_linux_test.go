@@ -2,10 +2,15 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +22,10 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/httphandler"
+	elb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vns "github.com/vishvananda/netns"
 
@@ -104,14 +113,14 @@ func TestK9KernelElbdInItsNamespace(t *testing.T) {
 	t.Cleanup(func() { _ = netns.Delete(ns) })
 	host := strings.Join(hostTables(t), ",")
 	cfg, dir := writeConfig(t), t.TempDir()
-	metrics := "127.0.0.1:19181"
-	p := startKernelElbd(t, bin, cfg, dir, ns, "--metrics-address", metrics)
+	metrics, console := "127.0.0.1:19181", "127.0.0.1:19182"
+	p := startKernelElbd(t, bin, cfg, dir, ns, "--metrics-address", metrics, "--console-address", console)
 	if _, err := os.Stat(filepath.Join(netns.Dir, ns)); err != nil {
 		t.Fatalf("elbd did not create namespace %s: %v", ns, err)
 	}
 
 	child := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestK9KernelChild$", "-test.count=1", "-test.v")
-	child.Env = append(os.Environ(), k9Env+"="+p.api()+","+metrics)
+	child.Env = append(os.Environ(), k9Env+"="+p.api()+","+metrics+","+console)
 	out, err := child.CombinedOutput()
 	t.Logf("child in %s:\n%s", ns, out)
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestK9KernelChild") {
@@ -168,7 +177,8 @@ func TestK9KernelChild(t *testing.T) {
 	if env == "" {
 		t.Skip("runs inside TestK9KernelElbdInItsNamespace's namespace")
 	}
-	api, metrics, _ := strings.Cut(env, ",")
+	addrs := strings.Split(env, ",")
+	api, metrics := addrs[0], addrs[1]
 	c := client(t, api)
 	ports := map[string]int{"m80": backend(t, "127.10.1.10:0", "m80"), "m20": backend(t, "127.10.1.11:0", "m20")}
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
@@ -186,14 +196,8 @@ func TestK9KernelChild(t *testing.T) {
 	}
 	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	ask := func() string {
-		conn, err := net.DialTimeout("tcp", vip, time.Second)
-		if err != nil {
-			return ""
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(time.Second))
-		got, _ := bufio.NewReader(conn).ReadString('\n')
-		return strings.TrimSpace(got)
+		got, _ := askOnce(vip)
+		return got
 	}
 	// Wait until both members are programmed, then count a fresh run.
 	for deadline := time.Now().Add(5 * time.Second); ask() != "m20"; time.Sleep(20 * time.Millisecond) {
@@ -217,6 +221,108 @@ func TestK9KernelChild(t *testing.T) {
 	if !strings.Contains(body, "elbd_listener_kernel{") || !regexp.MustCompile(`elbd_listener_kernel\{[^}]*\} 1`).MatchString(body) {
 		t.Errorf("the metrics do not say the listener is served by the kernel:\n%s", body)
 	}
+	k10DataPlaneShown(t, api, addrs[2], lb.Loadbalancer, l.Id)
+}
+
+// k10DataPlaneShown (K10): a LEAST_CONNECTIONS listener beside the kernel
+// one stays on the proxy, and says so in the status tree (elbd's field
+// elbd_dataplane, beside fields the official SDK parses as the cloud's) and
+// on the console's listener page.
+func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer, kernelListener string) {
+	t.Helper()
+	c := client(t, api)
+	lc, pool := tcpListenerWithPool(t, c, lb)
+	algo := "LEAST_CONNECTIONS"
+	if _, err := c.UpdatePool(&model.UpdatePoolRequest{PoolId: pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{LbAlgorithm: &algo}}}); err != nil {
+		t.Fatal(err)
+	}
+	port := backend(t, "127.10.1.12:0", "lc")
+	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
+		Member: &model.CreateMemberOption{Address: "127.10.1.12", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{kernelListener: "kernel", lc.Id: "proxy (LEAST_CONNECTIONS is served by the proxy, not the kernel)"}
+
+	// The status tree through the official SDK, which also hands its raw body to a handler.
+	var raw []byte
+	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{"http://" + strings.TrimPrefix(api, "http://")}).
+		WithCredential(basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-secret").WithProjectId("p1").Build()).
+		WithHttpConfig(config.DefaultHttpConfig().WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(func(r http.Response) {
+			raw, _ = io.ReadAll(r.Body)
+		}))).SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, err := elb.NewElbClient(hc).ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tree struct {
+			Statuses struct {
+				Loadbalancer struct {
+					Listeners []struct {
+						ID        string `json:"id"`
+						DataPlane string `json:"elbd_dataplane"`
+					} `json:"listeners"`
+				} `json:"loadbalancer"`
+			} `json:"statuses"`
+		}
+		if err := json.Unmarshal(raw, &tree); err != nil {
+			t.Fatalf("status tree %s: %v", raw, err)
+		}
+		got = map[string]string{}
+		for _, l := range tree.Statuses.Loadbalancer.Listeners {
+			got[l.ID] = l.DataPlane
+		}
+		ls := st.Statuses.Loadbalancer.Listeners
+		if len(ls) != 2 || *ls[0].OperatingStatus != "ONLINE" || *ls[1].OperatingStatus != "ONLINE" {
+			t.Fatalf("the SDK parsed the listeners as %v", st.Statuses.Loadbalancer.Listeners)
+		}
+		if maps.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status tree's elbd_dataplane by listener %v, want %v\n%s", got, want, raw)
+		}
+	}
+	if name, err := askOnce(fmt.Sprintf("127.10.1.77:%d", lc.ProtocolPort)); err != nil || name != "lc" {
+		t.Fatalf("the LEAST_CONNECTIONS listener answers %q, %v", name, err)
+	}
+
+	// The console's listener page says the same.
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar}
+	defer web.CloseIdleConnections()
+	resp, err := web.PostForm("http://"+console+"/login", url.Values{"access_key": {"AK1"}, "secret_key": {"SK1-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	for id, path := range want {
+		resp, err := web.Get("http://" + console + "/listeners/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if shown := `<dd id="listener-dataplane">` + html.EscapeString(path) + `</dd>`; !strings.Contains(string(page), shown) {
+			t.Errorf("the console's page of listener %s does not show %s:\n%s", id, shown, page)
+		}
+	}
+}
+
+// askOnce reads the one line a backend answers on a new connection to addr.
+func askOnce(addr string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	got, err := bufio.NewReader(conn).ReadString('\n')
+	return strings.TrimSpace(got), err
 }
 
 func scrape(t *testing.T, addr string) string {

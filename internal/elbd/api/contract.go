@@ -21,6 +21,10 @@ type DataPlane interface {
 	MemberStatus(memberID string) string
 	// ListenerStatus is ONLINE, or OFFLINE when its VIP:port cannot be served.
 	ListenerStatus(listenerID string) string
+	// ListenerDataPlane says what serves a listener's traffic: "kernel", "proxy", or "proxy
+	// (LEAST_CONNECTIONS is served by the proxy, not the kernel)" under --dataplane kernel; ""
+	// when nothing serves it. elbd's own: the status tree's elbd_dataplane (K10), the console.
+	ListenerDataPlane(listenerID string) string
 }
 
 // NopDataPlane serves no traffic: members without a monitor are NO_MONITOR, with one ONLINE is
@@ -35,3 +39,6 @@ func (NopDataPlane) MemberStatus(string) string { return "NO_MONITOR" }
 
 // ListenerStatus is always ONLINE.
 func (NopDataPlane) ListenerStatus(string) string { return "ONLINE" }
+
+// ListenerDataPlane is "": no data plane serves traffic.
+func (NopDataPlane) ListenerDataPlane(string) string { return "" }

@@ -40,7 +40,9 @@ func toLBRow(lb store.LoadBalancer, listeners int) lbRow {
 // listenerRow is a listener as the pages show it.
 type listenerRow struct {
 	ID, Name, Protocol, Status string
-	Port                       int
+	// DataPlane is what serves its traffic: kernel, proxy, or why the proxy does (K10).
+	DataPlane string
+	Port      int
 }
 
 // memberRow is one member as the listener page shows it.
@@ -133,7 +135,7 @@ func (c *Console) listenerIn(s *session, id string) (l store.Listener, sc store.
 // describe reads listener l's pool and members (in sc) and groups them by owner.
 func (c *Console) describe(sc store.Scope, lb lbRow, l store.Listener) (listenerData, error) {
 	d := listenerData{LB: lb, Listener: listenerRow{ID: l.ID, Name: l.Name, Protocol: l.Protocol, Port: l.ProtocolPort,
-		Status: c.o.DataPlane.ListenerStatus(l.ID)}}
+		Status: c.o.DataPlane.ListenerStatus(l.ID), DataPlane: c.o.DataPlane.ListenerDataPlane(l.ID)}}
 	var members []store.Member
 	if l.DefaultPoolID != "" {
 		p, err := c.o.Store.GetPool(sc, l.DefaultPoolID)

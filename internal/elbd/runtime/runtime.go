@@ -182,6 +182,15 @@ func (r *Runtime) ListenerStatus(listenerID string) string {
 	return dataplane.StatusOnline // created after the last apply: being bound now
 }
 
+// ListenerDataPlane says what serves the listener's traffic (dataplane.PathKernel, PathProxy
+// or PathProxyLeastConn), "" while nothing does (OFFLINE, or not applied yet).
+func (r *Runtime) ListenerDataPlane(listenerID string) string {
+	if r.ListenerStatus(listenerID) != dataplane.StatusOnline {
+		return ""
+	}
+	return r.dp.ListenerDataPlane(listenerID)
+}
+
 // ListenerError says why a listener is OFFLINE, or nil.
 func (r *Runtime) ListenerError(listenerID string) error {
 	r.mu.Lock()

@@ -27,6 +27,11 @@ type Listener struct {
 	Node
 	Pools      []Pool `json:"pools"`
 	L7Policies []any  `json:"l7policies"`
+	// DataPlane is elbd's own field (K10; the API has none: services/elb/v3/model
+	// model_load_balancer_status_listener.go, v2/model model_listeners_in_status_resp.go): what
+	// serves the listener's traffic, "kernel", "proxy", or "proxy (LEAST_CONNECTIONS is served by
+	// the proxy, not the kernel)". The SDK's models ignore it; absent when no data plane serves.
+	DataPlane string `json:"elbd_dataplane,omitempty"`
 }
 
 // Pool is a pool with its monitor and members.
@@ -58,6 +63,8 @@ type Statuses interface {
 	// MemberStatus and ListenerStatus are the data plane's operating statuses.
 	MemberStatus(memberID string) string
 	ListenerStatus(listenerID string) string
+	// ListenerDataPlane says what serves a listener's traffic (Listener.DataPlane), "" for none.
+	ListenerDataPlane(listenerID string) string
 	// Provisioning is an object's provisioning_status (ACTIVE, or PENDING_* while v2 provisions).
 	Provisioning(objectID string) string
 }
@@ -111,7 +118,7 @@ func Build(lb store.LoadBalancer, snap store.Snapshot, st Statuses) LoadBalancer
 			continue
 		}
 		sl := Listener{Node: Node{ID: l.ID, Name: l.Name, OperatingStatus: st.ListenerStatus(l.ID), ProvisioningStatus: st.Provisioning(l.ID)},
-			Pools: []Pool{}, L7Policies: []any{}}
+			Pools: []Pool{}, L7Policies: []any{}, DataPlane: st.ListenerDataPlane(l.ID)}
 		if sp, ok := pools[l.DefaultPoolID]; ok {
 			sl.Pools = append(sl.Pools, sp)
 		}

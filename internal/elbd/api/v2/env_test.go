@@ -24,9 +24,10 @@ import (
 // fixedStatus stands in for the data plane's health view.
 type fixedStatus struct{}
 
-func (fixedStatus) Sync()                        {}
-func (fixedStatus) MemberStatus(string) string   { return "ONLINE" }
-func (fixedStatus) ListenerStatus(string) string { return "ONLINE" }
+func (fixedStatus) Sync()                           {}
+func (fixedStatus) MemberStatus(string) string      { return "ONLINE" }
+func (fixedStatus) ListenerStatus(string) string    { return "ONLINE" }
+func (fixedStatus) ListenerDataPlane(string) string { return "" }
 
 // env is elbd's whole API over real HTTP: a bbolt store in a temp dir, the SDK-HMAC verifier,
 // the router with its v3 API, and this package's v2 handler mounted as the router's V2.

@@ -33,6 +33,8 @@ import (
 type StatusSource interface {
 	MemberStatus(memberID string) string
 	ListenerStatus(listenerID string) string
+	// ListenerDataPlane is what serves a listener's traffic (api.DataPlane), "" for none.
+	ListenerDataPlane(listenerID string) string
 }
 
 // Handler is the v2 API.
