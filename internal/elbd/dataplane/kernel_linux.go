@@ -81,7 +81,7 @@ type nft struct {
 	mu       sync.Mutex
 	conn     *nftables.Conn
 	table    *nftables.Table
-	base     []*nftables.Chain // prerouting, output (nat); count (filter)
+	base     []*nftables.Chain // prerouting, output (nat); count (filter); snat_out, snat_in (nat)
 	chains   map[string]*nftables.Chain
 	counters map[uint32]bool // marks whose named counters exist
 }
@@ -103,6 +103,8 @@ func openNFT() (*nft, error) {
 		{Name: "prerouting", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest},
 		{Name: "output", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest},
 		{Name: "count", Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityFilter},
+		{Name: "snat_out", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+		{Name: "snat_in", Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityNATSource},
 	} {
 		c.Table, c.Policy = k.table, &accept
 		k.base = append(k.base, conn.AddChain(c))
@@ -177,6 +179,7 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 	}
 	var countElems []nftables.SetElement
 	counted := map[uint32]bool{}
+	natted := map[bool][]nftables.SetElement{} // IPv6? → marks whose flows get full NAT
 	for i, l := range ls {
 		if len(l.members) == 0 {
 			continue // nothing to DNAT to: the reserved port refuses the client
@@ -201,6 +204,7 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 				continue
 			}
 			counted[m.mark] = true
+			natted[l.vip.Addr().Is6()] = append(natted[l.vip.Addr().Is6()], nftables.SetElement{Key: native32(m.mark)})
 			kc := chain(markName("k_", m.mark))
 			k.countChain(kc, m.mark)
 			countElems = append(countElems, nftables.SetElement{Key: native32(m.mark), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: kc.Name}})
@@ -235,6 +239,13 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 			&expr.Ct{Register: 1, Key: expr.CtKeyMARK},
 			&expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetID: vmap.ID, SetName: vmap.Name},
 		}})
+	}
+	for v6, marks := range natted {
+		for _, hook := range k.base[3:] {
+			if err := k.fullNAT(hook, v6, marks); err != nil {
+				return err
+			}
+		}
 	}
 	for name, ch := range k.chains {
 		if want[name] == nil {
@@ -275,6 +286,36 @@ func (k *nft) memberChain(ch *nftables.Chain, m kernelMember) {
 		&expr.Immediate{Register: 2, Data: port},
 		&expr.NAT{Type: expr.NATTypeDestNAT, Family: family, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
 	}})
+}
+
+// fullNAT makes the member see the VIP as the client's address (K11): the
+// flows of marks (DNATed to a member) get their source rewritten to their own
+// original destination, the listener's VIP, with the client's port kept when
+// that is unique, else another one. Without it the member would see the
+// client's own address and port, and a client that also connects to the
+// member directly could reuse a source port whose direct flow conntrack still
+// holds: the DNATed flow's reply tuple would clash with it and its SYNs would
+// be dropped until that flow expires. Only the first packet of a flow passes
+// a nat chain: postrouting for members reached from this host's sockets and
+// forwarded clients, input for packets from other interfaces to a local member.
+func (k *nft) fullNAT(hook *nftables.Chain, v6 bool, marks []nftables.SetElement) error {
+	family, nfproto := uint32(unix.NFPROTO_IPV4), byte(unix.NFPROTO_IPV4)
+	if v6 {
+		family, nfproto = unix.NFPROTO_IPV6, unix.NFPROTO_IPV6
+	}
+	set := &nftables.Set{Table: k.table, Anonymous: true, Constant: true, KeyType: nftables.TypeMark, KeyByteOrder: binaryutil.NativeEndian}
+	if err := k.conn.AddSet(set, marks); err != nil {
+		return fmt.Errorf("nftables set of the members' marks: %w", err)
+	}
+	k.conn.AddRule(&nftables.Rule{Table: k.table, Chain: hook, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{nfproto}},
+		&expr.Ct{Register: 1, Key: expr.CtKeyMARK},
+		&expr.Lookup{SourceRegister: 1, SetID: set.ID, SetName: set.Name},
+		&expr.Ct{Register: 1, Key: expr.CtKeyDST, Direction: 0}, // IP_CT_DIR_ORIGINAL: the VIP
+		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: family, RegAddrMin: 1},
+	}})
+	return nil
 }
 
 // countChain adds a marked flow's packets to its member's byte counters.
