@@ -245,8 +245,12 @@ func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer
 
 	// The status tree through the official SDK, which also hands its raw body to a handler.
 	var raw []byte
+	cred, err := basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-secret").WithProjectId("p1").SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
 	hc, err := elb.ElbClientBuilder().WithEndpoints([]string{"http://" + strings.TrimPrefix(api, "http://")}).
-		WithCredential(basic.NewCredentialsBuilder().WithAk("AK1").WithSk("SK1-secret").WithProjectId("p1").Build()).
+		WithCredential(cred).
 		WithHttpConfig(config.DefaultHttpConfig().WithHttpHandler(httphandler.NewHttpHandler().AddResponseHandler(func(r http.Response) {
 			raw, _ = io.ReadAll(r.Body)
 		}))).SafeBuild()

@@ -31,14 +31,17 @@ import (
 //	chain m_A { counter name c_A; ct mark set A; dnat ip to ADDR:PORT }           # one per member
 //	chain count { type filter hook postrouting priority filter; ct mark vmap { A : goto k_A, ... } }
 //	chain k_A { ct direction original counter name i_A return; counter name o_A }
+//	chain snat_out { type nat hook postrouting priority srcnat }   # full NAT (K11)
+//	chain snat_in  { type nat hook input priority srcnat }         # same, local members of remote clients
+//	    meta nfproto ipv4 snat ip to ct mark map { A : VIP, ... }
 //
 // Why the output hook: inside the namespace every client is local (loopback),
 // and a locally generated packet never passes prerouting before routing; DNAT
 // in nat/output rewrites the destination and the kernel routes the packet
 // again, to the member's loopback address. route_localnet is not needed: it
 // only matters for packets to 127.0.0.0/8 arriving on a non-loopback
-// interface, and no SNAT is needed either: the member answers the client's own
-// loopback address, and conntrack undoes the DNAT on the replies. Only the
+// interface. The source becomes the VIP (full NAT, fullNAT), and conntrack
+// undoes both rewrites on the replies. Only the
 // first packet of a flow passes a nat chain; conntrack carries the rest, so
 // the cost per packet after that is the conntrack lookup alone.
 //
@@ -179,7 +182,7 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 	}
 	var countElems []nftables.SetElement
 	counted := map[uint32]bool{}
-	natted := map[bool][]nftables.SetElement{} // IPv6? → marks whose flows get full NAT
+	natted := map[bool][]nftables.SetElement{} // IPv6? → mark : VIP of the flows that get full NAT
 	for i, l := range ls {
 		if len(l.members) == 0 {
 			continue // nothing to DNAT to: the reserved port refuses the client
@@ -204,7 +207,7 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 				continue
 			}
 			counted[m.mark] = true
-			natted[l.vip.Addr().Is6()] = append(natted[l.vip.Addr().Is6()], nftables.SetElement{Key: native32(m.mark)})
+			natted[l.vip.Addr().Is6()] = append(natted[l.vip.Addr().Is6()], nftables.SetElement{Key: native32(m.mark), Val: l.vip.Addr().AsSlice()})
 			kc := chain(markName("k_", m.mark))
 			k.countChain(kc, m.mark)
 			countElems = append(countElems, nftables.SetElement{Key: native32(m.mark), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: kc.Name}})
@@ -289,30 +292,29 @@ func (k *nft) memberChain(ch *nftables.Chain, m kernelMember) {
 }
 
 // fullNAT makes the member see the VIP as the client's address (K11): the
-// flows of marks (DNATed to a member) get their source rewritten to their own
-// original destination, the listener's VIP, with the client's port kept when
-// that is unique, else another one. Without it the member would see the
+// flows of the marks in vips (DNATed to a member) get their source rewritten
+// to their listener's VIP (ct mark map { A : VIP }), with the client's port
+// kept when that is unique, else another one. Without it the member would see the
 // client's own address and port, and a client that also connects to the
 // member directly could reuse a source port whose direct flow conntrack still
 // holds: the DNATed flow's reply tuple would clash with it and its SYNs would
 // be dropped until that flow expires. Only the first packet of a flow passes
 // a nat chain: postrouting for members reached from this host's sockets and
 // forwarded clients, input for packets from other interfaces to a local member.
-func (k *nft) fullNAT(hook *nftables.Chain, v6 bool, marks []nftables.SetElement) error {
-	family, nfproto := uint32(unix.NFPROTO_IPV4), byte(unix.NFPROTO_IPV4)
+func (k *nft) fullNAT(hook *nftables.Chain, v6 bool, vips []nftables.SetElement) error {
+	family, nfproto, addr := uint32(unix.NFPROTO_IPV4), byte(unix.NFPROTO_IPV4), nftables.TypeIPAddr
 	if v6 {
-		family, nfproto = unix.NFPROTO_IPV6, unix.NFPROTO_IPV6
+		family, nfproto, addr = unix.NFPROTO_IPV6, unix.NFPROTO_IPV6, nftables.TypeIP6Addr
 	}
-	set := &nftables.Set{Table: k.table, Anonymous: true, Constant: true, KeyType: nftables.TypeMark, KeyByteOrder: binaryutil.NativeEndian}
-	if err := k.conn.AddSet(set, marks); err != nil {
-		return fmt.Errorf("nftables set of the members' marks: %w", err)
+	m := &nftables.Set{Table: k.table, Anonymous: true, Constant: true, IsMap: true, KeyType: nftables.TypeMark, DataType: addr, KeyByteOrder: binaryutil.NativeEndian}
+	if err := k.conn.AddSet(m, vips); err != nil {
+		return fmt.Errorf("nftables map of the members' VIPs: %w", err)
 	}
 	k.conn.AddRule(&nftables.Rule{Table: k.table, Chain: hook, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{nfproto}},
 		&expr.Ct{Register: 1, Key: expr.CtKeyMARK},
-		&expr.Lookup{SourceRegister: 1, SetID: set.ID, SetName: set.Name},
-		&expr.Ct{Register: 1, Key: expr.CtKeyDST, Direction: 0}, // IP_CT_DIR_ORIGINAL: the VIP
+		&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetID: m.ID, SetName: m.Name},
 		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: family, RegAddrMin: 1},
 	}})
 	return nil
