@@ -57,14 +57,8 @@ func (s *Store) checkQuota(projectID, key, scope string, used, adding int) error
 // countProject counts the records of bucket in project (both API families: the quotas are per
 // project, as on the real cloud where they are per account and region).
 func countProject[T record](tx *bolt.Tx, bucket []byte, projectID string, match func(T) bool) (int, error) {
-	all, err := scanRec[T](tx, bucket, "")
-	n := 0
-	for _, v := range all {
-		if v.Base().ProjectID == projectID && (match == nil || match(v)) {
-			n++
-		}
-	}
-	return n, err
+	in, err := scanWhere(tx, bucket, func(v T) bool { return v.Base().ProjectID == projectID && (match == nil || match(v)) })
+	return len(in), err
 }
 
 // poolMemberCount counts a pool's members by their keys, without decoding them.

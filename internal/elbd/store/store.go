@@ -136,6 +136,18 @@ func scanRec[T record](tx *bolt.Tx, bucket []byte, prefix string) ([]T, error) {
 	return out, nil
 }
 
+// scanWhere decodes the records of bucket that keep selects.
+func scanWhere[T record](tx *bolt.Tx, bucket []byte, keep func(T) bool) ([]T, error) {
+	all, err := scanRec[T](tx, bucket, "")
+	out := all[:0]
+	for _, v := range all {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out, err
+}
+
 func newID() string { return uuid.NewString() }
 
 // sortByCreated orders records oldest first, by ID among equals.
@@ -199,18 +211,8 @@ func update[T record](s *Store, bucket []byte, id string, load func(tx *bolt.Tx)
 }
 
 func listScoped[T record](s *Store, bucket []byte, sc Scope) ([]T, error) {
-	var out []T
-	err := s.db.View(func(tx *bolt.Tx) error {
-		all, err := scanRec[T](tx, bucket, "")
-		if err != nil {
-			return err
-		}
-		for _, v := range all {
-			if inScope(sc, v) {
-				out = append(out, v)
-			}
-		}
-		return nil
+	out, err := view(s, func(tx *bolt.Tx) ([]T, error) {
+		return scanWhere(tx, bucket, func(v T) bool { return inScope(sc, v) })
 	})
 	sortByCreated(out)
 	return out, err
@@ -370,25 +372,11 @@ func (s *Store) DeleteLoadBalancer(sc Scope, id string) error {
 }
 
 func (s *Store) listenersOfLB(tx *bolt.Tx, lbID string) ([]Listener, error) {
-	all, err := scanRec[Listener](tx, bListeners, "")
-	var out []Listener
-	for _, l := range all {
-		if l.LoadBalancerID == lbID {
-			out = append(out, l)
-		}
-	}
-	return out, err
+	return scanWhere(tx, bListeners, func(l Listener) bool { return l.LoadBalancerID == lbID })
 }
 
 func (s *Store) poolsOfLB(tx *bolt.Tx, lbID string) ([]Pool, error) {
-	all, err := scanRec[Pool](tx, bPools, "")
-	var out []Pool
-	for _, p := range all {
-		if p.LoadBalancerID == lbID {
-			out = append(out, p)
-		}
-	}
-	return out, err
+	return scanWhere(tx, bPools, func(p Pool) bool { return p.LoadBalancerID == lbID })
 }
 
 // listenerOfPool is the listener whose default pool is poolID, if any.
