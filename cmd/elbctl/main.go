@@ -13,11 +13,11 @@ import (
 
 	hc "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	elbv2 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v2"
 	elbv3 "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbflags"
 	"github.com/fleetlb/fleetlb/internal/common/version"
 )
@@ -127,8 +127,11 @@ func (g *globals) httpClient(builder *hc.HcHttpClientBuilder) (*hc.HcHttpClient,
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	return builder.WithEndpoints([]string{g.Endpoint}).WithCredential(cred).
-		WithHttpConfig(config.DefaultHttpConfig().WithTimeout(g.Timeout)).SafeBuild()
+	httpCfg, err := elbclient.HTTPConfig(g.Config())
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file (or ELB_CA_FILE) %s: %w", g.CAFile, err)
+	}
+	return builder.WithEndpoints([]string{g.Endpoint}).WithCredential(cred).WithHttpConfig(httpCfg).SafeBuild()
 }
 
 func (g *globals) v3() (*elbv3.ElbClient, error) {

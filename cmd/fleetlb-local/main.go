@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // upFlags are the flags up and demo share.
 type upFlags struct {
 	stateDir, clusters, podNetwork string
-	separateVPCs                   bool
+	separateVPCs, tls              bool
 	nodes, base                    int
 	binDir, k8sBinDir              string
 	provisioningDelay              time.Duration
@@ -82,6 +82,7 @@ func (u *upFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&u.base, "address-base", playground.DefaultBase, "second octet of the playground's loopback range 127.<base>.0.0/11 (a multiple of 32), to run two playgrounds at once")
 	fs.StringVar(&u.binDir, "bin-dir", "", "directory with elbd, elbctl and fleetlb-controller (default: this program's directory)")
 	fs.DurationVar(&u.provisioningDelay, "provisioning-delay", playground.DefaultProvisioningDelay, "elbd's --provisioning-delay: how long a shared (union) load balancer stays PENDING_* after a write, refusing other writes with 409 as the real one does (0: synchronous)")
+	fs.BoolVar(&u.tls, "tls", false, "serve elbd's API over HTTPS (https://127.0.0.1:PORT) with a certificate signed by a CA generated in <state-dir>/tls/ca.crt; the controllers trust it through --elb-ca-file, elb.env names it as ELB_CA_FILE (elbctl's --ca-file)")
 	fs.StringVar(&u.k8sBinDir, "k8s-bin-dir", "", "directory with etcd, kube-apiserver, kube-controller-manager, kube-scheduler (default $FLEETLB_K8S_BIN_DIR or <repo>/bin/k8s)")
 }
 
@@ -104,6 +105,7 @@ func (u *upFlags) options(stderr io.Writer) (playground.Options, error) {
 	return playground.Options{
 		StateDir: u.stateDir, Clusters: specs, Nodes: u.nodes, Base: u.base,
 		BinDir: binDir, K8sBinDir: u.k8sBinDir, Progress: stderr, ProvisioningDelay: u.provisioningDelay,
+		TLS: u.tls,
 	}, nil
 }
 

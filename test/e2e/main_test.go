@@ -117,19 +117,24 @@ func startTwoClusters(t *testing.T, vpcB int) (p *playground.Playground, a, b *p
 	return p, p.Cluster("a"), p.Cluster("b")
 }
 
-func startPlayground(t *testing.T, specs []playground.ClusterSpec) *playground.Playground {
+// startPlayground starts the tests' playground of specs, its options changed by edits.
+func startPlayground(t *testing.T, specs []playground.ClusterSpec, edits ...func(*playground.Options)) *playground.Playground {
 	t.Helper()
 	k8s := k8sBins(t)
 	bins := programs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	p, err := playground.Start(ctx, playground.Options{
+	o := playground.Options{
 		StateDir: t.TempDir(), Clusters: specs, Base: e2eBase, Nodes: 2,
 		BinDir: bins, K8sBinDir: k8s, Progress: logWriter{t},
 		ProvisioningDelay: playground.DefaultProvisioningDelay, // union writes meet a busy ELB (E2)
 		// Removed members drain (T1) briefly: the tests' Pods stop at once.
 		ControllerFlags: []string{"--deregistration-delay=" + e2eDrain.String()},
-	})
+	}
+	for _, edit := range edits {
+		edit(&o)
+	}
+	p, err := playground.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,16 @@ func SDKClients(cfg Config) (*elbv3.ElbClient, *elbv2.ElbClient, error) {
 // Retries counts the calls repeated so far after a busy 409, a 429, a 5xx or a transport failure.
 func (c *SDK) Retries() int64 { return c.retries.Load() }
 
+// HTTPConfig is the SDK's HTTP configuration for cfg (timeout, CAFile), for a program that
+// builds its own SDK clients (elbctl).
+func HTTPConfig(cfg Config) (*config.HttpConfig, error) {
+	roots, err := loadCA(cfg.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	return sdkHTTPConfig(cfg, roots), nil
+}
+
 // sdkHTTPConfig is the SDK's HTTP configuration for cfg: its timeout and, when roots is not nil,
 // a transport trusting only those authorities. Retries are ours (retry.go), not the SDK's.
 func sdkHTTPConfig(cfg Config, roots *x509.CertPool) *config.HttpConfig {

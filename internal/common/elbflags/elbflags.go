@@ -1,6 +1,6 @@
 // Package elbflags is the ELB connection flags the operator commands share (elbctl,
-// kubectl-fleetlb): --endpoint, --ak, --sk, --project-id and --timeout, each of the first four
-// falling back to its environment variable, and the message that names every missing one.
+// kubectl-fleetlb): --endpoint, --ak, --sk, --project-id, --ca-file and --timeout, each of the
+// first five falling back to its environment variable, and the message that names every missing one.
 package elbflags
 
 import (
@@ -15,13 +15,16 @@ import (
 )
 
 // Help names the flags and their environment variables, for a command's long help.
-const Help = "--endpoint / ELB_ENDPOINT, --ak / HUAWEICLOUD_SDK_AK, --sk / HUAWEICLOUD_SDK_SK, --project-id / HUAWEICLOUD_SDK_PROJECT_ID"
+const Help = "--endpoint / ELB_ENDPOINT, --ak / HUAWEICLOUD_SDK_AK, --sk / HUAWEICLOUD_SDK_SK, --project-id / HUAWEICLOUD_SDK_PROJECT_ID, --ca-file / ELB_CA_FILE"
 
 // Flags are the connection settings.
 type Flags struct {
 	Endpoint  string
 	AK, SK    string
 	ProjectID string
+	// CAFile is a PEM file of the CA that signed an https endpoint's certificate (elbd's
+	// --tls-cert); "" trusts the system's roots. Optional, so not in settings.
+	CAFile string
 	// Timeout bounds each API call.
 	Timeout time.Duration
 }
@@ -44,6 +47,7 @@ func (f *Flags) Add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.SK, "sk", "", "secret key (default $HUAWEICLOUD_SDK_SK; prefer the variable, flags show in ps)")
 	fs.StringVar(&f.ProjectID, "project-id", "", "project ID (default $HUAWEICLOUD_SDK_PROJECT_ID)")
 	fs.StringVar(&f.Endpoint, "endpoint", "", "ELB API endpoint, e.g. http://127.0.0.1:9080 (default $ELB_ENDPOINT)")
+	fs.StringVar(&f.CAFile, "ca-file", "", "PEM file of the CA that signed the endpoint's certificate, e.g. elbd's with --tls-cert (default $ELB_CA_FILE; else the system's roots)")
 	fs.DurationVar(&f.Timeout, "timeout", 30*time.Second, "timeout of each API call")
 }
 
@@ -53,6 +57,9 @@ func (f *Flags) FromEnv(fs *pflag.FlagSet, getenv func(string) string) {
 		if !fs.Changed(s.flag) {
 			*s.v = getenv(s.env)
 		}
+	}
+	if !fs.Changed("ca-file") {
+		f.CAFile = getenv("ELB_CA_FILE")
 	}
 }
 
@@ -70,5 +77,5 @@ func (f *Flags) Missing() error {
 
 // Config is the ELB client's configuration of these settings.
 func (f *Flags) Config() elbclient.Config {
-	return elbclient.Config{Endpoint: f.Endpoint, ProjectID: f.ProjectID, AK: f.AK, SK: f.SK, Timeout: f.Timeout}
+	return elbclient.Config{Endpoint: f.Endpoint, ProjectID: f.ProjectID, AK: f.AK, SK: f.SK, Timeout: f.Timeout, CAFile: f.CAFile}
 }

@@ -40,7 +40,7 @@ func writePKI(dir string, ips []net.IP) (*pki, error) {
 		saKey: filepath.Join(dir, "sa.key"), saPub: filepath.Join(dir, "sa.pub"),
 		tokenFile: filepath.Join(dir, "tokens.csv"),
 	}
-	ca, caKey, err := newCertificate(&x509.Certificate{
+	ca, caKey, err := NewCertificate(&x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "fleetlb-localk8s-ca"},
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -51,7 +51,7 @@ func writePKI(dir string, ips []net.IP) (*pki, error) {
 		return nil, err
 	}
 	p.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
-	serv, servKey, err := newCertificate(&x509.Certificate{
+	serv, servKey, err := NewCertificate(&x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "kube-apiserver"},
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
@@ -85,10 +85,10 @@ func writePKI(dir string, ips []net.IP) (*pki, error) {
 		data []byte
 	}{
 		{p.caCert, p.caPEM},
-		{p.caKey, pemKey(caKey)},
+		{p.caKey, PEMKey(caKey)},
 		{p.servingCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: serv.Raw})},
-		{p.servKey, pemKey(servKey)},
-		{p.saKey, pemKey(saKey)},
+		{p.servKey, PEMKey(servKey)},
+		{p.saKey, PEMKey(saKey)},
 		{p.saPub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPubDER})},
 		{p.tokenFile, []byte(tokens)},
 	}
@@ -100,9 +100,9 @@ func writePKI(dir string, ips []net.IP) (*pki, error) {
 	return p, nil
 }
 
-// newCertificate makes a P-256 key and tmpl's certificate for it, valid from an hour ago for ten
+// NewCertificate makes a P-256 key and tmpl's certificate for it, valid from an hour ago for ten
 // years, signed by parent with parentKey (nil: self-signed).
-func newCertificate(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+func NewCertificate(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +120,8 @@ func newCertificate(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey)
 	return cert, key, err
 }
 
-func pemKey(k *ecdsa.PrivateKey) []byte {
+// PEMKey is k in PEM (EC PRIVATE KEY).
+func PEMKey(k *ecdsa.PrivateKey) []byte {
 	der, err := x509.MarshalECPrivateKey(k)
 	if err != nil {
 		panic(err) // only fails for unsupported curves; P-256 is supported

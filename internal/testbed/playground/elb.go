@@ -28,11 +28,15 @@ type ELB struct {
 }
 
 // NewELB builds SDK clients for endpoint (e.g. http://127.0.0.1:9080).
-func NewELB(endpoint string, c Credentials) (*ELB, error) {
+func NewELB(endpoint string, c Credentials) (*ELB, error) { return NewELBWithCA(endpoint, "", c) }
+
+// NewELBWithCA is NewELB for an https endpoint whose certificate the CA in the PEM file caFile
+// signed ("": the system's roots).
+func NewELBWithCA(endpoint, caFile string, c Credentials) (*ELB, error) {
 	if u, err := url.Parse(endpoint); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("ELB endpoint %q is not a URL such as http://127.0.0.1:9080", endpoint)
 	}
-	v3, v2, err := elbclient.SDKClients(elbclient.Config{Endpoint: endpoint, ProjectID: c.ProjectID, AK: c.AccessKey, SK: c.SecretKey, Timeout: 15 * time.Second})
+	v3, v2, err := elbclient.SDKClients(elbclient.Config{Endpoint: endpoint, ProjectID: c.ProjectID, AK: c.AccessKey, SK: c.SecretKey, Timeout: 15 * time.Second, CAFile: caFile})
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,8 @@ func ELBDConfig(p Plan, c Credentials) ([]byte, error) {
 // ELBs and address plan.
 type Env struct {
 	Endpoint string
+	// CAFile is the PEM file of the CA that signed elbd's certificate (Options.TLS), else "".
+	CAFile string
 	// ConsoleURL is elbd's web console (log in with Credentials).
 	ConsoleURL        string
 	Credentials       Credentials
@@ -99,6 +101,9 @@ func (e Env) Vars() [][2]string {
 		{"PERFORMANCE_ELB_VIP", e.PerformanceELBVIP},
 		{"UNION_ELB_ID", e.UnionELBID},
 		{"UNION_ELB_VIP", e.UnionELBVIP},
+	}
+	if e.CAFile != "" {
+		vars = append(vars[:1], append([][2]string{{"ELB_CA_FILE", e.CAFile}}, vars[1:]...)...)
 	}
 	for _, v := range e.Plan.VPCs {
 		key := envKey(v.ID)

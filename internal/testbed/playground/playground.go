@@ -46,6 +46,10 @@ type Options struct {
 	// ControllerFlags are added to every fleetlb-controller's flags (e.g. a short
 	// --deregistration-delay for the end-to-end tests).
 	ControllerFlags []string
+	// TLS serves elbd's API over HTTPS (elbd's --tls-cert/--tls-key, F1) with a certificate for
+	// 127.0.0.1 signed by a CA generated in StateDir/tls; the controllers trust it through
+	// --elb-ca-file, and elb.env names it as ELB_CA_FILE (elbctl's --ca-file).
+	TLS bool
 }
 
 // DefaultProvisioningDelay is the busy window fleetlb-local up, the demo and the end-to-end tests
@@ -236,6 +240,14 @@ func (p *Playground) startELBD(ctx context.Context) error {
 	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 		return err
 	}
+	var tls TLSFiles
+	if p.opts.TLS {
+		if tls, err = writeTLS(filepath.Join(p.StateDir, "tls")); err != nil {
+			return fmt.Errorf("generate elbd's CA and certificate: %w", err)
+		}
+		p.Env.CAFile = tls.CA
+		p.progress("elbd serves its API over TLS with a certificate signed by the CA %s", tls.CA)
+	}
 	// The free port is released before elbd binds it; another program may
 	// take it in between, so a clash is retried on a new port.
 	for attempt := 1; ; attempt++ {
@@ -248,18 +260,25 @@ func (p *Playground) startELBD(ctx context.Context) error {
 			return err
 		}
 		addr, consoleAddr := "127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(consolePort)
-		p.Env.Endpoint, p.Env.ConsoleURL = "http://"+addr, "http://"+consoleAddr+"/"
+		scheme := "http://"
+		if p.opts.TLS {
+			scheme = "https://"
+		}
+		p.Env.Endpoint, p.Env.ConsoleURL = scheme+addr, "http://"+consoleAddr+"/"
 		p.progress("starting elbd on %s, its web console on %s (log %s)", p.Env.Endpoint, p.Env.ConsoleURL, filepath.Join(p.LogDir, "elbd.log"))
 		args := []string{"--config", cfgPath, "--data-dir", filepath.Join(p.StateDir, "elbd"), "--api-address", addr, "--console-address", consoleAddr}
 		if p.opts.ProvisioningDelay > 0 {
 			args = append(args, "--provisioning-delay", p.opts.ProvisioningDelay.String())
+		}
+		if p.opts.TLS {
+			args = append(args, "--tls-cert", tls.Cert, "--tls-key", tls.Key)
 		}
 		p.elbd, err = startChild("elbd", filepath.Join(p.opts.BinDir, "elbd"), args, nil,
 			filepath.Join(p.LogDir, "elbd.log"))
 		if err != nil {
 			return err
 		}
-		if p.ELB, err = NewELB(p.Env.Endpoint, p.Env.Credentials); err != nil {
+		if p.ELB, err = NewELBWithCA(p.Env.Endpoint, p.Env.CAFile, p.Env.Credentials); err != nil {
 			return err
 		}
 		err = waitFor(ctx, 30*time.Second, p.elbd, "elbd's API at "+p.Env.Endpoint, func() error { return p.ELB.Ping() })
@@ -376,6 +395,9 @@ func (p *Playground) startController(c *Cluster) (string, error) {
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", probeAddr,
 		"--dev-logs",
+	}
+	if p.Env.CAFile != "" {
+		args = append(args, "--elb-ca-file", p.Env.CAFile)
 	}
 	args = append(args, p.opts.ControllerFlags...)
 	env := []string{"HUAWEICLOUD_SDK_AK=" + p.Env.Credentials.AccessKey, "HUAWEICLOUD_SDK_SK=" + p.Env.Credentials.SecretKey}
