@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 // Release is the release name the manifests of config/ are rendered with.
@@ -98,4 +99,29 @@ func WriteManifests(chartDir, configDir string) error {
 		}
 	}
 	return nil
+}
+
+// InstallOrder is the documents of rendered files in the order `helm install` creates them,
+// kind by kind (helm's releaseutil.InstallOrder: the ServiceAccount and RBAC before the
+// Deployment).
+func InstallOrder(files map[string]string) ([]string, error) {
+	return ordered(files, releaseutil.InstallOrder)
+}
+
+// UninstallOrder is the documents of rendered files in the order `helm uninstall` deletes
+// them (releaseutil.UninstallOrder: the Deployment before its RBAC).
+func UninstallOrder(files map[string]string) ([]string, error) {
+	return ordered(files, releaseutil.UninstallOrder)
+}
+
+func ordered(files map[string]string, order releaseutil.KindSortOrder) ([]string, error) {
+	_, ms, err := releaseutil.SortManifests(files, nil, order)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Content
+	}
+	return out, nil
 }

@@ -18,16 +18,13 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
@@ -1113,7 +1110,11 @@ func TestRealClusters(t *testing.T) {
 	t.Run("runs with only the RBAC of config/rbac.yaml", func(t *testing.T) {
 		a.stopController()
 		cfg := a.c.RESTConfig()
-		cfg.BearerToken = serviceAccountToken(t, a.cs, "../../../config/rbac.yaml")
+		cfg.BearerToken = k8stest.InstallRBAC(t, a.c.RESTConfig(), "../../../config/rbac.yaml",
+			authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-system"},
+			authorizationv1.ResourceAttributes{Verb: "list", Resource: "services"},
+			authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-system"},
+			authorizationv1.ResourceAttributes{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Name: reconciler.ClusterIDConfigMap})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		c := e.client(t)
@@ -1319,78 +1320,5 @@ func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
 			}
 			return nil
 		})
-	}
-}
-
-// serviceAccountToken applies the RBAC manifest and returns a token of its ServiceAccount.
-func serviceAccountToken(t *testing.T, cs kubernetes.Interface, manifest string) string {
-	t.Helper()
-	ctx := context.Background()
-	raw, err := os.ReadFile(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sa *corev1.ServiceAccount
-	for _, doc := range strings.Split(string(raw), "\n---") {
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode([]byte(doc), nil, nil)
-		if err != nil {
-			t.Fatalf("%s: %v", manifest, err)
-		}
-		switch o := obj.(type) {
-		case *corev1.ServiceAccount:
-			sa, err = cs.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		case *rbacv1.ClusterRole:
-			_, err = cs.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
-		case *rbacv1.ClusterRoleBinding:
-			_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
-		case *rbacv1.Role:
-			_, err = cs.RbacV1().Roles(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		case *rbacv1.RoleBinding:
-			_, err = cs.RbacV1().RoleBindings(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
-		default:
-			t.Fatalf("%s: unexpected %T", manifest, obj)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if sa == nil {
-		t.Fatalf("%s has no ServiceAccount", manifest)
-	}
-	waitForRBAC(t, cs, sa, authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: "kube-system"},
-		authorizationv1.ResourceAttributes{Verb: "list", Resource: "services"},
-		authorizationv1.ResourceAttributes{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: sa.Namespace},
-		authorizationv1.ResourceAttributes{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Name: reconciler.ClusterIDConfigMap})
-	exp := int64(3600)
-	tok, err := cs.CoreV1().ServiceAccounts(sa.Namespace).CreateToken(ctx, sa.Name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Status.Token
-}
-
-// waitForRBAC waits until the API server's authorizer grants sa each of
-// attrs: new roles and bindings reach it through informers, a moment after
-// they are created, and a controller started at once would be refused.
-func waitForRBAC(t *testing.T, cs kubernetes.Interface, sa *corev1.ServiceAccount, attrs ...authorizationv1.ResourceAttributes) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, a := range attrs {
-		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:               "system:serviceaccount:" + sa.Namespace + ":" + sa.Name,
-			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
-			ResourceAttributes: &a,
-		}}
-		for {
-			r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
-			if err == nil && r.Status.Allowed {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("service account %s/%s still may not %s %s after 30s: %v %+v", sa.Namespace, sa.Name, a.Verb, a.Resource, err, r)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
 	}
 }
