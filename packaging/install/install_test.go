@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -145,7 +146,7 @@ func TestInstall(t *testing.T) {
 	}
 
 	// elbd with the ELB the operator made and a listener with a VM added by hand.
-	e := elbdtest.Start(t, elbdConfig(c.Options().NodeCIDR), elbdtest.Options{})
+	e := elbdtest.Start(t, elbdtest.ClusterCloud(ak, sk, project, c.Options().NodeCIDR, nil), elbdtest.Options{})
 	lb, err := e.Store.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
 		store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip", AdminStateUp: true})
 	if err != nil {
@@ -177,7 +178,7 @@ func TestInstall(t *testing.T) {
 	// mounted token), the nodes' subnet; everything else the chart's defaults.
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	probe, metrics := freeAddr(t), freeAddr(t)
+	probe, metrics := loopbackAddr(t), loopbackAddr(t)
 	values := map[string]any{"flags": map[string]any{
 		"kubeconfig": kubeconfig, "health-probe-bind-address": probe, "metrics-bind-address": metrics,
 		"subnet-id": "subnet-nodes", "cluster-name": "install", "resync-period": "5s",
@@ -473,21 +474,6 @@ func TestInstall(t *testing.T) {
 	})
 }
 
-// elbdConfig is elbd's cloud for the test cluster: the nodes' subnet, the VIPs' and the VMs'.
-func elbdConfig(nodeCIDR string) string {
-	return fmt.Sprintf(`
-credentials:
-  - {accessKey: %s, secretKey: %s, projectID: %s}
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-nodes, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-`, ak, sk, project, nodeCIDR)
-}
-
 // seedService is the source document's Service beside VMs (testdata of
 // internal/controller/annotations, the annotations cmd/fleetlb-controller/README.md documents),
 // on the ELB and the VMs' port.
@@ -652,14 +638,9 @@ func summary(ms []elbclient.Member) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+// loopbackAddr is a free address on 127.0.0.1 for a listener of the controller.
+func loopbackAddr(t *testing.T) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(elbdtest.FreePort(t, "127.0.0.1")))
 }
 
 func eventually(t *testing.T, what string, f func(context.Context) error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
@@ -30,34 +31,10 @@ import (
 // Issue "fleetlb-controller is safe on a real cloud" (C5, C7-C10, C12): one real cluster, elbd's
 // API over HTTP through the official SDK, one subtest per point, named after it.
 
-// cloudConfig is elbd's configuration for one cluster: its node range, each node's Pod range as
-// a subnet of its own (so that pass-through members of one Service span several subnets, C7),
-// the VIP subnet and a subnet for VMs.
+// cloudConfig is elbd's configuration for one cluster (elbdtest.ClusterCloud) with this
+// package's credentials.
 func cloudConfig(nodeCIDR string, podCIDRs []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `
-credentials:
-  - accessKey: %s
-    secretKey: %s
-    projectID: %s
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-nodes, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-`, ak, sk, project, nodeCIDR)
-	for i, c := range podCIDRs {
-		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
-	}
-	// A second VPC without the cluster's addresses.
-	b.WriteString(`  - id: vpc-2
-    cidr: 127.252.0.0/16
-    subnets:
-      - {id: subnet-vip-2, cidr: 127.252.0.0/24}
-`)
-	return b.String()
+	return elbdtest.ClusterCloud(ak, sk, project, nodeCIDR, podCIDRs)
 }
 
 // startFaultyELBD is startELBD with elbd's fault injector (internal/elbd/faults) between the clients and elbd (C5).

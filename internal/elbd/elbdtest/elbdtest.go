@@ -3,10 +3,12 @@
 package elbdtest
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +203,36 @@ func FreePort(t testing.TB, host string) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ClusterCloud is elbd's configuration for one test-bed cluster: key ak (secret sk) acting in
+// project, and VPC vpc-1 (127.0.0.0/8) with the nodes' subnet subnet-nodes (nodeCIDR), each
+// node's Pod range as a subnet of its own, subnet-pods-N (so that pass-through members of one
+// Service span several subnets), the VIP subnet subnet-vip (127.250.0.0/24) and subnet-vm
+// (127.251.0.0/24) for VMs added by hand; and VPC vpc-2 without the cluster's addresses.
+func ClusterCloud(ak, sk, project, nodeCIDR string, podCIDRs []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
+credentials:
+  - accessKey: %s
+    secretKey: %s
+    projectID: %s
+vpcs:
+  - id: vpc-1
+    cidr: 127.0.0.0/8
+    subnets:
+      - {id: subnet-nodes, cidr: %s}
+      - {id: subnet-vip, cidr: 127.250.0.0/24}
+      - {id: subnet-vm, cidr: 127.251.0.0/24}
+`, ak, sk, project, nodeCIDR)
+	for i, c := range podCIDRs {
+		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
+	}
+	// A second VPC without the cluster's addresses.
+	b.WriteString(`  - id: vpc-2
+    cidr: 127.252.0.0/16
+    subnets:
+      - {id: subnet-vip-2, cidr: 127.252.0.0/24}
+`)
+	return b.String()
 }
