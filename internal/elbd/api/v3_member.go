@@ -44,8 +44,14 @@ func (h *v3) replyMember(r *http.Request, sc store.Scope, status int, poolID str
 	if err != nil {
 		return 0, nil, err
 	}
+	return replied(r, status, "member", h.poolMember(sc, poolID)(m))
+}
+
+// poolMember renders members of poolID, whose status names the listener the pool serves (read
+// once).
+func (h *v3) poolMember(sc store.Scope, poolID string) func(store.Member) v3Member {
 	lid, _ := h.st.PoolListenerID(sc, poolID)
-	return replied(r, status, "member", h.renderMember(m, lid, false))
+	return func(m store.Member) v3Member { return h.renderMember(m, lid, false) }
 }
 
 // renderMember fills a member response; listenerID is the listener its pool serves, if any.
@@ -131,9 +137,7 @@ func (h *v3) listMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
-	return listed(r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
-		func(v store.Member) v3Member { return h.renderMember(v, lid, false) })
+	return listed(r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID }, h.poolMember(sc, poolID))
 }
 
 func (h *v3) listAllMembers(r *http.Request, sc store.Scope) (int, any, error) {
@@ -207,10 +211,10 @@ func (h *v3) batchAddMembers(r *http.Request, sc store.Scope) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
+	render := h.poolMember(sc, poolID)
 	out := make([]v3Member, 0, len(res))
 	for _, br := range res {
-		m := h.renderMember(br.Member, lid, false)
+		m := render(br.Member)
 		m.RetStatus = "successful"
 		if br.Existed {
 			m.RetStatus = "existed"
@@ -286,10 +290,10 @@ func (h *v3) batchUpdateMembers(r *http.Request, sc store.Scope) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	lid, _ := h.st.PoolListenerID(sc, poolID)
+	render := h.poolMember(sc, poolID)
 	out := make([]v3Member, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, h.renderMember(m, lid, false))
+		out = append(out, render(m))
 	}
 	return replied(r, http.StatusOK, "members", out)
 }
