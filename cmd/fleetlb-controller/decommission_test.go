@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -21,25 +20,17 @@ import (
 // members on two ELBs are drained and removed with its records; the other cluster's member, the
 // VM and the listeners stay; a second run says nothing is left.
 func TestDecommissionCommand(t *testing.T) {
-	h, st := elbtest.Handler(t, elbdtest.Config)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	e := elbtest.Serve(t, elbdtest.Config, elbtest.Options{})
 	t.Setenv("HUAWEICLOUD_SDK_AK", "AK1")
 	t.Setenv("HUAWEICLOUD_SDK_SK", "SK1-secret")
-	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, ProjectID: "p1", AK: "AK1", SK: "SK1-secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.Client(t, elbclient.Config{ProjectID: "p1", AK: "AK1", SK: "SK1-secret"})
 	ctx := context.Background()
 	member := func(cluster, addr string) elbclient.MemberSpec {
 		return elbclient.MemberSpec{Name: ownership.MemberName(ownership.ServiceRef{ClusterID: cluster, Namespace: "shop", Name: "web"}, 80),
 			Address: addr, Port: 8080, Weight: 50, SubnetID: "subnet-a1"}
 	}
 	for i, name := range []string{"edge-1", "edge-2"} {
-		lb, err := st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: "p1"}, store.LoadBalancer{Name: name, VIPSubnetID: "subnet-a1", AdminStateUp: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		lb := e.LoadBalancer(t, store.FamilyV3, "p1", store.LoadBalancer{Name: name, VIPSubnetID: "subnet-a1"})
 		suffix := string(rune('1' + i))
 		elbtest.HandMade(t, c.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web", Protocol: "TCP", Port: 80}, "web",
 			member("retired", "127.10.1.1"+suffix), member("other", "127.10.1.2"+suffix),
@@ -52,7 +43,7 @@ func TestDecommissionCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	args := []string{"--cluster-id", "retired", "--elb-endpoint", srv.URL, "--project-id", "p1", "--deregistration-delay", "200ms"}
+	args := []string{"--cluster-id", "retired", "--elb-endpoint", e.URL, "--project-id", "p1", "--deregistration-delay", "200ms"}
 	var out, errb strings.Builder
 	if err := decommission(ctx, args, &out, &errb); err != nil {
 		t.Fatalf("decommission: %v\n%s", err, errb.String())

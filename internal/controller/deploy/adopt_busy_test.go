@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -17,19 +16,10 @@ import (
 // (PENDING_UPDATE, 409): the renames wait it out like the deployer's writes, instead of failing
 // as a conflict.
 func TestC4_AdoptWaitsOutABusyELB(t *testing.T) {
-	h, st := elbtest.BusyHandler(t, elbdConfig, 300*time.Millisecond)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: "SK-fleet-secret",
+	e := elbtest.Serve(t, elbdConfig, elbtest.Options{ProvisioningDelay: 300 * time.Millisecond})
+	c := e.Client(t, elbclient.Config{Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: "SK-fleet-secret",
 		Retry: elbclient.Retry{Attempts: 10, Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, BusyWait: 10 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lb, err := st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "proj1"},
-		store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb := e.LoadBalancer(t, store.FamilyV2, "proj1", store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1"})
 	d := deploy.New(c, deploy.Options{})
 	w := want(clusterA, lb.ID, 80, nodes(0, 2, 80))
 	w.Class = elbrules.ClassUnion

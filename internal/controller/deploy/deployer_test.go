@@ -80,8 +80,9 @@ func poolOf(t *testing.T, f *fake.ELB, lbID string, port int32) string {
 	return ""
 }
 
-// weightsByOwner sums member weights per name prefix owner ("cluster-a", "cluster-b", or the name).
-func weightsByOwner(ms []elbclient.Member) map[string]int {
+// WeightsByOwner sums member weights per owner: the cluster ID of the member's ownership mark, or
+// the name of a member without one. Exported for the package's external tests too.
+func WeightsByOwner(ms []elbclient.Member) map[string]int {
 	out := map[string]int{}
 	for _, m := range ms {
 		if r, _, ok := ownership.ParseMemberName(m.Name); ok {
@@ -124,7 +125,7 @@ func TestApplyCreatesMarkedListenerPoolMonitorAndMembers(t *testing.T) {
 		t.Fatalf("pool = %+v", pool)
 	}
 	ms := f.Members(pool.ID)
-	if len(ms) != 2 || weightsByOwner(ms)["cluster-a"] != 80 {
+	if len(ms) != 2 || WeightsByOwner(ms)["cluster-a"] != 80 {
 		t.Fatalf("members = %+v", ms)
 	}
 	for _, m := range ms {
@@ -175,7 +176,7 @@ func TestWeightChangeIsOneBatchUpdate(t *testing.T) {
 	if res.Writes != 1 || res.MembersUpdated != 2 || f.WritesByOp()["UpdateMemberWeights"] != 1 {
 		t.Fatalf("result %+v, ops %v", res, f.WritesByOp())
 	}
-	if w := weightsByOwner(f.Members(poolOf(t, f, lb.ID, 80)))["cluster-a"]; w != 20 {
+	if w := WeightsByOwner(f.Members(poolOf(t, f, lb.ID, 80)))["cluster-a"]; w != 20 {
 		t.Fatalf("cluster weight %d, want 20", w)
 	}
 }
@@ -223,13 +224,13 @@ func TestTwoClustersShareOneListener(t *testing.T) {
 		t.Fatalf("%d listeners, want 1", n)
 	}
 	ms := f.Members(poolOf(t, f, lb.ID, 80))
-	w := weightsByOwner(ms)
+	w := WeightsByOwner(ms)
 	if len(ms) != 5 || w["cluster-a"] != 80 || w["cluster-b"] != 21 { // ceil(20/3)=7, 3 nodes
 		t.Fatalf("members %+v, weights %v", ms, w)
 	}
 	// B scales down: A untouched.
 	mustApply(t, b, desired(refB, lb.ID, 20, members(2, 1, 20)))
-	if w := weightsByOwner(f.Members(poolOf(t, f, lb.ID, 80))); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
+	if w := WeightsByOwner(f.Members(poolOf(t, f, lb.ID, 80))); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
 		t.Fatalf("weights %v", w)
 	}
 }
@@ -256,7 +257,7 @@ func TestAttachToHandMadeListenerLeavesVMsAlone(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	ms := f.Members(pool)
-	w := weightsByOwner(ms)
+	w := WeightsByOwner(ms)
 	if len(ms) != 4 || w["vm-1"] != 10 || w["vm-2"] != 10 || w["cluster-a"] != 80 {
 		t.Fatalf("members %+v", ms)
 	}
@@ -452,7 +453,7 @@ func TestAddressAlreadyInPoolUnderAnotherNameIsWarned(t *testing.T) {
 	if len(res.Warnings) != 1 || res.Warnings[0].Reason != WarnAddressTaken || !strings.Contains(res.Warnings[0].Message, "vm-1") {
 		t.Fatalf("warnings %+v", res.Warnings)
 	}
-	if w := weightsByOwner(f.Members(pool)); w["vm-1"] != 10 || w["cluster-a"] != 50 {
+	if w := WeightsByOwner(f.Members(pool)); w["vm-1"] != 10 || w["cluster-a"] != 50 {
 		t.Fatalf("weights %v", w)
 	}
 }
@@ -470,7 +471,7 @@ func TestAmbiguousAddIsRereadNotDuplicated(t *testing.T) {
 				res := mustApply(t, d, desired(refA, lb.ID, 80, members(1, 3, 80)))
 				ms := f.Members(poolOf(t, f, lb.ID, 80))
 				assertNoDuplicates(t, ms)
-				if len(ms) != 3 || weightsByOwner(ms)["cluster-a"] != 81 {
+				if len(ms) != 3 || WeightsByOwner(ms)["cluster-a"] != 81 {
 					t.Fatalf("members %+v (result %+v)", ms, res)
 				}
 				if got := f.WritesByOp()["AddMembers"]; applied && got != 2 || !applied && got != 3 {
@@ -532,7 +533,7 @@ func TestPortLeavingTheServiceIsCleaned(t *testing.T) {
 	if res.MembersRemoved != 1 || res.ListenersDeleted != 0 {
 		t.Fatalf("result %+v", res)
 	}
-	if w := weightsByOwner(f.Members(poolOf(t, f, lb.ID, 8080))); w["cluster-a"] != 0 || w["cluster-b"] != 50 {
+	if w := WeightsByOwner(f.Members(poolOf(t, f, lb.ID, 8080))); w["cluster-a"] != 0 || w["cluster-b"] != 50 {
 		t.Fatalf("port 8080 weights %v", w)
 	}
 	// B drops 8080 too: B did not create it, so it stays (empty; the creator's sweep removes it).
@@ -568,7 +569,7 @@ func TestReleaseMemberOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := f.Members(pool)
-	if res.MembersRemoved != 2 || res.ListenersDeleted != 0 || len(ms) != 2 || weightsByOwner(ms)["cluster-b"] != 20 {
+	if res.MembersRemoved != 2 || res.ListenersDeleted != 0 || len(ms) != 2 || WeightsByOwner(ms)["cluster-b"] != 20 {
 		t.Fatalf("release %+v left %+v", res, ms)
 	}
 	// B releases: B did not create the listener, so it stays.
@@ -670,7 +671,7 @@ func TestTwoClustersInterleaving(t *testing.T) {
 		}
 		ms := f.Members(pool)
 		assertNoDuplicates(t, ms)
-		w := weightsByOwner(ms)
+		w := WeightsByOwner(ms)
 		if w["vm-1"] != 10 || w["vm-2"] != 10 || len(ms) != 2+na+nb {
 			t.Fatalf("round %d: members %+v", round, ms)
 		}
@@ -730,7 +731,7 @@ func TestConcurrentListenerCreationAttaches(t *testing.T) {
 	if m, _ := ownership.ParseMark(ls[0].Description); !m.IsService(refB) {
 		t.Fatalf("listener mark %q, want B's", ls[0].Description)
 	}
-	if w := weightsByOwner(f.Members(ls[0].DefaultPoolID)); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
+	if w := WeightsByOwner(f.Members(ls[0].DefaultPoolID)); w["cluster-a"] != 80 || w["cluster-b"] != 20 {
 		t.Fatalf("weights %v", w)
 	}
 }
@@ -829,7 +830,7 @@ func TestReleaseMemberOnlyKeepsMemberAddedConcurrently(t *testing.T) {
 	if !added {
 		t.Fatal("the release made no write after removing its members; the race was not exercised")
 	}
-	if ms := f.Members(pool); weightsByOwner(ms)["cluster-b"] != 20 {
+	if ms := f.Members(pool); WeightsByOwner(ms)["cluster-b"] != 20 {
 		t.Fatalf("cluster B's member was removed by A's member-only release: pool holds %+v", ms)
 	}
 	if len(f.Listeners(lb.ID)) != 1 {
@@ -855,7 +856,7 @@ func TestReleaseCascadeLeavesListenersItNeverBoundTo(t *testing.T) {
 	if res.Writes != 0 || len(f.Listeners(lb.ID)) != 1 {
 		t.Fatalf("cascade release by a Service with nothing on the ELB made %d writes; listeners left %+v", res.Writes, f.Listeners(lb.ID))
 	}
-	if w := weightsByOwner(f.Members(pool)); w["cluster-b"] != 20 || w["vm-1"] != 10 || w["vm-2"] != 10 {
+	if w := WeightsByOwner(f.Members(pool)); w["cluster-b"] != 20 || w["vm-1"] != 10 || w["vm-2"] != 10 {
 		t.Fatalf("pool after A's cascade release: %v, want cluster B 20 and both VMs 10", w)
 	}
 }

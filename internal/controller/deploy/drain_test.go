@@ -46,7 +46,7 @@ func TestT1_UnwantedMemberDrainsAtWeightZeroThenGoes(t *testing.T) {
 	mustApply(t, a, want(3))
 	mustApply(t, b, desired(refB, lb.ID, 20, members(2, 2, 20)))
 	pool := poolOf(t, f, lb.ID, 80)
-	otherBefore := weightsByOwner(f.Members(pool))["cluster-b"]
+	otherBefore := WeightsByOwner(f.Members(pool))["cluster-b"]
 
 	// Scale 3 -> 2: 10.1.0.3 drains (weight 0), the two others share W = 90.
 	res := mustApply(t, a, want(2))
@@ -76,7 +76,7 @@ func TestT1_UnwantedMemberDrainsAtWeightZeroThenGoes(t *testing.T) {
 	if w := weightsOfA(f.Members(pool)); len(w) != 2 || res.MembersRemoved != 1 || res.Draining != 0 {
 		t.Fatalf("after the delay: members %v, result %+v; want 10.1.0.3 removed", w, res)
 	}
-	if got := weightsByOwner(f.Members(pool))["cluster-b"]; got != otherBefore {
+	if got := WeightsByOwner(f.Members(pool))["cluster-b"]; got != otherBefore {
 		t.Fatalf("cluster-b's weight changed from %d to %d", otherBefore, got)
 	}
 

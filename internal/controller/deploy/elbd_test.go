@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,11 +35,8 @@ credentials:
 
 // elbd is elbd's API served over HTTP for one test.
 type elbd struct {
-	t      *testing.T
-	st     *store.Store
-	srv    *httptest.Server
-	writes atomic.Int64 // non-GET requests the server received
-	reads  atomic.Int64 // GET requests the server received
+	*elbtest.Server
+	t *testing.T
 	// loseResponse, when set, is asked for each request: true runs the handler but answers 503,
 	// as when the response is lost on the way back.
 	loseResponse func(r *http.Request) bool
@@ -63,57 +59,38 @@ func startDedicated(t *testing.T) (*elbd, string, *elbclient.SDK) {
 // startELBDWith starts elbd with more configuration after elbdConfig (quotas, ...).
 func startELBDWith(t *testing.T, more string) *elbd {
 	t.Helper()
-	h, st := elbtest.Handler(t, elbdConfig+more)
-	e := &elbd{t: t, st: st}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			e.writes.Add(1)
-		} else {
-			e.reads.Add(1)
-		}
-		e.mu.Lock()
-		lose := e.loseResponse != nil && e.loseResponse(r)
-		e.mu.Unlock()
-		if lose {
-			h.ServeHTTP(httptest.NewRecorder(), r)
-			http.Error(w, `{"error_code":"APIGW.0503","error_msg":"response lost (injected)"}`, http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(e.srv.Close)
+	e := &elbd{t: t}
+	e.Server = elbtest.Serve(t, elbdConfig+more, elbtest.Options{Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e.mu.Lock()
+			lose := e.loseResponse != nil && e.loseResponse(r)
+			e.mu.Unlock()
+			if lose {
+				h.ServeHTTP(httptest.NewRecorder(), r)
+				http.Error(w, `{"error_code":"APIGW.0503","error_msg":"response lost (injected)"}`, http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
 	return e
 }
 
 func (e *elbd) client(sk string) *elbclient.SDK {
 	e.t.Helper()
-	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return e.Client(e.t, elbclient.Config{Region: "local", ProjectID: "proj1", AK: "AK-fleet", SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
 }
 
 // dedicated creates a performance ELB in subnet-a1, as an operator would.
 func (e *elbd) dedicated(ipTarget bool) string {
 	e.t.Helper()
-	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: "proj1"},
-		store.LoadBalancer{Name: "shared-elb", VIPSubnetID: "subnet-a1", IPTargetEnable: ipTarget, AdminStateUp: true})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return lb.ID
+	return e.LoadBalancer(e.t, store.FamilyV3, "proj1", store.LoadBalancer{Name: "shared-elb", VIPSubnetID: "subnet-a1", IPTargetEnable: ipTarget}).ID
 }
 
 // shared creates a union (v2) ELB in subnet-a1.
 func (e *elbd) shared() string {
 	e.t.Helper()
-	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV2, ProjectID: "proj1"},
-		store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1", AdminStateUp: true})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return lb.ID
+	return e.LoadBalancer(e.t, store.FamilyV2, "proj1", store.LoadBalancer{Name: "shared-union", VIPSubnetID: "subnet-a1"}).ID
 }
 
 var (
@@ -169,18 +146,6 @@ func pool(t *testing.T, c elbclient.Client, elbID string, port int32) (elbclient
 	return elbclient.Listener{}, nil
 }
 
-func sumBy(ms []elbclient.Member) map[string]int {
-	out := map[string]int{}
-	for _, m := range ms {
-		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
-			out[ref.ClusterID] += m.Weight
-		} else {
-			out[m.Name] += m.Weight
-		}
-	}
-	return out
-}
-
 func TestELBD_CheckAndTypedErrors(t *testing.T) {
 	e := startELBD(t)
 	ctx := context.Background()
@@ -201,7 +166,7 @@ func TestELBD_CheckAndTypedErrors(t *testing.T) {
 	if _, err := elbclient.New(elbclient.Config{Endpoint: "elb.example.com", ProjectID: "p", AK: "a", SK: "b"}); err == nil {
 		t.Fatal("an endpoint without a scheme was accepted")
 	}
-	if _, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: "p"}); err == nil || !strings.Contains(err.Error(), "HUAWEICLOUD_SDK_AK") {
+	if _, err := elbclient.New(elbclient.Config{Endpoint: e.URL, ProjectID: "p"}); err == nil || !strings.Contains(err.Error(), "HUAWEICLOUD_SDK_AK") {
 		t.Fatalf("missing keys: %v", err)
 	}
 
@@ -245,7 +210,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 	if mark, ok := ownership.ParseMark(l.Description); !ok || !mark.MultiCluster || !mark.IsService(clusterA) {
 		t.Fatalf("listener description %q", l.Description)
 	}
-	if w := sumBy(ms); len(ms) != 3 || w[clusterA.ClusterID] != 80 || w[clusterB.ClusterID] != 20 {
+	if w := deploy.WeightsByOwner(ms); len(ms) != 3 || w[clusterA.ClusterID] != 80 || w[clusterB.ClusterID] != 20 {
 		t.Fatalf("members %+v", ms)
 	}
 	// One listener, one pool, on the ELB.
@@ -254,7 +219,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 		t.Fatalf("listeners %+v", ls)
 	}
 
-	serverBefore, clientBefore := e.writes.Load(), ca.Writes()+cb.Writes()
+	serverBefore, clientBefore := e.Writes.Load(), ca.Writes()+cb.Writes()
 	for i := 0; i < 3; i++ {
 		ra := apply(t, a, want(clusterA, lbID, 80, nodes(0, 2, 80)))
 		rb := apply(t, b, want(clusterB, lbID, 20, nodes(10, 1, 20)))
@@ -262,7 +227,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 			t.Fatalf("no-op re-apply: A %+v B %+v", ra, rb)
 		}
 	}
-	if got := e.writes.Load() - serverBefore; got != 0 {
+	if got := e.Writes.Load() - serverBefore; got != 0 {
 		t.Fatalf("elbd received %d write requests on no-op re-applies", got)
 	}
 	if got := ca.Writes() + cb.Writes() - clientBefore; got != 0 {
@@ -274,7 +239,7 @@ func TestELBD_S1TwoClustersOneListener(t *testing.T) {
 	if res.Writes != 1 || res.MembersUpdated != 2 {
 		t.Fatalf("weight change %+v", res)
 	}
-	if _, ms := pool(t, ca, lbID, 80); sumBy(ms)[clusterA.ClusterID] != 50 || sumBy(ms)[clusterB.ClusterID] != 20 {
+	if _, ms := pool(t, ca, lbID, 80); deploy.WeightsByOwner(ms)[clusterA.ClusterID] != 50 || deploy.WeightsByOwner(ms)[clusterB.ClusterID] != 20 {
 		t.Fatalf("members %+v", ms)
 	}
 }
@@ -307,7 +272,7 @@ func TestELBD_S3AttachToHandMadeListener(t *testing.T) {
 	if l.Description != "" || l.Name != "vm-web" {
 		t.Fatalf("hand-made listener changed: %+v", l)
 	}
-	sums := sumBy(ms)
+	sums := deploy.WeightsByOwner(ms)
 	if sums["ecs-1"] != 10 || sums["ecs-2"] != 10 || sums[clusterA.ClusterID] != 81 { // ceil(80/3)=27 ×3
 		t.Fatalf("weights %v", sums)
 	}
@@ -350,7 +315,7 @@ func TestELBD_ReleasePolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, ms := pool(t, c, lbID, 80)
-	if s := sumBy(ms); len(ms) != 3 || s[clusterA.ClusterID] != 0 || s[clusterB.ClusterID] != 20 || s["ecs-1"] != 5 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 3 || s[clusterA.ClusterID] != 0 || s[clusterB.ClusterID] != 20 || s["ecs-1"] != 5 {
 		t.Fatalf("after member-only: %+v", ms)
 	}
 
@@ -420,7 +385,7 @@ func TestELBD_Refusals(t *testing.T) {
 		{"R11 no IP targets", multiVPC(noIP, "TCP"), deploy.ReasonMultiVPCInvalid, []string{"IP-type backends"}},
 		{"R11 UDP", multiVPC(withIP, "UDP"), deploy.ReasonMultiVPCInvalid, []string{"TCP"}},
 	}
-	before := e.writes.Load()
+	before := e.Writes.Load()
 	for _, tc := range cases {
 		_, err := d.Apply(context.Background(), tc.desired)
 		var r *deploy.Refusal
@@ -434,7 +399,7 @@ func TestELBD_Refusals(t *testing.T) {
 			}
 		}
 	}
-	if got := e.writes.Load() - before; got != 0 {
+	if got := e.Writes.Load() - before; got != 0 {
 		t.Fatalf("elbd received %d writes for refused Services", got)
 	}
 	// S2 on the right ELB: IP-type members from another VPC.
@@ -462,7 +427,7 @@ func TestELBD_LostResponseNoDuplicates(t *testing.T) {
 	e.mu.Unlock()
 	res := apply(t, d, want(clusterA, lbID, 80, nodes(0, 4, 80)))
 	_, ms := pool(t, c, lbID, 80)
-	if lost != 1 || len(ms) != 4 || sumBy(ms)[clusterA.ClusterID] != 80 {
+	if lost != 1 || len(ms) != 4 || deploy.WeightsByOwner(ms)[clusterA.ClusterID] != 80 {
 		t.Fatalf("lost %d, result %+v, members %+v", lost, res, ms)
 	}
 	if res := apply(t, d, want(clusterA, lbID, 80, nodes(0, 4, 80))); res.Writes != 0 {
@@ -506,7 +471,7 @@ func TestELBD_ConcurrentClusters(t *testing.T) {
 			}
 			seen[k] = true
 		}
-		s := sumBy(ms)
+		s := deploy.WeightsByOwner(ms)
 		if len(ms) != 2+na+nb || s["ecs-1"] != 10 || s["ecs-2"] != 10 || s[clusterA.ClusterID] != na*((80+na-1)/na) || s[clusterB.ClusterID] != nb*((20+nb-1)/nb) {
 			t.Fatalf("round %d: members %+v", round, ms)
 		}
@@ -549,7 +514,7 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sumBy(ms)
+	s := deploy.WeightsByOwner(ms)
 	if len(ms) != 5 || s[clusterA.ClusterID] != 81 || s[clusterB.ClusterID] != 20 {
 		t.Fatalf("members %+v", ms)
 	}
@@ -558,15 +523,15 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 			t.Fatalf("member %+v not in the ELB's subnet", m)
 		}
 	}
-	before := e.writes.Load()
+	before := e.Writes.Load()
 	if r := apply(t, a, union(clusterA, 0, 3, 80)); r.Writes != 0 {
 		t.Fatalf("no-op re-apply: %+v", r)
 	}
 	if r := apply(t, b, union(clusterB, 10, 2, 20)); r.Writes != 0 {
 		t.Fatalf("no-op re-apply: %+v", r)
 	}
-	if e.writes.Load() != before {
-		t.Fatalf("elbd received %d writes on no-op re-applies", e.writes.Load()-before)
+	if e.Writes.Load() != before {
+		t.Fatalf("elbd received %d writes on no-op re-applies", e.Writes.Load()-before)
 	}
 	// Weight change: one update call per member.
 	if r := apply(t, a, union(clusterA, 0, 3, 50)); r.Writes != 3 || r.MembersUpdated != 3 {
@@ -576,7 +541,7 @@ func TestELBD_UnionTwoClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, _ = v2.ListMembers(context.Background(), ls[0].DefaultPoolID)
-	if s := sumBy(ms); len(ms) != 2 || s[clusterB.ClusterID] != 20 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 2 || s[clusterB.ClusterID] != 20 {
 		t.Fatalf("after A's release: %+v", ms)
 	}
 }

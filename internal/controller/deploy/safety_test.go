@@ -21,9 +21,9 @@ import (
 
 // calls counts the requests elbd received while f ran.
 func (e *elbd) calls(f func()) (reads, writes int64) {
-	r0, w0 := e.reads.Load(), e.writes.Load()
+	r0, w0 := e.Reads.Load(), e.Writes.Load()
 	f()
-	return e.reads.Load() - r0, e.writes.Load() - w0
+	return e.Reads.Load() - r0, e.Writes.Load() - w0
 }
 
 // listenersOn reads the listeners of the ELB on port (any protocol) through the SDK.
@@ -80,10 +80,10 @@ func TestC1_CascadeOnlyOnDeletion(t *testing.T) {
 		t.Fatalf("port change under cascade: %+v", res)
 	}
 	_, ms := pool(t, c, lbID, 80)
-	if s := sumBy(ms); len(ms) != 4 || s[clusterA.ClusterID] != 0 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 || s["vm-2"] != 10 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 4 || s[clusterA.ClusterID] != 0 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 || s["vm-2"] != 10 {
 		t.Fatalf("port 80 after A moved to 81: %+v", ms)
 	}
-	if _, ms := pool(t, c, lbID, 81); sumBy(ms)[clusterA.ClusterID] != 80 {
+	if _, ms := pool(t, c, lbID, 81); deploy.WeightsByOwner(ms)[clusterA.ClusterID] != 80 {
 		t.Fatalf("port 81: %+v", ms)
 	}
 
@@ -97,7 +97,7 @@ func TestC1_CascadeOnlyOnDeletion(t *testing.T) {
 		t.Fatalf("cascade deletion left port 81: %+v (%+v)", got, res)
 	}
 	_, ms = pool(t, c, lbID, 80)
-	if s := sumBy(ms); len(ms) != 4 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 || s["vm-2"] != 10 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 4 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 || s["vm-2"] != 10 {
 		t.Fatalf("port 80 after A's Service (now on 81) was deleted with cascade: %+v", ms)
 	}
 }
@@ -333,7 +333,7 @@ func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
 		t.Fatalf("sweep: %+v", res)
 	}
 	_, ms := pool(t, c, lbID, 80)
-	if s := sumBy(ms); len(ms) != 6 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 6 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 20 || s["vm-1"] != 10 {
 		t.Fatalf("port 80 after the sweep: %+v", ms)
 	}
 	if on := listenersOn(t, c, lbID, 81); len(on) != 0 {
@@ -349,7 +349,7 @@ func TestC3_OwnMembersOnlyEvenAfterACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, ms = pool(t, c, lbID, 80)
-	if s := sumBy(ms); len(ms) != 4 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 0 {
+	if s := deploy.WeightsByOwner(ms); len(ms) != 4 || s[clusterA.ClusterID] != 80 || s[clusterB.ClusterID] != 0 {
 		t.Fatalf("port 80 after B's sweep: %+v", ms)
 	}
 	// A sweep with everything in place writes nothing, and reads each ELB's members in one call

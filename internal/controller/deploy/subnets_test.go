@@ -18,11 +18,11 @@ func TestC7MembersPlacedByAddress(t *testing.T) {
 		w.Listeners[0].Members[i].SubnetID = ""
 	}
 
-	before := e.writes.Load()
+	before := e.Writes.Load()
 	_, err := deploy.New(c, deploy.Options{}).Apply(context.Background(), w)
 	var r *deploy.Refusal
-	if !errors.As(err, &r) || r.Reason != deploy.ReasonMemberSubnet || e.writes.Load() != before {
-		t.Fatalf("without a subnet lister: %v (writes %d)", err, e.writes.Load()-before)
+	if !errors.As(err, &r) || r.Reason != deploy.ReasonMemberSubnet || e.Writes.Load() != before {
+		t.Fatalf("without a subnet lister: %v (writes %d)", err, e.Writes.Load()-before)
 	}
 
 	d := deploy.New(c, deploy.Options{Subnets: c})
@@ -36,8 +36,8 @@ func TestC7MembersPlacedByAddress(t *testing.T) {
 	}
 	// An address in another VPC's subnet is not in the ELB's VPC: refused, nothing written.
 	w.Listeners[0].Members = append(w.Listeners[0].Members, model.Member{Address: "127.20.1.5", Port: 30080, Weight: 10})
-	before = e.writes.Load()
-	if _, err := d.Apply(context.Background(), w); !errors.As(err, &r) || r.Reason != deploy.ReasonMemberSubnet || e.writes.Load() != before {
+	before = e.Writes.Load()
+	if _, err := d.Apply(context.Background(), w); !errors.As(err, &r) || r.Reason != deploy.ReasonMemberSubnet || e.Writes.Load() != before {
 		t.Fatalf("address outside the ELB's VPC: %v", err)
 	}
 }

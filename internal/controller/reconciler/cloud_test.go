@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
@@ -35,24 +33,6 @@ import (
 // package's credentials.
 func cloudConfig(nodeCIDR string, podCIDRs []string) string {
 	return elbdtest.ClusterCloud(ak, sk, project, nodeCIDR, podCIDRs)
-}
-
-// startFaultyELBD is startELBD with elbd's fault injector (internal/elbd/faults) between the clients and elbd (C5).
-func startFaultyELBD(t *testing.T, cfgText string) (*elbdEnv, *faults.Injector) {
-	t.Helper()
-	// Shared (v2) ELBs are busy for 100 ms after each write, as with elbd's --provisioning-delay.
-	h, st := elbtest.BusyHandler(t, cfgText, 100*time.Millisecond)
-	f := &faults.Injector{Next: h}
-	e := &elbdEnv{st: st}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			e.writes.Add(1)
-		}
-		f.ServeHTTP(w, r)
-	}))
-	t.Cleanup(e.srv.Close)
-	e.sdk = e.client(t)
-	return e, f
 }
 
 // podCIDRs are the Pod ranges the cluster gave its nodes, in node order.
@@ -313,11 +293,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			t.Errorf("members changed on resync:\n%s\nthen:\n%s (%v)", ids(before), ids(after), err)
 		}
 		// An address in no subnet of the ELB's VPC is refused, saying which and what to do.
-		other, err := e.st.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
-			store.LoadBalancer{Name: "other-vpc", VIPSubnetID: "subnet-vip-2", AdminStateUp: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := e.LoadBalancer(t, store.FamilyV3, project, store.LoadBalancer{Name: "other-vpc", VIPSubnetID: "subnet-vip-2"})
 		plain.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "elsewhere", other.ID, func(s *corev1.Service) {
 			s.Spec.Ports[0].Port, s.Spec.LoadBalancerClass = 87, ptrTo(classC7)
 			s.Spec.Selector = map[string]string{"app": "spread"}
@@ -408,5 +384,3 @@ func TestSafeOnARealCloud(t *testing.T) {
 		eventually(t, wait, "--ingress-ip-mode=VIP", ingress("web-classy", corev1.LoadBalancerIPModeVIP))
 	})
 }
-
-func ptrTo[T any](v T) *T { return &v }

@@ -4,28 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"os"
-	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
@@ -34,7 +23,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
-	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
@@ -43,372 +31,6 @@ import (
 // Real API servers (localk8s: etcd, kube-apiserver, kube-controller-manager, scheduler, simulated
 // nodes running real pod servers) and elbd's real API over HTTP, driven through the official SDK.
 // Cluster A has VPC pod addresses (pass-through), cluster B an overlay (node mode).
-
-const (
-	project = "proj-1"
-	ak, sk  = "AK-FLEETLB-TEST", "SK-fleetlb-test-secret"
-)
-
-// elbdConfig describes one VPC holding both clusters' node and pod ranges (whatever free ranges
-// localk8s picked), the VIP subnet and a subnet for hand-made VM members.
-func elbdConfig(a, b localk8s.Options) string {
-	return fmt.Sprintf(`
-credentials:
-  - accessKey: %s
-    secretKey: %s
-    projectID: %s
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-a-pods, cidr: %s}
-      - {id: subnet-a-nodes, cidr: %s}
-      - {id: subnet-b-nodes, cidr: %s}
-      - {id: subnet-b-pods, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-quotas:
-  members_per_pool: 10 # C2: the busiest pool of the other subtests holds fewer
-`, ak, sk, project, a.PodCIDR, a.NodeCIDR, b.NodeCIDR, b.PodCIDR)
-}
-
-type elbdEnv struct {
-	srv    *httptest.Server
-	st     *store.Store
-	writes atomic.Int64 // non-GET requests answered, counted at elbd
-	sdk    *elbclient.SDK
-	// faults is elbd's fault injector when the configuration has a faults: section (F6), else nil.
-	faults *faults.Injector
-}
-
-func startELBD(t *testing.T, cfgText string) *elbdEnv {
-	t.Helper()
-	h, st := elbtest.Handler(t, cfgText)
-	e := &elbdEnv{st: st}
-	e.faults, _ = h.(*faults.Injector)
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			e.writes.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(e.srv.Close)
-	e.sdk = e.client(t)
-	return e
-}
-
-func (e *elbdEnv) client(t *testing.T) *elbclient.SDK {
-	t.Helper()
-	c, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// lb creates a dedicated ELB as an operator would (ELBs are never created by the controller, R10).
-func (e *elbdEnv) lb(t *testing.T, name string, ipTargets bool) store.LoadBalancer {
-	return e.lbOf(t, store.FamilyV3, name, ipTargets)
-}
-
-func (e *elbdEnv) lbOf(t *testing.T, family store.Family, name string, ipTargets bool) store.LoadBalancer {
-	t.Helper()
-	lb, err := e.st.CreateLoadBalancer(store.Scope{Family: family, ProjectID: project},
-		store.LoadBalancer{Name: name, VIPSubnetID: "subnet-vip", IPTargetEnable: ipTargets, AdminStateUp: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lb
-}
-
-// pool reads, through the SDK, the members of the pool behind listener port on lbID.
-func (e *elbdEnv) pool(ctx context.Context, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
-	return e.poolOf(ctx, elbrules.ClassPerformance, lbID, port)
-}
-
-func (e *elbdEnv) poolOf(ctx context.Context, class elbrules.Class, lbID string, port int32) (*elbclient.Listener, []elbclient.Member, error) {
-	a := e.sdk.API(class)
-	ls, err := a.ListListeners(ctx, lbID)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range ls {
-		if l.Port != port {
-			continue
-		}
-		if l.DefaultPoolID == "" {
-			return &l, nil, nil
-		}
-		ms, err := a.ListMembers(ctx, l.DefaultPoolID)
-		return &l, ms, err
-	}
-	return nil, nil, nil
-}
-
-// summary renders members as "owner address:port w=N", sorted; owner is the cluster ID or the name.
-func summary(ms []elbclient.Member) string {
-	var out []string
-	for _, m := range ms {
-		owner := m.Name
-		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
-			owner = ref.ClusterID
-		}
-		sub := ""
-		if m.SubnetID == "" {
-			sub = " ip-type"
-		}
-		out = append(out, fmt.Sprintf("%s %s:%d w=%d%s", owner, m.Address, m.Port, m.Weight, sub))
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
-}
-
-// testLogger discards the controllers' logs, unless FLEETLB_TEST_LOGS=1 sends them to stderr.
-func testLogger(cluster string) logr.Logger {
-	var w io.Writer = io.Discard
-	if os.Getenv("FLEETLB_TEST_LOGS") == "1" {
-		w = os.Stderr
-	}
-	return logr.FromSlogHandler(slog.NewTextHandler(w, nil)).WithValues("testCluster", cluster)
-}
-
-type kube struct {
-	name string
-	c    *localk8s.Cluster
-	cs   kubernetes.Interface
-	id   string
-	// adopt is the cluster ID recorded before, renamed to id at the next start (C4).
-	adopt string
-	stop  context.CancelFunc
-	done  chan struct{}
-	top   *testing.T // the whole test: controllers outlive the subtest that (re)starts them
-}
-
-func (k *kube) startController(t *testing.T, e *elbdEnv, net model.PodNetwork, subnet string) {
-	t.Helper()
-	k.startWith(t, e, func(o *reconciler.Options) { o.PodNetwork, o.SubnetID = net, subnet })
-}
-
-// startWith runs a controller for k with the test defaults changed by edit (nil: as they are).
-func (k *kube) startWith(t *testing.T, e *elbdEnv, edit func(*reconciler.Options)) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	c := e.client(t)
-	o := reconciler.Options{
-		RestConfig: k.c.RESTConfig(), ClusterID: k.id, AdoptClusterID: k.adopt, ClusterName: k.name,
-		Deployer: deploy.New(c, deploy.Options{Backoff: 50 * time.Millisecond, Subnets: c}), CheckELB: c.Check,
-		PodNetwork: model.PodNetworkOverlay, SubnetID: "subnet-nodes", DefaultWeight: 100, Resync: 2 * time.Second,
-		MetricsBindAddress: "0", Registry: prometheus.NewRegistry(),
-		Logger: testLogger(k.name),
-	}
-	if edit != nil {
-		edit(&o)
-	}
-	mgr, err := reconciler.NewManager(ctx, o)
-	if err != nil {
-		cancel()
-		t.Fatalf("controller of cluster %s: %v", k.name, err)
-	}
-	k.stop, k.done = cancel, make(chan struct{})
-	go func() {
-		defer close(k.done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("controller of cluster %s stopped: %v", k.name, err)
-		}
-	}()
-	k.top.Cleanup(k.stopController)
-}
-
-func (k *kube) stopController() {
-	if k.stop != nil {
-		k.stop()
-		<-k.done
-		k.stop = nil
-	}
-}
-
-const ns = "default"
-
-func (k *kube) deployment(t *testing.T, name string, replicas int32, ports ...corev1.ContainerPort) {
-	t.Helper()
-	d := localk8s.Deployment(name, "nginx", replicas, ports...)
-	if _, err := k.cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (k *kube) scale(t *testing.T, name string, replicas int32) {
-	t.Helper()
-	for range 10 {
-		s, err := k.cs.AppsV1().Deployments(ns).GetScale(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Spec.Replicas = replicas
-		_, err = k.cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{})
-		if err == nil {
-			return
-		}
-		if !apierrors.IsConflict(err) {
-			t.Fatal(err)
-		}
-	}
-	t.Fatalf("scaling %s kept conflicting", name)
-}
-
-// seedService is one of the source document's manifests (testdata of internal/controller/annotations) with
-// the real ELB ID, a name and its app selector.
-func seedService(t *testing.T, file, name, elbID string, edit func(*corev1.Service)) *corev1.Service {
-	t.Helper()
-	raw, err := os.ReadFile("../annotations/testdata/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var svc corev1.Service
-	if err := yaml.Unmarshal(raw, &svc); err != nil {
-		t.Fatal(err)
-	}
-	svc.Name, svc.Namespace = name, ns
-	svc.Spec.Selector = map[string]string{"app": name}
-	svc.Annotations[model.AnnotationELBID] = elbID
-	if edit != nil {
-		edit(&svc)
-	}
-	return &svc
-}
-
-func (k *kube) create(t *testing.T, svc *corev1.Service) {
-	t.Helper()
-	if _, err := k.cs.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (k *kube) update(t *testing.T, name string, edit func(*corev1.Service)) {
-	t.Helper()
-	for range 10 {
-		s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		edit(s)
-		_, err = k.cs.CoreV1().Services(ns).Update(context.Background(), s, metav1.UpdateOptions{})
-		if err == nil {
-			return
-		}
-		if !apierrors.IsConflict(err) {
-			t.Fatal(err)
-		}
-	}
-	t.Fatalf("update of Service %s kept conflicting", name)
-}
-
-func (k *kube) get(t *testing.T, name string) *corev1.Service {
-	t.Helper()
-	s, err := k.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// eventually polls check until it returns nil, failing the test with the last error after limit.
-func eventually(t *testing.T, limit time.Duration, what string, check func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var last error
-	for {
-		if last = check(ctx); last == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached within %s: %v", what, limit, last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func wantPool(e *elbdEnv, lbID string, port int32, want string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, ms, err := e.pool(ctx, lbID, port)
-		if err != nil {
-			return err
-		}
-		if got := summary(ms); got != want {
-			return fmt.Errorf("pool of port %d:\n%s\nwant:\n%s", port, got, want)
-		}
-		return nil
-	}
-}
-
-func wantCondition(k *kube, name, reason string, words ...string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		s, err := k.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(s.Status.Conditions, reconciler.ConditionBound)
-		if c == nil || c.Reason != reason {
-			return fmt.Errorf("condition %+v, want reason %s", c, reason)
-		}
-		for _, w := range words {
-			if !strings.Contains(c.Message, w) {
-				return fmt.Errorf("condition message %q lacks %q", c.Message, w)
-			}
-		}
-		return nil
-	}
-}
-
-func wantEvent(k *kube, name, reason string, words ...string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		evs, err := k.cs.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		var seen []string
-		for _, ev := range evs.Items {
-			if ev.Regarding.Name != name {
-				continue
-			}
-			seen = append(seen, ev.Reason)
-			if ev.Reason != reason {
-				continue
-			}
-			ok := true
-			for _, w := range words {
-				ok = ok && strings.Contains(ev.Note, w)
-			}
-			if ok {
-				return nil
-			}
-		}
-		return fmt.Errorf("no %s Event on %s mentioning %q (events: %v)", reason, name, words, seen)
-	}
-}
-
-func podIPs(t *testing.T, k *kube, app string) []string {
-	t.Helper()
-	pods, err := k.cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + app})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ips []string
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil && p.Status.PodIP != "" {
-			ips = append(ips, p.Status.PodIP)
-		}
-	}
-	sort.Strings(ips)
-	return ips
-}
-
-func lines(ls ...string) string {
-	sort.Strings(ls)
-	return strings.Join(ls, "\n")
-}
 
 func TestRealClusters(t *testing.T) {
 	// Free address ranges are picked by localk8s; elbd's subnets follow them.
@@ -529,9 +151,9 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("C6 no-op resync makes zero writes", func(t *testing.T) {
-		before := e.writes.Load()
+		before := e.Writes.Load()
 		time.Sleep(5 * time.Second) // more than two resync periods of both controllers
-		if n := e.writes.Load() - before; n != 0 {
+		if n := e.Writes.Load() - before; n != 0 {
 			t.Errorf("%d write calls reached elbd while nothing changed", n)
 		}
 	})
@@ -567,7 +189,7 @@ func TestRealClusters(t *testing.T) {
 		if _, err := e.sdk.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
 			t.Fatal(err)
 		}
-		before := e.writes.Load()
+		before := e.Writes.Load()
 		b.deployment(t, "dns", 1, http80)
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "dns", lb.ID, func(s *corev1.Service) {
 			s.Spec.Ports[0].Port = 8082
@@ -580,7 +202,7 @@ func TestRealClusters(t *testing.T) {
 		eventually(t, wait, "R9 event", wantEvent(b, "dns", deploy.ReasonProtocolConflict))
 		eventually(t, wait, "R10", wantCondition(b, "lost", deploy.ReasonELBNotFound, model.AnnotationELBID))
 		eventually(t, wait, "R6", wantEvent(a, "legacy", reconciler.ReasonNotMultiCluster, model.AnnotationMultiCluster))
-		if n := e.writes.Load() - before; n != 0 {
+		if n := e.Writes.Load() - before; n != 0 {
 			t.Errorf("refused Services made %d writes", n)
 		}
 		if fs := a.get(t, "legacy").Finalizers; len(fs) != 0 {
@@ -908,7 +530,7 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("start refused with wrong ELB credentials", func(t *testing.T) {
-		bad, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: ak, SK: "not-the-secret", Timeout: 5 * time.Second})
+		bad, err := elbclient.New(elbclient.Config{Endpoint: e.URL, ProjectID: project, AK: ak, SK: "not-the-secret", Timeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

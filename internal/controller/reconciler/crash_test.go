@@ -345,7 +345,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 
 	// 1. The first process: crashGate batch-adds reach elbd, then every worker's next one is held
 	// at the gate; the process is killed with all of them in flight.
-	gate := &crashGateway{elbd: e.srv.Config.Handler, open: make(chan struct{})}
+	gate := &crashGateway{elbd: e.Handler(), open: make(chan struct{})}
 	front := httptest.NewServer(gate)
 	t.Cleanup(front.Close)
 	t.Cleanup(func() {
@@ -447,7 +447,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 
 	// 3. A new process, cold, converges to exactly the wanted members.
 	restarted := time.Now()
-	runController(t, bin, logDir, "second", args(e.srv.URL)...)
+	runController(t, bin, logDir, "second", args(e.URL)...)
 	web, err := readyAddrs(ctx, crash.cs, "web")
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,10 +21,10 @@ import (
 
 // replica is one fleetlb-controller process, with its own door to elbd that counts its writes.
 type replica struct {
-	name   string
-	cmd    *exec.Cmd
-	writes atomic.Int64
-	probe  string // host:port of /healthz and /readyz
+	name  string
+	cmd   *exec.Cmd
+	elbd  *elbtest.Server // counts its writes
+	probe string          // host:port of /healthz and /readyz
 }
 
 func freeAddr(t *testing.T) string {
@@ -45,27 +43,16 @@ func freeAddr(t *testing.T) string {
 func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 	c := k8stest.StartMany(t, localk8s.Options{Name: "lease", Nodes: 1})[0]
 	k := &kube{name: "lease", c: c, cs: c.Client(), top: t}
-	h, st := elbtest.Handler(t, cloudConfig(c.Options().NodeCIDR, nil))
-	e := &elbdEnv{st: st}
-	e.srv = httptest.NewServer(h)
-	t.Cleanup(e.srv.Close)
-	e.sdk = e.client(t)
+	e := startELBD(t, cloudConfig(c.Options().NodeCIDR, nil))
 	lb := e.lb(t, "lease", false)
 
 	bin := buildController(t)
 	const lease, renew, retry = 4 * time.Second, 3 * time.Second, 500 * time.Millisecond
 	logDir := t.TempDir()
 	start := func(name string) *replica {
-		r := &replica{name: name, probe: freeAddr(t)}
-		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if req.Method != http.MethodGet {
-				r.writes.Add(1)
-			}
-			h.ServeHTTP(w, req)
-		}))
-		t.Cleanup(front.Close)
+		r := &replica{name: name, probe: freeAddr(t), elbd: e.Another(t)}
 		r.cmd = runController(t, bin, logDir, name, "--kubeconfig", c.Kubeconfig, "--cluster-id", "cluster-lease",
-			"--elb-endpoint", front.URL, "--project-id", project, "--subnet-id", "subnet-nodes", "--resync-period", "2s",
+			"--elb-endpoint", r.elbd.URL, "--project-id", project, "--subnet-id", "subnet-nodes", "--resync-period", "2s",
 			"--leader-elect", "--leader-elect-lease-duration", lease.String(), "--leader-elect-renew-deadline", renew.String(),
 			"--leader-elect-retry-period", retry.String(), "--metrics-bind-address", "0", "--health-probe-bind-address", r.probe,
 			"--elb-qps", "1000", "--elb-burst", "1000")
@@ -117,8 +104,8 @@ func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 	k.create(t, seedService(t, "s1-cluster-a-weight-80.yaml", "web", lb.ID, nil))
 	eventually(t, wait, "bound by the leader", wantCondition(k, "web", reconciler.ReasonBound))
 	time.Sleep(3 * time.Second) // a resync of the leader; the standby must stay silent
-	if a.writes.Load() == 0 || b.writes.Load() != 0 {
-		t.Fatalf("writes: leader a %d, standby b %d; only the leader may write", a.writes.Load(), b.writes.Load())
+	if a.elbd.Writes.Load() == 0 || b.elbd.Writes.Load() != 0 {
+		t.Fatalf("writes: leader a %d, standby b %d; only the leader may write", a.elbd.Writes.Load(), b.elbd.Writes.Load())
 	}
 
 	// The leader dies without releasing its lease; b takes over once the lease runs out.
@@ -146,7 +133,7 @@ func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 		}
 		return nil
 	})
-	if b.writes.Load() == 0 {
+	if b.elbd.Writes.Load() == 0 {
 		t.Error("the new leader made no write")
 	}
 }

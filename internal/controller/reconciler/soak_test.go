@@ -158,7 +158,7 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 	start := time.Now()
 	cs := k8stest.StartMany(t, localk8s.Options{Name: "soak-a", Nodes: 1}, localk8s.Options{Name: "soak-b", Nodes: 1})
 	e := startELBD(t, soakConfig(cs[0].Options(), cs[1].Options()))
-	if e.faults == nil {
+	if e.Faults == nil {
 		t.Fatal("elbd has no fault injector: the faults: section was not applied")
 	}
 	lb := e.lb(t, "soak", true)
@@ -201,7 +201,7 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 		if err := c.setReady(ctx, ready); err != nil {
 			t.Fatal(err)
 		}
-		fc, err := elbclient.New(elbclient.Config{Endpoint: e.srv.URL, ProjectID: project, AK: keys[i][0], SK: keys[i][1],
+		fc, err := elbclient.New(elbclient.Config{Endpoint: e.URL, ProjectID: project, AK: keys[i][0], SK: keys[i][1],
 			Timeout: time.Second, QPS: 1000, Burst: 1000, Retry: elbclient.Retry{Base: 20 * time.Millisecond, Max: 300 * time.Millisecond, BusyWait: 10 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
@@ -340,20 +340,20 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 	close(stop)
 	<-watched
 
-	injected := e.faults.Injected()
+	injected := e.Faults.Injected()
 	total := 0
 	for _, n := range injected {
 		total += n
 	}
 	t.Logf("F7 soak: %d rounds in %s, converged %s later; %d watcher reads; faults injected: %s (total %d); violations: missing VM %d, changed VM %d, duplicate %d, missing settled member %d; whole test %s",
-		soakRounds, roundsTook.Round(time.Millisecond), time.Since(convergeStart).Round(time.Millisecond), reads, e.faults, total,
+		soakRounds, roundsTook.Round(time.Millisecond), time.Since(convergeStart).Round(time.Millisecond), reads, e.Faults, total,
 		viol.missingVM, viol.changedVM, viol.duplicate, viol.missingMember, time.Since(start).Round(time.Second))
 	if viol != (violation{}) || len(details) > 0 {
 		t.Errorf("violations %+v:\n%s", viol, strings.Join(details, "\n"))
 	}
 	for _, k := range faults.Kinds {
 		if injected[k] == 0 {
-			t.Errorf("no %q fault was injected (%s): the soak proves less than it says", k, e.faults)
+			t.Errorf("no %q fault was injected (%s): the soak proves less than it says", k, e.Faults)
 		}
 	}
 	if reads < 100 {
