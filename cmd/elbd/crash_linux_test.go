@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,48 +20,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
-
-// elbdProc is a built elbd running as its own process.
-type elbdProc struct {
-	cmd  *exec.Cmd
-	logs *syncBuffer
-}
-
-// buildElbd builds this command into the test's temporary directory.
-func buildElbd(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "elbd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startElbdProc runs bin with args and waits until it serves; the test's cleanup kills it.
-func startElbdProc(t *testing.T, bin string, args ...string) *elbdProc {
-	t.Helper()
-	p := &elbdProc{logs: &syncBuffer{}}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _, _ = p.cmd.Process.Wait() })
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(p.logs.String(), "elbd serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("elbd did not start:\n%s", p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
-}
-
-func (p *elbdProc) api() string {
-	s := p.logs.String()
-	s = s[strings.Index(s, "api=http://")+len("api="):]
-	return strings.Fields(s)[0]
-}
 
 // crashItem is one worker's unit of writes: a listener, its pool, a batch of crashBatch members.
 type crashItem struct {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -29,6 +27,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vns "github.com/vishvananda/netns"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/netns"
 )
 
@@ -180,7 +179,9 @@ func TestK9KernelChild(t *testing.T) {
 	addrs := strings.Split(env, ",")
 	api, metrics := addrs[0], addrs[1]
 	c := client(t, api)
-	ports := map[string]int{"m80": backend(t, "127.10.1.10:0", "m80"), "m20": backend(t, "127.10.1.11:0", "m20")}
+	ports := map[string]int{}
+	ports["m80"], _ = membertest.Serve(t, "127.10.1.10:0", "m80")
+	ports["m20"], _ = membertest.Serve(t, "127.10.1.11:0", "m20")
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
 	if err != nil {
@@ -196,8 +197,8 @@ func TestK9KernelChild(t *testing.T) {
 	}
 	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	ask := func() string {
-		got, _ := askOnce(vip)
-		return got
+		name, _ := membertest.Ask(vip)
+		return name
 	}
 	// Wait until both members are programmed, then count a fresh run.
 	for deadline := time.Now().Add(5 * time.Second); ask() != "m20"; time.Sleep(20 * time.Millisecond) {
@@ -236,7 +237,7 @@ func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer
 	if _, err := c.UpdatePool(&model.UpdatePoolRequest{PoolId: pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{LbAlgorithm: &algo}}}); err != nil {
 		t.Fatal(err)
 	}
-	port := backend(t, "127.10.1.12:0", "lc")
+	port, _ := membertest.Serve(t, "127.10.1.12:0", "lc")
 	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
 		Member: &model.CreateMemberOption{Address: "127.10.1.12", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
 		t.Fatal(err)
@@ -291,7 +292,7 @@ func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer
 			t.Fatalf("status tree's elbd_dataplane by listener %v, want %v\n%s", got, want, raw)
 		}
 	}
-	if name, err := askOnce(fmt.Sprintf("127.10.1.77:%d", lc.ProtocolPort)); err != nil || name != "lc" {
+	if name, err := membertest.Ask(fmt.Sprintf("127.10.1.77:%d", lc.ProtocolPort)); err != nil || name != "lc" {
 		t.Fatalf("the LEAST_CONNECTIONS listener answers %q, %v", name, err)
 	}
 
@@ -315,18 +316,6 @@ func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer
 			t.Errorf("the console's page of listener %s does not show %s:\n%s", id, shown, page)
 		}
 	}
-}
-
-// askOnce reads the one line a backend answers on a new connection to addr.
-func askOnce(addr string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	got, err := bufio.NewReader(conn).ReadString('\n')
-	return strings.TrimSpace(got), err
 }
 
 func scrape(t *testing.T, addr string) string {
@@ -363,26 +352,12 @@ func TestK9KernelWithoutNetAdminRunsTheProxy(t *testing.T) {
 	if os.Geteuid() != 0 || err != nil {
 		t.Skip("needs root and setpriv (util-linux) to start elbd without CAP_NET_ADMIN")
 	}
-	bin := filepath.Join(t.TempDir(), "elbd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildElbd(t)
 	host := strings.Join(hostTables(t), ",")
-	logs := &syncBuffer{}
-	cmd := exec.Command(setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", bin,
+	p := startElbdProc(t, setpriv, "--bounding-set", "-net_admin", "--inh-caps", "-net_admin", bin,
 		"--config", writeConfig(t), "--data-dir", t.TempDir(), "--api-address", "127.0.0.1:0", "--dataplane", "kernel", "--netns", "fleetlb-never-made")
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(logs.String(), "elbd serving"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("elbd did not start:\n%s", logs)
-		}
-	}
-	if n := strings.Count(logs.String(), "needs CAP_NET_ADMIN"); n != 1 {
-		t.Fatalf("%d log lines about CAP_NET_ADMIN, want 1:\n%s", n, logs)
+	if n := strings.Count(p.logs.String(), "needs CAP_NET_ADMIN"); n != 1 {
+		t.Fatalf("%d log lines about CAP_NET_ADMIN, want 1:\n%s", n, p.logs)
 	}
 	if _, err := os.Stat(filepath.Join(netns.Dir, "fleetlb-never-made")); err == nil {
 		t.Fatal("elbd without the capability made the namespace")

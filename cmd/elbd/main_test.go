@@ -213,53 +213,75 @@ func TestFlagAndConfigErrors(t *testing.T) {
 	}
 }
 
+// elbdProc is a built elbd running as its own process.
+type elbdProc struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+}
+
+// buildElbd builds this command into the test's temporary directory.
+func buildElbd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "elbd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startElbdProc runs bin with args and waits until it serves; the test's cleanup kills it.
+func startElbdProc(t *testing.T, bin string, args ...string) *elbdProc {
+	t.Helper()
+	p := &elbdProc{logs: &syncBuffer{}}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _, _ = p.cmd.Process.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.logs.String(), "elbd serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("elbd did not start:\n%s", p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+func (p *elbdProc) api() string {
+	s := p.logs.String()
+	s = s[strings.Index(s, "api=http://")+len("api="):]
+	return strings.Fields(s)[0]
+}
+
 // The built binary stops cleanly on SIGTERM, and its logs hold no secret.
 func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "elbd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cfg := writeConfig(t)
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "--config", cfg, "--data-dir", t.TempDir(), "--api-address", "127.0.0.1:0")
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), "elbd serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("elbd did not start:\n%s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	addr := logs.String()
-	addr = addr[strings.Index(addr, "api=http://")+len("api="):]
-	addr = strings.Fields(addr)[0]
+	p := startElbdProc(t, buildElbd(t), "--config", writeConfig(t), "--data-dir", t.TempDir(), "--api-address", "127.0.0.1:0")
+	addr := p.api()
 	if _, err := client(t, addr).ListLoadBalancers(&model.ListLoadBalancersRequest{}); err != nil {
 		t.Fatalf("list via the binary: %v", err)
 	}
 	if _, err := client(t, addr).ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: "x"}); err == nil {
 		t.Fatal("show of an unknown LB succeeded")
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- p.cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("elbd exited with %v after SIGTERM:\n%s", err, logs)
+			t.Fatalf("elbd exited with %v after SIGTERM:\n%s", err, p.logs)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("elbd did not stop after SIGTERM")
 	}
-	out := logs.String()
+	out := p.logs.String()
 	if !strings.Contains(out, "elbd stopped") || !strings.Contains(out, "status=404") {
 		t.Errorf("logs lack the stop line or request lines:\n%s", out)
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/common/promtext"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
 
 // TestMetricsMoveAfterTrafficAndChecks: O7, elbd's /metrics on --metrics-address after an
@@ -36,21 +35,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 		t.Fatalf("load balancer creations before any: %v", n)
 	}
 
-	ln, err := net.Listen("tcp", "127.10.1.10:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(conn, "hello from vm-1\n")
-			_ = conn.Close()
-		}
-	}()
+	port, stopMember := membertest.Serve(t, "127.10.1.10:0", "hello from vm-1")
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.78")}}})
 	if err != nil {
@@ -58,7 +43,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	}
 	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
 	m, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
-		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(ln.Addr().(*net.TCPAddr).Port)), SubnetCidrId: ptr("subnet-a1")}}})
+		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,16 +55,11 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	vip := fmt.Sprintf("127.10.1.78:%d", l.ProtocolPort)
 	answered := 0
 	for deadline := time.Now().Add(10 * time.Second); answered < 10 && time.Now().Before(deadline); {
-		conn, err := net.DialTimeout("tcp", vip, time.Second)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		_ = conn.SetDeadline(time.Now().Add(time.Second))
-		if b, _ := io.ReadAll(conn); string(b) == "hello from vm-1\n" {
+		if name, err := membertest.Ask(vip); err == nil && name == "hello from vm-1" {
 			answered++
+		} else {
+			time.Sleep(20 * time.Millisecond)
 		}
-		_ = conn.Close()
 	}
 	if answered < 10 {
 		t.Fatalf("%d of 10 connections answered", answered)
@@ -118,7 +98,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 
 	// The member stops answering: its health check marks it down, and the transition is counted.
 	downBefore := after.Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"})
-	_ = ln.Close()
+	stopMember()
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if scrape().Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"}) > downBefore {
 			break

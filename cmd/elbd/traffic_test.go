@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,28 +12,8 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
-
-// backend answers every connection with its name.
-func backend(t *testing.T, addr, name string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name+"\n")
-			_ = c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // freePort returns a TCP port free on addr right now.
 func freePort(t *testing.T, host string) int {
@@ -50,7 +28,7 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	ctxEndpoint, _ := startWith(t, cfg, dir, "--metrics-address", metrics)
 	c := client(t, ctxEndpoint)
 
-	port := backend(t, "127.10.1.10:0", "vm-1")
+	port, _ := membertest.Serve(t, "127.10.1.10:0", "vm-1")
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
 		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
 	if err != nil {
@@ -63,19 +41,10 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	}
 	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	var got string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		conn, err := net.DialTimeout("tcp", vip, time.Second)
-		if err != nil {
-			continue
-		}
-		_ = conn.SetDeadline(time.Now().Add(time.Second))
-		got, _ = bufio.NewReader(conn).ReadString('\n')
-		_ = conn.Close()
-		if got == "vm-1\n" {
-			break
-		}
+	for deadline := time.Now().Add(5 * time.Second); got != "vm-1" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got, _ = membertest.Ask(vip)
 	}
-	if got != "vm-1\n" {
+	if got != "vm-1" {
 		t.Fatalf("connection to %s got %q, want the member's answer", vip, got)
 	}
 	st, err := c.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Loadbalancer.Id})

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,43 +15,9 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
-
-// member serves "name\n" on every connection.
-func member(t *testing.T, name, addr string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name+"\n")
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func ask(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	s, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(s), err
-}
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -91,7 +56,7 @@ func TestStoreWritesDriveTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	addMember := func(name, ip string, weight int) store.Member {
-		port := member(t, name, ip+":0")
+		port, _ := membertest.Serve(t, ip+":0", name)
 		m, err := st.CreateMember(sc, p.ID, store.Member{Name: name, Address: ip, ProtocolPort: port, Weight: weight, AdminStateUp: true, SubnetID: "subnet-1"})
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +66,7 @@ func TestStoreWritesDriveTraffic(t *testing.T) {
 	a := addMember("a", "127.55.1.1", 3)
 	rt.Sync()
 	vip := "127.55.0.10:8080"
-	eventually(t, "listener serves member a", func() bool { n, err := ask(vip); return err == nil && n == "a" })
+	eventually(t, "listener serves member a", func() bool { n, err := membertest.Ask(vip); return err == nil && n == "a" })
 	if s := rt.ListenerStatus(l.ID); s != "ONLINE" {
 		t.Fatalf("listener status %q, want ONLINE", s)
 	}
@@ -111,10 +76,10 @@ func TestStoreWritesDriveTraffic(t *testing.T) {
 
 	b := addMember("b", "127.55.1.2", 1)
 	rt.Sync()
-	eventually(t, "member b gets traffic", func() bool { n, err := ask(vip); return err == nil && n == "b" })
+	eventually(t, "member b gets traffic", func() bool { n, err := membertest.Ask(vip); return err == nil && n == "b" })
 	counts := map[string]int{}
 	for i := 0; i < 400; i++ {
-		n, err := ask(vip)
+		n, err := membertest.Ask(vip)
 		if err != nil {
 			t.Fatal(err)
 		}
