@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/program"
@@ -68,41 +67,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	started := time.Now()
-	clusters := make([]*localk8s.Cluster, len(list))
-	errs := make([]error, len(list))
-	var wg sync.WaitGroup
+	opts := make([]localk8s.Options, len(list))
 	for i, name := range list {
 		nodeCIDR, podCIDR, svcCIDR := localk8s.Networks(i + 1)
-		opts := localk8s.Options{
+		opts[i] = localk8s.Options{
 			Name: name, Dir: filepath.Join(*stateDir, name), Nodes: *nodes, BinDir: *binDir,
 			NodeCIDR: nodeCIDR, PodCIDR: podCIDR, ServiceCIDR: svcCIDR,
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			clusters[i], errs[i] = localk8s.Start(ctx, opts)
-		}()
 	}
-	wg.Wait()
-	defer func() {
-		for _, c := range clusters {
-			if c != nil {
-				c.Stop()
-			}
-		}
-	}()
-	if err := errors.Join(errs...); err != nil {
+	clusters, err := localk8s.StartMany(ctx, opts...)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, c := range clusters {
+			c.Stop()
+		}
+	}()
 
 	for _, c := range clusters {
 		link := filepath.Join(*stateDir, c.Name+".kubeconfig")
-		data, err := os.ReadFile(c.Kubeconfig)
-		if err == nil {
-			err = os.WriteFile(link, data, 0o600)
-		}
-		if err != nil {
-			return fmt.Errorf("cluster %s: write %s: %w", c.Name, link, err)
+		if err := c.CopyKubeconfig(link); err != nil {
+			return err
 		}
 		var nodeList []string
 		for _, n := range c.Nodes() {

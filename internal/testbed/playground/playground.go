@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -305,48 +306,36 @@ func (p *Playground) createELBs() error {
 }
 
 func (p *Playground) startClusters(ctx context.Context) error {
-	errs := make([]error, len(p.Env.Plan.Clusters))
-	var wg sync.WaitGroup
+	opts := make([]localk8s.Options, len(p.Env.Plan.Clusters))
 	for i, cp := range p.Env.Plan.Clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k, err := localk8s.Start(ctx, localk8s.Options{
-				Name: cp.Name, Dir: filepath.Join(p.StateDir, "clusters", cp.Name), Nodes: p.opts.Nodes,
-				NodeCIDR: cp.NodeCIDR, PodCIDR: cp.PodCIDR, ServiceCIDR: cp.ServiceCIDR, BinDir: p.opts.K8sBinDir,
-			})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			c := &Cluster{Plan: cp, K8s: k, Kubeconfig: filepath.Join(p.StateDir, cp.Name+".kubeconfig")}
-			p.Clusters[i] = c
-			data, err := os.ReadFile(k.Kubeconfig)
-			if err == nil {
-				err = os.WriteFile(c.Kubeconfig, data, 0o600)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("cluster %s: kubeconfig: %w", cp.Name, err)
-				return
-			}
-			ns, err := k.Client().CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-			if err != nil {
-				errs[i] = fmt.Errorf("cluster %s: read the kube-system namespace: %w", cp.Name, err)
-				return
-			}
-			c.ID = string(ns.UID)
-			p.progress("cluster %s up: %s, %s nodes in %s, pods in %s, subnet %s (%s)", cp.Name, k.Server, cp.PodNetwork,
-				cp.NodeCIDR, cp.PodCIDR, cp.Subnet.ID, cp.Subnet.VPCID)
-		}()
-	}
-	wg.Wait()
-	for _, c := range p.Clusters {
-		if c != nil {
-			p.Env.Kubeconfigs[c.Plan.Name] = c.Kubeconfig
-			p.Owners[c.ID] = c.Plan.Name
+		opts[i] = localk8s.Options{
+			Name: cp.Name, Dir: filepath.Join(p.StateDir, "clusters", cp.Name), Nodes: p.opts.Nodes,
+			NodeCIDR: cp.NodeCIDR, PodCIDR: cp.PodCIDR, ServiceCIDR: cp.ServiceCIDR, BinDir: p.opts.K8sBinDir,
 		}
 	}
-	return errors.Join(errs...)
+	ks, err := localk8s.StartMany(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	for i, cp := range p.Env.Plan.Clusters { // stopped by Stop from here on
+		p.Clusters[i] = &Cluster{Plan: cp, K8s: ks[i], Kubeconfig: filepath.Join(p.StateDir, cp.Name+".kubeconfig")}
+	}
+	for _, c := range p.Clusters {
+		cp, k := c.Plan, c.K8s
+		if err := k.CopyKubeconfig(c.Kubeconfig); err != nil {
+			return err
+		}
+		ns, err := k.Client().CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("cluster %s: read the kube-system namespace: %w", cp.Name, err)
+		}
+		c.ID = string(ns.UID)
+		p.Env.Kubeconfigs[cp.Name] = c.Kubeconfig
+		p.Owners[c.ID] = cp.Name
+		p.progress("cluster %s up: %s, %s nodes in %s, pods in %s, subnet %s (%s)", cp.Name, k.Server, cp.PodNetwork,
+			cp.NodeCIDR, cp.PodCIDR, cp.Subnet.ID, cp.Subnet.VPCID)
+	}
+	return nil
 }
 
 func (p *Playground) startControllers(ctx context.Context) error {

@@ -7,7 +7,6 @@ package k8stest
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,34 +45,13 @@ func BinDir(t testing.TB) string {
 // component's log is written to the test log.
 func Start(t testing.TB, opts localk8s.Options) *localk8s.Cluster {
 	t.Helper()
-	if opts.BinDir == "" {
-		opts.BinDir = BinDir(t)
-	}
-	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
-	defer cancel()
-	c, err := localk8s.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("start cluster %s: %v", opts.Name, err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			dumpLogs(t, c)
-		}
-		c.Stop()
-	})
-	return c
+	return StartMany(t, opts)[0]
 }
 
 // StartMany starts several clusters in parallel (each as by Start).
 func StartMany(t testing.TB, opts ...localk8s.Options) []*localk8s.Cluster {
 	t.Helper()
 	bin := ""
-	out := make([]*localk8s.Cluster, len(opts))
-	errs := make([]error, len(opts))
-	done := make(chan int, len(opts))
 	for i := range opts {
 		if opts[i].BinDir == "" {
 			if bin == "" {
@@ -87,27 +65,17 @@ func StartMany(t testing.TB, opts ...localk8s.Options) []*localk8s.Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 	defer cancel()
-	for i := range opts {
-		go func() {
-			out[i], errs[i] = localk8s.Start(ctx, opts[i])
-			done <- i
-		}()
-	}
-	for range opts {
-		<-done
+	out, err := localk8s.StartMany(ctx, opts...)
+	if err != nil {
+		t.Fatalf("start clusters: %v", err)
 	}
 	for _, c := range out {
-		if c != nil {
-			t.Cleanup(func() {
-				if t.Failed() {
-					dumpLogs(t, c)
-				}
-				c.Stop()
-			})
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("start clusters: %v", err)
+		t.Cleanup(func() {
+			if t.Failed() {
+				dumpLogs(t, c)
+			}
+			c.Stop()
+		})
 	}
 	return out
 }
