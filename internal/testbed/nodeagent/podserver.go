@@ -1,15 +1,14 @@
 package nodeagent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"sync"
-	"time"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // PortSpec is one port a simulated container listens on.
@@ -24,7 +23,7 @@ type PortSpec struct {
 // served them.
 type podServers struct {
 	identity string
-	http     []*http.Server
+	http     []*httpserve.Server
 	udp      []net.PacketConn
 	wg       sync.WaitGroup
 }
@@ -41,13 +40,7 @@ func startPodServers(ip netip.Addr, identity string, ports []PortSpec) (*podServ
 				s.stop()
 				return nil, fmt.Errorf("listen tcp %s: %w", addr, err)
 			}
-			srv := &http.Server{Handler: identityHandler(identity), ReadHeaderTimeout: 10 * time.Second}
-			s.http = append(s.http, srv)
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				_ = srv.Serve(ln) // returns when stop closes the server
-			}()
+			s.http = append(s.http, httpserve.Serve(ln, httpserve.Identity(identity)))
 		case "UDP":
 			pc, err := net.ListenPacket("udp", addr)
 			if err != nil {
@@ -65,13 +58,6 @@ func startPodServers(ip netip.Addr, identity string, ports []PortSpec) (*podServ
 		}
 	}
 	return s, nil
-}
-
-func identityHandler(identity string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte(identity))
-	})
 }
 
 // serveUDPIdentity answers every datagram with the identity until pc is closed.
@@ -92,12 +78,8 @@ func serveUDPIdentity(pc net.PacketConn, identity string) {
 
 // stop closes every listener and open connection and waits for the servers to end.
 func (s *podServers) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
 	for _, srv := range s.http {
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
+		srv.Stop()
 	}
 	for _, pc := range s.udp {
 		_ = pc.Close()

@@ -1,21 +1,13 @@
 package nodeproxy
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
-	"time"
-)
 
-// healthServer answers a Service's healthCheckNodePort like kube-proxy does,
-// so a load balancer sends traffic only to nodes with local endpoints.
-type healthServer struct {
-	srv *http.Server
-	wg  sync.WaitGroup
-}
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
+)
 
 type healthReply struct {
 	Service struct {
@@ -26,7 +18,9 @@ type healthReply struct {
 	ServiceProxyHealthy bool `json:"serviceProxyHealthy"`
 }
 
-func (p *Proxy) serveHealth(port int32) (*healthServer, error) {
+// serveHealth answers a Service's healthCheckNodePort like kube-proxy does,
+// so a load balancer sends traffic only to nodes with local endpoints.
+func (p *Proxy) serveHealth(port int32) (*httpserve.Server, error) {
 	addr := netip.AddrPortFrom(p.cfg.NodeIP, uint16(port))
 	ln, err := net.Listen("tcp", addr.String())
 	if err != nil {
@@ -50,20 +44,5 @@ func (p *Proxy) serveHealth(port int32) (*healthServer, error) {
 		}
 		_ = json.NewEncoder(w).Encode(r)
 	})
-	hs := &healthServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
-	hs.wg.Add(1)
-	go func() {
-		defer hs.wg.Done()
-		_ = hs.srv.Serve(ln)
-	}()
-	return hs, nil
-}
-
-func (hs *healthServer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := hs.srv.Shutdown(ctx); err != nil {
-		_ = hs.srv.Close()
-	}
-	hs.wg.Wait()
+	return httpserve.Serve(ln, h), nil
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -46,7 +47,7 @@ type Proxy struct {
 
 	mu        sync.Mutex
 	listeners map[listenKey]portListener
-	health    map[int32]*healthServer
+	health    map[int32]*httpserve.Server
 }
 
 // portListener is a running node port (TCP or UDP).
@@ -72,7 +73,7 @@ func New(cfg Config) (*Proxy, error) {
 		cfg:       cfg,
 		log:       log.With("node", cfg.NodeName, "component", "nodeproxy"),
 		listeners: map[listenKey]portListener{},
-		health:    map[int32]*healthServer{},
+		health:    map[int32]*httpserve.Server{},
 	}
 	p.current.Store(&table{})
 	return p, nil
@@ -157,7 +158,7 @@ func (p *Proxy) sync(svcLister corelisters.ServiceLister, sliceLister discoveryl
 	}
 	for port, hs := range p.health {
 		if _, ok := t.health[port]; !ok {
-			hs.close()
+			hs.Stop()
 			delete(p.health, port)
 		}
 	}
@@ -195,7 +196,7 @@ func (p *Proxy) closeAll() {
 		delete(p.listeners, k)
 	}
 	for k, hs := range p.health {
-		hs.close()
+		hs.Stop()
 		delete(p.health, k)
 	}
 }
