@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fleetlb/fleetlb/internal/common/promtext"
@@ -43,25 +42,7 @@ func (d descNames) Register(c prometheus.Collector) error {
 func elbdMetricNames(t *testing.T) map[string]bool {
 	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{RealDataPlane: true})
 	c := elbdtest.V3Client(t, srv.URL, "AK1", "SK1-secret", "p1")
-	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.91")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Loadbalancer.Id, Protocol: "TCP", ProtocolPort: ptr(int32(18080))}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
-		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Pool.Id, Body: &model.CreateMemberRequestBody{
-		Member: &model.CreateMemberOption{Address: "127.10.1.92", ProtocolPort: ptr(int32(18081)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
-		t.Fatal(err)
-	}
+	elbdtest.Serving(t, c, "127.10.1.91", elbdtest.Member{Address: "127.10.1.92", Port: 18081})
 	// The data plane takes up the new member asynchronously (elbd's runtime follows the store):
 	// read until its per-member families are served, for at most 10 s.
 	names := map[string]bool{}
@@ -80,8 +61,6 @@ func elbdMetricNames(t *testing.T) map[string]bool {
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestGrafanaDashboardQueriesExistingMetrics: O8, every fleetlb_* and elbd_* metric the
 // dashboard's PromQL queries is one the programs register (the controller's, gathered from its

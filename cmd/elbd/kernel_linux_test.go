@@ -27,6 +27,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vns "github.com/vishvananda/netns"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/netns"
 )
@@ -179,22 +180,9 @@ func TestK9KernelChild(t *testing.T) {
 	addrs := strings.Split(env, ",")
 	api, metrics := addrs[0], addrs[1]
 	c := client(t, api)
-	ports := map[string]int{}
-	ports["m80"], _ = membertest.Serve(t, "127.10.1.10:0", "m80")
-	ports["m20"], _ = membertest.Serve(t, "127.10.1.11:0", "m20")
-	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, pool := tcpListenerWithPool(t, c, lb.Loadbalancer)
-	for name, w := range map[string]int32{"m80": 80, "m20": 20} {
-		ip := map[string]string{"m80": "127.10.1.10", "m20": "127.10.1.11"}[name]
-		if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
-			Member: &model.CreateMemberOption{Address: ip, ProtocolPort: ptr(int32(ports[name])), Weight: ptr(w), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m80, _ := membertest.Serve(t, "127.10.1.10:0", "m80")
+	m20, _ := membertest.Serve(t, "127.10.1.11:0", "m20")
+	lb, l, _, _ := elbdtest.Serving(t, c, "127.10.1.77", elbdtest.Member{Address: "127.10.1.10", Port: m80, Weight: 80}, elbdtest.Member{Address: "127.10.1.11", Port: m20, Weight: 20})
 	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	ask := func() string {
 		name, _ := membertest.Ask(vip)
@@ -222,7 +210,7 @@ func TestK9KernelChild(t *testing.T) {
 	if !strings.Contains(body, "elbd_listener_kernel{") || !regexp.MustCompile(`elbd_listener_kernel\{[^}]*\} 1`).MatchString(body) {
 		t.Errorf("the metrics do not say the listener is served by the kernel:\n%s", body)
 	}
-	k10DataPlaneShown(t, api, addrs[2], lb.Loadbalancer, l.Id)
+	k10DataPlaneShown(t, api, addrs[2], lb, l.Id)
 }
 
 // k10DataPlaneShown (K10): a LEAST_CONNECTIONS listener beside the kernel
@@ -232,7 +220,7 @@ func TestK9KernelChild(t *testing.T) {
 func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer, kernelListener string) {
 	t.Helper()
 	c := client(t, api)
-	lc, pool := tcpListenerWithPool(t, c, lb)
+	lc, pool := elbdtest.ListenerWithPool(t, c, lb)
 	algo := "LEAST_CONNECTIONS"
 	if _, err := c.UpdatePool(&model.UpdatePoolRequest{PoolId: pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{LbAlgorithm: &algo}}}); err != nil {
 		t.Fatal(err)

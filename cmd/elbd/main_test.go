@@ -109,7 +109,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
+	l, p := elbdtest.ListenerWithPool(t, c, lb.Loadbalancer)
 	if _, err := c.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: p.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{
 		{Address: "127.10.1.10", ProtocolPort: 8080, SubnetCidrId: ptr("subnet-a1"), Weight: ptr(int32(80))},
 		{Address: "10.0.0.1", ProtocolPort: 8080, Weight: ptr(int32(20))},
@@ -288,20 +288,4 @@ func TestBinaryStopsOnSIGTERM(t *testing.T) {
 	if strings.Contains(out, "SK1-secret") {
 		t.Error("logs contain the secret key")
 	}
-}
-
-// tcpListenerWithPool creates, on a free port of lb's VIP, a TCP listener with a ROUND_ROBIN TCP pool.
-func tcpListenerWithPool(t *testing.T, c *elb.ElbClient, lb *model.LoadBalancer) (*model.Listener, *model.Pool) {
-	t.Helper()
-	l, err := c.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{
-		Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(freePort(t, lb.VipAddress)))}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{
-		Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", ListenerId: &l.Listener.Id}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.Listener, p.Pool
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 
 	"github.com/fleetlb/fleetlb/internal/common/promtext"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
 
@@ -36,17 +37,8 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	}
 
 	port, stopMember := membertest.Serve(t, "127.10.1.10:0", "hello from vm-1")
-	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.78")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
-	m, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
-		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l, p, ms := elbdtest.Serving(t, c, "127.10.1.78", elbdtest.Member{Address: "127.10.1.10", Port: port})
+	m := ms[0]
 	if _, err := c.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{
 		Healthmonitor: &model.CreateHealthMonitorOption{PoolId: p.Id, Type: "TCP", Delay: 1, Timeout: 1, MaxRetries: 1}}}); err != nil {
 		t.Fatal(err)
@@ -74,7 +66,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	}
 
 	after := scrape()
-	member := map[string]string{"member": m.Member.Id}
+	member := map[string]string{"member": m.Id}
 	listener := map[string]string{"listener": l.Id}
 	for _, c := range []struct {
 		name  string

@@ -29,16 +29,7 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	c := client(t, ctxEndpoint)
 
 	port, _ := membertest.Serve(t, "127.10.1.10:0", "vm-1")
-	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
-		Loadbalancer: &model.CreateLoadBalancerOption{VipSubnetCidrId: ptr("subnet-a1"), VipAddress: ptr("127.10.1.77")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, p := tcpListenerWithPool(t, c, lb.Loadbalancer)
-	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: p.Id, Body: &model.CreateMemberRequestBody{
-		Member: &model.CreateMemberOption{Address: "127.10.1.10", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
-		t.Fatal(err)
-	}
+	lb, l, _, _ := elbdtest.Serving(t, c, "127.10.1.77", elbdtest.Member{Address: "127.10.1.10", Port: port})
 	vip := fmt.Sprintf("127.10.1.77:%d", l.ProtocolPort)
 	var got string
 	for deadline := time.Now().Add(5 * time.Second); got != "vm-1" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -47,7 +38,7 @@ func TestServesTrafficAndBothFamilies(t *testing.T) {
 	if got != "vm-1" {
 		t.Fatalf("connection to %s got %q, want the member's answer", vip, got)
 	}
-	st, err := c.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Loadbalancer.Id})
+	st, err := c.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Id})
 	if err != nil {
 		t.Fatal(err)
 	}
