@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	"github.com/fleetlb/fleetlb/internal/testbed/nodeagent"
@@ -347,20 +348,9 @@ var plainHTTP = &http.Client{
 	Transport: &http.Transport{DisableKeepAlives: true}, // a new connection, so a new backend, per request
 }
 
+// httpGet asks the identity server (a pod, or a node port in front of several) at addr.
 func httpGet(addr netip.AddrPort) (string, error) {
-	resp, err := plainHTTP.Get("http://" + addr.String() + "/")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
-	}
-	return string(body), nil
+	return httpserve.Ask(context.Background(), addr.String())
 }
 
 func healthCheck(addr netip.AddrPort) (int, string) {

@@ -1,13 +1,13 @@
 package nodeagent
 
 import (
-	"io"
+	"context"
 	"net"
-	"net/http"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,17 +45,6 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func httpBody(addr string) (string, error) {
-	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
 
 func udpReply(addr string) (string, error) {
@@ -126,7 +115,7 @@ func TestAgentRunsPodsWithRealServers(t *testing.T) {
 	if ip := netip.MustParseAddr(podIP); !testPodCIDR.Contains(ip) {
 		t.Errorf("pod IP %s is outside the node's pod CIDR %s", ip, testPodCIDR)
 	}
-	if got, err := httpBody(net.JoinHostPort(podIP, "8080")); err != nil || got != "c/n1/web" {
+	if got, err := httpserve.Ask(context.Background(), net.JoinHostPort(podIP, "8080")); err != nil || got != "c/n1/web" {
 		t.Errorf("HTTP to the pod: got %q, %v; want c/n1/web", got, err)
 	}
 	if got, err := udpReply(net.JoinHostPort(podIP, "9053")); err != nil || got != "c/n1/web" {
@@ -146,7 +135,7 @@ func TestAgentRunsPodsWithRealServers(t *testing.T) {
 		p, _ := pods.Get(ctx, "web", metav1.GetOptions{})
 		return podReadyCondition(p) == corev1.ConditionFalse && p.Status.Phase == corev1.PodRunning, string(podReadyCondition(p))
 	})
-	if got, err := httpBody(net.JoinHostPort(podIP, "8080")); err != nil || got != "c/n1/web" {
+	if got, err := httpserve.Ask(context.Background(), net.JoinHostPort(podIP, "8080")); err != nil || got != "c/n1/web" {
 		t.Errorf("a not-ready pod must keep serving: got %q, %v", got, err)
 	}
 

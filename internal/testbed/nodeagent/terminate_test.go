@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -82,7 +83,7 @@ func TestT4_PreStopKeepsThePodServingWithinTheGracePeriod(t *testing.T) {
 	markDeleted(t, ctx, cs, "web", 30)
 	deleted := time.Now()
 	time.Sleep(time.Second)
-	if got, err := httpBody(addr); err != nil || got != "c/n1/web" {
+	if got, err := httpserve.Ask(context.Background(), addr); err != nil || got != "c/n1/web" {
 		t.Fatalf("1 s into a 3 s preStop sleep the pod answered %q, %v; want it serving", got, err)
 	}
 	if p, err := pods.Get(ctx, "web", metav1.GetOptions{}); err != nil || podReadyCondition(p) != corev1.ConditionTrue {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,18 +53,6 @@ func udpBackend(t *testing.T, name string) netip.AddrPort {
 	}()
 	t.Cleanup(func() { _ = pc.Close() })
 	return netip.MustParseAddrPort(pc.LocalAddr().String())
-}
-
-var client = &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-
-func get(port int32) (string, error) {
-	resp, err := client.Get("http://" + net.JoinHostPort(testNodeIP.String(), strconv.Itoa(int(port))))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
 
 func ask(port int32) (string, error) {
@@ -138,7 +127,7 @@ func TestProxyForwardsNodePortTraffic(t *testing.T) {
 
 	seen := map[string]bool{}
 	eventually(t, "TCP node port to reach both backends", func() bool {
-		if s, err := get(tcpNodePort); err == nil {
+		if s, err := httpserve.Ask(context.Background(), net.JoinHostPort(testNodeIP.String(), strconv.Itoa(tcpNodePort))); err == nil {
 			seen[s] = true
 		}
 		return seen["b1"] && seen["b2"]
@@ -153,7 +142,7 @@ func TestProxyForwardsNodePortTraffic(t *testing.T) {
 	}
 	eventually(t, "only b1 to answer", func() bool {
 		for range 4 {
-			if s, err := get(tcpNodePort); err != nil || s != "b1" {
+			if s, err := httpserve.Ask(context.Background(), net.JoinHostPort(testNodeIP.String(), strconv.Itoa(tcpNodePort))); err != nil || s != "b1" {
 				return false
 			}
 		}

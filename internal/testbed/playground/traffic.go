@@ -3,15 +3,13 @@ package playground
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // Tally counts who answered the requests sent through a VIP.
@@ -66,38 +64,13 @@ func (t *Tally) add(o Tally) {
 // many independent users would.
 type Client struct {
 	addr string
-	hc   *http.Client
 }
 
 // NewClient targets addr (VIP:port).
-func NewClient(addr string) *Client {
-	tr := &http.Transport{
-		DisableKeepAlives: true,
-		DialContext:       (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-	}
-	return &Client{addr: addr, hc: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
-}
+func NewClient(addr string) *Client { return &Client{addr: addr} }
 
 // Get sends one request and returns the backend's identity.
-func (c *Client) Get(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.addr+"/", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", fmt.Errorf("read the answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d: %.80s", resp.StatusCode, body)
-	}
-	return strings.TrimSpace(string(body)), nil
-}
+func (c *Client) Get(ctx context.Context) (string, error) { return httpserve.Ask(ctx, c.addr) }
 
 // Send sends n requests with a few workers and counts the answers.
 func (c *Client) Send(ctx context.Context, n int) Tally {
