@@ -15,16 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
-	"github.com/fleetlb/fleetlb/internal/testbed/nodeagent"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
+	"github.com/fleetlb/fleetlb/internal/testbed/nodeagent"
 )
 
 const (

@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // Addresses no cluster plan uses (localk8s takes 127.<10i>).

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // runAgent runs an agent on a fake API server for one test.

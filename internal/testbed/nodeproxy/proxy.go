@@ -18,13 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // resyncPeriod also retries listeners that failed to bind.

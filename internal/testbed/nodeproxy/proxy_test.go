@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
 )
 
 // An address block no cluster plan uses (localk8s takes 127.<10i>).
