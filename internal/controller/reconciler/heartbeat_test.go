@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +18,10 @@ import (
 )
 
 // elbdCalls counts the calls elbd answers: tag writes and reads apart.
-type elbdCalls struct{ tagWrites, gets atomic.Int64 }
+type elbdCalls struct {
+	tagWrites atomic.Int64
+	gets      *atomic.Int64 // the server's Reads
+}
 
 func (c *elbdCalls) counts() (tagWrites, gets int) {
 	return int(c.tagWrites.Load()), int(c.gets.Load())
@@ -29,7 +31,8 @@ func (c *elbdCalls) counts() (tagWrites, gets int) {
 // dedicated ELB with a TCP/80 listener, a clock the test moves.
 func fleetHarness(t *testing.T, services ...string) (*harness, *elbdCalls, *time.Time) {
 	t.Helper()
-	h, st := elbtest.Handler(t, `
+	calls := &elbdCalls{}
+	e := elbtest.Serve(t, `
 credentials:
   - {accessKey: AK-HB, secretKey: SK-hb-secret, projectID: p-hb}
 vpcs:
@@ -38,30 +41,20 @@ vpcs:
     subnets:
       - {id: subnet-1, cidr: 127.16.0.0/16}
       - {id: subnet-vip, cidr: 127.250.0.0/24}
-`)
-	calls := &elbdCalls{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet:
-			calls.gets.Add(1)
-		case strings.Contains(r.URL.Path, "/tags"):
-			calls.tagWrites.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	sc := store.Scope{Family: store.FamilyV3, ProjectID: "p-hb"}
-	lb, err := st.CreateLoadBalancer(sc, store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip", IPTargetEnable: true, AdminStateUp: true})
-	if err != nil {
+`, elbtest.Options{Front: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/tags") {
+				calls.tagWrites.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	calls.gets = &e.Reads
+	lb := e.LoadBalancer(t, store.FamilyV3, "p-hb", store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip", IPTargetEnable: true})
+	if _, err := e.Store.CreateListener(store.Scope{Family: store.FamilyV3, ProjectID: "p-hb"}, store.Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true, ConnectionLimit: -1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateListener(sc, store.Listener{LoadBalancerID: lb.ID, Protocol: "TCP", ProtocolPort: 80, AdminStateUp: true, ConnectionLimit: -1}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, ProjectID: "p-hb", AK: "AK-HB", SK: "SK-hb-secret", Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.Client(t, elbclient.Config{ProjectID: "p-hb", AK: "AK-HB", SK: "SK-hb-secret", Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
 	var objs []client.Object
 	for _, name := range services {
 		objs = append(objs, seedService(name, map[string]string{model.AnnotationELBID: lb.ID}), readySlice(name, "127.16.0.1"))
