@@ -31,6 +31,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 // The set-up the tests with real clusters share: elbd's real API over HTTP, driven through the
@@ -301,22 +302,10 @@ func (k *kube) get(t *testing.T, name string) *corev1.Service {
 	return s
 }
 
-// eventually polls check until it returns nil, failing the test with the last error after limit.
+// eventually is the tests' one wait (poll.Within): check until it returns nil, or fail after limit.
 func eventually(t *testing.T, limit time.Duration, what string, check func(ctx context.Context) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var last error
-	for {
-		if last = check(ctx); last == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not reached within %s: %v", what, limit, last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	poll.Within(t, limit, what, check)
 }
 
 func wantPool(e *elbdEnv, lbID string, port int32, want string) func(context.Context) error {

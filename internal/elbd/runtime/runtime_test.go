@@ -17,17 +17,12 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane"
 	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.True(t, 5*time.Second, what, cond)
 }
 
 // TestStoreWritesDriveTraffic goes from store writes to real traffic.

@@ -26,6 +26,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	"github.com/fleetlb/fleetlb/internal/testbed/nodeagent"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 const (
@@ -331,17 +332,7 @@ func waitEndpoints(t *testing.T, cs kubernetes.Interface, n int) []endpoint {
 // waitFor polls cond until it holds, failing after waitTimeout with its last state.
 func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", waitTimeout, what, state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	poll.State(t, waitTimeout, what, cond)
 }
 
 var plainHTTP = &http.Client{

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 // Addresses no cluster plan uses (localk8s takes 127.<10i>).
@@ -35,17 +36,7 @@ func testPod(name, node string) *corev1.Pod {
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; last: %s", what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.State(t, 10*time.Second, what, cond)
 }
 
 func udpReply(addr string) (string, error) {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/fleetlb/fleetlb/internal/testbed/httpserve"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 // An address block no cluster plan uses (localk8s takes 127.<10i>).
@@ -75,13 +76,7 @@ func ask(port int32) (string, error) {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.True(t, 10*time.Second, what, cond)
 }
 
 func TestProxyForwardsNodePortTraffic(t *testing.T) {
