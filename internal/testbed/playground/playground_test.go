@@ -13,31 +13,27 @@ import (
 )
 
 func TestPrepareStateDir(t *testing.T) {
-	foreign := t.TempDir()
-	if err := os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600); err != nil {
-		t.Fatal(err)
+	// refused: with file in dir, dir is refused with a message naming want, and file stays.
+	refused := func(dir, file, want string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, file), []byte("old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := prepareStateDir(dir); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s with %s: %v, want a refusal saying %q", dir, file, err, want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, file)); err != nil {
+			t.Errorf("the refusal removed %s: %v", file, err)
+		}
 	}
-	if _, _, err := prepareStateDir(foreign); err == nil || !strings.Contains(err.Error(), "not a fleetlb-local directory") {
-		t.Errorf("a directory with other files: %v, want a refusal", err)
-	}
-	if _, err := os.Stat(filepath.Join(foreign, "notes.txt")); err != nil {
-		t.Errorf("the refusal removed a file: %v", err)
-	}
+	refused(t.TempDir(), "notes.txt", "not a fleetlb-local directory") // a directory with other files
 
 	dir := filepath.Join(t.TempDir(), "state")
 	_, lock, err := prepareStateDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "elb.env"), []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := prepareStateDir(dir); err == nil || !strings.Contains(err.Error(), "a playground is running") {
-		t.Errorf("second playground in a running one's directory: %v, want a refusal", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "elb.env")); err != nil {
-		t.Errorf("the refusal cleared the running playground's files: %v", err)
-	}
+	refused(dir, "elb.env", "a playground is running") // a second playground in a running one's directory
 	lock.Close()
 	_, lock, err = prepareStateDir(dir)
 	if err != nil {
