@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,26 +25,8 @@ func writeConfig(t *testing.T) string {
 	return path
 }
 
-// syncBuffer is a log sink safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs elbd in-process on a free port until the returned stop is called.
-func start(t *testing.T, cfg, dataDir string, logs *syncBuffer) (endpoint string, stop func()) {
+func start(t *testing.T, cfg, dataDir string, logs *elbdtest.Logs) (endpoint string, stop func()) {
 	t.Helper()
 	return startLogged(t, cfg, dataDir, logs)
 }
@@ -54,10 +34,10 @@ func start(t *testing.T, cfg, dataDir string, logs *syncBuffer) (endpoint string
 // startWith starts elbd with extra flags, logs discarded.
 func startWith(t *testing.T, cfg, dataDir string, extra ...string) (endpoint string, stop func()) {
 	t.Helper()
-	return startLogged(t, cfg, dataDir, &syncBuffer{}, extra...)
+	return startLogged(t, cfg, dataDir, &elbdtest.Logs{}, extra...)
 }
 
-func startLogged(t *testing.T, cfg, dataDir string, logs *syncBuffer, extra ...string) (endpoint string, stop func()) {
+func startLogged(t *testing.T, cfg, dataDir string, logs *elbdtest.Logs, extra ...string) (endpoint string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -101,7 +81,7 @@ func ptr[T any](v T) *T { return &v }
 // A restart keeps every resource, with the same IDs and fields.
 func TestRestartKeepsState(t *testing.T) {
 	cfg, dir := writeConfig(t), t.TempDir()
-	logs := &syncBuffer{}
+	logs := &elbdtest.Logs{}
 	endpoint, stop := start(t, cfg, dir, logs)
 	c := client(t, endpoint)
 	lb, err := c.CreateLoadBalancer(&model.CreateLoadBalancerRequest{Body: &model.CreateLoadBalancerRequestBody{
@@ -130,7 +110,7 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Errorf("no clean-stop log line in:\n%s", logs)
 	}
 
-	endpoint, _ = start(t, cfg, dir, &syncBuffer{})
+	endpoint, _ = start(t, cfg, dir, &elbdtest.Logs{})
 	c = client(t, endpoint)
 	gotLB, err := c.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Loadbalancer.Id})
 	if err != nil {
@@ -199,15 +179,15 @@ func TestFlagAndConfigErrors(t *testing.T) {
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--dataplane", "ebpf"}, `--dataplane "ebpf": use proxy or kernel`},
 		{[]string{"--config", cfg, "--data-dir", t.TempDir(), "--dataplane", "kernel", "--netns", "a/b"}, "no slashes"},
 	} {
-		err := run(context.Background(), c.args, &syncBuffer{}, nil)
+		err := run(context.Background(), c.args, &elbdtest.Logs{}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("elbd %v: error %v, want it to mention %q", c.args, err, c.want)
 		}
 	}
 	// A data dir another elbd holds is refused with a clear message.
 	dir := t.TempDir()
-	start(t, cfg, dir, &syncBuffer{})
-	err := run(context.Background(), []string{"--config", cfg, "--data-dir", dir, "--api-address", "127.0.0.1:0"}, &syncBuffer{}, nil)
+	start(t, cfg, dir, &elbdtest.Logs{})
+	err := run(context.Background(), []string{"--config", cfg, "--data-dir", dir, "--api-address", "127.0.0.1:0"}, &elbdtest.Logs{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "another elbd") {
 		t.Errorf("second elbd on one data dir: %v", err)
 	}
@@ -216,7 +196,7 @@ func TestFlagAndConfigErrors(t *testing.T) {
 // elbdProc is a built elbd running as its own process.
 type elbdProc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *elbdtest.Logs
 }
 
 // buildElbd builds this command into the test's temporary directory.
@@ -232,7 +212,7 @@ func buildElbd(t *testing.T) string {
 // startElbdProc runs bin with args and waits until it serves; the test's cleanup kills it.
 func startElbdProc(t *testing.T, bin string, args ...string) *elbdProc {
 	t.Helper()
-	p := &elbdProc{logs: &syncBuffer{}}
+	p := &elbdProc{logs: &elbdtest.Logs{}}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/auth"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 )
-
-// lockedBuffer collects elbd's log output written from request goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // signedCreate is the v3 CreateLoadBalancer request for project p1 as the SDK builds and signs it
 // with ak/sk, carrying body; date, when not zero, replaces the signing time.
@@ -57,7 +38,7 @@ func lbBody(name string) map[string]any {
 // F2: every bad signature is refused over real HTTP through elbd with the real API's error shape,
 // changes nothing, and no secret key or signature reaches the logs.
 func TestSignatureRefusalsThroughElbd(t *testing.T) {
-	var logs lockedBuffer
+	var logs elbdtest.Logs
 	srv := elbdtest.Start(t, elbdtest.Config, elbdtest.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	var signatures []string
 	cases := []struct {
