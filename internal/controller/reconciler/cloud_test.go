@@ -15,7 +15,6 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
-	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -101,8 +100,8 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			var got []string
 			for _, m := range ms {
-				if ref, _, ok := ownership.ParseMemberName(m.Name); ok && !strings.Contains(strings.Join(got, " "), ref.ClusterID) {
-					got = append(got, ref.ClusterID)
+				if c := clusterOf(m); c != "" && !strings.Contains(strings.Join(got, " "), c) {
+					got = append(got, c)
 				}
 			}
 			if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -181,7 +180,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			}
 			return nil
 		})
-		ls, err := e.sdk.API(elbrules.ClassPerformance).ListListeners(context.Background(), lb.ID)
+		ls, err := e.perf().ListListeners(context.Background(), lb.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +323,7 @@ func TestSafeOnARealCloud(t *testing.T) {
 			return nil
 		})
 		vm := elbclient.MemberSpec{Name: "vm-1", Address: "127.251.0.21", Port: 80, Weight: 10, SubnetID: "subnet-vm"}
-		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
+		if _, err := e.perf().AddMembers(context.Background(), poolID, []elbclient.MemberSpec{vm}); err != nil {
 			t.Fatal(err)
 		}
 		// An edit of the Service brings the next reconcile (and its reading of the pool) forward,

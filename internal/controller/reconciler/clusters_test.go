@@ -17,9 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
-	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -65,7 +63,7 @@ func TestRealClusters(t *testing.T) {
 				return err
 			}
 			for _, m := range ms {
-				if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == b.id {
+				if clusterOf(m) == b.id {
 					bMember = fmt.Sprintf("%s %s:%d w=%d", b.id, m.Address, m.Port, m.Weight)
 				}
 			}
@@ -165,11 +163,11 @@ func TestRealClusters(t *testing.T) {
 			t.Fatalf("listener 80: %v", err)
 		}
 		want := summary(ms)
-		api := e.sdk.API(elbrules.ClassPerformance)
+		api := e.perf()
 		var drop string
 		var bump []elbclient.WeightUpdate
 		for _, m := range ms {
-			if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == "cluster-a" && drop == "" {
+			if clusterOf(m) == "cluster-a" && drop == "" {
 				drop = m.ID
 			} else {
 				bump = append(bump, elbclient.WeightUpdate{MemberID: m.ID, Weight: 99})
@@ -186,7 +184,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("R9 R10 R6 refusals leave the ELB unchanged", func(t *testing.T) {
 		// R9: an HTTP listener takes TCP's port 8082 (TCP and UDP could share it, C11).
-		if _, err := e.sdk.API(elbrules.ClassPerformance).CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
+		if _, err := e.perf().CreateListener(context.Background(), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "web-l7", Protocol: "HTTP", Port: 8082}); err != nil {
 			t.Fatal(err)
 		}
 		before := e.Writes.Load()
@@ -211,7 +209,7 @@ func TestRealClusters(t *testing.T) {
 	})
 
 	t.Run("S3 attach to a hand-made listener with VMs", func(t *testing.T) {
-		elbtest.HandMade(t, e.sdk.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web",
+		e.handMade(t, lb.ID, "vm-web", 8080,
 			elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 			elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.12", Port: 8080, Weight: 10, SubnetID: "subnet-vm"})
 		a.deployment(t, "web", 2, corev1.ContainerPort{ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
@@ -283,7 +281,7 @@ func TestRealClusters(t *testing.T) {
 			poolID = l.DefaultPoolID
 			return nil
 		})
-		api := e.sdk.API(elbrules.ClassPerformance)
+		api := e.perf()
 		p, err := api.GetPool(context.Background(), poolID)
 		if err != nil {
 			t.Fatal(err)
@@ -355,8 +353,8 @@ func TestRealClusters(t *testing.T) {
 	owners := func(ms []elbclient.Member) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
-			if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
-				out[ref.ClusterID]++
+			if c := clusterOf(m); c != "" {
+				out[c]++
 			} else {
 				out[m.Name]++
 			}
@@ -389,7 +387,7 @@ func TestRealClusters(t *testing.T) {
 		if err != nil || l == nil {
 			t.Fatalf("listener %d: %v", port, err)
 		}
-		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+		if _, err := e.perf().AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
 			{Name: "vm-1", Address: fmt.Sprintf("127.251.0.%d", base), Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 			{Name: "vm-2", Address: fmt.Sprintf("127.251.0.%d", base+1), Port: 8080, Weight: 10, SubnetID: "subnet-vm"}}); err != nil {
 			t.Fatal(err)
@@ -466,7 +464,7 @@ func TestRealClusters(t *testing.T) {
 		addVMs(t, 3003, 31)
 		// Members of a cluster that is not here, and one of cluster A's for a Service it never had.
 		l, _, _ := e.pool(context.Background(), lb.ID, 3003)
-		if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
+		if _, err := e.perf().AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
 			{Name: "fleetlb/cluster-z/default/c3/3003", Address: "127.251.0.41", Port: 8080, Weight: 5, SubnetID: "subnet-vm"},
 			{Name: "fleetlb/cluster-a/default/ghost/3003", Address: "127.251.0.42", Port: 8080, Weight: 5, SubnetID: "subnet-vm"}}); err != nil {
 			t.Fatal(err)
@@ -487,7 +485,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("C11 TCP to UDP, and both on one port", func(t *testing.T) {
 		onPort := func(ctx context.Context, port int32) (map[string]int, error) {
-			api := e.sdk.API(elbrules.ClassPerformance)
+			api := e.perf()
 			ls, err := api.ListListenersOnPort(ctx, lb.ID, port)
 			if err != nil {
 				return nil, err
@@ -785,7 +783,7 @@ func TestRealClusters(t *testing.T) {
 
 	t.Run("C4 adopt a new cluster ID: members renamed in place", func(t *testing.T) {
 		named := func(ctx context.Context, clusterID string) (map[string]bool, error) {
-			api := e.sdk.API(elbrules.ClassPerformance)
+			api := e.perf()
 			ls, err := api.ListListeners(ctx, lb.ID)
 			if err != nil {
 				return nil, err
@@ -800,7 +798,7 @@ func TestRealClusters(t *testing.T) {
 					return nil, err
 				}
 				for _, m := range ms {
-					if ref, _, ok := ownership.ParseMemberName(m.Name); ok && ref.ClusterID == clusterID {
+					if clusterOf(m) == clusterID {
 						out[m.ID] = true
 					}
 				}
@@ -856,7 +854,7 @@ func TestRealClusters(t *testing.T) {
 // listener that also holds two VMs. After every poll: no VM touched, no duplicate address:port;
 // after every round: each cluster's members are exactly what its Pods call for.
 func raceRounds(t *testing.T, e *elbdEnv, lbID string, a, b *kube) {
-	elbtest.HandMade(t, e.sdk.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: "race", Protocol: "TCP", Port: 6060}, "race",
+	e.handMade(t, lbID, "race", 6060,
 		elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.21", Port: 6060, Weight: 10, SubnetID: "subnet-vm"},
 		elbclient.MemberSpec{Name: "ecs-2", Address: "127.251.0.22", Port: 6060, Weight: 10, SubnetID: "subnet-vm"})
 	port := corev1.ContainerPort{ContainerPort: 6060, Protocol: corev1.ProtocolTCP}

@@ -22,9 +22,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
-	"github.com/fleetlb/fleetlb/internal/common/elbrules"
-	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
@@ -181,7 +178,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 	crash := &kube{name: "crash", c: cs[0], cs: cs[0].Client(), id: "cluster-crash", top: t}
 	other := &kube{name: "other", c: cs[1], cs: cs[1].Client(), id: "cluster-other", top: t}
 	e := startELBD(t, crashConfig(cs[0].Options(), cs[1].Options()))
-	api := e.sdk.API(elbrules.ClassPerformance)
+	api := e.perf()
 	lb := e.lb(t, "crash", true)
 	ctx := context.Background()
 	const wait = 60 * time.Second
@@ -197,7 +194,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 	}
 	poolOf := map[string]string{} // pool ID -> Service name
 	for i, n := range names {
-		_, poolID := elbtest.HandMade(t, api, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-" + n, Protocol: "TCP", Port: ports[n]}, "vm-"+n,
+		poolID := e.handMade(t, lb.ID, "vm-"+n, ports[n],
 			elbclient.MemberSpec{Name: "vm-" + n, Address: fmt.Sprintf("127.251.0.%d", 10+i), Port: 8080, Weight: 5 + i%7, SubnetID: "subnet-vm"})
 		poolOf[poolID] = n
 	}
@@ -228,8 +225,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 		return out, nil
 	}
 	isCrash := func(m elbclient.Member) bool {
-		ref, _, ok := ownership.ParseMemberName(m.Name)
-		return ok && ref.ClusterID == crash.id
+		return clusterOf(m) == crash.id
 	}
 	render := func(m elbclient.Member) string {
 		return fmt.Sprintf("%s %s %s:%d w=%d", m.ID, m.Name, m.Address, m.Port, m.Weight)

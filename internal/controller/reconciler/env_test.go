@@ -135,13 +135,33 @@ func (e *elbdEnv) poolOf(ctx context.Context, class elbrules.Class, lbID string,
 	return nil, nil, nil
 }
 
+// clusterOf is the cluster ID in member m's ownership mark, "" for a member without one (a VM).
+func clusterOf(m elbclient.Member) string {
+	ref, _, ok := ownership.ParseMemberName(m.Name)
+	if !ok {
+		return ""
+	}
+	return ref.ClusterID
+}
+
+// perf is the SDK's API of dedicated (performance) load balancers, with the test's key.
+func (e *elbdEnv) perf() elbclient.API { return e.sdk.API(elbrules.ClassPerformance) }
+
+// handMade makes what an operator makes by hand on lbID: TCP listener name on port and its pool,
+// also named name, holding vms. It returns the pool's ID.
+func (e *elbdEnv) handMade(t *testing.T, lbID, name string, port int32, vms ...elbclient.MemberSpec) string {
+	t.Helper()
+	_, poolID := elbtest.HandMade(t, e.perf(), elbclient.ListenerSpec{LoadBalancerID: lbID, Name: name, Protocol: "TCP", Port: port}, name, vms...)
+	return poolID
+}
+
 // summary renders members as "owner address:port w=N", sorted; owner is the cluster ID or the name.
 func summary(ms []elbclient.Member) string {
 	var out []string
 	for _, m := range ms {
 		owner := m.Name
-		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
-			owner = ref.ClusterID
+		if c := clusterOf(m); c != "" {
+			owner = c
 		}
 		sub := ""
 		if m.SubnetID == "" {

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/common/fleetops"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -62,7 +61,7 @@ func TestRealClustersFleet(t *testing.T) {
 		return nil
 	})
 	// A VM added by hand, at weight 0: never anyone's to remove.
-	if _, err := e.sdk.API(elbrules.ClassPerformance).AddMembers(context.Background(), poolID, []elbclient.MemberSpec{{Name: "vm-1", Address: "127.251.0.5", Port: 80, Weight: 0}}); err != nil {
+	if _, err := e.perf().AddMembers(context.Background(), poolID, []elbclient.MemberSpec{{Name: "vm-1", Address: "127.251.0.5", Port: 80, Weight: 0}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -191,7 +190,7 @@ func TestRealClustersFleet(t *testing.T) {
 // writesOfMembers is the pool's members as a summary, to compare before and after.
 func (e *elbdEnv) writesOfMembers(t *testing.T, poolID string) string {
 	t.Helper()
-	ms, err := e.sdk.API(elbrules.ClassPerformance).ListMembers(context.Background(), poolID)
+	ms, err := e.perf().ListMembers(context.Background(), poolID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/common/elbclient/elbtest"
-	"github.com/fleetlb/fleetlb/internal/common/elbrules"
-	"github.com/fleetlb/fleetlb/internal/common/ownership"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
@@ -162,11 +159,11 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 		t.Fatal("elbd has no fault injector: the faults: section was not applied")
 	}
 	lb := e.lb(t, "soak", true)
-	_, poolID := elbtest.HandMade(t, e.sdk.API(elbrules.ClassPerformance), elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: soakPort}, "vm-web",
+	poolID := e.handMade(t, lb.ID, "vm-web", soakPort,
 		elbclient.MemberSpec{Name: "vm-1", Address: "127.251.0.10", Port: 8080, Weight: 10, SubnetID: "subnet-vm"},
 		elbclient.MemberSpec{Name: "vm-2", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"})
 	pool := func(ctx context.Context) ([]elbclient.Member, error) {
-		return e.sdk.API(elbrules.ClassPerformance).ListMembers(ctx, poolID)
+		return e.perf().ListMembers(ctx, poolID)
 	}
 	vms, err := pool(context.Background())
 	if err != nil || len(vms) != 2 {
@@ -212,11 +209,9 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 		})
 	}
 	owner := func(m elbclient.Member) *soakCluster {
-		if ref, _, ok := ownership.ParseMemberName(m.Name); ok {
-			for _, c := range clusters {
-				if ref.ClusterID == c.id {
-					return c
-				}
+		for _, c := range clusters {
+			if clusterOf(m) == c.id {
+				return c
 			}
 		}
 		return nil
