@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 	"github.com/fleetlb/fleetlb/internal/testbed/playground"
 )
 
@@ -158,15 +159,7 @@ func dumpLogs(t *testing.T, p *playground.Playground) {
 		}
 	}
 	for _, name := range logs {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			continue
-		}
-		lines := bytes.Split(bytes.TrimRight(data, "\n"), []byte("\n"))
-		if len(lines) > 25 {
-			lines = lines[len(lines)-25:]
-		}
-		t.Logf("last lines of %s:\n%s", name, bytes.Join(lines, []byte("\n")))
+		t.Logf("last lines of %s:\n%s", name, childproc.Tail(name, 25))
 	}
 }
 

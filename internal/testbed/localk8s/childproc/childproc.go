@@ -93,8 +93,11 @@ func (p *Process) Stop(grace time.Duration) {
 }
 
 // LogTail returns the last n lines of the child's log, indented by two spaces.
-func (p *Process) LogTail(n int) string {
-	data, err := os.ReadFile(p.logPath)
+func (p *Process) LogTail(n int) string { return Tail(p.logPath, n) }
+
+// Tail returns the last n lines of the log file at path, indented by two spaces.
+func Tail(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return "  (no log: " + err.Error() + ")"
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 )
 
 // RequireEnv names the variable that turns missing binaries into a failure.
@@ -86,14 +87,6 @@ func dumpLogs(t testing.TB, c *localk8s.Cluster) {
 		return
 	}
 	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(c.LogDir(), e.Name()))
-		if err != nil {
-			continue
-		}
-		const max = 3000
-		if len(data) > max {
-			data = data[len(data)-max:]
-		}
-		t.Logf("cluster %s: end of %s:\n%s", c.Name, e.Name(), data)
+		t.Logf("cluster %s: end of %s:\n%s", c.Name, e.Name(), childproc.Tail(filepath.Join(c.LogDir(), e.Name()), 30))
 	}
 }
