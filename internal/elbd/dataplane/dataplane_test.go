@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
 
 // tcpPool starts one backend per weight on 127.50.<net>.<i+1> and returns
@@ -32,6 +34,21 @@ func tcpPool(t *testing.T, net_ int, algorithm string, weights ...int) (*Pool, [
 		p.Members = append(p.Members, Member{ID: name, Address: fmt.Sprintf("127.50.%d.%d", net_, i+1), Port: b.port(t), Weight: w, AdminUp: true})
 	}
 	return p, bs
+}
+
+// checkedPool serves tcpPool(t, net_, "ROUND_ROBIN", weights...) behind TCP listener "l" on
+// 127.50.0.<net_>:8080 of dp, its members checked over TCP every 200 ms (retries failures or
+// successes flip one) and drained for drain; it returns once every member is ONLINE.
+func checkedPool(t *testing.T, dp *DataPlane, net_, retries int, drain time.Duration, weights ...int) (*Pool, []*tcpBackend) {
+	t.Helper()
+	pool, bs := tcpPool(t, net_, "ROUND_ROBIN", weights...)
+	pool.Monitor = &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: retries, MaxRetriesDown: retries}
+	pool.Drain = drain
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", net_, pool)}})
+	for _, m := range pool.Members {
+		eventually(t, 5*time.Second, "member "+m.ID+" ONLINE after its first check", func() bool { return dp.MemberStatus(m.ID) == StatusOnline })
+	}
+	return pool, bs
 }
 
 func tcpListener(id string, vip int, p *Pool) Listener {
@@ -153,7 +170,7 @@ func TestNoUsableMemberClosesAtOnce(t *testing.T) {
 		{ID: "no-pool", VIP: "127.50.0.30", Port: 8081, Protocol: ProtocolTCP},
 	}})
 	for _, addr := range []string{"127.50.0.30:8080", "127.50.0.30:8081"} {
-		_, err := askTCP(addr)
+		_, err := membertest.Ask(addr)
 		if err == nil {
 			t.Fatalf("%s: a connection was served with no usable member", addr)
 		}
@@ -169,13 +186,8 @@ func TestNoUsableMemberClosesAtOnce(t *testing.T) {
 
 func TestFailoverAndRejoin(t *testing.T) {
 	dp := newTestDataPlane(t)
-	pool, bs := tcpPool(t, 40, "ROUND_ROBIN", 10, 10, 10)
-	mon := &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 2, MaxRetriesDown: 2}
-	pool.Monitor = mon
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 40, pool)}})
-	for _, m := range []string{"m0", "m1", "m2"} {
-		eventually(t, 5*time.Second, "member "+m+" ONLINE after its first check", func() bool { return dp.MemberStatus(m) == StatusOnline })
-	}
+	pool, bs := checkedPool(t, dp, 40, 2, 0, 10, 10, 10)
+	mon := pool.Monitor
 
 	// Clients keep connecting during the whole test; none may fail.
 	var stop atomic.Bool
@@ -190,7 +202,7 @@ func TestFailoverAndRejoin(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				bounded := afterBound.Load()
-				name, err := askTCP("127.50.0.40:8080")
+				name, err := membertest.Ask("127.50.0.40:8080")
 				mu.Lock()
 				if err != nil {
 					failures = append(failures, err)
@@ -525,7 +537,7 @@ func TestPortMovesToARenamedListenerInOneApply(t *testing.T) {
 			t.Fatalf("listener %s status %q, want ONLINE", id, s)
 		}
 	}
-	if name, err := askTCP("127.50.0.180:8080"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.50.0.180:8080"); err != nil || name != "m0" {
 		t.Fatalf("through the last listener: %q, %v", name, err)
 	}
 }
@@ -582,7 +594,7 @@ func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
 	if s := dp.ListenerStatus("free"); s != StatusOnline {
 		t.Fatalf("free listener status %q, want ONLINE", s)
 	}
-	if name, err := askTCP("127.50.0.70:8081"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.50.0.70:8081"); err != nil || name != "m0" {
 		t.Fatalf("free listener answered %q, %v", name, err)
 	}
 	// Once the port is free, the next Apply binds it.
@@ -591,7 +603,7 @@ func TestBindFailureIsReportedAndOthersServe(t *testing.T) {
 	if s := dp.ListenerStatus("busy"); s != StatusOnline {
 		t.Fatalf("listener status %q after the port was freed, want ONLINE", s)
 	}
-	if name, err := askTCP("127.50.0.70:8080"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.50.0.70:8080"); err != nil || name != "m0" {
 		t.Fatalf("rebound listener answered %q, %v", name, err)
 	}
 }
@@ -637,7 +649,7 @@ func stickyClients(t *testing.T, addr string, n int) map[string]int {
 		from := net.IPv4(127, 51, 0, byte(client))
 		first := ""
 		for i := 0; i < 5; i++ {
-			name, err := askTCPFrom(addr, from)
+			name, err := membertest.AskFrom(addr, from)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -768,12 +780,12 @@ func TestListenerMovesToAnotherPort(t *testing.T) {
 	pool, _ := tcpPool(t, 140, "ROUND_ROBIN", 1)
 	l := tcpListener("l", 140, pool)
 	apply(t, dp, Config{Listeners: []Listener{l}})
-	if name, err := askTCP("127.50.0.140:8080"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.50.0.140:8080"); err != nil || name != "m0" {
 		t.Fatalf("before the move: %q, %v", name, err)
 	}
 	l.Port = 8090
 	apply(t, dp, Config{Listeners: []Listener{l}})
-	if name, err := askTCP("127.50.0.140:8090"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.50.0.140:8090"); err != nil || name != "m0" {
 		t.Fatalf("on the new port: %q, %v", name, err)
 	}
 	if _, err := net.DialTimeout("tcp", "127.50.0.140:8080", time.Second); err == nil {
@@ -810,7 +822,7 @@ func TestIPv6(t *testing.T) {
 	dp := newTestDataPlane(t)
 	apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "::1", Port: 18080, Protocol: ProtocolTCP,
 		Pool: &Pool{ID: "p", Algorithm: "SOURCE_IP", Members: []Member{{ID: "m", Address: "::1", Port: b.port(t), Weight: 1, AdminUp: true}}}}}})
-	if name, err := askTCP("[::1]:18080"); err != nil || name != "v6" {
+	if name, err := membertest.Ask("[::1]:18080"); err != nil || name != "v6" {
 		t.Fatalf("through [::1]:18080: %q, %v", name, err)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
 )
 
 // E7: connection drain (connection_drain, services/elb/v3/model/model_connection_drain.go; the
@@ -127,13 +125,7 @@ func TestConnectionDrainOfARemovedMember(t *testing.T) {
 func TestConnectionDrainOfAnUnhealthyMember(t *testing.T) {
 	const drain = 1500 * time.Millisecond
 	dp := newTestDataPlane(t)
-	pool, bs := tcpPool(t, 203, "ROUND_ROBIN", 1, 1)
-	pool.Drain = drain
-	pool.Monitor = &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 1, MaxRetriesDown: 1}
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 203, pool)}})
-	eventually(t, 5*time.Second, "both members ONLINE", func() bool {
-		return dp.MemberStatus("m0") == StatusOnline && dp.MemberStatus("m1") == StatusOnline
-	})
+	_, bs := checkedPool(t, dp, 203, 1, drain, 1, 1)
 	conns := twoConns(t, "127.50.0.203:8080")
 
 	// m0 stops accepting: its health check fails, its established connection still works.

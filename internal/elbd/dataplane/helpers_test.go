@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
+	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
 // tcpBackend is a member server: on each connection it writes its name and a
@@ -146,36 +149,13 @@ func refusingPort(t *testing.T, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// askTCP opens a connection to addr and returns the name of the member that
-// answered.
-func askTCP(addr string) (string, error) { return askTCPFrom(addr, nil) }
-
-// askTCPFrom is askTCP from local IP from (nil: any).
-func askTCPFrom(addr string, from net.IP) (string, error) {
-	d := net.Dialer{Timeout: 5 * time.Second}
-	if from != nil {
-		d.LocalAddr = &net.TCPAddr{IP: from}
-	}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return "", fmt.Errorf("reading the member's name: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
 // countTCP opens n connections with a few workers and counts the answers.
 // Each connection comes from its own client address (127.53.x.y), so that
 // the clients' TIME_WAIT sockets never exhaust one address's ports.
 func countTCP(t *testing.T, addr string, n int) map[string]int {
 	t.Helper()
 	return countAnswers(t, "connection through "+addr, n, func(k int) (string, error) {
-		return askTCPFrom(addr, net.IPv4(127, 53, byte(k/250%250), byte(k%250+1)))
+		return membertest.AskFrom(addr, net.IPv4(127, 53, byte(k/250%250), byte(k%250+1)))
 	})
 }
 
@@ -328,16 +308,10 @@ func checkShares(t *testing.T, counts map[string]int, weights map[string]int) {
 	}
 }
 
-// eventually polls cond every 20 ms for up to limit.
+// eventually is poll.True: cond again and again until it holds, failing the test after limit.
 func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.True(t, limit, what, cond)
 }
 
 // childTest is this test binary run again as a child process that runs only

@@ -15,7 +15,7 @@ import (
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
 
-	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/netns"
 )
 
@@ -131,13 +131,7 @@ func TestK4KernelFailover(t *testing.T) {
 		return
 	}
 	dp := newKernelDataPlane(t)
-	pool, bs := tcpPool(t, 40, "ROUND_ROBIN", 10, 10, 10)
-	mon := &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 2, MaxRetriesDown: 2}
-	pool.Monitor = mon
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 40, pool)}})
-	for _, m := range []string{"m0", "m1", "m2"} {
-		eventually(t, 5*time.Second, "member "+m+" ONLINE", func() bool { return dp.MemberStatus(m) == StatusOnline })
-	}
+	_, bs := checkedPool(t, dp, 40, 2, 0, 10, 10, 10)
 	// An established connection to m2, held open across its failure.
 	var held net.Conn
 	for held == nil {
@@ -184,11 +178,7 @@ func TestK5KernelDrainThenFlush(t *testing.T) {
 		return
 	}
 	dp := newKernelDataPlane(t)
-	pool, bs := tcpPool(t, 41, "ROUND_ROBIN", 1)
-	pool.Monitor = &health.Monitor{Type: health.TypeTCP, Delay: 200 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxRetries: 1, MaxRetriesDown: 1}
-	pool.Drain = 1500 * time.Millisecond
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 41, pool)}})
-	eventually(t, 5*time.Second, "member ONLINE", func() bool { return dp.MemberStatus("m0") == StatusOnline })
+	pool, bs := checkedPool(t, dp, 41, 1, 1500*time.Millisecond, 1)
 	c, err := net.Dial("tcp", "127.50.0.41:8080")
 	if err != nil {
 		t.Fatal(err)
@@ -290,11 +280,11 @@ func TestK6KernelTableRemovedAndStaleCleaned(t *testing.T) {
 	stale.mu.Unlock()
 	dp := New(Options{Kernel: true})
 	defer dp.Close()
-	if name, err := askTCP("127.50.0.60:8080"); err == nil {
+	if name, err := membertest.Ask("127.50.0.60:8080"); err == nil {
 		t.Fatalf("the stale rules still forward (to %s)", name)
 	}
 	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 60, pool)}})
-	if _, err := askTCP("127.50.0.60:8080"); err != nil {
+	if _, err := membertest.Ask("127.50.0.60:8080"); err != nil {
 		t.Fatal(err)
 	}
 	dp.Close()

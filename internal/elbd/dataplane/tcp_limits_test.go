@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
 
 const limitsChildEnv = "FLEETLB_TCP_LIMITS_CHILD"
@@ -32,7 +34,7 @@ func TestLocalResourceErrorsAreNotMemberFailures(t *testing.T) {
 		port := refusingPort(t, "127.57.2.1")
 		pool := &Pool{ID: "p", Members: []Member{{ID: "m0", Address: "127.57.2.1", Port: port, Weight: 1, AdminUp: true}}}
 		apply(t, dp, Config{Listeners: []Listener{{ID: "l", VIP: "127.57.0.2", Port: 18091, Protocol: ProtocolTCP, Pool: pool}}})
-		if name, err := askTCPFrom("127.57.0.2:18091", net.IPv4(127, 57, 9, 1)); err == nil {
+		if name, err := membertest.AskFrom("127.57.0.2:18091", net.IPv4(127, 57, 9, 1)); err == nil {
 			t.Fatalf("served by %q through a refusing member", name)
 		}
 		if got := dp.MemberCounters("m0").FailedConnects; got != 1 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/dataplane/health"
+	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 )
 
 // A datagram from a new client is dropped, not charged to a member, once the
@@ -78,7 +79,7 @@ func TestUDPFlowCapKeepsTCPAndHealth(t *testing.T) {
 		fmt.Sprintf("LIMITS_TPORT=%d", tb.port(t)),
 		fmt.Sprintf("LIMITS_HPORT=%d", probes.port),
 		fmt.Sprintf("LIMITS_UPORT=%d", ub.port))
-	if name, err := askTCP("127.56.0.1:18080"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.56.0.1:18080"); err != nil || name != "m0" {
 		t.Fatalf("before the flood: %q %v", name, err)
 	}
 	vip := &net.UDPAddr{IP: net.IPv4(127, 56, 0, 2), Port: 18053}
@@ -111,7 +112,7 @@ func TestUDPFlowCapKeepsTCPAndHealth(t *testing.T) {
 	if st.active > st.max || st.capped == 0 {
 		t.Errorf("%d live flows for a cap of %d, %d datagrams dropped at the cap", st.active, st.max, st.capped)
 	}
-	if name, err := askTCP("127.56.0.1:18080"); err != nil || name != "m0" {
+	if name, err := membertest.Ask("127.56.0.1:18080"); err != nil || name != "m0" {
 		t.Errorf("the TCP listener no longer serves after a UDP flood: %q %v", name, err)
 	}
 }

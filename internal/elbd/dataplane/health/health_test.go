@@ -93,37 +93,35 @@ func addrOf(t *testing.T, a net.Addr) netip.AddrPort {
 	return ap
 }
 
+// upThenDown checks that m probes the port at a up while it is open, and down once close has
+// closed it.
+func upThenDown(t *testing.T, m Monitor, a net.Addr, close func() error) {
+	t.Helper()
+	target := addrOf(t, a)
+	if err := m.Probe(context.Background(), target); err != nil {
+		t.Fatalf("%s: open port probed down: %v", m.Type, err)
+	}
+	_ = close()
+	if err := m.Probe(context.Background(), target); err == nil {
+		t.Fatalf("%s: closed port probed up", m.Type)
+	}
+}
+
 func TestProbeTCP(t *testing.T) {
-	m := Monitor{Type: TypeTCP, Timeout: time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := addrOf(t, ln.Addr())
-	if err := m.Probe(context.Background(), target); err != nil {
-		t.Fatalf("listening port: %v", err)
-	}
-	ln.Close()
-	if err := m.Probe(context.Background(), target); err == nil {
-		t.Fatal("closed port probed up")
-	}
+	upThenDown(t, Monitor{Type: TypeTCP, Timeout: time.Second}, ln.Addr(), ln.Close)
 }
 
+// A silent but open UDP port is up (no ICMP unreachable).
 func TestProbeUDPConnect(t *testing.T) {
-	m := Monitor{Type: TypeUDPConnect, Timeout: 300 * time.Millisecond}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := addrOf(t, pc.LocalAddr())
-	// A silent but open port is up (no ICMP unreachable).
-	if err := m.Probe(context.Background(), target); err != nil {
-		t.Fatalf("open port: %v", err)
-	}
-	pc.Close()
-	if err := m.Probe(context.Background(), target); err == nil {
-		t.Fatal("closed UDP port probed up")
-	}
+	upThenDown(t, Monitor{Type: TypeUDPConnect, Timeout: 300 * time.Millisecond}, pc.LocalAddr(), pc.Close)
 }
 
 func TestProbeHTTP(t *testing.T) {
