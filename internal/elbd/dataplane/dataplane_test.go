@@ -36,6 +36,15 @@ func tcpPool(t *testing.T, net_ int, algorithm string, weights ...int) (*Pool, [
 	return p, bs
 }
 
+// servePool serves tcpPool(t, net_, algorithm, weights...) behind TCP listener "l" on
+// 127.50.0.<net_>:8080 of dp.
+func servePool(t *testing.T, dp *DataPlane, net_ int, algorithm string, weights ...int) (*Pool, []*tcpBackend) {
+	t.Helper()
+	pool, bs := tcpPool(t, net_, algorithm, weights...)
+	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", net_, pool)}})
+	return pool, bs
+}
+
 // checkedPool serves tcpPool(t, net_, "ROUND_ROBIN", weights...) behind TCP listener "l" on
 // 127.50.0.<net_>:8080 of dp, its members checked over TCP every 200 ms (retries failures or
 // successes flip one) and drained for drain; it returns once every member is ONLINE.
@@ -554,8 +563,7 @@ func TestListenersSkipAStoppedEventLoop(t *testing.T) {
 		<-lp.done
 	}
 	stop(dp.engine.loops[0])
-	pool, _ := tcpPool(t, 190, "ROUND_ROBIN", 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 190, pool)}})
+	pool, _ := servePool(t, dp, 190, "ROUND_ROBIN", 1)
 	counts := countTCP(t, "127.50.0.190:8080", 50)
 	if counts["m0"] != 50 {
 		t.Fatalf("answers %v, want all 50 from m0", counts)
@@ -666,8 +674,7 @@ func stickyClients(t *testing.T, addr string, n int) map[string]int {
 
 func TestSourceIPIsSticky(t *testing.T) {
 	dp := newTestDataPlane(t)
-	pool, _ := tcpPool(t, 90, "SOURCE_IP", 1, 1, 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 90, pool)}})
+	servePool(t, dp, 90, "SOURCE_IP", 1, 1, 1)
 	if seen := stickyClients(t, "127.50.0.90:8080", 30); len(seen) < 2 {
 		t.Fatalf("30 clients all went to %v; SOURCE_IP should spread them", seen)
 	}
@@ -675,8 +682,7 @@ func TestSourceIPIsSticky(t *testing.T) {
 
 func TestLeastConnectionsBalancesOpenConnections(t *testing.T) {
 	dp := newTestDataPlane(t)
-	pool, _ := tcpPool(t, 100, "LEAST_CONNECTIONS", 2, 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 100, pool)}})
+	servePool(t, dp, 100, "LEAST_CONNECTIONS", 2, 1)
 	counts := map[string]int{}
 	for i := 0; i < 30; i++ {
 		_, _, name := dialMember(t, "127.50.0.100:8080")
@@ -689,8 +695,7 @@ func TestLeastConnectionsBalancesOpenConnections(t *testing.T) {
 
 func TestMetricsExposeCounters(t *testing.T) {
 	dp := newTestDataPlane(t)
-	pool, _ := tcpPool(t, 110, "ROUND_ROBIN", 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 110, pool)}})
+	servePool(t, dp, 110, "ROUND_ROBIN", 1)
 	countTCP(t, "127.50.0.110:8080", 5)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(dp.Collector())
@@ -795,8 +800,7 @@ func TestListenerMovesToAnotherPort(t *testing.T) {
 
 func TestCloseEndsEstablishedConnections(t *testing.T) {
 	dp := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	pool, _ := tcpPool(t, 150, "ROUND_ROBIN", 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 150, pool)}})
+	servePool(t, dp, 150, "ROUND_ROBIN", 1)
 	c, r, _ := dialMember(t, "127.50.0.150:8080")
 	if err := dp.Close(); err != nil {
 		t.Fatal(err)

@@ -82,9 +82,8 @@ func TestK2KernelWeightedSplit(t *testing.T) {
 		return
 	}
 	dp := newKernelDataPlane(t)
-	pool, _ := tcpPool(t, 10, "ROUND_ROBIN", 80, 20)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l1", 10, pool)}})
-	if s, p := dp.ListenerStatus("l1"), dp.ListenerDataPlane("l1"); s != StatusOnline || p != PathKernel {
+	servePool(t, dp, 10, "ROUND_ROBIN", 80, 20)
+	if s, p := dp.ListenerStatus("l"), dp.ListenerDataPlane("l"); s != StatusOnline || p != PathKernel {
 		t.Fatalf("listener %s on %q, want ONLINE on the kernel", s, p)
 	}
 	counts := countTCP(t, "127.50.0.10:8080", 10000)
@@ -105,7 +104,7 @@ func TestK2KernelWeightedSplit(t *testing.T) {
 			t.Errorf("member %s: kernel counted %d bytes in, %d out", name, c.BytesIn, c.BytesOut)
 		}
 	}
-	if got := dp.ListenerCounters("l1").TotalConnections; got != 10000 {
+	if got := dp.ListenerCounters("l").TotalConnections; got != 10000 {
 		t.Errorf("listener counts %d connections, want 10000", got)
 	}
 }
@@ -116,8 +115,7 @@ func TestK3KernelSourceIPIsSticky(t *testing.T) {
 		return
 	}
 	dp := newKernelDataPlane(t)
-	pool, _ := tcpPool(t, 90, "SOURCE_IP", 1, 1, 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 90, pool)}})
+	servePool(t, dp, 90, "SOURCE_IP", 1, 1, 1)
 	seen := stickyClients(t, "127.50.0.90:8080", 60)
 	if len(seen) < 3 {
 		t.Fatalf("60 clients went to %v; SOURCE_IP should spread them over the 3 members", seen)
@@ -241,8 +239,7 @@ func TestK8KernelLeastConnectionsOnProxy(t *testing.T) {
 		return
 	}
 	dp := newKernelDataPlane(t)
-	pool, _ := tcpPool(t, 100, "LEAST_CONNECTIONS", 1, 1)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 100, pool)}})
+	pool, _ := servePool(t, dp, 100, "LEAST_CONNECTIONS", 1, 1)
 	if p := dp.ListenerDataPlane("l"); p != PathProxyLeastConn {
 		t.Fatalf("LEAST_CONNECTIONS listener on %q, want %q", p, PathProxyLeastConn)
 	}

@@ -8,8 +8,7 @@ import "testing"
 // members of weights 1 and 99, none to the member of weight 0.
 func TestSourceIPIgnoresNonZeroWeights(t *testing.T) {
 	dp := newTestDataPlane(t)
-	pool, _ := tcpPool(t, 95, "SOURCE_IP", 1, 99, 0)
-	apply(t, dp, Config{Listeners: []Listener{tcpListener("l", 95, pool)}})
+	servePool(t, dp, 95, "SOURCE_IP", 1, 99, 0)
 	counts := countTCP(t, "127.50.0.95:8080", 2000)
 	if counts["m2"] != 0 {
 		t.Errorf("the member of weight 0 got %d new connections, want none", counts["m2"])
