@@ -138,6 +138,10 @@ func (s *Server) Close() error {
 	return s.elbd.Close()
 }
 
+// Handler is elbd's API as URL serves it, for a test that serves it its own way (behind a front
+// of its own, counting calls).
+func (s *Server) Handler() http.Handler { return s.elbd.Handler() }
+
 // Faults is elbd's fault injector (F6), nil unless the configuration has a faults: section.
 func (s *Server) Faults() *faults.Injector { return s.elbd.Faults }
 

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
-	"github.com/fleetlb/fleetlb/internal/elbd/api"
-	"github.com/fleetlb/fleetlb/internal/elbd/config"
-	"github.com/fleetlb/fleetlb/internal/elbd/server"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -29,15 +27,7 @@ func Handler(t testing.TB, cfgText string) (http.Handler, *store.Store) {
 // balancer is PENDING_* for delay and refuses other writes with 409, as the real one does.
 func BusyHandler(t testing.TB, cfgText string, delay time.Duration) (http.Handler, *store.Store) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(cfgText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	elbd, err := server.New(server.Options{Config: cfg, DataDir: t.TempDir(), DataPlane: api.NopDataPlane{}, ProvisioningDelay: delay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = elbd.Close() })
+	elbd := elbdtest.Start(t, cfgText, elbdtest.Options{ProvisioningDelay: delay})
 	return elbd.Handler(), elbd.Store
 }
 

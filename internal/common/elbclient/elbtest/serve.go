@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -39,12 +40,12 @@ type Server struct {
 // Serve serves the elbd of the configuration cfgText (as Handler) for the test.
 func Serve(t testing.TB, cfgText string, o Options) *Server {
 	t.Helper()
-	h, st := BusyHandler(t, cfgText, o.ProvisioningDelay)
-	f, _ := h.(*faults.Injector)
+	elbd := elbdtest.Start(t, cfgText, elbdtest.Options{ProvisioningDelay: o.ProvisioningDelay})
+	h := elbd.Handler()
 	if o.Front != nil {
 		h = o.Front(h)
 	}
-	return serve(t, &Server{Store: st, Faults: f, handler: h})
+	return serve(t, &Server{Store: elbd.Store, Faults: elbd.Faults(), handler: h})
 }
 
 // Another serves the same elbd at another address with counts of its own: one per client, to
