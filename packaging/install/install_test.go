@@ -146,16 +146,9 @@ func TestInstall(t *testing.T) {
 	}
 
 	// elbd with the ELB the operator made and a listener with a VM added by hand.
-	e := elbdtest.Start(t, elbdtest.ClusterCloud(ak, sk, project, c.Options().NodeCIDR, nil), elbdtest.Options{})
-	lb, err := e.Store.CreateLoadBalancer(store.Scope{Family: store.FamilyV3, ProjectID: project},
-		store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip", AdminStateUp: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk, err := elbclient.New(elbclient.Config{Endpoint: e.URL, ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := elbtest.Serve(t, elbdtest.ClusterCloud(ak, sk, project, c.Options().NodeCIDR, nil), elbtest.Options{})
+	lb := e.LoadBalancer(t, store.FamilyV3, project, store.LoadBalancer{Name: "shared", VIPSubnetID: "subnet-vip"})
+	sdk := e.Client(t, elbclient.Config{ProjectID: project, AK: ak, SK: sk, Timeout: 10 * time.Second, QPS: 1000, Burst: 1000})
 	elb := sdk.API(elbrules.ClassPerformance)
 	vm := elbclient.MemberSpec{Name: "ecs-1", Address: "127.251.0.11", Port: 8080, Weight: 10, SubnetID: "subnet-vm"}
 	listenerID, poolID := elbtest.HandMade(t, elb, elbclient.ListenerSpec{LoadBalancerID: lb.ID, Name: "vm-web", Protocol: "TCP", Port: 8080}, "vm-web", vm)
