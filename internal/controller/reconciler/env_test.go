@@ -28,6 +28,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
@@ -45,24 +46,9 @@ const (
 // elbdConfig describes one VPC holding both clusters' node and pod ranges (whatever free ranges
 // localk8s picked), the VIP subnet and a subnet for hand-made VM members.
 func elbdConfig(a, b localk8s.Options) string {
-	return fmt.Sprintf(`
-credentials:
-  - accessKey: %s
-    secretKey: %s
-    projectID: %s
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-a-pods, cidr: %s}
-      - {id: subnet-a-nodes, cidr: %s}
-      - {id: subnet-b-nodes, cidr: %s}
-      - {id: subnet-b-pods, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-quotas:
-  members_per_pool: 10 # C2: the busiest pool of the other subtests holds fewer
-`, ak, sk, project, a.PodCIDR, a.NodeCIDR, b.NodeCIDR, b.PodCIDR)
+	return elbdtest.Cloud([]string{ak, sk, project},
+		[]string{"subnet-a-pods", a.PodCIDR, "subnet-a-nodes", a.NodeCIDR, "subnet-b-nodes", b.NodeCIDR, "subnet-b-pods", b.PodCIDR},
+		"quotas:\n  members_per_pool: 10 # C2: the busiest pool of the other subtests holds fewer\n")
 }
 
 // elbdEnv is elbd's API over HTTP and the SDK client of the test's key.

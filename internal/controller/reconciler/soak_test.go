@@ -19,6 +19,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
@@ -110,20 +111,8 @@ func (c *soakCluster) desired() []string {
 }
 
 func soakConfig(a, b localk8s.Options) string {
-	return fmt.Sprintf(`
-credentials:
-  - {accessKey: %s, secretKey: %s, projectID: %s}
-  - {accessKey: AK-SOAK-A, secretKey: SK-soak-a, projectID: %s}
-  - {accessKey: AK-SOAK-B, secretKey: SK-soak-b, projectID: %s}
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-a-pods, cidr: %s}
-      - {id: subnet-b-pods, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-# F6: the controllers' keys get about 15%% of their calls faulted; the watcher's key none.
+	return elbdtest.Cloud([]string{ak, sk, project, "AK-SOAK-A", "SK-soak-a", project, "AK-SOAK-B", "SK-soak-b", project},
+		[]string{"subnet-a-pods", a.PodCIDR, "subnet-b-pods", b.PodCIDR}, `# F6: the controllers' keys get about 15% of their calls faulted; the watcher's key none.
 faults:
   seed: 15
   busy: 0.03
@@ -133,7 +122,7 @@ faults:
   lostResponse: 0.04
   timeoutHold: 1500ms
   accessKeys: [AK-SOAK-A, AK-SOAK-B]
-`, ak, sk, project, project, project, a.PodCIDR, b.PodCIDR)
+`)
 }
 
 // hostAddrs are n addresses of prefix from its 10th host on.

@@ -215,28 +215,32 @@ func FreePort(t testing.TB, host string) int {
 // Service span several subnets), the VIP subnet subnet-vip (127.250.0.0/24) and subnet-vm
 // (127.251.0.0/24) for VMs added by hand; and VPC vpc-2 without the cluster's addresses.
 func ClusterCloud(ak, sk, project, nodeCIDR string, podCIDRs []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `
-credentials:
-  - accessKey: %s
-    secretKey: %s
-    projectID: %s
-vpcs:
-  - id: vpc-1
-    cidr: 127.0.0.0/8
-    subnets:
-      - {id: subnet-nodes, cidr: %s}
-      - {id: subnet-vip, cidr: 127.250.0.0/24}
-      - {id: subnet-vm, cidr: 127.251.0.0/24}
-`, ak, sk, project, nodeCIDR)
+	subnets := []string{"subnet-nodes", nodeCIDR}
 	for i, c := range podCIDRs {
-		fmt.Fprintf(&b, "      - {id: subnet-pods-%d, cidr: %s}\n", i+1, c)
+		subnets = append(subnets, fmt.Sprintf("subnet-pods-%d", i+1), c)
 	}
 	// A second VPC without the cluster's addresses.
-	b.WriteString(`  - id: vpc-2
+	return Cloud([]string{ak, sk, project}, subnets, `  - id: vpc-2
     cidr: 127.252.0.0/16
     subnets:
       - {id: subnet-vip-2, cidr: 127.252.0.0/24}
 `)
-	return b.String()
+}
+
+// Cloud is an elbd configuration of the test bed: the keys (access key, secret key, project ID,
+// three strings each), VPC vpc-1 (127.0.0.0/8) with subnets (ID and CIDR, two strings each)
+// besides subnet-vip (127.250.0.0/24, for VIPs) and subnet-vm (127.251.0.0/24, for VMs added by
+// hand), then rest: YAML that follows vpc-1 (another VPC, quotas, faults).
+func Cloud(keys, subnets []string, rest string) string {
+	var b strings.Builder
+	b.WriteString("credentials:\n")
+	for i := 0; i+2 < len(keys); i += 3 {
+		fmt.Fprintf(&b, "  - {accessKey: %s, secretKey: %s, projectID: %s}\n", keys[i], keys[i+1], keys[i+2])
+	}
+	b.WriteString("vpcs:\n  - id: vpc-1\n    cidr: 127.0.0.0/8\n    subnets:\n")
+	subnets = append(subnets, "subnet-vip", "127.250.0.0/24", "subnet-vm", "127.251.0.0/24")
+	for i := 0; i+1 < len(subnets); i += 2 {
+		fmt.Fprintf(&b, "      - {id: %s, cidr: %s}\n", subnets[i], subnets[i+1])
+	}
+	return b.String() + rest
 }
