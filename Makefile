@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || 
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
 
-.PHONY: all build images manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller clean
+.PHONY: all build images manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller screenshot clean
 
 all: build
 
@@ -91,6 +91,10 @@ fmt:
 
 demo: build
 	@./scripts/demo.sh
+
+## screenshot: rewrite docs/images/console-listener.png from the console's browser test.
+screenshot: chromium
+	FLEETLB_WRITE_SCREENSHOT=1 $(GO) test -count=1 -run TestO13ConsoleInBrowser ./internal/elbd/console/
 
 bench-dataplane: build
 	@./scripts/bench-dataplane.sh
