@@ -31,21 +31,25 @@ func (h *v3) routes(mux *http.ServeMux) {
 	handle := routeOn(mux, v3Prefix)
 	for _, rt := range slices.Concat(
 		handler.CRUD("loadbalancers", withCreate("loadbalancer", h.createLoadBalancer), h.listLoadBalancers,
-			h.showLoadBalancer, withBody("loadbalancer", h.updateLoadBalancer), h.deleteLoadBalancer),
+			handler.Show(h.st.LoadBalancerSeenFromV3, h.replyLB), // shared ones too, guaranteed=false (E8)
+			withBody("loadbalancer", h.updateLoadBalancer), handler.Delete(h.st.DeleteLoadBalancer)),
 		handler.CRUD("listeners", withCreate("listener", h.createListener), h.listListeners,
-			h.showListener, withBody("listener", h.updateListener), h.deleteListener),
-		handler.CRUD("pools", withCreate("pool", h.createPool), h.listPools, h.showPool, h.updatePool, h.deletePool),
+			handler.Show(h.st.GetListener, replyListener), withBody("listener", h.updateListener), handler.Delete(h.st.DeleteListener)),
+		handler.CRUD("pools", withCreate("pool", h.createPool), h.listPools, handler.Show(h.st.GetPool, h.replyPool),
+			h.updatePool, handler.Delete(h.st.DeletePool)),
 		handler.CRUD("pools/{pool_id}/members", withCreate("member", h.createMember), h.listMembers,
 			h.showMember, withBody("member", h.updateMember), h.deleteMember),
 		handler.CRUD("healthmonitors", withCreate("healthmonitor", h.createHealthMonitor), h.listHealthMonitors,
-			h.showHealthMonitor, withBody("healthmonitor", h.updateHealthMonitor), h.deleteHealthMonitor),
+			handler.Show(h.st.GetHealthMonitor, replyMonitor), withBody("healthmonitor", h.updateHealthMonitor),
+			handler.Delete(h.st.DeleteHealthMonitor)),
 	) {
 		handle(rt.Pattern, rt.Fn)
 	}
-	handle("DELETE loadbalancers/{id}/force-elb", h.deleteLoadBalancerForce)
+	// The cascading deletes remove a resource with everything under it.
+	handle("DELETE loadbalancers/{id}/force-elb", handler.Delete(h.st.DeleteLoadBalancerCascade))
 	handle("GET loadbalancers/{id}/statuses", h.showLoadBalancerStatus)
-	handle("DELETE listeners/{id}/force", h.deleteListenerForce)
-	handle("DELETE pools/{id}/delete-cascade", h.deletePoolCascade)
+	handle("DELETE listeners/{id}/force", handler.Delete(h.st.DeleteListenerCascade))
+	handle("DELETE pools/{id}/delete-cascade", handler.Delete(h.st.DeletePoolCascade))
 	handle("POST pools/{pool_id}/members/batch-add", h.batchAddMembers)
 	handle("POST pools/{pool_id}/members/batch-delete", h.batchDeleteMembers)
 	handle("POST pools/{pool_id}/members/batch-update", h.batchUpdateMembers)
@@ -83,6 +87,13 @@ func answered[T, W any](r *http.Request, status int, key string, v T, err error,
 		return 0, nil, err
 	}
 	return replied(r, status, key, render(v))
+}
+
+// replyOf is the handler.Reply of a kind whose body is the record alone, rendered under key.
+func replyOf[T, W any](key string, render func(T) W) handler.Reply[T] {
+	return func(r *http.Request, _ store.Scope, status int, v T, err error) (int, any, error) {
+		return answered(r, status, key, v, err, render)
+	}
 }
 
 // replied is a resource response: {key: v, "request_id": ...} with the given status.
@@ -148,18 +159,4 @@ func orDefault[T any](p *T, def T) T {
 		return def
 	}
 	return *p
-}
-
-// The cascading deletes remove a resource with everything under it.
-
-func (h *v3) deleteLoadBalancerForce(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeleteLoadBalancerCascade(sc, r.PathValue("id")))
-}
-
-func (h *v3) deleteListenerForce(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeleteListenerCascade(sc, r.PathValue("id")))
-}
-
-func (h *v3) deletePoolCascade(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeletePoolCascade(sc, r.PathValue("id")))
 }

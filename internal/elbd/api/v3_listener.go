@@ -116,13 +116,10 @@ func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListene
 		return 0, nil, err
 	}
 	l, err := h.st.CreateListener(sc, l)
-	return answered(r, http.StatusCreated, "listener", l, err, renderV3Listener)
+	return replyListener(r, sc, http.StatusCreated, l, err)
 }
 
-func (h *v3) showListener(r *http.Request, sc store.Scope) (int, any, error) {
-	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	return answered(r, http.StatusOK, "listener", l, err, renderV3Listener)
-}
+var replyListener = replyOf("listener", renderV3Listener)
 
 func (h *v3) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
 	ls, err := h.st.ListListeners(sc)
@@ -171,11 +168,7 @@ func (h *v3) updateListener(r *http.Request, sc store.Scope, in *v3UpdateListene
 		}
 		return in.apply(l)
 	})
-	return answered(r, http.StatusOK, "listener", l, err, renderV3Listener)
-}
-
-func (h *v3) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeleteListener(sc, r.PathValue("id")))
+	return replyListener(r, sc, http.StatusOK, l, err)
 }
 
 // poolMemberAddresses maps an item to the addresses of the members of its pool (pool() names

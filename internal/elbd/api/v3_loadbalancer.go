@@ -81,7 +81,7 @@ func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, er
 
 // replyLB answers a call that yields one load balancer: err, or the load balancer with its
 // listeners and pools.
-func (h *v3) replyLB(r *http.Request, sc store.Scope, lb store.LoadBalancer, err error) (int, any, error) {
+func (h *v3) replyLB(r *http.Request, sc store.Scope, status int, lb store.LoadBalancer, err error) (int, any, error) {
 	var out v3LoadBalancer
 	if err == nil {
 		out, err = h.renderLB(sc, lb)
@@ -89,7 +89,7 @@ func (h *v3) replyLB(r *http.Request, sc store.Scope, lb store.LoadBalancer, err
 	if err != nil {
 		return 0, nil, err
 	}
-	return replied(r, http.StatusOK, "loadbalancer", out)
+	return replied(r, status, "loadbalancer", out)
 }
 
 type v3CreateLB struct {
@@ -137,12 +137,6 @@ func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope, in *v3CreateLB)
 	return http.StatusCreated, map[string]any{
 		"loadbalancer": renderV3LB(lb, nil, nil), "loadbalancer_id": lb.ID, "request_id": apierr.RequestID(r),
 	}, nil
-}
-
-func (h *v3) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	// The v3 API shows the project's shared load balancers too, with guaranteed=false (E8).
-	lb, err := h.st.LoadBalancerSeenFromV3(sc, r.PathValue("id"))
-	return h.replyLB(r, sc, lb, err)
 }
 
 func (h *v3) listLoadBalancers(r *http.Request, sc store.Scope) (int, any, error) {
@@ -232,9 +226,5 @@ func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope, in *v3UpdateLB)
 		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})
-	return h.replyLB(r, sc, lb, err)
-}
-
-func (h *v3) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeleteLoadBalancer(sc, r.PathValue("id")))
+	return h.replyLB(r, sc, http.StatusOK, lb, err)
 }

@@ -75,13 +75,10 @@ func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope, in *v3MonitorF
 		ExpectedCodes: elbrules.DefaultMonitorExpectedCodes, HTTPMethod: elbrules.DefaultMonitorHTTPMethod, AdminStateUp: true}
 	in.apply(&hm)
 	hm, err := h.st.CreateHealthMonitor(sc, hm)
-	return answered(r, http.StatusCreated, "healthmonitor", hm, err, renderV3Monitor)
+	return replyMonitor(r, sc, http.StatusCreated, hm, err)
 }
 
-func (h *v3) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	hm, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	return answered(r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
-}
+var replyMonitor = replyOf("healthmonitor", renderV3Monitor)
 
 func (h *v3) listHealthMonitors(r *http.Request, sc store.Scope) (int, any, error) {
 	hms, err := h.st.ListHealthMonitors(sc)
@@ -116,9 +113,5 @@ func (h *v3) updateHealthMonitor(r *http.Request, sc store.Scope, in *v3MonitorF
 		in.apply(hm)
 		return nil
 	})
-	return answered(r, http.StatusOK, "healthmonitor", hm, err, renderV3Monitor)
-}
-
-func (h *v3) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeleteHealthMonitor(sc, r.PathValue("id")))
+	return replyMonitor(r, sc, http.StatusOK, hm, err)
 }

@@ -236,11 +236,6 @@ func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int,
 	return h.replyPool(r, sc, http.StatusCreated, p, err)
 }
 
-func (h *v3) showPool(r *http.Request, sc store.Scope) (int, any, error) {
-	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	return h.replyPool(r, sc, http.StatusOK, p, err)
-}
-
 func (h *v3) listPools(r *http.Request, sc store.Scope) (int, any, error) {
 	ps, err := h.st.ListPools(sc)
 	if err != nil {
@@ -324,8 +319,4 @@ func (h *v3) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
 		return nil
 	})
 	return h.replyPool(r, sc, http.StatusOK, p, err)
-}
-
-func (h *v3) deletePool(r *http.Request, sc store.Scope) (int, any, error) {
-	return gone(h.st.DeletePool(sc, r.PathValue("id")))
 }

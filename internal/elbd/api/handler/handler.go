@@ -48,3 +48,24 @@ func CRUD(collection string, create, list, show, update, del Func) []Route {
 	return []Route{{"POST " + collection, create}, {"GET " + collection, list}, {"GET " + item, show},
 		{"PUT " + item, update}, {"DELETE " + item, del}}
 }
+
+// Reply answers a call that yields one record: err for the error envelope, or v's body with
+// status. Each API renders each kind its own way; the calls on one record share that way.
+type Reply[T any] func(r *http.Request, sc store.Scope, status int, v T, err error) (int, any, error)
+
+// Show is the show call of one kind ("GET <collection>/{id}"): get reads the record the path's
+// id names, reply answers with it (200) or with get's error.
+func Show[T any](get func(sc store.Scope, id string) (T, error), reply Reply[T]) Func {
+	return func(r *http.Request, sc store.Scope) (int, any, error) {
+		v, err := get(sc, r.PathValue("id"))
+		return reply(r, sc, http.StatusOK, v, err)
+	}
+}
+
+// Delete is a delete call on one record ("DELETE <collection>/{id}[/...]"): del removes what the
+// path's id names; the answer is 204 No Content, or del's error.
+func Delete(del func(sc store.Scope, id string) error) Func {
+	return func(r *http.Request, sc store.Scope) (int, any, error) {
+		return http.StatusNoContent, nil, del(sc, r.PathValue("id"))
+	}
+}

@@ -43,6 +43,13 @@ type Handler struct {
 	status StatusSource
 	prov   *provisioning
 	mux    *http.ServeMux
+
+	// The answers of the calls that yield one record, per kind.
+	replyLB       handler.Reply[store.LoadBalancer]
+	replyListener handler.Reply[store.Listener]
+	replyPool     handler.Reply[store.Pool]
+	replyMember   handler.Reply[store.Member]
+	replyMonitor  handler.Reply[store.HealthMonitor]
 }
 
 // Option configures the v2 API.
@@ -61,19 +68,25 @@ func New(st *store.Store, status StatusSource, opts ...Option) *Handler {
 	for _, o := range opts {
 		o(h)
 	}
+	h.replyLB = replier(h.load, "loadbalancer", (*views).loadBalancer)
+	h.replyListener = replier(h.statusViews, "listener", (*views).listener)
+	h.replyPool = replier(h.load, "pool", (*views).pool)
+	h.replyMember = replier(h.statusViews, "member", (*views).member)
+	h.replyMonitor = replier(h.statusViews, "healthmonitor", (*views).healthMonitor)
 	const p = "/v2/{project_id}/elb"
 	routes := slices.Concat(
 		handler.CRUD(p+"/loadbalancers", withBody("loadbalancer", h.createLoadBalancer), h.listLoadBalancers,
-			h.showLoadBalancer, withBody("loadbalancer", h.updateLoadBalancer), h.deleteLoadBalancer),
+			h.showLoadBalancer, withBody("loadbalancer", h.updateLoadBalancer), handler.Delete(h.st.DeleteLoadBalancer)),
 		[]handler.Route{{Pattern: "GET " + p + "/loadbalancers/{id}/statuses", Fn: h.showStatuses}},
 		handler.CRUD(p+"/listeners", withBody("listener", h.createListener), h.listListeners,
-			h.showListener, withBody("listener", h.updateListener), h.deleteListener),
+			handler.Show(h.st.GetListener, h.replyListener), withBody("listener", h.updateListener), handler.Delete(h.st.DeleteListener)),
 		handler.CRUD(p+"/pools", withBody("pool", h.createPool), h.listPools,
-			h.showPool, withBody("pool", h.updatePool), h.deletePool),
+			handler.Show(h.st.GetPool, h.replyPool), withBody("pool", h.updatePool), handler.Delete(h.st.DeletePool)),
 		handler.CRUD(p+"/pools/{pool_id}/members", withBody("member", h.createMember), h.listMembers,
 			h.showMember, withBody("member", h.updateMember), h.deleteMember),
 		handler.CRUD(p+"/healthmonitors", withBody("healthmonitor", h.createHealthMonitor), h.listHealthMonitors,
-			h.showHealthMonitor, withBody("healthmonitor", h.updateHealthMonitor), h.deleteHealthMonitor),
+			handler.Show(h.st.GetHealthMonitor, h.replyMonitor), withBody("healthmonitor", h.updateHealthMonitor),
+			handler.Delete(h.st.DeleteHealthMonitor)),
 	)
 	for _, rt := range routes {
 		fn, pattern := rt.Fn, rt.Pattern

@@ -18,12 +18,7 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope, req *heal
 		ExpectedCodes:  elbrules.DefaultMonitorExpectedCodes, URLPath: elbrules.DefaultMonitorURLPath, HTTPMethod: elbrules.DefaultMonitorHTTPMethod}
 	req.MonitorFields.Apply(&nm)
 	m, err := h.st.CreateHealthMonitor(sc, nm)
-	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusCreated, err)
-}
-
-func (h *Handler) showHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	m, err := h.st.GetHealthMonitor(sc, r.PathValue("id"))
-	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusOK, err)
+	return h.replyMonitor(r, sc, http.StatusCreated, m, err)
 }
 
 func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope, req *healthMonitorReq) (int, any, error) {
@@ -39,11 +34,7 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope, req *heal
 		}
 		return nil
 	})
-	return reply(h.statusViews, "healthmonitor", (*views).healthMonitor, m, http.StatusOK, err)
-}
-
-func (h *Handler) deleteHealthMonitor(r *http.Request, sc store.Scope) (int, any, error) {
-	return http.StatusNoContent, nil, h.st.DeleteHealthMonitor(sc, r.PathValue("id"))
+	return h.replyMonitor(r, sc, http.StatusOK, m, err)
 }
 
 // healthMonitorFilters are the filters of the SDK's v2 ListHealthmonitorsRequest.

@@ -44,12 +44,7 @@ func (h *Handler) createListener(r *http.Request, sc store.Scope, req *listenerR
 		AdminStateUp: true, ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool}
 	req.Named.Apply(&nl.Name, &nl.Description, &nl.AdminStateUp)
 	l, err := h.st.CreateListener(sc, nl)
-	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusCreated, err)
-}
-
-func (h *Handler) showListener(r *http.Request, sc store.Scope) (int, any, error) {
-	l, err := h.st.GetListener(sc, r.PathValue("id"))
-	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusOK, err)
+	return h.replyListener(r, sc, http.StatusCreated, l, err)
 }
 
 func (h *Handler) updateListener(r *http.Request, sc store.Scope, req *listenerReq) (int, any, error) {
@@ -72,11 +67,7 @@ func (h *Handler) updateListener(r *http.Request, sc store.Scope, req *listenerR
 		}
 		return nil
 	})
-	return reply(h.statusViews, "listener", (*views).listener, l, http.StatusOK, err)
-}
-
-func (h *Handler) deleteListener(r *http.Request, sc store.Scope) (int, any, error) {
-	return http.StatusNoContent, nil, h.st.DeleteListener(sc, r.PathValue("id"))
+	return h.replyListener(r, sc, http.StatusOK, l, err)
 }
 
 // listenerFilters are the filters of the SDK's v2 ListListenersRequest.

@@ -30,7 +30,7 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope, req *loadB
 	nlb := store.LoadBalancer{VIPSubnetID: *req.VIPSubnetID, VIPAddress: or(req.VIPAddress, ""), AdminStateUp: true}
 	req.Named.Apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
 	lb, err := h.st.CreateLoadBalancer(sc, nlb)
-	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusCreated, err)
+	return h.replyLB(r, sc, http.StatusCreated, lb, err)
 }
 
 func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
@@ -41,7 +41,7 @@ func (h *Handler) showLoadBalancer(r *http.Request, sc store.Scope) (int, any, e
 			return http.StatusOK, map[string]any{"loadbalancer": gone}, nil
 		}
 	}
-	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)
+	return h.replyLB(r, sc, http.StatusOK, lb, err)
 }
 
 func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope, req *loadBalancerReq) (int, any, error) {
@@ -49,11 +49,7 @@ func (h *Handler) updateLoadBalancer(r *http.Request, sc store.Scope, req *loadB
 		req.Named.Apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
 		return nil
 	})
-	return reply(h.loader(sc), "loadbalancer", (*views).loadBalancer, lb, http.StatusOK, err)
-}
-
-func (h *Handler) deleteLoadBalancer(r *http.Request, sc store.Scope) (int, any, error) {
-	return http.StatusNoContent, nil, h.st.DeleteLoadBalancer(sc, r.PathValue("id"))
+	return h.replyLB(r, sc, http.StatusOK, lb, err)
 }
 
 // loadBalancerFilters are the filters of the SDK's v2 ListLoadbalancersRequest.

@@ -13,12 +13,12 @@ func (h *Handler) createMember(r *http.Request, sc store.Scope, req *memberReq) 
 		return 0, nil, err
 	}
 	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), req.New(or(req.SubnetID, "")))
-	return reply(h.statusViews, "member", (*views).member, m, http.StatusCreated, err)
+	return h.replyMember(r, sc, http.StatusCreated, m, err)
 }
 
 func (h *Handler) showMember(r *http.Request, sc store.Scope) (int, any, error) {
 	m, err := h.st.GetMember(sc, r.PathValue("pool_id"), r.PathValue("id"))
-	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)
+	return h.replyMember(r, sc, http.StatusOK, m, err)
 }
 
 func (h *Handler) updateMember(r *http.Request, sc store.Scope, req *memberReq) (int, any, error) {
@@ -29,7 +29,7 @@ func (h *Handler) updateMember(r *http.Request, sc store.Scope, req *memberReq) 
 		req.MemberChange.Apply(m)
 		return nil
 	})
-	return reply(h.statusViews, "member", (*views).member, m, http.StatusOK, err)
+	return h.replyMember(r, sc, http.StatusOK, m, err)
 }
 
 func (h *Handler) deleteMember(r *http.Request, sc store.Scope) (int, any, error) {

@@ -38,12 +38,7 @@ func (h *Handler) createPool(r *http.Request, sc store.Scope, req *poolReq) (int
 		AdminStateUp: true, SessionPersistence: sp}
 	req.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)
 	p, err := h.st.CreatePool(sc, np, or(req.ListenerID, ""))
-	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusCreated, err)
-}
-
-func (h *Handler) showPool(r *http.Request, sc store.Scope) (int, any, error) {
-	p, err := h.st.GetPool(sc, r.PathValue("id"))
-	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusOK, err)
+	return h.replyPool(r, sc, http.StatusCreated, p, err)
 }
 
 func (h *Handler) updatePool(r *http.Request, sc store.Scope, req *poolReq) (int, any, error) {
@@ -62,11 +57,7 @@ func (h *Handler) updatePool(r *http.Request, sc store.Scope, req *poolReq) (int
 		}
 		return nil
 	})
-	return reply(h.loader(sc), "pool", (*views).pool, p, http.StatusOK, err)
-}
-
-func (h *Handler) deletePool(r *http.Request, sc store.Scope) (int, any, error) {
-	return http.StatusNoContent, nil, h.st.DeletePool(sc, r.PathValue("id"))
+	return h.replyPool(r, sc, http.StatusOK, p, err)
 }
 
 // poolFilters are the filters of the SDK's v2 ListPoolsRequest.

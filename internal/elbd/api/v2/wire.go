@@ -1,7 +1,10 @@
 package apiv2
 
 import (
+	"net/http"
 	"time"
+
+	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -207,18 +210,20 @@ func (v *views) healthMonitor(h store.HealthMonitor) healthMonitorResp {
 	return out
 }
 
-// reply answers a call that yields one resource: its error, or {key: render(x)} with status,
-// rendered with the views load reads (statusViews, or loader's children for the load balancer
-// and pool bodies, which name their listeners, pools and members).
-func reply[T, R any](load func() (*views, error), key string, render func(*views, T) R, x T, status int, err error) (int, any, error) {
-	if err != nil {
-		return 0, nil, err
+// replier is the handler.Reply of one kind: {key: render(x)} rendered with the views load reads
+// for the caller's scope (statusViews, or load for the load balancer and pool bodies, which name
+// their listeners, pools and members).
+func replier[T, R any](load func(store.Scope) (*views, error), key string, render func(*views, T) R) handler.Reply[T] {
+	return func(_ *http.Request, sc store.Scope, status int, x T, err error) (int, any, error) {
+		if err != nil {
+			return 0, nil, err
+		}
+		v, err := load(sc)
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, map[string]any{key: render(v, x)}, nil
 	}
-	v, err := load()
-	if err != nil {
-		return 0, nil, err
-	}
-	return status, map[string]any{key: render(v, x)}, nil
 }
 
 // memberAddresses are the addresses of the members keep selects (the member_address filter).
@@ -233,12 +238,7 @@ func (v *views) memberAddresses(keep func(store.Member) bool) []string {
 }
 
 // statusViews renders resources that name no children: only operating statuses.
-func (h *Handler) statusViews() (*views, error) { return &views{status: h.status}, nil }
-
-// loader reads sc's listeners, pools and members for the bodies that name them.
-func (h *Handler) loader(sc store.Scope) func() (*views, error) {
-	return func() (*views, error) { return h.load(sc) }
-}
+func (h *Handler) statusViews(store.Scope) (*views, error) { return &views{status: h.status}, nil }
 
 // items renders xs as list items; err is the read of xs.
 func items[T any](xs []T, err error, render func(T) item) ([]item, error) {
