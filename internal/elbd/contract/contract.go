@@ -259,14 +259,32 @@ func WantError(t testing.TB, err error, status int, code string, fragments ...st
 // Ptr is a pointer to v, for the SDK's optional fields.
 func Ptr[T any](v T) *T { return &v }
 
+// created is the response of a create call the test needs: a refusal ends the test, saying
+// what it was creating.
+func created[R any](tg *Target, creating string, resp *R, err error) *R {
+	tg.t.Helper()
+	if err != nil {
+		tg.t.Fatalf("creating %s: %v", creating, err)
+	}
+	return resp
+}
+
+// errOf is the error of an SDK call whose response is not needed (a delete's, for cleanupDelete).
+func errOf[R any](_ R, err error) error { return err }
+
+// named gives an object the request leaves unnamed a fresh name (NewName).
+func (tg *Target) named(name **string) {
+	if *name == nil {
+		*name = Ptr(tg.NewName())
+	}
+}
+
 // ---- v3 (dedicated) objects; each is deleted when the test ends ----
 
 // V3LoadBalancer creates a dedicated load balancer in the target's subnet.
 func (tg *Target) V3LoadBalancer(opt v3model.CreateLoadBalancerOption) v3model.LoadBalancer {
 	tg.t.Helper()
-	if opt.Name == nil {
-		opt.Name = Ptr(tg.NewName())
-	}
+	tg.named(&opt.Name)
 	if opt.VipSubnetCidrId == nil {
 		opt.VipSubnetCidrId = Ptr(tg.SubnetID)
 	}
@@ -277,13 +295,9 @@ func (tg *Target) V3LoadBalancer(opt v3model.CreateLoadBalancerOption) v3model.L
 		opt.L4FlavorId = Ptr(tg.l4Flavor)
 	}
 	resp, err := tg.V3.CreateLoadBalancer(&v3model.CreateLoadBalancerRequest{Body: &v3model.CreateLoadBalancerRequestBody{Loadbalancer: &opt}})
-	if err != nil {
-		tg.t.Fatalf("creating a dedicated load balancer: %v", err)
-	}
-	lb := *resp.Loadbalancer
+	lb := *created(tg, "a dedicated load balancer", resp, err).Loadbalancer
 	tg.cleanupDelete("load balancer "+lb.Id, func() error {
-		_, err := tg.V3.DeleteLoadBalancer(&v3model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
-		return err
+		return errOf(tg.V3.DeleteLoadBalancer(&v3model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id}))
 	})
 	return lb
 }
@@ -294,13 +308,9 @@ func (tg *Target) V3Listener(lbID, protocol string, port int32) v3model.Listener
 	resp, err := tg.V3.CreateListener(&v3model.CreateListenerRequest{Body: &v3model.CreateListenerRequestBody{
 		Listener: &v3model.CreateListenerOption{LoadbalancerId: lbID, Protocol: protocol, ProtocolPort: Ptr(port), Name: Ptr(tg.NewName())},
 	}})
-	if err != nil {
-		tg.t.Fatalf("creating a %s listener on port %d: %v", protocol, port, err)
-	}
-	l := *resp.Listener
+	l := *created(tg, fmt.Sprintf("a %s listener on port %d", protocol, port), resp, err).Listener
 	tg.cleanupDelete("listener "+l.Id, func() error {
-		_, err := tg.V3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: l.Id})
-		return err
+		return errOf(tg.V3.DeleteListener(&v3model.DeleteListenerRequest{ListenerId: l.Id}))
 	})
 	return l
 }
@@ -311,18 +321,10 @@ func (tg *Target) V3Pool(opt v3model.CreatePoolOption) v3model.Pool {
 	if opt.LbAlgorithm == "" {
 		opt.LbAlgorithm = "ROUND_ROBIN"
 	}
-	if opt.Name == nil {
-		opt.Name = Ptr(tg.NewName())
-	}
+	tg.named(&opt.Name)
 	resp, err := tg.V3.CreatePool(&v3model.CreatePoolRequest{Body: &v3model.CreatePoolRequestBody{Pool: &opt}})
-	if err != nil {
-		tg.t.Fatalf("creating a pool: %v", err)
-	}
-	p := *resp.Pool
-	tg.cleanupDelete("pool "+p.Id, func() error {
-		_, err := tg.V3.DeletePool(&v3model.DeletePoolRequest{PoolId: p.Id})
-		return err
-	})
+	p := *created(tg, "a pool", resp, err).Pool
+	tg.cleanupDelete("pool "+p.Id, func() error { return errOf(tg.V3.DeletePool(&v3model.DeletePoolRequest{PoolId: p.Id})) })
 	return p
 }
 
@@ -336,35 +338,25 @@ func (tg *Target) V3Member(poolID string, i int, port int32) (v3model.Member, er
 	if err != nil {
 		return v3model.Member{}, err
 	}
-	m := *resp.Member
-	tg.CleanupV3Member(poolID, m.Id)
-	return m, nil
+	tg.CleanupV3Member(poolID, resp.Member.Id)
+	return *resp.Member, nil
 }
 
 // MustV3Member is V3Member for a member the test needs: a refusal ends the test.
 func (tg *Target) MustV3Member(poolID string, i int, port int32) v3model.Member {
 	tg.t.Helper()
 	m, err := tg.V3Member(poolID, i, port)
-	if err != nil {
-		tg.t.Fatalf("creating member %d of pool %s: %v", i, poolID, err)
-	}
-	return m
+	return *created(tg, fmt.Sprintf("member %d of pool %s", i, poolID), &m, err)
 }
 
 // V3HealthMonitor creates a health monitor (named unless opt says otherwise).
 func (tg *Target) V3HealthMonitor(opt v3model.CreateHealthMonitorOption) v3model.HealthMonitor {
 	tg.t.Helper()
-	if opt.Name == nil {
-		opt.Name = Ptr(tg.NewName())
-	}
+	tg.named(&opt.Name)
 	resp, err := tg.V3.CreateHealthMonitor(&v3model.CreateHealthMonitorRequest{Body: &v3model.CreateHealthMonitorRequestBody{Healthmonitor: &opt}})
-	if err != nil {
-		tg.t.Fatalf("creating a health monitor: %v", err)
-	}
-	hm := *resp.Healthmonitor
+	hm := *created(tg, "a health monitor", resp, err).Healthmonitor
 	tg.cleanupDelete("health monitor "+hm.Id, func() error {
-		_, err := tg.V3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Id})
-		return err
+		return errOf(tg.V3.DeleteHealthMonitor(&v3model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Id}))
 	})
 	return hm
 }
@@ -372,8 +364,7 @@ func (tg *Target) V3HealthMonitor(opt v3model.CreateHealthMonitorOption) v3model
 // CleanupV3Member deletes member id of poolID when the test ends (for members a batch call made).
 func (tg *Target) CleanupV3Member(poolID, id string) {
 	tg.cleanupDelete("member "+id, func() error {
-		_, err := tg.V3.DeleteMember(&v3model.DeleteMemberRequest{PoolId: poolID, MemberId: id})
-		return err
+		return errOf(tg.V3.DeleteMember(&v3model.DeleteMemberRequest{PoolId: poolID, MemberId: id}))
 	})
 }
 
@@ -396,13 +387,9 @@ func (tg *Target) V2LoadBalancer() v2model.LoadbalancerResp {
 	resp, err := tg.V2.CreateLoadbalancer(&v2model.CreateLoadbalancerRequest{Body: &v2model.CreateLoadbalancerRequestBody{
 		Loadbalancer: &v2model.CreateLoadbalancerReq{VipSubnetId: tg.SubnetID, Name: Ptr(tg.NewName())},
 	}})
-	if err != nil {
-		tg.t.Fatalf("creating a shared load balancer: %v", err)
-	}
-	lb := *resp.Loadbalancer
+	lb := *created(tg, "a shared load balancer", resp, err).Loadbalancer
 	tg.cleanupDelete("shared load balancer "+lb.Id, func() error {
-		_, err := tg.V2.DeleteLoadbalancer(&v2model.DeleteLoadbalancerRequest{LoadbalancerId: lb.Id})
-		return err
+		return errOf(tg.V2.DeleteLoadbalancer(&v2model.DeleteLoadbalancerRequest{LoadbalancerId: lb.Id}))
 	})
 	tg.WaitV2Active(lb.Id)
 	return lb
@@ -440,13 +427,9 @@ func (tg *Target) V2Listener(lbID string, protocol v2model.CreateListenerReqProt
 	resp, err := tg.V2.CreateListener(&v2model.CreateListenerRequest{Body: &v2model.CreateListenerRequestBody{
 		Listener: &v2model.CreateListenerReq{LoadbalancerId: lbID, Protocol: protocol, ProtocolPort: port, Name: Ptr(tg.NewName())},
 	}})
-	if err != nil {
-		tg.t.Fatalf("creating a shared listener on port %d: %v", port, err)
-	}
-	l := *resp.Listener
+	l := *created(tg, fmt.Sprintf("a shared listener on port %d", port), resp, err).Listener
 	tg.cleanupDelete("shared listener "+l.Id, func() error {
-		_, err := tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: l.Id})
-		return err
+		return errOf(tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: l.Id}))
 	})
 	tg.WaitV2Active(lbID)
 	return l
@@ -458,14 +441,8 @@ func (tg *Target) V2Pool(lbID, listenerID string, protocol v2model.CreatePoolReq
 	resp, err := tg.V2.CreatePool(&v2model.CreatePoolRequest{Body: &v2model.CreatePoolRequestBody{
 		Pool: &v2model.CreatePoolReq{ListenerId: Ptr(listenerID), Protocol: protocol, LbAlgorithm: "ROUND_ROBIN", Name: Ptr(tg.NewName())},
 	}})
-	if err != nil {
-		tg.t.Fatalf("creating a shared pool: %v", err)
-	}
-	p := *resp.Pool
-	tg.cleanupDelete("shared pool "+p.Id, func() error {
-		_, err := tg.V2.DeletePool(&v2model.DeletePoolRequest{PoolId: p.Id})
-		return err
-	})
+	p := *created(tg, "a shared pool", resp, err).Pool
+	tg.cleanupDelete("shared pool "+p.Id, func() error { return errOf(tg.V2.DeletePool(&v2model.DeletePoolRequest{PoolId: p.Id})) })
 	tg.WaitV2Active(lbID)
 	return p
 }
@@ -482,8 +459,7 @@ func (tg *Target) V2Member(poolID string, i int, port int32) (v2model.MemberResp
 	}
 	m := *resp.Member
 	tg.cleanupDelete("shared member "+m.Id, func() error {
-		_, err := tg.V2.DeleteMember(&v2model.DeleteMemberRequest{PoolId: poolID, MemberId: m.Id})
-		return err
+		return errOf(tg.V2.DeleteMember(&v2model.DeleteMemberRequest{PoolId: poolID, MemberId: m.Id}))
 	})
 	return m, nil
 }

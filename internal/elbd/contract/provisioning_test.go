@@ -29,8 +29,7 @@ func TestSharedLoadBalancerIsBusyWhileProvisioning(t *testing.T) {
 		}
 		lb := resp.Loadbalancer
 		tg.cleanupDelete("shared load balancer "+lb.Id, func() error {
-			_, err := tg.V2.DeleteLoadbalancer(&v2model.DeleteLoadbalancerRequest{LoadbalancerId: lb.Id})
-			return err
+			return errOf(tg.V2.DeleteLoadbalancer(&v2model.DeleteLoadbalancerRequest{LoadbalancerId: lb.Id}))
 		})
 		strict := !tg.Real()
 		if st := lb.ProvisioningStatus.Value(); strict && st != "PENDING_CREATE" {
@@ -51,8 +50,7 @@ func TestSharedLoadBalancerIsBusyWhileProvisioning(t *testing.T) {
 			t.Fatalf("a listener was created on a load balancer still PENDING_CREATE: %v", busyListener.Listener.Id)
 		default:
 			tg.cleanupDelete("shared listener "+busyListener.Listener.Id, func() error {
-				_, err := tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: busyListener.Listener.Id})
-				return err
+				return errOf(tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: busyListener.Listener.Id}))
 			})
 		}
 		tg.WaitV2Active(lb.Id)
@@ -63,8 +61,7 @@ func TestSharedLoadBalancerIsBusyWhileProvisioning(t *testing.T) {
 		}
 		l := lr.Listener
 		tg.cleanupDelete("shared listener "+l.Id, func() error {
-			_, err := tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: l.Id})
-			return err
+			return errOf(tg.V2.DeleteListener(&v2model.DeleteListenerRequest{ListenerId: l.Id}))
 		})
 		if strict {
 			if st := tg.V2ProvisioningStatus(lb.Id); st != "PENDING_UPDATE" {

@@ -170,8 +170,7 @@ func TestPoolOptionsAsDocumented(t *testing.T) {
 			if err == nil { // wrongly accepted: still clean up
 				id := resp.Pool.Id
 				tg.cleanupDelete("pool "+id, func() error {
-					_, err := tg.V3.DeletePool(&model.DeletePoolRequest{PoolId: id})
-					return err
+					return errOf(tg.V3.DeletePool(&model.DeletePoolRequest{PoolId: id}))
 				})
 			}
 			return err
@@ -207,8 +206,7 @@ func TestListenerKeepaliveAndListLimitRanges(t *testing.T) {
 			if err == nil {
 				id := resp.Listener.Id
 				tg.cleanupDelete("listener "+id, func() error {
-					_, err := tg.V3.DeleteListener(&model.DeleteListenerRequest{ListenerId: id})
-					return err
+					return errOf(tg.V3.DeleteListener(&model.DeleteListenerRequest{ListenerId: id}))
 				})
 			}
 			want4xx(t, "a TCP listener with keepalive_timeout out of 10-4000", err)
