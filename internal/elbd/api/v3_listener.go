@@ -122,7 +122,7 @@ func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListene
 var replyListener = replyOf("listener", renderV3Listener)
 
 func (h *v3) listListeners(r *http.Request, sc store.Scope) (int, any, error) {
-	ls, err := h.st.ListListeners(sc)
+	ls, err := h.indexedListeners(r.URL.Query(), sc)
 	if err != nil {
 		return 0, nil, err
 	}

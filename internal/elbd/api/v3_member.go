@@ -141,16 +141,13 @@ func (h *v3) listMembers(r *http.Request, sc store.Scope) (int, any, error) {
 }
 
 func (h *v3) listAllMembers(r *http.Request, sc store.Scope) (int, any, error) {
-	ms, err := h.st.ListAllMembers(sc)
+	ms, err := h.indexedMembers(r.URL.Query(), sc)
 	if err != nil {
 		return 0, nil, err
 	}
-	rel, err := h.relations(sc)
-	if err != nil {
-		return 0, nil, err
-	}
+	listenerOf := h.poolListeners(sc)
 	return listed(r, "members", ms, h.memberFilters(), func(v store.Member) string { return v.ID },
-		func(v store.Member) v3Member { return h.renderMember(v, rel.listener[v.PoolID], true) })
+		func(v store.Member) v3Member { return h.renderMember(v, listenerOf(v.PoolID), true) })
 }
 
 type v3UpdateMember struct {

@@ -61,6 +61,19 @@ func countProject[T record](tx *bolt.Tx, bucket []byte, projectID string, match 
 	return len(in), err
 }
 
+// checkProjectQuota refuses one more record of bucket (quota key) in the project when its quota
+// is used up; an unlimited quota is not counted at all (the count reads every record).
+func checkProjectQuota[T record](s *Store, tx *bolt.Tx, bucket []byte, projectID, key string) error {
+	if s.quotas.For(projectID)[key] == config.Unlimited {
+		return nil
+	}
+	used, err := countProject[T](tx, bucket, projectID, nil)
+	if err != nil {
+		return err
+	}
+	return s.checkQuota(projectID, key, " of project "+projectID, used, 1)
+}
+
 // poolMemberCount counts a pool's members by their keys, without decoding them.
 func poolMemberCount(tx *bolt.Tx, poolID string) int {
 	n, prefix := 0, []byte(poolID+"/")
@@ -154,6 +167,10 @@ func (s *Store) QuotaUsage(projectID string) (map[string]int, error) {
 // checkListenerQuotas refuses a new listener l over the project's listener quota or its load
 // balancer's listeners_per_loadbalancer.
 func (s *Store) checkListenerQuotas(tx *bolt.Tx, l Listener) error {
+	q := s.quotas.For(l.ProjectID)
+	if q[QuotaListener] == config.Unlimited && q[QuotaListenersPerLoadBalancer] == config.Unlimited {
+		return nil // not counted (every listener would be read)
+	}
 	ls, err := scanRec[Listener](tx, bListeners, "")
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ var (
 	bMemberPool     = []byte("member_pool")
 	bMemberAddr     = []byte("member_addr")
 	bHealthMonitors = []byte("healthmonitors")
-	allBuckets      = [][]byte{bLoadBalancers, bListeners, bPools, bMembers, bMemberPool, bMemberAddr, bHealthMonitors}
+	allBuckets      = append([][]byte{bLoadBalancers, bListeners, bPools, bMembers, bHealthMonitors}, derivedBuckets...)
 )
 
 // FileName is the store's file inside the data directory.
@@ -65,7 +65,7 @@ func Open(dataDir string, net *config.Network, opts ...Option) (*Store, error) {
 				return err
 			}
 		}
-		return rebuildMemberIndexes(tx)
+		return rebuildIndexes(tx)
 	})
 	if err != nil {
 		_ = db.Close()
@@ -353,7 +353,7 @@ func (s *Store) DeleteLoadBalancer(sc Scope, id string) error {
 		if _, err := s.lbTx(tx, sc, id); err != nil {
 			return err
 		}
-		ls, err := s.listenersOfLB(tx, id)
+		ls, err := listenersOfLB(tx, id, 0)
 		if err != nil {
 			return err
 		}
@@ -371,36 +371,19 @@ func (s *Store) DeleteLoadBalancer(sc Scope, id string) error {
 	})
 }
 
-func (s *Store) listenersOfLB(tx *bolt.Tx, lbID string) ([]Listener, error) {
-	return scanWhere(tx, bListeners, func(l Listener) bool { return l.LoadBalancerID == lbID })
-}
-
 func (s *Store) poolsOfLB(tx *bolt.Tx, lbID string) ([]Pool, error) {
 	return scanWhere(tx, bPools, func(p Pool) bool { return p.LoadBalancerID == lbID })
 }
 
-// listenerOfPool is the listener whose default pool is poolID, if any.
-func (s *Store) listenerOfPool(tx *bolt.Tx, poolID string) (Listener, bool, error) {
-	all, err := scanRec[Listener](tx, bListeners, "")
-	if err != nil {
-		return Listener{}, false, err
-	}
-	for _, l := range all {
-		if l.DefaultPoolID == poolID {
-			return l, true, nil
-		}
-	}
-	return Listener{}, false, nil
-}
-
 // unbindPool leaves the listener whose default pool is poolID, if any, without one.
 func (s *Store) unbindPool(tx *bolt.Tx, poolID string) error {
-	l, ok, err := s.listenerOfPool(tx, poolID)
+	l, ok, err := listenerOfPool(tx, poolID)
 	if err != nil || !ok {
 		return err
 	}
+	old := l
 	l.DefaultPoolID, l.UpdatedAt = "", s.now()
-	return putRec(tx, bListeners, l.ID, l)
+	return putListener(tx, &old, l)
 }
 
 // ---- listeners ----
@@ -420,7 +403,7 @@ func (s *Store) checkListenerTx(tx *bolt.Tx, sc Scope, l Listener) error {
 	if _, err := s.lbTx(tx, sc, l.LoadBalancerID); err != nil {
 		return err
 	}
-	others, err := s.listenersOfLB(tx, l.LoadBalancerID)
+	others, err := listenersOfLB(tx, l.LoadBalancerID, l.ProtocolPort)
 	if err != nil {
 		return err
 	}
@@ -440,10 +423,11 @@ func (s *Store) checkListenerTx(tx *bolt.Tx, sc Scope, l Listener) error {
 	if !PoolFitsListener(l.Protocol, p.Protocol) {
 		return errPoolProtocol(l, p)
 	}
-	for _, o := range others {
-		if o.ID != l.ID && o.DefaultPoolID == p.ID {
-			return apierr.Conflict("pool %s is already the default pool of listener %s; a pool serves one listener", p.ID, o.ID)
+	if o, ok, err := listenerOfPool(tx, p.ID); err != nil || ok && o.ID != l.ID {
+		if err != nil {
+			return err
 		}
+		return apierr.Conflict("pool %s is already the default pool of listener %s; a pool serves one listener", p.ID, o.ID)
 	}
 	return nil
 }
@@ -460,7 +444,7 @@ func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
 		if err := s.checkListenerQuotas(tx, l); err != nil {
 			return err
 		}
-		return putRec(tx, bListeners, l.ID, l)
+		return putListener(tx, nil, l)
 	})
 	if err != nil {
 		return Listener{}, err
@@ -488,7 +472,8 @@ func (s *Store) UpdateListener(sc Scope, id string, fn func(*Listener) error) (L
 			return err
 		}
 		nv.UpdatedAt = s.now()
-		return nil
+		return indexListener(tx, &old, *nv) // update saves the record
+
 	})
 }
 
@@ -502,7 +487,7 @@ func (s *Store) DeleteListener(sc Scope, id string) error {
 		if l.DefaultPoolID != "" {
 			return errInUse("listener", id, "pool %s is bound to it as default pool; delete the pool or clear default_pool_id first", l.DefaultPoolID)
 		}
-		return tx.Bucket(bListeners).Delete([]byte(id))
+		return deleteListenerRec(tx, l)
 	})
 }
 
@@ -544,16 +529,13 @@ func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 		if _, err := s.lbTx(tx, sc, p.LoadBalancerID); err != nil {
 			return err
 		}
-		used, err := countProject[Pool](tx, bPools, p.ProjectID, nil)
-		if err != nil {
-			return err
-		}
-		if err := s.checkQuota(p.ProjectID, QuotaPool, " of project "+p.ProjectID, used, 1); err != nil {
+		if err := checkProjectQuota[Pool](s, tx, bPools, p.ProjectID, QuotaPool); err != nil {
 			return err
 		}
 		if listenerID != "" {
+			old := l
 			l.DefaultPoolID, l.UpdatedAt = p.ID, p.CreatedAt
-			if err := putRec(tx, bListeners, l.ID, l); err != nil {
+			if err := putListener(tx, &old, l); err != nil {
 				return err
 			}
 		}
@@ -582,7 +564,7 @@ func (s *Store) PoolListenerID(sc Scope, poolID string) (string, error) {
 		if _, err := s.poolTx(tx, sc, poolID); err != nil {
 			return err
 		}
-		l, ok, err := s.listenerOfPool(tx, poolID)
+		l, ok, err := listenerOfPool(tx, poolID)
 		if ok {
 			id = l.ID
 		}
@@ -688,49 +670,17 @@ func (s *Store) memberAt(tx *bolt.Tx, poolID, address string, port int) (Member,
 }
 
 func (s *Store) putMember(tx *bolt.Tx, m Member) error {
-	if err := putRec(tx, bMembers, m.PoolID+"/"+m.ID, m); err != nil {
+	if err := putRec(tx, bMembers, memberRecKey(m), m); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bMemberAddr).Put(addrKey(m.PoolID, m.Address, m.ProtocolPort), []byte(m.ID)); err != nil {
-		return err
-	}
-	return tx.Bucket(bMemberPool).Put([]byte(m.ID), []byte(m.PoolID))
+	return indexMember(tx, m)
 }
 
 func (s *Store) deleteMember(tx *bolt.Tx, m Member) error {
-	if err := tx.Bucket(bMembers).Delete([]byte(m.PoolID + "/" + m.ID)); err != nil {
+	if err := tx.Bucket(bMembers).Delete([]byte(memberRecKey(m))); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bMemberAddr).Delete(addrKey(m.PoolID, m.Address, m.ProtocolPort)); err != nil {
-		return err
-	}
-	return tx.Bucket(bMemberPool).Delete([]byte(m.ID))
-}
-
-// rebuildMemberIndexes derives memberPool and memberAddr from the members, so the indexes can
-// never disagree with the data they index (and files from before an index existed get it).
-func rebuildMemberIndexes(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bMemberPool, bMemberAddr} {
-		if err := tx.DeleteBucket(b); err != nil {
-			return err
-		}
-		if _, err := tx.CreateBucket(b); err != nil {
-			return err
-		}
-	}
-	ms, err := scanRec[Member](tx, bMembers, "")
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := tx.Bucket(bMemberAddr).Put(addrKey(m.PoolID, m.Address, m.ProtocolPort), []byte(m.ID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bMemberPool).Put([]byte(m.ID), []byte(m.PoolID)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return unindexMember(tx, m)
 }
 
 func (s *Store) newMember(sc Scope, pc *poolCtx, m Member, now time.Time) (Member, error) {
@@ -1068,11 +1018,7 @@ func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, e
 		if err := CheckHealthMonitor(h, p); err != nil {
 			return err
 		}
-		used, err := countProject[HealthMonitor](tx, bHealthMonitors, h.ProjectID, nil)
-		if err != nil {
-			return err
-		}
-		if err := s.checkQuota(h.ProjectID, QuotaHealthMonitor, " of project "+h.ProjectID, used, 1); err != nil {
+		if err := checkProjectQuota[HealthMonitor](s, tx, bHealthMonitors, h.ProjectID, QuotaHealthMonitor); err != nil {
 			return err
 		}
 		h.LoadBalancerID = p.LoadBalancerID
@@ -1237,7 +1183,7 @@ func (s *Store) DeleteListenerCascade(sc Scope, id string) error {
 				}
 			}
 		}
-		return tx.Bucket(bListeners).Delete([]byte(id))
+		return deleteListenerRec(tx, l)
 	})
 }
 
@@ -1257,12 +1203,12 @@ func (s *Store) DeleteLoadBalancerCascade(sc Scope, id string) error {
 				return err
 			}
 		}
-		ls, err := s.listenersOfLB(tx, id)
+		ls, err := listenersOfLB(tx, id, 0)
 		if err != nil {
 			return err
 		}
 		for _, l := range ls {
-			if err := tx.Bucket(bListeners).Delete([]byte(l.ID)); err != nil {
+			if err := deleteListenerRec(tx, l); err != nil {
 				return err
 			}
 		}

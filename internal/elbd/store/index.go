@@ -1,0 +1,235 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Secondary indexes (F13): derived buckets, written in the same transaction as the records they
+// index and rebuilt from the records at Open, so that they can never disagree with them. With
+// them a filtered list, a port check or a pool's listener reads only what matches, not every
+// record of the kind: at 1,000 listeners and 10,000 members a scan decodes them all per call.
+//
+//	member_pool        <member id>                          → <pool id>
+//	member_addr        <pool id>/<address>:<port>           → <member id>
+//	member_by_address  <address>/<pool id>/<member id>      → <pool id>/<member id> (its key in members)
+//	member_by_lb       <lb id>/<pool id>/<member id>        → <pool id>/<member id>
+//	listener_by_port   <lb id>/<port, 5 digits>/<listener id> → <listener id>
+//	listener_by_pool   <pool id>                            → <listener id> (the listener it is the default pool of)
+//
+// A listener's load balancer and port and a member's pool, load balancer and address never
+// change (Update* keeps them), so an update rewrites the same keys.
+var (
+	bMemberByAddress = []byte("member_by_address")
+	bMemberByLB      = []byte("member_by_lb")
+	bListenerByPort  = []byte("listener_by_port")
+	bListenerByPool  = []byte("listener_by_pool")
+	derivedBuckets   = [][]byte{bMemberPool, bMemberAddr, bMemberByAddress, bMemberByLB, bListenerByPort, bListenerByPool}
+)
+
+func memberRecKey(m Member) string { return m.PoolID + "/" + m.ID }
+
+// memberIndexEntries are the index entries of m: bucket, key, value.
+func memberIndexEntries(m Member) [][3][]byte {
+	rec := []byte(memberRecKey(m))
+	return [][3][]byte{
+		{bMemberPool, []byte(m.ID), []byte(m.PoolID)},
+		{bMemberAddr, addrKey(m.PoolID, m.Address, m.ProtocolPort), []byte(m.ID)},
+		{bMemberByAddress, []byte(m.Address + "/" + memberRecKey(m)), rec},
+		{bMemberByLB, []byte(m.LoadBalancerID + "/" + memberRecKey(m)), rec},
+	}
+}
+
+func listenerPortPrefix(lbID string, port int) string { return fmt.Sprintf("%s/%05d/", lbID, port) }
+
+func indexMember(tx *bolt.Tx, m Member) error {
+	for _, e := range memberIndexEntries(m) {
+		if err := tx.Bucket(e[0]).Put(e[1], e[2]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unindexMember(tx *bolt.Tx, m Member) error {
+	for _, e := range memberIndexEntries(m) {
+		if err := tx.Bucket(e[0]).Delete(e[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexListener moves l's entries from what old (nil for a new listener) had to what l has.
+func indexListener(tx *bolt.Tx, old *Listener, l Listener) error {
+	if old != nil {
+		if err := unindexListener(tx, *old); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bListenerByPort).Put([]byte(listenerPortPrefix(l.LoadBalancerID, l.ProtocolPort)+l.ID), []byte(l.ID)); err != nil {
+		return err
+	}
+	if l.DefaultPoolID == "" {
+		return nil
+	}
+	return tx.Bucket(bListenerByPool).Put([]byte(l.DefaultPoolID), []byte(l.ID))
+}
+
+func unindexListener(tx *bolt.Tx, l Listener) error {
+	if err := tx.Bucket(bListenerByPort).Delete([]byte(listenerPortPrefix(l.LoadBalancerID, l.ProtocolPort) + l.ID)); err != nil {
+		return err
+	}
+	if l.DefaultPoolID == "" {
+		return nil
+	}
+	if cur := tx.Bucket(bListenerByPool).Get([]byte(l.DefaultPoolID)); string(cur) != l.ID {
+		return nil // the pool's entry is another listener's
+	}
+	return tx.Bucket(bListenerByPool).Delete([]byte(l.DefaultPoolID))
+}
+
+// putListener stores l (old: the stored copy it replaces, nil for a new one) with its index entries.
+func putListener(tx *bolt.Tx, old *Listener, l Listener) error {
+	if err := indexListener(tx, old, l); err != nil {
+		return err
+	}
+	return putRec(tx, bListeners, l.ID, l)
+}
+
+// deleteListenerRec deletes listener l and its index entries.
+func deleteListenerRec(tx *bolt.Tx, l Listener) error {
+	if err := unindexListener(tx, l); err != nil {
+		return err
+	}
+	return tx.Bucket(bListeners).Delete([]byte(l.ID))
+}
+
+// rebuildIndexes derives every index bucket from the records (also for files written before an
+// index existed).
+func rebuildIndexes(tx *bolt.Tx) error {
+	for _, b := range derivedBuckets {
+		if err := tx.DeleteBucket(b); err != nil && tx.Bucket(b) != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	ms, err := scanRec[Member](tx, bMembers, "")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := indexMember(tx, m); err != nil {
+			return err
+		}
+	}
+	ls, err := scanRec[Listener](tx, bListeners, "")
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if err := indexListener(tx, nil, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// byIndex decodes the records of bucket named by the values of the index entries whose keys
+// start with prefix.
+func byIndex[T record](tx *bolt.Tx, index, bucket []byte, prefix string) ([]T, error) {
+	var out []T
+	c := tx.Bucket(index).Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+		r, ok, err := getRec[T](tx, bucket, string(v))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("index %s: %s names %s/%s, which is missing", index, k, bucket, v)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// listenersOfLB are the listeners of load balancer lbID; port > 0 keeps those on that port.
+func listenersOfLB(tx *bolt.Tx, lbID string, port int) ([]Listener, error) {
+	prefix := lbID + "/"
+	if port > 0 {
+		prefix = listenerPortPrefix(lbID, port)
+	}
+	return byIndex[Listener](tx, bListenerByPort, bListeners, prefix)
+}
+
+// listenerOfPool is the listener whose default pool is poolID, if any.
+func listenerOfPool(tx *bolt.Tx, poolID string) (Listener, bool, error) {
+	id := tx.Bucket(bListenerByPool).Get([]byte(poolID))
+	if id == nil {
+		return Listener{}, false, nil
+	}
+	return getRec[Listener](tx, bListeners, string(id))
+}
+
+// scopedByIndex lists, oldest first, the records sc can see among those the index entries under
+// each prefix name, each record once.
+func scopedByIndex[T record](s *Store, sc Scope, index, bucket []byte, prefixes []string) ([]T, error) {
+	out, err := view(s, func(tx *bolt.Tx) ([]T, error) {
+		var out []T
+		seen := map[string]bool{}
+		for _, p := range prefixes {
+			rs, err := byIndex[T](tx, index, bucket, p)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				if id := r.Base().ID; inScope(sc, r) && !seen[id] {
+					seen[id] = true
+					out = append(out, r)
+				}
+			}
+		}
+		return out, nil
+	})
+	sortByCreated(out)
+	return out, err
+}
+
+// MembersAt lists the members sc can see whose address is one of addresses, oldest first: what
+// ListAllMembers filtered by address gives, read through the address index.
+func (s *Store) MembersAt(sc Scope, addresses []string) ([]Member, error) {
+	prefixes := make([]string, len(addresses))
+	for i, a := range addresses {
+		prefixes[i] = a + "/"
+	}
+	return scopedByIndex[Member](s, sc, bMemberByAddress, bMembers, prefixes)
+}
+
+// MembersOfLoadBalancers lists the members sc can see in the pools of the named load balancers,
+// oldest first.
+func (s *Store) MembersOfLoadBalancers(sc Scope, lbIDs []string) ([]Member, error) {
+	prefixes := make([]string, len(lbIDs))
+	for i, id := range lbIDs {
+		prefixes[i] = id + "/"
+	}
+	return scopedByIndex[Member](s, sc, bMemberByLB, bMembers, prefixes)
+}
+
+// ListenersOn lists the listeners sc can see of the named load balancers, oldest first; with
+// ports, only those on one of them.
+func (s *Store) ListenersOn(sc Scope, lbIDs []string, ports []int) ([]Listener, error) {
+	var prefixes []string
+	for _, id := range lbIDs {
+		if len(ports) == 0 {
+			prefixes = append(prefixes, id+"/")
+		}
+		for _, p := range ports {
+			prefixes = append(prefixes, listenerPortPrefix(id, p))
+		}
+	}
+	return scopedByIndex[Listener](s, sc, bListenerByPort, bListeners, prefixes)
+}
