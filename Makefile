@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || 
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
 
-.PHONY: all build images manifests test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller screenshot clean
+.PHONY: all build images manifests reference test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller screenshot clean
 
 all: build
 
@@ -85,6 +85,11 @@ images:
 ## packaging/ is its own Go module, so Helm's library stays out of the binaries' module).
 manifests:
 	cd packaging && $(GO) run ./cmd/manifests -chart ../charts/fleetlb-controller -out ../config
+
+## reference: rewrite docs/reference.md — every flag, Service annotation and Event reason of
+## fleetlb-controller, from the code (P6, P8); TestReferenceIsCurrent fails when it is out of date.
+reference:
+	$(GO) run ./cmd/fleetlb-controller reference > docs/reference.md.tmp && mv docs/reference.md.tmp docs/reference.md
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

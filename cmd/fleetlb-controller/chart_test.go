@@ -14,13 +14,6 @@ import (
 
 const chartDir = "../../charts/fleetlb-controller/"
 
-// chartDefaults are the flags whose chart value differs from the code's default, and why.
-var chartDefaults = map[string]string{
-	"leader-elect":              "true",  // two replicas
-	"metrics-bind-address":      ":8080", // the metrics Service reaches the Pod
-	"health-probe-bind-address": ":8081", // the kubelet's probes reach the Pod
-}
-
 // jsonType is the values.schema.json type of a flag's value.
 func jsonType(f *flag.Flag) string {
 	switch fmt.Sprintf("%T", f.Value) {

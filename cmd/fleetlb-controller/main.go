@@ -157,6 +157,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == decommissionCmd {
 		return decommission(ctx, args[1:], os.Stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == referenceCmd {
+		return writeReference(os.Stdout)
+	}
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		return err

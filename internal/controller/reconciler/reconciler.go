@@ -39,11 +39,11 @@ const (
 	// BoundELBAnnotation records the ELB this Service's members were put on, so that a Service
 	// whose kubernetes.io/elb.id changes or disappears still releases the right ELB. While a
 	// re-pointed elb.id is applied it lists the new ELB first, then the old ones, comma-separated.
-	BoundELBAnnotation = "fleetlb.io/bound-elb-id"
+	BoundELBAnnotation = model.AnnotationBoundELB
 	// BoundClassAnnotation records the --load-balancer-class of the controller that bound the
 	// Service ("" for none), written with the finalizer. Controllers of different classes in one
 	// cluster share the finalizer's name; only the one that bound a Service releases it (C8).
-	BoundClassAnnotation = "fleetlb.io/bound-class"
+	BoundClassAnnotation = model.AnnotationBoundClass
 	// ConditionBound is the status.conditions type this controller owns on a Service.
 	ConditionBound = "fleetlb.io/Bound"
 )
