@@ -113,15 +113,9 @@ func (f *flags) flagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.ingressIPMode, "ingress-ip-mode", "Proxy", "status.loadBalancer.ingress[].ipMode: Proxy (in-cluster clients go through the ELB and its weights) or VIP (kube-proxy short-circuits the VIP to local Pods); needs Kubernetes v1.30+")
 	fs.IntVar(&f.defaultWeight, "default-weight", elbrules.MaxWeight, fmt.Sprintf("cluster weight W for a Service that never had %s (%d-%d)", model.AnnotationWeight, elbrules.MinWeight, elbrules.MaxWeight))
 	f.deregistrationDelay = model.DefaultDeregistrationDelay
-	fs.Func("deregistration-delay", fmt.Sprintf("how long a member no longer wanted (Pod terminating, scale-down, Service deleted) keeps weight 0 before it is removed, for Services without %s: a duration or seconds, 0 to %s (default %s)", model.AnnotationDeregistrationDelay, model.MaxDeregistrationDelay, model.DefaultDeregistrationDelay), func(v string) error {
-		d, err := annotations.ParseDeregistrationDelay(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("%v; write e.g. 30s or 30", err)
-		}
-		f.deregistrationDelay = d
-		return nil
-	})
-	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas (a Lease in --leader-election-namespace)")
+	// The backquoted `duration` names the value in -h and the reference; the default shows as 15s.
+	fs.Var((*delayValue)(&f.deregistrationDelay), "deregistration-delay", fmt.Sprintf("how long a member no longer wanted (Pod terminating, scale-down, Service deleted) keeps weight 0 before it is removed, for Services without %s: a `duration` or seconds, 0 to %s", model.AnnotationDeregistrationDelay, model.MaxDeregistrationDelay))
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader among replicas: only the leader reconciles and writes to the ELB (Lease "+reconciler.LeaseNameFor("")+" in --leader-election-namespace; with --load-balancer-class, a Lease of the class's own)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "kube-system", "namespace of the leader election Lease")
 	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's lease holds without renewal: a standby replica takes over at most this long (plus --leader-elect-retry-period) after the leader dies")
 	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew its lease before it stops (less than --leader-elect-lease-duration)")
@@ -140,6 +134,27 @@ func (f *flags) flagSet(out io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.concurrency, "concurrency", 4, "Services reconciled in parallel")
 	fs.BoolVar(&f.devLogs, "dev-logs", false, "human-readable logs instead of JSON")
 	return fs
+}
+
+// delayValue is --deregistration-delay: a duration or seconds, as the annotation
+// fleetlb.io/deregistration-delay takes it. Its String gives the flag set its default, so that -h
+// and the reference show it.
+type delayValue time.Duration
+
+func (d *delayValue) String() string {
+	if d == nil {
+		return ""
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *delayValue) Set(v string) error {
+	parsed, err := annotations.ParseDeregistrationDelay(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%v; write e.g. 30s or 30", err)
+	}
+	*d = delayValue(parsed)
+	return nil
 }
 
 // elbClient is the ELB client of these settings (credentials from HUAWEICLOUD_SDK_AK/SK).

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 const referenceFile = "../../docs/reference.md"
@@ -49,6 +51,10 @@ func TestReferenceNamesEveryFlag(t *testing.T) {
 		if !strings.Contains(out.String(), "| `--"+name) || !strings.Contains(out.String(), "`flags."+name+"`") {
 			t.Errorf("the reference has no row for --%s with its chart value flags.%s", name, name)
 		}
+	}
+	// --deregistration-delay is not one of the flag package's types: its default still shows.
+	if row := "| `--deregistration-delay duration` | `" + model.DefaultDeregistrationDelay.String() + "` |"; !strings.Contains(out.String(), row) {
+		t.Errorf("the reference has no row %q: --deregistration-delay shows no default", row)
 	}
 	if !strings.Contains(out.String(), "https://elb.&lt;region&gt;.myhuaweicloud.com") {
 		t.Errorf("the placeholder <region> of --elb-endpoint is not escaped for Markdown")
