@@ -71,70 +71,45 @@ func TestProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
 
 	// By ID: every read and write of p1's resources is a 404 naming the ID, as for an ID that
 	// does not exist (the answer does not even confirm that it does).
-	notFound := func(what string, id string, err error) {
-		t.Helper()
-		t.Run(what, func(t *testing.T) { wantErr(t, err, 404, "ELB.8904", id) })
+	for _, c := range []struct {
+		what, id string
+		err      error
+	}{
+		{"show load balancer", lb.Id, errOf(b.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id}))},
+		{"show load balancer status", lb.Id, errOf(b.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Id}))},
+		{"update load balancer", lb.Id, errOf(b.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id, Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{Name: ptr("x")}}}))},
+		{"delete load balancer", lb.Id, errOf(b.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id}))},
+		{"show tags", lb.Id, errOf(b.ShowLoadbalancerTags(&model.ShowLoadbalancerTagsRequest{LoadbalancerId: lb.Id}))},
+		{"change tags", lb.Id, errOf(b.ChangeLoadbalancerTags(&model.ChangeLoadbalancerTagsRequest{LoadbalancerId: lb.Id, Body: &model.ChangeLoadbalancerTagsRequestBody{
+			Action: model.GetChangeLoadbalancerTagsRequestBodyActionEnum().DELETE, Tags: []model.ChangeResourceTagOption{{Key: "owner"}}}}))},
+		{"show listener", ln.Id, errOf(b.ShowListener(&model.ShowListenerRequest{ListenerId: ln.Id}))},
+		{"update listener", ln.Id, errOf(b.UpdateListener(&model.UpdateListenerRequest{ListenerId: ln.Id, Body: &model.UpdateListenerRequestBody{Listener: &model.UpdateListenerOption{Name: ptr("x")}}}))},
+		{"delete listener", ln.Id, errOf(b.DeleteListener(&model.DeleteListenerRequest{ListenerId: ln.Id}))},
+		{"force-delete listener", ln.Id, errOf(b.DeleteListenerForce(&model.DeleteListenerForceRequest{ListenerId: ln.Id}))},
+		{"show pool", pool.Id, errOf(b.ShowPool(&model.ShowPoolRequest{PoolId: pool.Id}))},
+		{"update pool", pool.Id, errOf(b.UpdatePool(&model.UpdatePoolRequest{PoolId: pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{LbAlgorithm: ptr("SOURCE_IP")}}}))},
+		{"delete pool", pool.Id, errOf(b.DeletePool(&model.DeletePoolRequest{PoolId: pool.Id}))},
+		{"list members of the pool", pool.Id, errOf(b.ListMembers(&model.ListMembersRequest{PoolId: pool.Id}))},
+		{"show member", pool.Id, errOf(b.ShowMember(&model.ShowMemberRequest{PoolId: pool.Id, MemberId: mem.Id}))},
+		{"update member", pool.Id, errOf(b.UpdateMember(&model.UpdateMemberRequest{PoolId: pool.Id, MemberId: mem.Id, Body: &model.UpdateMemberRequestBody{Member: &model.UpdateMemberOption{Weight: ptr(int32(0))}}}))},
+		{"delete member", pool.Id, errOf(b.DeleteMember(&model.DeleteMemberRequest{PoolId: pool.Id, MemberId: mem.Id}))},
+		{"show health monitor", hm.Id, errOf(b.ShowHealthMonitor(&model.ShowHealthMonitorRequest{HealthmonitorId: hm.Id}))},
+		{"update health monitor", hm.Id, errOf(b.UpdateHealthMonitor(&model.UpdateHealthMonitorRequest{HealthmonitorId: hm.Id, Body: &model.UpdateHealthMonitorRequestBody{Healthmonitor: &model.UpdateHealthMonitorOption{Delay: ptr(int32(9))}}}))},
+		{"delete health monitor", hm.Id, errOf(b.DeleteHealthMonitor(&model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Id}))},
+
+		// Creating under p1's resources.
+		{"create listener on the load balancer", lb.Id, errOf(b.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(81))}}}))},
+		{"create pool on the load balancer", lb.Id, errOf(b.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", LoadbalancerId: &lb.Id}}}))},
+		{"create member in the pool", pool.Id, errOf(b.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{Member: &model.CreateMemberOption{Address: "127.10.1.30", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")}}}))},
+		{"create health monitor on the pool", pool.Id, errOf(b.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{Healthmonitor: &model.CreateHealthMonitorOption{PoolId: pool.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}}))},
+
+		// Batch calls on p1's pool.
+		{"batch-create in the pool", pool.Id, errOf(b.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: pool.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{{Address: "127.10.1.31", ProtocolPort: 80, SubnetCidrId: ptr("subnet-a1")}}}}))},
+		{"batch-delete in the pool", pool.Id, errOf(b.BatchDeleteMembers(&model.BatchDeleteMembersRequest{PoolId: pool.Id, Body: &model.BatchDeleteMembersRequestBody{Members: []model.BatchDeleteMembersOption{{Id: &mem.Id}}}}))},
+		{"batch-update in the pool", pool.Id, errOf(b.BatchUpdateMembers(&model.BatchUpdateMembersRequest{PoolId: pool.Id, Body: &model.BatchUpdateMembersRequestBody{Members: []model.BatchUpdateMembersOption{{Id: mem.Id, Weight: ptr(int32(0))}}}}))},
+	} {
+		t.Run(c.what, func(t *testing.T) { wantErr(t, c.err, 404, "ELB.8904", c.id) })
 	}
-	var err error
-	_, err = b.ShowLoadBalancer(&model.ShowLoadBalancerRequest{LoadbalancerId: lb.Id})
-	notFound("show load balancer", lb.Id, err)
-	_, err = b.ShowLoadBalancerStatus(&model.ShowLoadBalancerStatusRequest{LoadbalancerId: lb.Id})
-	notFound("show load balancer status", lb.Id, err)
-	_, err = b.UpdateLoadBalancer(&model.UpdateLoadBalancerRequest{LoadbalancerId: lb.Id, Body: &model.UpdateLoadBalancerRequestBody{Loadbalancer: &model.UpdateLoadBalancerOption{Name: ptr("x")}}})
-	notFound("update load balancer", lb.Id, err)
-	_, err = b.DeleteLoadBalancer(&model.DeleteLoadBalancerRequest{LoadbalancerId: lb.Id})
-	notFound("delete load balancer", lb.Id, err)
-	_, err = b.ShowLoadbalancerTags(&model.ShowLoadbalancerTagsRequest{LoadbalancerId: lb.Id})
-	notFound("show tags", lb.Id, err)
-	_, err = b.ChangeLoadbalancerTags(&model.ChangeLoadbalancerTagsRequest{LoadbalancerId: lb.Id, Body: &model.ChangeLoadbalancerTagsRequestBody{
-		Action: model.GetChangeLoadbalancerTagsRequestBodyActionEnum().DELETE, Tags: []model.ChangeResourceTagOption{{Key: "owner"}}}})
-	notFound("change tags", lb.Id, err)
-	_, err = b.ShowListener(&model.ShowListenerRequest{ListenerId: ln.Id})
-	notFound("show listener", ln.Id, err)
-	_, err = b.UpdateListener(&model.UpdateListenerRequest{ListenerId: ln.Id, Body: &model.UpdateListenerRequestBody{Listener: &model.UpdateListenerOption{Name: ptr("x")}}})
-	notFound("update listener", ln.Id, err)
-	_, err = b.DeleteListener(&model.DeleteListenerRequest{ListenerId: ln.Id})
-	notFound("delete listener", ln.Id, err)
-	_, err = b.DeleteListenerForce(&model.DeleteListenerForceRequest{ListenerId: ln.Id})
-	notFound("force-delete listener", ln.Id, err)
-	_, err = b.ShowPool(&model.ShowPoolRequest{PoolId: pool.Id})
-	notFound("show pool", pool.Id, err)
-	_, err = b.UpdatePool(&model.UpdatePoolRequest{PoolId: pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolOption{LbAlgorithm: ptr("SOURCE_IP")}}})
-	notFound("update pool", pool.Id, err)
-	_, err = b.DeletePool(&model.DeletePoolRequest{PoolId: pool.Id})
-	notFound("delete pool", pool.Id, err)
-	_, err = b.ListMembers(&model.ListMembersRequest{PoolId: pool.Id})
-	notFound("list members of the pool", pool.Id, err)
-	_, err = b.ShowMember(&model.ShowMemberRequest{PoolId: pool.Id, MemberId: mem.Id})
-	notFound("show member", pool.Id, err)
-	_, err = b.UpdateMember(&model.UpdateMemberRequest{PoolId: pool.Id, MemberId: mem.Id, Body: &model.UpdateMemberRequestBody{Member: &model.UpdateMemberOption{Weight: ptr(int32(0))}}})
-	notFound("update member", pool.Id, err)
-	_, err = b.DeleteMember(&model.DeleteMemberRequest{PoolId: pool.Id, MemberId: mem.Id})
-	notFound("delete member", pool.Id, err)
-	_, err = b.ShowHealthMonitor(&model.ShowHealthMonitorRequest{HealthmonitorId: hm.Id})
-	notFound("show health monitor", hm.Id, err)
-	_, err = b.UpdateHealthMonitor(&model.UpdateHealthMonitorRequest{HealthmonitorId: hm.Id, Body: &model.UpdateHealthMonitorRequestBody{Healthmonitor: &model.UpdateHealthMonitorOption{Delay: ptr(int32(9))}}})
-	notFound("update health monitor", hm.Id, err)
-	_, err = b.DeleteHealthMonitor(&model.DeleteHealthMonitorRequest{HealthmonitorId: hm.Id})
-	notFound("delete health monitor", hm.Id, err)
-
-	// Creating under p1's resources.
-	_, err = b.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{Listener: &model.CreateListenerOption{LoadbalancerId: lb.Id, Protocol: "TCP", ProtocolPort: ptr(int32(81))}}})
-	notFound("create listener on the load balancer", lb.Id, err)
-	_, err = b.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolOption{LbAlgorithm: "ROUND_ROBIN", Protocol: "TCP", LoadbalancerId: &lb.Id}}})
-	notFound("create pool on the load balancer", lb.Id, err)
-	_, err = b.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{Member: &model.CreateMemberOption{Address: "127.10.1.30", ProtocolPort: ptr(int32(80)), SubnetCidrId: ptr("subnet-a1")}}})
-	notFound("create member in the pool", pool.Id, err)
-	_, err = b.CreateHealthMonitor(&model.CreateHealthMonitorRequest{Body: &model.CreateHealthMonitorRequestBody{Healthmonitor: &model.CreateHealthMonitorOption{PoolId: pool.Id, Type: "TCP", Delay: 5, Timeout: 3, MaxRetries: 3}}})
-	notFound("create health monitor on the pool", pool.Id, err)
-
-	// Batch calls on p1's pool.
-	_, err = b.BatchCreateMembers(&model.BatchCreateMembersRequest{PoolId: pool.Id, Body: &model.BatchCreateMembersRequestBody{Members: []model.BatchCreateMembersOption{{Address: "127.10.1.31", ProtocolPort: 80, SubnetCidrId: ptr("subnet-a1")}}}})
-	notFound("batch-create in the pool", pool.Id, err)
-	_, err = b.BatchDeleteMembers(&model.BatchDeleteMembersRequest{PoolId: pool.Id, Body: &model.BatchDeleteMembersRequestBody{Members: []model.BatchDeleteMembersOption{{Id: &mem.Id}}}})
-	notFound("batch-delete in the pool", pool.Id, err)
-	_, err = b.BatchUpdateMembers(&model.BatchUpdateMembersRequest{PoolId: pool.Id, Body: &model.BatchUpdateMembersRequestBody{Members: []model.BatchUpdateMembersOption{{Id: mem.Id, Weight: ptr(int32(0))}}}})
-	notFound("batch-update in the pool", pool.Id, err)
 
 	// Batch calls on p2's own pool that mix in p1's member: p1's member is never touched. A
 	// member the pool does not hold is "not found" in a batch delete (E5); a batch update
@@ -144,9 +119,9 @@ func TestProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
 	if len(*del.Members) != 1 || (*del.Members)[0].RetStatus != "not found" {
 		t.Errorf("p2's batch delete of p1's member ID in its own pool answered %+v, want it \"not found\"", *del.Members)
 	}
-	_, err = b.BatchUpdateMembers(&model.BatchUpdateMembersRequest{PoolId: poolB.Id, Body: &model.BatchUpdateMembersRequestBody{Members: []model.BatchUpdateMembersOption{
+	_, err := b.BatchUpdateMembers(&model.BatchUpdateMembersRequest{PoolId: poolB.Id, Body: &model.BatchUpdateMembersRequestBody{Members: []model.BatchUpdateMembersOption{
 		{Id: memB.Id, Weight: ptr(int32(9))}, {Id: mem.Id, Weight: ptr(int32(0))}}}})
-	notFound("batch-update mixing p1's member into p2's pool", mem.Id, err)
+	t.Run("batch-update mixing p1's member into p2's pool", func(t *testing.T) { wantErr(t, err, 404, "ELB.8904", mem.Id) })
 	if got := must[*model.ShowMemberResponse](t)(b.ShowMember(&model.ShowMemberRequest{PoolId: poolB.Id, MemberId: memB.Id})).Member; got.Weight != memB.Weight {
 		t.Errorf("the refused mixed batch update changed p2's own member: weight %d, want %d", got.Weight, memB.Weight)
 	}

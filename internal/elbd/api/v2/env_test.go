@@ -131,6 +131,9 @@ func wantAPIError(t *testing.T, what string, err error, status int, code, msgPar
 
 func ptr[T any](v T) *T { return &v }
 
+// errOf is the error of an SDK call whose response the test does not need.
+func errOf[R any](_ R, err error) error { return err }
+
 // racing counts the outcomes of writes made at once: done (no error) and busy (409 Conflict);
 // any other error fails the test. Safe for concurrent use.
 type racing struct {

@@ -63,92 +63,32 @@ func TestV2ProjectKeyReachesNothingOfAnotherProject(t *testing.T) {
 
 	for _, c := range []struct {
 		what, id string
-		call     func() error
+		err      error
 	}{
-		{"show load balancer", s.lb.Id, func() error {
-			_, err := b.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: s.lb.Id})
-			return err
-		}},
-		{"status tree", s.lb.Id, func() error {
-			_, err := b.ShowLoadbalancersStatus(&model.ShowLoadbalancersStatusRequest{LoadbalancerId: s.lb.Id})
-			return err
-		}},
-		{"update load balancer", s.lb.Id, func() error {
-			_, err := b.UpdateLoadbalancer(&model.UpdateLoadbalancerRequest{LoadbalancerId: s.lb.Id, Body: &model.UpdateLoadbalancerRequestBody{Loadbalancer: &model.UpdateLoadbalancerReq{Name: ptr("x")}}})
-			return err
-		}},
-		{"delete load balancer", s.lb.Id, func() error {
-			_, err := b.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: s.lb.Id})
-			return err
-		}},
-		{"show listener", s.listener.Id, func() error {
-			_, err := b.ShowListener(&model.ShowListenerRequest{ListenerId: s.listener.Id})
-			return err
-		}},
-		{"update listener", s.listener.Id, func() error {
-			_, err := b.UpdateListener(&model.UpdateListenerRequest{ListenerId: s.listener.Id, Body: &model.UpdateListenerRequestBody{Listener: &model.UpdateListenerReq{Name: ptr("x")}}})
-			return err
-		}},
-		{"delete listener", s.listener.Id, func() error {
-			_, err := b.DeleteListener(&model.DeleteListenerRequest{ListenerId: s.listener.Id})
-			return err
-		}},
-		{"show pool", s.pool.Id, func() error {
-			_, err := b.ShowPool(&model.ShowPoolRequest{PoolId: s.pool.Id})
-			return err
-		}},
-		{"update pool", s.pool.Id, func() error {
-			_, err := b.UpdatePool(&model.UpdatePoolRequest{PoolId: s.pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolReq{Name: ptr("x")}}})
-			return err
-		}},
-		{"delete pool", s.pool.Id, func() error {
-			_, err := b.DeletePool(&model.DeletePoolRequest{PoolId: s.pool.Id})
-			return err
-		}},
-		{"list members", s.pool.Id, func() error {
-			_, err := b.ListMembers(&model.ListMembersRequest{PoolId: s.pool.Id})
-			return err
-		}},
-		{"show member", s.pool.Id, func() error {
-			_, err := b.ShowMember(&model.ShowMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id})
-			return err
-		}},
-		{"update member", s.pool.Id, func() error {
-			_, err := b.UpdateMember(&model.UpdateMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id, Body: &model.UpdateMemberRequestBody{Member: &model.UpdateMemberReq{Weight: ptr(int32(0))}}})
-			return err
-		}},
-		{"delete member", s.pool.Id, func() error {
-			_, err := b.DeleteMember(&model.DeleteMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id})
-			return err
-		}},
-		{"create member", s.pool.Id, func() error {
-			_, err := b.CreateMember(&model.CreateMemberRequest{PoolId: s.pool.Id, Body: &model.CreateMemberRequestBody{Member: &model.CreateMemberReq{Address: "127.10.1.40", ProtocolPort: 80, SubnetId: "subnet-a1"}}})
-			return err
-		}},
-		{"create listener", s.lb.Id, func() error {
-			_, err := b.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{Listener: &model.CreateListenerReq{
-				LoadbalancerId: s.lb.Id, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: 81}}})
-			return err
-		}},
-		{"create pool", s.lb.Id, func() error {
-			_, err := b.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolReq{
-				Protocol: model.GetCreatePoolReqProtocolEnum().TCP, LbAlgorithm: "ROUND_ROBIN", LoadbalancerId: &s.lb.Id}}})
-			return err
-		}},
-		{"show health monitor", hmID, func() error {
-			_, err := b.ShowHealthmonitors(&model.ShowHealthmonitorsRequest{HealthmonitorId: hmID})
-			return err
-		}},
-		{"update health monitor", hmID, func() error {
-			_, err := b.UpdateHealthmonitor(&model.UpdateHealthmonitorRequest{HealthmonitorId: hmID, Body: &model.UpdateHealthmonitorRequestBody{Healthmonitor: &model.UpdateHealthmonitorReq{Delay: ptr(int32(9))}}})
-			return err
-		}},
-		{"delete health monitor", hmID, func() error {
-			_, err := b.DeleteHealthmonitor(&model.DeleteHealthmonitorRequest{HealthmonitorId: hmID})
-			return err
-		}},
+		{"show load balancer", s.lb.Id, errOf(b.ShowLoadbalancer(&model.ShowLoadbalancerRequest{LoadbalancerId: s.lb.Id}))},
+		{"status tree", s.lb.Id, errOf(b.ShowLoadbalancersStatus(&model.ShowLoadbalancersStatusRequest{LoadbalancerId: s.lb.Id}))},
+		{"update load balancer", s.lb.Id, errOf(b.UpdateLoadbalancer(&model.UpdateLoadbalancerRequest{LoadbalancerId: s.lb.Id, Body: &model.UpdateLoadbalancerRequestBody{Loadbalancer: &model.UpdateLoadbalancerReq{Name: ptr("x")}}}))},
+		{"delete load balancer", s.lb.Id, errOf(b.DeleteLoadbalancer(&model.DeleteLoadbalancerRequest{LoadbalancerId: s.lb.Id}))},
+		{"show listener", s.listener.Id, errOf(b.ShowListener(&model.ShowListenerRequest{ListenerId: s.listener.Id}))},
+		{"update listener", s.listener.Id, errOf(b.UpdateListener(&model.UpdateListenerRequest{ListenerId: s.listener.Id, Body: &model.UpdateListenerRequestBody{Listener: &model.UpdateListenerReq{Name: ptr("x")}}}))},
+		{"delete listener", s.listener.Id, errOf(b.DeleteListener(&model.DeleteListenerRequest{ListenerId: s.listener.Id}))},
+		{"show pool", s.pool.Id, errOf(b.ShowPool(&model.ShowPoolRequest{PoolId: s.pool.Id}))},
+		{"update pool", s.pool.Id, errOf(b.UpdatePool(&model.UpdatePoolRequest{PoolId: s.pool.Id, Body: &model.UpdatePoolRequestBody{Pool: &model.UpdatePoolReq{Name: ptr("x")}}}))},
+		{"delete pool", s.pool.Id, errOf(b.DeletePool(&model.DeletePoolRequest{PoolId: s.pool.Id}))},
+		{"list members", s.pool.Id, errOf(b.ListMembers(&model.ListMembersRequest{PoolId: s.pool.Id}))},
+		{"show member", s.pool.Id, errOf(b.ShowMember(&model.ShowMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id}))},
+		{"update member", s.pool.Id, errOf(b.UpdateMember(&model.UpdateMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id, Body: &model.UpdateMemberRequestBody{Member: &model.UpdateMemberReq{Weight: ptr(int32(0))}}}))},
+		{"delete member", s.pool.Id, errOf(b.DeleteMember(&model.DeleteMemberRequest{PoolId: s.pool.Id, MemberId: mem.Id}))},
+		{"create member", s.pool.Id, errOf(b.CreateMember(&model.CreateMemberRequest{PoolId: s.pool.Id, Body: &model.CreateMemberRequestBody{Member: &model.CreateMemberReq{Address: "127.10.1.40", ProtocolPort: 80, SubnetId: "subnet-a1"}}}))},
+		{"create listener", s.lb.Id, errOf(b.CreateListener(&model.CreateListenerRequest{Body: &model.CreateListenerRequestBody{Listener: &model.CreateListenerReq{
+			LoadbalancerId: s.lb.Id, Protocol: model.GetCreateListenerReqProtocolEnum().TCP, ProtocolPort: 81}}}))},
+		{"create pool", s.lb.Id, errOf(b.CreatePool(&model.CreatePoolRequest{Body: &model.CreatePoolRequestBody{Pool: &model.CreatePoolReq{
+			Protocol: model.GetCreatePoolReqProtocolEnum().TCP, LbAlgorithm: "ROUND_ROBIN", LoadbalancerId: &s.lb.Id}}}))},
+		{"show health monitor", hmID, errOf(b.ShowHealthmonitors(&model.ShowHealthmonitorsRequest{HealthmonitorId: hmID}))},
+		{"update health monitor", hmID, errOf(b.UpdateHealthmonitor(&model.UpdateHealthmonitorRequest{HealthmonitorId: hmID, Body: &model.UpdateHealthmonitorRequestBody{Healthmonitor: &model.UpdateHealthmonitorReq{Delay: ptr(int32(9))}}}))},
+		{"delete health monitor", hmID, errOf(b.DeleteHealthmonitor(&model.DeleteHealthmonitorRequest{HealthmonitorId: hmID}))},
 	} {
-		wantAPIError(t, "p2: "+c.what, c.call(), 404, "ELB.8904", c.id)
+		wantAPIError(t, "p2: "+c.what, c.err, 404, "ELB.8904", c.id)
 	}
 	if after := snapshot(); after != before {
 		t.Errorf("p1's resources changed under p2's calls:\nbefore %s\nafter  %s", before, after)
