@@ -31,47 +31,38 @@ import (
 // returns the CA's pool and the certificate and key files.
 func testPKI(t *testing.T, dir string) (ca *x509.CertPool, certFile, keyFile string) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caKey := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fleetlb test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caCert := must[*x509.Certificate](t)(x509.ParseCertificate(must[[]byte](t)(x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey))))
+	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "elbd"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	der := must[[]byte](t)(x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey))
+	keyDER := must[[]byte](t)(x509.MarshalECPrivateKey(key))
 	certFile, keyFile = filepath.Join(dir, "elbd.crt"), filepath.Join(dir, "elbd.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
+	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ca = x509.NewCertPool()
 	ca.AddCert(caCert)
 	return ca, certFile, keyFile
+}
+
+// must is the value of a call that has to succeed: an error ends the test.
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }
 
 // sdkClient is the official v3 client for endpoint, trusting ca (the system roots when nil).
@@ -147,35 +138,25 @@ func TestNewRefusesHalfOrBadTLS(t *testing.T) {
 
 // F1: plain HTTP on loopback only, unless --insecure-http. Decided on the address, never bound.
 func TestCheckPlainHTTP(t *testing.T) {
-	for _, c := range []struct {
-		addr     string
-		insecure bool
-		ok       bool
-	}{
-		{"127.0.0.1:9080", false, true},
-		{"127.45.6.7:0", false, true},
-		{"[::1]:9080", false, true},
-		{"localhost:9080", false, true},
-		{"0.0.0.0:9080", false, false},
-		{":9080", false, false},
-		{"[::]:9080", false, false},
-		{"10.1.2.3:9080", false, false},
-		{"192.168.0.10:443", false, false},
-		{"[2001:db8::1]:9080", false, false},
-		{"elbd.example.com:9080", false, false},
-		{"0.0.0.0:9080", true, true},
-		{"10.1.2.3:9080", true, true},
-	} {
-		err := server.CheckPlainHTTP(c.addr, c.insecure)
-		if (err == nil) != c.ok {
-			t.Errorf("CheckPlainHTTP(%q, insecure=%v) = %v; want allowed=%v", c.addr, c.insecure, err, c.ok)
+	loopback := []string{"127.0.0.1:9080", "127.45.6.7:0", "[::1]:9080", "localhost:9080"}
+	others := []string{"0.0.0.0:9080", ":9080", "[::]:9080", "10.1.2.3:9080", "192.168.0.10:443", "[2001:db8::1]:9080", "elbd.example.com:9080"}
+	for _, addr := range loopback {
+		if err := server.CheckPlainHTTP(addr, false); err != nil {
+			t.Errorf("CheckPlainHTTP(%q) = %v; want a loopback address allowed", addr, err)
+		}
+	}
+	for _, addr := range others {
+		if err := server.CheckPlainHTTP(addr, true); err != nil {
+			t.Errorf("CheckPlainHTTP(%q, insecure) = %v; want it allowed with --insecure-http", addr, err)
+		}
+		err := server.CheckPlainHTTP(addr, false)
+		if err == nil {
+			t.Errorf("CheckPlainHTTP(%q) allowed plain HTTP on an address that is not loopback", addr)
 			continue
 		}
-		if err != nil {
-			for _, want := range []string{c.addr, "not a loopback address", "--tls-cert and --tls-key", "--insecure-http"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("CheckPlainHTTP(%q) message %q does not mention %q", c.addr, err, want)
-				}
+		for _, want := range []string{addr, "not a loopback address", "--tls-cert and --tls-key", "--insecure-http"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("CheckPlainHTTP(%q) message %q does not mention %q", addr, err, want)
 			}
 		}
 	}
