@@ -49,10 +49,9 @@ func drainingNginx(replicas int32) *appsv1.Deployment {
 // the split before and after the changes is within 2 pp of the weights.
 func TestT6_ZeroFailedConnectionsThroughChange(t *testing.T) {
 	p, a, b := startTwoClusters(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 6*time.Minute)
 	perf, vip := p.Env.PerformanceELBID, p.Env.PerformanceELBVIP+":80"
-	svcA, svcB := seed(t, "s1-cluster-a-weight-80.yaml", perf), seed(t, "s1-cluster-b-weight-20.yaml", perf)
+	svcA, svcB := seedS1(t, perf)
 	for _, svc := range []*corev1.Service{svcA, svcB} {
 		svc.Annotations[model.AnnotationWeight] = "50"
 		svc.Annotations[model.AnnotationDeregistrationDelay] = e2eDrain.String()

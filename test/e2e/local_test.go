@@ -160,8 +160,7 @@ func TestLocalDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 4*time.Minute)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, filepath.Join(bins, "fleetlb-local"), "demo", "--exit", "--state-dir", state,
 		"--address-base", strconv.Itoa(e2eBase), "--k8s-bin-dir", k8s, "--seed-dir", seeds)

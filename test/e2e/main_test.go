@@ -177,6 +177,19 @@ func seed(t *testing.T, file, elbID string) *corev1.Service {
 	return svc
 }
 
+// seedS1 loads scenario S1's two Services on elbID: cluster a's at weight 80, cluster b's at 20.
+func seedS1(t *testing.T, elbID string) (svcA, svcB *corev1.Service) {
+	t.Helper()
+	return seed(t, "s1-cluster-a-weight-80.yaml", elbID), seed(t, "s1-cluster-b-weight-20.yaml", elbID)
+}
+
+// deadline is a context that ends after d or when the test and its subtests are done.
+func deadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // deployNginx runs the nginx Deployment with replicas in every cluster named.
 func deployNginx(t *testing.T, ctx context.Context, p *playground.Playground, replicas int32, clusters ...string) {
 	t.Helper()

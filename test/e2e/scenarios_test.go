@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -29,13 +28,11 @@ const (
 // member-only while traffic runs, and cascade.
 func TestSameVPC(t *testing.T) {
 	p, a, b := startTwoClusters(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 6*time.Minute)
 	perf := p.Env.PerformanceELBID
 	vip80 := p.Env.PerformanceELBVIP + ":80"
 
-	svcA := seed(t, "s1-cluster-a-weight-80.yaml", perf)
-	svcB := seed(t, "s1-cluster-b-weight-20.yaml", perf)
+	svcA, svcB := seedS1(t, perf)
 	s1 := []playground.Binding{{Cluster: a, Service: svcA, Weight: 80}, {Cluster: b, Service: svcB, Weight: 20}}
 
 	ok := t.Run("S1 pass-through and node mode share one listener 80:20", func(t *testing.T) {
@@ -296,11 +293,9 @@ func TestSameVPC(t *testing.T) {
 // have VPC addresses (R3).
 func TestSharedELB(t *testing.T) {
 	p, a, b := startTwoClusters(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 4*time.Minute)
 	union := p.Env.UnionELBID
-	svcA := seed(t, "s1-cluster-a-weight-80.yaml", union)
-	svcB := seed(t, "s1-cluster-b-weight-20.yaml", union)
+	svcA, svcB := seedS1(t, union)
 	for _, svc := range []*corev1.Service{svcA, svcB} {
 		svc.Annotations["kubernetes.io/elb.class"] = playground.ClassUnion
 	}
@@ -351,8 +346,7 @@ func checkVMsUntouched(t *testing.T, ms []playground.Member, ids []string) {
 // Services with kubernetes.io/elb.multivpc, so b's members are IP-type.
 func TestSeparateVPCs(t *testing.T) {
 	p, a, b := startTwoClusters(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 4*time.Minute)
 	perf := p.Env.PerformanceELBID
 	svcA := seed(t, "s2-cluster-a-multivpc-weight-80.yaml", perf)
 	svcB := seed(t, "s2-cluster-b-multivpc-weight-20.yaml", perf)

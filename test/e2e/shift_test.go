@@ -26,10 +26,9 @@ import (
 // member refuses before it changes anything.
 func TestT17_ShiftTrafficBetweenClusters(t *testing.T) {
 	p, a, b := startTwoClusters(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 5*time.Minute)
 	perf, vip := p.Env.PerformanceELBID, p.Env.PerformanceELBVIP+":80"
-	svcA, svcB := seed(t, "s1-cluster-a-weight-80.yaml", perf), seed(t, "s1-cluster-b-weight-20.yaml", perf)
+	svcA, svcB := seedS1(t, perf)
 	svcA.Annotations[model.AnnotationWeight], svcB.Annotations[model.AnnotationWeight] = "100", "0"
 	bindNginx(t, ctx, p, playground.ClassPerformance, perf, []playground.Binding{{Cluster: a, Service: svcA, Weight: 100}, {Cluster: b, Service: svcB, Weight: 0}})
 

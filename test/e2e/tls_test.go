@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +18,7 @@ import (
 func TestLocalTLS(t *testing.T) {
 	p := startPlayground(t, []playground.ClusterSpec{{Name: "a", PodNetwork: playground.PodNetworkVPC, VPC: 1}},
 		func(o *playground.Options) { o.TLS, o.Nodes = true, 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := deadline(t, 3*time.Minute)
 	if !strings.HasPrefix(p.Env.Endpoint, "https://127.0.0.1:") || p.Env.CAFile != filepath.Join(p.StateDir, "tls", "ca.crt") {
 		t.Fatalf("endpoint %s, CA file %q; want https://127.0.0.1:PORT and %s", p.Env.Endpoint, p.Env.CAFile, filepath.Join(p.StateDir, "tls", "ca.crt"))
 	}
