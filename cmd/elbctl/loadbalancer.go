@@ -108,3 +108,23 @@ func lbDeleteCmd(g *globals) *cobra.Command {
 	return g.deleteCmd(&cobra.Command{Use: "delete ID", Short: "Delete a load balancer (refused while it has listeners or pools)", Args: cobra.ExactArgs(1)}, nil, "load balancer",
 		byID((*elbv2.ElbClient).DeleteLoadbalancer), byID((*elbv3.ElbClient).DeleteLoadBalancer))
 }
+
+func lbStatusCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "status ID", Short: "Show a load balancer's listeners, pools and members with their operating status", Args: cobra.ExactArgs(1)}
+	cmd.RunE = g.dispatch(nil,
+		func(_ *cobra.Command, args []string, c *elbv2.ElbClient) (result, error) {
+			resp, err := c.ShowLoadbalancersStatus(&m2.ShowLoadbalancersStatusRequest{LoadbalancerId: args[0]})
+			if err != nil || resp.Statuses == nil {
+				return result{}, err
+			}
+			return result{statusTree{resp.Statuses.Loadbalancer}, nil}, nil
+		},
+		func(_ *cobra.Command, args []string, c *elbv3.ElbClient) (result, error) {
+			resp, err := c.ShowLoadBalancerStatus(&m3.ShowLoadBalancerStatusRequest{LoadbalancerId: args[0]})
+			if err != nil || resp.Statuses == nil {
+				return result{}, err
+			}
+			return result{statusTree{resp.Statuses.Loadbalancer}, nil}, nil
+		})
+	return cmd
+}

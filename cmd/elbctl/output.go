@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -23,6 +24,9 @@ const (
 )
 
 var outputFormats = []string{outputTable, outputJSON, outputYAML}
+
+// statusTree is a status tree that prints as an indented outline in table mode.
+type statusTree struct{ root any }
 
 // print writes v (an SDK model value, or a slice of them) as JSON or YAML, or as a
 // table of the given JSON fields: one row per element for a slice, one
@@ -176,4 +180,29 @@ func describeError(err error) string {
 		return fmt.Sprintf("cannot reach the ELB API (check --endpoint / ELB_ENDPOINT): %v", ue.Err)
 	}
 	return err.Error()
+}
+
+// printTree writes one line per node: kind, id, name or address, operating status; children indented.
+func printTree(w io.Writer, kind string, node any, depth int) {
+	obj, ok := node.(map[string]any)
+	if !ok {
+		return
+	}
+	label := cell(obj["name"])
+	if label == "" {
+		label = "-"
+	}
+	if addr := cell(obj["address"]); addr != "" {
+		label = fmt.Sprintf("%s:%s", addr, cell(obj["protocol_port"]))
+	}
+	fmt.Fprintf(w, "%s%s %s %s %s\n", strings.Repeat("  ", depth), kind, cell(obj["id"]), label, cell(obj["operating_status"]))
+	for _, child := range []struct{ key, kind string }{{"listeners", "listener"}, {"pools", "pool"}, {"members", "member"}} {
+		list, _ := obj[child.key].([]any)
+		for _, c := range list {
+			printTree(w, child.kind, c, depth+1)
+		}
+	}
+	if hm, ok := obj["healthmonitor"].(map[string]any); ok && hm["id"] != nil {
+		fmt.Fprintf(w, "%shealthmonitor %s %s\n", strings.Repeat("  ", depth+1), cell(hm["id"]), cell(hm["type"]))
+	}
 }
