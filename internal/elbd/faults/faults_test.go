@@ -28,7 +28,7 @@ faults:
   throttle: 0.1
   timeout: 0.05
   lostResponse: 0.1
-  timeoutHold: 2s
+  timeoutHold: 5s
   accessKeys: [AK1]
 `
 
@@ -52,8 +52,10 @@ func run(t *testing.T, n int) ([]outcome, map[faults.Kind]int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The client's timeout is well above a loaded machine's slowest honest reply (an honest reply
+	// taken for an injected timeout breaks the counts) and well below timeoutHold.
 	c, err := elbclient.New(elbclient.Config{Endpoint: srv.URL, ProjectID: "p1", AK: "AK1", SK: "SK1-secret",
-		Timeout: 150 * time.Millisecond, Retry: elbclient.Retry{Attempts: 1}, QPS: 10000, Burst: 10000})
+		Timeout: 500 * time.Millisecond, Retry: elbclient.Retry{Attempts: 1}, QPS: 10000, Burst: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
