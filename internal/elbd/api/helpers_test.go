@@ -107,15 +107,8 @@ func wantErr(t *testing.T, err error, status int, code string, fragments ...stri
 	}
 }
 
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
+// must is elbdtest.Must, short for the many calls here.
+func must[T any](t *testing.T) func(T, error) T { return elbdtest.Must[T](t) }
 
 // createLB is the CreateLoadBalancer call with opt as its body.
 func createLB(c *elb.ElbClient, opt model.CreateLoadBalancerOption) (*model.CreateLoadBalancerResponse, error) {

@@ -244,3 +244,14 @@ func Cloud(keys, subnets []string, rest string) string {
 	}
 	return b.String() + rest
 }
+
+// Must is the value of a call that has to succeed: Must[T](t)(call()) ends the test on its error.
+func Must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}

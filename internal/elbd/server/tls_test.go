@@ -24,6 +24,7 @@ import (
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api"
 	"github.com/fleetlb/fleetlb/internal/elbd/config"
+	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/server"
 )
 
@@ -31,18 +32,18 @@ import (
 // returns the CA's pool and the certificate and key files.
 func testPKI(t *testing.T, dir string) (ca *x509.CertPool, certFile, keyFile string) {
 	t.Helper()
-	caKey := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	caKey := elbdtest.Must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fleetlb test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caCert := must[*x509.Certificate](t)(x509.ParseCertificate(must[[]byte](t)(x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey))))
-	key := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	caCert := elbdtest.Must[*x509.Certificate](t)(x509.ParseCertificate(elbdtest.Must[[]byte](t)(x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey))))
+	key := elbdtest.Must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "elbd"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der := must[[]byte](t)(x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey))
-	keyDER := must[[]byte](t)(x509.MarshalECPrivateKey(key))
+	der := elbdtest.Must[[]byte](t)(x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey))
+	keyDER := elbdtest.Must[[]byte](t)(x509.MarshalECPrivateKey(key))
 	certFile, keyFile = filepath.Join(dir, "elbd.crt"), filepath.Join(dir, "elbd.key")
 	for file, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
 		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
@@ -52,17 +53,6 @@ func testPKI(t *testing.T, dir string) (ca *x509.CertPool, certFile, keyFile str
 	ca = x509.NewCertPool()
 	ca.AddCert(caCert)
 	return ca, certFile, keyFile
-}
-
-// must is the value of a call that has to succeed: an error ends the test.
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 }
 
 // sdkClient is the official v3 client for endpoint, trusting ca (the system roots when nil).
