@@ -57,6 +57,15 @@ func TestChartFollowsTheRelease(t *testing.T) {
 	if meta.Version != release || meta.AppVersion != release {
 		t.Errorf("Chart.yaml version %q, appVersion %q; VERSION says %q: set both to it", meta.Version, meta.AppVersion, release)
 	}
+	// The default image is the one make images tags on the release commit (git describe: vX.Y.Z,
+	// packaging/images' default name fleetlb/NAME), so that helm install pulls what was pushed.
+	files, err := Manifests(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `image: "fleetlb/fleetlb-controller:v` + release + `"`; !strings.Contains(files["deployment.yaml"], want) {
+		t.Errorf("the chart's default image is not %s, the tag make images gives release %s:\n%s", want, release, files["deployment.yaml"])
+	}
 }
 
 // P2: values.schema.json refuses what the controller would refuse or ignore, naming the value.
