@@ -10,10 +10,21 @@ import "context"
 // read makes one read call fn(req) and returns its response.
 func read[Req, Resp any](ctx context.Context, c *SDK, v2 bool, op string, fn func(*Req) (Resp, error), req *Req) (Resp, error) {
 	var r Resp
+	reuse, key := reuseOf(ctx), ""
+	if reuse != nil {
+		if key = reuseKeyOf(op, req); key != "" {
+			if v, ok := reuse.get(key); ok {
+				return v.(Resp), nil
+			}
+		}
+	}
 	err := c.call(ctx, v2, op, kindRead, "", func() (err error) {
 		r, err = fn(req)
 		return err
 	}, nil)
+	if err == nil && key != "" {
+		reuse.put(key, r)
+	}
 	return r, err
 }
 

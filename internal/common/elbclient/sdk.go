@@ -194,6 +194,7 @@ func (c *SDK) Writes() int64 { return c.writes.Load() }
 func (c *SDK) wrote(ctx context.Context) {
 	c.writes.Add(1)
 	CountWrite(ctx)
+	forgetReads(ctx)
 }
 
 // Check lists at most one load balancer through the v3 API: it proves the endpoint answers and the

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,10 +18,13 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// elbdCalls counts the calls elbd answers: tag writes and reads apart.
+// elbdCalls counts the calls elbd answers: tag writes and reads apart; log has every call
+// ("GET /v3/...?query") in order.
 type elbdCalls struct {
 	tagWrites atomic.Int64
 	gets      *atomic.Int64 // the server's Reads
+	mu        sync.Mutex
+	log       []string
 }
 
 func (c *elbdCalls) counts() (tagWrites, gets int) {
@@ -46,6 +50,9 @@ vpcs:
 			if r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/tags") {
 				calls.tagWrites.Add(1)
 			}
+			calls.mu.Lock()
+			calls.log = append(calls.log, r.Method+" "+r.URL.RequestURI())
+			calls.mu.Unlock()
 			h.ServeHTTP(w, r)
 		})
 	}})

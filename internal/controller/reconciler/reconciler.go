@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
 	"github.com/fleetlb/fleetlb/internal/controller/deploy"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
@@ -243,6 +244,9 @@ func (r *Reconciler) requeueForDrain(wait time.Duration) ctrl.Result {
 
 func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result, error) {
 	log := logr.FromContextOrDiscard(ctx)
+	// The fleet records, Apply and the fleet view read the same ELB, listeners and pool: each
+	// read is sent once per bind, again only after a write (F14).
+	ctx = elbclient.WithReadReuse(ctx)
 	cfg, err := annotations.ParseService(svc)
 	var sys []notice
 	for _, w := range cfg.Warnings {

@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -87,6 +88,7 @@ type options struct {
 	resync                  time.Duration
 	timeout                 time.Duration
 	keep                    bool
+	cpuProfile              string
 }
 
 func main() {
@@ -102,6 +104,7 @@ func main() {
 	flag.DurationVar(&o.resync, "resync-period", 45*time.Second, "the controller's --resync-period (step 3 waits for one)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (logs) after the run")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (elbd and the bench) from controller start to convergence to this file")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -177,6 +180,10 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 	defer ctrl.stop()
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return false, err
+	}
 	start := time.Now()
 	loadAtStart := loadAverage()
 	want := o.services * o.pods
@@ -185,6 +192,7 @@ func run(ctx context.Context, o options, out io.Writer) (bool, error) {
 		return false, err
 	}
 	converge := time.Since(start)
+	stopProfile()
 	convergeCalls := e.calls.snapshot()
 	logf(out, "converged in %s", converge.Round(10*time.Millisecond))
 
@@ -278,6 +286,22 @@ func waitMembers(ctx context.Context, e *elbd, ctrl *controller, want int) error
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// startProfile starts a CPU profile into file ("" for none) and returns what stops it.
+func startProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 // loadAverage is the machine's 1-minute load average (/proc/loadavg), "?" when unknown: the
