@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -15,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/fleetlb/fleetlb/internal/controller/model"
 )
 
 // ControllerName names the controller in logs, metrics and Events.
@@ -25,7 +28,7 @@ const ControllerName = "fleetlb-controller"
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.interesting))).
+		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.interesting), notOwnWrite())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(sliceToService)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.nodeToServices),
 			builder.WithPredicates(nodeChanged())).
@@ -94,4 +97,42 @@ func internalIPs(n *corev1.Node) []string {
 		}
 	}
 	return out
+}
+
+// writtenAnnotations are the Service annotations the controller itself writes (bind's write-back,
+// the binding record).
+var writtenAnnotations = []string{BoundELBAnnotation, BoundClassAnnotation, model.AnnotationListenerPort, model.AnnotationAppliedWeight, model.AnnotationFleetView}
+
+// notOwnWrite passes the Service updates that changed something besides what the controller
+// writes on a Service (F15): a bind's own patches (finalizer, annotations, status) do not run
+// the Service's reconcile again, which would read the cache from before them, make the same
+// patches against a stale resourceVersion and fail ("the object has been modified"). The
+// resync still comes round; any other change (spec, labels, another annotation, deletion)
+// passes.
+func notOwnWrite() predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			a, okA := e.ObjectOld.(*corev1.Service)
+			b, okB := e.ObjectNew.(*corev1.Service)
+			return !okA || !okB || !equality.Semantic.DeepEqual(withoutOwnWrites(a), withoutOwnWrites(b))
+		},
+	}
+}
+
+// withoutOwnWrites is a copy of svc without what the controller writes on it and what the API
+// server stamps on every write.
+func withoutOwnWrites(svc *corev1.Service) *corev1.Service {
+	s := svc.DeepCopy()
+	s.ResourceVersion, s.ManagedFields, s.Status = "", nil, corev1.ServiceStatus{}
+	for _, k := range writtenAnnotations {
+		delete(s.Annotations, k)
+	}
+	if len(s.Annotations) == 0 {
+		s.Annotations = nil
+	}
+	s.Finalizers = slices.DeleteFunc(s.Finalizers, func(f string) bool { return f == Finalizer })
+	if len(s.Finalizers) == 0 {
+		s.Finalizers = nil
+	}
+	return s
 }
