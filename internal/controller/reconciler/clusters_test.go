@@ -22,7 +22,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 )
 
@@ -32,14 +31,12 @@ import (
 
 func TestRealClusters(t *testing.T) {
 	// Free address ranges are picked by localk8s; elbd's subnets follow them.
-	cs := k8stest.StartMany(t, localk8s.Options{Name: "a", Nodes: 2}, localk8s.Options{Name: "b", Nodes: 2})
-	e := startELBD(t, elbdConfig(cs[0].Options(), cs[1].Options()))
-	nodeNetB := netip.MustParsePrefix(cs[1].Options().NodeCIDR)
+	e, a, b := startPair(t, "a", "b", 2, elbdConfig)
+	nodeNetB := netip.MustParsePrefix(b.c.Options().NodeCIDR)
 	lb := e.lb(t, "shared", true)
 	noIP := e.lb(t, "no-ip-targets", false)
 
-	a := &kube{name: "a", c: cs[0], cs: cs[0].Client(), id: "cluster-a", top: t}
-	b := &kube{name: "b", c: cs[1], cs: cs[1].Client(), top: t} // default ID: kube-system UID
+	b.id = "" // b's controller takes the default ID: the kube-system namespace's UID
 	ksys, err := b.cs.CoreV1().Namespaces().Get(context.Background(), "kube-system", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 )
 
 // F9 (docs/requirements.md): the fleetlb-controller program is killed with SIGKILL in the middle
@@ -174,10 +173,7 @@ func memberLines(id string, weight int, addrs []string) []string {
 func TestF9ControllerKilledMidReconcile(t *testing.T) {
 	start := time.Now()
 	bin := buildController(t)
-	cs := k8stest.StartMany(t, localk8s.Options{Name: "crash", Nodes: 1}, localk8s.Options{Name: "other", Nodes: 1})
-	crash := &kube{name: "crash", c: cs[0], cs: cs[0].Client(), id: "cluster-crash", top: t}
-	other := &kube{name: "other", c: cs[1], cs: cs[1].Client(), id: "cluster-other", top: t}
-	e := startELBD(t, crashConfig(cs[0].Options(), cs[1].Options()))
+	e, crash, other := startPair(t, "crash", "other", 1, crashConfig)
 	api := e.perf()
 	lb := e.lb(t, "crash", true)
 	ctx := context.Background()
@@ -198,7 +194,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 			elbclient.MemberSpec{Name: "vm-" + n, Address: fmt.Sprintf("127.251.0.%d", 10+i), Port: 8080, Weight: 5 + i%7, SubnetID: "subnet-vm"})
 		poolOf[poolID] = n
 	}
-	otherAddrs := hostAddrs(t, cs[1].Options().PodCIDR, 2)
+	otherAddrs := hostAddrs(t, other.c.Options().PodCIDR, 2)
 	for _, n := range names {
 		other.create(t, crashService(t, n, lb.ID, ports[n], otherWeight, false))
 		if err := writeSlice(ctx, other.cs, n, otherAddrs, 2); err != nil {
@@ -311,7 +307,7 @@ func TestF9ControllerKilledMidReconcile(t *testing.T) {
 
 	// The crashing cluster: "web" (a Deployment of 2 Pods) and crashServices Services of
 	// crashReady ready endpoints each, all there before its controller starts.
-	crashAddrsOf := hostAddrs(t, cs[0].Options().PodCIDR, crashAddrs)
+	crashAddrsOf := hostAddrs(t, crash.c.Options().PodCIDR, crashAddrs)
 	crash.deployment(t, "web", 2, corev1.ContainerPort{Name: "http", ContainerPort: crashTargetPort, Protocol: corev1.ProtocolTCP})
 	crash.create(t, crashService(t, "web", lb.ID, 80, crashWeight, true))
 	for _, n := range names[1:] {

@@ -32,6 +32,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	"github.com/fleetlb/fleetlb/internal/testbed/poll"
 )
 
@@ -166,6 +167,18 @@ func testLogger(cluster string) logr.Logger {
 		w = os.Stderr
 	}
 	return logr.FromSlogHandler(slog.NewTextHandler(w, nil)).WithValues("testCluster", cluster)
+}
+
+// startPair starts two real clusters, nameA and nameB with nodes simulated nodes each, and elbd
+// with config's configuration for them; each cluster's kube has the ID cluster-<name>.
+func startPair(t *testing.T, nameA, nameB string, nodes int, config func(a, b localk8s.Options) string) (e *elbdEnv, a, b *kube) {
+	t.Helper()
+	cs := k8stest.StartMany(t, localk8s.Options{Name: nameA, Nodes: nodes}, localk8s.Options{Name: nameB, Nodes: nodes})
+	e = startELBD(t, config(cs[0].Options(), cs[1].Options()))
+	k := func(c *localk8s.Cluster) *kube {
+		return &kube{name: c.Name, c: c, cs: c.Client(), id: "cluster-" + c.Name, top: t}
+	}
+	return e, k(cs[0]), k(cs[1])
 }
 
 type kube struct {

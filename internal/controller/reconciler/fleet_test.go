@@ -15,19 +15,14 @@ import (
 	"github.com/fleetlb/fleetlb/internal/common/fleetops"
 	"github.com/fleetlb/fleetlb/internal/controller/model"
 	"github.com/fleetlb/fleetlb/internal/controller/reconciler"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 )
 
 // T12–T15 with two real clusters and elbd over HTTP: the records in the listener's tags, the
 // fleet view on each Service with its Warning, a stale owner reclaimed by --reclaim-stale-after
 // (the VM kept), and two live installs with one cluster ID stopping.
 func TestRealClustersFleet(t *testing.T) {
-	cs := k8stest.StartMany(t, localk8s.Options{Name: "a", Nodes: 2}, localk8s.Options{Name: "b", Nodes: 2})
-	e := startELBD(t, elbdConfig(cs[0].Options(), cs[1].Options()))
+	e, a, b := startPair(t, "a", "b", 2, elbdConfig)
 	lb := e.lb(t, "shared", true)
-	a := &kube{name: "a", c: cs[0], cs: cs[0].Client(), id: "cluster-a", top: t}
-	b := &kube{name: "b", c: cs[1], cs: cs[1].Client(), id: "cluster-b", top: t}
 	regA := prometheus.NewRegistry()
 	fleet := func(net model.PodNetwork, subnet string, reg *prometheus.Registry, reclaim time.Duration) func(*reconciler.Options) {
 		return func(o *reconciler.Options) {

@@ -22,7 +22,6 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/faults"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
-	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 )
 
 // F7: the soak (docs/requirements.md). Two real clusters' controllers share one listener and pool of a dedicated ELB
@@ -142,8 +141,7 @@ func hostAddrs(t *testing.T, prefix string, n int) []string {
 
 func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 	start := time.Now()
-	cs := k8stest.StartMany(t, localk8s.Options{Name: "soak-a", Nodes: 1}, localk8s.Options{Name: "soak-b", Nodes: 1})
-	e := startELBD(t, soakConfig(cs[0].Options(), cs[1].Options()))
+	e, soakA, soakB := startPair(t, "soak-a", "soak-b", 1, soakConfig)
 	if e.Faults == nil {
 		t.Fatal("elbd has no fault injector: the faults: section was not applied")
 	}
@@ -160,8 +158,8 @@ func TestF7SoakTwoClustersUnderFaults(t *testing.T) {
 	}
 
 	clusters := []*soakCluster{
-		{kube: &kube{name: "soak-a", c: cs[0], cs: cs[0].Client(), id: "cluster-soak-a", top: t}, weight: 60, addrs: hostAddrs(t, cs[0].Options().PodCIDR, soakCore+soakToggled)},
-		{kube: &kube{name: "soak-b", c: cs[1], cs: cs[1].Client(), id: "cluster-soak-b", top: t}, weight: 40, addrs: hostAddrs(t, cs[1].Options().PodCIDR, soakCore+soakToggled)},
+		{kube: soakA, weight: 60, addrs: hostAddrs(t, soakA.c.Options().PodCIDR, soakCore+soakToggled)},
+		{kube: soakB, weight: 40, addrs: hostAddrs(t, soakB.c.Options().PodCIDR, soakCore+soakToggled)},
 	}
 	keys := [][2]string{{"AK-SOAK-A", "SK-soak-a"}, {"AK-SOAK-B", "SK-soak-b"}}
 	subnets := []string{"subnet-a-pods", "subnet-b-pods"}
