@@ -80,11 +80,9 @@ func (o *v3ListenerOptions) apply(l *store.Listener) error {
 }
 
 type v3CreateListener struct {
-	Tags           []store.Tag `json:"tags"`
-	LoadbalancerID *string     `json:"loadbalancer_id"`
-	Protocol       *string     `json:"protocol"`
-	ProtocolPort   *int        `json:"protocol_port"`
-	DefaultPoolID  *string     `json:"default_pool_id"`
+	wire.ListenerKey
+	Tags          []store.Tag `json:"tags"`
+	DefaultPoolID *string     `json:"default_pool_id"`
 	bodyProject
 	v3ListenerOptions
 }
@@ -102,14 +100,14 @@ func listenerDefaults(protocol string) (keepalive, client, member int) {
 
 func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListener) (int, any, error) {
 	switch {
-	case in.LoadbalancerID == nil || *in.LoadbalancerID == "":
+	case in.LoadBalancerID == nil || *in.LoadBalancerID == "":
 		return 0, nil, apierr.Invalid("listener.loadbalancer_id is required")
 	case in.Protocol == nil || *in.Protocol == "":
 		return 0, nil, apierr.Invalid("listener.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
 	case in.ProtocolPort == nil:
 		return 0, nil, apierr.Invalid("listener.protocol_port is required (1-65535)")
 	}
-	l := store.Listener{LoadBalancerID: *in.LoadbalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
+	l := store.Listener{LoadBalancerID: *in.LoadBalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
 		DefaultPoolID: orDefault(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}
 	l.KeepaliveTimeout, l.ClientTimeout, l.MemberTimeout = listenerDefaults(l.Protocol)
 	if err := in.apply(&l); err != nil {

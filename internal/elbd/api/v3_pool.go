@@ -189,10 +189,7 @@ func (h *v3) replyPool(r *http.Request, sc store.Scope, status int, p store.Pool
 }
 
 type v3CreatePool struct {
-	LbAlgorithm        *string           `json:"lb_algorithm"`
-	Protocol           *string           `json:"protocol"`
-	LoadbalancerID     *string           `json:"loadbalancer_id"`
-	ListenerID         *string           `json:"listener_id"`
+	wire.PoolFields
 	SessionPersistence *v3SessionPersist `json:"session_persistence"`
 	Type               *string           `json:"type"`
 	VpcID              *string           `json:"vpc_id"`
@@ -204,11 +201,11 @@ type v3CreatePool struct {
 
 func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int, any, error) {
 	switch {
-	case in.LbAlgorithm == nil || *in.LbAlgorithm == "":
+	case in.LBAlgorithm == nil || *in.LBAlgorithm == "":
 		return 0, nil, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)")
 	case in.Protocol == nil || *in.Protocol == "":
 		return 0, nil, apierr.Invalid("pool.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
-	case orDefault(in.LoadbalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
+	case orDefault(in.LoadBalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
 		return 0, nil, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required")
 	case in.IPVersion != nil && *in.IPVersion != "v4":
 		return 0, nil, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion)
@@ -220,14 +217,14 @@ func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int,
 	case orDefault(in.Type, "") == store.PoolTypeIP && vpc != "":
 		return 0, nil, apierr.Invalid("a pool of type ip takes no vpc_id; leave vpc_id out")
 	}
-	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadbalancerID, "") != "" {
-		lb, err := h.st.GetLoadBalancer(sc, *in.LoadbalancerID)
+	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadBalancerID, "") != "" {
+		lb, err := h.st.GetLoadBalancer(sc, *in.LoadBalancerID)
 		if err == nil && lb.VPCID != *in.VpcID {
 			return 0, nil, apierr.Invalid("vpc_id %s differs from the VPC %s of load balancer %s; leave vpc_id out", *in.VpcID, lb.VPCID, lb.ID)
 		}
 	}
 	np := store.Pool{
-		LoadBalancerID: orDefault(in.LoadbalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LbAlgorithm,
+		LoadBalancerID: orDefault(in.LoadBalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LBAlgorithm,
 		Type: orDefault(in.Type, store.PoolTypeAny), AdminStateUp: true, SessionPersistence: toStoreSP(in.SessionPersistence),
 	}
 	in.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)

@@ -18,11 +18,9 @@ type loadBalancerReq struct {
 
 type listenerReq struct {
 	wire.Named
-	LoadBalancerID  *string `json:"loadbalancer_id"`
-	Protocol        *string `json:"protocol"`
-	ProtocolPort    *int    `json:"protocol_port"`
-	ConnectionLimit *int    `json:"connection_limit"`
-	Http2Enable     *bool   `json:"http2_enable"`
+	wire.ListenerKey
+	ConnectionLimit *int  `json:"connection_limit"`
+	Http2Enable     *bool `json:"http2_enable"`
 	// DefaultPoolID is raw so that an update can tell null (unbind) from absent (keep).
 	DefaultPoolID          json.RawMessage `json:"default_pool_id"`
 	DefaultTLSContainerRef *string         `json:"default_tls_container_ref"`
@@ -30,10 +28,7 @@ type listenerReq struct {
 
 type poolReq struct {
 	wire.Named
-	Protocol       *string `json:"protocol"`
-	LBAlgorithm    *string `json:"lb_algorithm"`
-	LoadBalancerID *string `json:"loadbalancer_id"`
-	ListenerID     *string `json:"listener_id"`
+	wire.PoolFields
 	// SessionPersistence is raw so that an update can tell null (turn off) from absent (keep).
 	SessionPersistence json.RawMessage `json:"session_persistence"`
 }

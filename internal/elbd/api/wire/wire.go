@@ -27,6 +27,23 @@ func (n Named) Apply(name, description *string, adminStateUp *bool) {
 	set(adminStateUp, n.AdminStateUp)
 }
 
+// ListenerKey are the fields that place a new listener, alike in both APIs: its load balancer,
+// protocol and port. None of them changes after the create.
+type ListenerKey struct {
+	LoadBalancerID *string `json:"loadbalancer_id"`
+	Protocol       *string `json:"protocol"`
+	ProtocolPort   *int    `json:"protocol_port"`
+}
+
+// PoolFields are a pool's fields that both APIs take alike: its protocol and algorithm, and the
+// load balancer or listener it is created for.
+type PoolFields struct {
+	Protocol       *string `json:"protocol"`
+	LBAlgorithm    *string `json:"lb_algorithm"`
+	LoadBalancerID *string `json:"loadbalancer_id"`
+	ListenerID     *string `json:"listener_id"`
+}
+
 // MemberChange are the member fields an update may change.
 type MemberChange struct {
 	Name         *string `json:"name"`
