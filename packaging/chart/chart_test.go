@@ -110,7 +110,7 @@ func TestChartOptions(t *testing.T) {
 		}
 	}
 	d := files["deployment.yaml"]
-	for _, absent := range []string{"HUAWEICLOUD_SDK_PROJECT_ID", "readinessProbe", "livenessProbe", "name: probes"} {
+	for _, absent := range []string{"HUAWEICLOUD_SDK_PROJECT_ID", "readinessProbe", "livenessProbe", "startupProbe", "name: probes"} {
 		if strings.Contains(d, absent) {
 			t.Errorf("deployment.yaml has %q:\n%s", absent, d)
 		}
