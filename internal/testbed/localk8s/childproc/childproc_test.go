@@ -1,7 +1,10 @@
 package childproc
 
 import (
+	"bufio"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,7 +56,51 @@ func TestProcessStopKillsTheWholeGroup(t *testing.T) {
 	}
 }
 
-// alive reports whether pid exists and is not a zombie.
+// TestChildDiesWithKilledParent checks that a child (elbd, a controller)
+// does not outlive its parent (fleetlb-local) when that is killed with SIGKILL
+// and can stop nothing itself: the test binary re-runs itself as the parent, starts
+// a child, and is killed.
+func TestChildDiesWithKilledParent(t *testing.T) {
+	if os.Getenv("CHILDPROC_TEST_PARENT") == "1" {
+		c, err := Start("sleeper", "/bin/sh", []string{"-c", "sleep 120"}, nil, os.Getenv("CHILDPROC_TEST_LOG"), 0o600)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println(c.Pid())
+		time.Sleep(2 * time.Minute) // until killed
+		return
+	}
+	parent := exec.Command(os.Args[0], "-test.run=^TestChildDiesWithKilledParent$")
+	parent.Env = append(os.Environ(), "CHILDPROC_TEST_PARENT=1", "CHILDPROC_TEST_LOG="+filepath.Join(t.TempDir(), "log"))
+	out, err := parent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	pid, perr := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || perr != nil {
+		_ = parent.Process.Kill()
+		_ = parent.Wait()
+		t.Fatalf("the parent did not report its child's pid: %q, %v", line, err)
+	}
+	defer syscall.Kill(-pid, syscall.SIGKILL) // in case the test fails
+
+	if err := parent.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = parent.Wait()
+	for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d still runs 10s after its parent was killed with SIGKILL", pid)
+		}
+	}
+}
+
+// alive reports whether pid exists and is not a zombie waiting to be reaped.
 func alive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
@@ -62,6 +109,7 @@ func alive(pid int) bool {
 	if err != nil {
 		return false
 	}
-	fields := strings.Fields(string(stat))
-	return len(fields) > 2 && fields[2] != "Z"
+	// The state follows the command name in parentheses, which may hold spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || !strings.HasPrefix(strings.TrimSpace(string(stat[i+1:])), "Z")
 }
