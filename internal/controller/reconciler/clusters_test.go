@@ -459,6 +459,9 @@ func TestRealClusters(t *testing.T) {
 		b.create(t, seedService(t, "s1-cluster-b-weight-20.yaml", "c3", lb.ID, func(s *corev1.Service) { s.Spec.Ports[0].Port = 3003 }))
 		eventually(t, wait, "both on 3003", wantOwners(lb.ID, 3003, map[string]int{"cluster-a": 1, b.id: 1}))
 		addVMs(t, 3003, 31)
+		// A's controller is down (before the ghost below is added: its sweep, every Resync, would
+		// remove it at once) while its Service is deleted with the finalizer removed by hand.
+		a.stopController()
 		// Members of a cluster that is not here, and one of cluster A's for a Service it never had.
 		l, _, _ := e.pool(context.Background(), lb.ID, 3003)
 		if _, err := e.perf().AddMembers(context.Background(), l.DefaultPoolID, []elbclient.MemberSpec{
@@ -466,8 +469,6 @@ func TestRealClusters(t *testing.T) {
 			{Name: "fleetlb/cluster-a/default/ghost/3003", Address: "127.251.0.42", Port: 8080, Weight: 5, SubnetID: "subnet-vm"}}); err != nil {
 			t.Fatal(err)
 		}
-		// A's controller is down while its Service is deleted with the finalizer removed by hand.
-		a.stopController()
 		a.update(t, "c3", func(s *corev1.Service) { s.Finalizers = nil })
 		if err := a.cs.CoreV1().Services(ns).Delete(context.Background(), "c3", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
