@@ -47,19 +47,6 @@ type v3LoadBalancer struct {
 	FrozenScene          string              `json:"frozen_scene"`
 }
 
-// lbChildren returns the IDs of the load balancer's listeners and pools.
-func (h *v3) lbChildren(sc store.Scope, lbID string) (listeners, pools []string, err error) {
-	ls, err := h.st.ListListeners(sc)
-	if err != nil {
-		return nil, nil, err
-	}
-	ps, err := h.st.ListPools(sc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return store.IDsWhere(ls, func(l store.Listener) bool { return l.LoadBalancerID == lbID }),
-		store.IDsWhere(ps, func(p store.Pool) bool { return p.LoadBalancerID == lbID }), nil
-}
 
 func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer {
 	return v3LoadBalancer{
@@ -74,8 +61,8 @@ func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer
 }
 
 func (h *v3) renderLB(sc store.Scope, lb store.LoadBalancer) (v3LoadBalancer, error) {
-	// A shared load balancer's children are in the v2 family (E8).
-	ls, ps, err := h.lbChildren(store.Scope{Family: lb.Family, ProjectID: sc.ProjectID}, lb.ID)
+	// Read from the store's index (F13); a shared load balancer's are its v2 children (E8).
+	ls, ps, err := h.st.LoadBalancerChildren(lb.ID)
 	return renderV3LB(lb, ls, ps), err
 }
 

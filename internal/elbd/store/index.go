@@ -18,6 +18,7 @@ import (
 //	member_by_lb       <lb id>/<pool id>/<member id>        → <pool id>/<member id>
 //	listener_by_port   <lb id>/<port, 5 digits>/<listener id> → <listener id>
 //	listener_by_pool   <pool id>                            → <listener id> (the listener it is the default pool of)
+//	children_by_lb     <lb id>/<l|p>/<created, ns>/<id>      → <id> (its listeners, its pools, oldest first)
 //
 // A listener's load balancer and port and a member's pool, load balancer and address never
 // change (Update* keeps them), so an update rewrites the same keys.
@@ -26,7 +27,8 @@ var (
 	bMemberByLB      = []byte("member_by_lb")
 	bListenerByPort  = []byte("listener_by_port")
 	bListenerByPool  = []byte("listener_by_pool")
-	derivedBuckets   = [][]byte{bMemberPool, bMemberAddr, bMemberByAddress, bMemberByLB, bListenerByPort, bListenerByPool}
+	bChildrenByLB    = []byte("children_by_lb")
+	derivedBuckets   = [][]byte{bMemberPool, bMemberAddr, bMemberByAddress, bMemberByLB, bListenerByPort, bListenerByPool, bChildrenByLB}
 )
 
 func memberRecKey(m Member) string { return m.PoolID + "/" + m.ID }
@@ -43,6 +45,26 @@ func memberIndexEntries(m Member) [][3][]byte {
 }
 
 func listenerPortPrefix(lbID string, port int) string { return fmt.Sprintf("%s/%05d/", lbID, port) }
+
+// Kinds of a load balancer's children in children_by_lb.
+const (
+	childListener = "l"
+	childPool     = "p"
+)
+
+// childKey orders a load balancer's children of one kind as sortByCreated does: by creation
+// time, then by ID.
+func childKey(lbID, kind string, m Meta) []byte {
+	return fmt.Appendf(nil, "%s/%s/%020d/%s", lbID, kind, m.CreatedAt.UnixNano(), m.ID)
+}
+
+func indexPool(tx *bolt.Tx, p Pool) error {
+	return tx.Bucket(bChildrenByLB).Put(childKey(p.LoadBalancerID, childPool, p.Meta), []byte(p.ID))
+}
+
+func unindexPool(tx *bolt.Tx, p Pool) error {
+	return tx.Bucket(bChildrenByLB).Delete(childKey(p.LoadBalancerID, childPool, p.Meta))
+}
 
 func indexMember(tx *bolt.Tx, m Member) error {
 	for _, e := range memberIndexEntries(m) {
@@ -72,6 +94,9 @@ func indexListener(tx *bolt.Tx, old *Listener, l Listener) error {
 	if err := tx.Bucket(bListenerByPort).Put([]byte(listenerPortPrefix(l.LoadBalancerID, l.ProtocolPort)+l.ID), []byte(l.ID)); err != nil {
 		return err
 	}
+	if err := tx.Bucket(bChildrenByLB).Put(childKey(l.LoadBalancerID, childListener, l.Meta), []byte(l.ID)); err != nil {
+		return err
+	}
 	if l.DefaultPoolID == "" {
 		return nil
 	}
@@ -80,6 +105,9 @@ func indexListener(tx *bolt.Tx, old *Listener, l Listener) error {
 
 func unindexListener(tx *bolt.Tx, l Listener) error {
 	if err := tx.Bucket(bListenerByPort).Delete([]byte(listenerPortPrefix(l.LoadBalancerID, l.ProtocolPort) + l.ID)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bChildrenByLB).Delete(childKey(l.LoadBalancerID, childListener, l.Meta)); err != nil {
 		return err
 	}
 	if l.DefaultPoolID == "" {
@@ -133,6 +161,15 @@ func rebuildIndexes(tx *bolt.Tx) error {
 	}
 	for _, l := range ls {
 		if err := indexListener(tx, nil, l); err != nil {
+			return err
+		}
+	}
+	ps, err := scanRec[Pool](tx, bPools, "")
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := indexPool(tx, p); err != nil {
 			return err
 		}
 	}
@@ -232,4 +269,23 @@ func (s *Store) ListenersOn(sc Scope, lbIDs []string, ports []int) ([]Listener, 
 		}
 	}
 	return scopedByIndex[Listener](s, sc, bListenerByPort, bListeners, prefixes)
+}
+
+// LoadBalancerChildren are the IDs of load balancer lbID's listeners and pools, each oldest
+// first, read from the index alone (a load balancer's children are in its own scope: callers
+// pass a load balancer sc sees).
+func (s *Store) LoadBalancerChildren(lbID string) (listeners, pools []string, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bChildrenByLB).Cursor()
+		prefix := lbID + "/"
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+			if strings.HasPrefix(string(k), prefix+childListener+"/") {
+				listeners = append(listeners, string(v))
+			} else {
+				pools = append(pools, string(v))
+			}
+		}
+		return nil
+	})
+	return listeners, pools, err
 }

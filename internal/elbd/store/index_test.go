@@ -164,6 +164,17 @@ func TestIndexesAnswerAsScans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, lb := range lbs {
+				if scopeOf(lb) != sc {
+					continue
+				}
+				gotL, gotP, err := s.LoadBalancerChildren(lb.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				same(t, stage+" listener IDs of "+lb.ID, gotL, IDsWhere(listeners, func(l Listener) bool { return l.LoadBalancerID == lb.ID }))
+				same(t, stage+" pool IDs of "+lb.ID, gotP, IDsWhere(ps, func(p Pool) bool { return p.LoadBalancerID == lb.ID }))
+			}
 			for _, p := range ps {
 				got, err := s.PoolListenerID(sc, p.ID)
 				if err != nil {
@@ -203,6 +214,9 @@ func same[T any](t *testing.T, what string, got, want []T) {
 	t.Helper()
 	if got == nil {
 		got = []T{}
+	}
+	if want == nil {
+		want = []T{}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: the index gives %d records, a scan %d:\n%+v\n%+v", what, len(got), len(want), got, want)

@@ -539,6 +539,9 @@ func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 				return err
 			}
 		}
+		if err := indexPool(tx, p); err != nil {
+			return err
+		}
 		return putRec(tx, bPools, p.ID, p)
 	})
 	if err != nil {
@@ -617,6 +620,9 @@ func (s *Store) DeletePool(sc Scope, id string) error {
 			return errInUse("pool", id, "health monitor %s checks it; delete the health monitor first", p.HealthMonitorID)
 		}
 		if err := s.unbindPool(tx, id); err != nil {
+			return err
+		}
+		if err := unindexPool(tx, p); err != nil {
 			return err
 		}
 		return tx.Bucket(bPools).Delete([]byte(id))
@@ -1144,6 +1150,9 @@ func (s *Store) deletePoolTx(tx *bolt.Tx, p Pool, call string) error {
 		}
 	}
 	if err := s.unbindPool(tx, p.ID); err != nil {
+		return err
+	}
+	if err := unindexPool(tx, p); err != nil {
 		return err
 	}
 	return tx.Bucket(bPools).Delete([]byte(p.ID))

@@ -337,7 +337,11 @@ func (c *Cluster) startNodes() {
 			c.nodeErrs <- err // config errors are bugs here; reported by waitReady
 			continue
 		}
-		for _, run := range []func(context.Context) error{agent.Run, proxy.Run} {
+		runs := []func(context.Context) error{agent.Run, proxy.Run}
+		if c.opts.NoServiceProxy {
+			runs = runs[:1]
+		}
+		for _, run := range runs {
 			c.nodeWG.Add(1)
 			go func() {
 				defer c.nodeWG.Done()

@@ -19,6 +19,10 @@ type Options struct {
 	Dir string
 	// Nodes is the number of simulated nodes; default 2.
 	Nodes int
+	// NoServiceProxy leaves out the node proxies: Services' cluster IPs and node ports are not
+	// served. For a cluster whose Services nobody connects to (make bench-controller), where a
+	// proxy rebuilding its tables on every Service and EndpointSlice change only costs CPU.
+	NoServiceProxy bool
 	// NodeCIDR, PodCIDR and ServiceCIDR are loopback (127.0.0.0/8) IPv4
 	// ranges for node InternalIPs, pod IPs (split per node by the node IPAM
 	// controller) and Service cluster IPs. They must not overlap each other.
