@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -146,30 +147,20 @@ func rebuildIndexes(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	ms, err := scanRec[Member](tx, bMembers, "")
+	return errors.Join(
+		reindexAll(tx, bMembers, indexMember),
+		reindexAll(tx, bListeners, func(tx *bolt.Tx, l Listener) error { return indexListener(tx, nil, l) }),
+		reindexAll(tx, bPools, indexPool))
+}
+
+// reindexAll writes the index entries of every record of bucket.
+func reindexAll[T record](tx *bolt.Tx, bucket []byte, index func(*bolt.Tx, T) error) error {
+	rs, err := scanRec[T](tx, bucket, "")
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if err := indexMember(tx, m); err != nil {
-			return err
-		}
-	}
-	ls, err := scanRec[Listener](tx, bListeners, "")
-	if err != nil {
-		return err
-	}
-	for _, l := range ls {
-		if err := indexListener(tx, nil, l); err != nil {
-			return err
-		}
-	}
-	ps, err := scanRec[Pool](tx, bPools, "")
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if err := indexPool(tx, p); err != nil {
+	for _, r := range rs {
+		if err := index(tx, r); err != nil {
 			return err
 		}
 	}
