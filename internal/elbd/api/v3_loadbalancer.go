@@ -47,7 +47,6 @@ type v3LoadBalancer struct {
 	FrozenScene          string              `json:"frozen_scene"`
 }
 
-
 func renderV3LB(lb store.LoadBalancer, listeners, pools []string) v3LoadBalancer {
 	return v3LoadBalancer{
 		ID: lb.ID, Description: lb.Description, ProvisioningStatus: "ACTIVE", AdminStateUp: lb.AdminStateUp,
