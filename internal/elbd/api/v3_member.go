@@ -188,37 +188,50 @@ func decodeBatch[T any](r *http.Request) ([]T, error) {
 	return *in.Members, nil
 }
 
-func (h *v3) batchAddMembers(r *http.Request, sc store.Scope) (int, any, error) {
-	ins, err := decodeBatch[v3CreateMember](r)
+// batch is the shape of the batch member calls: decode {"members": [...]}, turn each entry into
+// the store call's argument (i is its index, for messages), call the store on the path's pool,
+// and answer {"members": [...]} with each result rendered, in order.
+func batch[In, Arg, Res, Out any](r *http.Request, conv func(i int, in In) (Arg, error),
+	call func(poolID string, args []Arg) ([]Res, error), render func(Res) Out) (int, any, error) {
+	ins, err := decodeBatch[In](r)
 	if err != nil {
 		return 0, nil, err
 	}
-	ms := make([]store.Member, len(ins))
+	args := make([]Arg, len(ins))
 	for i, in := range ins {
-		where := "members[" + itoa(i) + "]"
-		if err := checkBodyProject(sc, in.ProjectID); err != nil {
-			return 0, nil, err
-		}
-		if ms[i], err = in.toMember(where); err != nil {
+		if args[i], err = conv(i, in); err != nil {
 			return 0, nil, err
 		}
 	}
-	poolID := r.PathValue("pool_id")
-	res, err := h.st.BatchAddMembers(sc, poolID, ms)
+	res, err := call(r.PathValue("pool_id"), args)
 	if err != nil {
 		return 0, nil, err
 	}
-	render := h.poolMember(sc, poolID)
-	out := make([]v3Member, 0, len(res))
-	for _, br := range res {
+	out := make([]Out, 0, len(res))
+	for _, x := range res {
+		out = append(out, render(x))
+	}
+	return replied(r, http.StatusOK, "members", out)
+}
+
+func (h *v3) batchAddMembers(r *http.Request, sc store.Scope) (int, any, error) {
+	conv := func(i int, in v3CreateMember) (store.Member, error) {
+		if err := checkBodyProject(sc, in.ProjectID); err != nil {
+			return store.Member{}, err
+		}
+		return in.toMember("members[" + itoa(i) + "]")
+	}
+	render := h.poolMember(sc, r.PathValue("pool_id"))
+	return batch(r, conv, func(poolID string, ms []store.Member) ([]store.BatchAddResult, error) {
+		return h.st.BatchAddMembers(sc, poolID, ms)
+	}, func(br store.BatchAddResult) v3Member {
 		m := render(br.Member)
 		m.RetStatus = "successful"
 		if br.Existed {
 			m.RetStatus = "existed"
 		}
-		out = append(out, m)
-	}
-	return replied(r, http.StatusOK, "members", out)
+		return m
+	})
 }
 
 type v3BatchDeleteRef struct {
@@ -227,36 +240,28 @@ type v3BatchDeleteRef struct {
 	ProtocolPort *int    `json:"protocol_port"`
 }
 
+// v3BatchDeleted is one entry of a batch delete's answer: the SDK's
+// model_batch_delete_members_state.go, ret_status "successful" or "not found" (E5).
+type v3BatchDeleted struct {
+	ID        string `json:"id"`
+	RetStatus string `json:"ret_status"`
+}
+
 func (h *v3) batchDeleteMembers(r *http.Request, sc store.Scope) (int, any, error) {
-	ins, err := decodeBatch[v3BatchDeleteRef](r)
-	if err != nil {
-		return 0, nil, err
-	}
-	refs := make([]store.MemberRef, len(ins))
-	for i, in := range ins {
+	conv := func(i int, in v3BatchDeleteRef) (store.MemberRef, error) {
 		if in.ID != nil && (in.Address != nil || in.ProtocolPort != nil) {
-			return 0, nil, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i)
+			return store.MemberRef{}, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i)
 		}
-		refs[i] = store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}
+		return store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}, nil
 	}
-	res, err := h.st.BatchDeleteMembers(sc, r.PathValue("pool_id"), refs)
-	if err != nil {
-		return 0, nil, err
-	}
-	// The SDK's model_batch_delete_members_state.go: ret_status "successful" or "not found" (E5).
-	type state struct {
-		ID        string `json:"id"`
-		RetStatus string `json:"ret_status"`
-	}
-	out := make([]state, 0, len(res))
-	for _, d := range res {
-		st := state{ID: d.ID, RetStatus: "successful"}
+	return batch(r, conv, func(poolID string, refs []store.MemberRef) ([]store.BatchDeleteResult, error) {
+		return h.st.BatchDeleteMembers(sc, poolID, refs)
+	}, func(d store.BatchDeleteResult) v3BatchDeleted {
 		if d.NotFound {
-			st.RetStatus = "not found"
+			return v3BatchDeleted{ID: d.ID, RetStatus: "not found"}
 		}
-		out = append(out, st)
-	}
-	return replied(r, http.StatusOK, "members", out)
+		return v3BatchDeleted{ID: d.ID, RetStatus: "successful"}
+	})
 }
 
 type v3BatchUpdate struct {
@@ -265,32 +270,20 @@ type v3BatchUpdate struct {
 }
 
 func (h *v3) batchUpdateMembers(r *http.Request, sc store.Scope) (int, any, error) {
-	ins, err := decodeBatch[v3BatchUpdate](r)
-	if err != nil {
-		return 0, nil, err
-	}
 	poolID := r.PathValue("pool_id")
-	ups := make([]store.MemberUpdate, len(ins))
-	for i, in := range ins {
+	conv := func(i int, in v3BatchUpdate) (store.MemberUpdate, error) {
 		if in.ID == nil || *in.ID == "" {
-			return 0, nil, apierr.Invalid("members[%d].id is required", i)
+			return store.MemberUpdate{}, apierr.Invalid("members[%d].id is required", i)
 		}
 		if in.ProtocolPort != nil {
 			cur, err := h.st.GetMember(sc, poolID, *in.ID)
 			if err == nil && cur.ProtocolPort != *in.ProtocolPort {
-				return 0, nil, apierr.Invalid("members[%d]: protocol_port cannot be changed (it is %d)", i, cur.ProtocolPort)
+				return store.MemberUpdate{}, apierr.Invalid("members[%d]: protocol_port cannot be changed (it is %d)", i, cur.ProtocolPort)
 			}
 		}
-		ups[i] = store.MemberUpdate{ID: *in.ID, Name: in.Name, Weight: in.Weight, AdminStateUp: in.AdminStateUp}
+		return store.MemberUpdate{ID: *in.ID, Name: in.Name, Weight: in.Weight, AdminStateUp: in.AdminStateUp}, nil
 	}
-	ms, err := h.st.BatchUpdateMembers(sc, poolID, ups)
-	if err != nil {
-		return 0, nil, err
-	}
-	render := h.poolMember(sc, poolID)
-	out := make([]v3Member, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, render(m))
-	}
-	return replied(r, http.StatusOK, "members", out)
+	return batch(r, conv, func(poolID string, ups []store.MemberUpdate) ([]store.Member, error) {
+		return h.st.BatchUpdateMembers(sc, poolID, ups)
+	}, h.poolMember(sc, poolID))
 }
