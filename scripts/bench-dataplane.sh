@@ -188,58 +188,74 @@ else
 fi
 
 # --- measurements ----------------------------------------------------------------------
-# Besides throughput, two costs are recorded, both far less sensitive than req/s to what
+# Besides throughput, three costs are recorded, all far less sensitive than req/s to what
 # else runs on the machine: the proxy's own CPU time per request (user + system, from
-# /proc/PID/stat), and the whole machine's busy CPU time per request or per GB moved
-# (/proc/stat: client, proxy, backends and kernel softirq work together). On a machine
-# whose cores are all busy, the second one is what decides throughput.
+# /proc/PID/stat); the bench's CPU time per request or per GB, that is the client's (wrk or
+# iperf3, from the shell's `times`), the backend's and the proxy's together (on loopback
+# the kernel's TCP, conntrack and NAT work runs mostly in the context of these processes,
+# so this is what a mode costs, whatever the other processes of a shared machine do); and
+# the whole machine's busy CPU time per request or per GB (/proc/stat, other processes
+# included). On a machine whose cores are all busy, the cost is what decides throughput.
 declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]} [kernel]=${PID[kernel]:-})
 cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+IPERF_SERVER=$(pgrep -P "${PID[iperf3]}" iperf3 || echo "${PID[iperf3]}")
+server_ticks() { # the backends' (HTTP, iperf3) and the load balancer's CPU ticks
+	echo $(($(cpu_ticks "${PID[backend]}") + $(cpu_ticks "$IPERF_SERVER") + $(cpu_ticks "${1:-}")))
+}
+# The client's CPU: `times` after it in the same subshell prints the subshell's own user and
+# system time, then its children's (NmS.SSSs NmS.SSSs); client_secs adds up the last such line.
+CLIENT_SECS='/^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/{cl=0; for (i=1;i<=2;i++) {split($i,a,/[ms]/); cl+=a[1]*60+a[2]}}'
 TCK=$(getconf CLK_TCK)
 declare -A ADDR=([direct]=$B1 [elbd]=$ELB_VIP [haproxy]=$HAP_VIP [kernel]=$KERNEL_VIP)
 declare -A BULK=([direct]=$IPERF [elbd]=$ELB_VIP:$BULK_PORT [haproxy]=$HAP_VIP:$BULK_PORT [kernel]=$KERNEL_VIP:$BULK_PORT)
-wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request machine-CPU-µs/request"
-	local pid=$1 url=$2 out c0 c1 m0 m1
+wrk_run() { # wrk_run PID URL [header] — prints "req/s proxy-CPU-µs/request machine-CPU-µs/request bench-CPU-µs/request"
+	local pid=$1 url=$2 out c0 c1 m0 m1 s0 s1
 	shift 2
 	local hdr=()
 	[ $# -gt 0 ] && hdr=(-H "$1")
-	c0=$(cpu_ticks "$pid") m0=$(machine_ticks)
-	out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "${hdr[@]}" "$url")
-	c1=$(cpu_ticks "$pid") m1=$(machine_ticks)
+	c0=$(cpu_ticks "$pid") m0=$(machine_ticks) s0=$(server_ticks "$pid")
+	out=$(timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" "${hdr[@]}" "$url"; times)
+	c1=$(cpu_ticks "$pid") m1=$(machine_ticks) s1=$(server_ticks "$pid")
 	if grep -q "Socket errors\|Non-2xx" <<<"$out"; then say "wrk $url: $(grep 'Socket errors\|Non-2xx' <<<"$out")"; fi
-	awk -v c0="$c0" -v c1="$c1" -v m0="$m0" -v m1="$m1" -v t="$TCK" '/requests in/{n=$1} /Requests\/sec/{r=$2}
-		END{printf "%s %.1f %.1f\n", r, (n > 0) ? (c1-c0)/t*1e6/n : 0, (n > 0) ? (m1-m0)/t*1e6/n : 0}' <<<"$out"
+	awk -v c0="$c0" -v c1="$c1" -v m0="$m0" -v m1="$m1" -v s0="$s0" -v s1="$s1" -v t="$TCK" "$CLIENT_SECS"' /requests in/{n=$1} /Requests\/sec/{r=$2}
+		END{printf "%s %.1f %.1f %.1f\n", r, (n > 0) ? (c1-c0)/t*1e6/n : 0, (n > 0) ? (m1-m0)/t*1e6/n : 0, (n > 0) ? ((s1-s0)/t+cl)*1e6/n : 0}' <<<"$out"
 }
-iperf_run() { # iperf_run HOST:PORT — prints "receiver-Gbit/s machine-CPU-ms/GB"
-	local out m0 m1
-	m0=$(machine_ticks)
-	out=$(timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g)
-	m1=$(machine_ticks)
-	awk -v m0="$m0" -v m1="$m1" -v t="$TCK" -v d="$DUR" '/receiver/{g=$(NF-2)}
-		END{printf "%s %.1f\n", g, (g > 0) ? (m1-m0)/t*1e3/(g*d/8) : 0}' <<<"$out"
+iperf_run() { # iperf_run HOST:PORT PID — prints "receiver-Gbit/s machine-CPU-ms/GB bench-CPU-ms/GB"
+	local out m0 m1 s0 s1
+	m0=$(machine_ticks) s0=$(server_ticks "${2:-}")
+	out=$(timeout $((DUR + 30)) iperf3 -c "${1%:*}" -p "${1#*:}" -t "$DUR" -f g; times)
+	m1=$(machine_ticks) s1=$(server_ticks "${2:-}")
+	awk -v m0="$m0" -v m1="$m1" -v s0="$s0" -v s1="$s1" -v t="$TCK" -v d="$DUR" "$CLIENT_SECS"' /receiver/{g=$(NF-2)}
+		END{gb = g*d/8; printf "%s %.1f %.1f\n", g, (g > 0) ? (m1-m0)/t*1e3/gb : 0, (g > 0) ? ((s1-s0)/t+cl)*1e3/gb : 0}' <<<"$out"
 }
 median() { sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-declare -A R C W
+# Each round starts with another mode (round 2 with the second, ...), so that no mode always
+# follows the same one and inherits its TIME_WAIT sockets, conntrack entries and timers.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A R C W B
+n=${#MODES[@]}
 for round in $(seq "$ROUNDS"); do
-	for m in "${MODES[@]}"; do
-		say "round $round/$ROUNDS: $m"
-		read -r rps cpu mach < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close')
-		R[$m,close]+="$rps " C[$m,close]+="$cpu " W[$m,close]+="$mach "
-		read -r rps cpu mach < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/")
-		R[$m,keepalive]+="$rps " C[$m,keepalive]+="$cpu " W[$m,keepalive]+="$mach "
-		read -r gbps mach < <(iperf_run "${BULK[$m]}")
-		R[$m,bulk]+="$gbps " W[$m,bulk]+="$mach "
+	for i in $(seq 0 $((n - 1))); do
+		m=${MODES[$(((round - 1 + i) % n))]}
+		say "round $round/$ROUNDS: $m (load $(cut -d' ' -f1 /proc/loadavg))"
+		read -r rps cpu mach own < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/" 'Connection: close')
+		R[$m,close]+="$rps " C[$m,close]+="$cpu " W[$m,close]+="$mach " B[$m,close]+="$own "
+		read -r rps cpu mach own < <(wrk_run "${PROC[$m]:-}" "http://${ADDR[$m]}:$HTTP_PORT/")
+		R[$m,keepalive]+="$rps " C[$m,keepalive]+="$cpu " W[$m,keepalive]+="$mach " B[$m,keepalive]+="$own "
+		read -r gbps mach own < <(iperf_run "${BULK[$m]}" "${PROC[$m]:-}")
+		R[$m,bulk]+="$gbps " W[$m,bulk]+="$mach " B[$m,bulk]+="$own "
 	done
 done
 
-declare -A M U X
+declare -A M U X O
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 for m in "${MODES[@]}"; do
 	for k in close keepalive bulk; do
 		M[$m,$k]=$(med "${R[$m,$k]}")
 		X[$m,$k]=$(med "${W[$m,$k]}")
+		O[$m,$k]=$(med "${B[$m,$k]}")
 	done
 	for k in close keepalive; do
 		U[$m,$k]=$(med "${C[$m,$k]:-}")
@@ -248,7 +264,8 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
 
 echo
-echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds"
+echo "bench-dataplane: $NPROC cores, wrk -t2 -c$CONNS -d${DUR}s, iperf3 -t $DUR, median of $ROUNDS interleaved rounds (each starting with another mode)"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); load average before and after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "elbd: $ELBD_NOTE; weights $W1:$W2 over two Go HTTP backends"
 printf '%-36s %10s %10s %10s %10s %14s %12s %14s\n' "measure" "direct" "elbd" "haproxy" "kernel" "elbd/haproxy" "elbd/direct" "kernel/direct"
 row() { # row LABEL KEY ARRAY FORMAT — the ratios compare elbd and kernel to the others
@@ -269,6 +286,10 @@ for k in close keepalive; do
 	row "machine CPU us/request ($k)" $k X .1f
 done
 row "machine CPU ms/GB (bulk)" bulk X .1f
+for k in close keepalive; do
+	row "bench CPU us/request ($k)" $k O .1f
+done
+row "bench CPU ms/GB (bulk)" bulk O .1f
 # What bulk can reach at most through each proxy: every core of the machine busy at the
 # measured CPU cost per GB (the client, the proxy and the server all share these cores).
 for m in elbd haproxy; do
