@@ -67,6 +67,12 @@ type Listener struct {
 	// this long without traffic in either direction. Zero means
 	// DefaultIdleTimeout.
 	KeepaliveTimeout time.Duration
+	// TransparentClientIP is the listener's transparent_client_ip_enable
+	// (services/elb/v3/model/model_create_listener_option.go): on the kernel
+	// data plane its members see the client's own address (DNAT only, K12)
+	// instead of the VIP (full NAT, K11). The proxy always connects to members
+	// from its own address.
+	TransparentClientIP bool
 	// Pool is the listener's default pool; nil means every connection is
 	// closed at once (the port stays reserved).
 	Pool *Pool

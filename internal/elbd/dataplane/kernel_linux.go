@@ -33,7 +33,7 @@ import (
 //	chain k_A { ct direction original counter name i_A return; counter name o_A }
 //	chain snat_out { type nat hook postrouting priority srcnat }   # full NAT (K11)
 //	chain snat_in  { type nat hook input priority srcnat }         # same, local members of remote clients
-//	    meta nfproto ipv4 snat ip to ct mark map { A : VIP, ... }
+//	    meta nfproto ipv4 snat ip to ct mark map { A : VIP, ... }   # not the members of transparent listeners (K12)
 //
 // Why the output hook: inside the namespace every client is local (loopback),
 // and a locally generated packet never passes prerouting before routing; DNAT
@@ -59,7 +59,10 @@ type kernelListener struct {
 	vip     netip.AddrPort
 	proto   byte // unix.IPPROTO_TCP or IPPROTO_UDP
 	hashSrc bool // SOURCE_IP
-	members []kernelMember
+	// keepClient: DNAT only, the members see the client's address
+	// (transparent_client_ip_enable, K12); else full NAT (K11).
+	keepClient bool
+	members    []kernelMember
 }
 
 // kernelMember is a usable member of a kernel listener's pool.
@@ -207,7 +210,9 @@ func (k *nft) program(ls []kernelListener, keep map[uint32]bool) error {
 				continue
 			}
 			counted[m.mark] = true
-			natted[l.vip.Addr().Is6()] = append(natted[l.vip.Addr().Is6()], nftables.SetElement{Key: native32(m.mark), Val: l.vip.Addr().AsSlice()})
+			if !l.keepClient {
+				natted[l.vip.Addr().Is6()] = append(natted[l.vip.Addr().Is6()], nftables.SetElement{Key: native32(m.mark), Val: l.vip.Addr().AsSlice()})
+			}
 			kc := chain(markName("k_", m.mark))
 			k.countChain(kc, m.mark)
 			countElems = append(countElems, nftables.SetElement{Key: native32(m.mark), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: kc.Name}})

@@ -366,3 +366,53 @@ func TestK11KernelFullNATClientAlsoDirect(t *testing.T) {
 		t.Fatalf("the member counted %d connections, want the %d through the VIP", n, clients)
 	}
 }
+
+// K12: a listener with transparent_client_ip_enable keeps the client's
+// address (DNAT only); another one beside it, and the same listener once the
+// field is turned off, give the members the VIP (full NAT, K11).
+func TestK12KernelTransparentClientIP(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	port := serveTCP(t, "127.50.71.1", func(c net.Conn) { // answers the address it sees the client at
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		_, _ = c.Write([]byte(host + "\n"))
+	})
+	dp := newKernelDataPlane(t)
+	listeners := func(transparent bool) Config {
+		pool := func(id string) *Pool {
+			return &Pool{ID: id, Algorithm: "ROUND_ROBIN", Members: []Member{{ID: "m-" + id, Address: "127.50.71.1", Port: port, Weight: 1, AdminUp: true}}}
+		}
+		kept := tcpListener("kept", 71, pool("p71"))
+		kept.TransparentClientIP = transparent
+		return Config{Listeners: []Listener{kept, tcpListener("natted", 72, pool("p72"))}}
+	}
+	seen := func(vip string) string {
+		t.Helper()
+		d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 9)}}
+		c, err := d.Dial("tcp", vip+":8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatalf("through %s: %v", vip, err)
+		}
+		return strings.TrimSpace(line)
+	}
+	apply(t, dp, listeners(true))
+	for range 20 {
+		if got := seen("127.50.0.71"); got != "127.0.0.9" {
+			t.Fatalf("transparent_client_ip_enable: the member saw the client at %s, want its own address 127.0.0.9", got)
+		}
+		if got := seen("127.50.0.72"); got != "127.50.0.72" {
+			t.Fatalf("without transparent_client_ip_enable: the member saw the client at %s, want the VIP 127.50.0.72", got)
+		}
+	}
+	apply(t, dp, listeners(false))
+	if got := seen("127.50.0.71"); got != "127.50.0.71" {
+		t.Fatalf("transparent_client_ip_enable turned off: the member saw the client at %s, want the VIP 127.50.0.71", got)
+	}
+}

@@ -200,7 +200,7 @@ func (dp *DataPlane) syncKernel() error {
 	marks := map[string]uint32{}
 	for _, id := range ids {
 		l := dp.listeners[id]
-		kl := kernelListener{vip: l.addr, proto: unix.IPPROTO_TCP}
+		kl := kernelListener{vip: l.addr, proto: unix.IPPROTO_TCP, keepClient: l.transparent}
 		if l.protocol == ProtocolUDP {
 			kl.proto = unix.IPPROTO_UDP
 		}

@@ -28,6 +28,8 @@ type listener struct {
 	// holds its TCP port meanwhile (-1: none).
 	kernel   bool
 	reserved int
+	// transparent: the kernel keeps the client's address (Listener.TransparentClientIP).
+	transparent bool
 
 	tcp   []tcpSocket // one per event loop
 	udp   []*net.UDPConn
@@ -38,6 +40,7 @@ type listener struct {
 // configure points the listener at its pool generation and idle timeout.
 func (l *listener) configure(cfg Listener, pools map[string]*pool) {
 	l.idle.Store(int64(cfg.idleTimeout()))
+	l.transparent = cfg.TransparentClientIP
 	var p *pool
 	if cfg.Pool != nil {
 		p = pools[cfg.Pool.ID]

@@ -60,7 +60,8 @@ func Translate(snap store.Snapshot) (dataplane.Config, map[string]string) {
 		}
 		dl := dataplane.Listener{
 			ID: l.ID, VIP: lb.VIPAddress, Port: l.ProtocolPort, Protocol: proto,
-			KeepaliveTimeout: time.Duration(l.KeepaliveTimeout) * time.Second,
+			KeepaliveTimeout:    time.Duration(l.KeepaliveTimeout) * time.Second,
+			TransparentClientIP: l.TransparentClientIPEnable,
 		}
 		if p := pools[l.DefaultPoolID]; p != nil {
 			dl.Pool = p

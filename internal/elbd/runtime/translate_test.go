@@ -18,7 +18,7 @@ func TestTranslate(t *testing.T) {
 		},
 		Listeners: []store.Listener{
 			{Meta: store.Meta{ID: "tcp"}, LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 80, DefaultPoolID: "p1", AdminStateUp: true, KeepaliveTimeout: 60},
-			{Meta: store.Meta{ID: "udp"}, LoadBalancerID: "lb", Protocol: "UDP", ProtocolPort: 53, AdminStateUp: true},
+			{Meta: store.Meta{ID: "udp"}, LoadBalancerID: "lb", Protocol: "UDP", ProtocolPort: 53, AdminStateUp: true, TransparentClientIPEnable: true},
 			{Meta: store.Meta{ID: "http"}, LoadBalancerID: "lb", Protocol: "HTTP", ProtocolPort: 8080, AdminStateUp: true},
 			{Meta: store.Meta{ID: "https"}, LoadBalancerID: "lb", Protocol: "HTTPS", ProtocolPort: 443, AdminStateUp: true},
 			{Meta: store.Meta{ID: "off"}, LoadBalancerID: "lb", Protocol: "TCP", ProtocolPort: 81, AdminStateUp: false},
@@ -50,7 +50,7 @@ func TestTranslate(t *testing.T) {
 	want := dataplane.Config{
 		Listeners: []dataplane.Listener{
 			{ID: "tcp", VIP: "127.54.0.1", Port: 80, Protocol: "TCP", KeepaliveTimeout: time.Minute, Pool: p1},
-			{ID: "udp", VIP: "127.54.0.1", Port: 53, Protocol: "UDP"},
+			{ID: "udp", VIP: "127.54.0.1", Port: 53, Protocol: "UDP", TransparentClientIP: true},
 			{ID: "http", VIP: "127.54.0.1", Port: 8080, Protocol: "TCP"},
 		},
 		// A pool no listener uses is still health-checked; admin-down pool → admin-down members;
