@@ -10,7 +10,8 @@
 # loopback. Conntrack is on in that namespace for every mode (the kernel mode's nat table needs
 # it); its TIME_WAIT timeout there is 10 s so that the new-connection runs never fill the
 # conntrack table. The kernel mode's members are the same backend process on addresses of their
-# own (K1, K2 below says why). Without root the kernel column is left out.
+# own (K1, K2 below says why); its listeners use full NAT (K11). Without root the kernel column
+# is left out.
 #
 # Every mode is measured BENCH_ROUNDS times (default 5), interleaved, BENCH_DURATION seconds
 # each (default 6), and the median is reported: the machine is shared, and interleaving
@@ -60,12 +61,13 @@ fi
 
 # --- addresses -------------------------------------------------------------------------
 B1=127.60.1.1 B2=127.60.1.2 # HTTP backends, weights 80:20 behind the load balancers
-# The same backend process also listens on K1 and K2 for the kernel mode's members. With DNAT the
-# member sees the client's own address and port; the client (addressing the VIP) stamps its
-# connections with another TCP timestamp offset than its direct ones to B1, so a SYN meeting a
-# TIME_WAIT socket that direct, proxy or HAProxy connections left on B1 is refused as old, and
-# retried after 1 s (measured on the shared addresses: 1,782 SYN retransmits in 4 s, 0.07x direct).
-# Its own addresses keep the modes from measuring each other's TIME_WAIT sockets.
+# The same backend process also listens on K1 and K2 for the kernel mode's members. With DNAT alone
+# (before K11, or with transparent_client_ip_enable) the member sees the client's own address and
+# port; the client (addressing the VIP) stamps its connections with another TCP timestamp offset
+# than its direct ones to B1, so a SYN meeting a TIME_WAIT socket that direct, proxy or HAProxy
+# connections left on B1 is refused as old, and retried after 1 s (measured on the shared
+# addresses: 1,782 SYN retransmits in 4 s, 0.07x direct). Its own addresses keep the modes from
+# measuring each other's TIME_WAIT sockets whatever the NAT.
 K1=127.60.2.1 K2=127.60.2.2
 W1=80 W2=20
 IPERF=127.60.1.1:5201      # the iperf3 server (one member: iperf3 needs both its connections on it)
@@ -278,6 +280,11 @@ row() { # row LABEL KEY ARRAY FORMAT — the ratios compare elbd and kernel to t
 row "(a) new conn/request (req/s)" close M .0f
 row "(b) keep-alive (req/s)" keepalive M .0f
 row "(c) iperf3 bulk (Gbit/s)" bulk M .1f
+for k in close keepalive bulk; do # the spread behind each median, in round order
+	printf '%-36s' "  $k, each round:"
+	for m in "${MODES[@]}"; do printf ' %s: %s' "$m" "$(awk '{$1=$1; gsub(/ /, "/"); print}' <<<"${R[$m,$k]}")"; done
+	echo
+done
 echo "costs (lower is better; the ratio is elbd/haproxy, below 1.00x elbd costs less):"
 for k in close keepalive; do
 	printf '%-36s %10s %10.1f %10.1f %10s %14s\n' "proxy CPU us/request ($k)" "-" "${U[elbd,$k]}" "${U[haproxy,$k]}" "-" "$(ratio "${U[elbd,$k]}" "${U[haproxy,$k]}")"
