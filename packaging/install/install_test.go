@@ -35,6 +35,7 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s"
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/k8stest"
 	"github.com/fleetlb/fleetlb/packaging/chart"
 )
@@ -357,8 +358,7 @@ func TestInstall(t *testing.T) {
 			_ = proc.Process.Kill()
 			_ = proc.Wait()
 			if top.Failed() {
-				b, _ := os.ReadFile(logf.Name())
-				t.Logf("the controller's log:\n%s", tail(string(b), 4000))
+				t.Logf("the end of the controller's log:\n%s", childproc.Tail(logf.Name(), 40))
 			}
 		})
 
@@ -662,14 +662,7 @@ func noRefusal(t *testing.T, log string) {
 		t.Fatalf("the controller's log is empty (%v)", err)
 	}
 	if strings.Contains(strings.ToLower(string(b)), "forbidden") {
-		t.Errorf("the controller was refused a call:\n%s", tail(string(b), 4000))
+		t.Errorf("the controller was refused a call; the end of its log:\n%s", childproc.Tail(log, 40))
 	}
 	t.Logf("the controller's log: %d lines, no refusal", strings.Count(string(b), "\n"))
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }

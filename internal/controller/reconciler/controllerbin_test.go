@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/fleetlb/fleetlb/internal/testbed/localk8s/childproc"
 )
 
 // buildController builds the real fleetlb-controller program into a temporary directory: tests
@@ -40,8 +42,7 @@ func runController(t *testing.T, bin, logDir, name string, args ...string) *exec
 		_, _ = cmd.Process.Wait()
 		_ = logf.Close()
 		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("log of controller %s:\n%s", name, tail(string(b), 3000))
+			t.Logf("the end of controller %s's log:\n%s", name, childproc.Tail(logf.Name(), 40))
 		}
 	})
 	return cmd

@@ -137,10 +137,3 @@ func TestC12LeaderElectionTwoReplicas(t *testing.T) {
 		t.Error("the new leader made no write")
 	}
 }
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
