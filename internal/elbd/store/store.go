@@ -186,6 +186,16 @@ func view[T any](s *Store, read func(tx *bolt.Tx) (T, error)) (T, error) {
 	return out, err
 }
 
+// written runs fn in a write transaction and returns *v as fn left it: what the write stored, or
+// v's zero value and fn's error, with nothing stored.
+func written[T any](s *Store, v *T, fn func(tx *bolt.Tx) error) (T, error) {
+	if err := s.db.Update(fn); err != nil {
+		var zero T
+		return zero, err
+	}
+	return *v, nil
+}
+
 // update is the read-modify-write of the Update* methods for a record stored under its ID: it
 // loads the record, lets fn edit a copy, then settle restores the fields fn may not change,
 // checks the result and stamps it; the settled copy is saved and returned.
@@ -274,7 +284,7 @@ func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, err
 	if sc.Family == FamilyV2 {
 		lb.IPTargetEnable = false
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &lb, func(tx *bolt.Tx) error {
 		subnet, err := CheckLoadBalancer(lb, s.net)
 		if err != nil {
 			return err
@@ -313,10 +323,6 @@ func (s *Store) CreateLoadBalancer(sc Scope, lb LoadBalancer) (LoadBalancer, err
 		}
 		return putRec(tx, bLoadBalancers, lb.ID, lb)
 	})
-	if err != nil {
-		return LoadBalancer{}, err
-	}
-	return lb, nil
 }
 
 // GetLoadBalancer returns the load balancer; 404 if sc cannot see it.
@@ -437,7 +443,7 @@ func (s *Store) checkListenerTx(tx *bolt.Tx, sc Scope, l Listener) error {
 // must be a free pool of the same load balancer whose protocol fits.
 func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
 	l.Meta = newMeta(sc, s.now())
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &l, func(tx *bolt.Tx) error {
 		if err := s.checkListenerTx(tx, sc, l); err != nil {
 			return err
 		}
@@ -446,10 +452,6 @@ func (s *Store) CreateListener(sc Scope, l Listener) (Listener, error) {
 		}
 		return putListener(tx, nil, l)
 	})
-	if err != nil {
-		return Listener{}, err
-	}
-	return l, nil
 }
 
 // GetListener returns the listener; 404 if sc cannot see it.
@@ -502,7 +504,7 @@ func (s *Store) poolTx(tx *bolt.Tx, sc Scope, id string) (Pool, error) {
 // which must be free (409) and of a fitting protocol (400).
 func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 	p.Meta, p.HealthMonitorID = newMeta(sc, s.now()), ""
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &p, func(tx *bolt.Tx) error {
 		if err := CheckPool(p); err != nil {
 			return err
 		}
@@ -544,10 +546,6 @@ func (s *Store) CreatePool(sc Scope, p Pool, listenerID string) (Pool, error) {
 		}
 		return putRec(tx, bPools, p.ID, p)
 	})
-	if err != nil {
-		return Pool{}, err
-	}
-	return p, nil
 }
 
 // GetPool returns the pool; 404 if sc cannot see it.
@@ -700,7 +698,7 @@ func (s *Store) newMember(sc Scope, pc *poolCtx, m Member, now time.Time) (Membe
 // CreateMember adds a member to the pool after CheckMember; 409 if the pool already has a member
 // with the same address and port.
 func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &m, func(tx *bolt.Tx) error {
 		pc, err := s.poolCtxTx(tx, sc, poolID)
 		if err != nil {
 			return err
@@ -720,10 +718,6 @@ func (s *Store) CreateMember(sc Scope, poolID string, m Member) (Member, error) 
 		}
 		return s.putMember(tx, m)
 	})
-	if err != nil {
-		return Member{}, err
-	}
-	return m, nil
 }
 
 // atIndex prefixes a rule violation with the batch entry it is about: "members[i]: ...".
@@ -740,7 +734,7 @@ func atIndex(i int, err error) error {
 // whose address and port the pool already has is reported Existed and left unchanged.
 func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAddResult, error) {
 	var out []BatchAddResult
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &out, func(tx *bolt.Tx) error {
 		out = out[:0]
 		pc, err := s.poolCtxTx(tx, sc, poolID)
 		if err != nil {
@@ -787,10 +781,6 @@ func (s *Store) BatchAddMembers(sc Scope, poolID string, ms []Member) ([]BatchAd
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 func (s *Store) memberTx(tx *bolt.Tx, sc Scope, poolID, id string) (Member, error) {
@@ -878,7 +868,7 @@ func (s *Store) applyMemberChange(tx *bolt.Tx, pc *poolCtx, old, nv Member) (Mem
 // any member is missing (404) or any change breaks a rule.
 func (s *Store) BatchUpdateMembers(sc Scope, poolID string, ups []MemberUpdate) ([]Member, error) {
 	var out []Member
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &out, func(tx *bolt.Tx) error {
 		out = out[:0]
 		pc, err := s.poolCtxTx(tx, sc, poolID)
 		if err != nil {
@@ -912,10 +902,6 @@ func (s *Store) BatchUpdateMembers(sc Scope, poolID string, ups []MemberUpdate) 
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteMember deletes member id of poolID.
@@ -943,7 +929,7 @@ func (s *Store) DeleteMember(sc Scope, poolID, id string) error {
 // and nothing is deleted.
 func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([]BatchDeleteResult, error) {
 	var out []BatchDeleteResult
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &out, func(tx *bolt.Tx) error {
 		out = out[:0]
 		p, err := s.poolTx(tx, sc, poolID)
 		if err != nil {
@@ -994,10 +980,6 @@ func (s *Store) BatchDeleteMembers(sc Scope, poolID string, refs []MemberRef) ([
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ---- health monitors ----
@@ -1010,7 +992,7 @@ func (s *Store) monitorTx(tx *bolt.Tx, sc Scope, id string) (HealthMonitor, erro
 // already has one.
 func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, error) {
 	h.Meta = newMeta(sc, s.now())
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return written(s, &h, func(tx *bolt.Tx) error {
 		if h.PoolID == "" {
 			return apierr.Invalid("pool_id is required")
 		}
@@ -1034,10 +1016,6 @@ func (s *Store) CreateHealthMonitor(sc Scope, h HealthMonitor) (HealthMonitor, e
 		}
 		return putRec(tx, bHealthMonitors, h.ID, h)
 	})
-	if err != nil {
-		return HealthMonitor{}, err
-	}
-	return h, nil
 }
 
 // GetHealthMonitor returns the monitor; 404 if sc cannot see it.
