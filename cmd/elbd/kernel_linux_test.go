@@ -12,8 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +26,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/elb/v3/model"
 	vns "github.com/vishvananda/netns"
 
+	"github.com/fleetlb/fleetlb/internal/common/promtext"
 	"github.com/fleetlb/fleetlb/internal/elbd/elbdtest"
 	"github.com/fleetlb/fleetlb/internal/elbd/membertest"
 	"github.com/fleetlb/fleetlb/internal/elbd/netns"
@@ -178,7 +178,7 @@ func TestK9KernelChild(t *testing.T) {
 		t.Skip("runs inside TestK9KernelElbdInItsNamespace's namespace")
 	}
 	addrs := strings.Split(env, ",")
-	api, metrics := addrs[0], addrs[1]
+	api, metrics := addrs[0], "http://"+addrs[1]+"/metrics"
 	c := client(t, api)
 	m80, _ := membertest.Serve(t, "127.10.1.10:0", "m80")
 	m20, _ := membertest.Serve(t, "127.10.1.11:0", "m20")
@@ -206,9 +206,8 @@ func TestK9KernelChild(t *testing.T) {
 	if got := after - before; got != 1000 {
 		t.Errorf("elbd_member_connections_total grew by %v over 1000 connections", got)
 	}
-	body := scrape(t, metrics)
-	if !strings.Contains(body, "elbd_listener_kernel{") || !regexp.MustCompile(`elbd_listener_kernel\{[^}]*\} 1`).MatchString(body) {
-		t.Errorf("the metrics do not say the listener is served by the kernel:\n%s", body)
+	if kernel := scrape(t, metrics).Samples("elbd_listener_kernel"); !slices.ContainsFunc(kernel, func(s promtext.Sample) bool { return s.Value == 1 }) {
+		t.Errorf("the metrics do not say the listener is served by the kernel: elbd_listener_kernel %v", kernel)
 	}
 	k10DataPlaneShown(t, api, addrs[2], lb, l.Id)
 }
@@ -306,28 +305,11 @@ func k10DataPlaneShown(t *testing.T, api, console string, lb *model.LoadBalancer
 	}
 }
 
-func scrape(t *testing.T, addr string) string {
+// memberConnections sums elbd_member_connections_total at url.
+func memberConnections(t *testing.T, url string) float64 {
 	t.Helper()
-	time.Sleep(250 * time.Millisecond) // counters are read at most every 200 ms
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	http.DefaultClient.CloseIdleConnections()
-	return string(b)
-}
-
-// memberConnections sums elbd_member_connections_total.
-func memberConnections(t *testing.T, addr string) float64 {
-	t.Helper()
-	sum := 0.0
-	for _, m := range regexp.MustCompile(`(?m)^elbd_member_connections_total\{[^}]*\} (\S+)$`).FindAllStringSubmatch(scrape(t, addr), -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		sum += v
-	}
-	return sum
+	time.Sleep(250 * time.Millisecond) // the kernel's counters are read at most every 200 ms
+	return scrape(t, url).Sum("elbd_member_connections_total", nil)
 }
 
 // K9: without CAP_NET_ADMIN, --dataplane kernel says so in one log line and

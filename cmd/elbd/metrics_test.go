@@ -23,15 +23,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	metrics := "http://" + addr + "/metrics"
 	endpoint, _ := startWith(t, cfg, dir, "--metrics-address", addr)
 	c := client(t, endpoint)
-	scrape := func() promtext.Families {
-		t.Helper()
-		f, err := promtext.Fetch(context.Background(), metrics)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	before := scrape()
+	before := scrape(t, metrics)
 	if n := before.Sum("elbd_api_requests_total", map[string]string{"operation": "POST /v3/elb/loadbalancers"}); n != 0 {
 		t.Fatalf("load balancer creations before any: %v", n)
 	}
@@ -65,7 +57,7 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 
-	after := scrape()
+	after := scrape(t, metrics)
 	member := map[string]string{"member": m.Id}
 	listener := map[string]string{"listener": l.Id}
 	for _, c := range []struct {
@@ -92,11 +84,21 @@ func TestMetricsMoveAfterTrafficAndChecks(t *testing.T) {
 	downBefore := after.Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"})
 	stopMember()
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if scrape().Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"}) > downBefore {
+		if scrape(t, metrics).Sum("elbd_member_health_transitions_total", map[string]string{"to": "down"}) > downBefore {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no health transition to down counted after the member stopped answering")
 		}
 	}
+}
+
+// scrape reads elbd's metrics at url (http://ADDRESS/metrics).
+func scrape(t *testing.T, url string) promtext.Families {
+	t.Helper()
+	f, err := promtext.Fetch(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
