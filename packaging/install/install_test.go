@@ -467,12 +467,12 @@ func TestInstall(t *testing.T) {
 	})
 }
 
-// seedService is the source document's Service beside VMs (testdata of
-// internal/controller/annotations, the annotations cmd/fleetlb-controller/README.md documents),
+// seedService is the source document's Service beside VMs (its copy in
+// internal/testbed/playground/seed, the annotations cmd/fleetlb-controller/README.md documents),
 // on the ELB and the VMs' port.
 func seedService(t *testing.T, elbID string) *corev1.Service {
 	t.Helper()
-	raw, err := os.ReadFile("../../internal/controller/annotations/testdata/s3-cluster-a-with-ecs-weight-80.yaml")
+	raw, err := os.ReadFile("../../internal/testbed/playground/seed/s3-cluster-a-with-ecs-weight-80.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@ import (
 
 func ptr(i int) *int { return &i }
 
-// The five manifests of the source document, byte for byte (trailing spaces and comments).
+// The five manifests of the source document, byte for byte (trailing spaces and comments): the
+// repository's one copy, which the demo, the end-to-end and the controller's tests use too.
 func TestSeedExamples(t *testing.T) {
 	want := map[string]model.ServiceConfig{
 		"s1-cluster-a-weight-80.yaml":          {Weight: ptr(80)},
@@ -26,9 +27,9 @@ func TestSeedExamples(t *testing.T) {
 		"s2-cluster-b-multivpc-weight-20.yaml": {Weight: ptr(20), MultiVPC: true},
 		"s3-cluster-a-with-ecs-weight-80.yaml": {Weight: ptr(80)},
 	}
-	files, err := filepath.Glob("testdata/*.yaml")
+	files, err := filepath.Glob("../../testbed/playground/seed/*.yaml")
 	if err != nil || len(files) != len(want) {
-		t.Fatalf("want %d seed examples in testdata, got %v (%v)", len(want), files, err)
+		t.Fatalf("want %d seed examples in internal/testbed/playground/seed, got %v (%v)", len(want), files, err)
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -265,11 +265,11 @@ func (k *kube) scale(t *testing.T, name string, replicas int32) {
 	t.Fatalf("scaling %s kept conflicting", name)
 }
 
-// seedService is one of the source document's manifests (testdata of internal/controller/annotations) with
-// the real ELB ID, a name and its app selector.
+// seedService is one of the source document's manifests (its copy in internal/testbed/playground/seed)
+// with the real ELB ID, a name and its app selector.
 func seedService(t *testing.T, file, name, elbID string, edit func(*corev1.Service)) *corev1.Service {
 	t.Helper()
-	raw, err := os.ReadFile("../annotations/testdata/" + file)
+	raw, err := os.ReadFile("../../testbed/playground/seed/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
