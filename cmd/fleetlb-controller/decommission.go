@@ -26,8 +26,10 @@ func decommission(ctx context.Context, args []string, stdout, stderr io.Writer) 
 it adds the members back). On every ELB of the project it sets this cluster's members to weight 0,
 waits --deregistration-delay so that open connections end, then removes them and this cluster's
 fleet records. Listeners and pools stay for the other clusters, and members without this cluster's
-mark (VMs, other clusters') are never touched. It prints what it does, and may be run again: a
-second run finds nothing. The cluster ID is --cluster-id, else the one recorded in the cluster
+mark (VMs, other clusters') are never touched. Last, when the cluster's API can be reached, it
+removes the finalizer from the Services this install bound, so that deleting them does not wait
+for a controller that is gone. It prints what it does, and may be run again: a second run finds
+nothing. The cluster ID is --cluster-id, else the one recorded in the cluster
 (ConfigMap kube-system/fleetlb-cluster-id, read through --kubeconfig).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
@@ -51,8 +53,10 @@ second run finds nothing. The cluster ID is --cluster-id, else the one recorded 
 				return fmt.Errorf("the ELB API does not answer as expected; check --elb-endpoint, --project-id and HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK: %w", err)
 			}
 			fmt.Fprintf(stdout, "decommissioning cluster %s (make sure its fleetlb-controller is stopped)\n", id)
-			_, err = fleetops.Decommission(cmd.Context(), c, id, f.deregistrationDelay, stdout)
-			return err
+			if _, err := fleetops.Decommission(cmd.Context(), c, id, f.deregistrationDelay, stdout); err != nil {
+				return err
+			}
+			return letGo(cmd.Context(), f, stdout)
 		},
 	}
 	cmd.Flags().AddGoFlagSet(f.flagSet(stderr))
@@ -62,15 +66,36 @@ second run finds nothing. The cluster ID is --cluster-id, else the one recorded 
 	return cmd.ExecuteContext(ctx)
 }
 
-// recordedClusterID reads the cluster ID the controller recorded in the cluster.
-func recordedClusterID(ctx context.Context, f *flags) (string, error) {
+// letGo removes the finalizer from the Services this install bound, when the cluster's API can
+// be reached (a retired cluster may be gone already: then it says what is left to do).
+func letGo(ctx context.Context, f *flags, stdout io.Writer) error {
+	cs, err := kubeClient(f)
+	if err != nil {
+		fmt.Fprintf(stdout, "the cluster's API cannot be reached (%v): Services it still has keep the finalizer %s; "+
+			"run decommission again with --kubeconfig, or remove it by hand\n", err, reconciler.Finalizer)
+		return nil
+	}
+	n, err := reconciler.LetGo(ctx, cs, f.loadBalancerClass, stdout)
+	if err != nil {
+		return fmt.Errorf("%w (the ELBs are done; run decommission again to finish)", err)
+	}
+	fmt.Fprintf(stdout, "%d Services let go (finalizer %s removed)\n", n, reconciler.Finalizer)
+	return nil
+}
+
+func kubeClient(f *flags) (kubernetes.Interface, error) {
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
-		return "", fmt.Errorf("no --cluster-id, and the recorded one cannot be read: %w", err)
+		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(cfg)
+}
+
+// recordedClusterID reads the cluster ID the controller recorded in the cluster.
+func recordedClusterID(ctx context.Context, f *flags) (string, error) {
+	cs, err := kubeClient(f)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("no --cluster-id, and the recorded one cannot be read: %w", err)
 	}
 	key := reconciler.ClusterIDKeyFor(f.loadBalancerClass)
 	cm, err := cs.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, reconciler.ClusterIDConfigMap, metav1.GetOptions{})
