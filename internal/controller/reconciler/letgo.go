@@ -48,4 +48,3 @@ func LetGo(ctx context.Context, cs kubernetes.Interface, class string, out io.Wr
 	}
 	return n, nil
 }
-
