@@ -99,13 +99,10 @@ func listenerDefaults(protocol string) (keepalive, client, member int) {
 }
 
 func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListener) (int, any, error) {
-	switch {
-	case in.LoadBalancerID == nil || *in.LoadBalancerID == "":
-		return 0, nil, apierr.Invalid("listener.loadbalancer_id is required")
-	case in.Protocol == nil || *in.Protocol == "":
-		return 0, nil, apierr.Invalid("listener.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
-	case in.ProtocolPort == nil:
-		return 0, nil, apierr.Invalid("listener.protocol_port is required (1-65535)")
+	if err := wire.Required("listener", wire.GivenText("loadbalancer_id", in.LoadBalancerID),
+		wire.GivenText("protocol", in.Protocol).Taking("TCP, UDP, HTTP, HTTPS or QUIC"),
+		wire.Given("protocol_port", in.ProtocolPort).Taking("1-65535")); err != nil {
+		return 0, nil, err
 	}
 	l := store.Listener{LoadBalancerID: *in.LoadBalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
 		DefaultPoolID: orDefault(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}

@@ -84,11 +84,8 @@ type v3CreateMember struct {
 // toMember applies the v3 defaults (weight 1, admin_state_up true) and checks required fields;
 // where names the member in messages ("member" or "members[3]").
 func (in v3CreateMember) toMember(where string) (store.Member, error) {
-	if in.Address == nil || *in.Address == "" {
-		return store.Member{}, apierr.Invalid("%s.address is required", where)
-	}
-	if in.ProtocolPort == nil {
-		return store.Member{}, apierr.Invalid("%s.protocol_port is required (1-65535)", where)
+	if err := wire.Required(where, wire.GivenText("address", in.Address), wire.Given("protocol_port", in.ProtocolPort).Taking("1-65535")); err != nil {
+		return store.Member{}, err
 	}
 	return in.New(orDefault(in.SubnetCidrID, "")), nil
 }
@@ -272,8 +269,8 @@ type v3BatchUpdate struct {
 func (h *v3) batchUpdateMembers(r *http.Request, sc store.Scope) (int, any, error) {
 	poolID := r.PathValue("pool_id")
 	conv := func(i int, in v3BatchUpdate) (store.MemberUpdate, error) {
-		if in.ID == nil || *in.ID == "" {
-			return store.MemberUpdate{}, apierr.Invalid("members[%d].id is required", i)
+		if err := wire.Required("members["+itoa(i)+"]", wire.GivenText("id", in.ID)); err != nil {
+			return store.MemberUpdate{}, err
 		}
 		if in.ProtocolPort != nil {
 			cur, err := h.st.GetMember(sc, poolID, *in.ID)

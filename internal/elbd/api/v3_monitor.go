@@ -61,14 +61,9 @@ func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
 }
 
 func (h *v3) createHealthMonitor(r *http.Request, sc store.Scope, in *v3MonitorFields) (int, any, error) {
-	for _, req := range []struct {
-		name string
-		ok   bool
-	}{{"pool_id", in.PoolID != nil && *in.PoolID != ""}, {"type", in.Type != nil && *in.Type != ""},
-		{"delay", in.Delay != nil}, {"timeout", in.Timeout != nil}, {"max_retries", in.MaxRetries != nil}} {
-		if !req.ok {
-			return 0, nil, apierr.Invalid("healthmonitor.%s is required", req.name)
-		}
+	if err := wire.Required("healthmonitor", wire.GivenText("pool_id", in.PoolID), wire.GivenText("type", in.Type),
+		wire.Given("delay", in.Delay), wire.Given("timeout", in.Timeout), wire.Given("max_retries", in.MaxRetries)); err != nil {
+		return 0, nil, err
 	}
 	// The real API's defaults.
 	hm := store.HealthMonitor{PoolID: *in.PoolID, MaxRetriesDown: elbrules.DefaultMonitorMaxRetriesDown, URLPath: elbrules.DefaultMonitorURLPath,

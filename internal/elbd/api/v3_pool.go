@@ -200,11 +200,11 @@ type v3CreatePool struct {
 }
 
 func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int, any, error) {
+	if err := wire.Required("pool", wire.GivenText("lb_algorithm", in.LBAlgorithm).Taking("ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP"),
+		wire.GivenText("protocol", in.Protocol).Taking("TCP, UDP, HTTP, HTTPS or QUIC")); err != nil {
+		return 0, nil, err
+	}
 	switch {
-	case in.LBAlgorithm == nil || *in.LBAlgorithm == "":
-		return 0, nil, apierr.Invalid("pool.lb_algorithm is required (ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP)")
-	case in.Protocol == nil || *in.Protocol == "":
-		return 0, nil, apierr.Invalid("pool.protocol is required (TCP, UDP, HTTP, HTTPS or QUIC)")
 	case orDefault(in.LoadBalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
 		return 0, nil, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required")
 	case in.IPVersion != nil && *in.IPVersion != "v4":

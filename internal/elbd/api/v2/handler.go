@@ -163,23 +163,6 @@ func jsonKind(k reflect.Kind) string {
 	}
 }
 
-// required reports the first missing field of a create request, naming it as the API does.
-func required(object string, fields ...field) error {
-	for _, f := range fields {
-		if !f.set {
-			return apierr.Invalid("%s.%s is required", object, f.name)
-		}
-	}
-	return nil
-}
-
-type field struct {
-	name string
-	set  bool
-}
-
-func has[T any](name string, p *T) field { return field{name, p != nil} }
-
 // or returns *p, or def when p is nil.
 func or[T any](p *T, def T) T {
 	if p == nil {

@@ -4,13 +4,14 @@ import (
 	"net/http"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbrules"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
 func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope, req *healthMonitorReq) (int, any, error) {
-	if err := required("healthmonitor", has("pool_id", req.PoolID), has("type", req.Type), has("delay", req.Delay),
-		has("timeout", req.Timeout), has("max_retries", req.MaxRetries)); err != nil {
+	if err := wire.Required("healthmonitor", wire.Given("pool_id", req.PoolID), wire.Given("type", req.Type), wire.Given("delay", req.Delay),
+		wire.Given("timeout", req.Timeout), wire.Given("max_retries", req.MaxRetries)); err != nil {
 		return 0, nil, err
 	}
 	nm := store.HealthMonitor{PoolID: *req.PoolID, AdminStateUp: true, MonitorPort: or(req.MonitorPort, 0),

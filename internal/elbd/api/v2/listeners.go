@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -29,8 +30,8 @@ func checkTLS(protocol string, q *listenerReq) error {
 }
 
 func (h *Handler) createListener(r *http.Request, sc store.Scope, req *listenerReq) (int, any, error) {
-	if err := required("listener", has("loadbalancer_id", req.LoadBalancerID), has("protocol", req.Protocol),
-		has("protocol_port", req.ProtocolPort)); err != nil {
+	if err := wire.Required("listener", wire.Given("loadbalancer_id", req.LoadBalancerID), wire.Given("protocol", req.Protocol),
+		wire.Given("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
 	}
 	if err := checkTLS(*req.Protocol, req); err != nil {

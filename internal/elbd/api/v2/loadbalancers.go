@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api/statustree"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
@@ -24,7 +25,7 @@ func (h *Handler) load(sc store.Scope) (*views, error) {
 }
 
 func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope, req *loadBalancerReq) (int, any, error) {
-	if err := required("loadbalancer", has("vip_subnet_id", req.VIPSubnetID)); err != nil {
+	if err := wire.Required("loadbalancer", wire.Given("vip_subnet_id", req.VIPSubnetID)); err != nil {
 		return 0, nil, err
 	}
 	nlb := store.LoadBalancer{VIPSubnetID: *req.VIPSubnetID, VIPAddress: or(req.VIPAddress, ""), AdminStateUp: true}

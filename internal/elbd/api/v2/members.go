@@ -3,13 +3,14 @@ package apiv2
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
 func (h *Handler) createMember(r *http.Request, sc store.Scope, req *memberReq) (int, any, error) {
 	// subnet_id is required here: shared load balancers have no IP-type members (the store says so too).
-	if err := required("member", has("address", req.Address), has("protocol_port", req.ProtocolPort)); err != nil {
+	if err := wire.Required("member", wire.Given("address", req.Address), wire.Given("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
 	}
 	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), req.New(or(req.SubnetID, "")))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -24,7 +25,7 @@ func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 }
 
 func (h *Handler) createPool(r *http.Request, sc store.Scope, req *poolReq) (int, any, error) {
-	if err := required("pool", has("protocol", req.Protocol), has("lb_algorithm", req.LBAlgorithm)); err != nil {
+	if err := wire.Required("pool", wire.Given("protocol", req.Protocol), wire.Given("lb_algorithm", req.LBAlgorithm)); err != nil {
 		return 0, nil, err
 	}
 	if req.LoadBalancerID == nil && req.ListenerID == nil {

@@ -1,16 +1,54 @@
 // Package wire holds the request fields both API families (v3 in internal/elbd/api, v2 in
-// internal/elbd/api/v2) take alike, under the same JSON keys, and applies them to store records
-// once. Every field is a pointer, so that a field left out is told apart from a zero value: a
+// internal/elbd/api/v2) take alike, under the same JSON keys, checks that a create gives the
+// fields it requires (Required), and applies them to store records once. Every field is a pointer, so that a field left out is told apart from a zero value: a
 // create applies a request to the defaults, an update to the stored values.
 package wire
 
-import "github.com/fleetlb/fleetlb/internal/elbd/store"
+import (
+	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
+	"github.com/fleetlb/fleetlb/internal/elbd/store"
+)
 
 // set assigns *p to *dst when the request carried the field.
 func set[T any](dst *T, p *T) {
 	if p != nil {
 		*dst = *p
 	}
+}
+
+// Field is one field a create requires: its key, whether the request gave it, and what it
+// takes ("1-65535"), for the message.
+type Field struct {
+	name, takes string
+	given       bool
+}
+
+// Given is a required field that must be present (null counts as absent).
+func Given[T any](name string, p *T) Field { return Field{name: name, given: p != nil} }
+
+// GivenText is a required text field that must be present and not empty.
+func GivenText(name string, p *string) Field { return Field{name: name, given: p != nil && *p != ""} }
+
+// Taking adds what the field takes to the message about it missing.
+func (f Field) Taking(takes string) Field {
+	f.takes = takes
+	return f
+}
+
+// Required is a 400 for the first missing field of a create, named as both APIs name it:
+// "<object>.<field> is required", then "(<what it takes>)" when that is known; nil when every
+// field is given. object is the body's key, or the batch entry ("members[3]").
+func Required(object string, fields ...Field) error {
+	for _, f := range fields {
+		switch {
+		case f.given:
+		case f.takes != "":
+			return apierr.Invalid("%s.%s is required (%s)", object, f.name, f.takes)
+		default:
+			return apierr.Invalid("%s.%s is required", object, f.name)
+		}
+	}
+	return nil
 }
 
 // Named are the fields of a load balancer, listener and pool: name, description, admin_state_up.
