@@ -1,7 +1,8 @@
 // Package wire holds the request fields both API families (v3 in internal/elbd/api, v2 in
 // internal/elbd/api/v2) take alike, under the same JSON keys, checks that a create gives the
-// fields it requires (Required), and applies them to store records once. Every field is a pointer, so that a field left out is told apart from a zero value: a
-// create applies a request to the defaults, an update to the stored values.
+// fields it requires (Required), and applies them to store records once. Every field is a
+// pointer, so that a field left out is told apart from a zero value: a create applies a request
+// to the defaults, an update to the stored values.
 package wire
 
 import (
