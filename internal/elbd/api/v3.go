@@ -153,10 +153,3 @@ func refs(ids ...string) []map[string]string {
 	}
 	return out
 }
-
-func orDefault[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}

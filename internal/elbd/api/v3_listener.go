@@ -71,11 +71,11 @@ func (o *v3ListenerOptions) apply(l *store.Listener) error {
 		}
 	}
 	o.Named.Apply(&l.Name, &l.Description, &l.AdminStateUp)
-	l.Http2Enable = orDefault(o.Http2Enable, l.Http2Enable)
-	l.KeepaliveTimeout = orDefault(o.KeepaliveTimeout, l.KeepaliveTimeout)
-	l.ClientTimeout = orDefault(o.ClientTimeout, l.ClientTimeout)
-	l.MemberTimeout = orDefault(o.MemberTimeout, l.MemberTimeout)
-	l.TransparentClientIPEnable = orDefault(o.TransparentClientIPEnable, l.TransparentClientIPEnable)
+	l.Http2Enable = wire.Or(o.Http2Enable, l.Http2Enable)
+	l.KeepaliveTimeout = wire.Or(o.KeepaliveTimeout, l.KeepaliveTimeout)
+	l.ClientTimeout = wire.Or(o.ClientTimeout, l.ClientTimeout)
+	l.MemberTimeout = wire.Or(o.MemberTimeout, l.MemberTimeout)
+	l.TransparentClientIPEnable = wire.Or(o.TransparentClientIPEnable, l.TransparentClientIPEnable)
 	return nil
 }
 
@@ -105,7 +105,7 @@ func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListene
 		return 0, nil, err
 	}
 	l := store.Listener{LoadBalancerID: *in.LoadBalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
-		DefaultPoolID: orDefault(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}
+		DefaultPoolID: wire.Or(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}
 	l.KeepaliveTimeout, l.ClientTimeout, l.MemberTimeout = listenerDefaults(l.Protocol)
 	if err := in.apply(&l); err != nil {
 		return 0, nil, err

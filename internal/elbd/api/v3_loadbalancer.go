@@ -113,8 +113,8 @@ func (h *v3) createLoadBalancer(r *http.Request, sc store.Scope, in *v3CreateLB)
 			return 0, nil, apierr.Invalid("availability_zone_list[%d] is empty; name a zone or leave it out", i)
 		}
 	}
-	nlb := store.LoadBalancer{VIPSubnetID: orDefault(in.VipSubnetCidrID, ""), VIPAddress: orDefault(in.VipAddress, ""),
-		IPTargetEnable: orDefault(in.IPTargetEnable, false), AdminStateUp: true, AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags}
+	nlb := store.LoadBalancer{VIPSubnetID: wire.Or(in.VipSubnetCidrID, ""), VIPAddress: wire.Or(in.VipAddress, ""),
+		IPTargetEnable: wire.Or(in.IPTargetEnable, false), AdminStateUp: true, AvailabilityZones: in.AvailabilityZoneList, Tags: in.Tags}
 	in.Named.Apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
 	lb, err := h.st.CreateLoadBalancer(sc, nlb)
 	if err != nil {
@@ -209,7 +209,7 @@ func (h *v3) updateLoadBalancer(r *http.Request, sc store.Scope, in *v3UpdateLB)
 			return apierr.Invalid("vip_address cannot be changed (it is %s)", lb.VIPAddress)
 		}
 		in.Named.Apply(&lb.Name, &lb.Description, &lb.AdminStateUp)
-		lb.IPTargetEnable = orDefault(in.IPTargetEnable, lb.IPTargetEnable)
+		lb.IPTargetEnable = wire.Or(in.IPTargetEnable, lb.IPTargetEnable)
 		return nil
 	})
 	return h.replyLB(r, sc, http.StatusOK, lb, err)

@@ -87,7 +87,7 @@ func (in v3CreateMember) toMember(where string) (store.Member, error) {
 	if err := wire.Required(where, wire.GivenText("address", in.Address), wire.Given("protocol_port", in.ProtocolPort).Taking("1-65535")); err != nil {
 		return store.Member{}, err
 	}
-	return in.New(orDefault(in.SubnetCidrID, "")), nil
+	return in.New(wire.Or(in.SubnetCidrID, "")), nil
 }
 
 func (h *v3) createMember(r *http.Request, sc store.Scope, in *v3CreateMember) (int, any, error) {
@@ -249,7 +249,7 @@ func (h *v3) batchDeleteMembers(r *http.Request, sc store.Scope) (int, any, erro
 		if in.ID != nil && (in.Address != nil || in.ProtocolPort != nil) {
 			return store.MemberRef{}, apierr.Invalid("members[%d]: give either id, or address and protocol_port, not both", i)
 		}
-		return store.MemberRef{ID: orDefault(in.ID, ""), Address: orDefault(in.Address, ""), ProtocolPort: orDefault(in.ProtocolPort, 0)}, nil
+		return store.MemberRef{ID: wire.Or(in.ID, ""), Address: wire.Or(in.Address, ""), ProtocolPort: wire.Or(in.ProtocolPort, 0)}, nil
 	}
 	return batch(r, conv, func(poolID string, refs []store.MemberRef) ([]store.BatchDeleteResult, error) {
 		return h.st.BatchDeleteMembers(sc, poolID, refs)

@@ -54,7 +54,7 @@ type v3MonitorFields struct {
 // apply copies the given fields onto hm.
 func (in *v3MonitorFields) apply(hm *store.HealthMonitor) {
 	in.MonitorFields.Apply(hm)
-	hm.MaxRetriesDown = orDefault(in.MaxRetriesDown, hm.MaxRetriesDown)
+	hm.MaxRetriesDown = wire.Or(in.MaxRetriesDown, hm.MaxRetriesDown)
 	if in.MonitorPort.set {
 		hm.MonitorPort = in.MonitorPort.value // null: back to the member's port
 	}

@@ -43,7 +43,7 @@ func toStoreSP(in *v3SessionPersist) *store.SessionPersistence {
 	if in == nil {
 		return nil
 	}
-	return &store.SessionPersistence{Type: in.Type, CookieName: orDefault(in.CookieName, ""), PersistenceTimeout: orDefault(in.PersistenceTimeout, 0)}
+	return &store.SessionPersistence{Type: in.Type, CookieName: wire.Or(in.CookieName, ""), PersistenceTimeout: wire.Or(in.PersistenceTimeout, 0)}
 }
 
 func fromStoreSP(sp *store.SessionPersistence) *v3SessionPersist {
@@ -143,10 +143,10 @@ type v3SlowStart struct {
 func (o v3PoolOptions) apply(p *store.Pool) {
 	if o.SlowStart != nil {
 		cur := slowStartOf(*p)
-		p.SlowStart = &store.SlowStart{Enable: orDefault(o.SlowStart.Enable, cur["enable"].(bool)), Duration: orDefault(o.SlowStart.Duration, cur["duration"].(int))}
+		p.SlowStart = &store.SlowStart{Enable: wire.Or(o.SlowStart.Enable, cur["enable"].(bool)), Duration: wire.Or(o.SlowStart.Duration, cur["duration"].(int))}
 	}
-	p.MemberDeletionProtection = orDefault(o.MemberDeletionProtectionEnable, p.MemberDeletionProtection)
-	p.AnyPortEnable = orDefault(o.AnyPortEnable, p.AnyPortEnable)
+	p.MemberDeletionProtection = wire.Or(o.MemberDeletionProtectionEnable, p.MemberDeletionProtection)
+	p.AnyPortEnable = wire.Or(o.AnyPortEnable, p.AnyPortEnable)
 	if o.ConnectionDrain != nil {
 		cd := *o.ConnectionDrain
 		p.ConnectionDrain = &cd
@@ -205,31 +205,31 @@ func (h *v3) createPool(r *http.Request, sc store.Scope, in *v3CreatePool) (int,
 		return 0, nil, err
 	}
 	switch {
-	case orDefault(in.LoadBalancerID, "") == "" && orDefault(in.ListenerID, "") == "":
+	case wire.Or(in.LoadBalancerID, "") == "" && wire.Or(in.ListenerID, "") == "":
 		return 0, nil, apierr.Invalid("one of pool.loadbalancer_id and pool.listener_id is required")
 	case in.IPVersion != nil && *in.IPVersion != "v4":
 		return 0, nil, apierr.Invalid("ip_version %q is not supported; elbd serves IPv4 (v4) only", *in.IPVersion)
 	}
 	// type instance needs vpc_id, type ip forbids it (model_create_pool_option.go type). E6h.
-	switch vpc := orDefault(in.VpcID, ""); {
-	case orDefault(in.Type, "") == store.PoolTypeInstance && vpc == "":
+	switch vpc := wire.Or(in.VpcID, ""); {
+	case wire.Or(in.Type, "") == store.PoolTypeInstance && vpc == "":
 		return 0, nil, apierr.Invalid("a pool of type instance needs vpc_id: give the VPC of its load balancer")
-	case orDefault(in.Type, "") == store.PoolTypeIP && vpc != "":
+	case wire.Or(in.Type, "") == store.PoolTypeIP && vpc != "":
 		return 0, nil, apierr.Invalid("a pool of type ip takes no vpc_id; leave vpc_id out")
 	}
-	if in.VpcID != nil && *in.VpcID != "" && orDefault(in.LoadBalancerID, "") != "" {
+	if in.VpcID != nil && *in.VpcID != "" && wire.Or(in.LoadBalancerID, "") != "" {
 		lb, err := h.st.GetLoadBalancer(sc, *in.LoadBalancerID)
 		if err == nil && lb.VPCID != *in.VpcID {
 			return 0, nil, apierr.Invalid("vpc_id %s differs from the VPC %s of load balancer %s; leave vpc_id out", *in.VpcID, lb.VPCID, lb.ID)
 		}
 	}
 	np := store.Pool{
-		LoadBalancerID: orDefault(in.LoadBalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LBAlgorithm,
-		Type: orDefault(in.Type, store.PoolTypeAny), AdminStateUp: true, SessionPersistence: toStoreSP(in.SessionPersistence),
+		LoadBalancerID: wire.Or(in.LoadBalancerID, ""), Protocol: *in.Protocol, LBAlgorithm: *in.LBAlgorithm,
+		Type: wire.Or(in.Type, store.PoolTypeAny), AdminStateUp: true, SessionPersistence: toStoreSP(in.SessionPersistence),
 	}
 	in.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)
 	in.v3PoolOptions.apply(&np)
-	p, err := h.st.CreatePool(sc, np, orDefault(in.ListenerID, ""))
+	p, err := h.st.CreatePool(sc, np, wire.Or(in.ListenerID, ""))
 	return h.replyPool(r, sc, http.StatusCreated, p, err)
 }
 
@@ -305,8 +305,8 @@ func (h *v3) updatePool(r *http.Request, sc store.Scope) (int, any, error) {
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
 		in.Named.Apply(&p.Name, &p.Description, &p.AdminStateUp)
-		p.LBAlgorithm = orDefault(in.LbAlgorithm, p.LBAlgorithm)
-		p.Type = orDefault(in.Type, p.Type)
+		p.LBAlgorithm = wire.Or(in.LbAlgorithm, p.LBAlgorithm)
+		p.Type = wire.Or(in.Type, p.Type)
 		in.v3PoolOptions.apply(p)
 		if in.SessionPersistence != nil {
 			p.SessionPersistence = toStoreSP(in.SessionPersistence)

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/fleetlb/fleetlb/internal/elbd/api/handler"
+	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
@@ -55,7 +56,7 @@ func (k taggable[T]) change(r *http.Request, sc store.Scope) (int, any, error) {
 		return 0, nil, err
 	}
 	_, err := k.update(sc, r.PathValue("id"), func(v *T) error {
-		tags, err := store.ChangeTags(*k.tags(v), orDefault(in.Action, ""), in.Tags)
+		tags, err := store.ChangeTags(*k.tags(v), wire.Or(in.Action, ""), in.Tags)
 		*k.tags(v) = tags
 		return err
 	})

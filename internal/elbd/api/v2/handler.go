@@ -162,18 +162,3 @@ func jsonKind(k reflect.Kind) string {
 		return "object"
 	}
 }
-
-// or returns *p, or def when p is nil.
-func or[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
-// set assigns *p to *dst when the request carried the field.
-func set[T any](dst *T, p *T) {
-	if p != nil {
-		*dst = *p
-	}
-}

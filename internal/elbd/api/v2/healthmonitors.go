@@ -14,7 +14,7 @@ func (h *Handler) createHealthMonitor(r *http.Request, sc store.Scope, req *heal
 		wire.Given("timeout", req.Timeout), wire.Given("max_retries", req.MaxRetries)); err != nil {
 		return 0, nil, err
 	}
-	nm := store.HealthMonitor{PoolID: *req.PoolID, AdminStateUp: true, MonitorPort: or(req.MonitorPort, 0),
+	nm := store.HealthMonitor{PoolID: *req.PoolID, AdminStateUp: true, MonitorPort: wire.Or(req.MonitorPort, 0),
 		MaxRetriesDown: elbrules.DefaultMonitorMaxRetriesDown, // v2 has no max_retries_down field; the shared ELB uses 3
 		ExpectedCodes:  elbrules.DefaultMonitorExpectedCodes, URLPath: elbrules.DefaultMonitorURLPath, HTTPMethod: elbrules.DefaultMonitorHTTPMethod}
 	req.MonitorFields.Apply(&nm)
@@ -28,7 +28,7 @@ func (h *Handler) updateHealthMonitor(r *http.Request, sc store.Scope, req *heal
 	}
 	m, err := h.st.UpdateHealthMonitor(sc, r.PathValue("id"), func(m *store.HealthMonitor) error {
 		req.MonitorFields.Apply(m)
-		set(&m.MonitorPort, req.MonitorPort)
+		wire.Set(&m.MonitorPort, req.MonitorPort)
 		if m.Type == elbrules.MonitorHTTP { // a monitor turned into an HTTP one gets the HTTP defaults
 			m.URLPath, m.ExpectedCodes, m.HTTPMethod = orDefault(m.URLPath, elbrules.DefaultMonitorURLPath),
 				orDefault(m.ExpectedCodes, elbrules.DefaultMonitorExpectedCodes), orDefault(m.HTTPMethod, elbrules.DefaultMonitorHTTPMethod)

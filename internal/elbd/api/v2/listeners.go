@@ -18,12 +18,12 @@ func (q *listenerReq) defaultPool() (string, bool, error) {
 	if err := json.Unmarshal(q.DefaultPoolID, &id); err != nil {
 		return "", false, apierr.Invalid("listener.default_pool_id must be a pool ID string or null")
 	}
-	return or(id, ""), true, nil
+	return wire.Or(id, ""), true, nil
 }
 
 // checkTLS refuses HTTPS listeners: elbd keeps no certificates.
 func checkTLS(protocol string, q *listenerReq) error {
-	if protocol == store.ProtocolTerminatedHTTPS || or(q.DefaultTLSContainerRef, "") != "" {
+	if protocol == store.ProtocolTerminatedHTTPS || wire.Or(q.DefaultTLSContainerRef, "") != "" {
 		return apierr.Invalid("TERMINATED_HTTPS listeners and default_tls_container_ref need certificates, which this ELB does not manage; use TCP, UDP or HTTP")
 	}
 	return nil
@@ -42,7 +42,7 @@ func (h *Handler) createListener(r *http.Request, sc store.Scope, req *listenerR
 		return 0, nil, err
 	}
 	nl := store.Listener{LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
-		AdminStateUp: true, ConnectionLimit: or(req.ConnectionLimit, -1), Http2Enable: or(req.Http2Enable, false), DefaultPoolID: pool}
+		AdminStateUp: true, ConnectionLimit: wire.Or(req.ConnectionLimit, -1), Http2Enable: wire.Or(req.Http2Enable, false), DefaultPoolID: pool}
 	req.Named.Apply(&nl.Name, &nl.Description, &nl.AdminStateUp)
 	l, err := h.st.CreateListener(sc, nl)
 	return h.replyListener(r, sc, http.StatusCreated, l, err)
@@ -61,8 +61,8 @@ func (h *Handler) updateListener(r *http.Request, sc store.Scope, req *listenerR
 	}
 	l, err := h.st.UpdateListener(sc, r.PathValue("id"), func(l *store.Listener) error {
 		req.Named.Apply(&l.Name, &l.Description, &l.AdminStateUp)
-		set(&l.ConnectionLimit, req.ConnectionLimit)
-		set(&l.Http2Enable, req.Http2Enable)
+		wire.Set(&l.ConnectionLimit, req.ConnectionLimit)
+		wire.Set(&l.Http2Enable, req.Http2Enable)
 		if poolSent {
 			l.DefaultPoolID = pool
 		}

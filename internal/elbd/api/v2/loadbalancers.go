@@ -28,7 +28,7 @@ func (h *Handler) createLoadBalancer(r *http.Request, sc store.Scope, req *loadB
 	if err := wire.Required("loadbalancer", wire.Given("vip_subnet_id", req.VIPSubnetID)); err != nil {
 		return 0, nil, err
 	}
-	nlb := store.LoadBalancer{VIPSubnetID: *req.VIPSubnetID, VIPAddress: or(req.VIPAddress, ""), AdminStateUp: true}
+	nlb := store.LoadBalancer{VIPSubnetID: *req.VIPSubnetID, VIPAddress: wire.Or(req.VIPAddress, ""), AdminStateUp: true}
 	req.Named.Apply(&nlb.Name, &nlb.Description, &nlb.AdminStateUp)
 	lb, err := h.st.CreateLoadBalancer(sc, nlb)
 	return h.replyLB(r, sc, http.StatusCreated, lb, err)

@@ -13,7 +13,7 @@ func (h *Handler) createMember(r *http.Request, sc store.Scope, req *memberReq) 
 	if err := wire.Required("member", wire.Given("address", req.Address), wire.Given("protocol_port", req.ProtocolPort)); err != nil {
 		return 0, nil, err
 	}
-	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), req.New(or(req.SubnetID, "")))
+	m, err := h.st.CreateMember(sc, r.PathValue("pool_id"), req.New(wire.Or(req.SubnetID, "")))
 	return h.replyMember(r, sc, http.StatusCreated, m, err)
 }
 

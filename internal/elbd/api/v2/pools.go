@@ -21,7 +21,7 @@ func (q *poolReq) persistence() (*store.SessionPersistence, bool, error) {
 	if sp == nil {
 		return nil, true, nil
 	}
-	return &store.SessionPersistence{Type: sp.Type, CookieName: or(sp.CookieName, ""), PersistenceTimeout: or(sp.PersistenceTimeout, 0)}, true, nil
+	return &store.SessionPersistence{Type: sp.Type, CookieName: wire.Or(sp.CookieName, ""), PersistenceTimeout: wire.Or(sp.PersistenceTimeout, 0)}, true, nil
 }
 
 func (h *Handler) createPool(r *http.Request, sc store.Scope, req *poolReq) (int, any, error) {
@@ -35,10 +35,10 @@ func (h *Handler) createPool(r *http.Request, sc store.Scope, req *poolReq) (int
 	if err != nil {
 		return 0, nil, err
 	}
-	np := store.Pool{Protocol: *req.Protocol, LBAlgorithm: *req.LBAlgorithm, LoadBalancerID: or(req.LoadBalancerID, ""),
+	np := store.Pool{Protocol: *req.Protocol, LBAlgorithm: *req.LBAlgorithm, LoadBalancerID: wire.Or(req.LoadBalancerID, ""),
 		AdminStateUp: true, SessionPersistence: sp}
 	req.Named.Apply(&np.Name, &np.Description, &np.AdminStateUp)
-	p, err := h.st.CreatePool(sc, np, or(req.ListenerID, ""))
+	p, err := h.st.CreatePool(sc, np, wire.Or(req.ListenerID, ""))
 	return h.replyPool(r, sc, http.StatusCreated, p, err)
 }
 
@@ -51,7 +51,7 @@ func (h *Handler) updatePool(r *http.Request, sc store.Scope, req *poolReq) (int
 		return 0, nil, err
 	}
 	p, err := h.st.UpdatePool(sc, r.PathValue("id"), func(p *store.Pool) error {
-		set(&p.LBAlgorithm, req.LBAlgorithm)
+		wire.Set(&p.LBAlgorithm, req.LBAlgorithm)
 		req.Named.Apply(&p.Name, &p.Description, &p.AdminStateUp)
 		if spSent {
 			p.SessionPersistence = sp

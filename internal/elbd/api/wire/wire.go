@@ -10,11 +10,19 @@ import (
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
 )
 
-// set assigns *p to *dst when the request carried the field.
-func set[T any](dst *T, p *T) {
+// Set assigns *p to *dst when the request carried the field.
+func Set[T any](dst *T, p *T) {
 	if p != nil {
 		*dst = *p
 	}
+}
+
+// Or is the field's value, or def when the request left it out.
+func Or[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Field is one field a create requires: its key, whether the request gave it, and what it
@@ -61,9 +69,9 @@ type Named struct {
 
 // Apply sets the fields the request carried; the others stay as they are.
 func (n Named) Apply(name, description *string, adminStateUp *bool) {
-	set(name, n.Name)
-	set(description, n.Description)
-	set(adminStateUp, n.AdminStateUp)
+	Set(name, n.Name)
+	Set(description, n.Description)
+	Set(adminStateUp, n.AdminStateUp)
 }
 
 // ListenerKey are the fields that place a new listener, alike in both APIs: its load balancer,
@@ -92,9 +100,9 @@ type MemberChange struct {
 
 // Apply sets the fields the request carried.
 func (c MemberChange) Apply(m *store.Member) {
-	set(&m.Name, c.Name)
-	set(&m.Weight, c.Weight)
-	set(&m.AdminStateUp, c.AdminStateUp)
+	Set(&m.Name, c.Name)
+	Set(&m.Weight, c.Weight)
+	Set(&m.AdminStateUp, c.AdminStateUp)
 }
 
 // MemberFields are a member create's fields but its subnet, whose key differs between the APIs
@@ -132,14 +140,14 @@ type MonitorFields struct {
 // Apply sets the fields the request carried but pool_id, which a monitor never changes: a
 // create sets it, an update refuses a different one.
 func (f MonitorFields) Apply(hm *store.HealthMonitor) {
-	set(&hm.Type, f.Type)
-	set(&hm.Delay, f.Delay)
-	set(&hm.Timeout, f.Timeout)
-	set(&hm.MaxRetries, f.MaxRetries)
-	set(&hm.Name, f.Name)
-	set(&hm.AdminStateUp, f.AdminStateUp)
-	set(&hm.ExpectedCodes, f.ExpectedCodes)
-	set(&hm.DomainName, f.DomainName)
-	set(&hm.URLPath, f.URLPath)
-	set(&hm.HTTPMethod, f.HTTPMethod)
+	Set(&hm.Type, f.Type)
+	Set(&hm.Delay, f.Delay)
+	Set(&hm.Timeout, f.Timeout)
+	Set(&hm.MaxRetries, f.MaxRetries)
+	Set(&hm.Name, f.Name)
+	Set(&hm.AdminStateUp, f.AdminStateUp)
+	Set(&hm.ExpectedCodes, f.ExpectedCodes)
+	Set(&hm.DomainName, f.DomainName)
+	Set(&hm.URLPath, f.URLPath)
+	Set(&hm.HTTPMethod, f.HTTPMethod)
 }
