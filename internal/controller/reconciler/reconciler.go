@@ -26,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/fleetlb/fleetlb/internal/common/elbclient"
 	"github.com/fleetlb/fleetlb/internal/controller/annotations"
@@ -225,11 +226,17 @@ func (r *Reconciler) unmanagedOnELB(svc *corev1.Service) bool {
 		annotations.HasELBID(svc.Annotations) && !annotations.IsMultiCluster(svc.Annotations)
 }
 
+// requeue comes back at the fleet records' heartbeat (T10) or the resync, whichever is first. No
+// change asked for it: it waits behind the reconciles events ask for (the workqueue's low
+// priority, F16), so that an endpoint change is applied first even while the heartbeats of a
+// thousand Services are due.
 func (r *Reconciler) requeue() ctrl.Result {
+	after := r.Resync
 	if r.Fleet != nil && (r.Resync == 0 || r.Fleet.Heartbeat < r.Resync) {
-		return ctrl.Result{RequeueAfter: r.Fleet.Heartbeat} // the fleet records' heartbeat (T10)
+		after = r.Fleet.Heartbeat
 	}
-	return ctrl.Result{RequeueAfter: r.Resync}
+	low := handler.LowPriority
+	return ctrl.Result{RequeueAfter: after, Priority: &low}
 }
 
 // requeueForDrain comes back when the first draining member is due for removal (T1), or at the
@@ -381,6 +388,7 @@ func (r *Reconciler) bind(ctx context.Context, svc *corev1.Service) (ctrl.Result
 	}
 	if waiting > 0 && (result.RequeueAfter == 0 || gatePoll < result.RequeueAfter) {
 		result.RequeueAfter = gatePoll // until their members are ONLINE (T5)
+		result.Priority = nil          // a rollout waits on it
 	}
 	return result, nil
 }
