@@ -388,8 +388,14 @@ func scaleWeights(w []int) []int {
 	return out
 }
 
+// markBlockMask selects the upper 16 bits of a mark: elbd's marks share them
+// with its first mark until 2^16 members have had one (startKernel).
+const markBlockMask = 0xffff0000
+
 // counts reads every member's named counters and conntrack flows by mark.
-func (k *nft) counts() (map[uint32]kernelCount, error) {
+// While every mark is in block (filtered), the kernel dumps only the flows of
+// that block, not those of other traffic in the namespace.
+func (k *nft) counts(block uint32, filtered bool) (map[uint32]kernelCount, error) {
 	k.mu.Lock()
 	objs, err := k.conn.GetNamedObjects(k.table)
 	k.mu.Unlock()
@@ -418,7 +424,7 @@ func (k *nft) counts() (map[uint32]kernelCount, error) {
 		}
 		out[uint32(mark)] = kc
 	}
-	flows, err := dumpFlows()
+	flows, err := dumpFlows(block, filtered)
 	if err != nil {
 		return out, err
 	}
@@ -440,13 +446,19 @@ func flowActive(f conntrack.Flow) bool {
 	return f.ProtoInfo.TCP.State <= tcpEstablished
 }
 
-func dumpFlows() ([]conntrack.Flow, error) {
+// dumpFlows lists the conntrack flows whose mark is in block, or all of them.
+func dumpFlows(block uint32, filtered bool) ([]conntrack.Flow, error) {
 	c, err := conntrack.Dial(nil)
 	if err != nil {
 		return nil, fmt.Errorf("netlink to conntrack: %w", err)
 	}
 	defer c.Close()
-	flows, err := c.Dump(nil)
+	var flows []conntrack.Flow
+	if filtered {
+		flows, err = c.DumpFilter(conntrack.NewFilter().Mark(block).MarkMask(markBlockMask), nil)
+	} else {
+		flows, err = c.Dump(nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading conntrack flows: %w", err)
 	}

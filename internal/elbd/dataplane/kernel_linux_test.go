@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,7 +196,7 @@ func TestK5KernelDrainThenFlush(t *testing.T) {
 			}
 		}
 		dp.mu.Unlock()
-		flows, err := dumpFlows()
+		flows, err := dumpFlows(0, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,4 +416,42 @@ func TestK12KernelTransparentClientIP(t *testing.T) {
 	if got := seen("127.50.0.71"); got != "127.50.0.71" {
 		t.Fatalf("transparent_client_ip_enable turned off: the member saw the client at %s, want the VIP 127.50.0.71", got)
 	}
+}
+
+// K7: a member's open connections are its conntrack flows not yet closing,
+// and only elbd's: a connection straight to the member is not one of them.
+func TestK7KernelOpenFlows(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	port := serveTCP(t, "127.50.73.1", func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	dp := newKernelDataPlane(t)
+	apply(t, dp, Config{Listeners: []Listener{oneMemberListener("127.50.0.73", "127.50.73.1", port)}})
+	dial := func(addr string) net.Conn {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	var held []net.Conn
+	for range 5 {
+		held = append(held, dial("127.50.0.73:8080"))
+	}
+	dial(net.JoinHostPort("127.50.73.1", strconv.Itoa(port)))
+	open := func() int64 {
+		dp.mu.Lock()
+		dp.kern.readAt = time.Time{}
+		dp.mu.Unlock()
+		return dp.MemberCounters("m").ActiveConnections
+	}
+	if n := open(); n != 5 {
+		t.Fatalf("the member has %d open connections, want the 5 through the VIP", n)
+	}
+	for _, c := range held[:2] {
+		c.Close()
+	}
+	eventually(t, 3*time.Second, "3 open connections once 2 of the 5 closed", func() bool { return open() == 3 })
 }

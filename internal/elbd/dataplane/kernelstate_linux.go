@@ -15,17 +15,18 @@ import (
 // which listeners it serves, each member's connection mark, and the counters
 // last read from the kernel. Guarded by DataPlane.mu.
 type kernelState struct {
-	nft      *nft          // nil: every listener runs on the proxy
-	kick     chan struct{} // health flips ask for a reprogram (buffered 1)
-	stop     chan struct{}
-	done     chan struct{}
-	marks    map[string]uint32 // lifeKey → mark
-	nextMark uint32
-	usable   map[uint32]*backend    // members that got new connections after the last program
-	stats    map[uint32][]*counters // mark → member and listener counters
-	seen     map[uint32]kernelCount // counts at the last read
-	readAt   time.Time              // last read, to bound the reads a busy scrape makes
-	timers   map[uint32]*time.Timer // drains in progress, by mark
+	nft       *nft          // nil: every listener runs on the proxy
+	kick      chan struct{} // health flips ask for a reprogram (buffered 1)
+	stop      chan struct{}
+	done      chan struct{}
+	marks     map[string]uint32 // lifeKey → mark
+	nextMark  uint32
+	firstMark uint32                 // nextMark at start: its block of 2^16 marks filters conntrack dumps
+	usable    map[uint32]*backend    // members that got new connections after the last program
+	stats     map[uint32][]*counters // mark → member and listener counters
+	seen      map[uint32]kernelCount // counts at the last read
+	readAt    time.Time              // last read, to bound the reads a busy scrape makes
+	timers    map[uint32]*time.Timer // drains in progress, by mark
 }
 
 // kernelReadEvery bounds how often counters are read from the kernel: every
@@ -39,12 +40,13 @@ func (dp *DataPlane) startKernel() {
 		dp.log.Error("the kernel data plane cannot start: every listener runs on the proxy", "err", err)
 		return
 	}
+	// Marks start at a random multiple of 2^16, so that flows a killed elbd
+	// left in conntrack are not counted as this one's.
+	first := uint32(rand.IntN(1<<15)+1) << 16
 	dp.kern = kernelState{
 		nft: k, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		// Marks start at a random multiple of 2^16, so that flows a killed elbd
-		// left in conntrack are not counted as this one's.
-		nextMark: uint32(rand.IntN(1<<15)+1) << 16,
-		marks:    map[string]uint32{}, usable: map[uint32]*backend{}, stats: map[uint32][]*counters{},
+		nextMark: first, firstMark: first,
+		marks: map[string]uint32{}, usable: map[uint32]*backend{}, stats: map[uint32][]*counters{},
 		seen: map[uint32]kernelCount{}, timers: map[uint32]*time.Timer{},
 	}
 	dp.log.Info("kernel data plane: TCP and UDP listeners are served by nftables rules", "table", "inet "+kernelTable)
@@ -289,7 +291,8 @@ func (dp *DataPlane) readKernelCounters() {
 		return
 	}
 	dp.kern.readAt = time.Now()
-	counts, err := dp.kern.nft.counts()
+	first := dp.kern.firstMark
+	counts, err := dp.kern.nft.counts(first&markBlockMask, (dp.kern.nextMark^first)&markBlockMask == 0)
 	if err != nil {
 		dp.log.Warn("reading the kernel data plane's counters", "err", err)
 	}
