@@ -35,14 +35,15 @@ func main() {
 
 // Defaults of --kube-api-qps and --kube-api-burst (F11). A reconcile that changes something
 // makes up to three Kubernetes writes (the finalizer before the first ELB write, the write-back
-// annotations, the status; an Event goes through its own client), none when nothing changed. At
-// 50/s a first sync of 1,000 Services is limited by the ELB API, not by these writes, while
-// the API server's own fairness (API Priority and Fairness) still shields it from a controller
-// that runs away. These are kube-scheduler's defaults; client-go's 5/10 would queue that sync for
-// ten minutes.
+// annotations, the status; an Event goes through its own client), none when nothing changed, so
+// only a first sync or a mass change uses this budget. At 50/s (kube-scheduler's default) a first
+// sync of 1,000 new Services needs at least (3,000 - burst) / 50 = 58 s of writes, the whole of
+// F10's 60 s goal; at 100/s it needs 28 s. The API server's own fairness (API Priority and
+// Fairness) still shields it from a controller that runs away; client-go's 5/10 would queue that
+// sync for ten minutes.
 const (
-	DefaultKubeAPIQPS   = 50
-	DefaultKubeAPIBurst = 100
+	DefaultKubeAPIQPS   = 100
+	DefaultKubeAPIBurst = 200
 )
 
 type flags struct {

@@ -45,7 +45,7 @@ func TestRunRefusesBadSettingsBeforeConnecting(t *testing.T) {
 	}
 }
 
-// F11: --kube-api-qps and --kube-api-burst default to 50/100 (not client-go's 5/10, which queues
+// F11: --kube-api-qps and --kube-api-burst default to 100/200 (not client-go's 5/10, which queues
 // a first sync of many Services for minutes), reach the Kubernetes client, and refuse non-positive values.
 func TestF11KubeAPIRateLimit(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
@@ -64,7 +64,7 @@ current-context: x
 		qps   float32
 		burst int
 	}{
-		{nil, 50, 100},
+		{nil, 100, 200},
 		{[]string{"--kube-api-qps", "7.5", "--kube-api-burst", "9"}, 7.5, 9},
 	} {
 		f, err := parseFlags(append(slices.Clone(base), c.args...), io.Discard)
