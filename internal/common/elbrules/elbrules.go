@@ -112,3 +112,16 @@ const (
 	MaxTagsPerObject = 20
 	TagForbidden     = `=*<>\,|/`
 )
+
+// TransparentClientIPOnlyTrue reports whether a listener's transparent_client_ip_enable (the
+// client's address passed on to the members) can only be true, which is then also its default
+// when not given: every listener of a dedicated load balancer, and a shared one's HTTP and HTTPS
+// listeners. A shared load balancer's TCP and UDP listeners take true or false, default false.
+// services/elb/v3/model/model_create_listener_option.go and model_update_listener_option.go,
+// TransparentClientIpEnable 取值范围: 共享型LB的TCP/UDP监听器可设置为true或false，不传默认为false;
+// 共享型LB的HTTP/HTTPS监听器只支持设置为true，不传默认为true; 独享型负载均衡器所有协议的监听器只支持
+// 设置为true，不传默认为true. With it on, a server cannot be both a member and a client of the
+// listener (不支持同一台服务器既作为后端服务器又作为客户端的场景).
+func TransparentClientIPOnlyTrue(dedicated bool, protocol string) bool {
+	return dedicated || protocol == "HTTP" || protocol == "HTTPS"
+}

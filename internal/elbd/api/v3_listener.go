@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/fleetlb/fleetlb/internal/common/elbrules"
 	"github.com/fleetlb/fleetlb/internal/elbd/api/wire"
 	"github.com/fleetlb/fleetlb/internal/elbd/apierr"
 	"github.com/fleetlb/fleetlb/internal/elbd/store"
@@ -70,6 +71,12 @@ func (o *v3ListenerOptions) apply(l *store.Listener) error {
 			return err
 		}
 	}
+	// A v3 listener's load balancer is dedicated (the v3 API does not change shared ones, E8), so
+	// transparent_client_ip_enable can only be true (elbrules.TransparentClientIPOnlyTrue,
+	// services/elb/v3/model/model_create_listener_option.go, model_update_listener_option.go).
+	if o.TransparentClientIPEnable != nil && !*o.TransparentClientIPEnable && elbrules.TransparentClientIPOnlyTrue(true, l.Protocol) {
+		return apierr.Invalid("dedicated load balancers only support transparent_client_ip_enable true; leave it out or set true")
+	}
 	o.Named.Apply(&l.Name, &l.Description, &l.AdminStateUp)
 	l.Http2Enable = wire.Or(o.Http2Enable, l.Http2Enable)
 	l.KeepaliveTimeout = wire.Or(o.KeepaliveTimeout, l.KeepaliveTimeout)
@@ -105,7 +112,8 @@ func (h *v3) createListener(r *http.Request, sc store.Scope, in *v3CreateListene
 		return 0, nil, err
 	}
 	l := store.Listener{LoadBalancerID: *in.LoadBalancerID, Protocol: *in.Protocol, ProtocolPort: *in.ProtocolPort,
-		DefaultPoolID: wire.Or(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags}
+		DefaultPoolID: wire.Or(in.DefaultPoolID, ""), AdminStateUp: true, ConnectionLimit: -1, Tags: in.Tags,
+		TransparentClientIPEnable: elbrules.TransparentClientIPOnlyTrue(true, *in.Protocol)} // the default: true on a dedicated load balancer
 	l.KeepaliveTimeout, l.ClientTimeout, l.MemberTimeout = listenerDefaults(l.Protocol)
 	if err := in.apply(&l); err != nil {
 		return 0, nil, err
