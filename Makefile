@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || 
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 LDFLAGS := -X $(MODULE)/internal/common/version.version=$(VERSION) -X $(MODULE)/internal/common/version.commit=$(COMMIT)
 
-.PHONY: all build images manifests reference test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller screenshot clean
+.PHONY: all build images manifests reference test unit race cross lint fuzz fmt k8s-bins chromium demo bench-dataplane bench-controller screenshot verify-images clean
 
 all: build
 
@@ -80,6 +80,11 @@ lint:
 ## without a Docker daemon (P5): bin/images/NAME.tar, for docker load or ctr import.
 images:
 	cd packaging && $(GO) run ./cmd/images -root .. -out $(BIN)/images -version $(VERSION) -commit $(COMMIT) -ldflags "$(LDFLAGS)"
+
+## verify-images: the tarballs imported by a private containerd (every platform) and each image's
+## binary run by runc with --version (root and Debian's containerd; not part of test).
+verify-images: images
+	@./scripts/verify-images.sh
 
 ## manifests: rewrite config/ from the Helm chart charts/fleetlb-controller with its defaults (P2;
 ## packaging/ is its own Go module, so Helm's library stays out of the binaries' module).
