@@ -10,8 +10,9 @@
 # loopback. Conntrack is on in that namespace for every mode (the kernel mode's nat table needs
 # it); its TIME_WAIT timeout there is 10 s so that the new-connection runs never fill the
 # conntrack table. The kernel mode's members are the same backend process on addresses of their
-# own (K1, K2 below says why); its listeners use full NAT (K11). Without root the kernel column
-# is left out.
+# own (K1, K2 below says why); its listeners are a dedicated (v3) load balancer's, so they keep the
+# client's address (transparent_client_ip_enable, DNAT only, K12), what every v3 listener does as
+# on the real cloud. Without root the kernel column is left out.
 #
 # Every mode is measured BENCH_ROUNDS times (default 5), interleaved, BENCH_DURATION seconds
 # each (default 6), and the median is reported: the machine is shared, and interleaving
@@ -61,14 +62,19 @@ fi
 
 # --- addresses -------------------------------------------------------------------------
 B1=127.60.1.1 B2=127.60.1.2 # HTTP backends, weights 80:20 behind the load balancers
-# The same backend process also listens on K1 and K2 for the kernel mode's members. With DNAT alone
-# (before K11, or with transparent_client_ip_enable) the member sees the client's own address and
-# port; the client (addressing the VIP) stamps its connections with another TCP timestamp offset
-# than its direct ones to B1, so a SYN meeting a TIME_WAIT socket that direct, proxy or HAProxy
-# connections left on B1 is refused as old, and retried after 1 s (measured on the shared
-# addresses: 1,782 SYN retransmits in 4 s, 0.07x direct). Its own addresses keep the modes from
-# measuring each other's TIME_WAIT sockets whatever the NAT.
+# The same backend process also listens on K1 and K2 for the kernel mode's members, and a second
+# iperf3 server on K1 is its bulk member. Its listeners keep the client's address (DNAT only, K12),
+# and with it "a server cannot be both a member and a client" (the cloud's own limit): a client that
+# also connects to a member directly from the same address clashes in conntrack with its flows
+# through the VIP (SYNs dropped), and its connections to the VIP carry another TCP timestamp offset
+# than its direct ones, so a SYN meeting a TIME_WAIT socket that direct, proxy or HAProxy
+# connections left on B1 is refused as old and retried after 1 s (measured on shared addresses:
+# 1,782 SYN retransmits in 4 s, 0.07x direct). So no other mode ever connects to a kernel member:
+# the same client (address 127.0.0.1, as for every mode) meets no clash, and the kernel mode is
+# measured as a dedicated load balancer's listener is served by default, rather than with the
+# extra SNAT of a shared one (full NAT, K11) or from a client address no other mode has.
 K1=127.60.2.1 K2=127.60.2.2
+KIPERF=$K1:5201 # the kernel mode's iperf3 server
 W1=80 W2=20
 IPERF=127.60.1.1:5201      # the iperf3 server (one member: iperf3 needs both its connections on it)
 ELB_VIP=127.60.0.10
@@ -104,6 +110,7 @@ wait_http() { # wait_http URL — up to 10 s
 # --- backends --------------------------------------------------------------------------
 start backend "$BIN/bench-backend" -listen "$B1:$HTTP_PORT,$B2:$HTTP_PORT,$K1:$HTTP_PORT,$K2:$HTTP_PORT"
 start iperf3 timeout 1800 iperf3 -s -B "${IPERF%:*}" -p "${IPERF#*:}"
+start kiperf3 timeout 1800 iperf3 -s -B "${KIPERF%:*}" -p "${KIPERF#*:}"
 wait_http "http://$B1:$HTTP_PORT/" || { say "backend did not start: $(cat "$WORK/backend.log")"; exit 1; }
 
 # --- HAProxy: TCP mode, same weights, nbthread = cores ---------------------------------
@@ -130,10 +137,10 @@ wait_http "http://$HAP_VIP:$HTTP_PORT/" || { say "haproxy did not start: $(cat "
 
 # --- elbd, configured through its API --------------------------------------------------
 ELBD_NOTE="bin/elbd configured with bin/elbctl"
-start_elbd() { # start_elbd NAME API-ADDRESS VIP MEMBER1 MEMBER2 [elbd flags...]
+start_elbd() { # start_elbd NAME API-ADDRESS VIP MEMBER1 MEMBER2 BULK-MEMBER [elbd flags...]
 	[ -x "$BIN/elbd" ] && [ -x "$BIN/elbctl" ] || return 1
-	local name=$1 api=$2 vip=$3 m1=$4 m2=$5
-	shift 5
+	local name=$1 api=$2 vip=$3 m1=$4 m2=$5 bulk=$6
+	shift 6
 	cat >"$WORK/elbd.yaml" <<CFG
 credentials:
 - accessKey: BENCHACCESSKEY
@@ -163,11 +170,11 @@ CFG
 	"$BIN/elbctl" member add --pool "$p" --address "$m2" --port "$HTTP_PORT" --weight "$W2" --subnet-id subnet-bench >/dev/null
 	l=$("$BIN/elbctl" -o json listener create --lb "$lb" --protocol TCP --port "$BULK_PORT" | id)
 	p=$("$BIN/elbctl" -o json pool create --listener "$l" --protocol TCP | id)
-	"$BIN/elbctl" member add --pool "$p" --address "${IPERF%:*}" --port "${IPERF#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
+	"$BIN/elbctl" member add --pool "$p" --address "${bulk%:*}" --port "${bulk#*:}" --weight 1 --subnet-id subnet-bench >/dev/null
 	wait_http "http://$vip:$HTTP_PORT/"
 }
 ELBD_PROC=elbd
-if ! start_elbd elbd 127.60.0.1:19080 "$ELB_VIP" "$B1" "$B2"; then
+if ! start_elbd elbd 127.60.0.1:19080 "$ELB_VIP" "$B1" "$B2" "$IPERF"; then
 	ELBD_PROC=bench-lb
 	ELBD_NOTE="bin/bench-lb (same data plane, no API): bin/elbd did not forward traffic"
 	say "NOTE: $ELBD_NOTE"
@@ -179,7 +186,7 @@ fi
 MODES=(direct elbd haproxy)
 # The kernel data plane: a second elbd, same backends and weights, in this namespace.
 if [ -n "${BENCH_IN_NETNS:-}" ] && [ "$ELBD_PROC" = elbd ]; then
-	if start_elbd kernel 127.60.0.1:19081 "$KERNEL_VIP" "$K1" "$K2" --dataplane kernel --netns "$BENCH_NS" &&
+	if start_elbd kernel 127.60.0.1:19081 "$KERNEL_VIP" "$K1" "$K2" "$KIPERF" --dataplane kernel --netns "$BENCH_NS" &&
 		! grep -q "CAP_NET_ADMIN\|kernel data plane cannot start" "$WORK/kernel.log"; then
 		MODES+=(kernel)
 	else
@@ -202,8 +209,9 @@ declare -A PROC=([elbd]=${PID[$ELBD_PROC]} [haproxy]=${PID[haproxy]} [kernel]=${
 cpu_ticks() { [ -n "${1:-}" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 IPERF_SERVER=$(pgrep -P "${PID[iperf3]}" iperf3 || echo "${PID[iperf3]}")
-server_ticks() { # the backends' (HTTP, iperf3) and the load balancer's CPU ticks
-	echo $(($(cpu_ticks "${PID[backend]}") + $(cpu_ticks "$IPERF_SERVER") + $(cpu_ticks "${1:-}")))
+KIPERF_SERVER=$(pgrep -P "${PID[kiperf3]}" iperf3 || echo "${PID[kiperf3]}")
+server_ticks() { # the backends' (HTTP, both iperf3: the idle one costs nothing) and the load balancer's CPU ticks
+	echo $(($(cpu_ticks "${PID[backend]}") + $(cpu_ticks "$IPERF_SERVER") + $(cpu_ticks "$KIPERF_SERVER") + $(cpu_ticks "${1:-}")))
 }
 # The client's CPU: `times` after it in the same subshell prints the subshell's own user and
 # system time, then its children's (NmS.SSSs NmS.SSSs); client_secs adds up the last such line.
