@@ -51,12 +51,11 @@ func elbdMetricNames(t *testing.T) map[string]bool {
 		if err != nil {
 			t.Fatal(err)
 		}
-		member := false
 		for n := range fams {
 			names[n] = true
-			member = member || strings.HasPrefix(n, "elbd_member_")
 		}
-		if member || time.Now().After(deadline) {
+		// elbd_member_up is served per member (elbd_member_health_transitions_total, always).
+		if names["elbd_member_up"] || time.Now().After(deadline) {
 			return names
 		}
 	}
