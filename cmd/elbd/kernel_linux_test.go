@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -210,6 +212,60 @@ func TestK9KernelChild(t *testing.T) {
 		t.Errorf("the metrics do not say the listener is served by the kernel: elbd_listener_kernel %v", kernel)
 	}
 	k10DataPlaneShown(t, api, addrs[2], lb, l.Id)
+	k12ClientAddressKept(t, c, lb)
+}
+
+// k12ClientAddressKept (K12): a listener made through the v3 API without
+// transparent_client_ip_enable is a dedicated load balancer's, so it is true
+// and the kernel keeps the client's address: the member sees the client's own
+// address, not the VIP.
+func k12ClientAddressKept(t *testing.T, c *elb.ElbClient, lb *model.LoadBalancer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.10.1.14:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+			_, _ = conn.Write([]byte(host + "\n"))
+			_ = conn.Close()
+		}
+	}()
+	l, pool := elbdtest.ListenerWithPool(t, c, lb)
+	if !l.TransparentClientIpEnable {
+		t.Fatalf("a v3 listener created without transparent_client_ip_enable answers false; want true")
+	}
+	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
+		Member: &model.CreateMemberOption{Address: "127.10.1.14", ProtocolPort: ptr(int32(ln.Addr().(*net.TCPAddr).Port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	vip := net.JoinHostPort(lb.VipAddress, fmt.Sprint(l.ProtocolPort))
+	seen := func() (string, error) {
+		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 10, 1, 99)}}
+		conn, err := d.Dial("tcp", vip)
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		return strings.TrimSpace(line), err
+	}
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got, err = seen(); err == nil && got == "127.10.1.99" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("through %s the member saw the client at %q (%v); want the client's own address 127.10.1.99", vip, got, err)
+		}
+	}
 }
 
 // k10DataPlaneShown (K10): a LEAST_CONNECTIONS listener beside the kernel
