@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -221,45 +220,19 @@ func TestK9KernelChild(t *testing.T) {
 // address, not the VIP.
 func k12ClientAddressKept(t *testing.T, c *elb.ElbClient, lb *model.LoadBalancer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.10.1.14:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
-			_, _ = conn.Write([]byte(host + "\n"))
-			_ = conn.Close()
-		}
-	}()
+	port := membertest.ServeClientAddress(t, "127.10.1.14:0")
 	l, pool := elbdtest.ListenerWithPool(t, c, lb)
 	if !l.TransparentClientIpEnable {
 		t.Fatalf("a v3 listener created without transparent_client_ip_enable answers false; want true")
 	}
 	if _, err := c.CreateMember(&model.CreateMemberRequest{PoolId: pool.Id, Body: &model.CreateMemberRequestBody{
-		Member: &model.CreateMemberOption{Address: "127.10.1.14", ProtocolPort: ptr(int32(ln.Addr().(*net.TCPAddr).Port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
+		Member: &model.CreateMemberOption{Address: "127.10.1.14", ProtocolPort: ptr(int32(port)), SubnetCidrId: ptr("subnet-a1")}}}); err != nil {
 		t.Fatal(err)
 	}
 	vip := net.JoinHostPort(lb.VipAddress, fmt.Sprint(l.ProtocolPort))
-	seen := func() (string, error) {
-		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 10, 1, 99)}}
-		conn, err := d.Dial("tcp", vip)
-		if err != nil {
-			return "", err
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(time.Second))
-		line, err := bufio.NewReader(conn).ReadString('\n')
-		return strings.TrimSpace(line), err
-	}
-	var got string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if got, err = seen(); err == nil && got == "127.10.1.99" {
+		got, err := membertest.AskFrom(vip, net.IPv4(127, 10, 1, 99))
+		if err == nil && got == "127.10.1.99" {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -19,6 +19,23 @@ import (
 // closes the member earlier (a member that stops answering).
 func Serve(t testing.TB, addr, name string) (port int, stop func()) {
 	t.Helper()
+	return serve(t, addr, func(net.Conn) string { return name })
+}
+
+// ServeClientAddress runs a member on addr as Serve does that answers each connection with the
+// address it sees the client at (the client's own, or the VIP behind full NAT).
+func ServeClientAddress(t testing.TB, addr string) (port int) {
+	t.Helper()
+	port, _ = serve(t, addr, func(c net.Conn) string {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		return host
+	})
+	return port
+}
+
+// serve runs a member on addr that answers each connection with answer(c) and a newline.
+func serve(t testing.TB, addr string, answer func(net.Conn) string) (port int, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +49,7 @@ func Serve(t testing.TB, addr, name string) (port int, stop func()) {
 			if err != nil {
 				return
 			}
-			_, _ = io.WriteString(c, name+"\n")
+			_, _ = io.WriteString(c, answer(c)+"\n")
 			_ = c.Close()
 		}
 	}()
