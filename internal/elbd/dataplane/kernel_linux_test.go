@@ -253,8 +253,12 @@ func TestK8KernelLeastConnectionsOnProxy(t *testing.T) {
 	if p := dp.ListenerDataPlane("l"); p != PathKernel {
 		t.Fatalf("ROUND_ROBIN listener on %q, want the kernel", p)
 	}
-	if counts := countTCP(t, "127.50.0.100:8080", 100); counts["m0"] != 50 {
-		t.Fatalf("answers %v, want 50 each", counts)
+	// 50 each, give or take one: a late packet of a connection the proxy served
+	// just before the switch can start one flow through the kernel's
+	// round-robin (about 1 run in 40 without a pause before the switch, none
+	// in 100 with 300 ms).
+	if counts := countTCP(t, "127.50.0.100:8080", 100); counts["m0"] < 49 || counts["m0"] > 51 || counts["m0"]+counts["m1"] != 100 {
+		t.Fatalf("answers %v, want 50 each (±1)", counts)
 	}
 }
 
