@@ -28,6 +28,7 @@ func LetGo(ctx context.Context, cs kubernetes.Interface, class string, out io.Wr
 		if !r.holdsBinding(&svc) {
 			continue
 		}
+		removed := false
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			cur, err := cs.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
@@ -38,10 +39,14 @@ func LetGo(ctx context.Context, cs kubernetes.Interface, class string, out io.Wr
 			}
 			controllerutil.RemoveFinalizer(cur, Finalizer)
 			_, err = cs.CoreV1().Services(cur.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
+			removed = err == nil
 			return err
 		})
 		if err != nil {
 			return n, fmt.Errorf("remove the finalizer %s from Service %s/%s: %w", Finalizer, svc.Namespace, svc.Name, err)
+		}
+		if !removed {
+			continue // deleted or let go by someone else since the list
 		}
 		n++
 		fmt.Fprintf(out, "Service %s/%s: finalizer %s removed\n", svc.Namespace, svc.Name, Finalizer)
